@@ -1,0 +1,1 @@
+"""``qbosync`` subcommands, one module per feature; each defines ``register(subparsers)``."""

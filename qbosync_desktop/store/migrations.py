@@ -1,0 +1,106 @@
+"""Schema versions and the migration runner.
+
+One function per schema version, registered with :func:`step`. Each step runs in its own
+transaction together with the version bump, so a crash leaves the database at a whole version.
+Before the first step of an upgrade the database file is copied to ``backups/`` (an upgrade of a
+database that already holds a company's links must be reversible by hand).
+
+Adding a version: write ``@step(N)`` with the next number in a module imported by
+``qbosync_desktop.store.schema`` (models are defined there; steps create or alter tables with
+peewee's ``SchemaMigrator``). Never edit a released step: add a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee
+
+from qbosync_desktop.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[peewee.Database], None]
+_STEPS: dict[int, Step] = {}
+
+
+def step(version: int) -> Callable[[Step], Step]:
+    def deco(fn: Step) -> Step:
+        if version in _STEPS and _STEPS[version] is not fn:
+            raise RuntimeError(f"two migration steps for version {version}")
+        _STEPS[version] = fn
+        return fn
+
+    return deco
+
+
+def registered_steps() -> dict[int, Step]:
+    _load_step_modules()
+    return dict(sorted(_STEPS.items()))
+
+
+def latest_version() -> int:
+    steps = registered_steps()
+    return max(steps) if steps else 0
+
+
+def _load_step_modules() -> None:
+    # The schema module registers the steps of every released version.
+    import qbosync_desktop.store.schema  # noqa: F401
+
+
+def current_version(db: peewee.Database) -> int:
+    db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def backup(path: Path, from_version: int) -> Path | None:
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    dest_dir = path.parent / "backups"
+    dest_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest = dest_dir / f"{path.stem}.v{from_version}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    shutil.copy2(path, dest)
+    for suffix in ("-wal",):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            shutil.copy2(side, Path(str(dest) + suffix))
+    dest.chmod(0o600)
+    return dest
+
+
+def migrate(db: peewee.Database, path: Path | None = None, *, target: int | None = None) -> int:
+    """Bring ``db`` up to ``target`` (default: latest). Returns the version reached."""
+    steps = registered_steps()
+    target = latest_version() if target is None else target
+    have = current_version(db)
+    if have > target:
+        raise DatabaseError(
+            "This database was written by a newer version of QBO Sync.",
+            hint="Install the newer version of QBO Sync again, or restore a backup from the backups folder.",
+            details={"database_version": have, "app_version": target},
+        )
+    if have == target:
+        return have
+    if path is not None and have > 0:
+        # WAL content must be in the main file before copying it.
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        saved = backup(path, have)
+        log.info("Database backed up to %s before migrating from version %s", saved, have)
+    for version in range(have + 1, target + 1):
+        fn = steps.get(version)
+        if fn is None:
+            raise DatabaseError(details={"missing_migration": version})
+        log.info("Migrating database to version %s", version)
+        try:
+            with db.atomic():
+                fn(db)
+                db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        except peewee.DatabaseError as exc:
+            raise DatabaseError(details={"migration": version, "error": str(exc)}) from exc
+    return target

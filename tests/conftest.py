@@ -1,0 +1,59 @@
+"""Test isolation for every test: offscreen Qt, a temp home, an in-memory keyring, a fresh database.
+
+Fixture modules in ``tests/fixtures/`` are loaded as plugins (each feature adds its own file there,
+e.g. the practice servers), so no feature needs to edit this file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+for _var in ("QBOSYNC_HOME", "QBOSYNC_RESOURCES"):
+    os.environ.pop(_var, None)
+
+import keyring  # noqa: E402
+import pytest  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+pytest_plugins = sorted(
+    f"fixtures.{p.stem}" for p in (Path(__file__).parent / "fixtures").glob("*.py") if p.stem != "__init__"
+)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    """Every test gets an empty in-memory keyring through the real ``keyring`` API."""
+    from qbosync_desktop.keyring_memory import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """A temp ``QBOSYNC_HOME`` per test; returns the AppPaths."""
+    from qbosync_desktop import paths
+
+    root = tmp_path / "home"
+    monkeypatch.setenv(paths.HOME_ENV, str(root))
+    paths.set_home(None)
+    yield paths.get_paths().ensure()
+    paths.set_home(None)
+
+
+@pytest.fixture
+def db(home):
+    """The app database opened (and migrated) in the temp home."""
+    from qbosync_desktop.store import close_database, open_database
+
+    database = open_database(home.db_path)
+    yield database
+    close_database()
