@@ -5,9 +5,10 @@ transaction together with the version bump, so a crash leaves the database at a 
 Before the first step of an upgrade the database file is copied to ``backups/`` (an upgrade of a
 database that already holds a company's links must be reversible by hand).
 
-Adding a version: write ``@step(N)`` with the next number in a module imported by
-``qbosync_desktop.store.schema`` (models are defined there; steps create or alter tables with
-peewee's ``SchemaMigrator``). Never edit a released step: add a new one.
+Adding a version: write ``@step(N)`` in a module imported by ``qbosync_desktop.store.schema``
+(steps create or alter tables, e.g. with peewee's ``SchemaMigrator``). Version numbers may have gaps:
+each feature area owns a range (foundation 1, engine core 2-99, two-way/onboarding 100-199), so two
+areas never claim the same number. Steps run in ascending order. Never edit a released step.
 """
 
 from __future__ import annotations
@@ -92,10 +93,9 @@ def migrate(db: peewee.Database, path: Path | None = None, *, target: int | None
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         saved = backup(path, have)
         log.info("Database backed up to %s before migrating from version %s", saved, have)
-    for version in range(have + 1, target + 1):
-        fn = steps.get(version)
-        if fn is None:
-            raise DatabaseError(details={"missing_migration": version})
+    for version, fn in steps.items():
+        if version <= have or version > target:
+            continue
         log.info("Migrating database to version %s", version)
         try:
             with db.atomic():
