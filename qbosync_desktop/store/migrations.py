@@ -7,7 +7,7 @@ database that already holds a company's links must be reversible by hand).
 
 Adding a version: write ``@step(N)`` in a module imported by ``qbosync_desktop.store.schema``
 (steps create or alter tables, e.g. with peewee's ``SchemaMigrator``). Version numbers may have gaps:
-each feature area owns a range (foundation 1, engine core 2-99, two-way/onboarding 100-199), so two
+each feature area owns a range (foundation 1, connection/settings 2-9, sync engine 10-99, two-way/onboarding 100-199), so two
 areas never claim the same number. Steps run in ascending order. Never edit a released step.
 """
 
