@@ -1,0 +1,219 @@
+"""RunContext: everything one run (or one preview) of the engine needs, in one place.
+
+Why a context object instead of module globals: a preview and a run must share the very same
+planning code (the preview's numbers have to equal what the run then does), and two companies may
+sync in one process (one worker thread each). So all state of a run - connectors, settings, the Run
+row, the observer, the cancel event and the caches - lives here and is passed to every phase.
+
+Caches are lazy and cost QBO requests only when a phase really needs them: a no-op incremental sync
+must make at most 2 QBO requests (issue 6), so nothing here queries QBO up front.
+
+``planned`` records which (kind, work_id) a phase *will* create or link. Later phases plan against it,
+so in a preview an invoice of a client that does not exist in QBO yet is counted as "create", not as
+"fail: client missing" - and in a run the invoice phase sees the links the client phase committed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.errors import Cancelled
+from qbosync_desktop.store.models_sync import Cursor, Link, Problem, Run, utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.engine import Observer
+
+log = logging.getLogger(__name__)
+
+
+class RequestCounter:
+    """Wraps a QboClient and counts the calls made through it (``Run.qbo_requests``).
+
+    One call of ``query``/``accounts`` may page or fan out into several HTTP requests; every page
+    consumed is counted, so the figure matches what QuickBooks meters.
+    """
+
+    _COUNTED = {"query_raw", "count", "get", "create", "update", "void", "delete", "batch", "cdc", "company_info"}
+
+    def __init__(self, qbo: Any) -> None:
+        self._qbo = qbo
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self.requests += n
+
+    def query(self, *args: Any, **kwargs: Any) -> Iterable[dict]:
+        self.add()
+        for i, row in enumerate(self._qbo.query(*args, **kwargs), start=1):
+            if i % 1000 == 0:
+                self.add()
+            yield row
+
+    def accounts(self) -> dict[str, list[dict]]:
+        self.add(4)
+        return self._qbo.accounts()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._qbo, name)
+        if name in self._COUNTED and callable(target):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.add()
+                return target(*args, **kwargs)
+
+            return counted
+        return target
+
+
+class NameIndex:
+    """QBO DisplayNames (customers + vendors share one namespace) or item Names, normalised.
+
+    Filled with one paged query per entity the first time a phase needs it; names created during the
+    run are added so two Work records can never be sent with the same name in one run.
+    """
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[dict]] = {}
+
+    def add(self, norm: str, record: dict) -> None:
+        self.by_name.setdefault(norm, []).append(record)
+
+    def get(self, norm: str) -> list[dict]:
+        return self.by_name.get(norm, [])
+
+
+@dataclass
+class RunContext:
+    """The state of one engine run or preview. Build it with :func:`make_context`."""
+
+    qbo: Any
+    work: Any
+    settings: Any
+    observer: Observer
+    cancel: threading.Event = field(default_factory=threading.Event)
+    preview: bool = False
+    initial: bool = False
+    run: Run | None = None
+    workspace: Any = None
+    #: set by the QBO batch sender; how many batches may be in flight at once (≤ 10 per QBO).
+    concurrency: int = 4
+    now: _dt.datetime = field(default_factory=utcnow)
+    planned: set[tuple[str, str]] = field(default_factory=set)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    caches: dict[str, Any] = field(default_factory=dict)
+    _staged_cursors: dict[str, str] = field(default_factory=dict)
+    _links: dict[str, dict[str, Link]] = field(default_factory=dict)
+
+    # -- run bookkeeping ---------------------------------------------------------------------------
+    @property
+    def run_id(self) -> int | None:
+        return self.run.id if self.run is not None else None
+
+    def check_cancel(self) -> None:
+        """Cooperative cancellation, checked between batches and phases (DESIGN §3)."""
+        if self.cancel.is_set():
+            raise Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
+
+    def count(self, entity: str, outcome: str, n: int = 1) -> None:
+        bucket = self.counts.setdefault(entity, {})
+        bucket[outcome] = bucket.get(outcome, 0) + n
+
+    # -- cached lookups ----------------------------------------------------------------------------
+    def cached(self, key: str, loader: Callable[[], Any]) -> Any:
+        if key not in self.caches:
+            self.caches[key] = loader()
+        return self.caches[key]
+
+    def company(self) -> Any:
+        """The Work company (default state/country). Work reads are free of QBO metering."""
+        return self.cached("work.company", self.work.company)
+
+    def links(self, kind: str) -> dict[str, Link]:
+        """All links of a kind by Work id, loaded once per run with one query."""
+        if kind not in self._links:
+            self._links[kind] = {lk.work_id: lk for lk in Link.select().where(Link.kind == kind)}
+        return self._links[kind]
+
+    def link(self, kind: str, work_id: Any) -> Link | None:
+        return self.links(kind).get(str(work_id))
+
+    def remember_link(self, link: Link) -> None:
+        """Keep the per-run cache in step after the outbox committed a link."""
+        if link.kind in self._links:
+            self._links[link.kind][link.work_id] = link
+
+    def qbo_id(self, kind: str, work_id: Any) -> str | None:
+        lk = self.link(kind, work_id)
+        return lk.qbo_id if lk is not None else None
+
+    def will_exist(self, kind: str, work_id: Any) -> bool:
+        """True if the record is linked, or a phase earlier in this run plans to create/link it."""
+        return self.link(kind, work_id) is not None or (kind, str(work_id)) in self.planned
+
+    def open_problems(self, kind: str) -> dict[str, Problem]:
+        return {
+            p.work_id: p for p in Problem.select().where((Problem.kind == kind) & (Problem.state == "open"))
+        }
+
+    # -- cursors -----------------------------------------------------------------------------------
+    def cursor(self, name: str) -> str | None:
+        row = Cursor.get_or_none(Cursor.name == name)
+        return row.value if row is not None else None
+
+    def stage_cursor(self, name: str, value: str | None) -> None:
+        """Remember a new cursor value; the engine commits it only when the phase left no unfinished
+        outbox work (a cursor must never move past a record whose write is not committed)."""
+        if value is None or self.preview:
+            return
+        old = self._staged_cursors.get(name)
+        if old is None or value > old:
+            self._staged_cursors[name] = value
+
+    def commit_cursors(self) -> None:
+        if self.preview or not self._staged_cursors:
+            return
+        from qbosync_desktop.store.db import database
+
+        with database.atomic():
+            for name, value in self._staged_cursors.items():
+                row = Cursor.get_or_none(Cursor.name == name)
+                if row is None:
+                    Cursor.create(name=name, value=value, updated_at=utcnow())
+                elif row.value != value:
+                    row.value = value
+                    row.updated_at = utcnow()
+                    row.save()
+        self._staged_cursors.clear()
+
+    def drop_staged_cursors(self) -> None:
+        self._staged_cursors.clear()
+
+
+@dataclass
+class Parts:
+    """A stand-in for a Workspace when the caller already holds the connectors (tests, tools, bench).
+
+    The engine needs only ``qbo_client()``, ``work_client()``, ``settings()`` and ``paths`` (for the
+    run lock); the real :class:`qbosync_desktop.workspace.Workspace` provides the same.
+    """
+
+    qbo: Any
+    work: Any
+    sync_settings: Any
+    paths: Any = None
+
+    def qbo_client(self) -> Any:
+        return self.qbo
+
+    def work_client(self) -> Any:
+        return self.work
+
+    def settings(self) -> Any:
+        return self.sync_settings

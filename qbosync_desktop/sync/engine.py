@@ -1,0 +1,306 @@
+"""SyncEngine: the one entry point the CLI, the desktop service and the tests use.
+
+Contract (docs/architecture.md "Engine", docs/sync-engine.md):
+
+* ``SyncEngine(workspace)`` - the workspace gives the connectors and settings (``qbo_client()``,
+  ``work_client()``, ``settings()``, ``paths``). :class:`~qbosync_desktop.sync.context.Parts` stands in
+  for a workspace when a test or a tool holds the connectors itself.
+* ``run(initial=False, observer=None, cancel=None) -> RunSummary`` - replays unfinished outbox work
+  first (exactly once after a crash), then runs every phase's plan and apply in dependency order.
+  One bad record never stops a run: it becomes a problem. Fatal errors (reconnect needed, keyring,
+  database) stop the run and are re-raised after the Run row is closed.
+* ``preview() -> Preview`` - runs every phase's *plan* only; writes nothing anywhere (no Run row, no
+  cursor, no QBO or Work write).
+* ``problems()``, ``retry(problem_id=None)``; issue 7's ``matches()``, ``accept_match()``,
+  ``reject_match()``, ``conflicts()``, ``resolve()`` delegate to the two-way modules when present.
+
+Runs are serialised per data folder with a file lock: the tray app and a cron'd ``qbosync sync``
+must never work on the same outbox at once (two senders could both replay the same batch and then
+both apply its response). The lock is an OS lock, so a killed process releases it at once.
+
+:class:`Observer` is how progress leaves the engine (no Qt here): the desktop service subclasses it
+and re-emits each call as a Qt signal. Observer methods are called on the engine's thread.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import filelock
+
+from qbosync_desktop.errors import Cancelled, QboSyncError
+from qbosync_desktop.store.db import database
+from qbosync_desktop.store.models_sync import Problem, Run, utcnow
+from qbosync_desktop.sync import outbox as outbox_mod
+from qbosync_desktop.sync import problems as problems_mod
+from qbosync_desktop.sync.context import RequestCounter, RunContext
+from qbosync_desktop.sync.phases import Change, build_phases
+
+log = logging.getLogger(__name__)
+
+#: Outcomes reported through Observer.record / counted in RunSummary.counts.
+OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting")
+
+
+class Observer:
+    """Progress callbacks; every method is a no-op. Subclass and override what you need."""
+
+    def run_started(self, run_id: int | None, total_estimate: int) -> None:
+        """A run began. ``total_estimate`` is 0 when unknown (incremental runs plan phase by phase)."""
+
+    def phase(self, entity: str, done: int, total: int) -> None:
+        """Progress within a phase: ``done`` of ``total`` records handled."""
+
+    def record(self, entity: str, work_id: str | None, outcome: str, message: str) -> None:
+        """One record's outcome: created/updated/linked/voided/skipped/failed/imported/waiting."""
+
+    def problem(self, problem: dict[str, Any]) -> None:
+        """A problem was opened or seen again (the dict of :func:`problems.problem_dict`)."""
+
+    def run_finished(self, summary: RunSummary) -> None:
+        """The run ended (done, failed or cancelled)."""
+
+
+@dataclass
+class RunSummary:
+    run_id: int | None
+    state: str
+    kind: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    open_problems: int = 0
+    qbo_requests: int = 0
+    started_at: _dt.datetime | None = None
+    finished_at: _dt.datetime | None = None
+    seconds: float = 0.0
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "done"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "state": self.state,
+            "kind": self.kind,
+            "counts": self.counts,
+            "open_problems": self.open_problems,
+            "qbo_requests": self.qbo_requests,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+        }
+
+
+@dataclass
+class Preview:
+    """What a run would do, per phase: the planned changes (the list behind every number)."""
+
+    phases: list[tuple[str, list[Change]]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for name, changes in self.phases:
+            bucket = out.setdefault(name, {})
+            for ch in changes:
+                bucket[ch.action] = bucket.get(ch.action, 0) + 1
+        return out
+
+    def changes(self, entity: str, action: str | None = None) -> list[Change]:
+        return [c for name, chs in self.phases if name == entity for c in chs if action in (None, c.action)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts(),
+            "phases": [{"entity": n, "changes": [c.to_dict() for c in chs]} for n, chs in self.phases],
+        }
+
+
+class SyncEngine:
+    """Runs, previews and reports syncs for one workspace (one company)."""
+
+    def __init__(self, workspace: Any, *, concurrency: int = 4) -> None:
+        self.workspace = workspace
+        self.concurrency = concurrency
+        self._thread_lock = threading.Lock()
+
+    # -- connectors --------------------------------------------------------------------------------
+    def _qbo(self) -> Any:
+        ws = self.workspace
+        return ws.qbo_client() if hasattr(ws, "qbo_client") else ws.qbo()
+
+    def _work(self) -> Any:
+        ws = self.workspace
+        return ws.work_client() if hasattr(ws, "work_client") else ws.work()
+
+    def _context(self, observer: Observer, cancel: threading.Event, *, preview: bool, initial: bool) -> RunContext:
+        return RunContext(
+            qbo=RequestCounter(self._qbo()),
+            work=self._work(),
+            settings=self.workspace.settings(),
+            observer=observer,
+            cancel=cancel,
+            preview=preview,
+            initial=initial,
+            workspace=self.workspace,
+            concurrency=self.concurrency,
+        )
+
+    def _file_lock(self) -> filelock.BaseFileLock | None:
+        paths = getattr(self.workspace, "paths", None)
+        if paths is None:
+            return None
+        paths.ensure()
+        return filelock.FileLock(str(paths.lock_file("sync")))
+
+    # -- public API --------------------------------------------------------------------------------
+    def preview(self) -> Preview:
+        """Plan every phase without writing anything anywhere (issue 7: preview == what enable does)."""
+        ctx = self._context(Observer(), threading.Event(), preview=True, initial=True)
+        result = Preview()
+        for phase in build_phases(ctx):
+            changes = phase.plan(ctx)
+            for ch in changes:
+                if ch.action in ("create", "link", "import", "update") and ch.work_id is not None:
+                    ctx.planned.add((ch.kind, str(ch.work_id)))
+            result.phases.append((phase.name, changes))
+        return result
+
+    def run(
+        self, initial: bool = False, observer: Observer | None = None, cancel: threading.Event | None = None
+    ) -> RunSummary:
+        """One sync run. Returns its summary; fatal errors are re-raised after the summary is saved."""
+        observer = observer or Observer()
+        cancel = cancel or threading.Event()
+        flock = self._file_lock()
+        if not self._thread_lock.acquire(blocking=False):
+            raise QboSyncError(
+                "A sync is already running for this company.",
+                title="Sync already running",
+                hint="Wait for the current sync to finish; its progress is shown in the window.",
+            )
+        try:
+            if flock is not None:
+                try:
+                    flock.acquire(timeout=10)
+                except filelock.Timeout:
+                    raise QboSyncError(
+                        "Another QBO Sync program is syncing this company right now.",
+                        title="Sync already running",
+                        hint="Wait for it to finish (or close the other window), then try again.",
+                    ) from None
+            try:
+                return self._run_locked(initial, observer, cancel)
+            finally:
+                if flock is not None:
+                    flock.release()
+        finally:
+            self._thread_lock.release()
+
+    def _run_locked(self, initial: bool, observer: Observer, cancel: threading.Event) -> RunSummary:
+        started = time.monotonic()
+        run = Run.create(kind="initial" if initial else "incremental", started_at=utcnow(), state="running")
+        ctx = self._context(observer, cancel, preview=False, initial=initial)
+        ctx.run = run
+        observer.run_started(run.id, 0)
+        state, error, fatal = "done", None, None
+        try:
+            outbox_mod.replay_unfinished(ctx)
+            for phase in build_phases(ctx):
+                ctx.check_cancel()
+                changes = phase.plan(ctx)
+                for ch in changes:
+                    if ch.action in ("create", "link", "import") and ch.work_id is not None:
+                        ctx.planned.add((ch.kind, str(ch.work_id)))
+                observer.phase(phase.name, 0, len(changes))
+                phase.apply(ctx, changes)
+                if outbox_mod.has_unfinished():
+                    # Something was committed but not confirmed (connection lost): keep the cursors
+                    # where they are so the next run re-reads what this one could not finish.
+                    ctx.drop_staged_cursors()
+                else:
+                    ctx.commit_cursors()
+        except Cancelled as exc:
+            state, error = "cancelled", exc.to_dict()
+        except QboSyncError as exc:
+            state, error = "failed", exc.to_dict()
+            fatal = exc
+            log.warning("Run %s stopped: %s", run.id, exc.message)
+        except Exception as exc:  # a bug: record it on the run, then let it propagate
+            state, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
+            fatal = exc
+            log.exception("Run %s crashed", run.id)
+        run.finished_at = utcnow()
+        run.state = state
+        run.counts = ctx.counts
+        run.qbo_requests = ctx.qbo.requests
+        run.error = error
+        with database.atomic():
+            run.save()
+        summary = RunSummary(
+            run_id=run.id,
+            state=state,
+            kind=run.kind,
+            counts=ctx.counts,
+            open_problems=Problem.select().where(Problem.state == "open").count(),
+            qbo_requests=ctx.qbo.requests,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            seconds=time.monotonic() - started,
+            error=error,
+        )
+        observer.run_finished(summary)
+        if fatal is not None and (not isinstance(fatal, QboSyncError) or fatal.fatal):
+            raise fatal
+        return summary
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Open problems, oldest first, as plain dicts (message, hint, details)."""
+        return problems_mod.open_problems()
+
+    def retry(
+        self,
+        problem_id: int | None = None,
+        *,
+        observer: Observer | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RunSummary:
+        """Retry one problem (or all open ones) and run a sync so the retry happens now."""
+        problems_mod.request_retry(problem_id)
+        return self.run(observer=observer, cancel=cancel)
+
+    # -- issue 7 hooks (two-way / onboarding): delegated so this module stays the single facade ------
+    def matches(self) -> list[Any]:
+        return self._twoway("matching", "proposals", default=[])
+
+    def accept_match(self, match_id: int) -> Any:
+        return self._twoway("matching", "accept", match_id)
+
+    def reject_match(self, match_id: int) -> Any:
+        return self._twoway("matching", "reject", match_id)
+
+    def conflicts(self) -> list[Any]:
+        return self._twoway("conflicts", "open_conflicts", default=[])
+
+    def resolve(self, conflict_id: int, keep: str) -> Any:
+        return self._twoway("conflicts", "resolve", conflict_id, keep)
+
+    _MISSING = object()
+
+    def _twoway(self, module: str, func: str, *args: Any, default: Any = _MISSING) -> Any:
+        import importlib
+
+        try:
+            mod = importlib.import_module(f"qbosync_desktop.sync.{module}")
+            fn = getattr(mod, func)
+        except (ModuleNotFoundError, AttributeError):
+            if default is not self._MISSING:
+                return default
+            raise NotImplementedError(f"sync.{module}.{func} is not available yet") from None
+        return fn(self, *args)
