@@ -1,0 +1,259 @@
+"""``qbosync enable | sync | status | problems | retry``: running the engine from the command line.
+
+The same :class:`~qbosync_desktop.sync.engine.SyncEngine` the desktop app's worker thread drives; the
+CLI only adds a progress printer (stderr, so ``--json`` stdout stays clean) and the exit codes: 0 done
+with no open problems, 1 done with open problems, 2 QuickBooks needs reconnecting, 3 usage or
+configuration error (e.g. ``sync`` before ``enable``, or settings that break a rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from qbosync_desktop import errors
+from qbosync_desktop.commands._common import (
+    add_json,
+    done_exit_code,
+    iso,
+    open_problem_count,
+    print_problems,
+    problem_to_dict,
+    workspace,
+)
+from qbosync_desktop.sync.settings import LABELS, check
+from qbosync_desktop.workspace import Workspace
+
+#: The entities of the integration page, in its order, with the setting that switches each on.
+ENTITIES = (("clients", "clients"), ("sites", "sites"), ("invoices", "invoices"), ("payments", "payments"),
+            ("bills", "bills"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("enable", help="check the settings and run the initial sync (Enable Integration)")
+    add_json(p)
+    p.set_defaults(func=run_enable)
+    p = sub.add_parser("sync", help="sync now (what changed since the last sync)")
+    add_json(p)
+    p.set_defaults(func=run_sync)
+    p = sub.add_parser("status", help="connection, what syncs, the last run and open problems")
+    add_json(p)
+    p.set_defaults(func=run_status)
+    p = sub.add_parser("problems", help="records that could not sync, each with what to do")
+    add_json(p)
+    p.set_defaults(func=run_problems)
+    p = sub.add_parser("retry", help="retry one problem's record (ID) or all of them (--all), then sync")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("problem_id", nargs="?", type=int, metavar="ID")
+    g.add_argument("--all", action="store_true", help="retry every open problem")
+    add_json(p)
+    p.set_defaults(func=run_retry)
+
+
+# -- progress --------------------------------------------------------------------------------------
+def _observer(quiet: bool) -> Any:
+    """An engine Observer printing one line per phase step to stderr (nothing with ``--json``)."""
+    from qbosync_desktop.sync.engine import Observer
+
+    class ProgressPrinter(Observer):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            self._last: tuple[str, int] | None = None
+
+        def phase(self, entity: str, done: int, total: int) -> None:
+            if quiet or (entity, done) == self._last:
+                return
+            self._last = (entity, done)
+            print(f"  {entity}: {done}/{total}", file=sys.stderr, flush=True)
+
+        def problem(self, problem: Any) -> None:
+            if not quiet:
+                p = problem_to_dict(problem)
+                print(f"  problem: {p['kind']} {p['work_id']}: {p['message']}", file=sys.stderr, flush=True)
+
+    return ProgressPrinter()
+
+
+def summary_to_dict(summary: Any) -> dict[str, Any]:
+    """The engine's RunSummary as JSON-ready data (its own ``to_dict`` when it has one)."""
+    if summary is None:
+        return {}
+    if hasattr(summary, "to_dict"):
+        return dict(summary.to_dict())
+    if dataclasses.is_dataclass(summary):
+        return dataclasses.asdict(summary)
+    return dict(summary)
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    counts = data.get("counts") or {}
+    for entity, by_outcome in counts.items():
+        if isinstance(by_outcome, dict):
+            shown = ", ".join(f"{n} {o}" for o, n in by_outcome.items() if n)
+            print(f"  {entity}: {shown or 'nothing to do'}")
+        else:
+            print(f"  {entity}: {by_outcome}")
+    if "qbo_requests" in data:
+        print(f"  QuickBooks requests: {data['qbo_requests']}")
+
+
+def _run(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str, Any], int]:
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    try:
+        summary = SyncEngine(ws).run(initial=initial, observer=_observer(as_json))
+    except errors.NeedsReconnect:
+        ws.mark_needs_reconnect()
+        raise
+    data = summary_to_dict(summary)
+    return data, done_exit_code()
+
+
+def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
+    """Print the run's outcome; a run that did not finish (failed, cancelled) exits 4 with its error."""
+    from qbosync_desktop.cli import EXIT_FAILURE, print_json
+
+    problems = open_problem_count()
+    if data.get("state") in ("failed", "cancelled"):
+        code = EXIT_FAILURE
+        error = data.get("error") or {}
+        title = f"The sync stopped: {error.get('message', data['state'])}"
+        if error.get("hint"):
+            title += f"\nWhat to do: {error['hint']}"
+    if as_json:
+        print_json({"run": data, "open_problems": problems, "exit_code": code})
+    else:
+        print(title)
+        _print_summary(data)
+        print(f"{problems} open problem{'s' if problems != 1 else ''}"
+              + (": see 'qbosync problems'." if problems else "."))
+    return code
+
+
+def check_ready(ws: Workspace) -> None:
+    """Both systems connected and the settings valid against the company's accounts and concepts."""
+    from qbosync_desktop.commands.settings_cmd import work_concepts
+
+    ws.require_qbo()
+    ws.require_work()
+    s = ws.settings()
+    check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None)
+
+
+# -- commands --------------------------------------------------------------------------------------
+def run_enable(args: argparse.Namespace) -> int:
+    with workspace() as ws:
+        check_ready(ws)
+        ws.mark_enabled()
+        data, code = _run(ws, initial=True, as_json=args.json)
+        if data.get("state", "done") == "done":
+            ws.mark_onboarding_done()
+        return _finish(data, code, args.json, "Integration enabled; initial sync finished.")
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    with workspace() as ws:
+        if not ws.enabled:
+            ws.require_qbo()
+            raise errors.ConfigurationError(
+                "The integration is not enabled yet, so there is nothing to sync.",
+                hint="Choose the sync settings, then run 'qbosync enable' for the initial sync.",
+            )
+        check_ready(ws)
+        data, code = _run(ws, initial=False, as_json=args.json)
+        return _finish(data, code, args.json, "Sync finished.")
+
+
+def status_view(ws: Workspace) -> dict[str, Any]:
+    """The stable JSON of ``qbosync status --json`` (docs/cli.md)."""
+    conn = ws.connection
+    s = ws.settings()
+    last = None
+    try:
+        from qbosync_desktop.store.models_sync import Run
+
+        row = Run.select().where(Run.kind != "preview").order_by(Run.id.desc()).first()
+        if row is not None:
+            last = {"id": row.id, "kind": row.kind, "state": row.state, "started_at": iso(row.started_at),
+                    "finished_at": iso(row.finished_at), "counts": row.counts or {},
+                    "qbo_requests": row.qbo_requests, "error": row.error}
+    except ModuleNotFoundError:  # pragma: no cover - before the engine lands
+        pass
+    return {
+        "connection": conn.to_dict() if conn else None,
+        "enabled": ws.enabled,
+        "entities": {name: bool(getattr(s, key)) for name, key in ENTITIES},
+        "last_run": last,
+        "open_problems": open_problem_count(),
+    }
+
+
+def status_exit_code(view: dict[str, Any]) -> int:
+    from qbosync_desktop.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_RECONNECT, EXIT_USAGE
+
+    conn = view["connection"] or {}
+    if conn.get("state") == "needs_reconnect":
+        return EXIT_RECONNECT
+    if conn.get("state") != "connected" or not conn.get("work_base_url"):
+        return EXIT_USAGE
+    return EXIT_PROBLEMS if view["open_problems"] else EXIT_OK
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from qbosync_desktop.cli import print_json
+
+    with workspace() as ws:
+        view = status_view(ws)
+    code = status_exit_code(view)
+    if args.json:
+        print_json({**view, "exit_code": code})
+        return code
+    conn = view["connection"] or {}
+    state = {"connected": "connected", "needs_reconnect": "NEEDS RECONNECT ('qbosync connect')",
+             "disconnected": "not connected"}.get(conn.get("state"), "not connected")
+    print(f"QuickBooks: {conn.get('company_name') or '-'} (realm {conn.get('realm_id') or '-'}): {state}")
+    print(f"Work:       {conn.get('work_company_name') or '-'} ({conn.get('work_base_url') or 'not connected'})")
+    print(f"Integration: {'enabled since ' + conn['integration_enabled_at'] if view['enabled'] else 'not enabled'}")
+    for name, on in view["entities"].items():
+        print(f"  {'✔' if on else '✘'} {LABELS[dict(ENTITIES)[name]]}")
+    last = view["last_run"]
+    if last:
+        print(f"Last run: #{last['id']} {last['kind']} {last['state']}, started {last['started_at']}, "
+              f"{last['qbo_requests']} QuickBooks requests")
+    print(f"Open problems: {view['open_problems']}")
+    return code
+
+
+def run_problems(args: argparse.Namespace) -> int:
+    from qbosync_desktop.cli import print_json
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    with workspace() as ws:
+        problems = [problem_to_dict(p) for p in SyncEngine(ws).problems()]
+    if args.json:
+        print_json({"problems": problems})
+    else:
+        print_problems(problems)
+    return 1 if problems else 0
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    with workspace() as ws:
+        check_ready(ws)
+        eng = SyncEngine(ws)
+        if args.problem_id is not None:
+            open_ids = {problem_to_dict(p)["id"] for p in eng.problems()}
+            if args.problem_id not in open_ids:
+                raise errors.ConfigurationError(
+                    f"There is no open problem #{args.problem_id}.", field="problem_id",
+                    hint="Run 'qbosync problems' to see the open problems and their numbers.",
+                )
+        try:
+            result = eng.retry(None if args.all else args.problem_id, observer=_observer(args.json))
+        except errors.NeedsReconnect:
+            ws.mark_needs_reconnect()
+            raise
+        return _finish(summary_to_dict(result), done_exit_code(), args.json, "Retry finished.")

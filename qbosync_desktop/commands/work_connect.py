@@ -1,0 +1,44 @@
+"""``qbosync work-connect --url URL --api-key KEY``: connect the Work side.
+
+The key is tested against Work first (a wrong key must not be stored and then fail every sync), then
+kept in the keyring only; the database keeps the address and Work's company name for the status line.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from qbosync_desktop.commands._common import add_json, workspace
+from qbosync_desktop.logs import register_secret
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("work-connect", help="connect Work: its address and an API key (kept in the keyring)")
+    p.add_argument("--url", required=True, help="the Work API address, e.g. https://work.example.com/api")
+    p.add_argument("--api-key", required=True, help="an API key created in Work (Settings > API keys)")
+    add_json(p)
+    p.set_defaults(func=run)
+
+
+def connect_work(ws: object, url: str, api_key: str) -> tuple[str, str]:
+    """Test the key against Work, then record the connection. Returns (company name, message)."""
+    from qbosync_desktop.work.client import WorkClient
+
+    register_secret(api_key)
+    client = WorkClient(url, api_key)
+    message = client.test_connection()
+    company = client.company()
+    ws.record_work_connection(url, api_key, company.name)  # type: ignore[attr-defined]
+    return company.name, message
+
+
+def run(args: argparse.Namespace) -> int:
+    from qbosync_desktop.cli import print_json
+
+    with workspace() as ws:
+        name, message = connect_work(ws, args.url, args.api_key)
+    if args.json:
+        print_json({"work_company_name": name, "work_base_url": args.url.rstrip("/"), "message": message})
+    else:
+        print(message)
+    return 0
