@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop import errors, secrets
@@ -143,6 +143,51 @@ class Workspace:
         with self._lock:
             self._qbo = None
         return conn
+
+    def connect_quickbooks(
+        self,
+        *,
+        discovery_url: str | None,
+        client_id: str,
+        client_secret: str | None,
+        redirect_uri: str,
+        environment: str | None = None,
+        open_url: Callable[[str], object],
+        timeout: float = 600,
+        cancel: threading.Event | None = None,
+        on_authorizer: Callable[[Any], None] | None = None,
+    ) -> Connection:
+        """The whole sign-in, for a real company and the practice one alike (same code path).
+
+        Reads the endpoints from the discovery document, keeps the client secret in the keyring (an
+        empty one reuses the saved secret: reconnecting), starts the authorization (loopback listener
+        when the redirect URI is local), hands the address to ``open_url`` (a browser, or the CLI
+        printing it), waits for the redirect or a pasted address (``on_authorizer`` receives the live
+        :class:`~qbosync_desktop.qbo.auth.Authorizer` for that), exchanges the code and records the
+        connection. Never call on the GUI thread: it blocks until the user has signed in.
+        """
+        from qbosync_desktop.qbo.auth import Authorizer, OAuthConfig, save_client_secret
+
+        env = environment or environment_for(discovery_url)
+        oauth = OAuthConfig.from_discovery(discovery_url, client_id, redirect_uri, env)
+        if client_secret:
+            save_client_secret(self.secrets, client_secret)
+        with Authorizer(oauth, self.secrets) as auth:
+            url = auth.begin()
+            if on_authorizer is not None:
+                on_authorizer(auth)
+            open_url(url)
+            result = auth.complete(timeout=timeout, cancel=cancel)
+        return self.record_connection(
+            realm_id=result.realm_id,
+            company_name=result.company_name,
+            environment=env,
+            discovery_url=discovery_url or "",
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            api_base=oauth.api_base,
+            oauth_endpoints=oauth.to_dict(),
+        )
 
     def record_work_connection(self, base_url: str, api_key: str, company_name: str | None) -> Connection:
         """Keep the Work address and company name; the API key goes to the keyring only."""
@@ -308,6 +353,16 @@ class Workspace:
     # docs/architecture.md spells them ``ws.qbo()`` / ``ws.work()``.
     qbo = qbo_client
     work = work_client
+
+
+def environment_for(discovery_url: str | None) -> str:
+    """Intuit's two discovery documents name their environment; any other address is a practice server."""
+    from qbosync_desktop.qbo.auth import INTUIT_DISCOVERY_URLS
+
+    for env, url in INTUIT_DISCOVERY_URLS.items():
+        if discovery_url in (None, "", url):
+            return env
+    return "practice"
 
 
 def _account_names(accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]]

@@ -32,18 +32,15 @@ ENTITIES = (("clients", "clients"), ("sites", "sites"), ("invoices", "invoices")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("enable", help="check the settings and run the initial sync (Enable Integration)")
-    add_json(p)
-    p.set_defaults(func=run_enable)
-    p = sub.add_parser("sync", help="sync now (what changed since the last sync)")
-    add_json(p)
-    p.set_defaults(func=run_sync)
-    p = sub.add_parser("status", help="connection, what syncs, the last run and open problems")
-    add_json(p)
-    p.set_defaults(func=run_status)
-    p = sub.add_parser("problems", help="records that could not sync, each with what to do")
-    add_json(p)
-    p.set_defaults(func=run_problems)
+    for name, help_text, func in (
+        ("enable", "check the settings and run the initial sync (Enable Integration)", run_enable),
+        ("sync", "sync now (what changed since the last sync)", run_sync),
+        ("status", "connection, what syncs, the last run and open problems", run_status),
+        ("problems", "records that could not sync, each with what to do", run_problems),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        add_json(p)
+        p.set_defaults(func=func)
     p = sub.add_parser("retry", help="retry one problem's record (ID) or all of them (--all), then sync")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("problem_id", nargs="?", type=int, metavar="ID")
