@@ -203,6 +203,19 @@ class Workspace:
             self._work = None
         return conn
 
+    def connect_work(self, base_url: str, api_key: str) -> str:
+        """Test the key against Work, then record the connection; returns Work's "Connected to ..." line.
+
+        Tested first: a wrong key must not be stored and then fail every sync.
+        """
+        from qbosync_desktop.work.client import WorkClient
+
+        register_secret(api_key)
+        client = WorkClient(base_url, api_key)
+        message = client.test_connection()
+        self.record_work_connection(base_url, api_key, client.company().name)
+        return message
+
     def mark_needs_reconnect(self) -> None:
         """Called when QuickBooks rejects the grant (refresh token dead or revoked)."""
         Connection.update(state=NEEDS_RECONNECT).where(Connection.id == 1, Connection.state == CONNECTED).execute()

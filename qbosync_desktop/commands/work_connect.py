@@ -20,23 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def connect_work(ws: object, url: str, api_key: str) -> tuple[str, str]:
-    """Test the key against Work, then record the connection. Returns (company name, message)."""
-    from qbosync_desktop.work.client import WorkClient
-
-    register_secret(api_key)
-    client = WorkClient(url, api_key)
-    message = client.test_connection()
-    company = client.company()
-    ws.record_work_connection(url, api_key, company.name)  # type: ignore[attr-defined]
-    return company.name, message
-
-
 def run(args: argparse.Namespace) -> int:
     from qbosync_desktop.cli import print_json
 
+    register_secret(args.api_key)
     with workspace() as ws:
-        name, message = connect_work(ws, args.url, args.api_key)
+        message = ws.connect_work(args.url, args.api_key)
+        name = ws.connection.work_company_name  # type: ignore[union-attr]
     if args.json:
         print_json({"work_company_name": name, "work_base_url": args.url.rstrip("/"), "message": message})
     else:

@@ -1,0 +1,179 @@
+"""Practice mode: both practice servers in this process, connected through the real code paths.
+
+A specialist rehearses onboarding and a newcomer sees the product work with no accounts anywhere
+(DESIGN §7). What makes it worth having is that nothing is special-cased: the QuickBooks practice
+server is connected through the same OAuth authorization-code flow as a real company (its consent
+page answers by itself, the redirect reaches the same loopback listener), the tokens and the Work API
+key go to the keyring, and the engine syncs over HTTP on 127.0.0.1.
+
+Keyring: the practice credentials are throwaway. On a machine without a usable OS keyring, practice
+mode installs the in-memory :class:`~qbosync_desktop.keyring_memory.MemoryKeyring` rather than
+refusing (or writing a plaintext file) — see docs/decisions.md. A real company never gets this.
+
+The servers live only as long as this process (or :meth:`Practice.stop`): ``qbosync demo`` keeps its
+data in the chosen home, so ``qbosync status`` works afterwards, but syncing again needs the servers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keyring
+
+from qbosync_desktop import errors
+from qbosync_desktop.secrets import SecretStore
+from qbosync_desktop.sync.settings import SyncSettings, account_groups
+
+if TYPE_CHECKING:
+    from qbosync_desktop.sandbox.qbo import QboSandbox, SandboxConfig
+    from qbosync_desktop.sandbox.work import WorkSandbox, WorkSandboxConfig
+    from qbosync_desktop.store.models import Connection
+    from qbosync_desktop.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+#: The demo data spreads Work invoices over the last 90 days; practice syncs them all.
+PRACTICE_HISTORY_DAYS = 120
+
+
+@dataclass
+class Practice:
+    """The two running practice servers and what a client needs to reach them."""
+
+    qbo: QboSandbox
+    work: WorkSandbox
+    qbo_config: SandboxConfig
+    work_config: WorkSandboxConfig
+
+    def stop(self) -> None:
+        for server in (self.work, self.qbo):
+            try:
+                server.stop()
+            except Exception:  # stopping is best effort: one server failing must not keep the other up
+                log.exception("Stopping a practice server failed")
+
+    def __enter__(self) -> Practice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_practice(
+    *,
+    data_dir: str | Path | None = None,
+    throttle: bool = True,
+    time_scale: float = 1.0,
+    latency_ms: float = 0,
+    qbo_seed: str = "practice",
+    work_seed: str = "demo",
+    **qbo_options: Any,
+) -> Practice:
+    """Start the QuickBooks practice server (consent answers itself) and the Work demo server.
+
+    ``data_dir`` keeps both servers' data (sub-folders ``qbo`` and ``work``) so a later start finds the
+    same companies; ``None`` uses throwaway folders. ``qbo_options`` go to :class:`QboSandbox` as is
+    (e.g. ``lost_response_rate`` for drills).
+    """
+    from qbosync_desktop.sandbox.qbo import QboSandbox
+    from qbosync_desktop.sandbox.work import WorkSandbox
+
+    base = Path(data_dir) if data_dir is not None else None
+    qbo = QboSandbox(auto_consent=True, throttle=throttle, time_scale=time_scale, latency_ms=latency_ms,
+                     seed=qbo_seed, data_dir=base / "qbo" if base else None, **qbo_options)
+    qbo_config = qbo.start()
+    try:
+        work = WorkSandbox(seed=work_seed, data_dir=base / "work" if base else None, latency_ms=latency_ms)
+        work_config = work.start()
+    except BaseException:
+        qbo.stop()
+        raise
+    return Practice(qbo=qbo, work=work, qbo_config=qbo_config, work_config=work_config)
+
+
+def ensure_keyring(paths: Any = None) -> bool:
+    """Make sure secrets can be stored; installs the in-memory keyring if the OS has none.
+
+    Returns True when the in-memory keyring was installed (the practice credentials then vanish with
+    the process, which is what practice credentials should do).
+    """
+    try:
+        SecretStore(paths).check()
+        return False
+    except errors.KeyringUnavailable:
+        from qbosync_desktop.keyring_memory import MemoryKeyring
+
+        log.info("No usable OS keyring: practice mode keeps its throwaway credentials in memory")
+        keyring.set_keyring(MemoryKeyring())
+        return True
+
+
+def _consent(url: str) -> None:
+    """The "browser": open the authorization address; the practice consent page redirects at once
+    to the loopback listener, exactly as a person pressing Connect would make it."""
+    import requests
+
+    try:
+        requests.get(url, timeout=30, allow_redirects=True)
+    except requests.RequestException as exc:
+        raise errors.AuthorizationFailed(
+            "The practice QuickBooks sign-in page could not be opened.",
+            details={"error": type(exc).__name__},
+        ) from None
+
+
+def connect_practice(workspace: Workspace, practice: Practice, *, timeout: float = 60) -> Connection:
+    """Connect ``workspace`` to both practice servers through the real OAuth and Work code paths."""
+    ensure_keyring(workspace.paths)
+    cfg = practice.qbo_config
+    workspace.connect_quickbooks(
+        discovery_url=cfg.discovery_url,
+        client_id=cfg.client_id,
+        client_secret=cfg.client_secret,
+        redirect_uri=cfg.redirect_uri,
+        environment="practice",
+        open_url=_consent,
+        timeout=timeout,
+    )
+    workspace.connect_work(practice.work_config.base_url, practice.work_config.api_key)
+    conn = workspace.connection
+    assert conn is not None
+    return conn
+
+
+def _pick(choices: dict[str, str], *preferred: str) -> str | None:
+    """The first account whose name matches a preferred name (case-insensitive), else the first one."""
+    by_name = {name.casefold(): acct_id for acct_id, name in choices.items()}
+    for name in preferred:
+        if name.casefold() in by_name:
+            return by_name[name.casefold()]
+    return next(iter(sorted(choices, key=lambda i: choices[i])), None)
+
+
+def practice_settings(workspace: Workspace, *, today: dt.date | None = None) -> SyncSettings:
+    """Sensible settings for the tour: everything on, accounts chosen by their usual names, every
+    Work invoice concept mapped, and invoices from 120 days back (the demo data spans 90 days)."""
+    groups = account_groups(workspace.qbo_client().accounts())
+    expense = groups["expense"]
+    concepts = {}
+    for concept in workspace.work_client().invoice_concepts():
+        name = concept if isinstance(concept, str) else concept.name
+        concepts[name] = _pick(expense, name, "Subcontractors", "Contract labor", "Cost of Goods Sold") or ""
+    today = today or dt.date.today()
+    return SyncSettings(
+        clients=True,
+        sites=True,
+        invoices=True,
+        income_account=_pick(groups["income"], "Services", "Sales", "Sales of Product Income"),
+        expense_account=_pick(expense, "Cost of Goods Sold", "Supplies & Materials", "Job Materials"),
+        payments=True,
+        deposit_account=_pick(groups["deposit"], "Undeposited Funds", "Checking"),
+        bills=True,
+        ap_account=_pick(groups["ap"], "Accounts Payable (A/P)", "Accounts Payable"),
+        concepts=concepts,
+        start_date=today - dt.timedelta(days=PRACTICE_HISTORY_DAYS),
+    )
