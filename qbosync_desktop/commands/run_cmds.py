@@ -95,7 +95,7 @@ def _print_summary(data: dict[str, Any]) -> None:
         print(f"  QuickBooks requests: {data['qbo_requests']}")
 
 
-def _run(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str, Any], int]:
+def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str, Any], int]:
     from qbosync_desktop.sync.engine import SyncEngine
 
     try:
@@ -143,7 +143,7 @@ def run_enable(args: argparse.Namespace) -> int:
     with workspace() as ws:
         check_ready(ws)
         ws.mark_enabled()
-        data, code = _run(ws, initial=True, as_json=args.json)
+        data, code = run_engine(ws, initial=True, as_json=args.json)
         if data.get("state", "done") == "done":
             ws.mark_onboarding_done()
         return _finish(data, code, args.json, "Integration enabled; initial sync finished.")
@@ -158,7 +158,7 @@ def run_sync(args: argparse.Namespace) -> int:
                 hint="Choose the sync settings, then run 'qbosync enable' for the initial sync.",
             )
         check_ready(ws)
-        data, code = _run(ws, initial=False, as_json=args.json)
+        data, code = run_engine(ws, initial=False, as_json=args.json)
         return _finish(data, code, args.json, "Sync finished.")
 
 
