@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop import errors, secrets
@@ -40,20 +41,21 @@ if TYPE_CHECKING:  # connectors are imported lazily: opening a workspace must no
 
 log = logging.getLogger(__name__)
 
-QBO_SECRETS = (
+#: The company grant: deleted on every disconnect.
+QBO_TOKENS = (
     secrets.QBO_ACCESS_TOKEN,
     secrets.QBO_ACCESS_EXPIRES_AT,
     secrets.QBO_REFRESH_TOKEN,
     secrets.QBO_REFRESH_EXPIRES_AT,
-    secrets.QBO_CLIENT_SECRET,
 )
 
 
 class Workspace:
     """The open data folder. Not a GUI object: call it from worker threads, never the GUI thread."""
 
-    def __init__(self, paths: AppPaths) -> None:
+    def __init__(self, paths: AppPaths, *, owns_database: bool = False) -> None:
         self.paths = paths
+        self._owns_database = owns_database
         self.secrets = secrets.SecretStore(paths)
         self._lock = threading.RLock()
         self._qbo: QboClient | None = None
@@ -62,16 +64,26 @@ class Workspace:
     # -- life cycle ------------------------------------------------------------------------------
     @classmethod
     def open(cls, paths: AppPaths | None = None) -> Workspace:
-        """Open (create and migrate if needed) the data folder's database and keyring namespace."""
+        """Open (create and migrate if needed) the data folder's database and keyring namespace.
+
+        The database proxy is process-wide. If it is already bound to this folder's database (the
+        desktop service, or a test, holds a workspace while a command opens another), the new
+        workspace shares it and its :meth:`close` leaves it open for the first one.
+        """
         paths = (paths or get_paths()).ensure()
+        bound = database.obj
+        if bound is not None and not bound.is_closed() and Path(bound.database) == paths.db_path:
+            return cls(paths, owns_database=False)
         open_database(paths.db_path)
-        return cls(paths)
+        return cls(paths, owns_database=True)
 
     def close(self) -> None:
         with self._lock:
             self._qbo = None
             self._work = None
-        close_database()
+        if self._owns_database:
+            close_database()
+            self._owns_database = False
 
     def __enter__(self) -> Workspace:
         return self
@@ -242,8 +254,9 @@ class Workspace:
 
         The grant is revoked at Intuit (best effort: a revoke that cannot reach the server must not
         keep the user connected locally), the QuickBooks keyring entries are deleted, the concept
-        mappings are forgotten, and the links are kept unless ``forget``. The Work connection is kept
-        (it is a different system); ``forget`` removes it too, for a clean start.
+        mappings are forgotten, and the links are kept unless ``forget``. The Intuit app's client secret
+        and the Work connection are kept (they are not the company's grant: a bare reconnect works);
+        ``forget`` removes them too, for a clean start.
         """
         conn = self.connection
         if conn is not None and conn.realm_id and self.secrets.get(secrets.QBO_REFRESH_TOKEN):
@@ -251,7 +264,7 @@ class Workspace:
                 self._token_manager(conn).revoke()
             except errors.QboSyncError as exc:
                 log.warning("Could not revoke the QuickBooks grant (%s); disconnecting locally anyway", exc.message)
-        self.secrets.clear(QBO_SECRETS)
+        self.secrets.clear(QBO_TOKENS)
         with database.atomic():
             ConceptMapping.delete().execute()
             if conn is not None:
@@ -268,7 +281,7 @@ class Workspace:
             if forget:
                 self._forget_links()
         if forget:
-            self.secrets.delete(secrets.WORK_API_KEY)
+            self.secrets.clear((secrets.QBO_CLIENT_SECRET, secrets.WORK_API_KEY))
         with self._lock:
             self._qbo = None
             if forget:
