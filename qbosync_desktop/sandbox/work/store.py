@@ -1,0 +1,240 @@
+"""The demo server's records: reads, keyset paging, versioned writes, bulk loading.
+
+Paging is keyset paging over ``(updated_at, id)``; the cursor is the last row handed out. A record
+changed while a client pages gets a new, larger ``updated_at`` and so moves *behind* the cursor: the
+client meets it again on a later page (perhaps twice; its ``version`` tells the copies apart) and is
+never skipped. Records nobody touches keep their place. Offsets would skip a record each time one
+ahead of the cursor moved to the end.
+
+Every write holds one lock while it takes its timestamp and commits, so commit order equals timestamp
+order: a reader can never see a change stamped *later* than one it has not seen yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import peewee
+
+from qbosync_desktop.sandbox.work.clock import MonotonicClock, parse_iso, to_iso
+from qbosync_desktop.sandbox.work.db import CONTRACT_PREFIX, RESOURCES, WorkDatabase
+from qbosync_desktop.sandbox.work.rules import ApiError, check_references, compute, validate
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+SINGULAR = {
+    "clients": "client", "sites": "site", "items": "item", "invoices": "invoice", "payments": "payment",
+    "contractors": "contractor", "contractor-invoices": "contractor invoice",
+    "invoice-concepts": "invoice concept", "company": "company",
+}
+
+
+def encode_cursor(updated_at: int, row_id: int, since: int | None) -> str:
+    raw = json.dumps([updated_at, row_id, since], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int, int | None]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated_at, row_id, since = json.loads(raw)
+        if not all(isinstance(v, int) for v in (updated_at, row_id)) or not (since is None or isinstance(since, int)):
+            raise ValueError
+        return updated_at, row_id, since
+    except (ValueError, TypeError, binascii.Error):
+        raise ApiError(400, "invalid_request", "The cursor is not valid; start again without one.",
+                       {"parameter": "cursor"}) from None
+
+
+class WorkStore:
+    """All record access for one demo server (HTTP handlers and the Work-user handle share it)."""
+
+    def __init__(self, wdb: WorkDatabase, clock: MonotonicClock | None = None) -> None:
+        self.wdb = wdb
+        self.clock = clock or MonotonicClock()
+        self.clock.advance_to(wdb.max_updated_at())
+        self.write_lock = threading.RLock()
+
+    # -- ids ---------------------------------------------------------------------------------------
+    @staticmethod
+    def public_id(resource: str, row_id: int) -> str:
+        return RESOURCES[resource][1] + str(row_id)
+
+    @staticmethod
+    def row_id(resource: str, public_id: str) -> int | None:
+        prefix = RESOURCES[resource][1]
+        if not isinstance(public_id, str) or not public_id.startswith(prefix) or not public_id[len(prefix):].isdigit():
+            return None
+        return int(public_id[len(prefix):])
+
+    def render(self, resource: str, row: Any) -> dict[str, Any]:
+        data = json.loads(row.data)
+        return {"id": self.public_id(resource, row.id), "version": row.version,
+                "created_at": to_iso(row.created_at), "updated_at": to_iso(row.updated_at), **data}
+
+    # -- reads -------------------------------------------------------------------------------------
+    def find(self, resource: str, public_id: str) -> dict[str, Any] | None:
+        row_id = self.row_id(resource, public_id)
+        if row_id is None:
+            return None
+        model = self.wdb.tables[resource]
+        with self.wdb.connection():
+            row = model.get_or_none(model.id == row_id)
+            return self.render(resource, row) if row else None
+
+    def get(self, resource: str, public_id: str) -> dict[str, Any]:
+        found = self.find(resource, public_id)
+        if found is None:
+            raise ApiError(404, "not_found", f"There is no {SINGULAR[resource]} with id {public_id}.",
+                           {"resource": resource, "id": public_id})
+        return found
+
+    def company(self) -> dict[str, Any]:
+        return self.get("company", self.public_id("company", 1))
+
+    def all(self, resource: str) -> list[dict[str, Any]]:
+        model = self.wdb.tables[resource]
+        with self.wdb.connection():
+            return [self.render(resource, r) for r in model.select().order_by(model.updated_at, model.id)]
+
+    def count(self, resource: str) -> int:
+        with self.wdb.connection():
+            return self.wdb.tables[resource].select().count()
+
+    def page(self, resource: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None,
+             updated_since: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page in ``(updated_at, id)`` order and the cursor for the next one (``None`` at the end)."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ApiError(400, "invalid_request", f"limit must be between 1 and {MAX_LIMIT}.",
+                           {"parameter": "limit", "max": MAX_LIMIT})
+        since: int | None = None
+        if updated_since:
+            try:
+                since = parse_iso(updated_since)
+            except ValueError:
+                raise ApiError(400, "invalid_request", "updated_since must be an ISO 8601 date-time, "
+                               "e.g. 2024-05-01T12:00:00Z.", {"parameter": "updated_since"}) from None
+        model = self.wdb.tables[resource]
+        query = model.select()
+        if cursor:
+            after_u, after_id, cursor_since = decode_cursor(cursor)
+            since = cursor_since if since is None else since
+            query = query.where((model.updated_at > after_u) | ((model.updated_at == after_u) & (model.id > after_id)))
+        if since is not None:
+            query = query.where(model.updated_at >= since)
+        query = query.order_by(model.updated_at, model.id).limit(limit + 1)
+        with self.wdb.connection():
+            rows = list(query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].updated_at, rows[-1].id, since) if more else None
+        return [self.render(resource, r) for r in rows], next_cursor
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _lookup(self, resource: str, public_id: str) -> dict[str, Any] | None:
+        return self.find(resource, public_id)
+
+    def _prepare(self, resource: str, data: dict[str, Any]) -> dict[str, Any]:
+        if resource == "contractors":
+            for contract in data.get("contracts") or []:
+                if not contract.get("id"):
+                    contract["id"] = CONTRACT_PREFIX + str(self._next_contract_number())
+                contract.setdefault("status", "active")
+                if contract["status"] is None:
+                    contract["status"] = "active"
+        if resource == "contractor-invoices":
+            names = {c["name"] for c in self.all("invoice-concepts")}
+            for line in data["lines"]:
+                if line["concept"] not in names:
+                    raise ApiError(422, "unprocessable", f"'{line['concept']}' is not one of the invoice concepts.",
+                                   {"field": "lines.concept", "concepts": sorted(names)})
+        return compute(resource, data)
+
+    def _next_contract_number(self) -> int:
+        number = int(self.wdb.get_meta("next_contract") or "1")
+        self.wdb.set_meta("next_contract", str(number + 1))
+        return number
+
+    def create(self, resource: str, body: Any) -> dict[str, Any]:
+        data = validate(resource, body, creating=True)
+        with self.write_lock, self.wdb.connection() as db, db.atomic():
+            check_references(resource, data, self._lookup, None)
+            data = self._prepare(resource, data)
+            now = self.clock.now()
+            model = self.wdb.tables[resource]
+            row_id = model.insert(version=1, created_at=now, updated_at=now,
+                                  data=json.dumps(data, ensure_ascii=False)).execute()
+            return self.get(resource, self.public_id(resource, row_id))
+
+    def update(self, resource: str, public_id: str, body: Any, *, expected_version: int | None = None) -> dict[str, Any]:
+        """Apply a patch. A stale ``expected_version`` → 409; a patch that changes nothing bumps nothing.
+
+        Why no bump for a no-op: a two-way sync writes back what it read; if that bumped the version,
+        each side would see a "change" from the other for ever.
+        """
+        patch = validate(resource, body, creating=False)
+        with self.write_lock, self.wdb.connection() as db, db.atomic():
+            current = self.get(resource, public_id)
+            if expected_version is not None and expected_version != current["version"]:
+                raise ApiError(409, "version_conflict",
+                               f"The {SINGULAR[resource]} was changed by someone else (it is now version "
+                               f"{current['version']}, you sent {expected_version}). Read it again and retry.",
+                               {"id": public_id, "current_version": current["version"],
+                                "your_version": expected_version})
+            before = {k: v for k, v in current.items() if k not in ("id", "version", "created_at", "updated_at")}
+            after = {**before, **patch}
+            check_references(resource, after, self._lookup, before)
+            after = self._prepare(resource, after)
+            if after == before:
+                return current
+            now = self.clock.now()
+            model = self.wdb.tables[resource]
+            model.update(version=model.version + 1, updated_at=now,
+                         data=json.dumps(after, ensure_ascii=False)).where(
+                model.id == self.row_id(resource, public_id)).execute()
+            return self.get(resource, public_id)
+
+    def bulk_insert(self, resource: str, records: Iterable[dict[str, Any]], *, chunk: int = 2000) -> list[str]:
+        """Load many already-valid records quickly (seeding, scale mode): one transaction, chunked inserts.
+
+        Each record may carry ``created_at`` (epoch µs) to look old; ``updated_at`` always comes from the
+        clock so paging order and ``updated_since`` stay exact.
+        """
+        model = self.wdb.tables[resource]
+        ids: list[str] = []
+        with self.write_lock, self.wdb.connection() as db, db.atomic():
+            start = (model.select(peewee.fn.MAX(model.id)).scalar() or 0) + 1
+            batch: list[tuple[Any, ...]] = []
+            next_id = start
+            for record in records:
+                record = dict(record)
+                created = record.pop("created_at", None)
+                now = self.clock.now()
+                batch.append((next_id, 1, created or now, now,
+                              json.dumps(compute(resource, record), ensure_ascii=False)))
+                ids.append(self.public_id(resource, next_id))
+                next_id += 1
+                if len(batch) >= chunk:
+                    self._insert_rows(model, batch)
+                    batch = []
+            if batch:
+                self._insert_rows(model, batch)
+        return ids
+
+    @staticmethod
+    def _insert_rows(model: type[peewee.Model], rows: list[tuple[Any, ...]]) -> None:
+        fields = [model.id, model.version, model.created_at, model.updated_at, model.data]
+        # SQLite allows 32766 bound parameters per statement; 5 per row → ≤ 6000 rows per insert.
+        for start in range(0, len(rows), 6000):
+            model.insert_many(rows[start:start + 6000], fields=fields).execute()
+
+    def reserve_contract_ids(self, count: int) -> list[str]:
+        with self.write_lock:
+            first = int(self.wdb.get_meta("next_contract") or "1")
+            self.wdb.set_meta("next_contract", str(first + count))
+        return [CONTRACT_PREFIX + str(n) for n in range(first, first + count)]

@@ -1,0 +1,273 @@
+"""Typed Work records, one dataclass per resource of the Work API v1 (docs/work-api.md).
+
+Records are frozen: the engine compares what it read with what it writes back, and a record mutated in
+place would make that comparison lie. Money and quantities are ``Decimal`` (they travel as decimal
+strings, so ``Amount = Qty × UnitPrice`` holds to the cent when the invoice reaches QuickBooks); dates
+are ``date``; timestamps are timezone-aware ``datetime`` in UTC.
+
+Every top-level record has ``id`` (an opaque string), ``version`` (bumped on every change; send it
+back as ``If-Match``), ``created_at`` and ``updated_at``. Nested parts (an address, an invoice line,
+a contract) belong to their record and share its version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+
+R = TypeVar("R", bound="Record")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """ISO 8601 with ``Z`` → aware UTC datetime (``fromisoformat`` in 3.10 does not take ``Z``)."""
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def format_timestamp(value: datetime) -> str:
+    """Aware datetime → ``2024-05-01T12:00:00.000000Z`` (the form ``updated_since`` expects)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any] | None) -> Address | None:
+        if data is None:
+            return None
+        return cls(**{f.name: data.get(f.name) for f in dataclasses.fields(cls)})
+
+    def to_api(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(dataclasses.astuple(self))
+
+
+@dataclass(frozen=True)
+class Record:
+    """Fields every Work record has."""
+
+    id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def _base(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {"id": data["id"], "version": int(data["version"]),
+                "created_at": parse_timestamp(data["created_at"]), "updated_at": parse_timestamp(data["updated_at"])}
+
+    @classmethod
+    def from_api(cls: type[R], data: dict[str, Any]) -> R:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Company(Record):
+    name: str
+    default_state: str | None
+    default_country: str | None
+    currency: str
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Company:
+        return cls(**cls._base(data), name=data["name"], default_state=data.get("default_state"),
+                   default_country=data.get("default_country"), currency=data.get("currency") or "USD")
+
+
+@dataclass(frozen=True)
+class Client(Record):
+    name: str
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    email: str | None
+    phone: str | None
+    billing_address: Address | None
+    active: bool
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Client:
+        return cls(**cls._base(data), name=data["name"], first_name=data.get("first_name"),
+                   last_name=data.get("last_name"), company_name=data.get("company_name"), email=data.get("email"),
+                   phone=data.get("phone"), billing_address=Address.from_api(data.get("billing_address")),
+                   active=bool(data.get("active", True)))
+
+
+@dataclass(frozen=True)
+class Site(Record):
+    client_id: str
+    name: str
+    address: Address | None
+    active: bool
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Site:
+        return cls(**cls._base(data), client_id=data["client_id"], name=data["name"],
+                   address=Address.from_api(data.get("address")), active=bool(data.get("active", True)))
+
+
+@dataclass(frozen=True)
+class Item(Record):
+    name: str
+    description: str | None
+    unit_price: Decimal
+    kind: str  # "service" | "product"
+    active: bool
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Item:
+        return cls(**cls._base(data), name=data["name"], description=data.get("description"),
+                   unit_price=_dec(data.get("unit_price")), kind=data.get("kind") or "service",
+                   active=bool(data.get("active", True)))
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    item_id: str
+    description: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal  # quantity × unit_price rounded to the cent, computed by Work
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> InvoiceLine:
+        quantity, price = _dec(data.get("quantity")), _dec(data.get("unit_price"))
+        amount = _dec(data["amount"]) if data.get("amount") is not None else (quantity * price).quantize(Decimal("0.01"))
+        return cls(item_id=data["item_id"], description=data.get("description"), quantity=quantity,
+                   unit_price=price, amount=amount)
+
+
+@dataclass(frozen=True)
+class Invoice(Record):
+    number: str
+    client_id: str
+    site_id: str | None
+    issue_date: date
+    due_date: date | None
+    status: str  # "draft" | "sent" | "paid" | "void"
+    lines: tuple[InvoiceLine, ...]
+    notes: str | None
+    total: Decimal
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Invoice:
+        lines = tuple(InvoiceLine.from_api(line) for line in data.get("lines") or [])
+        total = _dec(data["total"]) if data.get("total") is not None else sum((ln.amount for ln in lines), Decimal(0))
+        return cls(**cls._base(data), number=data["number"], client_id=data["client_id"], site_id=data.get("site_id"),
+                   issue_date=date.fromisoformat(data["issue_date"]), due_date=_date(data.get("due_date")),
+                   status=data["status"], lines=lines, notes=data.get("notes"), total=total)
+
+
+@dataclass(frozen=True)
+class Payment(Record):
+    invoice_id: str
+    client_id: str
+    amount: Decimal
+    date: date
+    method: str
+    reference: str | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Payment:
+        return cls(**cls._base(data), invoice_id=data["invoice_id"], client_id=data["client_id"],
+                   amount=_dec(data["amount"]), date=date.fromisoformat(data["date"]), method=data.get("method") or "other",
+                   reference=data.get("reference"))
+
+
+@dataclass(frozen=True)
+class Contract:
+    id: str
+    title: str
+    start_date: date
+    end_date: date | None
+    status: str  # "active" | "ended" | "cancelled"
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Contract:
+        return cls(id=data["id"], title=data["title"], start_date=date.fromisoformat(data["start_date"]),
+                   end_date=_date(data.get("end_date")), status=data.get("status") or "active")
+
+
+@dataclass(frozen=True)
+class Contractor(Record):
+    name: str
+    email: str | None
+    phone: str | None
+    company_name: str | None
+    contracts: tuple[Contract, ...]
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Contractor:
+        return cls(**cls._base(data), name=data["name"], email=data.get("email"), phone=data.get("phone"),
+                   company_name=data.get("company_name"),
+                   contracts=tuple(Contract.from_api(c) for c in data.get("contracts") or []))
+
+    @property
+    def has_contract(self) -> bool:
+        """QBO vendors are created "according to the contracts existing" (seed 004): any contract counts."""
+        return bool(self.contracts)
+
+
+@dataclass(frozen=True)
+class ContractorInvoiceLine:
+    concept: str
+    description: str | None
+    amount: Decimal
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ContractorInvoiceLine:
+        return cls(concept=data["concept"], description=data.get("description"), amount=_dec(data["amount"]))
+
+
+@dataclass(frozen=True)
+class ContractorInvoice(Record):
+    contractor_id: str
+    contract_id: str
+    number: str
+    date: date
+    due_date: date | None
+    lines: tuple[ContractorInvoiceLine, ...]
+    status: str  # "draft" | "submitted" | "approved" | "paid" | "rejected"
+    total: Decimal
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ContractorInvoice:
+        lines = tuple(ContractorInvoiceLine.from_api(line) for line in data.get("lines") or [])
+        total = _dec(data["total"]) if data.get("total") is not None else sum((ln.amount for ln in lines), Decimal(0))
+        return cls(**cls._base(data), contractor_id=data["contractor_id"], contract_id=data["contract_id"],
+                   number=data["number"], date=date.fromisoformat(data["date"]), due_date=_date(data.get("due_date")),
+                   lines=lines, status=data["status"], total=total)
+
+
+@dataclass(frozen=True)
+class Concept(Record):
+    name: str
+    description: str | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Concept:
+        return cls(**cls._base(data), name=data["name"], description=data.get("description"))
