@@ -214,10 +214,9 @@ class SyncEngine:
             outbox_mod.replay_unfinished(ctx)
             for phase in build_phases(ctx):
                 ctx.check_cancel()
+                # No ``ctx.planned`` here: in a run the previous phase has already applied, so the
+                # links are the truth (a planned create that QBO then refused must not count).
                 changes = phase.plan(ctx)
-                for ch in changes:
-                    if ch.action in ("create", "link", "import") and ch.work_id is not None:
-                        ctx.planned.add((ch.kind, str(ch.work_id)))
                 observer.phase(phase.name, 0, len(changes))
                 phase.apply(ctx, changes)
                 if outbox_mod.has_unfinished():

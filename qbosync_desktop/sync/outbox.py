@@ -119,7 +119,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 outcome = _OUTCOME.get(e.operation, "updated")
                 ctx.count(phase, outcome)
                 after_commit.append(("record", (phase, e.work_id, outcome, meta.get("message", ""))))
-            elif isinstance(oc.error, StaleObject) and e.operation == "update" and not meta.get("stale_retry"):
+            elif isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and not meta.get("stale_retry"):
                 e.state, e.last_error = "failed", oc.error.to_dict()
                 stale.append(e)
             else:
@@ -132,7 +132,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                     run_id=ctx.run_id,
                     qbo_id=meta.get("qbo_id"),
                     extra={"fingerprint": meta.get("fingerprint"), "work_updated_at": meta.get("work_updated_at"),
-                           "record": meta.get("label")},
+                           "record": meta.get("label"), "sent": True},
                 )
                 ctx.count(phase, "failed")
                 after_commit.append(("problem", p))
@@ -305,7 +305,7 @@ def _retry_stale(ctx: RunContext, entries: list[OutboxEntry]) -> None:
         meta = dict(e.meta or {})
         meta["stale_retry"] = True
         retries.append(
-            Change(kind=e.kind, work_id=e.work_id, qbo_id=body["Id"], action="update", payload=body,
+            Change(kind=e.kind, work_id=e.work_id, qbo_id=body["Id"], action=e.operation, payload=body,
                    entity=e.entity, label=meta.get("label", ""), meta=meta)
         )
     for ch in retries:

@@ -1,0 +1,1 @@
+"""The Work → QuickBooks flows, one module per entity (see :mod:`qbosync_desktop.sync.phases`)."""

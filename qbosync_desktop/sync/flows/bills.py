@@ -1,0 +1,118 @@
+"""Work contractor invoices → QBO bills, each line on its concept's expense account.
+
+The contractor seed: concepts are mapped once to expense accounts (kept until disconnect); an
+unmapped concept is a problem with the exact next step - "Map the concept 'Travel' to an expense
+account in Sync Settings" - and the bill syncs by itself on the next run after the mapping is made
+(open problems are re-read every run). Bills need their vendor (the vendors phase runs first).
+Drafts and rejected invoices are not bills. An edit after sync is a full update (all lines).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.errors import ConfigurationError
+from qbosync_desktop.sync.fingerprint import fingerprint
+from qbosync_desktop.sync.flows._common import (
+    OutboundPhase,
+    doc_number_problem,
+    fail,
+    is_fresh,
+    iso_date,
+    missing_reference,
+    money,
+    read_changed,
+    skip,
+    unchanged,
+    val,
+    write_change,
+)
+from qbosync_desktop.sync.names import normalise
+from qbosync_desktop.sync.phases import Change
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+CURSOR = "work.contractor_invoices"
+NOT_BILLS = ("draft", "rejected")
+
+
+def concept_account(settings: Any, concept: str) -> str | None:
+    concepts = getattr(settings, "concepts", None) or {}
+    if concept in concepts:
+        return concepts[concept]
+    by_norm = {normalise(k): v for k, v in concepts.items()}
+    return by_norm.get(normalise(concept))
+
+
+def unmapped_concept(concept: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"Map the concept '{concept}' to an expense account in Sync Settings.",
+        field=f"concept.{concept}",
+        title="Invoice concept not mapped",
+        hint=f"Open Sync Settings, choose an expense account for '{concept}', and save. The bill then syncs by itself.",
+    )
+
+
+def bill_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
+    lines = []
+    for line in val(rec, "lines", []):
+        entry: dict[str, Any] = {
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "Amount": money(val(line, "amount", 0)),
+            "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(concept_account(ctx.settings, val(line, "concept", "")))}},
+        }
+        if val(line, "description"):
+            entry["Description"] = val(line, "description")
+        lines.append(entry)
+    body: dict[str, Any] = {
+        "VendorRef": {"value": ctx.qbo_id("vendor", val(rec, "contractor_id")) or "planned"},
+        "APAccountRef": {"value": str(ctx.settings.ap_account)},
+        "DocNumber": val(rec, "number"),
+        "TxnDate": iso_date(val(rec, "date")),
+        "Line": lines,
+    }
+    if val(rec, "due_date"):
+        body["DueDate"] = iso_date(val(rec, "due_date"))
+    return body
+
+
+class BillsOut(OutboundPhase):
+    name = "bills"
+    kind = "bill"
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        changes: list[Change] = []
+        for rec in read_changed(ctx, self.kind, CURSOR, ctx.work.contractor_invoices):
+            wid = str(val(rec, "id"))
+            number = str(val(rec, "number", ""))
+            label = f"Contractor invoice {number}"
+            link = ctx.link(self.kind, wid)
+            if link is None and val(rec, "status") in NOT_BILLS:
+                changes.append(skip(self.kind, rec, f"{val(rec, 'status')} contractor invoices are not bills",
+                                    entity="Bill", label=label, audit=is_fresh(ctx, CURSOR, rec)))
+                continue
+            problem = doc_number_problem(number, what="contractor invoice")
+            if problem is None:
+                for line in val(rec, "lines", []):
+                    if concept_account(ctx.settings, val(line, "concept", "")) is None:
+                        problem = unmapped_concept(val(line, "concept", ""))
+                        break
+            if problem is None and not ctx.will_exist("vendor", val(rec, "contractor_id")):
+                problem = missing_reference("contractor invoice", number, "contractor",
+                                            str(val(rec, "contractor_id")))
+            if problem is not None:
+                changes.append(fail(self.kind, rec, problem, entity="Bill", label=label,
+                                    qbo_id=link.qbo_id if link else None))
+                continue
+            body = bill_body(ctx, rec)
+            if unchanged(ctx, self.kind, wid, fingerprint(body)):
+                continue
+            changes.append(write_change(ctx, kind=self.kind, entity="Bill", work_id=wid, label=label, body=body,
+                                        rec=rec, full_update=True, reason_create="new contractor invoice",
+                                        reason_update="contractor invoice changed in Work: all lines sent again"))
+        return changes
+
+
+def phase(ctx: RunContext) -> BillsOut | None:
+    return BillsOut() if getattr(ctx.settings, "bills", False) else None

@@ -1,0 +1,504 @@
+"""QuickBooks customers ⇄ Work clients, the two-way half: imports, matches and merged updates.
+
+This phase runs *before* the Work → QuickBooks ``clients`` phase. It
+
+1. reads what changed in QuickBooks (:mod:`cdc`: all customers on the first run, then one CDC
+   request per sync, a query for gaps over 30 days) and what changed in Work (its own
+   ``updated_since`` cursor, ``twoway.work.clients``: the outbound phase advances ``work.clients``
+   after this phase commits, so sharing it would make one of them miss changes);
+2. links accepted match proposals (origin ``matched``) and holds undecided ones back;
+3. imports top-level customers without a link into Work (the seed's state rules apply: default
+   State, or the seed's exact missing-state problem), exactly once through a persisted
+   :class:`WorkWrite` with an ``Idempotency-Key``;
+4. merges linked pairs where either side changed (:mod:`merge`): one-side changes flow, both-side
+   changes follow the conflict policy, "ask me" records :class:`Conflict` rows and overwrites nothing.
+   Work writes carry the version (409 → re-read, merge again); QuickBooks writes go through the
+   outbox (exactly once).
+
+Afterwards each examined link's ``fingerprint`` is set to what the outbound phase would compute for
+the client, so the outbound phase does not push a merged (or conflicted) client back over
+QuickBooks' values. The per-side merge bases live in ``Link.synced["twoway"]``: ``work`` and ``qbo``
+(the values last left in step) and ``qbo_seen`` (QuickBooks' values at the last read, which stand in
+for "QuickBooks now" when CDC reports no change).
+
+Problems of customers that are not in Work yet are keyed ``work_id = "qbo:<Id>"`` (a problem needs a
+record key and the Work id does not exist yet). Such customers are re-read every run until they
+import, so turning "Use default state" on (no change in QuickBooks) is enough to import them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
+from qbosync_desktop.store.db import database
+from qbosync_desktop.store.models_sync import Link, Problem, utcnow
+from qbosync_desktop.store.models_twoway import Conflict, WorkWrite
+from qbosync_desktop.sync import audit, cdc, outbox, problems
+from qbosync_desktop.sync.addresses import MissingState, client_address_for_work, to_work
+from qbosync_desktop.sync.client_fields import (
+    FIELDS,
+    address_of,
+    get,
+    is_top_level,
+    qbo_patch,
+    qbo_values,
+    too_long,
+    work_patch,
+    work_values,
+)
+from qbosync_desktop.sync.merge import merge
+from qbosync_desktop.sync.onboarding import decide, link_matched, qbo_candidate, store_fresh, work_candidate
+from qbosync_desktop.sync.phases import Change
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+log = logging.getLogger(__name__)
+
+KIND = "client"
+ENTITY = "Customer"
+PHASE = "customers"
+WORK_CURSOR = "twoway.work.clients"
+MAX_409_RETRIES = 3
+#: ctx.caches keys other phases read (sites, the outbound clients phase, the preview)
+CACHE_READ = "twoway.customers.read"
+CACHE_HOLD = "twoway.hold.client"
+CACHE_IMPORTS = "twoway.imports.client"
+
+
+def problem_key(qbo_id: str) -> str:
+    return f"qbo:{qbo_id}"
+
+
+class TooLong(WorkValidationError):
+    title = "Customer field too long for Work"
+
+
+def _twoway(link: Link | None) -> dict[str, Any]:
+    return dict(((link.synced or {}) if link is not None else {}).get("twoway") or {})
+
+
+def _stamp(value: Any) -> str | None:
+    from qbosync_desktop.sync.flows._common import stamp
+
+    return stamp(value)
+
+
+def read_customers(ctx: RunContext) -> cdc.Changes:
+    """The customers read of this run (shared with the sites phase through ``ctx.caches``)."""
+
+    def load() -> cdc.Changes:
+        since = cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY)))
+        return cdc.read_changes(ctx.qbo, ENTITY, since, now=ctx.now)
+
+    return ctx.cached(CACHE_READ, load)
+
+
+def outbound_fingerprint(ctx: RunContext, client: Any) -> str:
+    """What the outbound ``clients`` phase computes for this client, so it sees no change."""
+    from qbosync_desktop.sync.fingerprint import fingerprint
+    from qbosync_desktop.sync.flows.clients_out import customer_body, sent_name
+
+    return fingerprint(customer_body(client, sent_name(ctx, client)))
+
+
+def _sent(client: Any, display_name: str) -> dict[str, Any]:
+    from qbosync_desktop.sync.flows.clients_out import customer_body
+
+    return customer_body(client, display_name)
+
+
+class ClientsTwoWay:
+    """The phase. ``plan`` reads both sides and decides; ``apply`` writes to Work, then QuickBooks."""
+
+    name = PHASE
+    kind = KIND
+
+    # -- planning ----------------------------------------------------------------------------------
+    def plan(self, ctx: RunContext) -> list[Change]:
+        s = ctx.settings
+        read = read_customers(ctx)
+        customers = {str(c["Id"]): c for c in read.records if is_top_level(c)}
+        links = ctx.links(KIND)
+        by_qbo = {lk.qbo_id: lk for lk in links.values()}
+
+        # Customers whose import failed before are re-read every run (the fix may be a setting).
+        waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
+            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
+        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
+        missing = [q for q in [*waiting, *pending] if q not in customers and q not in by_qbo]
+        if missing:
+            from qbosync_desktop.qbo.query import quote
+
+            for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
+                if is_top_level(c):
+                    customers[str(c["Id"])] = c
+
+        since = ctx.cursor(WORK_CURSOR)
+        work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
+        newest = max((t for t in (_stamp(get(c, "updated_at")) for c in work_changed) if t), default=None)
+        if newest is not None:
+            from qbosync_desktop.sync.flows._common import after
+
+            ctx.stage_cursor(WORK_CURSOR, after(newest))
+        work_by_id = {str(get(c, "id")): c for c in work_changed}
+
+        # Match review: stored decisions always; fresh proposals on the onboarding run.
+        unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo]
+        unlinked_w = [work_candidate(c) for w, c in work_by_id.items() if w not in links]
+        decisions = decide(KIND, unlinked_w, unlinked_q, fresh=ctx.initial)
+        ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
+        ctx.caches["twoway.fresh.client"] = decisions.fresh
+        matched = {q: (w, info) for w, q, info in decisions.accepted}
+
+        changes: list[Change] = []
+        company = None
+        imports: dict[str, Any] = {}
+        for qid, cust in sorted(customers.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+            if qid in by_qbo:
+                continue
+            label = str(cust.get("DisplayName") or qid)
+            if qid in matched:
+                wid, info = matched[qid]
+                client = work_by_id.get(wid) or ctx.work.get_client(wid)
+                changes.append(self._link_change(ctx, client, cust, info))
+                continue
+            if qid in decisions.waiting_qbo:
+                changes.append(Change(KIND, None, qid, "skip", decisions.waiting_qbo[qid], entity=ENTITY, label=label,
+                                      meta={"qbo_only": True}))
+                continue
+            if company is None:
+                company = ctx.company()
+            ch = self._import_change(ctx, cust, company, pending.get(qid))
+            imports[qid] = ch
+            changes.append(ch)
+        ctx.caches[CACHE_IMPORTS] = imports
+
+        # Linked pairs where either side changed, or a conflict decision waits to be applied.
+        resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
+            (Conflict.kind == KIND) & (Conflict.state == "resolved") & (Conflict.applied_at.is_null()))}
+        pairs: dict[str, str] = {}
+        for qid in customers:
+            if qid in by_qbo:
+                pairs[by_qbo[qid].work_id] = qid
+        for wid in [*work_by_id, *resolved]:
+            if wid in links and wid not in pairs:
+                pairs[wid] = links[wid].qbo_id
+        for wid, qid in sorted(pairs.items()):
+            link = links[wid]
+            client = work_by_id.get(wid)
+            if client is None:
+                client = ctx.work.get_client(wid)
+            cust = customers.get(qid)
+            changes.append(self._merge_change(ctx, link, client, cust, s.conflict_policy))
+        return changes
+
+    def _link_change(self, ctx: RunContext, client: Any, cust: dict[str, Any], info: dict[str, Any]) -> Change:
+        wid, qid = str(get(client, "id")), str(cust["Id"])
+        res = merge(work_values(client), qbo_values(cust), base_work=None, base_qbo=None,
+                    policy=ctx.settings.conflict_policy)
+        reason = f"Matched with QuickBooks customer \u201c{cust.get('DisplayName')}\u201d: {info.get('reason', '')}"
+        meta = self._merge_meta(client, cust, res, None)
+        meta["match"] = info
+        return Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=str(get(client, "name")), meta=meta)
+
+    def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Any, pending: WorkWrite | None) -> Change:
+        qid = str(cust["Id"])
+        label = str(cust.get("DisplayName") or qid)
+        key = problem_key(qid)
+        if pending is not None:  # a create that may have reached Work: re-send it identically
+            return Change(KIND, key, qid, "import", "new in QuickBooks (finishing an interrupted import)",
+                          payload=pending.body, entity=ENTITY, label=label,
+                          meta={"write_id": pending.id, "qbo": qbo_values(cust), "sync_token": cust.get("SyncToken")})
+        values = qbo_values(cust)
+        s = ctx.settings
+        try:
+            addr = client_address_for_work(
+                address_of(values), use_default_state=s.use_default_state,
+                default_state=get(company, "default_state"), default_country=get(company, "default_country"),
+                qbo_id=qid)
+        except MissingState as exc:
+            return Change(KIND, key, qid, "fail", exc.message, problem=exc, entity=ENTITY, label=label)
+        field = too_long(values)
+        if field is not None:
+            err = TooLong(f"The customer \u201c{label[:60]}\u2026\u201d has a {field.replace('_', ' ')} longer than "
+                          "Work allows.", hint="Shorten it in QuickBooks, then press Sync now.",
+                          details={"field": field, "qbo_id": qid})
+            return Change(KIND, key, qid, "fail", err.message, problem=err, entity=ENTITY, label=label)
+        body: dict[str, Any] = {f: values[f] or None for f in ("name", "first_name", "last_name", "company_name",
+                                                                "email", "phone")}
+        body["name"] = values["name"]
+        body["billing_address"] = to_work(addr)
+        body["active"] = values["active"]
+        reason = "new in QuickBooks"
+        if addr.state != values["state"]:
+            reason += f" (State {addr.state} from the Work company's default)"
+        return Change(KIND, key, qid, "import", reason, payload=body, entity=ENTITY, label=label,
+                      meta={"qbo": values, "sync_token": cust.get("SyncToken")})
+
+    def _merge_meta(self, client: Any, cust: dict[str, Any] | None, res: Any, qbo_now: dict[str, Any] | None
+                    ) -> dict[str, Any]:
+        return {
+            "to_work": res.to_work,
+            "to_qbo": res.to_qbo,
+            "conflicts": [c.__dict__ for c in res.conflicts],
+            "decided": res.decided,
+            "base_work": res.base_work,
+            "base_qbo": res.base_qbo,
+            "qbo_now": qbo_now if qbo_now is not None else qbo_values(cust or {}),
+            "sync_token": (cust or {}).get("SyncToken"),
+            "work_version": get(client, "version"),
+            "client": client,
+        }
+
+    def _merge_change(self, ctx: RunContext, link: Link, client: Any, cust: dict[str, Any] | None, policy: str
+                      ) -> Change:
+        tw = _twoway(link)
+        w_now = work_values(client)
+        q_now = qbo_values(cust) if cust is not None else (tw.get("qbo_seen") or None)
+        label = str(get(client, "name"))
+        if q_now is None:
+            # Linked by the outbound phase and never read back: QuickBooks holds what was sent.
+            sent = (link.synced or {}).get("sent")
+            q_now = qbo_values(sent) if sent else dict(w_now)
+        bw, bq = tw.get("work"), tw.get("qbo")
+        bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
+        res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS)
+        meta = self._merge_meta(client, cust, res, q_now)
+        if cust is None:
+            meta["sync_token"] = link.qbo_sync_token
+        parts = []
+        if res.to_qbo:
+            parts.append("to QuickBooks: " + ", ".join(sorted(res.to_qbo)))
+        if res.to_work:
+            parts.append("to Work: " + ", ".join(sorted(res.to_work)))
+        if res.conflicts:
+            parts.append("changed in both places, waiting for your decision: "
+                         + ", ".join(c.field for c in res.conflicts))
+        action = "update" if res.changed else "skip"
+        reason = "; ".join(parts) or "no change"
+        payload = None
+        if res.to_qbo:
+            payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
+        return Change(KIND, link.work_id, link.qbo_id, action, reason[:1].upper() + reason[1:], payload=payload,
+                      entity=ENTITY, label=label, meta=meta)
+
+    @staticmethod
+    def _apply_resolutions(link: Link, bw: dict | None, bq: dict | None, w_now: dict, q_now: dict
+                           ) -> tuple[dict | None, dict | None]:
+        """Turn each decided conflict into bases that make the kept value flow by the normal merge:
+        keep Work → both bases = QuickBooks' value (so only Work looks changed), and vice versa."""
+        rows = list(Conflict.select().where((Conflict.kind == KIND) & (Conflict.work_id == link.work_id)
+                                            & (Conflict.state == "resolved") & (Conflict.applied_at.is_null())))
+        if not rows:
+            return bw, bq
+        bw, bq = dict(bw or w_now), dict(bq or q_now)
+        for c in rows:
+            if c.resolution == "work":
+                bw[c.field] = bq[c.field] = q_now.get(c.field)
+            else:
+                bw[c.field] = bq[c.field] = w_now.get(c.field)
+        return bw, bq
+
+    # -- applying ----------------------------------------------------------------------------------
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        for ch in changes:
+            ch.meta.setdefault("phase", PHASE)
+        fails = [c for c in changes if c.action == "fail"]
+        outbox.apply_local(ctx, PHASE, fails)
+        for ch in changes:
+            if ch.action == "import":
+                ctx.check_cancel()
+                self._apply_import(ctx, ch)
+        qbo_writes: list[Change] = []
+        for ch in changes:
+            if ch.action in ("link", "update", "skip") and ch.work_id and "to_work" in ch.meta:
+                ctx.check_cancel()
+                w = self._apply_merge(ctx, ch)
+                if w is not None:
+                    qbo_writes.append(w)
+        if ctx.initial:
+            with database.atomic():
+                store_fresh(KIND, ctx.caches.get("twoway.fresh.client") or [])
+        outbox.submit(ctx, qbo_writes)
+
+    def _apply_import(self, ctx: RunContext, ch: Change) -> None:
+        qid = str(ch.qbo_id)
+        body = dict(ch.payload or {})
+        write_id = ch.meta.get("write_id")
+        if write_id is None:
+            key = "qbosync-import-client-" + hashlib.sha256(
+                json.dumps([qid, body], sort_keys=True, default=str).encode()).hexdigest()[:40]
+            with database.atomic():
+                existing = WorkWrite.get_or_none(WorkWrite.idempotency_key == key)
+                ww = existing or WorkWrite.create(kind=KIND, qbo_id=qid, body=body, idempotency_key=key,
+                                                  run_id=ctx.run_id, meta={"qbo": ch.meta.get("qbo")})
+        else:
+            ww = WorkWrite.get_by_id(write_id)
+        try:
+            client = create_idempotent(ctx.work.create_client, ww.body, ww.idempotency_key)
+        except WorkApiError as exc:
+            if exc.fatal or exc.transient:
+                raise
+            with database.atomic():
+                ww.state = "failed"
+                ww.save()
+                p = problems.open_problem(KIND, problem_key(qid), exc, run_id=ctx.run_id, qbo_id=qid,
+                                          extra={"record": ch.label})
+            ctx.count(PHASE, "failed")
+            ctx.observer.problem(problems.problem_dict(p))
+            ctx.observer.record(PHASE, None, "failed", exc.message)
+            return
+        wid = str(get(client, "id"))
+        w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
+        with database.atomic():
+            ww.state, ww.work_id, ww.done_at = "done", wid, utcnow()
+            ww.save()
+            link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
+            if link is None:
+                link = Link.create(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=ch.meta.get("sync_token"),
+                                   work_version=str(get(client, "version")), origin="imported", updated_at=utcnow())
+            link.synced = {"sent": _sent(client, q_vals.get("name") or get(client, "name")),
+                           "twoway": {"work": w_vals, "qbo": q_vals, "qbo_seen": q_vals}}
+            ctx.remember_link(link)
+            link.fingerprint = outbound_fingerprint(ctx, client)
+            link.save()
+            audit.record("import", KIND, wid, qid, run_id=ctx.run_id, after=ww.body, message=ch.reason)
+            problems.close_problem(KIND, problem_key(qid))
+        ctx.count(PHASE, "imported")
+        ctx.observer.record(PHASE, wid, "imported", ch.reason)
+
+    def _apply_merge(self, ctx: RunContext, ch: Change) -> Change | None:
+        """Work write (with 409 → re-read and merge again), conflicts, link bases; returns the QBO
+        write for the outbox (or None)."""
+        meta = ch.meta
+        client = meta["client"]
+        q_now = meta["qbo_now"]
+        wid, qid = str(ch.work_id), str(ch.qbo_id)
+        to_work, to_qbo = dict(meta["to_work"]), dict(meta["to_qbo"])
+        base_w, base_q = meta["base_work"], meta["base_qbo"]
+        conflicts = meta["conflicts"]
+        if ch.action == "link":
+            with database.atomic():
+                lk = link_matched(KIND, wid, qid, run_id=ctx.run_id, message=ch.reason,
+                                  sync_token=meta.get("sync_token"))
+                if lk is not None:
+                    ctx.remember_link(lk)
+                    problems.close_problem(KIND, wid)
+            ctx.count(PHASE, "linked")
+            ctx.observer.record(PHASE, wid, "linked", ch.reason)
+        attempts = 0
+        while to_work:
+            try:
+                patch = work_patch(to_work, work_values(client))
+                client = ctx.work.update_client(wid, get(client, "version"), **patch)
+                break
+            except WorkConflict:
+                attempts += 1
+                if attempts > MAX_409_RETRIES:
+                    raise
+                client = ctx.work.get_client(wid)
+                link = ctx.link(KIND, wid)
+                tw = _twoway(link)
+                res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
+                            policy=ctx.settings.conflict_policy, fields=FIELDS)
+                to_work, to_qbo = res.to_work, res.to_qbo
+                base_w, base_q = res.base_work, res.base_qbo
+                conflicts = [c.__dict__ for c in res.conflicts]
+            except WorkApiError as exc:
+                if exc.fatal or exc.transient:
+                    raise
+                with database.atomic():
+                    p = problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=qid,
+                                              extra={"record": ch.label, "fields": sorted(to_work)})
+                ctx.count(PHASE, "failed")
+                ctx.observer.problem(problems.problem_dict(p))
+                ctx.observer.record(PHASE, wid, "failed", exc.message)
+                return None
+        if to_work:
+            base_w = {**base_w, **{f: work_values(client)[f] for f in to_work}}
+        synced_twoway = {"work": base_w, "qbo": base_q, "qbo_seen": {**q_now, **to_qbo}}
+        with database.atomic():
+            link = Link.get((Link.kind == KIND) & (Link.work_id == wid))
+            display = to_qbo.get("name") or q_now.get("name") or get(client, "name")
+            link.synced = {**(link.synced or {}), "sent": _sent(client, display), "twoway": synced_twoway}
+            link.work_version = str(get(client, "version"))
+            if meta.get("sync_token") is not None and not to_qbo:
+                link.qbo_sync_token = str(meta["sync_token"])
+            ctx.remember_link(link)
+            link.fingerprint = outbound_fingerprint(ctx, client)
+            link.updated_at = utcnow()
+            link.save()
+            self._record_conflicts(ctx, wid, qid, ch.label, conflicts)
+            Conflict.update(applied_at=utcnow()).where(
+                (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "resolved")
+                & (Conflict.applied_at.is_null())).execute()
+            if to_work:
+                audit.record("update", KIND, wid, qid, run_id=ctx.run_id,
+                             before={f: meta["base_work"].get(f) if meta["base_work"] else None for f in to_work},
+                             after=to_work, message="Changed in QuickBooks: " + ", ".join(sorted(to_work)))
+            if not to_qbo and ch.action != "link":
+                problems.close_problem(KIND, wid)
+        if to_work and not to_qbo:
+            ctx.count(PHASE, "updated")
+            ctx.observer.record(PHASE, wid, "updated", ch.reason)
+        if not to_qbo:
+            return None
+        payload = qbo_patch(to_qbo, q_now, qbo_id=qid, sync_token=link.qbo_sync_token if meta.get("sync_token") is None
+                            else meta["sync_token"])
+        out_meta = {
+            "phase": PHASE,
+            "synced": link.synced,
+            "fingerprint": link.fingerprint,
+            "work_version": get(client, "version"),
+            "before": {f: q_now.get(f) for f in to_qbo},
+            "after": to_qbo,
+            "message": "Changed in Work: " + ", ".join(sorted(to_qbo)),
+            "label": ch.label,
+        }
+        if ch.action == "link":
+            out_meta["audit_action"] = "update"
+        return Change(KIND, wid, qid, "update", ch.reason, payload=payload, entity=ENTITY, label=ch.label,
+                      meta=out_meta)
+
+    @staticmethod
+    def _record_conflicts(ctx: RunContext, wid: str, qid: str, label: str, conflicts: list[dict[str, Any]]) -> None:
+        """One open conflict per field: refreshed when seen again (values may have moved on)."""
+        for c in conflicts:
+            row = Conflict.get_or_none((Conflict.kind == KIND) & (Conflict.work_id == wid)
+                                       & (Conflict.field == c["field"]) & (Conflict.state == "open"))
+            if row is None:
+                Conflict.create(kind=KIND, work_id=wid, qbo_id=qid, label=label, field=c["field"],
+                                work_value=c["work_value"], qbo_value=c["qbo_value"], base_value=c["base_value"],
+                                first_seen_run=ctx.run_id, created_at=utcnow())
+                audit.record("conflict", KIND, wid, qid, run_id=ctx.run_id,
+                             before={"field": c["field"], "base": c["base_value"]},
+                             after={"work": c["work_value"], "quickbooks": c["qbo_value"]},
+                             message=f"{c['field']} changed in both places")
+                ctx.count(PHASE, "conflicts")
+            elif (row.work_value, row.qbo_value) != (c["work_value"], c["qbo_value"]):
+                row.work_value, row.qbo_value = c["work_value"], c["qbo_value"]
+                row.save()
+
+
+def create_idempotent(create: Any, body: dict[str, Any], key: str) -> Any:
+    """Call the Work connector's create with an idempotency key when it takes one."""
+    try:
+        params = inspect.signature(create).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        params = {}
+    if "idempotency_key" in params:
+        return create(idempotency_key=key, **body)
+    return create(**body)
+
+
+def phase(ctx: RunContext) -> ClientsTwoWay | None:
+    return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
+
+
+__all__ = ["ClientsTwoWay", "QboSyncError", "phase", "problem_key"]

@@ -1,0 +1,88 @@
+"""Work payments → QBO payments, linked to their invoice and deposited to the chosen account.
+
+A payment needs its invoice in QBO (the invoices phase runs first) and the same customer (QBO
+refuses a payment applied to another customer's invoice with 620). A payment whose invoice is not
+synced on purpose (a draft, a void, dated before the start date) is skipped with that reason; one
+whose invoice *failed* becomes a problem pointing at the invoice's own problem.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.sync.fingerprint import fingerprint
+from qbosync_desktop.sync.flows._common import (
+    OutboundPhase,
+    fail,
+    is_fresh,
+    iso_date,
+    missing_reference,
+    money,
+    open_problem_map,
+    read_changed,
+    skip,
+    unchanged,
+    val,
+    write_change,
+)
+from qbosync_desktop.sync.phases import Change
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+CURSOR = "work.payments"
+#: QBO PaymentRefNum holds at most 21 characters; a longer Work reference goes to the private note.
+MAX_REF = 21
+
+
+def payment_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
+    amount = money(val(rec, "amount", 0))
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": ctx.qbo_id("client", val(rec, "client_id")) or "planned"},
+        "TotalAmt": amount,
+        "TxnDate": iso_date(val(rec, "date")),
+        "DepositToAccountRef": {"value": str(ctx.settings.deposit_account)},
+        "Line": [{"Amount": amount, "LinkedTxn": [
+            {"TxnId": ctx.qbo_id("invoice", val(rec, "invoice_id")) or "planned", "TxnType": "Invoice"}]}],
+    }
+    ref = val(rec, "reference")
+    if ref:
+        if len(ref) <= MAX_REF:
+            body["PaymentRefNum"] = ref
+        else:
+            body["PrivateNote"] = f"Reference: {ref}"
+    return body
+
+
+class PaymentsOut(OutboundPhase):
+    name = "payments"
+    kind = "payment"
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        changes: list[Change] = []
+        invoice_problems = open_problem_map(ctx, "invoice")
+        for rec in read_changed(ctx, self.kind, CURSOR, ctx.work.payments):
+            wid = str(val(rec, "id"))
+            label = f"Payment {val(rec, 'reference') or wid} of {money(val(rec, 'amount', 0)):.2f}"
+            inv = str(val(rec, "invoice_id"))
+            if not ctx.will_exist("invoice", inv):
+                if inv in invoice_problems or not ctx.will_exist("client", val(rec, "client_id")):
+                    changes.append(fail(self.kind, rec, missing_reference("payment", label, "invoice", inv),
+                                        entity="Payment", label=label))
+                else:
+                    changes.append(skip(self.kind, rec, "its invoice is not synced (a draft, a void, or dated "
+                                        "before the start date)", entity="Payment", label=label,
+                                        audit=is_fresh(ctx, CURSOR, rec)))
+                continue
+            body = payment_body(ctx, rec)
+            if unchanged(ctx, self.kind, wid, fingerprint(body)):
+                continue
+            changes.append(write_change(ctx, kind=self.kind, entity="Payment", work_id=wid, label=label, body=body,
+                                        rec=rec, full_update=True, reason_create="new payment",
+                                        reason_update="payment changed in Work"))
+        return changes
+
+
+def phase(ctx: RunContext) -> PaymentsOut | None:
+    s = ctx.settings
+    return PaymentsOut() if getattr(s, "payments", False) and getattr(s, "invoices", False) else None
