@@ -166,7 +166,7 @@ class ClientsTwoWay:
             if qid in matched:
                 wid, info = matched[qid]
                 client = work_by_id.get(wid) or ctx.work.get_client(wid)
-                changes.append(self._link_change(ctx, client, cust, info))
+                changes += self._link_changes(ctx, client, cust, info)
                 continue
             if qid in decisions.waiting_qbo:
                 changes.append(Change(KIND, None, qid, "skip", decisions.waiting_qbo[qid], entity=ENTITY, label=label,
@@ -198,14 +198,16 @@ class ClientsTwoWay:
             changes.append(self._merge_change(ctx, link, client, cust, s.conflict_policy))
         return changes
 
-    def _link_change(self, ctx: RunContext, client: Any, cust: dict[str, Any], info: dict[str, Any]) -> Change:
+    def _link_changes(self, ctx: RunContext, client: Any, cust: dict[str, Any], info: dict[str, Any]) -> list[Change]:
+        """An accepted match: the link, then (as its own change, so the preview counts what the run
+        does) the first merge of the pair - gaps filled, real differences by the policy."""
         wid, qid = str(get(client, "id")), str(cust["Id"])
-        res = merge(work_values(client), qbo_values(cust), base_work=None, base_qbo=None,
-                    policy=ctx.settings.conflict_policy)
+        label = str(get(client, "name"))
         reason = f"Matched with QuickBooks customer \u201c{cust.get('DisplayName')}\u201d: {info.get('reason', '')}"
-        meta = self._merge_meta(client, cust, res, None)
-        meta["match"] = info
-        return Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=str(get(client, "name")), meta=meta)
+        link_ch = Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=label,
+                         meta={"match": info, "sync_token": cust.get("SyncToken")})
+        lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
+        return [link_ch, self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)]
 
     def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Any, pending: WorkWrite | None) -> Change:
         qid = str(cust["Id"])
@@ -285,6 +287,13 @@ class ClientsTwoWay:
         payload = None
         if res.to_qbo:
             payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
+        if ctx.preview:
+            # The run sets the link's outbound fingerprint after this merge (see the module doc); an
+            # unsaved copy in the preview's cache lets the outbound phase plan exactly as it will then.
+            ghost = Link(**{**link.__data__, "synced": {**(link.synced or {}),
+                                                        "sent": _sent(client, q_now.get("name") or label)}})
+            ctx.links(KIND)[link.work_id] = ghost
+            ghost.fingerprint = outbound_fingerprint(ctx, client)
         return Change(KIND, link.work_id, link.qbo_id, action, reason[:1].upper() + reason[1:], payload=payload,
                       entity=ENTITY, label=label, meta=meta)
 
@@ -315,9 +324,19 @@ class ClientsTwoWay:
             if ch.action == "import":
                 ctx.check_cancel()
                 self._apply_import(ctx, ch)
+        for ch in changes:
+            if ch.action == "link":
+                with database.atomic():
+                    lk = link_matched(KIND, str(ch.work_id), str(ch.qbo_id), run_id=ctx.run_id, message=ch.reason,
+                                      sync_token=ch.meta.get("sync_token"))
+                    problems.close_problem(KIND, str(ch.work_id))
+                if lk is not None:
+                    ctx.remember_link(lk)
+                ctx.count(PHASE, "linked")
+                ctx.observer.record(PHASE, ch.work_id, "linked", ch.reason)
         qbo_writes: list[Change] = []
         for ch in changes:
-            if ch.action in ("link", "update", "skip") and ch.work_id and "to_work" in ch.meta:
+            if ch.action in ("update", "skip") and ch.work_id and "to_work" in ch.meta:
                 ctx.check_cancel()
                 w = self._apply_merge(ctx, ch)
                 if w is not None:
@@ -383,15 +402,6 @@ class ClientsTwoWay:
         to_work, to_qbo = dict(meta["to_work"]), dict(meta["to_qbo"])
         base_w, base_q = meta["base_work"], meta["base_qbo"]
         conflicts = meta["conflicts"]
-        if ch.action == "link":
-            with database.atomic():
-                lk = link_matched(KIND, wid, qid, run_id=ctx.run_id, message=ch.reason,
-                                  sync_token=meta.get("sync_token"))
-                if lk is not None:
-                    ctx.remember_link(lk)
-                    problems.close_problem(KIND, wid)
-            ctx.count(PHASE, "linked")
-            ctx.observer.record(PHASE, wid, "linked", ch.reason)
         attempts = 0
         while to_work:
             try:
@@ -425,6 +435,7 @@ class ClientsTwoWay:
         synced_twoway = {"work": base_w, "qbo": base_q, "qbo_seen": {**q_now, **to_qbo}}
         with database.atomic():
             link = Link.get((Link.kind == KIND) & (Link.work_id == wid))
+            before = (link.synced, link.work_version, link.qbo_sync_token, link.fingerprint)
             display = to_qbo.get("name") or q_now.get("name") or get(client, "name")
             link.synced = {**(link.synced or {}), "sent": _sent(client, display), "twoway": synced_twoway}
             link.work_version = str(get(client, "version"))
@@ -432,8 +443,10 @@ class ClientsTwoWay:
                 link.qbo_sync_token = str(meta["sync_token"])
             ctx.remember_link(link)
             link.fingerprint = outbound_fingerprint(ctx, client)
-            link.updated_at = utcnow()
-            link.save()
+            if (link.synced, link.work_version, link.qbo_sync_token, link.fingerprint) != before:
+                # Only a real difference is written: a sync that finds nothing new writes nothing.
+                link.updated_at = utcnow()
+                link.save()
             self._record_conflicts(ctx, wid, qid, ch.label, conflicts)
             Conflict.update(applied_at=utcnow()).where(
                 (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "resolved")
@@ -444,7 +457,7 @@ class ClientsTwoWay:
                              after=to_work, message="Changed in QuickBooks: " + ", ".join(sorted(to_work)))
             if not to_qbo and ch.action != "link":
                 problems.close_problem(KIND, wid)
-        if to_work and not to_qbo:
+        if ch.action == "update" and to_work and not to_qbo:
             ctx.count(PHASE, "updated")
             ctx.observer.record(PHASE, wid, "updated", ch.reason)
         if not to_qbo:
@@ -461,8 +474,6 @@ class ClientsTwoWay:
             "message": "Changed in Work: " + ", ".join(sorted(to_qbo)),
             "label": ch.label,
         }
-        if ch.action == "link":
-            out_meta["audit_action"] = "update"
         return Change(KIND, wid, qid, "update", ch.reason, payload=payload, entity=ENTITY, label=ch.label,
                       meta=out_meta)
 
