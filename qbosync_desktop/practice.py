@@ -145,13 +145,22 @@ def connect_practice(workspace: Workspace, practice: Practice, *, timeout: float
     return conn
 
 
-def _pick(choices: dict[str, str], *preferred: str) -> str | None:
-    """The first account whose name matches a preferred name (case-insensitive), else the first one."""
-    by_name = {name.casefold(): acct_id for acct_id, name in choices.items()}
+def _pick(choices: dict[str, str], *preferred: str, fuzzy: bool = False) -> str | None:
+    """The account named like a preferred name (case-insensitive; with ``fuzzy`` also one whose name
+    starts with or contains the first name, so concept "Travel" finds "Travel Expense"), else the
+    first one by name."""
+    by_name = {name.casefold(): acct_id for acct_id, name in sorted(choices.items(), key=lambda kv: kv[1])}
+    if fuzzy and preferred:
+        want = preferred[0].casefold()
+        for test in (str.__eq__, str.startswith, str.__contains__):
+            for name, acct_id in by_name.items():
+                if test(name, want):
+                    return acct_id
+        return _pick(choices, *preferred[1:])
     for name in preferred:
         if name.casefold() in by_name:
             return by_name[name.casefold()]
-    return next(iter(sorted(choices, key=lambda i: choices[i])), None)
+    return next(iter(by_name.values()), None)
 
 
 def practice_settings(workspace: Workspace, *, today: dt.date | None = None) -> SyncSettings:
@@ -162,7 +171,7 @@ def practice_settings(workspace: Workspace, *, today: dt.date | None = None) -> 
     concepts = {}
     for concept in workspace.work_client().invoice_concepts():
         name = concept if isinstance(concept, str) else concept.name
-        concepts[name] = _pick(expense, name, "Subcontractors", "Contract labor", "Cost of Goods Sold") or ""
+        concepts[name] = _pick(expense, name, "Subcontractors", "Contract labor", "Cost of Goods Sold", fuzzy=True) or ""
     today = today or dt.date.today()
     return SyncSettings(
         clients=True,

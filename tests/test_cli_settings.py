@@ -103,7 +103,7 @@ def test_audit_export_of_an_empty_log_writes_the_header(capsys, tmp_path):
     target = tmp_path / "out" / "audit.csv"
     code, out, _ = run(capsys, "audit", "export", "--csv", str(target))
     assert code == 0 and "Wrote 0 audit entries" in out
-    with open(target, newline="") as fh:
+    with open(target, newline="", encoding="utf-8-sig") as fh:
         assert list(csv.reader(fh)) == [["id", "run_id", "at", "action", "kind", "work_id", "qbo_id", "message",
                                          "before", "after"]]
 
