@@ -23,7 +23,7 @@ from qbosync_desktop.commands._common import (
     problem_to_dict,
     workspace,
 )
-from qbosync_desktop.commands.run_cmds import run_engine
+from qbosync_desktop.commands.run_cmds import initial_sync, show_preview
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,18 +63,10 @@ def run(args: argparse.Namespace) -> int:
             ws.save_settings(settings)
             _say(args, "Settings: Clients, Sites, Invoices, Payments and Contractor bills on; invoices from "
                        f"{settings.start_date}.")
-            engine = SyncEngine(ws)
-            preview = engine.preview().counts()
-            if not args.json:
-                print("Preview (nothing written yet):")
-                for entity, counts in preview.items():
-                    print(f"  {entity}: " + (", ".join(f"{n} {a}" for a, n in counts.items()) or "nothing to do"))
-            ws.mark_enabled()
+            preview = show_preview(ws, args.json)
             _say(args, "Running the initial sync...")
-            data, code = run_engine(ws, initial=True, as_json=args.json)
-            if data.get("state", "done") == "done":
-                ws.mark_onboarding_done()
-            problems = [problem_to_dict(p) for p in engine.problems()]
+            data, code = initial_sync(ws, args.json)
+            problems = [problem_to_dict(p) for p in SyncEngine(ws).problems()]
             result: dict[str, Any] = {
                 "practice": {"qbo_base_url": practice.qbo_config.base_url, "realm_id": practice.qbo_config.realm_id,
                              "work_base_url": practice.work_config.base_url},

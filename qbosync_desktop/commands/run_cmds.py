@@ -138,14 +138,36 @@ def check_ready(ws: Workspace) -> None:
     check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None)
 
 
+def show_preview(ws: Workspace, as_json: bool) -> dict[str, dict[str, int]]:
+    """Plan the initial sync without writing anything and print its numbers (issue 7's preview)."""
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    counts = SyncEngine(ws).preview().counts()
+    if not as_json:
+        print("Preview (nothing written yet):")
+        for entity, by_action in counts.items():
+            print(f"  {entity}: " + (", ".join(f"{n} {a}" for a, n in by_action.items()) or "nothing to do"))
+    return counts
+
+
+def initial_sync(ws: Workspace, as_json: bool) -> tuple[dict[str, Any], int]:
+    """Enable Integration: the date is recorded (the default invoice start), the initial sync runs,
+    and once it finished onboarding is over (Sites stop syncing, as the seed says)."""
+    ws.mark_enabled()
+    data, code = run_engine(ws, initial=True, as_json=as_json)
+    if data.get("state", "done") == "done":
+        ws.mark_onboarding_done()
+    return data, code
+
+
 # -- commands --------------------------------------------------------------------------------------
 def run_enable(args: argparse.Namespace) -> int:
     with workspace() as ws:
         check_ready(ws)
-        ws.mark_enabled()
-        data, code = run_engine(ws, initial=True, as_json=args.json)
-        if data.get("state", "done") == "done":
-            ws.mark_onboarding_done()
+        preview = show_preview(ws, args.json)
+        data, code = initial_sync(ws, args.json)
+        if args.json:
+            data = {**data, "preview": preview}
         return _finish(data, code, args.json, "Integration enabled; initial sync finished.")
 
 
