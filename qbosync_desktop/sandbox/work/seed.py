@@ -23,7 +23,8 @@ Clients (42), with the mess real data has:
     * a name over 100 characters (the "Rocky Mountain Regional Property Management ..." client);
     * "Joe Plumbing" and "joe  plumbing" — differ only in case and spacing;
     * "Dave Ortiz" with the invalid email "dave.ortiz@example" (no top-level domain);
-    * unicode names: "José Álvarez" (é, Á), "Peña Landscaping" (ñ), "Müller Haus" (ü), "李明 Li Ming" (中文);
+    * unicode names: "José Álvarez" (é, Á), "Peña Landscaping" (ñ), "Müller Haus" (ü), "李明 Li Ming" and
+      "中华园 Zhonghua Garden" (中文);
     * no State: "Prairie Wind Farms" and "Lakeside Storage" (city but no state), "Tom Becker" (no
       billing address at all);
     * "Hank Rivera" (email hank@riveraelectric.example) is also the contractor "Hank Rivera";
@@ -132,6 +133,7 @@ def demo_clients(rng: random.Random) -> list[dict[str, Any]]:
         _client("Peña Landscaping", rng, email="info@penalandscaping.example"),
         _client("Müller Haus", rng, email="kontakt@muellerhaus.example"),
         _client("李明 Li Ming", rng, first_name="明", last_name="李", email="li.ming@example.com"),
+        _client("中华园 Zhonghua Garden", rng, email="info@zhonghuagarden.example"),
         _client("Prairie Wind Farms", rng, billing_address=no_state),
         _client("Lakeside Storage", rng, billing_address={**_address(rng, state=None), "country": None}),
         _client("Tom Becker", rng, person=True, billing_address=None, phone=None),
