@@ -400,7 +400,7 @@ class SyncSettingsForm(QWidget):
         """The rules' verdict on the current controls, plus "still loading"/"could not load"."""
         s = self.settings()
         concepts: Iterable[str] | None = self._work.concepts if self._work else None
-        issues = validate(s, self._accounts_for_validate(), concepts)
+        issues = validate(s, self.accounts_for_save(), concepts)
         needs_accounts = s.invoices or s.payments or s.bills
         if needs_accounts and self._accounts is None and self._load_accounts_fn is not None:
             if self._accounts_error is not None:
@@ -411,7 +411,7 @@ class SyncSettingsForm(QWidget):
                                                self.tr("Wait a moment.")))
         return issues
 
-    def _accounts_for_validate(self) -> Mapping[str, Any] | None:
+    def accounts_for_save(self) -> Mapping[str, Any] | None:
         if self._accounts is None:
             return None
         return {g: [{"Id": i, "Name": n} for i, n in accts.items()] for g, accts in self._accounts.items()}

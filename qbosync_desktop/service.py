@@ -1,0 +1,360 @@
+"""SyncService: the company's sync worker thread, its schedule, and engine events as Qt signals.
+
+Why a service between the UI and the engine (DESIGN §2-3):
+
+* **One worker thread per company, one run at a time.** Runs, retries and every other engine call
+  that writes (accept a match, resolve a conflict, disconnect) are queued to the same thread, so they
+  are serialised without locks in the UI: a "Retry" pressed during a run simply runs after it.
+* **Engine events become signals.** :class:`_SignalObserver` subclasses the engine's
+  :class:`~qbosync_desktop.sync.engine.Observer`; it is called on the worker thread and emits
+  queued signals, which Qt delivers on the GUI thread. Per-record calls arrive thousands of times a
+  second in a large sync, so they are *coalesced*: counts and progress are emitted at most every
+  ``progress_interval`` seconds (one queued event instead of thousands keeps the event loop free —
+  the responsiveness test measures it).
+* **Cancellation is cooperative**: Cancel sets a ``threading.Event`` the engine checks between
+  batches; the batch in flight completes and is applied, so nothing is half-written.
+* **The GUI thread never waits for the worker.** Shutdown sets the cancel event and queues a stop;
+  the worker is a non-daemon thread, so the interpreter lets the current batch finish after the
+  window is gone instead of the window freezing while it does (no ``QThread.wait()`` on the GUI).
+* **Schedule** is a ``QTimer`` on the GUI thread (every ``schedule_minutes``); pausing stops it;
+  "Sync now" works even while paused (a person asked for it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from qbosync_desktop.errors import NeedsReconnect, QboSyncError
+from qbosync_desktop.sync.engine import Observer, RunSummary
+from qbosync_desktop.ui.signals import emit
+
+log = logging.getLogger(__name__)
+
+#: Service states, also the tray icon's: idle, syncing, paused, attention (problems or reconnect).
+IDLE, SYNCING, PAUSED, ATTENTION = "idle", "syncing", "paused", "attention"
+
+
+@dataclass
+class Progress:
+    """A coalesced snapshot of a running sync, as the window shows it."""
+
+    run_id: int | None = None
+    entity: str = ""
+    done: int = 0
+    total: int = 0
+    done_overall: int = 0
+    total_overall: int = 0
+    counts: dict[str, dict[str, int]] | None = None
+    eta_seconds: float | None = None
+    started: float = 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        if self.total_overall:
+            return min(1.0, self.done_overall / self.total_overall)
+        if self.total:
+            return min(1.0, self.done / self.total)
+        return None
+
+
+class _SignalObserver(Observer):
+    """Engine callbacks (worker thread) → coalesced Qt signals (delivered on the GUI thread)."""
+
+    def __init__(self, service: SyncService, total_hint: int, interval: float) -> None:
+        self.service = service
+        self.interval = interval
+        self.p = Progress(total_overall=total_hint, counts={}, started=time.monotonic())
+        self._last_emit = 0.0
+        self._phase_started = time.monotonic()
+
+    def _snapshot(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_emit < self.interval:
+            return
+        self._last_emit = now
+        p = self.p
+        elapsed = now - p.started
+        if p.total_overall and p.done_overall:
+            rate = p.done_overall / max(elapsed, 1e-6)
+            p.eta_seconds = max(0.0, (p.total_overall - p.done_overall) / rate)
+        elif p.total and p.done:
+            rate = p.done / max(now - self._phase_started, 1e-6)
+            p.eta_seconds = max(0.0, (p.total - p.done) / rate)
+        else:
+            p.eta_seconds = None
+        snap = Progress(p.run_id, p.entity, p.done, p.total, p.done_overall, p.total_overall,
+                        {k: dict(v) for k, v in (p.counts or {}).items()}, p.eta_seconds, p.started)
+        emit(self.service.progress, snap)
+
+    def run_started(self, run_id: int | None, total_estimate: int) -> None:
+        self.p.run_id = run_id
+        if total_estimate and not self.p.total_overall:
+            self.p.total_overall = total_estimate
+        emit(self.service.run_started, run_id)
+        self._snapshot(force=True)
+
+    def phase(self, entity: str, done: int, total: int) -> None:
+        if entity != self.p.entity:
+            self._phase_started = time.monotonic()
+            self.p.entity, self.p.done = entity, done
+        self.p.total = total or self.p.total
+        self._snapshot(force=True)
+
+    def record(self, entity: str, work_id: str | None, outcome: str, message: str) -> None:
+        bucket = self.p.counts.setdefault(entity, {})  # type: ignore[union-attr]
+        bucket[outcome] = bucket.get(outcome, 0) + 1
+        if entity == self.p.entity:
+            self.p.done += 1
+        self.p.done_overall += 1
+        self._snapshot()
+
+    def problem(self, problem: dict[str, Any]) -> None:
+        emit(self.service.problem, problem)
+
+    def run_finished(self, summary: RunSummary) -> None:
+        self._snapshot(force=True)
+
+
+_STOP = object()
+
+
+class SyncService(QObject):
+    """Owns the company's worker thread and schedule. Create and use it on the GUI thread.
+
+    ``engine_factory`` returns the :class:`~qbosync_desktop.sync.engine.SyncEngine` (called once, on
+    the worker thread, so building connectors never touches the GUI thread).
+    """
+
+    run_started = Signal(object)  # run id
+    progress = Signal(object)  # Progress
+    problem = Signal(object)  # problem dict (opened or seen again)
+    finished = Signal(object)  # RunSummary
+    failed = Signal(object)  # QboSyncError (or a bug) that stopped a run
+    needs_reconnect = Signal(object)  # NeedsReconnect
+    state_changed = Signal(str)  # idle | syncing | paused | attention
+    schedule_changed = Signal(object)  # next scheduled run (datetime, local) or None
+
+    def __init__(self, engine_factory: Callable[[], Any], *, schedule_minutes: int = 15,
+                 minute_ms: int = 60_000, progress_interval: float = 0.1, autostart_schedule: bool = True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._engine_factory = engine_factory
+        self._engine: Any = None
+        self._queue: queue.Queue = queue.Queue()
+        self._cancel = threading.Event()
+        self._busy = False
+        self._pending_runs = 0
+        self._paused = False
+        self._attention = False
+        self._stopping = False
+        self._state = IDLE
+        self.progress_interval = progress_interval
+        self.last_summary: RunSummary | None = None
+        self.last_error: BaseException | None = None
+        self.minute_ms = minute_ms
+        self.schedule_minutes = schedule_minutes
+        self.next_run: dt.datetime | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._scheduled)
+        self._thread = threading.Thread(target=self._worker, name="sync-worker", daemon=False)
+        self._thread.start()
+        self.finished.connect(self._on_finished)
+        self.failed.connect(self._on_failed)
+        if autostart_schedule:
+            self._arm()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    def _set_state(self) -> None:
+        if self._busy:
+            state = SYNCING
+        elif self._attention:
+            state = ATTENTION
+        elif self._paused:
+            state = PAUSED
+        else:
+            state = IDLE
+        if state != self._state:
+            self._state = state
+            emit(self.state_changed, state)
+
+    def set_attention(self, on: bool) -> None:
+        """Open problems or a needed reconnect put the tray in "needs attention"."""
+        self._attention = on
+        self._set_state()
+
+    # ------------------------------------------------------------------ schedule
+    def set_schedule(self, minutes: int) -> None:
+        self.schedule_minutes = max(1, int(minutes))
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._paused:
+            self._timer.stop()
+            self.next_run = None
+        else:
+            interval = self.schedule_minutes * self.minute_ms
+            self._timer.start(interval)
+            self.next_run = dt.datetime.now() + dt.timedelta(milliseconds=interval)
+        emit(self.schedule_changed, self.next_run)
+
+    @Slot()
+    def _scheduled(self) -> None:
+        if not self._paused and not self._busy and self._pending_runs == 0:
+            self.sync_now(scheduled=True)
+        else:
+            self._arm()
+
+    def pause(self) -> None:
+        self._paused = True
+        self._arm()
+        self._set_state()
+
+    def resume(self) -> None:
+        self._paused = False
+        self._arm()
+        self._set_state()
+
+    # ------------------------------------------------------------------ requests
+    def sync_now(self, *, initial: bool = False, total_hint: int = 0, scheduled: bool = False) -> bool:
+        """Queue a run. Returns False when one is already queued or running (no pile-up of runs)."""
+        if self._pending_runs or self._busy:
+            return False
+        self._pending_runs += 1
+        self._busy = True
+        self._set_state()
+        self._queue.put(("run", {"initial": initial, "total_hint": total_hint}))
+        log.info("Sync %s queued", "scheduled" if scheduled else "requested")
+        return True
+
+    def retry(self, problem_id: int | None = None) -> None:
+        """Mark one problem (or all) for retry and run; queued behind a run in progress."""
+        self._pending_runs += 1
+        self._busy = True
+        self._set_state()
+        self._queue.put(("retry", {"problem_id": problem_id}))
+
+    def cancel(self) -> None:
+        """Stop the current run after the batch in flight (cooperative)."""
+        self._cancel.set()
+
+    def submit(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Run ``fn(engine)`` on the worker thread, serialised with runs; callbacks on the GUI thread."""
+        relay = _CallRelay(self, on_done, on_error)
+        self._queue.put(("call", {"fn": fn, "relay": relay}))
+
+    def shutdown(self) -> None:
+        """Stop the schedule, cancel a run, and let the worker finish its batch on its own."""
+        self._timer.stop()
+        self._stopping = True
+        self._cancel.set()
+        self._queue.put((_STOP, {}))
+
+    # ------------------------------------------------------------------ worker thread
+    def _engine_get(self) -> Any:
+        if self._engine is None:
+            self._engine = self._engine_factory()
+        return self._engine
+
+    def _worker(self) -> None:
+        while True:
+            kind, args = self._queue.get()
+            if kind is _STOP:
+                return
+            if kind == "call":
+                relay: _CallRelay = args["relay"]
+                try:
+                    result, exc = args["fn"](self._engine_get()), None
+                except BaseException as error:
+                    result, exc = None, error
+                relay.deliver(result, exc)
+                continue
+            if self._stopping:
+                continue
+            self._cancel.clear()  # a Cancel pressed for an earlier run must not stop this one
+            observer = _SignalObserver(self, args.get("total_hint", 0), self.progress_interval)
+            try:
+                engine = self._engine_get()
+                if kind == "retry":
+                    summary = engine.retry(args["problem_id"], observer=observer, cancel=self._cancel)
+                else:
+                    summary = engine.run(initial=args["initial"], observer=observer, cancel=self._cancel)
+            except BaseException as exc:  # reported to the GUI; the worker lives on
+                if not isinstance(exc, QboSyncError):
+                    log.exception("Sync run crashed")
+                emit(self.failed, exc)
+            else:
+                emit(self.finished, summary)
+
+    # ------------------------------------------------------------------ GUI-thread bookkeeping
+    @Slot(object)
+    def _on_finished(self, summary: RunSummary) -> None:
+        self.last_summary = summary
+        self.last_error = None
+        self._run_ended()
+
+    @Slot(object)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.last_error = exc
+        if isinstance(exc, NeedsReconnect):
+            self._attention = True
+            emit(self.needs_reconnect, exc)
+        self._run_ended()
+
+    def _run_ended(self) -> None:
+        self._pending_runs = max(0, self._pending_runs - 1)
+        self._busy = self._pending_runs > 0
+        self._set_state()
+        self._arm()
+
+
+class _CallRelay(QObject):
+    """Delivers a worker-thread call's result to GUI-thread callbacks through a queued signal."""
+
+    done = Signal(object, object)
+
+    def __init__(self, parent: QObject, on_done: Callable[[Any], None] | None,
+                 on_error: Callable[[BaseException], None] | None) -> None:
+        super().__init__(parent)
+        self._on_done, self._on_error = on_done, on_error
+        self.done.connect(self._deliver)
+
+    def deliver(self, result: Any, exc: BaseException | None) -> None:
+        emit(self.done, result, exc)
+
+    @Slot(object, object)
+    def _deliver(self, result: Any, exc: BaseException | None) -> None:
+        self.deleteLater()
+        if exc is not None:
+            if self._on_error is not None:
+                self._on_error(exc)
+            else:
+                log.error("Engine call failed", exc_info=exc)
+        elif self._on_done is not None:
+            self._on_done(result)
