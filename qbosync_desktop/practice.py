@@ -136,6 +136,7 @@ def connect_practice(workspace: Workspace, practice: Practice, *, timeout: float
         client_secret=cfg.client_secret,
         redirect_uri=cfg.redirect_uri,
         environment="practice",
+        api_base=cfg.api_base,
         open_url=_consent,
         timeout=timeout,
     )

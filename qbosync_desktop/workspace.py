@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from qbosync_desktop import errors, secrets
 from qbosync_desktop.logs import register_secret
@@ -72,7 +73,8 @@ class Workspace:
         """
         paths = (paths or get_paths()).ensure()
         bound = database.obj
-        if bound is not None and not bound.is_closed() and Path(bound.database) == paths.db_path:
+        # (Not ``is_closed()``: peewee connections are per thread, a worker thread sees "closed".)
+        if bound is not None and Path(bound.database) == paths.db_path:
             return cls(paths, owns_database=False)
         open_database(paths.db_path)
         return cls(paths, owns_database=True)
@@ -164,6 +166,7 @@ class Workspace:
         client_secret: str | None,
         redirect_uri: str,
         environment: str | None = None,
+        api_base: str | None = None,
         open_url: Callable[[str], object],
         timeout: float = 600,
         cancel: threading.Event | None = None,
@@ -181,7 +184,12 @@ class Workspace:
         from qbosync_desktop.qbo.auth import Authorizer, OAuthConfig, save_client_secret
 
         env = environment or environment_for(discovery_url)
-        oauth = OAuthConfig.from_discovery(discovery_url, client_id, redirect_uri, env)
+        if api_base is None and env == "practice" and discovery_url:
+            # Intuit's discovery documents carry no API address and the practice server mimics them;
+            # it serves the API under /v3 of the same origin.
+            parts = urlsplit(discovery_url)
+            api_base = f"{parts.scheme}://{parts.netloc}/v3"
+        oauth = OAuthConfig.from_discovery(discovery_url, client_id, redirect_uri, env, api_base)
         if client_secret:
             save_client_secret(self.secrets, client_secret)
         with Authorizer(oauth, self.secrets) as auth:

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--client-id", help="the Intuit app's client ID")
     p.add_argument("--client-secret", help="the Intuit app's client secret (kept in the keyring only)")
     p.add_argument("--redirect-uri", help="the redirect URI registered for the Intuit app")
+    p.add_argument("--api-base", help="the QuickBooks API address (default: Intuit's for the environment; "
+                   "for a practice server its /v3)")
     p.add_argument("--environment", choices=("production", "sandbox", "practice"),
                    help="default: from the discovery address")
     p.add_argument("--no-browser", action="store_true",
@@ -103,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 client_secret=args.client_secret,
                 redirect_uri=redirect_uri,  # type: ignore[arg-type]
                 environment=args.environment,
+                api_base=args.api_base or (saved.api_base if saved and not args.discovery_url else None),
                 open_url=open_url,
                 timeout=args.timeout,
                 on_authorizer=on_authorizer,
