@@ -17,7 +17,9 @@ from qbosync_desktop.sync.addresses import FIELDS as ADDRESS_FIELDS
 from qbosync_desktop.sync.addresses import Address, from_qbo, from_work, to_qbo, to_work
 
 PERSON_FIELDS = ("name", "first_name", "last_name", "company_name", "email", "phone")
-FIELDS: tuple[str, ...] = (*PERSON_FIELDS, *ADDRESS_FIELDS, "active")
+#: The address merges as ONE field: taking the city from one side and the street from the other
+#: would invent an address nobody entered.
+FIELDS: tuple[str, ...] = (*PERSON_FIELDS, "address", "active")
 #: Work's limits (docs/work-api.md) — a longer QuickBooks value becomes a problem, never a truncation.
 WORK_MAX = {"name": 255, "first_name": 100, "last_name": 100, "company_name": 255, "phone": 50}
 
@@ -40,7 +42,7 @@ def work_values(client: Any, address_field: str = "billing_address") -> dict[str
         raw = dataclasses.asdict(raw)
     addr = from_work(raw)
     out: dict[str, Any] = {f: _s(get(client, f)) for f in PERSON_FIELDS}
-    out.update(addr.as_dict())
+    out["address"] = addr.as_dict()
     active = get(client, "active", True)
     out["active"] = True if active is None else bool(active)
     return out
@@ -56,22 +58,23 @@ def qbo_values(customer: Mapping[str, Any]) -> dict[str, Any]:
         "email": _s((customer.get("PrimaryEmailAddr") or {}).get("Address")),
         "phone": _s((customer.get("PrimaryPhone") or {}).get("FreeFormNumber")),
     }
-    out.update(from_qbo(customer.get("BillAddr")).as_dict())
+    out["address"] = from_qbo(customer.get("BillAddr")).as_dict()
     active = customer.get("Active", True)
     out["active"] = True if active is None else bool(active)
     return out
 
 
 def address_of(values: Mapping[str, Any]) -> Address:
-    return Address(**{f: _s(values.get(f)) for f in ADDRESS_FIELDS})
+    """The :class:`Address` inside canonical values (``values["address"]``)."""
+    parts = values.get("address") or {}
+    return Address(**{f: _s(parts.get(f)) for f in ADDRESS_FIELDS})
 
 
 def work_patch(changes: Mapping[str, Any], current: Mapping[str, Any], address_field: str = "billing_address"
                ) -> dict[str, Any]:
     """Canonical changes → the fields of a Work client (site) patch.
 
-    The address travels as one object, so a change to any part sends the whole address (current
-    parts overlaid with the changed ones).
+    The address travels as one object (it also merges as one field).
     """
     out: dict[str, Any] = {}
     for f in PERSON_FIELDS:
@@ -79,9 +82,8 @@ def work_patch(changes: Mapping[str, Any], current: Mapping[str, Any], address_f
             out[f] = _s(changes[f]) or None
     if "active" in changes:
         out["active"] = bool(changes["active"])
-    if any(f in changes for f in ADDRESS_FIELDS):
-        merged = {f: changes.get(f, current.get(f)) for f in ADDRESS_FIELDS}
-        addr = address_of(merged)
+    if "address" in changes:
+        addr = address_of(changes)
         out[address_field] = None if addr.is_empty() else to_work(addr)
     return out
 
@@ -90,8 +92,8 @@ def qbo_patch(changes: Mapping[str, Any], current: Mapping[str, Any], *, qbo_id:
               ) -> dict[str, Any]:
     """Canonical changes → a sparse QuickBooks customer update (only the changed fields).
 
-    ``BillAddr`` is sent whole (current parts overlaid), because a sparse update replaces the nested
-    address object rather than merging into it.
+    ``BillAddr`` is sent whole, because a sparse update replaces the nested address object rather
+    than merging into it.
     """
     body: dict[str, Any] = {"Id": str(qbo_id), "SyncToken": str(sync_token or "0"), "sparse": True}
     simple = {"name": "DisplayName", "first_name": "GivenName", "last_name": "FamilyName", "company_name": "CompanyName"}
@@ -104,9 +106,8 @@ def qbo_patch(changes: Mapping[str, Any], current: Mapping[str, Any], *, qbo_id:
         body["PrimaryPhone"] = {"FreeFormNumber": _s(changes["phone"])}
     if "active" in changes:
         body["Active"] = bool(changes["active"])
-    if any(f in changes for f in ADDRESS_FIELDS):
-        merged = {f: changes.get(f, current.get(f)) for f in ADDRESS_FIELDS}
-        body["BillAddr"] = to_qbo(address_of(merged))
+    if "address" in changes:
+        body["BillAddr"] = to_qbo(address_of(changes))
     return body
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from qbosync_desktop.sync.addresses import country_name
 from qbosync_desktop.sync.matching import email_key, fold_accents, name_key, phone_key
 
 Policy = Literal["ask", "work", "quickbooks"]
@@ -42,10 +43,27 @@ def _plain(v: Any) -> str:
     return fold_accents(_text(v)).casefold()
 
 
+def _address_key(v: Any) -> Any:
+    if not v:
+        return ()
+    parts = dict(v)
+    return (
+        _plain(parts.get("line1")),
+        _plain(parts.get("line2")),
+        _plain(parts.get("city")),
+        _text(parts.get("state")).upper(),
+        _text(parts.get("postal_code")).replace(" ", "").upper(),
+        _plain(country_name(parts.get("country"))),
+    )
+
+
 #: How two values of a field are judged equivalent. Anything not listed compares on cleaned text.
 EQUIVALENCE: dict[str, Callable[[Any], Any]] = {
     "name": name_key,
+    "first_name": name_key,
+    "last_name": name_key,
     "company_name": name_key,
+    "address": _address_key,
     "email": email_key,
     "phone": phone_key,
     "active": lambda v: bool(v) if v is not None else True,
@@ -64,6 +82,8 @@ def equivalent(fieldname: str, a: Any, b: Any) -> bool:
 def is_empty(fieldname: str, value: Any) -> bool:
     if fieldname == "active":
         return value is None
+    if fieldname == "address":
+        return not any(_text(p) for p in (value or {}).values())
     return _text(value) == ""
 
 

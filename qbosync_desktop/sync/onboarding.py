@@ -31,6 +31,11 @@ from qbosync_desktop.sync.matching import Candidate, Proposal, check_accept, pro
 
 #: Work kind → QuickBooks entity.
 ENTITIES = {"client": "Customer", "vendor": "Vendor"}
+#: Clients are linked by the customers phase (together with their first merge, so the preview counts
+#: it); vendors have no inbound phase, so their accepted matches become links at once.
+LINK_ON_ACCEPT = ("vendor",)
+#: The cursor of the outbound phase that skips held records, per kind.
+OUTBOUND_CURSORS = {"client": "work.clients", "vendor": "work.contractors"}
 
 
 def work_candidate(record: Any) -> Candidate:
@@ -114,6 +119,13 @@ def decide(
     return out
 
 
+def rejected_unlinked(kind: str) -> list[MatchProposal]:
+    """Rejected proposals whose QuickBooks record has no link yet: it must now sync on its own."""
+    linked = Link.select(Link.qbo_id).where(Link.kind == kind)
+    return list(MatchProposal.select().where((MatchProposal.kind == kind) & (MatchProposal.state == "rejected")
+                                             & MatchProposal.qbo_id.not_in(linked)))
+
+
 def store_fresh(kind: str, proposals: Iterable[Proposal]) -> list[MatchProposal]:
     """Persist new proposals (pre-accepted ones as accepted by "auto"). Call in a transaction."""
     rows = []
@@ -186,8 +198,9 @@ def refresh(engine: Any, kinds: Iterable[str] = ("client", "vendor")) -> list[Ma
         d = decide(kind, work, qbo, fresh=True)
         with database.atomic():
             store_fresh(kind, d.fresh)
-            for m in MatchProposal.select().where((MatchProposal.kind == kind) & (MatchProposal.state == "accepted")):
-                link_matched(kind, m.work_id, m.qbo_id, run_id=None, message=f"Matched: {m.reason}")
+            if kind in LINK_ON_ACCEPT:
+                for m in MatchProposal.select().where((MatchProposal.kind == kind) & (MatchProposal.state == "accepted")):
+                    link_matched(kind, m.work_id, m.qbo_id, run_id=None, message=f"Matched: {m.reason}")
     return list(MatchProposal.select().order_by(MatchProposal.kind, MatchProposal.score.desc(), MatchProposal.id))
 
 
@@ -222,7 +235,8 @@ def accept(engine: Any, match_id: int) -> MatchProposal:
         ).execute()
         m.state, m.decided_by, m.decided_at = "accepted", "user", utcnow()
         m.save()
-        link_matched(m.kind, m.work_id, m.qbo_id, run_id=None, message=f"Matched by you: {m.reason}")
+        if m.kind in LINK_ON_ACCEPT:
+            link_matched(m.kind, m.work_id, m.qbo_id, run_id=None, message=f"Matched by you: {m.reason}")
     return m
 
 
@@ -237,4 +251,14 @@ def reject(engine: Any, match_id: int) -> MatchProposal:
             ).execute()
         m.state, m.decided_by, m.decided_at = "rejected", "user", utcnow()
         m.save()
+        _reread_from_start(m.kind)
     return m
+
+
+def _reread_from_start(kind: str) -> None:
+    """The outbound phase skipped the held Work record and moved its cursor past it; now that the
+    record is free to sync on its own, make that phase read its list from the start once more
+    (cheap: unchanged records are skipped by fingerprint without any QuickBooks request)."""
+    from qbosync_desktop.store.models_sync import Cursor
+
+    Cursor.delete().where(Cursor.name == OUTBOUND_CURSORS[kind]).execute()

@@ -52,7 +52,14 @@ from qbosync_desktop.sync.client_fields import (
     work_values,
 )
 from qbosync_desktop.sync.merge import merge
-from qbosync_desktop.sync.onboarding import decide, link_matched, qbo_candidate, store_fresh, work_candidate
+from qbosync_desktop.sync.onboarding import (
+    decide,
+    link_matched,
+    qbo_candidate,
+    rejected_unlinked,
+    store_fresh,
+    work_candidate,
+)
 from qbosync_desktop.sync.phases import Change
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,19 +132,8 @@ class ClientsTwoWay:
         read = read_customers(ctx)
         customers = {str(c["Id"]): c for c in read.records if is_top_level(c)}
         links = ctx.links(KIND)
+        linked_now = set(links)  # (a preview adds planned links to the cache while planning)
         by_qbo = {lk.qbo_id: lk for lk in links.values()}
-
-        # Customers whose import failed before are re-read every run (the fix may be a setting).
-        waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
-            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
-        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
-        missing = [q for q in [*waiting, *pending] if q not in customers and q not in by_qbo]
-        if missing:
-            from qbosync_desktop.qbo.query import quote
-
-            for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
-                if is_top_level(c):
-                    customers[str(c["Id"])] = c
 
         since = ctx.cursor(WORK_CURSOR)
         work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
@@ -155,6 +151,20 @@ class ClientsTwoWay:
         ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
         ctx.caches["twoway.fresh.client"] = decisions.fresh
         matched = {q: (w, info) for w, q, info in decisions.accepted}
+
+        # Customers CDC will not report again but that need handling now: a failed import (the fix
+        # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
+        waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
+            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
+        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
+        rejected = [m.qbo_id for m in rejected_unlinked(KIND)]
+        missing = [q for q in [*waiting, *pending, *matched, *rejected] if q not in customers and q not in by_qbo]
+        if missing:
+            from qbosync_desktop.qbo.query import quote
+
+            for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
+                if is_top_level(c):
+                    customers[str(c["Id"])] = c
 
         changes: list[Change] = []
         company = None
@@ -187,7 +197,7 @@ class ClientsTwoWay:
             if qid in by_qbo:
                 pairs[by_qbo[qid].work_id] = qid
         for wid in [*work_by_id, *resolved]:
-            if wid in links and wid not in pairs:
+            if wid in linked_now and wid not in pairs:
                 pairs[wid] = links[wid].qbo_id
         for wid, qid in sorted(pairs.items()):
             link = links[wid]
@@ -238,7 +248,7 @@ class ClientsTwoWay:
         body["billing_address"] = to_work(addr)
         body["active"] = values["active"]
         reason = "new in QuickBooks"
-        if addr.state != values["state"]:
+        if addr.state != address_of(values).state:
             reason += f" (State {addr.state} from the Work company's default)"
         return Change(KIND, key, qid, "import", reason, payload=body, entity=ENTITY, label=label,
                       meta={"qbo": values, "sync_token": cust.get("SyncToken")})

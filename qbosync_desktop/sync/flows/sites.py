@@ -1,0 +1,245 @@
+"""QuickBooks sub-customers ⇄ Work sites, during onboarding only (the seed: "The two-way sync for sites
+will ONLY be available during the initial onboarding sync").
+
+So this phase exists only in the initial run with "Create Work Sites from QuickBooks Sub-Customers
+during onboarding" on; every later run has no sites phase at all, and sites stop syncing.
+
+* A sub-customer (``Job: true`` with a ``ParentRef``) whose parent is (or is about to be) a linked
+  Work client becomes a Work site of that client - or is linked to the client's existing site with
+  the same name. Its address follows the seed's rule: with "Use Client state/country when creating
+  Client Sites in Work" on, a missing State/Country comes from the parent QuickBooks customer (and,
+  if that has none either, from the parent as it is in Work); off, a clear problem.
+* A Work site of a linked client with no QuickBooks counterpart becomes a sub-customer of the
+  client's customer (``ParentRef``, ``Job: true``, billed with the parent), through the outbox.
+  Its DisplayName is "Site (Client)", because DisplayName is unique across *all* customers and
+  "Main Office" would collide at once.
+* A sub-customer of a sub-customer has no place in Work (sites belong to clients): skipped, with the
+  reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.errors import QboValidationError, WorkApiError
+from qbosync_desktop.store.db import database
+from qbosync_desktop.store.models_sync import Link, utcnow
+from qbosync_desktop.store.models_twoway import WorkWrite
+from qbosync_desktop.sync import audit, outbox, problems
+from qbosync_desktop.sync.addresses import (
+    MissingSiteState,
+    from_qbo,
+    from_work,
+    site_address_for_work,
+    to_qbo,
+    to_work,
+)
+from qbosync_desktop.sync.client_fields import get, is_top_level
+from qbosync_desktop.sync.flows.clients_in import CACHE_IMPORTS, CACHE_READ, create_idempotent, problem_key
+from qbosync_desktop.sync.matching import name_key
+from qbosync_desktop.sync.phases import Change
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+KIND = "site"
+PHASE = "sites"
+ENTITY = "Customer"
+
+
+def _all_customers(ctx: RunContext) -> list[dict[str, Any]]:
+    read = ctx.caches.get(CACHE_READ)
+    if read is not None and read.method == "full":
+        return read.records
+
+    def load() -> list[dict[str, Any]]:
+        return list(ctx.qbo.query(ENTITY, where="Active IN (true, false)", order_by="Id"))
+
+    return ctx.cached("twoway.customers.all", load)
+
+
+def display_name(site: str, client: str) -> str:
+    """"Clubhouse (Green Valley H.O.A.)"; QuickBooks forbids ':' in names, so it becomes '-'."""
+    name = site if name_key(client) and name_key(client) in name_key(site) else f"{site} ({client})"
+    return " ".join(name.replace(":", "-").split())[:500]
+
+
+class SitesOnboarding:
+    name = PHASE
+    kind = KIND
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        customers = _all_customers(ctx)
+        by_id = {str(c["Id"]): c for c in customers}
+        client_links = {lk.qbo_id: lk for lk in ctx.links("client").values()}
+        site_links = ctx.links(KIND)
+        site_by_qbo = {lk.qbo_id for lk in site_links.values()}
+        planned_imports: dict[str, Change] = ctx.caches.get(CACHE_IMPORTS) or {}
+        work_sites = list(ctx.work.sites())
+        sites_by_client: dict[str, list[Any]] = {}
+        for site in work_sites:
+            sites_by_client.setdefault(str(get(site, "client_id")), []).append(site)
+        claimed: set[str] = set()
+        work_clients: dict[str, Any] = {}
+
+        def work_client(wid: str) -> Any:
+            if wid not in work_clients:
+                work_clients[wid] = ctx.work.get_client(wid)
+            return work_clients[wid]
+
+        changes: list[Change] = []
+        for qid, sub in sorted(by_id.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+            if is_top_level(sub) or qid in site_by_qbo:
+                continue
+            label = str(sub.get("DisplayName") or qid)
+            key = problem_key(qid)
+            parent_id = str((sub.get("ParentRef") or {}).get("value") or "")
+            parent = by_id.get(parent_id)
+            if parent is None or not is_top_level(parent):
+                changes.append(Change(KIND, None, qid, "skip", "A sub-customer of a sub-customer: Work sites belong "
+                                      "to a client, so it stays in QuickBooks only", entity=ENTITY, label=label))
+                continue
+            plink = client_links.get(parent_id)
+            planned = planned_imports.get(parent_id)
+            if plink is None and (planned is None or planned.action != "import"):
+                changes.append(Change(KIND, None, qid, "skip", f"Its customer \u201c{parent.get('DisplayName')}\u201d "
+                                      "is not in Work, so the site has no client to belong to", entity=ENTITY,
+                                      label=label))
+                continue
+            # The parent's address: QuickBooks' record first (the seed), then the client as in Work.
+            parent_addr = from_qbo(parent.get("BillAddr"))
+            if plink is not None:
+                work_addr = from_work(get(work_client(plink.work_id), "billing_address"))
+                client_id = plink.work_id
+            else:
+                work_addr = from_work((planned.payload or {}).get("billing_address"))
+                client_id = None
+            if not parent_addr.state and parent_addr.country in ("", work_addr.country):
+                parent_addr = parent_addr.__class__(**{**parent_addr.as_dict(), "state": work_addr.state,
+                                                      "country": parent_addr.country or work_addr.country})
+            # An existing Work site of that client with the same name is the same site.
+            if client_id is not None:
+                same = [s for s in sites_by_client.get(client_id, [])
+                        if name_key(get(s, "name")) == name_key(label) and str(get(s, "id")) not in claimed
+                        and str(get(s, "id")) not in site_links]
+                if len(same) == 1:
+                    sid = str(get(same[0], "id"))
+                    claimed.add(sid)
+                    changes.append(Change(KIND, sid, qid, "link", f"Work already has the site \u201c{get(same[0], 'name')}"
+                                          "\u201d for this client: linked, not duplicated", entity=ENTITY, label=label,
+                                          meta={"origin": "matched", "sync_token": sub.get("SyncToken")}))
+                    continue
+            try:
+                addr = site_address_for_work(from_qbo(sub.get("BillAddr")), parent_addr,
+                                             use_client_address=ctx.settings.sites_use_client_address, name=label,
+                                             parent_name=str(parent.get("DisplayName")), qbo_id=qid)
+            except MissingSiteState as exc:
+                changes.append(Change(KIND, key, qid, "fail", exc.message, problem=exc, entity=ENTITY, label=label))
+                continue
+            body = {"client_id": client_id, "name": label[:255], "address": to_work(addr),
+                    "active": bool(sub.get("Active", True))}
+            reason = "sub-customer in QuickBooks"
+            if addr.state != from_qbo(sub.get("BillAddr")).state:
+                reason += f" (State {addr.state} from its customer)"
+            changes.append(Change(KIND, key, qid, "import", reason, payload=body, entity=ENTITY, label=label,
+                                  meta={"parent_qbo_id": parent_id}))
+
+        # Work sites of linked (or about-to-be-created) clients that QuickBooks does not have yet.
+        names = {name_key(c.get("DisplayName")) for c in customers}
+        for site in work_sites:
+            sid, cid = str(get(site, "id")), str(get(site, "client_id"))
+            if sid in site_links or sid in claimed:
+                continue
+            if not ctx.will_exist("client", cid):
+                continue
+            client = work_client(cid)
+            label = str(get(site, "name"))
+            display = display_name(label, str(get(client, "name")))
+            if name_key(display) in names:
+                err = QboValidationError(
+                    f"QuickBooks already has a customer named \u201c{display}\u201d, so the site \u201c{label}\u201d "
+                    "cannot be added as its sub-customer.",
+                    title="Name already used in QuickBooks",
+                    hint="Rename the site in Work (or the other customer in QuickBooks), then press Retry.",
+                    details={"display_name": display},
+                )
+                changes.append(Change(KIND, sid, None, "fail", err.message, problem=err, entity=ENTITY, label=label))
+                continue
+            names.add(name_key(display))
+            addr = from_work(get(site, "address"))
+            parent_qid = ctx.qbo_id("client", cid)
+            body: dict[str, Any] = {"DisplayName": display, "Job": True, "BillWithParent": True,
+                                    "ParentRef": {"value": parent_qid}, "Active": bool(get(site, "active", True))}
+            if not addr.is_empty():
+                body["BillAddr"] = to_qbo(addr)
+            changes.append(Change(KIND, sid, None, "create", "new site in Work", payload=body, entity=ENTITY,
+                                  label=label, meta={"origin": "created", "client_id": cid,
+                                                     "work_version": get(site, "version"), "after": body}))
+        return changes
+
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        for ch in changes:
+            ch.meta.setdefault("phase", PHASE)
+        outbox.apply_local(ctx, PHASE, [c for c in changes if c.action in ("link", "fail")])
+        for ch in changes:
+            if ch.action == "import":
+                ctx.check_cancel()
+                self._import(ctx, ch)
+        creates = []
+        for ch in changes:
+            if ch.action == "create":
+                # The parent may have been created by the clients phase of this very run.
+                parent_qid = ctx.qbo_id("client", ch.meta["client_id"])
+                if parent_qid is None:
+                    continue
+                ch.payload = {**(ch.payload or {}), "ParentRef": {"value": parent_qid}}
+                creates.append(ch)
+        outbox.submit(ctx, creates)
+
+    def _import(self, ctx: RunContext, ch: Change) -> None:
+        qid = str(ch.qbo_id)
+        body = dict(ch.payload or {})
+        if body.get("client_id") is None:
+            parent = Link.get_or_none((Link.kind == "client") & (Link.qbo_id == ch.meta["parent_qbo_id"]))
+            if parent is None:  # the parent's import failed in this run: its problem says why
+                return
+            body["client_id"] = parent.work_id
+        key = "qbosync-import-site-" + hashlib.sha256(
+            json.dumps([qid, body], sort_keys=True, default=str).encode()).hexdigest()[:40]
+        with database.atomic():
+            ww = WorkWrite.get_or_none(WorkWrite.idempotency_key == key) or WorkWrite.create(
+                kind=KIND, qbo_id=qid, body=body, idempotency_key=key, run_id=ctx.run_id)
+        try:
+            site = create_idempotent(ctx.work.create_site, ww.body, ww.idempotency_key)
+        except WorkApiError as exc:
+            if exc.fatal or exc.transient:
+                raise
+            with database.atomic():
+                ww.state = "failed"
+                ww.save()
+                p = problems.open_problem(KIND, problem_key(qid), exc, run_id=ctx.run_id, qbo_id=qid,
+                                          extra={"record": ch.label})
+            ctx.count(PHASE, "failed")
+            ctx.observer.problem(problems.problem_dict(p))
+            return
+        sid = str(get(site, "id"))
+        with database.atomic():
+            ww.state, ww.work_id, ww.done_at = "done", sid, utcnow()
+            ww.save()
+            if Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid)) is None:
+                link = Link.create(kind=KIND, work_id=sid, qbo_id=qid, work_version=str(get(site, "version")),
+                                   origin="imported", updated_at=utcnow())
+                ctx.remember_link(link)
+            audit.record("import", KIND, sid, qid, run_id=ctx.run_id, after=body, message=ch.reason)
+            problems.close_problem(KIND, problem_key(qid))
+        ctx.count(PHASE, "imported")
+        ctx.observer.record(PHASE, sid, "imported", ch.reason)
+
+
+def phase(ctx: RunContext) -> SitesOnboarding | None:
+    s = ctx.settings
+    if ctx.initial and getattr(s, "sites", False) and getattr(s, "clients", True):
+        return SitesOnboarding()
+    return None
