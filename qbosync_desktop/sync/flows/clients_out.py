@@ -79,9 +79,15 @@ class ClientsOut(OutboundPhase):
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []
+        # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
+        # could make the duplicate the person has not ruled out. The customers phase fills this in.
+        held: dict[str, str] = ctx.caches.get("twoway.hold.client") or {}
         for rec in read_changed(ctx, self.kind, "work.clients", ctx.work.clients):
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
+            if wid in held and ctx.link(self.kind, wid) is None:
+                changes.append(Change(self.kind, wid, None, "skip", held[wid], entity="Customer", label=label))
+                continue
             display = sent_name(ctx, rec)
             body = customer_body(rec, display)
             if unchanged(ctx, self.kind, wid, fingerprint(body)):
