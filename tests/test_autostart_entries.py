@@ -144,3 +144,24 @@ def test_windows_command_line_round_trips_through_the_standard_parser():
     data = autostart.run_key_data(command)
     assert subprocess.list2cmdline(command) == data
     assert data.startswith('"C:\\Apps\\QBO \\"Sync\\"\\q.exe"')
+
+
+def test_in_the_bundle_the_cli_registers_the_gui_executable_beside_it(tmp_path, monkeypatch):
+    """`qbosync autostart on` runs in the CLI executable, but login must start the desktop app."""
+    import sys
+
+    bundle = tmp_path / "QBO Sync"
+    bundle.mkdir()
+    (bundle / "qbosync").write_text("")
+    (bundle / "qbosync-desktop").write_text("")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(bundle / "qbosync"))
+    command = autostart.launch_command()
+    assert command[:2] == [str(bundle / "qbosync-desktop"), "--tray"]
+
+
+def test_from_a_python_install_login_runs_the_package_module():
+    import sys
+
+    command = autostart.launch_command()
+    assert command[:4] == [sys.executable, "-m", "qbosync_desktop", "--tray"]
