@@ -1,0 +1,206 @@
+"""Rules for QBO's name lists: Customer (with sub-customers), Vendor, Item and Account.
+
+Name lists are never deleted, only made inactive (``Active: false``). DisplayName is unique across
+customers and vendors (6240) even when the other record is inactive; that is what makes a careless
+sync fail on "Ann Lee" when a vendor "Ann Lee" exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qbosync_desktop.sandbox.qbo.faults import (
+    ApiFault,
+    business,
+    duplicate_item_name,
+    duplicate_name,
+    not_found,
+    parent_required,
+    required,
+)
+from qbosync_desktop.sandbox.qbo.refs import (
+    boolean,
+    check_length,
+    check_name,
+    money,
+    name_ref,
+    ref_value,
+    resolve,
+)
+from qbosync_desktop.sandbox.qbo.storage import Company
+
+DISPLAY_NAME_MAX = 500
+ITEM_NAME_MAX = 100
+ACCOUNT_NAME_MAX = 100
+POSTAL_CODE_MAX = 30
+ITEM_TYPES = ("Service", "NonInventory")
+INCOME_TYPES = ("Income", "Other Income")
+EXPENSE_TYPES = ("Expense", "Other Expense", "Cost of Goods Sold")
+DEPOSIT_TYPES = ("Bank", "Other Current Asset")
+#: AccountType -> (Classification, default AccountSubType)
+ACCOUNT_TYPES: dict[str, tuple[str, str]] = {
+    "Income": ("Revenue", "ServiceFeeIncome"),
+    "Other Income": ("Revenue", "OtherMiscellaneousIncome"),
+    "Expense": ("Expense", "OtherMiscellaneousServiceCost"),
+    "Other Expense": ("Expense", "OtherMiscellaneousExpense"),
+    "Cost of Goods Sold": ("Expense", "SuppliesMaterialsCogs"),
+    "Bank": ("Asset", "Checking"),
+    "Other Current Asset": ("Asset", "OtherCurrentAssets"),
+    "Accounts Receivable": ("Asset", "AccountsReceivable"),
+    "Fixed Asset": ("Asset", "OtherFixedAssets"),
+    "Accounts Payable": ("Liability", "AccountsPayable"),
+    "Credit Card": ("Liability", "CreditCard"),
+    "Other Current Liability": ("Liability", "OtherCurrentLiabilities"),
+    "Equity": ("Equity", "OwnersEquity"),
+}
+
+
+def invalid_enum(element: str, value: Any) -> ApiFault:
+    return ApiFault(2170, "Invalid Enumeration", f"Invalid Enumeration : {value} is not a valid {element}", element)
+
+
+def _party_name(company: Company, entity: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    """DisplayName (derived from the person or company name when absent) and its uniqueness."""
+    raw = obj.get("DisplayName")
+    if raw in (None, ""):
+        person = " ".join(str(obj[k]).strip() for k in ("GivenName", "MiddleName", "FamilyName") if obj.get(k))
+        raw = person or obj.get("CompanyName")
+    name = check_name(raw, "DisplayName", DISPLAY_NAME_MAX)
+    own = (entity, str(previous["Id"])) if previous else None
+    if company.lookup("party", name) - {own}:
+        raise duplicate_name()
+    obj["DisplayName"] = name
+    obj.setdefault("PrintOnCheckName", name)
+    return name
+
+
+def _addresses(obj: dict[str, Any]) -> None:
+    for key in ("BillAddr", "ShipAddr"):
+        addr = obj.get(key)
+        if isinstance(addr, dict):
+            check_length(addr.get("PostalCode"), f"{key}.PostalCode", POSTAL_CODE_MAX)
+
+
+def _keep_balances(obj: dict[str, Any], previous: dict[str, Any] | None, *keys: str) -> None:
+    for key in keys:
+        obj[key] = previous.get(key, 0) if previous else 0
+
+
+def normalize_customer(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
+    name = _party_name(company, "Customer", obj, previous)
+    _addresses(obj)
+    obj["Active"] = boolean(obj.get("Active"))
+    parent_id = ref_value(obj.get("ParentRef"))
+    if boolean(obj.get("Job"), default=False) and parent_id is None:
+        raise parent_required()
+    if parent_id is not None:
+        parent = company.get("Customer", parent_id)
+        if parent is None or parent.get("Active") is False:
+            raise not_found("ParentRef")
+        if previous is not None and _is_descendant(company, parent_id, str(previous["Id"])):
+            raise business("A customer cannot be a sub-customer of itself or of its own sub-customer", "ParentRef")
+        obj["ParentRef"] = {"value": parent_id}
+        obj["Job"] = True
+        obj["BillWithParent"] = boolean(obj.get("BillWithParent"), default=False)
+        obj["Level"] = int(parent.get("Level", 0)) + 1
+        obj["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{name}"
+    else:
+        obj.pop("ParentRef", None)
+        obj.pop("Level", None)
+        obj["Job"] = False
+        obj["BillWithParent"] = False
+        obj["FullyQualifiedName"] = name
+    _keep_balances(obj, previous, "Balance", "BalanceWithJobs")
+    obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+    obj.setdefault("PreferredDeliveryMethod", "Print")
+    obj.setdefault("Taxable", False)
+    return obj
+
+
+def _is_descendant(company: Company, candidate: str, ancestor: str) -> bool:
+    """True when ``candidate`` is ``ancestor`` or below it (a ParentRef cycle)."""
+    seen = set()
+    current: str | None = candidate
+    while current is not None and current not in seen:
+        if current == ancestor:
+            return True
+        seen.add(current)
+        node = company.get("Customer", current)
+        current = ref_value(node.get("ParentRef")) if node else None
+    return False
+
+
+def customer_saved(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """A renamed customer renames its sub-customers' FullyQualifiedName ("Parent:Child")."""
+    if previous is None or previous.get("FullyQualifiedName") == obj.get("FullyQualifiedName"):
+        return
+    for child in company.all("Customer"):
+        if ref_value(child.get("ParentRef")) == str(obj["Id"]):
+            updated = dict(child)
+            updated["FullyQualifiedName"] = f"{obj['FullyQualifiedName']}:{child['DisplayName']}"
+            updated["Level"] = int(obj.get("Level", 0)) + 1
+            company.bump("Customer", updated)
+            customer_saved(company, updated, child)
+
+
+def normalize_vendor(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
+    _party_name(company, "Vendor", obj, previous)
+    _addresses(obj)
+    obj["Active"] = boolean(obj.get("Active"))
+    obj["Vendor1099"] = boolean(obj.get("Vendor1099"), default=False)
+    _keep_balances(obj, previous, "Balance")
+    obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+    return obj
+
+
+def _account_of(company: Company, obj: dict[str, Any], key: str, allowed: tuple[str, ...], what: str) -> None:
+    acct = resolve(company, "Account", obj.get(key), key, needed=False)
+    if acct is None:
+        obj.pop(key, None)
+        return
+    if acct.get("AccountType") not in allowed:
+        raise business(f"{key} must be {what} account; '{acct.get('Name')}' is {acct.get('AccountType')}", key)
+    obj[key] = name_ref(acct, "Name")
+
+
+def normalize_item(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
+    name = check_name(obj.get("Name"), "Name", ITEM_NAME_MAX)
+    own = ("Item", str(previous["Id"])) if previous else None
+    if company.lookup("item", name) - {own}:
+        raise duplicate_item_name()
+    obj["Name"] = name
+    obj["FullyQualifiedName"] = name
+    item_type = obj.get("Type") or "Service"
+    if item_type not in ITEM_TYPES:
+        raise invalid_enum("Type", item_type)
+    obj["Type"] = item_type
+    if item_type == "Service" and ref_value(obj.get("IncomeAccountRef")) is None:
+        raise required("IncomeAccountRef")
+    _account_of(company, obj, "IncomeAccountRef", INCOME_TYPES, "an income")
+    _account_of(company, obj, "ExpenseAccountRef", EXPENSE_TYPES, "an expense or cost of goods sold")
+    obj["UnitPrice"] = money(obj.get("UnitPrice"), "UnitPrice", needed=False)
+    obj["Active"] = boolean(obj.get("Active"))
+    obj.setdefault("Taxable", False)
+    return obj
+
+
+def normalize_account(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
+    name = check_name(obj.get("Name"), "Name", ACCOUNT_NAME_MAX)
+    own = ("Account", str(previous["Id"])) if previous else None
+    if company.lookup("account", name) - {own}:
+        raise ApiFault(6240, "Duplicate Name Exists Error", "The name supplied already exists. : Another account is already using this name.")
+    acct_type = obj.get("AccountType")
+    if not acct_type:
+        raise required("AccountType")
+    if acct_type not in ACCOUNT_TYPES:
+        raise invalid_enum("AccountType", acct_type)
+    classification, sub_type = ACCOUNT_TYPES[acct_type]
+    obj["Name"] = name
+    obj["FullyQualifiedName"] = name
+    obj["Classification"] = classification
+    obj.setdefault("AccountSubType", sub_type)
+    obj["Active"] = boolean(obj.get("Active"))
+    obj["SubAccount"] = False
+    obj["CurrentBalance"] = previous.get("CurrentBalance", 0) if previous else 0
+    obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+    return obj

@@ -1,0 +1,313 @@
+"""``QboSandbox``: start the practice QuickBooks server in-process, act on it, stop it.
+
+The server is werkzeug's threaded WSGI server on a loopback address only, in a daemon thread, so
+tests, practice mode and benchmarks talk real HTTP to it. :meth:`QboSandbox.stop` also closes the
+keep-alive connections that clients still hold, otherwise a pooled connection would keep talking to
+a "stopped" server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import socket
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from qbosync_desktop.errors import ConfigurationError
+from qbosync_desktop.sandbox.qbo import operations
+from qbosync_desktop.sandbox.qbo.app import SandboxApp, Settings, Stats
+from qbosync_desktop.sandbox.qbo.clock import Clock
+from qbosync_desktop.sandbox.qbo.oauth import OAuthServer
+from qbosync_desktop.sandbox.qbo.seed import seed_practice
+from qbosync_desktop.sandbox.qbo.storage import ENTITIES, Company, Persistence
+from qbosync_desktop.sandbox.qbo.throttle import Throttle
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+APP_NAME = "QBO Sync Desktop"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """What a client needs to connect; the CLI prints it as its first stdout line."""
+
+    base_url: str
+    discovery_url: str
+    api_base: str
+    realm_id: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+class _Handler(WSGIRequestHandler):
+    """Quiet (no line per request on stderr) and tracked, so stop() can close live connections."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:  # type: ignore[attr-defined]
+            self.server.connections.add(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.connections_lock:  # type: ignore[attr-defined]
+                self.server.connections.discard(self.connection)  # type: ignore[attr-defined]
+
+
+def _canonical(entity: str) -> str:
+    for name in ENTITIES:
+        if name.lower() == entity.lower():
+            return name
+    raise KeyError(f"unknown entity {entity!r}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class StoreView:
+    """Read access for assertions: copies, so a test cannot change the company by accident."""
+
+    def __init__(self, company: Company) -> None:
+        self._company = company
+
+    def all(self, entity: str) -> list[dict[str, Any]]:
+        with self._company.lock:
+            objs = self._company.all(_canonical(entity))
+            return sorted((copy.deepcopy(o) for o in objs), key=lambda o: int(o["Id"]))
+
+    def get(self, entity: str, obj_id: str | int) -> dict[str, Any] | None:
+        with self._company.lock:
+            obj = self._company.get(_canonical(entity), str(obj_id))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def find(self, entity: str, **fields: Any) -> list[dict[str, Any]]:
+        """Objects whose top-level fields equal ``fields`` (e.g. ``find("Customer", DisplayName="Ann Lee")``)."""
+        return [o for o in self.all(entity) if all(o.get(k) == v for k, v in fields.items())]
+
+    def deleted(self, entity: str) -> list[str]:
+        with self._company.lock:
+            return sorted(self._company.tombstones[_canonical(entity)], key=int)
+
+
+class SandboxUser:
+    """Acts "as a QuickBooks user would": the same rules and SyncToken bumps as the API, no HTTP.
+
+    Two-way and conflict tests use it to change QuickBooks behind the sync's back. Faults raise
+    :class:`qbosync_desktop.sandbox.qbo.faults.ApiFault`.
+    """
+
+    def __init__(self, company: Company) -> None:
+        self._company = company
+
+    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._company.lock:
+            return copy.deepcopy(operations.create(self._company, _canonical(entity), body))
+
+    def update(self, entity: str, obj_id: str | int, **fields: Any) -> dict[str, Any]:
+        """Sparse update of the given fields with the current SyncToken."""
+        entity = _canonical(entity)
+        with self._company.lock:
+            current = operations.read(self._company, entity, str(obj_id))
+            body = {**copy.deepcopy(fields), "Id": str(obj_id), "SyncToken": current["SyncToken"], "sparse": True}
+            return copy.deepcopy(operations.update(self._company, entity, body))
+
+    def update_customer(self, obj_id: str | int, **fields: Any) -> dict[str, Any]:
+        return self.update("Customer", obj_id, **fields)
+
+    def set_active(self, entity: str, obj_id: str | int, active: bool) -> dict[str, Any]:
+        return self.update(entity, obj_id, Active=bool(active))
+
+    def _by_token(self, entity: str, obj_id: str | int, action: Any) -> dict[str, Any]:
+        with self._company.lock:
+            current = operations.read(self._company, entity, str(obj_id))
+            return copy.deepcopy(action(self._company, entity, {"Id": str(obj_id), "SyncToken": current["SyncToken"]}))
+
+    def void_invoice(self, obj_id: str | int) -> dict[str, Any]:
+        return self._by_token("Invoice", obj_id, operations.void)
+
+    def void_payment(self, obj_id: str | int) -> dict[str, Any]:
+        return self._by_token("Payment", obj_id, operations.void)
+
+    def delete(self, entity: str, obj_id: str | int) -> dict[str, Any]:
+        return self._by_token(_canonical(entity), obj_id, operations.delete)
+
+
+class QboSandbox:
+    """The embedded QuickBooks Online practice server (see docs/qbo-sandbox.md)."""
+
+    def __init__(
+        self,
+        realm_id: str | None = None,
+        auto_consent: bool = False,
+        throttle: bool = True,
+        latency_ms: float = 0,
+        fault_rate: float = 0.0,
+        lost_response_rate: float = 0.0,
+        access_token_ttl: int = 3600,
+        data_dir: str | Path | None = None,
+        time_scale: float = 1.0,
+        seed: str | None = "practice",
+        redirect_uris: tuple[str, ...] | list[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        throttle_xml: bool = False,
+        random_seed: int | None = None,
+        app_name: str = APP_NAME,
+    ) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ConfigurationError(
+                f"The practice QuickBooks server only listens on this computer, not on {host}.",
+                hint="Use --host 127.0.0.1 (the default).", field="host",
+            )
+        if seed not in (None, "", "practice", "empty"):
+            raise ConfigurationError(f"Unknown practice data set {seed!r}.", hint="Use 'practice' or 'empty'.", field="seed")
+        if time_scale <= 0:
+            raise ConfigurationError("time_scale must be positive.", hint="Use 1 for real time, 60 for a 1-second minute.",
+                                     field="time_scale")
+        self.realm_id_requested = realm_id
+        self.settings = Settings(latency_ms=latency_ms, fault_rate=fault_rate, lost_response_rate=lost_response_rate,
+                                 auto_consent=auto_consent, throttle_xml=throttle_xml)
+        self.access_token_ttl = access_token_ttl
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.seed = seed
+        self.redirect_uris = list(redirect_uris)
+        self.host = host
+        self.port = port
+        self.app_name = app_name
+        self.clock = Clock()
+        self._throttle = Throttle(enabled=throttle, time_scale=time_scale)
+        self._stats = Stats()
+        self._rng = random.Random(random_seed)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._persistence: Persistence | None = None
+        self.company: Company | None = None
+        self.oauth: OAuthServer | None = None
+        self.config: SandboxConfig | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> SandboxConfig:
+        if self._server is not None:
+            raise RuntimeError("QboSandbox already started")
+        persistence = Persistence(self.data_dir) if self.data_dir else None
+        self._persistence = persistence
+        realm_id = self._realm_id(persistence)
+        company = Company(realm_id, self.clock, persistence)
+        company.load()
+        if company.is_empty() and self.seed == "practice":
+            with company.lock:
+                seed_practice(company)
+        oauth = OAuthServer(self.clock, self.access_token_ttl, persistence)
+        oauth.load()
+        client = oauth.ensure_client(self.app_name)
+        if not client.redirect_uris:
+            oauth.register_redirect_uri(client.client_id, f"http://localhost:{_free_port()}/callback")
+        for uri in self.redirect_uris:
+            oauth.register_redirect_uri(client.client_id, uri)
+        self.company, self.oauth = company, oauth
+        app = SandboxApp(company, oauth, self._throttle, self.settings, self._stats, self.app_name, self._rng)
+        server = make_server(self.host, self.port, app, threaded=True, request_handler=_Handler)
+        server.connections = set()  # type: ignore[attr-defined]
+        server.connections_lock = threading.Lock()  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="qbo-sandbox", daemon=True)
+        self._thread.start()
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"http://{host}:{server.server_port}"
+        self.config = SandboxConfig(
+            base_url=base, discovery_url=base + "/.well-known/openid_configuration", api_base=base + "/v3",
+            realm_id=realm_id, client_id=client.client_id, client_secret=client.client_secret,
+            redirect_uri=client.redirect_uris[0],
+        )
+        return self.config
+
+    def _realm_id(self, persistence: Persistence | None) -> str:
+        stored = persistence.load("meta").get("realm_id") if persistence else None
+        realm = stored or self.realm_id_requested or str(random.SystemRandom().randint(9130_3500_0000_0000, 9130_3599_9999_9999))
+        if persistence and not stored:
+            persistence.put("meta", "realm_id", realm)
+        return str(realm)
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        with server.connections_lock:  # type: ignore[attr-defined]
+            live = list(server.connections)  # type: ignore[attr-defined]
+        for conn in live:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._persistence is not None:
+            with self.company.lock if self.company else threading.Lock():
+                self._persistence.close()
+
+    def __enter__(self) -> QboSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- handles -------------------------------------------------------------------------------
+    def _started(self) -> Company:
+        if self.company is None:
+            raise RuntimeError("QboSandbox not started")
+        return self.company
+
+    @property
+    def user(self) -> SandboxUser:
+        return SandboxUser(self._started())
+
+    @property
+    def store(self) -> StoreView:
+        return StoreView(self._started())
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: requests, read/query/write/batch/cdc/oauth/html, throttled, replays,
+        lost_responses, fault_500/fault_503/fault_drop, auth_failures."""
+        return self._stats.snapshot()
+
+    def set_faults(self, *, fault_rate: float | None = None, lost_response_rate: float | None = None,
+                   latency_ms: float | None = None, throttle: bool | None = None) -> None:
+        """Change drills while running (e.g. turn faults off before checking the end state)."""
+        if fault_rate is not None:
+            self.settings.fault_rate = fault_rate
+        if lost_response_rate is not None:
+            self.settings.lost_response_rate = lost_response_rate
+        if latency_ms is not None:
+            self.settings.latency_ms = latency_ms
+        if throttle is not None:
+            self._throttle.enabled = throttle
+
+    def register_redirect_uri(self, uri: str) -> None:
+        if self.oauth is None:
+            self.redirect_uris.append(uri)
+            return
+        self.oauth.register_redirect_uri(next(iter(self.oauth.clients)), uri)

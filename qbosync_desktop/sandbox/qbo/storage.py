@@ -1,0 +1,206 @@
+"""The sandbox company's data: in-memory dicts under one lock, optionally written through to SQLite.
+
+Every write of a realm runs under that realm's lock, so the requestid check-then-write, SyncToken
+checks and DocNumber/DisplayName uniqueness are atomic without any database locking. Reads return the
+live dicts and are serialised to JSON while the lock is held by the caller.
+
+With a data folder, each change is also written to ``qbo-sandbox.sqlite3`` through the sandbox's own
+peewee database (never the app's proxy) as JSON blobs, so the company, its ids and the OAuth grants
+survive a restart. Ids are strings counting up per entity, like Intuit's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import peewee
+
+from qbosync_desktop.sandbox.qbo.clock import Clock, intuit_time
+
+NAME_LISTS = ("Customer", "Vendor", "Item", "Account")
+TRANSACTIONS = ("Invoice", "Payment", "Bill")
+SINGLETONS = ("CompanyInfo", "Preferences")
+ENTITIES = NAME_LISTS + TRANSACTIONS + SINGLETONS
+DB_FILE = "qbo-sandbox.sqlite3"
+#: Uniqueness groups QBO enforces: DisplayName across customers and vendors, item and account names,
+#: DocNumber per transaction type. Case-insensitive, inactive records included.
+INDEXED = {
+    "Customer": ("party", "DisplayName"),
+    "Vendor": ("party", "DisplayName"),
+    "Item": ("item", "Name"),
+    "Account": ("account", "Name"),
+    "Invoice": ("doc:Invoice", "DocNumber"),
+    "Bill": ("doc:Bill", "DocNumber"),
+}
+
+
+def _record_model(db: peewee.SqliteDatabase) -> type[peewee.Model]:
+    """A model class per database, so two persisted sandboxes in one process never share a binding."""
+
+    class Record(peewee.Model):
+        kind = peewee.CharField()
+        key = peewee.CharField()
+        value = peewee.TextField()
+
+        class Meta:
+            database = db
+            primary_key = peewee.CompositeKey("kind", "key")
+            table_name = "record"
+
+    return Record
+
+
+class Persistence:
+    """Key/value write-through to SQLite (one connection, guarded by a lock)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = peewee.SqliteDatabase(
+            str(data_dir / DB_FILE),
+            pragmas={"journal_mode": "wal", "synchronous": "normal"},
+            check_same_thread=False,
+            thread_safe=False,
+        )
+        self.Record = _record_model(self.db)
+        self._lock = threading.Lock()
+        with self._lock:
+            self.db.connect()
+            self.db.create_tables([self.Record])
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        with self._lock:
+            self.Record.replace(kind=kind, key=key, value=json.dumps(value)).execute()
+
+    def delete(self, kind: str, key: str) -> None:
+        R = self.Record
+        with self._lock:
+            R.delete().where((R.kind == kind) & (R.key == key)).execute()
+
+    def load(self, kind: str) -> dict[str, Any]:
+        R = self.Record
+        with self._lock:
+            return {r.key: json.loads(r.value) for r in R.select().where(R.kind == kind)}
+
+    def load_prefix(self, prefix: str) -> dict[tuple[str, str], Any]:
+        R = self.Record
+        with self._lock:
+            return {(r.kind, r.key): json.loads(r.value) for r in R.select().where(R.kind.startswith(prefix))}
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.db.is_closed():
+                self.db.close()
+
+
+class Company:
+    """One realm's objects, timestamps, deletion tombstones (for CDC) and requestid responses."""
+
+    def __init__(self, realm_id: str, clock: Clock, persistence: Persistence | None = None) -> None:
+        self.realm_id = realm_id
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.persistence = persistence
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in ENTITIES}
+        self.stamps: dict[str, dict[str, tuple[float, float]]] = {e: {} for e in ENTITIES}
+        self.tombstones: dict[str, dict[str, float]] = {e: {} for e in ENTITIES}
+        self.next_ids: dict[str, int] = {e: 1 for e in ENTITIES}
+        self.replay: dict[str, tuple[int, bytes]] = {}
+        self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
+
+    # --- reads ---------------------------------------------------------------------------------
+    def get(self, entity: str, obj_id: str) -> dict[str, Any] | None:
+        return self.objects[entity].get(str(obj_id))
+
+    def all(self, entity: str) -> list[dict[str, Any]]:
+        return list(self.objects[entity].values())
+
+    def rows(self, entity: str) -> list[tuple[dict[str, Any], float, float]]:
+        stamps = self.stamps[entity]
+        return [(obj, *stamps[obj_id]) for obj_id, obj in self.objects[entity].items()]
+
+    def lookup(self, group: str, value: object) -> set[tuple[str, str]]:
+        """(entity, id) pairs whose unique field equals ``value`` (case-insensitive)."""
+        return set(self.index[group].get(str(value).casefold(), ()))
+
+    def _index_obj(self, entity: str, obj: dict[str, Any], add: bool) -> None:
+        spec = INDEXED.get(entity)
+        if spec is None or obj.get(spec[1]) in (None, ""):
+            return
+        key = str(obj[spec[1]]).casefold()
+        bucket = self.index[spec[0]].setdefault(key, set())
+        if add:
+            bucket.add((entity, str(obj["Id"])))
+        else:
+            bucket.discard((entity, str(obj["Id"])))
+
+    def is_empty(self) -> bool:
+        return not any(self.objects.values())
+
+    # --- writes --------------------------------------------------------------------------------
+    def new_id(self, entity: str) -> str:
+        value = self.next_ids[entity]
+        self.next_ids[entity] = value + 1
+        if self.persistence:
+            self.persistence.put("next_id", entity, value + 1)
+        return str(value)
+
+    def put(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store ``obj`` (which has an ``Id``), stamping ``MetaData`` as QBO does on every change."""
+        now = self.clock.now()
+        obj_id = str(obj["Id"])
+        created = self.stamps[entity].get(obj_id, (now, now))[0]
+        meta = dict(obj.get("MetaData") or {})
+        meta["CreateTime"] = intuit_time(created)
+        meta["LastUpdatedTime"] = intuit_time(now)
+        obj["MetaData"] = meta
+        old = self.objects[entity].get(obj_id)
+        if old is not None:
+            self._index_obj(entity, old, add=False)
+        self.objects[entity][obj_id] = obj
+        self._index_obj(entity, obj, add=True)
+        self.stamps[entity][obj_id] = (created, now)
+        if self.persistence:
+            self.persistence.put(f"obj:{entity}", obj_id, {"obj": obj, "created": created, "updated": now})
+        return obj
+
+    def bump(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Save a changed object with the next SyncToken (QBO increments it on every change)."""
+        obj["SyncToken"] = str(int(obj.get("SyncToken") or 0) + 1)
+        return self.put(entity, obj)
+
+    def remove(self, entity: str, obj_id: str) -> None:
+        """Delete, leaving a tombstone so CDC can report ``status: Deleted``."""
+        now = self.clock.now()
+        old = self.objects[entity].pop(obj_id, None)
+        if old is not None:
+            self._index_obj(entity, old, add=False)
+        self.stamps[entity].pop(obj_id, None)
+        self.tombstones[entity][obj_id] = now
+        if self.persistence:
+            self.persistence.delete(f"obj:{entity}", obj_id)
+            self.persistence.put(f"tomb:{entity}", obj_id, now)
+
+    def remember(self, requestid: str, status: int, body: bytes) -> None:
+        self.replay[requestid] = (status, body)
+        if self.persistence:
+            self.persistence.put("replay", requestid, [status, body.decode("utf-8")])
+
+    def load(self) -> None:
+        """Fill the in-memory maps from the persistence file (start-up after a restart)."""
+        if not self.persistence:
+            return
+        p = self.persistence
+        for (kind, key), value in p.load_prefix("obj:").items():
+            entity = kind.split(":", 1)[1]
+            self.objects[entity][key] = value["obj"]
+            self._index_obj(entity, value["obj"], add=True)
+            self.stamps[entity][key] = (value["created"], value["updated"])
+        for (kind, key), value in p.load_prefix("tomb:").items():
+            self.tombstones[kind.split(":", 1)[1]][key] = value
+        for entity, value in p.load("next_id").items():
+            self.next_ids[entity] = int(value)
+        for rid, (status, body) in p.load("replay").items():
+            self.replay[rid] = (int(status), body.encode("utf-8"))
