@@ -76,6 +76,7 @@ def _idempotency_model(db: peewee.Database) -> type[peewee.Model]:
         key = peewee.CharField(primary_key=True)
         fingerprint = peewee.TextField()
         status = peewee.IntegerField()
+        headers = peewee.TextField(default="{}")
         body = peewee.TextField()
         created_at = peewee.BigIntegerField()
 

@@ -173,10 +173,12 @@ class WorkApi:
                 if stored.fingerprint != fingerprint:
                     raise ApiError(422, "idempotency_key_reused",
                                    "This Idempotency-Key was already used for a different request.")
-                return _json(json.loads(stored.body), stored.status, {"Idempotent-Replayed": "true"}), True
+                headers = {**json.loads(stored.headers), "Idempotent-Replayed": "true"}
+                return _json(json.loads(stored.body), stored.status, headers), True
             response = self._dispatch(request, endpoint, args)
             if 200 <= response.status_code < 300:
-                table.insert(key=key, fingerprint=fingerprint, status=response.status_code,
+                kept = {h: response.headers[h] for h in ("ETag", "Location") if h in response.headers}
+                table.insert(key=key, fingerprint=fingerprint, status=response.status_code, headers=json.dumps(kept),
                              body=response.get_data(as_text=True), created_at=self.store.clock.now()).execute()
             return response, False
 
