@@ -17,8 +17,9 @@ from qbosync_desktop.secrets import SecretStore
 
 
 def _connect_args(cfg, *extra):
-    return ["connect", "--discovery-url", cfg.discovery_url, "--client-id", cfg.client_id,
-            "--client-secret", cfg.client_secret, "--redirect-uri", cfg.redirect_uri, "--timeout", "30", *extra]
+    # KEY=VALUE form: a generated secret may start with "-", which argparse would take for an option.
+    return ["connect", f"--discovery-url={cfg.discovery_url}", f"--client-id={cfg.client_id}",
+            f"--client-secret={cfg.client_secret}", f"--redirect-uri={cfg.redirect_uri}", "--timeout", "30", *extra]
 
 
 def test_connect_no_browser_prints_the_address_and_completes_through_the_loopback(practice, capsys, home,

@@ -128,14 +128,22 @@ def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
     return code
 
 
-def check_ready(ws: Workspace) -> None:
-    """Both systems connected and the settings valid against the company's accounts and concepts."""
+def check_ready(ws: Workspace, *, full: bool = False) -> None:
+    """Both systems connected and the settings valid.
+
+    ``full`` (enable) also checks them against the company's accounts and Work's concepts. A plain
+    sync does not: that would cost a metered QuickBooks query on every run (a no-op sync must stay
+    within 2 requests), and an account or concept that changed since is a per-record problem anyway.
+    """
     from qbosync_desktop.commands.settings_cmd import work_concepts
 
     ws.require_qbo()
     ws.require_work()
     s = ws.settings()
-    check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None)
+    if full:
+        check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None)
+    else:
+        check(s)
 
 
 def show_preview(ws: Workspace, as_json: bool) -> dict[str, dict[str, int]]:
@@ -163,7 +171,7 @@ def initial_sync(ws: Workspace, as_json: bool) -> tuple[dict[str, Any], int]:
 # -- commands --------------------------------------------------------------------------------------
 def run_enable(args: argparse.Namespace) -> int:
     with workspace() as ws:
-        check_ready(ws)
+        check_ready(ws, full=True)
         preview = show_preview(ws, args.json)
         data, code = initial_sync(ws, args.json)
         if args.json:
