@@ -109,6 +109,7 @@ class RunContext:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     caches: dict[str, Any] = field(default_factory=dict)
     _staged_cursors: dict[str, str] = field(default_factory=dict)
+    _cursor_caps: dict[str, str] = field(default_factory=dict)
     _links: dict[str, dict[str, Link]] = field(default_factory=dict)
 
     # -- run bookkeeping ---------------------------------------------------------------------------
@@ -176,7 +177,24 @@ class RunContext:
         if old is None or value > old:
             self._staged_cursors[name] = value
 
+    def cap_cursor(self, name: str, value: str | None) -> None:
+        """Never let cursor ``name`` move past ``value`` in this run: a record read but deliberately
+        left for later (e.g. a client held for match review) must be read again next time."""
+        if value is None or self.preview:
+            return
+        old = self._cursor_caps.get(name)
+        if old is None or value < old:
+            self._cursor_caps[name] = value
+
     def commit_cursors(self) -> None:
+        for name, cap in self._cursor_caps.items():
+            if name in self._staged_cursors and self._staged_cursors[name] > cap:
+                current = self.cursor(name)
+                if current is None or cap > current:
+                    self._staged_cursors[name] = cap
+                else:
+                    del self._staged_cursors[name]
+        self._cursor_caps.clear()
         if self.preview or not self._staged_cursors:
             return
         from qbosync_desktop.store.db import database
@@ -194,6 +212,7 @@ class RunContext:
 
     def drop_staged_cursors(self) -> None:
         self._staged_cursors.clear()
+        self._cursor_caps.clear()
 
 
 @dataclass

@@ -219,6 +219,7 @@ class SyncEngine:
                 changes = phase.plan(ctx)
                 observer.phase(phase.name, 0, len(changes))
                 phase.apply(ctx, changes)
+                observer.phase(phase.name, len(changes), len(changes))
                 if outbox_mod.has_unfinished():
                     # Something was committed but not confirmed (connection lost): keep the cursors
                     # where they are so the next run re-reads what this one could not finish.

@@ -64,11 +64,22 @@ def renamed(name: str, work_id: str) -> str:
     return f"{clean(name)} (Work {work_id})"
 
 
-def collision_problem(name: str, *, what: str, other: str) -> QboValidationError:
-    """A name already used by ``other`` ("customer", "vendor", "another Work client", ...)."""
+def collision_problem(name: str, *, what: str, other: str, same_run: bool = False) -> QboValidationError:
+    """A name already used by ``other`` ("customer", "vendor", "client", ...). ``same_run``: the other
+    record is another Work record sent in this run, not one already in QuickBooks."""
+    if same_run:
+        message = (
+            f"Another Work {other} is being sent to QuickBooks with the same name, '{clean(name)}', and "
+            "QuickBooks needs names to be unique across customers and vendors (letter case and spaces "
+            "do not make names different)."
+        )
+    else:
+        message = (
+            f"QuickBooks already has a {other} called '{clean(name)}', and names must be unique across "
+            "customers and vendors."
+        )
     return QboValidationError(
-        f"QuickBooks already has a {other} called '{clean(name)}', and names must be unique across "
-        "customers and vendors.",
+        message,
         title="Name already used in QuickBooks",
         hint=(
             f"Rename the {what} in Work, or turn on 'Rename on name collision' in Sync Settings "

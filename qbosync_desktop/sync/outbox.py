@@ -259,6 +259,8 @@ def submit(ctx: RunContext, changes: list[Change]) -> None:
     if not writes:
         return
     pending = list(_modes(writes))
+    phase_name = writes[0].meta.get("phase", writes[0].kind)
+    total, done_n = len(changes), len(changes) - len(writes)
     stale_all: list[OutboxEntry] = []
     workers = max(1, min(ctx.concurrency, 10))
     with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qbo-send") as pool:
@@ -280,7 +282,8 @@ def submit(ctx: RunContext, changes: list[Change]) -> None:
                     error = error or exc
                     continue
                 stale_all += _apply(ctx, batch, outcomes)
-                ctx.observer.phase(writes[0].meta.get("phase", writes[0].kind), 0, 0)
+                done_n += len(entries)
+                ctx.observer.phase(phase_name, done_n, total)
         # Drain what is in flight so their responses are applied, not left for a replay.
         for fut in cf.as_completed(list(inflight)):
             batch, entries = inflight.pop(fut)
@@ -374,9 +377,11 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                     extra={"work_updated_at": ch.meta.get("work_updated_at"), "record": ch.label,
                            "fingerprint": ch.meta.get("fingerprint")},
                 )
-                ctx.count(phase, "failed")
-                after.append(("problem", p))
-                after.append(("record", (phase, ch.work_id, "failed", ch.problem.message)))
+                if p.last_seen_run == ctx.run_id:
+                    # New or changed in this run; one seen again unchanged is not news (no write either).
+                    ctx.count(phase, "failed")
+                    after.append(("problem", p))
+                    after.append(("record", (phase, ch.work_id, "failed", ch.problem.message)))
     for what, item in after:
         if what == "link":
             ctx.remember_link(item)
@@ -390,5 +395,10 @@ def apply_changes(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     """A phase's standard ``apply``: local changes first (links the writes may need), then writes."""
     for ch in changes:
         ch.meta.setdefault("phase", phase)
-    apply_local(ctx, phase, [c for c in changes if c.action not in WRITE_ACTIONS])
-    submit(ctx, changes)
+    try:
+        apply_local(ctx, phase, [c for c in changes if c.action not in WRITE_ACTIONS])
+        submit(ctx, changes)
+    finally:
+        # Problems were opened/closed: later phases must not plan against a stale copy.
+        for key in [k for k in ctx.caches if k.startswith("problems.")]:
+            del ctx.caches[key]

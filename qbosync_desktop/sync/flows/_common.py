@@ -120,19 +120,21 @@ def open_problem_map(ctx: RunContext, kind: str) -> dict[str, Problem]:
     return ctx.cached(f"problems.{kind}", lambda: ctx.open_problems(kind))
 
 
-def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str) -> bool:
-    """True when nothing needs sending: linked with the same fingerprint, or refused by QuickBooks
-    for this very payload and not marked for retry."""
+def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str | None = None) -> bool:
+    """True when nothing needs doing: linked with the same fingerprint and no open problem, or an
+    open problem raised for this very fingerprint (the record did not change, no Retry pressed).
+
+    The second case is what keeps a no-op run free of requests even with open problems: a refused
+    payload is not re-sent, and a name collision is not re-checked against QBO's name list, until the
+    record (or a setting folded into ``fp``) changes or the person presses Retry.
+    """
     link = ctx.link(kind, work_id)
     problem = open_problem_map(ctx, kind).get(work_id)
-    if problem is not None and problem.retry_requested:
-        return False
-    if link is not None and link.fingerprint == fp:
-        return problem is None
     if problem is not None:
-        d = problem.details or {}
-        return bool(d.get("sent")) and d.get("fingerprint") == fp
-    return False
+        if problem.retry_requested:
+            return False
+        return (problem.details or {}).get("fingerprint") == (problem_fp or fp)
+    return link is not None and link.fingerprint == fp
 
 
 def write_change(
@@ -231,16 +233,19 @@ def resolve_display_name(
             found["entity"] = f"{link_entity}:claimed"
             return "link", found_copy["DisplayName"], found_copy, None
     if hits:
-        other = {"Customer": "customer", "Vendor": "vendor"}.get(hits[0]["entity"].split(":")[0], "record from Work")
-        if hits[0]["entity"] == "planned":
-            other = f"Work {hits[0].get('what', what)} with the same name"
+        hit = hits[0]
+        entity = hit["entity"].split(":")[0] if hit["entity"] != "planned" else hit["as"]
+        other = {"Customer": "customer", "Vendor": "vendor"}[entity]
+        same_run = hit["entity"] == "planned" and entity == link_entity
+        if same_run:
+            other = what
         if getattr(ctx.settings, "rename_on_collision", False):
             new = renamed(name, work_id)
             if not idx.get(normalise(new)):
-                idx.add(normalise(new), {"entity": "planned", "Id": None, "what": what})
+                idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
                 return "use", new, None, None
-        return "fail", clean(name), None, collision_problem(name, what=what, other=other)
-    idx.add(norm, {"entity": "planned", "Id": None, "what": what})
+        return "fail", clean(name), None, collision_problem(name, what=what, other=other, same_run=same_run)
+    idx.add(norm, {"entity": "planned", "Id": None, "as": link_entity})
     return "use", clean(name), None, None
 
 
@@ -257,8 +262,15 @@ def skip(kind: str, rec: Any, reason: str, *, entity: str, label: str, audit: bo
                   meta={"audit": audit, "close_problem": True})
 
 
-def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, qbo_id: str | None = None) -> Change:
-    meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}
+def name_fingerprint(ctx: RunContext, body: dict[str, Any]) -> str:
+    """The fingerprint a name problem is kept under: the body plus the setting that can fix it."""
+    return fingerprint({**body, "_rename_on_collision": bool(getattr(ctx.settings, "rename_on_collision", False))})
+
+
+def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, fp: str, qbo_id: str | None = None) -> Change:
+    """A planned failure. ``fp`` is the fingerprint the record had, so it is not re-evaluated until it
+    changes (see :func:`unchanged`)."""
+    meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version"), "fingerprint": fp}
     return Change(kind, str(val(rec, "id")), qbo_id, "fail", problem.message, problem=problem, entity=entity,
                   label=label, meta=meta)
 
@@ -283,13 +295,19 @@ def doc_number_problem(number: str, *, what: str) -> Any:
     )
 
 
-def missing_reference(what: str, label: str, ref_what: str, ref_label: str) -> Any:
-    """The record refers to one that is not in QuickBooks (it failed or is not synced)."""
+def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref_id: str,
+                      ref_what: str | None = None) -> Any:
+    """The record refers to one that is not in QuickBooks (it failed or is not synced). Names the
+    referenced record as its own problem does, so the person sees which one to fix first."""
     from qbosync_desktop.errors import QboValidationError
 
+    ref_what = ref_what or ref_kind
+    ref_problem = open_problem_map(ctx, ref_kind).get(str(ref_id))
+    ref_label = (ref_problem.details or {}).get("record") if ref_problem is not None else None
+    ref_label = f"'{ref_label}'" if ref_label else str(ref_id)
     return QboValidationError(
         f"The {what} '{label}' cannot be sent because its {ref_what} {ref_label} is not in QuickBooks yet.",
         title=f"{ref_what.capitalize()} not in QuickBooks yet",
         hint=f"Fix the {ref_what}'s own problem first (see the list); this {what} then syncs by itself.",
-        details={"rule": "references must exist in QuickBooks first"},
+        details={"rule": "references must exist in QuickBooks first", "depends_on": f"{ref_kind} {ref_id}"},
     )

@@ -92,6 +92,10 @@ class BillsOut(OutboundPhase):
                 changes.append(skip(self.kind, rec, f"{val(rec, 'status')} contractor invoices are not bills",
                                     entity="Bill", label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 continue
+            body = bill_body(ctx, rec)
+            fp = fingerprint(body)
+            if unchanged(ctx, self.kind, wid, fp):
+                continue
             problem = doc_number_problem(number, what="contractor invoice")
             if problem is None:
                 for line in val(rec, "lines", []):
@@ -99,14 +103,11 @@ class BillsOut(OutboundPhase):
                         problem = unmapped_concept(val(line, "concept", ""))
                         break
             if problem is None and not ctx.will_exist("vendor", val(rec, "contractor_id")):
-                problem = missing_reference("contractor invoice", number, "contractor",
-                                            str(val(rec, "contractor_id")))
+                problem = missing_reference(ctx, "contractor invoice", number, "vendor",
+                                            str(val(rec, "contractor_id")), ref_what="contractor")
             if problem is not None:
-                changes.append(fail(self.kind, rec, problem, entity="Bill", label=label,
+                changes.append(fail(self.kind, rec, problem, entity="Bill", label=label, fp=fp,
                                     qbo_id=link.qbo_id if link else None))
-                continue
-            body = bill_body(ctx, rec)
-            if unchanged(ctx, self.kind, wid, fingerprint(body)):
                 continue
             changes.append(write_change(ctx, kind=self.kind, entity="Bill", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=True, reason_create="new contractor invoice",

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from qbosync_desktop.sync.fingerprint import fingerprint
 from qbosync_desktop.sync.flows._common import (
     OutboundPhase,
+    fail,
+    name_fingerprint,
     read_changed,
     resolve_display_name,
     stamp,
@@ -86,11 +88,14 @@ class ClientsOut(OutboundPhase):
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             if wid in held and ctx.link(self.kind, wid) is None:
+                # Read it again next run (the decision does not change the Work record).
+                ctx.cap_cursor("work.clients", stamp(val(rec, "updated_at")))
                 changes.append(Change(self.kind, wid, None, "skip", held[wid], entity="Customer", label=label))
                 continue
             display = sent_name(ctx, rec)
             body = customer_body(rec, display)
-            if unchanged(ctx, self.kind, wid, fingerprint(body)):
+            pfp = name_fingerprint(ctx, customer_body(rec, label))
+            if unchanged(ctx, self.kind, wid, fingerprint(body), problem_fp=pfp):
                 continue
             link = ctx.link(self.kind, wid)
             previously = ((link.synced or {}).get("sent") or {}).get("DisplayName") if link is not None else None
@@ -100,8 +105,8 @@ class ClientsOut(OutboundPhase):
                 )
                 meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}
                 if decision == "fail":
-                    changes.append(Change(self.kind, wid, None, "fail", problem.message, problem=problem,
-                                          entity="Customer", label=label, meta=meta))
+                    changes.append(fail(self.kind, rec, problem, entity="Customer", label=label, fp=pfp,
+                                        qbo_id=link.qbo_id if link else None))
                     continue
                 if decision == "link":
                     body = customer_body(rec, display)

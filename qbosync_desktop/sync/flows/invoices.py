@@ -115,20 +115,21 @@ class InvoicesOut(OutboundPhase):
                 changes.append(skip(self.kind, rec, f"dated {issued}, before the start date {start.isoformat()}",
                                     entity="Invoice", label=label, audit=fresh))
                 continue
+            body = invoice_body(ctx, rec)
+            fp = fingerprint(body)
+            if unchanged(ctx, self.kind, wid, fp):
+                continue
             problem = doc_number_problem(number, what="invoice")
             if problem is None and not ctx.will_exist("client", val(rec, "client_id")):
-                problem = missing_reference("invoice", number, "client", str(val(rec, "client_id")))
+                problem = missing_reference(ctx, "invoice", number, "client", str(val(rec, "client_id")))
             if problem is None:
                 for line in val(rec, "lines", []):
                     if not ctx.will_exist("item", val(line, "item_id")):
-                        problem = missing_reference("invoice", number, "item", str(val(line, "item_id")))
+                        problem = missing_reference(ctx, "invoice", number, "item", str(val(line, "item_id")))
                         break
             if problem is not None:
-                changes.append(fail(self.kind, rec, problem, entity="Invoice", label=label,
+                changes.append(fail(self.kind, rec, problem, entity="Invoice", label=label, fp=fp,
                                     qbo_id=link.qbo_id if link else None))
-                continue
-            body = invoice_body(ctx, rec)
-            if unchanged(ctx, self.kind, wid, fingerprint(body)):
                 continue
             changes.append(write_change(ctx, kind=self.kind, entity="Invoice", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=True, reason_create="new invoice",

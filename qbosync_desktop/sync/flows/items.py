@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qbosync_desktop.sync.fingerprint import fingerprint
 from qbosync_desktop.sync.flows._common import (
     OutboundPhase,
+    fail,
     money,
     read_changed,
     stamp,
@@ -68,12 +69,11 @@ class ItemsOut(OutboundPhase):
             norm = normalise(label)
             if bad is None and norm in seen and seen[norm] != wid:
                 bad = collision_problem(label, what="item", other="Work item")
+            body = item_body(rec, ctx.settings)
             if bad is not None:
-                changes.append(Change(self.kind, wid, None, "fail", bad.message, problem=bad, entity="Item",
-                                      label=label, meta=meta))
+                changes.append(fail(self.kind, rec, bad, entity="Item", label=label, fp=fingerprint(body)))
                 continue
             seen[norm] = wid
-            body = item_body(rec, ctx.settings)
             if unchanged(ctx, self.kind, wid, fingerprint(body)):
                 continue
             if ctx.link(self.kind, wid) is None:

@@ -65,17 +65,18 @@ class PaymentsOut(OutboundPhase):
             wid = str(val(rec, "id"))
             label = f"Payment {val(rec, 'reference') or wid} of {money(val(rec, 'amount', 0)):.2f}"
             inv = str(val(rec, "invoice_id"))
+            body = payment_body(ctx, rec)
+            fp = fingerprint(body)
+            if unchanged(ctx, self.kind, wid, fp):
+                continue
             if not ctx.will_exist("invoice", inv):
                 if inv in invoice_problems or not ctx.will_exist("client", val(rec, "client_id")):
-                    changes.append(fail(self.kind, rec, missing_reference("payment", label, "invoice", inv),
-                                        entity="Payment", label=label))
+                    changes.append(fail(self.kind, rec, missing_reference(ctx, "payment", label, "invoice", inv),
+                                        entity="Payment", label=label, fp=fp))
                 else:
                     changes.append(skip(self.kind, rec, "its invoice is not synced (a draft, a void, or dated "
                                         "before the start date)", entity="Payment", label=label,
                                         audit=is_fresh(ctx, CURSOR, rec)))
-                continue
-            body = payment_body(ctx, rec)
-            if unchanged(ctx, self.kind, wid, fingerprint(body)):
                 continue
             changes.append(write_change(ctx, kind=self.kind, entity="Payment", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=True, reason_create="new payment",

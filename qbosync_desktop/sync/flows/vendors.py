@@ -16,10 +16,12 @@ from qbosync_desktop.sync.flows._common import (
     OutboundPhase,
     fail,
     is_fresh,
+    name_fingerprint,
     read_changed,
     resolve_display_name,
     skip,
     stamp,
+    unchanged,
     val,
     write_change,
 )
@@ -62,12 +64,15 @@ class VendorsOut(OutboundPhase):
                 changes.append(skip(self.kind, rec, "no active contract", entity="Vendor", label=label,
                                     audit=is_fresh(ctx, CURSOR, rec)))
                 continue
+            pfp = name_fingerprint(ctx, vendor_body(rec, label))
+            if unchanged(ctx, self.kind, wid, pfp, problem_fp=pfp):
+                continue
             decision, display, found, problem = resolve_display_name(
                 ctx, label, kind=self.kind, work_id=wid, what="contractor", link_entity="Vendor",
                 email=val(rec, "email"),
             )
             if decision == "fail":
-                changes.append(fail(self.kind, rec, problem, entity="Vendor", label=label))
+                changes.append(fail(self.kind, rec, problem, entity="Vendor", label=label, fp=pfp))
                 continue
             body = vendor_body(rec, display)
             if decision == "link":
