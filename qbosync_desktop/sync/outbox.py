@@ -203,6 +203,8 @@ def _send(qbo: Any, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
                 obj = qbo.delete(e.entity, body["Id"], body["SyncToken"], batch.requestid)
             else:  # pragma: no cover - planner bug
                 raise ValueError(f"unknown operation {e.operation}")
+        except StaleObject as exc:  # transient, but only a re-read fixes it: handled per record
+            return [_Outcome(e, None, exc)]
         except QuickBooksError as exc:
             if exc.fatal or exc.transient:
                 raise
