@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 GUIDES = ("admin-guide.md", "onboarding-checklist.md", "what-is-stored-where.md", "troubleshooting.md",
-          "connecting-real-quickbooks.md")
+          "connecting-real-quickbooks.md", "packaging.md")
 
 
 def _unwrap(text: str) -> str:
