@@ -187,9 +187,10 @@ class WorkApi:
         if endpoint == "company":
             return _record(store.company())
         resource = args["resource"]
-        if endpoint == "collection" and request.method == "GET":
+        reading = request.method in ("GET", "HEAD")
+        if endpoint == "collection" and reading:
             return self._list(request, resource)
-        if endpoint == "record" and request.method == "GET":
+        if endpoint == "record" and reading:
             return _record(store.get(resource, args["record_id"]))
         if resource not in WRITABLE:
             raise ApiError(405, "method_not_allowed", f"{resource} are read-only through the API.",
