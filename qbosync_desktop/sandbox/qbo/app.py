@@ -101,6 +101,9 @@ class SandboxApp:
     # --- WSGI entry --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
+        # Read the body up front: an early answer (401, 429, injected 500) must not leave it in the
+        # keep-alive connection, where it would be parsed as the next request.
+        request.get_data()
         try:
             response = self.dispatch(request)
         except _Drop:
@@ -248,7 +251,6 @@ class SandboxApp:
 
     def accounting(self, request: Request) -> Response:
         self.stats.add("requests")
-        self._latency()
         if self._chance(self.settings.fault_rate):
             with self._rng_lock:
                 kind = self.rng.choice(("500", "503", "drop"))
@@ -278,6 +280,7 @@ class SandboxApp:
                 return Response(throttle_xml(refused, self._now()), 429, content_type="application/xml")
             return self._json(429, throttle_body(refused, self._now()))
         try:
+            self._latency()  # inside the throttled section: a slow request counts as in flight
             status, data = self.resource(request, resource, [p for p in parts[5:] if p])
         finally:
             self.throttle.leave(realm)

@@ -27,6 +27,10 @@ class Clock:
     def now(self) -> float:
         return time.time() + self._offset
 
+    def monotonic(self) -> float:
+        """For intervals (throttle windows): monotonic time moved by the same offset."""
+        return time.monotonic() + self._offset
+
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._offset += float(seconds)

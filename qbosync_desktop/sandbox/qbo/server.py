@@ -194,7 +194,7 @@ class QboSandbox:
         self.port = port
         self.app_name = app_name
         self.clock = Clock()
-        self._throttle = Throttle(enabled=throttle, time_scale=time_scale)
+        self._throttle = Throttle(enabled=throttle, time_scale=time_scale, now=self.clock.monotonic)
         self._stats = Stats()
         self._rng = random.Random(random_seed)
         self._server: BaseWSGIServer | None = None

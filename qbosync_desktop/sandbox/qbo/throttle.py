@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 REQUESTS_PER_MINUTE = 500
 CONCURRENT = 10
@@ -18,7 +19,8 @@ BATCH_PER_MINUTE = 40
 
 class Throttle:
     def __init__(self, *, enabled: bool = True, time_scale: float = 1.0, per_minute: int = REQUESTS_PER_MINUTE,
-                 concurrent: int = CONCURRENT, batch_per_minute: int = BATCH_PER_MINUTE) -> None:
+                 concurrent: int = CONCURRENT, batch_per_minute: int = BATCH_PER_MINUTE,
+                 now: Callable[[], float] = time.monotonic) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.enabled = enabled
@@ -26,6 +28,7 @@ class Throttle:
         self.per_minute = per_minute
         self.concurrent = concurrent
         self.batch_per_minute = batch_per_minute
+        self._now = now
         self._lock = threading.Lock()
         self._requests: dict[str, deque[float]] = {}
         self._batches: dict[str, deque[float]] = {}
@@ -33,7 +36,7 @@ class Throttle:
 
     def enter(self, realm: str, *, batch: bool = False) -> str | None:
         """Admit a request, or return why it is refused (then do not call :meth:`leave`)."""
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             if not self.enabled:
                 self._in_flight[realm] = self._in_flight.get(realm, 0) + 1

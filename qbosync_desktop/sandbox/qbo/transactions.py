@@ -50,7 +50,8 @@ def _doc_number(company: Company, entity: str, obj: dict[str, Any], previous: di
     check_length(doc, "DocNumber", DOC_NUMBER_MAX)
     own = (entity, str(previous["Id"])) if previous else None
     clash = sorted(company.lookup(f"doc:{entity}", doc) - {own})
-    if clash and not opts.allow_duplicate_doc_number:
+    unchanged = previous is not None and str(previous.get("DocNumber")) == doc
+    if clash and not unchanged and not opts.allow_duplicate_doc_number:
         raise duplicate_doc_number(doc, entity, clash[0][1])
     obj["DocNumber"] = doc
 

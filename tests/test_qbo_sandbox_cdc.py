@@ -1,0 +1,69 @@
+"""Change Data Capture: changed objects since a moment, deletions as ``status: Deleted``, voided
+transactions as changed objects, and the 30-day limit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+def _cdc(http, entities, since):
+    return http.get(f"{http.company_url}/cdc", params={"entities": entities, "changedSince": since}, timeout=10)
+
+
+def _by_entity(body):
+    out = {}
+    for qr in body["CDCResponse"][0]["QueryResponse"]:
+        for key, value in qr.items():
+            if isinstance(value, list):
+                out[key] = value
+    return out
+
+
+def test_cdc_reports_changes_and_deletions(qbo_sandbox, qbo_http):
+    sb = qbo_sandbox
+    sb.clock.advance(10)  # everything seeded is now "before"
+    since = datetime.fromtimestamp(sb.clock.now(), timezone.utc).isoformat()
+    sb.clock.advance(1)
+    nothing = _cdc(qbo_http, "Customer,Invoice", since)
+    assert nothing.status_code == 200
+    assert nothing.json()["CDCResponse"][0]["QueryResponse"] == [{}, {}]
+
+    ann = sb.store.find("Customer", DisplayName="Ann Lee")[0]
+    sb.user.update_customer(ann["Id"], Notes="prefers mornings")
+    inv_void = sb.store.find("Invoice", DocNumber="1002")[0]
+    sb.user.void_invoice(inv_void["Id"])
+    inv_del = sb.store.find("Invoice", DocNumber="1004")[0]
+    sb.user.delete("Invoice", inv_del["Id"])
+
+    body = _cdc(qbo_http, "customer,Invoice", since).json()
+    assert "time" in body
+    changes = _by_entity(body)
+    assert [c["DisplayName"] for c in changes["Customer"]] == ["Ann Lee"]
+    invoices = {i["Id"]: i for i in changes["Invoice"]}
+    assert invoices[inv_void["Id"]]["PrivateNote"] == "Voided" and invoices[inv_void["Id"]]["TotalAmt"] == 0
+    deleted = invoices[inv_del["Id"]]
+    assert deleted["status"] == "Deleted" and set(deleted) == {"domain", "status", "Id", "MetaData"}
+
+
+def test_cdc_includes_inactive_records(qbo_sandbox, qbo_http):
+    since = datetime.fromtimestamp(qbo_sandbox.clock.now() + 5, timezone.utc).isoformat()
+    qbo_sandbox.clock.advance(6)
+    vendor = qbo_sandbox.store.all("Vendor")[0]
+    qbo_sandbox.user.set_active("Vendor", vendor["Id"], False)
+    changes = _by_entity(_cdc(qbo_http, "Vendor", since).json())
+    assert changes["Vendor"][0]["Active"] is False
+
+
+def test_cdc_older_than_30_days_is_refused(qbo_sandbox, qbo_http):
+    old = (datetime.fromtimestamp(qbo_sandbox.clock.now(), timezone.utc) - timedelta(days=31)).isoformat()
+    resp = _cdc(qbo_http, "Customer", old)
+    assert resp.status_code == 400
+    assert resp.json()["Fault"]["Error"][0]["element"] == "changedSince"
+    recent = (datetime.fromtimestamp(qbo_sandbox.clock.now(), timezone.utc) - timedelta(days=29)).isoformat()
+    assert _cdc(qbo_http, "Customer", recent).status_code == 200
+
+
+def test_cdc_needs_entities_and_a_valid_time(qbo_http):
+    assert _cdc(qbo_http, "", "2026-01-01").status_code == 400
+    assert _cdc(qbo_http, "Customer", "yesterday").status_code == 400
+    assert _cdc(qbo_http, "Widget", datetime.now(timezone.utc).isoformat()).status_code == 400
