@@ -92,6 +92,15 @@ def fmt_eta(seconds: float | None) -> str:
     return tr("about {0} min left").format(round(seconds / 60))
 
 
+def show_fraction(bar: QProgressBar, fraction: float | None) -> None:
+    """A determinate bar when the total is known, a busy bar otherwise (never a bar stuck at 0%)."""
+    if fraction is None:
+        bar.setRange(0, 0)
+    else:
+        bar.setRange(0, 1000)
+        bar.setValue(int(fraction * 1000))
+
+
 def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str]]:
     """(on, detail) per entity for the summary: the chosen accounts are the detail."""
     def acct(label: str, acct_id: str | None) -> str:
@@ -388,12 +397,7 @@ class IntegrationWindow(QMainWindow):
 
     def _on_progress(self, p: Progress) -> None:
         self._set_running(True)
-        fraction = p.fraction
-        if fraction is None:
-            self.progress_bar.setRange(0, 0)
-        else:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(fraction * 1000))
+        show_fraction(self.progress_bar, p.fraction)
         bits = [f"{p.entity}: {p.done}/{p.total}" if p.total else p.entity, fmt_counts(p.counts), fmt_eta(p.eta_seconds)]
         self.progress_label.setText(" · ".join(b for b in bits if b))
 
