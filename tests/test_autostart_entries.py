@@ -165,3 +165,11 @@ def test_from_a_python_install_login_runs_the_package_module():
 
     command = autostart.launch_command()
     assert command[:4] == [sys.executable, "-m", "qbosync_desktop", "--tray"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("desktop-file-validate") is None, reason="desktop-file-utils not installed")
+def test_the_autostart_entry_passes_desktop_file_validate(tmp_path):
+    entry = tmp_path / "qbosync-desktop.desktop"
+    entry.write_text(autostart.desktop_entry_text(TRICKY[1] + ["100%", "$HOME"]))
+    r = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stdout.strip(), r.stdout
