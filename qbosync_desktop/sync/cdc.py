@@ -8,10 +8,16 @@ Why a fallback: CDC only looks back 30 days and returns at most 1000 objects per
 paging. A gap older than that (a laptop that was off for a month), or a full response (1000 objects:
 more may exist), is read instead with ``MetaData.LastUpdatedTime >= T`` queries, which page.
 
-The cursor (``qbo.<entity>`` in the engine's Cursor table) holds the time the read *started*, minus
-a safety overlap for clock skew between this machine and QuickBooks: re-reading a record we already
-have is harmless (the three-way merge finds nothing to do), skipping one is not. The caller stages
-the new value; the engine commits it only after everything the read covers is committed.
+The 1000-object cap is the connector's business (``QboClient.cdc`` splits a capped window), so a
+CDC answer here is complete.
+
+The cursor (``qbo.<entity>`` in the engine's Cursor table) is the newest ``MetaData.LastUpdatedTime``
+read - QuickBooks' own clock, so the skew between this machine and QuickBooks cannot make us skip a
+change. ``changedSince`` is inclusive, so the newest record is read once more next time; the
+three-way merge finds nothing to do with it. When nothing changed, the cursor moves to "now minus a
+margin" on our clock (never backwards), so an idle company does not drift into the >30-day
+fallback. The caller stages the new value; the engine commits it only after everything the read
+covers is committed.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ log = logging.getLogger(__name__)
 CDC_WINDOW = _dt.timedelta(days=30)
 #: Stay a little inside the 30 days: the window is measured on QuickBooks' clock, not ours.
 CDC_SAFE_WINDOW = CDC_WINDOW - _dt.timedelta(hours=1)
-CDC_MAX_OBJECTS = 1000
-OVERLAP = _dt.timedelta(minutes=5)
+#: How far our clock may be ahead of QuickBooks' before an idle cursor could pass a change.
+CLOCK_MARGIN = _dt.timedelta(minutes=10)
 
 
 def cursor_name(entity: str) -> str:
@@ -70,6 +76,21 @@ def _query_all(qbo: Any, entity: str, where: str | None) -> list[dict[str, Any]]
     return list(qbo.query(entity, where=clause, order_by="Id"))
 
 
+def _newest(records: list[dict[str, Any]]) -> _dt.datetime | None:
+    times = [parse_time((r.get("MetaData") or {}).get("LastUpdatedTime")) for r in records]
+    return max((t for t in times if t is not None), default=None)
+
+
+def next_cursor(records: list[dict[str, Any]], since: _dt.datetime | None, now: _dt.datetime) -> str:
+    newest = _newest(records)
+    if newest is None:
+        idle = now - CLOCK_MARGIN
+        newest = max(since, idle) if since is not None else idle
+    elif since is not None:
+        newest = max(newest, since)
+    return format_time(newest)
+
+
 def read_changes(
     qbo: Any,
     entity: str,
@@ -80,24 +101,23 @@ def read_changes(
 ) -> Changes:
     """Everything of ``entity`` changed since ``since`` (all records when ``since`` is None).
 
-    Exactly one QuickBooks request when a CDC read is possible and not full; a paged query otherwise.
+    Exactly one QuickBooks request when a CDC read is possible (and not capped); a paged query for
+    the first read and for a gap over 30 days.
     """
     if quote is None:
         from qbosync_desktop.qbo.query import quote as _quote
 
         quote = _quote
-    next_cursor = format_time(now - OVERLAP)
     if since is None:
-        return Changes(entity, "full", _query_all(qbo, entity, None), next_cursor=next_cursor)
+        rows = _query_all(qbo, entity, None)
+        return Changes(entity, "full", rows, next_cursor=next_cursor(rows, None, now))
     if now - since <= CDC_SAFE_WINDOW:
         found = qbo.cdc([entity], since)
         rows = list(found.get(entity) or [])
-        if len(rows) < CDC_MAX_OBJECTS:
-            live = [r for r in rows if str(r.get("status", "")).lower() != "deleted"]
-            deleted = [str(r.get("Id")) for r in rows if str(r.get("status", "")).lower() == "deleted"]
-            return Changes(entity, "cdc", live, deleted, next_cursor=next_cursor)
-        log.info("CDC returned %s %s objects (its maximum); reading the window with a query", len(rows), entity)
-    else:
-        log.info("Last %s read was %s ago (> 30 days): reading changes with a query", entity, now - since)
+        live = [r for r in rows if str(r.get("status", "")).lower() != "deleted"]
+        deleted = [str(r.get("Id")) for r in rows if str(r.get("status", "")).lower() == "deleted"]
+        return Changes(entity, "cdc", live, deleted, next_cursor=next_cursor(live, since, now))
+    log.info("Last %s read was %s ago (> 30 days): reading changes with a query", entity, now - since)
     where = f"MetaData.LastUpdatedTime >= {quote(since.replace(tzinfo=_dt.timezone.utc))}"
-    return Changes(entity, "query", _query_all(qbo, entity, where), next_cursor=next_cursor)
+    rows = _query_all(qbo, entity, where)
+    return Changes(entity, "query", rows, next_cursor=next_cursor(rows, since, now))

@@ -130,6 +130,7 @@ class ClientsTwoWay:
     def plan(self, ctx: RunContext) -> list[Change]:
         s = ctx.settings
         read = read_customers(ctx)
+        ctx.stage_cursor(cdc.cursor_name(ENTITY), read.next_cursor)
         customers = {str(c["Id"]): c for c in read.records if is_top_level(c)}
         links = ctx.links(KIND)
         linked_now = set(links)  # (a preview adds planned links to the cache while planning)
@@ -279,6 +280,10 @@ class ClientsTwoWay:
             sent = (link.synced or {}).get("sent")
             q_now = qbo_values(sent) if sent else dict(w_now)
         bw, bq = tw.get("work"), tw.get("qbo")
+        sent = (link.synced or {}).get("sent")
+        if bw is None and bq is None and sent:
+            # Created in QuickBooks from Work by the outbound phase: both sides agreed on what was sent.
+            bw = bq = qbo_values(sent)
         bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
         res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS)
         meta = self._merge_meta(client, cust, res, q_now)
