@@ -89,7 +89,11 @@ PhaseFactory = Callable[["RunContext"], "Phase | None"]
 # Built-in phases in dependency order: (name, "module:factory"). A factory returns None when the
 # settings turn its entity off. Imported lazily so that the pipeline's shape is readable here.
 BUILTIN: list[tuple[str, str]] = [
+    # issue 7: QuickBooks customers ⇄ Work clients (imports, matches, merged two-way updates) first,
+    # so the outbound clients phase sees every link it made; sites (onboarding only) after clients.
+    ("customers", "qbosync_desktop.sync.flows.clients_in:phase"),
     ("clients", "qbosync_desktop.sync.flows.clients_out:phase"),
+    ("sites", "qbosync_desktop.sync.flows.sites:phase"),
     ("items", "qbosync_desktop.sync.flows.items:phase"),
     ("invoices", "qbosync_desktop.sync.flows.invoices:phase"),
     ("payments", "qbosync_desktop.sync.flows.payments:phase"),
