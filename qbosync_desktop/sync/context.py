@@ -42,12 +42,24 @@ class RequestCounter:
 
     def __init__(self, qbo: Any) -> None:
         self._qbo = qbo
-        self.requests = 0
+        self.calls = 0
         self._lock = threading.Lock()
+        stats = getattr(qbo, "stats", None)
+        self._base = getattr(stats, "requests", None) if not isinstance(stats, dict) else None
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made during this run: the connector's own counter when it has one (it sees
+        every page and every retry), else the calls counted here."""
+        stats = getattr(self._qbo, "stats", None)
+        now = getattr(stats, "requests", None)
+        if self._base is not None and isinstance(now, int):
+            return now - self._base
+        return self.calls
 
     def add(self, n: int = 1) -> None:
         with self._lock:
-            self.requests += n
+            self.calls += n
 
     def query(self, *args: Any, **kwargs: Any) -> Iterable[dict]:
         self.add()
