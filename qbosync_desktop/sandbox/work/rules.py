@@ -84,8 +84,10 @@ def boolean(value: Any) -> bool:
     return value
 
 
-def enum(choices: tuple[str, ...]) -> Callable[[Any], str]:
-    def conv(value: Any) -> str:
+def enum(choices: tuple[str, ...], *, optional: bool = False) -> Callable[[Any], Any]:
+    def conv(value: Any) -> Any:
+        if value is None and optional:
+            return None
         if value not in choices:
             raise _Bad("must be one of " + ", ".join(choices))
         return value
@@ -202,7 +204,7 @@ def _list_of(fields: dict[str, Callable[[Any], Any]], *, min_items: int = 1) -> 
 INVOICE_LINE = {"item_id": required_ref, "description": text(4000), "quantity": quantity, "unit_price": money}
 CONTRACTOR_LINE = {"concept": text(100, required=True), "description": text(4000), "amount": money}
 CONTRACT = {"title": text(255, required=True), "start_date": iso_date(required=True), "end_date": iso_date(),
-            "status": enum(CONTRACT_STATUSES)}
+            "status": enum(CONTRACT_STATUSES, optional=True)}  # None → "active"
 
 
 # -- schemas: field → (converter, required on create, writable through the public API) -------------
