@@ -18,7 +18,7 @@ Clients (42), with the mess real data has:
       - "Brightside Dental"                             (QBO: "Brightside Dental LLC")
       - "Carlos Nunez", email carlos.nunez@example.com  (QBO: "Carlos Núñez", same email)
       - "Green Valley H.O.A."                           (QBO: "Green Valley HOA")
-      - "Maple St. Bakery", phone "(303) 555-0187"      (QBO: "Maple Street Bakery", same phone)
+      - "Maple St. Bakery", phone "(503) 555-0105"      (QBO: "Maple Street Bakery", same phone)
     * "Smith: Residential" — a colon, which QBO refuses in a DisplayName (code 2040);
     * a name over 100 characters (the "Rocky Mountain Regional Property Management ..." client);
     * "Joe Plumbing" and "joe  plumbing" — differ only in case and spacing;
@@ -123,7 +123,7 @@ def demo_clients(rng: random.Random) -> list[dict[str, Any]]:
         _client("Brightside Dental", rng, email="frontdesk@brightsidedental.example"),
         _client("Carlos Nunez", rng, person=True, email="carlos.nunez@example.com"),
         _client("Green Valley H.O.A.", rng, email="board@greenvalleyhoa.example"),
-        _client("Maple St. Bakery", rng, email="hello@maplestbakery.example", phone="(303) 555-0187"),
+        _client("Maple St. Bakery", rng, email="hello@maplestbakery.example", phone="(503) 555-0105"),
         _client("Smith: Residential", rng, first_name="Pat", last_name="Smith"),
         _client(LONG_NAME, rng, email="maintenance@rmrpmc.example"),
         _client("Joe Plumbing", rng, email="joe@joeplumbing.example"),
