@@ -116,11 +116,29 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float = 120) -> subproces
     return r
 
 
+#: Files a bundle must contain, as globs under the bundle folder. Without the SVG plugins every icon is
+#: silently blank (Qt does not complain), so their presence is checked rather than trusted.
+REQUIRED_IN_BUNDLE = (
+    "**/resources/icons/app.svg",
+    "**/resources/styles/app.qss",
+    "**/plugins/iconengines/*qsvgicon*",
+    "**/plugins/imageformats/*qsvg*",
+    "**/plugins/platforms/*offscreen*",
+)
+
+
+def missing_from_bundle(bundle: Path) -> list[str]:
+    return [pattern for pattern in REQUIRED_IN_BUNDLE if next(bundle.glob(pattern), None) is None]
+
+
 def smoke(bundle: Path, quit_after_ms: int = 500) -> dict[str, object]:
     """Run the built binaries the way CI does; raise BuildFailed with their output if anything is off."""
     gui = bundle / (cfg.GUI_NAME + exe_suffix())
     cli = bundle / (cfg.CLI_NAME + exe_suffix())
     results: dict[str, object] = {}
+    missing = missing_from_bundle(bundle)
+    if missing:
+        raise BuildFailed(f"the bundle lacks {', '.join(missing)}")
     with tempfile.TemporaryDirectory(prefix="qbosync-smoke-") as tmp:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QBOSYNC_HOME=tmp)
         env.pop("QBOSYNC_RESOURCES", None)

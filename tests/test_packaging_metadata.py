@@ -126,3 +126,19 @@ def test_the_bundle_cli_entry_script_runs_the_cli(tmp_path):
     r = subprocess.run([sys.executable, str(PKG / "qbosync_cli.py"), "--version"], capture_output=True, text=True,
                        timeout=60, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == f"qbosync {__version__}"
+
+
+def test_the_smoke_check_names_what_a_bundle_lacks(tmp_path, build_script):
+    """Without Qt's SVG plugins every icon is blank and Qt says nothing: the smoke test must notice."""
+    bundle = tmp_path / "qbosync-desktop"
+    internal = bundle / "_internal"
+    shutil.copytree(ROOT / "resources", internal / "resources")
+    plugins = internal / "PySide6" / "Qt" / "plugins"
+    for rel in ("iconengines/libqsvgicon.so", "imageformats/libqsvg.so", "platforms/libqoffscreen.so"):
+        (plugins / rel).parent.mkdir(parents=True, exist_ok=True)
+        (plugins / rel).write_bytes(b"")
+    assert build_script.missing_from_bundle(bundle) == []
+    (plugins / "iconengines" / "libqsvgicon.so").unlink()
+    assert build_script.missing_from_bundle(bundle) == ["**/plugins/iconengines/*qsvgicon*"]
+    with pytest.raises(build_script.BuildFailed, match="qsvgicon"):
+        build_script.smoke(bundle)
