@@ -539,21 +539,22 @@ class QboClient:
 
         keep(capped)
         lower = since
+        split: datetime | None
         while True:
             split = lower + (now - lower) / 2
             if now - split < timedelta(seconds=1):
-                raise errors.QuickBooksError(
-                    f"More than {CDC_CAP} {entity} records changed within one second; QuickBooks cannot list them.",
-                    details={"entity": entity, "at": split.isoformat()},
-                )
+                # over 1000 changes within the last second (QBO stamps whole seconds): CDC cannot
+                # separate them, so the query below covers the whole window instead
+                split = None
+                break
             later = self._cdc_once([entity], split)[entity]
             keep(later)
             if len(later) < CDC_CAP:
                 break
             lower = split
-        where = (
-            f"MetaData.LastUpdatedTime >= {quote(since)} AND MetaData.LastUpdatedTime <= {quote(split)}"
-        )
+        where = f"MetaData.LastUpdatedTime >= {quote(since)}"
+        if split is not None:
+            where += f" AND MetaData.LastUpdatedTime <= {quote(split)}"
         if entity in NAME_LISTS:
             where += " AND Active IN (true, false)"
         keep(self.query(entity, where=where))
