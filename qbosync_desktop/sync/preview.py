@@ -1,0 +1,117 @@
+"""Showing the onboarding preview: numbers per entity, the list behind each number, failures with fixes.
+
+The :class:`~qbosync_desktop.sync.engine.Preview` itself (the planned changes of every phase) is the
+engine's; this module turns it into what a person reads - the CLI's ``qbosync preview`` text and
+JSON, and the rows of the wizard's preview page - so both say the same thing in the same words.
+
+Why the vocabulary matters: the preview promises what Enable will do, and the run reports what it
+did. :data:`ACTION_OUTCOME` maps each planned action to the outcome the run counts, so "10 to create
+in Work" in the preview is "10 created in Work" afterwards, entity by entity (issue 7's done-when).
+Skips are listed with their reason but are not promised numbers: a skip is the absence of a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+#: Planned action → the outcome a run counts for it (RunSummary.counts).
+ACTION_OUTCOME: dict[str, str] = {
+    "create": "created",
+    "import": "imported",
+    "link": "linked",
+    "update": "updated",
+    "void": "voided",
+    "fail": "failed",
+}
+
+#: Phase names → what a person calls them, in pipeline order.
+ENTITY_LABELS: dict[str, str] = {
+    "customers": "Clients from QuickBooks",
+    "clients": "Clients to QuickBooks",
+    "sites": "Sites (onboarding only)",
+    "items": "Items",
+    "invoices": "Invoices",
+    "payments": "Payments",
+    "vendors": "Contractors (vendors)",
+    "bills": "Contractor bills",
+}
+
+#: Action → plain words, per direction. "import" creates in Work; "create" creates in QuickBooks.
+ACTION_LABELS: dict[str, str] = {
+    "create": "to create in QuickBooks",
+    "import": "to create in Work",
+    "link": "to link (already in both)",
+    "update": "to update",
+    "void": "to void in QuickBooks",
+    "fail": "will fail",
+    "skip": "left as they are",
+}
+ACTION_ORDER = ("create", "import", "link", "update", "void", "fail", "skip")
+
+
+def entity_label(name: str) -> str:
+    return ENTITY_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def _row(ch: Any) -> dict[str, Any]:
+    row = ch.to_dict()
+    if ch.problem is not None:
+        row["message"] = ch.problem.message
+        row["hint"] = ch.problem.hint
+    return row
+
+
+def summarise(preview: Any) -> list[dict[str, Any]]:
+    """One entry per entity: label, counts per action, and the records behind every number."""
+    out = []
+    for name, changes in preview.phases:
+        by_action: dict[str, list[dict[str, Any]]] = {}
+        for ch in changes:
+            by_action.setdefault(ch.action, []).append(_row(ch))
+        out.append({
+            "entity": name,
+            "label": entity_label(name),
+            "counts": {a: len(by_action[a]) for a in ACTION_ORDER if a in by_action},
+            "records": {a: by_action[a] for a in ACTION_ORDER if a in by_action},
+        })
+    return out
+
+
+def to_json(preview: Any) -> dict[str, Any]:
+    """The stable JSON shape of ``qbosync preview --json`` (documented in docs/two-way-sync.md)."""
+    return {"counts": preview.counts(), "entities": summarise(preview)}
+
+
+def _lines_for(rows: Iterable[dict[str, Any]], limit: int) -> list[str]:
+    rows = list(rows)
+    lines = []
+    for row in rows[:limit]:
+        label = row.get("label") or row.get("work_id") or row.get("qbo_id")
+        reason = row.get("message") or row.get("reason") or ""
+        lines.append(f"      - {label}" + (f": {reason}" if reason else ""))
+        if row.get("hint"):
+            lines.append(f"        What to do: {row['hint']}")
+    if len(rows) > limit:
+        lines.append(f"      ... and {len(rows) - limit} more (qbosync preview --json lists them all)")
+    return lines
+
+
+def render_text(preview: Any, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update")) -> str:
+    """The preview as plain text: a line per entity with its numbers, then the records behind the
+    numbers that need a look (failures with what to do, links, imports, updates)."""
+    show = tuple(show)
+    lines = ["What Enable will do (nothing has been written yet):"]
+    for entry in summarise(preview):
+        counts = entry["counts"]
+        if not counts:
+            lines.append(f"  {entry['label']}: nothing to do")
+            continue
+        parts = [f"{n} {ACTION_LABELS.get(a, a)}" for a, n in counts.items()]
+        lines.append(f"  {entry['label']}: " + ", ".join(parts))
+        for action in ACTION_ORDER:
+            if action in show and action in entry["records"]:
+                words = ACTION_LABELS.get(action, action)
+                lines.append(f"    {words[:1].upper()}{words[1:]}:")
+                lines += _lines_for(entry["records"][action], limit)
+    return "\n".join(lines)
