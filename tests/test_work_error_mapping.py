@@ -160,3 +160,11 @@ def test_wrong_method_and_unknown_address_are_refused(work_sandbox):
     assert r.status_code == 428
     r = requests.get(f"{cfg.base_url}/api/v1/clients", params={"colour": "red"}, headers=auth, timeout=5)
     assert r.status_code == 400 and r.json()["details"]["parameter"] == "colour"
+
+
+def test_503_with_retry_after_waits_as_told(work_sandbox):
+    client = _client(work_sandbox, backoff=5)  # the backoff alone would wait seconds
+    work_sandbox.fail_next(503, 1, retry_after=0.1)
+    started = time.monotonic()
+    assert client.company().currency == "USD"
+    assert 0.1 <= time.monotonic() - started < 2

@@ -105,7 +105,11 @@ def _jsonable(value: Any) -> Any:
 
 
 class WorkClient:
-    """One Work deployment, authenticated with one API key. Thread-safe if ``session`` is not shared."""
+    """One Work deployment, authenticated with one API key.
+
+    Use one instance per thread (the sync worker owns one): ``requests.Session`` is not documented as
+    thread-safe, and the connection pool it keeps is the reason to reuse a client within a thread.
+    """
 
     def __init__(self, base_url: str, api_key: str, timeout: float = 30, session: requests.Session | None = None,
                  *, max_retries: int = 3, backoff: float = 0.5, max_wait: float = 60,
@@ -277,6 +281,8 @@ class WorkClient:
                     return self._decode(response, method, path)
                 error = self._map_error(response, method, path, what)
                 wait = getattr(error, "retry_after", None)
+                if wait is None and response.status_code == 503:
+                    wait = _retry_after(response.headers.get("Retry-After"))
                 if response.status_code not in TRANSIENT_STATUSES:
                     raise error
             if attempt >= self.max_retries or (wait is not None and wait > self.max_wait):
