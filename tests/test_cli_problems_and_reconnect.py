@@ -66,6 +66,11 @@ def test_a_revoked_grant_means_exit_2_until_reconnected(configured_workspace, pr
     revoke = requests.post(f"{cfg.base_url}/v2/oauth2/tokens/revoke", json={"token": refresh},
                            auth=(cfg.client_id, cfg.client_secret), timeout=10)
     assert revoke.status_code == 200
+    # A change to send, so the next sync must talk to QuickBooks (a no-op sync may not need to).
+    from qbosync_desktop.store.models_sync import Link
+
+    practice.work.user.edit_client(Link.get(Link.kind == "client", Link.origin == "created").work_id,
+                                   phone="(303) 555-0199")
 
     assert cli.main(["sync"]) == 2
     err = capsys.readouterr().err
