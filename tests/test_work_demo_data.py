@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from decimal import Decimal
+from pathlib import Path
 
 from qbosync_desktop.sandbox.work import seed
 
@@ -108,6 +109,7 @@ def test_data_dir_keeps_data_and_api_key_across_restarts(make_work_sandbox, tmp_
     first = make_work_sandbox(data_dir=tmp_path / "work")
     added = first.user.add_client("Persisted Client")
     key = first.start().api_key
+    assert (Path(first.start().db_path).stat().st_mode & 0o777) == 0o600  # it holds the API key
     first.stop()
     second = make_work_sandbox(data_dir=tmp_path / "work")
     assert second.start().api_key == key

@@ -17,6 +17,7 @@ each thread an empty database.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,9 @@ class WorkDatabase:
 
     @classmethod
     def open(cls, path: Path) -> WorkDatabase:
+        """Open or create the file, private to this user (0600): it holds the demo server's API key."""
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, timeout=15)
         tables = {name: _record_model(db, table) for name, (table, _prefix) in RESOURCES.items()}
         wdb = cls(db=db, path=path, tables=tables, meta=_meta_model(db), idempotency=_idempotency_model(db))
