@@ -24,6 +24,9 @@ def test_voiding_an_invoice_bumps_its_version_and_is_read_as_a_change(work_sandb
     with pytest.raises(ApiError) as caught:
         work_sandbox.user.record_payment(sent.id)
     assert caught.value.status == 422
+    with pytest.raises(ApiError) as changed_void:
+        work_sandbox.user.edit_invoice(sent.id, notes="too late")
+    assert changed_void.value.status == 422 and work_client.get_invoice(sent.id).version == changed.version
 
 
 def test_partial_then_final_payment_marks_the_invoice_paid(work_sandbox, work_client):

@@ -6,7 +6,7 @@ so the connector and the sync engine meet the same refusals a real Work deployme
 * ``400 validation_failed`` — a field has the wrong type, is too long, is unknown or read-only, or a
   required field is missing. ``details.fields`` maps each bad field to the reason.
 * ``422 unprocessable`` — the body is well-formed but breaks a business rule: a reference to a record
-  that does not exist, a site moved to another client, a line on a voided invoice.
+  that does not exist, a site moved to another client, a change to a voided invoice.
 
 Legacy data may break today's rules (the demo seed has an invalid e-mail address): the rules apply to
 the fields a write *sends*, never to fields it leaves alone, which is how real systems behave.
@@ -351,6 +351,8 @@ def check_references(resource: str, data: dict[str, Any], lookup: Lookup, before
             raise ApiError(422, "unprocessable", "A site cannot be moved to another client.", {"field": "client_id"})
         need("clients", data["client_id"], "client_id")
     elif resource == "invoices":
+        if before is not None and before["status"] == "void":
+            raise ApiError(422, "unprocessable", "A void invoice cannot be changed.", {"field": "status"})
         need("clients", data["client_id"], "client_id")
         site = need("sites", data.get("site_id"), "site_id")
         if site is not None and site["client_id"] != data["client_id"]:
