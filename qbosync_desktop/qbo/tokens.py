@@ -183,6 +183,9 @@ class TokenManager:
                 self._cached = stored
                 return stored.access_token  # type: ignore[return-value]
             client_secret = self._client_secret()
+            # Prove the keyring takes writes *before* the refresh burns the old refresh token: a
+            # locked wallet found afterwards would lose the only live token (forced reconnect).
+            self.secrets.set(secrets.QBO_REFRESH_TOKEN, stored.refresh_token)
             token = tokenendpoint.refresh(self.oauth, client_secret, stored.refresh_token, timeout=self.timeout)
             fresh = persist_token_response(self.secrets, token, previous_refresh=stored.refresh_token)
             self.refresh_count += 1
