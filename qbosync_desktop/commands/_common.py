@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,16 @@ def workspace() -> Iterator[Workspace]:
         yield ws
     finally:
         ws.close()
+
+
+def symbol(fancy: str, plain: str) -> str:
+    """``fancy`` when stdout can encode it, else ``plain``: a Windows console redirected to a file
+    may be cp1252, where a check mark would crash the command instead of printing."""
+    try:
+        fancy.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+        return fancy
+    except (UnicodeEncodeError, LookupError):
+        return plain
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

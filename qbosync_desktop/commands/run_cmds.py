@@ -21,6 +21,7 @@ from qbosync_desktop.commands._common import (
     open_problem_count,
     print_problems,
     problem_to_dict,
+    symbol,
     workspace,
 )
 from qbosync_desktop.sync.settings import LABELS, check
@@ -147,14 +148,21 @@ def check_ready(ws: Workspace, *, full: bool = False) -> None:
 
 
 def show_preview(ws: Workspace, as_json: bool) -> dict[str, dict[str, int]]:
-    """Plan the initial sync without writing anything and print its numbers (issue 7's preview)."""
+    """Plan the initial sync without writing anything and print its numbers (issue 7's preview),
+    then the match proposals still waiting for the person's decision (their records are held)."""
     from qbosync_desktop.sync.engine import SyncEngine
 
-    counts = SyncEngine(ws).preview().counts()
+    engine = SyncEngine(ws)
+    counts = engine.preview().counts()
+    waiting = [m for m in engine.matches() if getattr(m, "state", None) == "proposed"]
     if not as_json:
         print("Preview (nothing written yet):")
         for entity, by_action in counts.items():
             print(f"  {entity}: " + (", ".join(f"{n} {a}" for a, n in by_action.items()) or "nothing to do"))
+        if waiting:
+            print(f"{len(waiting)} possible match{'es' if len(waiting) != 1 else ''} between QuickBooks and Work "
+                  "records wait for your decision; those records are held until you decide "
+                  "('qbosync matches').")
     return counts
 
 
@@ -243,7 +251,7 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"Work:       {conn.get('work_company_name') or '-'} ({conn.get('work_base_url') or 'not connected'})")
     print(f"Integration: {'enabled since ' + conn['integration_enabled_at'] if view['enabled'] else 'not enabled'}")
     for name, on in view["entities"].items():
-        print(f"  {'✔' if on else '✘'} {LABELS[dict(ENTITIES)[name]]}")
+        print(f"  {symbol('✔', '[x]') if on else symbol('✘', '[ ]')} {LABELS[dict(ENTITIES)[name]]}")
     last = view["last_run"]
     if last:
         print(f"Last run: #{last['id']} {last['kind']} {last['state']}, started {last['started_at']}, "

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qbosync_desktop import errors
-from qbosync_desktop.commands._common import add_json, workspace
+from qbosync_desktop.commands._common import add_json, symbol, workspace
 from qbosync_desktop.sync.settings import (
     ACCOUNT_FIELDS,
     ACCOUNT_GROUP_LABELS,
@@ -203,7 +203,7 @@ def print_settings(s: SyncSettings) -> None:
         elif key == "start_date":
             shown = value.isoformat() if value else "the integration date"
         elif key == "concepts":
-            shown = ", ".join(f"{c} → {a}" for c, a in sorted(value.items())) or "none mapped"
+            shown = ", ".join(f"{c} {symbol('→', '->')} {a}" for c, a in sorted(value.items())) or "none mapped"
         else:
             shown = "not chosen" if value is None else str(value)
         print(f"{label:<{width}}  {shown}   [{key}]")
