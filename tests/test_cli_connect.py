@@ -104,10 +104,16 @@ def test_disconnect_keeps_links_and_bare_connect_resumes_the_same_company(connec
     ws = connected_workspace
     Link.create(kind="client", work_id="w-1", qbo_id="1", origin="created")
     ws.save_settings(ws.settings().replace(concepts={"Travel": "1"}))
+    old_refresh = ws.secrets.get(secrets.QBO_REFRESH_TOKEN)
     assert cli.main(["disconnect"]) == 0
     assert "links are kept" in capsys.readouterr().out
     assert ws.connection.state == "disconnected"
     assert ws.secrets.get(secrets.QBO_REFRESH_TOKEN) is None
+    # The grant was revoked at the (practice) Intuit, not just forgotten here.
+    cfg = practice.qbo_config
+    dead = requests.post(f"{cfg.base_url}/oauth2/v1/tokens/bearer", auth=(cfg.client_id, cfg.client_secret),
+                         data={"grant_type": "refresh_token", "refresh_token": old_refresh}, timeout=10)
+    assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
     assert ws.settings().concepts == {}
     assert Link.select().count() == 1
     assert cli.main(["status"]) == 3
