@@ -10,6 +10,7 @@ the write is committed and remembered: the failure that makes naive integrations
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -88,6 +89,8 @@ class SandboxApp:
         self.app_name = app_name
         self.rng = rng or random.Random()
         self._rng_lock = threading.Lock()
+        self._tid_prefix = secrets.token_hex(6)  # unique per server start; the counter per response
+        self._tid_counter = itertools.count(1)
 
     def _chance(self, rate: float) -> bool:
         if rate <= 0:
@@ -117,7 +120,7 @@ class SandboxApp:
         except Exception:  # a sandbox bug must look like QBO's 500, and be visible in the log
             log.exception("QBO sandbox failed on %s %s", request.method, request.path)
             response = self._json(500, system_failure().body(self._now()))
-        response.headers["intuit_tid"] = f"1-{secrets.token_hex(4)}-{secrets.token_hex(12)}"
+        response.headers["intuit_tid"] = f"1-{self._tid_prefix}-{next(self._tid_counter):016x}"
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
@@ -290,6 +293,16 @@ class SandboxApp:
         payload["time"] = self._now()
         return json.dumps(payload).encode("utf-8")
 
+    def _dump_query(self, result: dict[str, Any]) -> bytes:
+        """Assemble a QueryResponse from the company's cached per-object JSON (the 1000-row case)."""
+        entity = next((k for k, v in result.items() if isinstance(v, list)), None)
+        if entity is None:
+            return self._dump({"QueryResponse": result})
+        rows = ",".join(self.company.json_of(entity, obj) for obj in result[entity])
+        rest = {k: v for k, v in result.items() if k != entity}
+        return (f'{{"QueryResponse": {{"{entity}": [{rows}], {json.dumps(rest)[1:-1]}}}, '
+                f'"time": "{self._now()}"}}').encode()
+
     def resource(self, request: Request, resource: str, rest: list[str]) -> tuple[int, bytes]:
         company = self.company
         method = request.method
@@ -300,7 +313,7 @@ class SandboxApp:
                 if not text:
                     raise invalid_request("The query is empty (send ?query=... or a POST body of type application/text)")
                 with company.lock:
-                    return 200, self._dump({"QueryResponse": api.run_query(company, text)})
+                    return 200, self._dump_query(api.run_query(company, text))
             if resource == "cdc" and method == "GET":
                 self.stats.add("cdc")
                 with company.lock:

@@ -109,6 +109,7 @@ class Company:
         self.next_ids: dict[str, int] = {e: 1 for e in ENTITIES}
         self.replay: dict[str, tuple[int, bytes]] = {}
         self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
+        self._json: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
     # --- reads ---------------------------------------------------------------------------------
     def get(self, entity: str, obj_id: str) -> dict[str, Any] | None:
@@ -120,6 +121,21 @@ class Company:
     def rows(self, entity: str) -> list[tuple[dict[str, Any], float, float]]:
         stamps = self.stamps[entity]
         return [(obj, *stamps[obj_id]) for obj_id, obj in self.objects[entity].items()]
+
+    def json_of(self, entity: str, obj: dict[str, Any]) -> str:
+        """``json.dumps(obj)``, cached per stored object: a 1000-row query re-serialises nothing.
+
+        The cache entry is only used while ``obj`` *is* the stored object (``put`` always stores a
+        new dict), so a changed record can never be served stale.
+        """
+        key = (entity, str(obj.get("Id")))
+        hit = self._json.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        text = json.dumps(obj)
+        if self.objects[entity].get(key[1]) is obj:
+            self._json[key] = (obj, text)
+        return text
 
     def lookup(self, group: str, value: object) -> set[tuple[str, str]]:
         """(entity, id) pairs whose unique field equals ``value`` (case-insensitive)."""
@@ -174,6 +190,7 @@ class Company:
     def remove(self, entity: str, obj_id: str) -> None:
         """Delete, leaving a tombstone so CDC can report ``status: Deleted``."""
         now = self.clock.now()
+        self._json.pop((entity, obj_id), None)
         old = self.objects[entity].pop(obj_id, None)
         if old is not None:
             self._index_obj(entity, old, add=False)
