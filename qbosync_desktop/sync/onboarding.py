@@ -201,6 +201,11 @@ def refresh(engine: Any, kinds: Iterable[str] = ("client", "vendor")) -> list[Ma
             if kind in LINK_ON_ACCEPT:
                 for m in MatchProposal.select().where((MatchProposal.kind == kind) & (MatchProposal.state == "accepted")):
                     link_matched(kind, m.work_id, m.qbo_id, run_id=None, message=f"Matched: {m.reason}")
+    return stored()
+
+
+def stored() -> list[MatchProposal]:
+    """Every stored proposal, best first per kind (no reading of either system)."""
     return list(MatchProposal.select().order_by(MatchProposal.kind, MatchProposal.score.desc(), MatchProposal.id))
 
 
