@@ -146,7 +146,11 @@ class ClientsTwoWay:
         work_by_id = {str(get(c, "id")): c for c in work_changed}
 
         # Match review: stored decisions always; fresh proposals on the onboarding run.
-        unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo]
+        # An import interrupted after Work may have created the client is finished first, with the
+        # same request (so its customer is not offered to matching, which would pair it with that
+        # very client under another origin).
+        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
+        unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
         unlinked_w = [work_candidate(c) for w, c in work_by_id.items() if w not in links]
         decisions = decide(KIND, unlinked_w, unlinked_q, fresh=ctx.initial)
         ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
@@ -157,7 +161,6 @@ class ClientsTwoWay:
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
         waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
             (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
-        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
         rejected = [m.qbo_id for m in rejected_unlinked(KIND)]
         missing = [q for q in [*waiting, *pending, *matched, *rejected] if q not in customers and q not in by_qbo]
         if missing:
@@ -174,7 +177,7 @@ class ClientsTwoWay:
             if qid in by_qbo:
                 continue
             label = str(cust.get("DisplayName") or qid)
-            if qid in matched:
+            if qid in matched and qid not in pending:
                 wid, info = matched[qid]
                 client = work_by_id.get(wid) or ctx.work.get_client(wid)
                 changes += self._link_changes(ctx, client, cust, info)
@@ -512,8 +515,20 @@ class ClientsTwoWay:
                 row.save()
 
 
+def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with keys sorted at every level, as the JSON column stores it.
+
+    Why: Work answers a repeated ``Idempotency-Key`` with the original record only when the request
+    bytes are the same; the first send and a replay after a crash (read back from SQLite, keys
+    sorted) must therefore serialise identically.
+    """
+    return json.loads(json.dumps(body, sort_keys=True, default=str))
+
+
 def create_idempotent(create: Any, body: dict[str, Any], key: str) -> Any:
-    """Call the Work connector's create with an idempotency key when it takes one."""
+    """Call the Work connector's create with an idempotency key when it takes one (same bytes on
+    every attempt: see :func:`canonical_body`)."""
+    body = canonical_body(body)
     try:
         params = inspect.signature(create).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins
