@@ -4,15 +4,16 @@ The pure scoring lives in :mod:`matching`; this module is its memory. Why propos
 all: the person reviews them (in the wizard or with ``qbosync matches``) possibly hours before
 pressing Enable, and their decisions must hold across runs and restarts:
 
-* an *accepted* proposal becomes a ``Link`` at once (origin ``matched``), so every phase of the first
-  sync sees the two records as one and never creates a second "Ann Lee";
+* an *accepted* proposal becomes a ``Link`` (origin ``matched``) - for clients in the next run's
+  customers phase, together with the pair's first merge (so the preview counts it), for vendors at
+  once - so no phase of the first sync ever creates a second "Ann Lee";
 * a *rejected* proposal is never proposed again; both records then sync on their own;
 * an undecided (*proposed*) one holds both records back (a skip with the reason "waiting for match
   review"), because importing or creating either would make the duplicate the person has not ruled
   out yet.
 
 Unambiguous exact matches are pre-accepted (``decided_by = "auto"``); the person can still reject
-them, which removes the link as long as it is only a match (origin ``matched``).
+them, which removes the link as long as it is only a match that never synced (origin ``matched``).
 """
 
 from __future__ import annotations
