@@ -117,3 +117,24 @@ def test_inactive_propagates_both_ways(enabled, practice) -> None:
     practice.qbo.user.set_active("Customer", q["Id"], True)
     assert enabled.run().ok
     assert work_client(practice, IMPORTED)["active"] is True
+
+
+def test_a_rename_flows_and_a_name_quickbooks_refuses_is_a_problem(enabled, practice) -> None:
+    from qbosync_desktop.store.models_sync import Problem
+
+    w = work_client(practice, IMPORTED)
+    q = qbo_customer(practice, IMPORTED)
+    practice.work.user.edit_client(w["id"], name="Harbor View Apartment Homes")
+    assert enabled.run().ok
+    assert practice.qbo.store.get("Customer", q["Id"])["DisplayName"] == "Harbor View Apartment Homes"
+
+    practice.work.user.edit_client(w["id"], name="Harbor View: Building A")
+    assert enabled.run().ok
+    assert practice.qbo.store.get("Customer", q["Id"])["DisplayName"] == "Harbor View Apartment Homes"
+    problem = Problem.get((Problem.work_id == w["id"]) & (Problem.state == "open"))
+    assert "colon" in problem.message and "Rename" in problem.hint
+
+    practice.work.user.edit_client(w["id"], name="Harbor View - Building A")
+    assert enabled.run().ok
+    assert practice.qbo.store.get("Customer", q["Id"])["DisplayName"] == "Harbor View - Building A"
+    assert not Problem.select().where((Problem.work_id == w["id"]) & (Problem.state == "open")).exists()

@@ -72,6 +72,8 @@ ENTITY = "Customer"
 PHASE = "customers"
 WORK_CURSOR = "twoway.work.clients"
 MAX_409_RETRIES = 3
+#: Above this many linked clients to fetch one by one, read the whole Work list instead.
+BULK_READ_THRESHOLD = 50
 #: ctx.caches keys other phases read (sites, the outbound clients phase, the preview)
 CACHE_READ = "twoway.customers.read"
 CACHE_HOLD = "twoway.hold.client"
@@ -203,6 +205,10 @@ class ClientsTwoWay:
         for wid in [*work_by_id, *resolved]:
             if wid in linked_now and wid not in pairs:
                 pairs[wid] = links[wid].qbo_id
+        need = [w for w in pairs if w not in work_by_id]
+        if len(need) > BULK_READ_THRESHOLD:
+            # Many QuickBooks-side changes (e.g. a bulk edit): one paged list beats a GET per client.
+            work_by_id.update({str(get(c, "id")): c for c in ctx.work.clients()})
         for wid, qid in sorted(pairs.items()):
             link = links[wid]
             client = work_by_id.get(wid)
@@ -302,6 +308,15 @@ class ClientsTwoWay:
                          + ", ".join(c.field for c in res.conflicts))
         action = "update" if res.changed else "skip"
         reason = "; ".join(parts) or "no change"
+        if "name" in res.to_qbo:
+            from qbosync_desktop.sync.names import check_name
+
+            bad = check_name(str(res.to_qbo["name"]), what="client")
+            if bad is not None:
+                # QuickBooks would refuse the new name (2040/2050): say so before sending anything;
+                # the record syncs once the name is fixed in Work.
+                return Change(KIND, link.work_id, link.qbo_id, "fail", bad.message, problem=bad, entity=ENTITY,
+                              label=label, meta={"work_version": get(client, "version")})
         payload = None
         if res.to_qbo:
             payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
