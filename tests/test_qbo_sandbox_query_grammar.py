@@ -129,3 +129,23 @@ def test_query(http, text, check):
 
 def test_table_is_big_enough():
     assert len(CASES) >= 40
+
+
+def test_paging_walks_every_row_once_in_id_order(qbo_sandbox, qbo_http):
+    for i in range(230):
+        qbo_sandbox.user.create("Customer", {"DisplayName": f"Pager {i:03d}"})
+    qbo_sandbox.user.set_active("Customer", qbo_sandbox.store.find("Customer", DisplayName="Pager 005")[0]["Id"], False)
+    seen: list[str] = []
+    start = 1
+    while True:
+        qr = _query(qbo_http, f"select * from Customer where DisplayName LIKE 'Pager%' "
+                              f"STARTPOSITION {start} MAXRESULTS 100").json()["QueryResponse"]
+        if not qr:
+            break
+        assert qr["startPosition"] == start
+        seen += [c["DisplayName"] for c in qr["Customer"]]
+        start += qr["maxResults"]
+    expected = [f"Pager {i:03d}" for i in range(230) if i != 5]
+    assert seen == expected
+    total = _query(qbo_http, "select count(*) from Customer where DisplayName LIKE 'Pager%'").json()
+    assert total["QueryResponse"]["totalCount"] == 229

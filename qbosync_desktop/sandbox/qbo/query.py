@@ -345,26 +345,36 @@ def _matcher(cond: Condition) -> Callable[[Row], bool]:
 
 
 def execute(query: Query, rows: list[Row], *, hides_inactive: bool) -> dict[str, Any]:
-    """Run ``query`` over ``rows`` and build the ``QueryResponse`` object."""
+    """Run ``query`` over ``rows`` (given in Id order) and build the ``QueryResponse`` object."""
     matchers = [_matcher(c) for c in query.where]
     if hides_inactive and not any(c.field.lower() == "active" for c in query.where):
         matchers.append(lambda row: row[0].get("Active", True) is not False)
-    selected = [row for row in rows if all(m(row) for m in matchers)]
-    if query.count:
-        return {"totalCount": len(selected)}
-    selected.sort(key=lambda row: _sort_key(row[0].get("Id")))
-    for path, desc in reversed(query.order_by):
-        selected.sort(key=lambda row, p=path: _sort_key(field_value(row, p)), reverse=desc)
-    page = selected[query.start_position - 1 : query.start_position - 1 + query.max_results]
+    first = query.start_position - 1
+    if query.count or query.order_by:
+        selected = [row for row in rows if all(m(row) for m in matchers)]
+        if query.count:
+            return {"totalCount": len(selected)}
+        for path, desc in reversed(query.order_by):
+            selected.sort(key=lambda row, p=path: _sort_key(field_value(row, p)), reverse=desc)
+        page = selected[first : first + query.max_results]
+    else:
+        # Default order is by Id, which is the storage order: stop as soon as the page is full.
+        page = []
+        wanted = first + query.max_results
+        seen = 0
+        for row in rows:
+            if all(m(row) for m in matchers):
+                seen += 1
+                if seen > first:
+                    page.append(row)
+                    if seen >= wanted:
+                        break
     if not page:
         return {}
     if query.fields is not None:
-        wanted = ["Id", *query.fields]
-        objs = [
-            {**{k: v for k, v in row[0].items() if k in wanted or k.lower() in {w.lower() for w in wanted}},
-             "domain": "QBO", "sparse": True}
-            for row in page
-        ]
+        wanted_fields = {w.lower() for w in ("Id", *query.fields)}
+        objs = [{**{k: v for k, v in row[0].items() if k.lower() in wanted_fields}, "domain": "QBO", "sparse": True}
+                for row in page]
     else:
         objs = [row[0] for row in page]
     return {query.entity: objs, "startPosition": query.start_position, "maxResults": len(objs)}

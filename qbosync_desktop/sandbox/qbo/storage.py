@@ -119,6 +119,7 @@ class Company:
         return list(self.objects[entity].values())
 
     def rows(self, entity: str) -> list[tuple[dict[str, Any], float, float]]:
+        """(object, created, updated) in Id order: ids only grow and dicts keep insertion order."""
         stamps = self.stamps[entity]
         return [(obj, *stamps[obj_id]) for obj_id, obj in self.objects[entity].items()]
 
@@ -210,7 +211,7 @@ class Company:
         if not self.persistence:
             return
         p = self.persistence
-        for (kind, key), value in p.load_prefix("obj:").items():
+        for (kind, key), value in sorted(p.load_prefix("obj:").items(), key=lambda kv: (kv[0][0], int(kv[0][1]))):
             entity = kind.split(":", 1)[1]
             self.objects[entity][key] = value["obj"]
             self._index_obj(entity, value["obj"], add=True)
