@@ -348,7 +348,7 @@ class SandboxApp:
             body = json.loads(request.get_data() or b"null")
         except ValueError:
             body = None
-        with company.lock:
+        with company.write_lock():
             if requestid and requestid in company.replay:
                 self.stats.add("replays")
                 return company.replay[requestid]

@@ -125,13 +125,13 @@ class SandboxUser:
         self._company = company
 
     def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
-        with self._company.lock:
+        with self._company.write_lock():
             return copy.deepcopy(operations.create(self._company, _canonical(entity), body))
 
     def update(self, entity: str, obj_id: str | int, **fields: Any) -> dict[str, Any]:
         """Sparse update of the given fields with the current SyncToken."""
         entity = _canonical(entity)
-        with self._company.lock:
+        with self._company.write_lock():
             current = operations.read(self._company, entity, str(obj_id))
             body = {**copy.deepcopy(fields), "Id": str(obj_id), "SyncToken": current["SyncToken"], "sparse": True}
             return copy.deepcopy(operations.update(self._company, entity, body))
@@ -143,7 +143,7 @@ class SandboxUser:
         return self.update(entity, obj_id, Active=bool(active))
 
     def _by_token(self, entity: str, obj_id: str | int, action: Any) -> dict[str, Any]:
-        with self._company.lock:
+        with self._company.write_lock():
             current = operations.read(self._company, entity, str(obj_id))
             return copy.deepcopy(action(self._company, entity, {"Id": str(obj_id), "SyncToken": current["SyncToken"]}))
 
@@ -220,7 +220,7 @@ class QboSandbox:
         company = Company(realm_id, self.clock, persistence)
         company.load()
         if company.is_empty() and self.seed == "practice":
-            with company.lock:
+            with company.write_lock():
                 seed_practice(company)
         oauth = OAuthServer(self.clock, self.access_token_ttl, persistence)
         oauth.load()

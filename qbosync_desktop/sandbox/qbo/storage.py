@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +67,22 @@ class Persistence:
             thread_safe=False,
         )
         self.Record = _record_model(self.db)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         with self._lock:
             self.db.connect()
             self.db.create_tables([self.Record])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One SQLite transaction for everything a request changes (one commit, all or nothing
+        on disk). It commits even when the request failed half-way, because the in-memory company
+        — which the disk mirrors — keeps whatever was already applied."""
+        with self._lock:
+            self.db.execute_sql("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                self.db.execute_sql("COMMIT")
 
     def put(self, kind: str, key: str, value: Any) -> None:
         with self._lock:
@@ -110,6 +124,12 @@ class Company:
         self.replay: dict[str, tuple[int, bytes]] = {}
         self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
         self._json: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """The company lock plus, with a data folder, one disk transaction for the whole change."""
+        with self.lock, (self.persistence.transaction() if self.persistence else nullcontext()):
+            yield
 
     # --- reads ---------------------------------------------------------------------------------
     def get(self, entity: str, obj_id: str) -> dict[str, Any] | None:
