@@ -205,6 +205,17 @@ class ClientsTwoWay:
         for wid in [*work_by_id, *resolved]:
             if wid in linked_now and wid not in pairs:
                 pairs[wid] = links[wid].qbo_id
+        # Versions we wrote (or last merged) ourselves are no change: the customers the outbound
+        # phase just created, our own updates read back by CDC, clients we just wrote in Work. They
+        # cost nothing - no request, no write - so the sync after a busy one is a no-op again.
+        for wid in list(pairs):
+            if wid in resolved:
+                continue
+            link, cust, client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
+            qbo_known = cust is None or str(cust.get("SyncToken")) == str(link.qbo_sync_token)
+            work_known = client is None or str(get(client, "version")) == str(link.work_version)
+            if qbo_known and work_known:
+                del pairs[wid]
         need = [w for w in pairs if w not in work_by_id]
         if len(need) > BULK_READ_THRESHOLD:
             # Many QuickBooks-side changes (e.g. a bulk edit): one paged list beats a GET per client.
