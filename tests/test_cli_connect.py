@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import requests
 from fixtures.workspace import cli_connect
@@ -152,3 +153,21 @@ def test_connect_in_a_real_process_accepts_the_pasted_address(practice, tmp_path
     status = subprocess.run([sys.executable, "-m", "qbosync_desktop.cli", "status", "--json"], env=env,
                             capture_output=True, text=True, timeout=30)
     assert json.loads(status.stdout)["connection"]["state"] == "connected"
+
+
+def test_connect_opens_the_browser_by_default(practice, capsys, monkeypatch):
+    """Without --no-browser the address goes to the system browser (here: a stand-in that visits it)."""
+    import webbrowser
+
+    opened: list[str] = []
+
+    def browser(url, *a, **kw):
+        opened.append(url)
+        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}, daemon=True).start()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", browser)
+    assert cli.main(_connect_args(practice.qbo_config, "--json")) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["connection"]["state"] == "connected"  # stdout stays one JSON document
+    assert opened and opened[0] in captured.err
