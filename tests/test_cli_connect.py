@@ -171,3 +171,13 @@ def test_connect_opens_the_browser_by_default(practice, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["connection"]["state"] == "connected"  # stdout stays one JSON document
     assert opened and opened[0] in captured.err
+
+
+def test_work_connect_refuses_a_wrong_key_and_stores_nothing(practice, capsys, home):
+    code = cli.main(["work-connect", "--url", practice.work_config.base_url, "--api-key", "wk_wrong_key_123456"])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "Work did not accept the API key" in err and "What to do:" in err
+    assert "wk_wrong_key_123456" not in err
+    assert SecretStore(home).get(secrets.WORK_API_KEY) is None
+    assert cli.main(["status"]) == 3
