@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from typing import Any
 
 from qbosync_desktop import errors
@@ -56,13 +57,21 @@ def _observer(quiet: bool) -> Any:
     from qbosync_desktop.sync.engine import Observer
 
     class ProgressPrinter(Observer):  # type: ignore[misc, valid-type]
+        """At most one line a second per phase (plus its start and end): 20,000 invoices must not
+        print 20,000 lines."""
+
         def __init__(self) -> None:
             self._last: tuple[str, int] | None = None
+            self._printed_at = 0.0
 
         def phase(self, entity: str, done: int, total: int) -> None:
             if quiet or (entity, done) == self._last:
                 return
-            self._last = (entity, done)
+            now = time.monotonic()
+            edge = done in (0, total) or self._last is None or self._last[0] != entity
+            if not edge and now - self._printed_at < 1.0:
+                return
+            self._last, self._printed_at = (entity, done), now
             print(f"  {entity}: {done}/{total}", file=sys.stderr, flush=True)
 
         def problem(self, problem: Any) -> None:
