@@ -21,10 +21,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from http import HTTPStatus
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from qbosync_desktop.sandbox.qbo import api, operations, pages
 from qbosync_desktop.sandbox.qbo.clock import response_time
@@ -74,6 +75,21 @@ class Stats:
             return dict(self._counts)
 
 
+class Reply(NamedTuple):
+    """A finished response. Plain tuples instead of werkzeug ``Response`` objects: building those
+    cost more than the sandbox's own work on the hot path (benchmarks want ≥ 1,000 creates/s)."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: dict[str, str] | None = None
+
+
+def reply(body: str | bytes, status: int, *, content_type: str = "text/plain; charset=utf-8",
+          headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, body.encode("utf-8") if isinstance(body, str) else body, content_type, headers)
+
+
 class _Drop(Exception):
     """Close the connection without any response."""
 
@@ -120,10 +136,14 @@ class SandboxApp:
         except Exception:  # a sandbox bug must look like QBO's 500, and be visible in the log
             log.exception("QBO sandbox failed on %s %s", request.method, request.path)
             response = self._json(500, system_failure().body(self._now()))
-        response.headers["intuit_tid"] = f"1-{self._tid_prefix}-{next(self._tid_counter):016x}"
-        return response(environ, start_response)
+        headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
+                   ("intuit_tid", f"1-{self._tid_prefix}-{next(self._tid_counter):016x}")]
+        if response.headers:
+            headers += list(response.headers.items())
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
+        return [response.body]
 
-    def dispatch(self, request: Request) -> Response:
+    def dispatch(self, request: Request) -> Reply:
         path = request.path
         if path.startswith("/v3/company/"):
             return self.accounting(request)
@@ -143,12 +163,12 @@ class SandboxApp:
             self.stats.add("html")
             with self.company.lock:
                 html = pages.company_home(self.company) if path == "/" else pages.list_view(self.company, path)
-            return Response(html, 200, content_type="text/html; charset=utf-8")
-        return Response("Not Found", 404, content_type="text/plain")
+            return reply(html, 200, content_type="text/html; charset=utf-8")
+        return reply("Not Found", 404, content_type="text/plain")
 
     @staticmethod
-    def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-        return Response(json.dumps(payload), status, headers=headers, content_type=JSON)
+    def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
+        return reply(json.dumps(payload), status, headers=headers, content_type=JSON)
 
     # --- OAuth -------------------------------------------------------------------------------
     @staticmethod
@@ -169,20 +189,20 @@ class SandboxApp:
         }
 
     @staticmethod
-    def _redirect(uri: str, params: dict[str, str]) -> Response:
+    def _redirect(uri: str, params: dict[str, str]) -> Reply:
         sep = "&" if "?" in uri else "?"
-        return Response("", 302, headers={"Location": uri + sep + urlencode(params)})
+        return reply("", 302, headers={"Location": uri + sep + urlencode(params)})
 
-    def authorize(self, request: Request) -> Response:
+    def authorize(self, request: Request) -> Reply:
         """GET shows the consent page (or redirects at once with auto-consent); POST is the answer."""
         args = request.form if request.method == "POST" else request.args
         client = self.oauth.clients.get(args.get("client_id", ""))
         redirect_uri = args.get("redirect_uri", "")
         if client is None:
-            return Response(pages.error_page("Unknown app", "The client_id is not a registered app."), 400,
+            return reply(pages.error_page("Unknown app", "The client_id is not a registered app."), 400,
                             content_type="text/html; charset=utf-8")
         if redirect_uri not in client.redirect_uris:
-            return Response(pages.error_page("Redirect URI not registered",
+            return reply(pages.error_page("Redirect URI not registered",
                                              f"{redirect_uri or '(none)'} is not a redirect URI of this app."), 400,
                             content_type="text/html; charset=utf-8")
         state = args.get("state", "")
@@ -196,7 +216,7 @@ class SandboxApp:
             info = self.company.get("CompanyInfo", "1") or {}
             fields = {k: args.get(k, "") for k in ("client_id", "redirect_uri", "scope", "state", "response_type")}
             html = pages.consent(client.name, str(info.get("CompanyName", "your company")), fields)
-            return Response(html, 200, content_type="text/html; charset=utf-8")
+            return reply(html, 200, content_type="text/html; charset=utf-8")
         if not approve:
             return self._redirect(redirect_uri, {"error": "access_denied", "state": state})
         code = self.oauth.issue_code(client, redirect_uri, scope, self.company.realm_id)
@@ -208,11 +228,11 @@ class SandboxApp:
             return self.oauth.authenticate(auth.username, auth.password)
         return self.oauth.authenticate(request.form.get("client_id"), request.form.get("client_secret"))
 
-    def _oauth_error(self, exc: OAuthError) -> Response:
+    def _oauth_error(self, exc: OAuthError) -> Reply:
         headers = {"WWW-Authenticate": 'Basic realm="Intuit"'} if exc.status == 401 else None
         return self._json(exc.status, exc.body(), headers)
 
-    def token(self, request: Request) -> Response:
+    def token(self, request: Request) -> Reply:
         self._latency()
         if request.method != "POST":
             return self._json(405, {"error": "invalid_request"})
@@ -229,7 +249,7 @@ class SandboxApp:
             return self._oauth_error(exc)
         return self._json(200, payload, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
-    def revoke(self, request: Request) -> Response:
+    def revoke(self, request: Request) -> Reply:
         try:
             client = self._client(request)
         except OAuthError as exc:
@@ -237,9 +257,9 @@ class SandboxApp:
         body = request.get_json(silent=True) or {}
         token = body.get("token") if isinstance(body, dict) else None
         self.oauth.revoke(client, token or request.form.get("token"))
-        return Response("", 200)
+        return reply("", 200)
 
-    def userinfo(self, request: Request) -> Response:
+    def userinfo(self, request: Request) -> Reply:
         try:
             grant = self.oauth.check_bearer(request.headers.get("Authorization"))
         except OAuthError as exc:
@@ -252,7 +272,7 @@ class SandboxApp:
         if self.settings.latency_ms > 0:
             time.sleep(self.settings.latency_ms / 1000.0)
 
-    def accounting(self, request: Request) -> Response:
+    def accounting(self, request: Request) -> Reply:
         self.stats.add("requests")
         if self._chance(self.settings.fault_rate):
             with self._rng_lock:
@@ -261,7 +281,7 @@ class SandboxApp:
             if kind == "drop":
                 raise _Drop()
             if kind == "503":
-                return Response("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>", 503,
+                return reply("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>", 503,
                                 content_type="text/html")
             return self._json(500, system_failure().body(self._now()))
         try:
@@ -280,14 +300,14 @@ class SandboxApp:
         if refused:
             self.stats.add("throttled")
             if self.settings.throttle_xml:
-                return Response(throttle_xml(refused, self._now()), 429, content_type="application/xml")
+                return reply(throttle_xml(refused, self._now()), 429, content_type="application/xml")
             return self._json(429, throttle_body(refused, self._now()))
         try:
             self._latency()  # inside the throttled section: a slow request counts as in flight
             status, data = self.resource(request, resource, [p for p in parts[5:] if p])
         finally:
             self.throttle.leave(realm)
-        return Response(data, status, content_type=JSON)
+        return reply(data, status, content_type=JSON)
 
     def _dump(self, payload: dict[str, Any]) -> bytes:
         payload["time"] = self._now()
