@@ -10,7 +10,8 @@ from PySide6.QtGui import QColor, QImage, QImageReader
 
 from qbosync_desktop.resources import icon_path, resource
 
-ICON_NAMES = ("app", "check", "cross", "warning", "syncing", "info", "tray-idle", "tray-syncing", "tray-attention")
+ICON_NAMES = ("app", "check", "cross", "warning", "syncing", "info", "tray-idle", "tray-syncing", "tray-attention",
+              "tray-paused")
 
 
 def _mean_colour(image: QImage) -> QColor:
