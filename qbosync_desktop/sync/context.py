@@ -177,8 +177,12 @@ class RunContext:
 
     # -- cursors -----------------------------------------------------------------------------------
     def cursor(self, name: str) -> str | None:
-        row = Cursor.get_or_none(Cursor.name == name)
-        return row.value if row is not None else None
+        """The committed value (read once per run; this run is the only writer under the run lock)."""
+        key = f"cursor.{name}"
+        if key not in self.caches:
+            row = Cursor.get_or_none(Cursor.name == name)
+            self.caches[key] = row.value if row is not None else None
+        return self.caches[key]
 
     def stage_cursor(self, name: str, value: str | None) -> None:
         """Remember a new cursor value; the engine commits it only when the phase left no unfinished
@@ -220,6 +224,7 @@ class RunContext:
                     row.value = value
                     row.updated_at = utcnow()
                     row.save()
+                self.caches[f"cursor.{name}"] = value
         self._staged_cursors.clear()
 
     def drop_staged_cursors(self) -> None:

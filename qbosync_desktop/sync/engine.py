@@ -216,9 +216,13 @@ class SyncEngine:
                 ctx.check_cancel()
                 # No ``ctx.planned`` here: in a run the previous phase has already applied, so the
                 # links are the truth (a planned create that QBO then refused must not count).
+                t_plan = time.monotonic()
                 changes = phase.plan(ctx)
                 observer.phase(phase.name, 0, len(changes))
+                t_apply = time.monotonic()
                 phase.apply(ctx, changes)
+                log.info("Run %s phase %s: %d changes, plan %.2fs, apply %.2fs", run.id, phase.name, len(changes),
+                         t_apply - t_plan, time.monotonic() - t_apply)
                 observer.phase(phase.name, len(changes), len(changes))
                 if outbox_mod.has_unfinished():
                     # Something was committed but not confirmed (connection lost): keep the cursors

@@ -103,6 +103,17 @@ def close_problem(kind: str, work_id: str) -> int:
     )
 
 
+def close_problems(kind: str, work_ids: list[str]) -> int:
+    """Close the open problems of several records of one kind that synced (one statement)."""
+    if not work_ids:
+        return 0
+    return (
+        Problem.update(state="closed", closed_at=utcnow(), retry_requested=False)
+        .where((Problem.kind == kind) & (Problem.work_id.in_([str(w) for w in work_ids])) & (Problem.state == "open"))
+        .execute()
+    )
+
+
 def open_problems(kind: str | None = None) -> list[dict[str, Any]]:
     q = Problem.select().where(Problem.state == "open")
     if kind is not None:

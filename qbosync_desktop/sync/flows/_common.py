@@ -156,12 +156,10 @@ def write_change(
         "fingerprint": fp,
         "work_version": val(rec, "version"),
         "work_updated_at": stamp(val(rec, "updated_at")),
-        "after": body,
     }
     link = ctx.link(kind, work_id)
     if link is None:
         meta["origin"] = "created"
-        meta["synced"] = {"sent": body}
         return Change(kind, work_id, None, "create", reason_create, dict(body), entity=entity, label=label, meta=meta)
     payload = dict(body)
     payload["Id"] = link.qbo_id
@@ -169,7 +167,8 @@ def write_change(
     if not full_update:
         payload["sparse"] = True
     meta["before"] = (link.synced or {}).get("sent")
-    meta["synced"] = {**(link.synced or {}), "sent": body}
+    if set(link.synced or {}) - {"sent"}:  # keep what other areas store there (issue 7's merge base)
+        meta["synced"] = {**(link.synced or {}), "sent": body}
     return Change(kind, work_id, link.qbo_id, "update", reason_update, payload, entity=entity, label=label, meta=meta)
 
 

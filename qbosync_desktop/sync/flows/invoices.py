@@ -95,11 +95,10 @@ class InvoicesOut(OutboundPhase):
             label = f"Invoice {number}"
             link = ctx.link(self.kind, wid)
             status = val(rec, "status", "sent")
-            fresh = is_fresh(ctx, CURSOR, rec)
             if status == "void":
                 if link is None:
                     changes.append(skip(self.kind, rec, "voided in Work before it was synced", entity="Invoice",
-                                        label=label, audit=fresh))
+                                        label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 elif link.fingerprint != VOID:
                     changes.append(Change(self.kind, wid, link.qbo_id, "void", "voided in Work",
                                           {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity="Invoice",
@@ -108,12 +107,12 @@ class InvoicesOut(OutboundPhase):
                                                              "work_updated_at": stamp(val(rec, "updated_at"))}))
                 continue
             if link is None and status == "draft":
-                changes.append(skip(self.kind, rec, "drafts never sync", entity="Invoice", label=label, audit=fresh))
+                changes.append(skip(self.kind, rec, "drafts never sync", entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 continue
             issued = iso_date(val(rec, "issue_date"))
             if link is None and issued and issued < start.isoformat():
                 changes.append(skip(self.kind, rec, f"dated {issued}, before the start date {start.isoformat()}",
-                                    entity="Invoice", label=label, audit=fresh))
+                                    entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 continue
             body = invoice_body(ctx, rec)
             fp = fingerprint(body)

@@ -1,0 +1,159 @@
+"""Benchmark: the initial sync at scale against both practice servers, throttle on.
+
+Default size is the issue's: 5,000 clients + 20,000 invoices (+ ~15,000 payments) from the Work
+demo server's scale mode; the QBO sandbox (its own process, like the real,
+remote QuickBooks) runs with its throttle on (500 requests/min, 10/s,
+10 in flight, 40 batch requests/min), ``--time-scale`` (default 60: a throttle minute lasts one
+second) and ``--latency-ms`` (default 100). The connector's limiter uses the same time scale.
+
+Printed: QBO requests per record written, wall time, and the throttle-bound floor: every write goes
+in batches of 30 and at most 40 batch requests fit in a (scaled) minute, so
+``floor = ceil(writes / 30) / 40 minutes``. Goal: within 15 % of the floor. Then a second sync with
+no changes: ≤ 2 requests and < 1 s.
+
+    python bench/bench_initial_sync.py                 # the full size
+    python bench/bench_initial_sync.py --clients 500 --invoices 2000    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import keyring
+
+from qbosync_desktop.keyring_memory import MemoryKeyring
+from qbosync_desktop.paths import set_home
+
+
+def _server(argv: list[str], home: Path) -> tuple[subprocess.Popen, SimpleNamespace]:
+    """Start ``qbosync <argv>`` and read its first stdout line (the JSON config)."""
+    proc = subprocess.Popen([sys.executable, "-m", "qbosync_desktop.cli", "--home", str(home / "servers"), *argv],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"server {argv[:2]} did not start")
+    return proc, SimpleNamespace(**json.loads(line))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=5000)
+    ap.add_argument("--invoices", type=int, default=20000)
+    ap.add_argument("--time-scale", type=float, default=60.0)
+    ap.add_argument("--latency-ms", type=float, default=100.0)
+    ap.add_argument("--concurrency", type=int, default=8, help="batches in flight (QBO allows 10 requests)")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--verbose", action="store_true", help="log each phase's plan/apply time to stderr")
+    args = ap.parse_args(argv)
+    if args.verbose:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(message)s")
+        logging.getLogger("qbosync_desktop.sync.engine").setLevel(logging.INFO)
+
+    keyring.set_keyring(MemoryKeyring())  # throwaway practice credentials
+    home = Path(tempfile.mkdtemp(prefix="qbosync-bench-"))
+    set_home(home)
+
+    from qbosync_desktop.paths import get_paths
+    from qbosync_desktop.practice import connect_practice, practice_settings
+    from qbosync_desktop.qbo.client import QboClient
+    from qbosync_desktop.qbo.ratelimit import RateLimits
+    from qbosync_desktop.store.models_sync import Link
+    from qbosync_desktop.sync.engine import SyncEngine
+    from qbosync_desktop.workspace import Workspace
+
+    t0 = time.monotonic()
+    # Both practice servers in their own processes: QuickBooks is remote in real life, and a server
+    # in this process would share the engine's GIL and make the engine look slower than it is.
+    qbo_proc, qbo_cfg = _server(["sandbox", "qbo", "--auto-consent", "--throttle", "--time-scale",
+                                 str(args.time_scale), "--latency-ms", str(args.latency_ms)], home)
+    work_proc, work_cfg = _server(["sandbox", "work", "--clients", str(args.clients), "--invoices",
+                                   str(args.invoices)], home)
+    print(f"servers up in {time.monotonic() - t0:.1f}s (Work scale data generated)", file=sys.stderr)
+
+    class BenchWorkspace(Workspace):
+        """The real workspace, with the connector's limiter on the sandbox's time scale."""
+
+        scaled_qbo: QboClient | None = None
+
+        def qbo_client(self) -> QboClient:
+            if self.scaled_qbo is None:
+                conn = self.require_qbo()
+                self.scaled_qbo = QboClient(conn.api_base, conn.realm_id, self._token_manager(conn),
+                                            limits=RateLimits(time_scale=args.time_scale),
+                                            retry_wait_429=60.0 / args.time_scale)
+            return self.scaled_qbo
+
+    practice = SimpleNamespace(qbo_config=qbo_cfg, work_config=work_cfg)
+    ws = BenchWorkspace.open(get_paths())
+    try:
+        connect_practice(ws, practice, timeout=30)  # the real OAuth code path, consent answers itself
+        today = dt.date.today()
+        settings = practice_settings(ws).replace(bills=False, sites=False, start_date=today - dt.timedelta(days=400))
+        ws.save_settings(settings)
+        ws.mark_enabled()
+        engine = SyncEngine(ws, concurrency=args.concurrency)
+        qc = ws.qbo_client()
+
+        stats0 = (qc.stats.requests, qc.stats.throttled)
+        t = time.monotonic()
+        summary = engine.run(initial=True)
+        wall = time.monotonic() - t
+        stats1 = (qc.stats.requests, qc.stats.throttled)
+        created = Link.select().where(Link.origin == "created").count()
+        written = sum(n for by in summary.counts.values() for k, n in by.items()
+                      if k in ("created", "updated", "voided"))
+        requests = stats1[0] - stats0[0]
+        minute = 60.0 / args.time_scale
+        floor = math.ceil(written / 30) / 40 * minute
+
+        t = time.monotonic()
+        again = engine.run()
+        noop_wall = time.monotonic() - t
+        figures = {
+            "size": {"clients": args.clients, "invoices": args.invoices},
+            "state": summary.state,
+            "counts": summary.counts,
+            "open_problems": summary.open_problems,
+            "records_written": written,
+            "links_created": created,
+            "qbo_requests": requests,
+            "qbo_requests_per_record": round(requests / max(written, 1), 4),
+            "throttled_429": stats1[1] - stats0[1],
+            "wall_seconds": round(wall, 2),
+            "floor_seconds": round(floor, 2),
+            "over_floor_percent": round((wall / floor - 1) * 100, 1) if floor else None,
+            "time_scale": args.time_scale,
+            "latency_ms": args.latency_ms,
+            "concurrency": args.concurrency,
+            "noop_requests": again.qbo_requests,
+            "noop_seconds": round(noop_wall, 3),
+            "noop_state": again.state,
+        }
+    finally:
+        ws.close()
+        for proc in (qbo_proc, work_proc):
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for k, v in figures.items():
+            print(f"{k:26} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
