@@ -31,8 +31,38 @@ def test_500_requests_a_minute_then_429_until_the_window_slides(make_qbo_sandbox
 
 
 def test_time_scale_shortens_the_throttle_minute(make_qbo_sandbox):
-    sb = make_qbo_sandbox(throttle=True, time_scale=60)
-    assert sb._throttle.window == pytest.approx(1.0)
+    sb = make_qbo_sandbox(throttle=True, time_scale=6)  # a "minute" of 10 s
+    http = qbo_session(sb)
+    body = {"BatchItemRequest": [{"bId": "1", "Query": "select count(*) from Item"}]}
+    codes = [http.post(f"{http.company_url}/batch", json=body, timeout=10).status_code for _ in range(41)]
+    assert codes == [200] * 40 + [429]
+    sb.clock.advance(4)
+    assert http.post(f"{http.company_url}/batch", json=body, timeout=10).status_code == 429
+    sb.clock.advance(6.5)  # 10.5 s of the scaled minute have passed
+    assert http.post(f"{http.company_url}/batch", json=body, timeout=10).status_code == 200
+
+
+def test_concurrent_writers_get_distinct_ids(qbo_sandbox):
+    token = qbo_session(qbo_sandbox).headers["Authorization"]
+    url = f"{qbo_sandbox.config.api_base}/company/{qbo_sandbox.config.realm_id}/customer"
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def go(k: int) -> None:
+        with requests.Session() as s:
+            for i in range(15):
+                resp = s.post(url, json={"DisplayName": f"Thread {k}-{i}"}, headers={"Authorization": token}, timeout=10)
+                assert resp.status_code == 200
+                with lock:
+                    ids.append(resp.json()["Customer"]["Id"])
+
+    threads = [threading.Thread(target=go, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 90 and len(set(ids)) == 90
+    assert len([c for c in qbo_sandbox.store.all("Customer") if c["DisplayName"].startswith("Thread ")]) == 90
 
 
 def test_more_than_10_in_flight_is_429(make_qbo_sandbox):
