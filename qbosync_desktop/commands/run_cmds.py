@@ -160,14 +160,14 @@ def show_preview(ws: Workspace, as_json: bool) -> dict[str, dict[str, int]]:
     """Plan the initial sync without writing anything and print its numbers (issue 7's preview),
     then the match proposals still waiting for the person's decision (their records are held)."""
     from qbosync_desktop.sync.engine import SyncEngine
+    from qbosync_desktop.sync.preview import render_text
 
     engine = SyncEngine(ws)
-    counts = engine.preview().counts()
+    preview = engine.preview()
+    counts = preview.counts()
     waiting = [m for m in engine.matches() if getattr(m, "state", None) == "proposed"]
     if not as_json:
-        print("Preview (nothing written yet):")
-        for entity, by_action in counts.items():
-            print(f"  {entity}: " + (", ".join(f"{n} {a}" for a, n in by_action.items()) or "nothing to do"))
+        print(render_text(preview, limit=5))
         if waiting:
             print(f"{len(waiting)} possible match{'es' if len(waiting) != 1 else ''} between QuickBooks and Work "
                   "records wait for your decision; those records are held until you decide "
