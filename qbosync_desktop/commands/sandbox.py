@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from qbosync_desktop.errors import ConfigurationError
@@ -72,20 +73,33 @@ def run_qbo(args: argparse.Namespace) -> int:
         access_token_ttl=args.access_token_ttl, data_dir=args.data_dir, time_scale=args.time_scale,
         seed=args.seed, host=args.host, port=args.port, throttle_xml=args.throttle_xml,
     )
-    stop = threading.Event()
+
+    def start() -> str:
+        config = sb.start()
+        register_secret(config.client_secret)
+        return config.to_json()
+
+    return serve_until_signal(start, sb.stop)
+
+
+def serve_until_signal(start: Callable[[], str], stop: Callable[[], None]) -> int:
+    """Start a practice server, print its one JSON line, serve until SIGINT/SIGTERM, stop, exit 0.
+
+    Shared by the practice servers' commands so each behaves the same for scripts and drills:
+    the first stdout line is the connection JSON and nothing else is written to stdout.
+    """
+    stopping = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
+        stopping.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        config = sb.start()
-        register_secret(config.client_secret)
-        print(config.to_json(), flush=True)
-        while not stop.wait(0.2):
+        print(start(), flush=True)
+        while not stopping.wait(0.2):
             pass
     finally:
-        sb.stop()
+        stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
