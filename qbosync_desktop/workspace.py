@@ -239,6 +239,8 @@ class Workspace:
     def mark_needs_reconnect(self) -> None:
         """Called when QuickBooks rejects the grant (refresh token dead or revoked)."""
         Connection.update(state=NEEDS_RECONNECT).where(Connection.id == 1, Connection.state == CONNECTED).execute()
+        with self._lock:
+            self._qbo = None
 
     def mark_enabled(self) -> None:
         """The first "Enable Integration": its date is the default invoice start date (the seed)."""
