@@ -198,10 +198,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--creates", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the HTTP part; the best figure of each is kept")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()}
-    result.update(bench_http(args.creates, args.clients))
+    runs = [bench_http(args.creates, args.clients) for _ in range(max(1, args.repeat))]
+    for key in runs[0]:
+        values = [run[key] for run in runs if run[key] is not None]
+        if not values:
+            result[key] = None
+        elif "_ms_" in key:
+            result[key] = min(values)  # best of the runs: the machine's neighbours only ever add time
+        elif "per_s" in key or "per_cpu_second" in key:
+            result[key] = max(values)
+        else:
+            result[key] = values[0]
     result.update(bench_in_process(args.creates))
     result["load_average_after"] = os.getloadavg()
     if args.json:
