@@ -362,7 +362,8 @@ class Workspace:
     def _token_manager(self, conn: Connection) -> Any:
         from qbosync_desktop.qbo.auth import TokenManager
 
-        return TokenManager(self.secrets, self.paths, self._oauth_config(conn), conn.realm_id)
+        return _GrantWatch(TokenManager(self.secrets, self.paths, self._oauth_config(conn), conn.realm_id),
+                           self.mark_needs_reconnect)
 
     def qbo_client(self) -> QboClient:
         """The QuickBooks client for the connected company (cached; rebuilt after a reconnect)."""
@@ -389,6 +390,35 @@ class Workspace:
     # docs/architecture.md spells them ``ws.qbo()`` / ``ws.work()``.
     qbo = qbo_client
     work = work_client
+
+
+class _GrantWatch:
+    """The token manager, watched: when QuickBooks says the grant is gone (``NeedsReconnect`` from a
+    refresh), the connection is marked ``needs_reconnect`` at once — whoever was syncing (the CLI, the
+    desktop service's worker, a test) — so every window and command shows "Reconnect" from then on."""
+
+    def __init__(self, tokens: Any, on_dead: Callable[[], None]) -> None:
+        self._tokens = tokens
+        self._on_dead = on_dead
+
+    def _watch(self, fn: Callable[..., str], *args: Any, **kwargs: Any) -> str:
+        try:
+            return fn(*args, **kwargs)
+        except errors.NeedsReconnect:
+            self._on_dead()
+            raise
+
+    def access_token(self) -> str:
+        return self._watch(self._tokens.access_token)
+
+    def __call__(self) -> str:
+        return self.access_token()
+
+    def refresh(self, force: bool = False, rejected: str | None = None) -> str:
+        return self._watch(self._tokens.refresh, force=force, rejected=rejected)
+
+    def __getattr__(self, name: str) -> Any:  # revoke(), stored(), refresh_count ...
+        return getattr(self._tokens, name)
 
 
 def environment_for(discovery_url: str | None) -> str:

@@ -85,3 +85,19 @@ def test_a_revoked_grant_means_exit_2_until_reconnected(configured_workspace, pr
     assert code == 0, err
     code, synced = _json(capsys, "sync")
     assert synced["run"]["state"] == "done" and code in (0, 1)
+
+
+def test_a_dead_grant_is_recorded_whoever_syncs(connected_workspace, practice):
+    """Not only the CLI: the desktop service's worker drives the engine directly, and the connection
+    must still read needs_reconnect afterwards (the integration window shows Reconnect from it)."""
+    import pytest
+
+    from qbosync_desktop.errors import NeedsReconnect
+
+    ws = connected_workspace
+    cfg = practice.qbo_config
+    requests.post(f"{cfg.base_url}/v2/oauth2/tokens/revoke", json={"token": ws.secrets.get(secrets.QBO_REFRESH_TOKEN)},
+                  auth=(cfg.client_id, cfg.client_secret), timeout=10).raise_for_status()
+    with pytest.raises(NeedsReconnect):
+        ws.qbo_client().company_info()
+    assert ws.connection.state == "needs_reconnect"
