@@ -90,3 +90,18 @@ def test_one_qbo_customer_cannot_be_accepted_for_two_clients(clients_workspace, 
                                  qbo_name="Ann Lee", score=90, reason="test", state="proposed")
     with pytest.raises(ConfigurationError):
         eng.accept_match(other.id)
+
+
+def test_a_customer_added_later_in_quickbooks_is_matched_not_imported_twice(clients_workspace, practice) -> None:
+    eng = engine(clients_workspace)
+    assert eng.run(initial=True).ok
+    # "Smith: Residential" cannot go to QuickBooks (colon); the accountant adds it there by hand
+    (smith,) = work_clients(practice, "Smith: Residential")
+    practice.qbo.user.create("Customer", {"DisplayName": "Smith Residential"})
+
+    assert eng.run().ok
+
+    assert len(work_clients(practice, "Smith Residential")) == 1  # no second client imported
+    link = Link.get((Link.kind == "client") & (Link.work_id == smith["id"]))
+    assert link.origin == "matched"
+    assert link.qbo_id == str(qbo_customers(practice, "Smith Residential")[0]["Id"])

@@ -120,10 +120,12 @@ def decide(
     return out
 
 
-def rejected_unlinked(kind: str) -> list[MatchProposal]:
-    """Rejected proposals whose QuickBooks record has no link yet: it must now sync on its own."""
+def decided_unlinked(kind: str) -> list[MatchProposal]:
+    """Accepted or rejected proposals whose QuickBooks record has no link yet: the next run must
+    link it (accepted) or let it sync on its own (rejected), even if it did not change."""
     linked = Link.select(Link.qbo_id).where(Link.kind == kind)
-    return list(MatchProposal.select().where((MatchProposal.kind == kind) & (MatchProposal.state == "rejected")
+    return list(MatchProposal.select().where((MatchProposal.kind == kind)
+                                             & MatchProposal.state.in_(("accepted", "rejected"))
                                              & MatchProposal.qbo_id.not_in(linked)))
 
 

@@ -6,7 +6,8 @@ This phase runs *before* the Work → QuickBooks ``clients`` phase. It
    request per sync, a query for gaps over 30 days) and what changed in Work (its own
    ``updated_since`` cursor, ``twoway.work.clients``: the outbound phase advances ``work.clients``
    after this phase commits, so sharing it would make one of them miss changes);
-2. links accepted match proposals (origin ``matched``) and holds undecided ones back;
+2. matches unlinked customers against unlinked Work clients (on every run that sees one, not only
+   at onboarding), links accepted proposals (origin ``matched``) and holds undecided ones back;
 3. imports top-level customers without a link into Work (the seed's state rules apply: default
    State, or the seed's exact missing-state problem), exactly once through a persisted
    :class:`WorkWrite` with an ``Idempotency-Key``;
@@ -54,9 +55,9 @@ from qbosync_desktop.sync.client_fields import (
 from qbosync_desktop.sync.merge import merge
 from qbosync_desktop.sync.onboarding import (
     decide,
+    decided_unlinked,
     link_matched,
     qbo_candidate,
-    rejected_unlinked,
     store_fresh,
     work_candidate,
 )
@@ -147,30 +148,36 @@ class ClientsTwoWay:
             ctx.stage_cursor(WORK_CURSOR, after(newest))
         work_by_id = {str(get(c, "id")): c for c in work_changed}
 
-        # Match review: stored decisions always; fresh proposals on the onboarding run.
-        # An import interrupted after Work may have created the client is finished first, with the
-        # same request (so its customer is not offered to matching, which would pair it with that
-        # very client under another origin).
-        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
-        unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
-        unlinked_w = [work_candidate(c) for w, c in work_by_id.items() if w not in links]
-        decisions = decide(KIND, unlinked_w, unlinked_q, fresh=ctx.initial)
-        ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
-        ctx.caches["twoway.fresh.client"] = decisions.fresh
-        matched = {q: (w, info) for w, q, info in decisions.accepted}
-
         # Customers CDC will not report again but that need handling now: a failed import (the fix
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
+        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
         waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
             (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
-        rejected = [m.qbo_id for m in rejected_unlinked(KIND)]
-        missing = [q for q in [*waiting, *pending, *matched, *rejected] if q not in customers and q not in by_qbo]
+        decided = [m.qbo_id for m in decided_unlinked(KIND)]
+        missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
         if missing:
             from qbosync_desktop.qbo.query import quote
 
             for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
                 if is_top_level(c):
                     customers[str(c["Id"])] = c
+
+        # Match review. An import interrupted after Work may have created the client is finished
+        # first, with the same request (so its customer is not offered to matching, which would pair
+        # it with that very client under another origin). Matching runs whenever a QuickBooks
+        # customer has no link yet - not only on the onboarding run: a customer added in QuickBooks
+        # later may be a Work client nobody linked, and importing it would make a second one. That
+        # needs every unlinked Work client, not just the changed ones.
+        unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
+        all_work = dict(work_by_id)
+        fresh_ids = {str(c["Id"]) for c in read.records}
+        if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
+            all_work = {str(get(c, "id")): c for c in ctx.work.clients()}
+        unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in links]
+        decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
+        ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
+        ctx.caches["twoway.fresh.client"] = decisions.fresh
+        matched = {q: (w, info) for w, q, info in decisions.accepted}
 
         changes: list[Change] = []
         company = None
@@ -181,7 +188,7 @@ class ClientsTwoWay:
             label = str(cust.get("DisplayName") or qid)
             if qid in matched and qid not in pending:
                 wid, info = matched[qid]
-                client = work_by_id.get(wid) or ctx.work.get_client(wid)
+                client = all_work.get(wid) or ctx.work.get_client(wid)
                 changes += self._link_changes(ctx, client, cust, info)
                 continue
             if qid in decisions.waiting_qbo:
@@ -385,9 +392,9 @@ class ClientsTwoWay:
                 w = self._apply_merge(ctx, ch)
                 if w is not None:
                     qbo_writes.append(w)
-        if ctx.initial:
+        if ctx.caches.get("twoway.fresh.client"):
             with database.atomic():
-                store_fresh(KIND, ctx.caches.get("twoway.fresh.client") or [])
+                store_fresh(KIND, ctx.caches["twoway.fresh.client"])
         outbox.submit(ctx, qbo_writes)
 
     def _apply_import(self, ctx: RunContext, ch: Change) -> None:
