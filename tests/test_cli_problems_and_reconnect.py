@@ -101,3 +101,12 @@ def test_a_dead_grant_is_recorded_whoever_syncs(connected_workspace, practice):
     with pytest.raises(NeedsReconnect):
         ws.qbo_client().company_info()
     assert ws.connection.state == "needs_reconnect"
+
+
+def test_a_work_key_that_stopped_working_is_a_configuration_error(configured_workspace, capsys):
+    ws = configured_workspace
+    ws.secrets.set(secrets.WORK_API_KEY, "wk_revoked_in_work_0000000000")  # as if revoked in Work
+    ws.mark_enabled()
+    assert cli.main(["sync"]) == 3
+    err = capsys.readouterr().err
+    assert "Work did not accept the API key" in err and "qbosync work-connect" in err

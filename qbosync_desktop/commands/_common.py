@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from qbosync_desktop import errors
 from qbosync_desktop.workspace import Workspace
 
 
@@ -35,6 +36,14 @@ def symbol(fancy: str, plain: str) -> str:
         return fancy
     except (UnicodeEncodeError, LookupError):
         return plain
+
+
+def work_key_refused(exc: errors.WorkAuthError) -> errors.ConfigurationError:
+    """Work refusing the API key is a configuration error (exit 3): the user must enter a new key."""
+    return errors.ConfigurationError(
+        exc.message, field="work_api_key", title=exc.title,
+        hint=exc.hint + " Then run 'qbosync work-connect --url URL --api-key KEY'.", details=exc.details,
+    )
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

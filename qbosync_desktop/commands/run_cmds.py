@@ -23,6 +23,7 @@ from qbosync_desktop.commands._common import (
     print_problems,
     problem_to_dict,
     symbol,
+    work_key_refused,
     workspace,
 )
 from qbosync_desktop.sync.settings import LABELS, check
@@ -113,6 +114,9 @@ def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str
     except errors.NeedsReconnect:
         ws.mark_needs_reconnect()
         raise
+    except errors.WorkAuthError as exc:
+        # The Work key was revoked: like a wrong key at work-connect, the user must reconfigure (exit 3).
+        raise work_key_refused(exc) from None
     data = summary_to_dict(summary)
     return data, done_exit_code()
 

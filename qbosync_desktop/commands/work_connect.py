@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from qbosync_desktop import errors
-from qbosync_desktop.commands._common import add_json, workspace
+from qbosync_desktop.commands._common import add_json, work_key_refused, workspace
 from qbosync_desktop.logs import register_secret
 
 
@@ -28,10 +28,8 @@ def run(args: argparse.Namespace) -> int:
     with workspace() as ws:
         try:
             message = ws.connect_work(args.url, args.api_key)
-        except errors.WorkAuthError as exc:
-            # A key Work refuses is a configuration error (exit 3), and nothing was stored.
-            raise errors.ConfigurationError(exc.message, field="api_key", title=exc.title, hint=exc.hint,
-                                            details=exc.details) from None
+        except errors.WorkAuthError as exc:  # nothing was stored
+            raise work_key_refused(exc) from None
         name = ws.connection.work_company_name  # type: ignore[union-attr]
     if args.json:
         print_json({"work_company_name": name, "work_base_url": args.url.rstrip("/"), "message": message})
