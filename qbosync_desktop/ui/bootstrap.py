@@ -43,6 +43,9 @@ class Controller(QObject):
         self.args = args
         self.ask_on_close = ask_on_close
         apply_style(app)
+        from qbosync_desktop.service import prefer_gui_latency
+
+        prefer_gui_latency()
         self.crash = CrashReporter(self._show_unexpected, self)
         try:
             loop = asyncio.get_event_loop()
@@ -54,6 +57,7 @@ class Controller(QObject):
         self.practice_factory = practice_factory
         self.session = Session(self.workspace, open_url=open_url, minute_ms=minute_ms, schedule=False)
         self.session.service.needs_reconnect.connect(self._needs_reconnect)
+        self.session.warm_up()
         self.tray = Tray(self.session.service, self)
         self.tray.open_requested.connect(self.show_window)
         self.tray.quit_requested.connect(self.quit)

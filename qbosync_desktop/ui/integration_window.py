@@ -47,6 +47,7 @@ from qbosync_desktop.ui.signals import emit
 from qbosync_desktop.ui.snapshot import Snapshot, load_snapshot
 from qbosync_desktop.ui.style import icon
 from qbosync_desktop.ui.text import tr
+from qbosync_desktop.ui.widgets.record_table import RecordTable
 from qbosync_desktop.ui.widgets.status_icon import EntityStatus
 
 #: The five entities of the settings summary, in the seed's order.
@@ -291,9 +292,9 @@ class IntegrationWindow(QMainWindow):
     def _build_problems(self) -> None:
         page = QWidget()
         lay = QVBoxLayout(page)
-        self.problems_table = _table([self.tr("Record"), self.tr("What happened"), self.tr("What to do")],
-                                     self.tr("Problems"), page)
-        self.problems_table.itemSelectionChanged.connect(self._problem_selected)
+        self.problems_table = RecordTable([self.tr("Record"), self.tr("What happened"), self.tr("What to do")],
+                                          _problem_cells, self.tr("Problems"), page)
+        self.problems_table.selectionModel().selectionChanged.connect(lambda *_a: self._problem_selected())
         self.problems_table.setColumnWidth(0, 180)
         self.problems_table.setColumnWidth(1, 420)
         lay.addWidget(self.problems_table)
@@ -334,9 +335,9 @@ class IntegrationWindow(QMainWindow):
     def _build_history(self) -> None:
         page = QWidget()
         lay = QVBoxLayout(page)
-        self.history_table = _table([self.tr("Started"), self.tr("Kind"), self.tr("Result"), self.tr("Duration"),
-                                     self.tr("QuickBooks requests"), self.tr("What happened")],
-                                    self.tr("History"), page)
+        self.history_table = RecordTable([self.tr("Started"), self.tr("Kind"), self.tr("Result"), self.tr("Duration"),
+                                          self.tr("QuickBooks requests"), self.tr("What happened")],
+                                         _run_cells, self.tr("History"), page)
         lay.addWidget(self.history_table)
         self.tabs.addTab(page, self.tr("History"))
 
@@ -361,8 +362,9 @@ class IntegrationWindow(QMainWindow):
         row.addWidget(self.activity_kind)
         row.addWidget(self.export_button)
         lay.addLayout(row)
-        self.activity_table = _table([self.tr("When"), self.tr("Action"), self.tr("Record"), self.tr("Work id"),
-                                      self.tr("QuickBooks id"), self.tr("Message")], self.tr("Activity"), page)
+        self.activity_table = RecordTable([self.tr("When"), self.tr("Action"), self.tr("Record"), self.tr("Work id"),
+                                           self.tr("QuickBooks id"), self.tr("Message")], _audit_cells,
+                                          self.tr("Activity"), page)
         lay.addWidget(self.activity_table)
         self.export_status = QLabel("", page)
         self.export_status.setObjectName("Muted")
@@ -493,23 +495,15 @@ class IntegrationWindow(QMainWindow):
 
     def _fill_problems(self) -> None:
         t = self.problems_table
-        t.setRowCount(len(self.snapshot.problems))
-        for row, p in enumerate(self.snapshot.problems):
-            t.setItem(row, 0, _item(f"{p['kind'].capitalize()} {p['work_id']}", p["id"]))
-            t.setItem(row, 1, _item(f"{p['title']}: {p['message']}" if p.get("title") else p["message"]))
-            t.setItem(row, 2, _item(p.get("hint") or ""))
-        t.resizeRowsToContents()
+        t.set_rows(self.snapshot.problems)
         has = bool(self.snapshot.problems)
         self.retry_all_button.setEnabled(has)
-        if has and not t.selectedItems():
+        if has:
             t.selectRow(0)
         self._problem_selected()
 
     def selected_problem(self) -> dict[str, Any] | None:
-        rows = self.problems_table.selectionModel().selectedRows()
-        if not rows or rows[0].row() >= len(self.snapshot.problems):
-            return None
-        return self.snapshot.problems[rows[0].row()]
+        return self.problems_table.selected_row()
 
     def _problem_selected(self) -> None:
         p = self.selected_problem()
@@ -541,15 +535,7 @@ class IntegrationWindow(QMainWindow):
         t.resizeRowsToContents()
 
     def _fill_history(self) -> None:
-        t = self.history_table
-        t.setRowCount(len(self.snapshot.runs))
-        for row, r in enumerate(self.snapshot.runs):
-            t.setItem(row, 0, _item(fmt_time(r["started_at"]), r["id"]))
-            t.setItem(row, 1, _item(r["kind"]))
-            t.setItem(row, 2, _item(r["state"]))
-            t.setItem(row, 3, _item(f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""))
-            t.setItem(row, 4, _item(r["qbo_requests"]))
-            t.setItem(row, 5, _item(fmt_counts(r["counts"]) or (r.get("error") or {}).get("message", "")))
+        self.history_table.set_rows(self.snapshot.runs)
 
     def _fill_activity(self, *_args: Any) -> None:
         needle = self.activity_filter.text().strip().casefold()
@@ -558,15 +544,7 @@ class IntegrationWindow(QMainWindow):
                 if (kind is None or e["kind"] == kind)
                 and (not needle or needle in " ".join(str(e.get(k) or "") for k in
                                                       ("action", "kind", "work_id", "qbo_id", "message")).casefold())]
-        t = self.activity_table
-        t.setRowCount(len(rows))
-        for row, e in enumerate(rows):
-            t.setItem(row, 0, _item(fmt_time(e["at"]), e["id"]))
-            t.setItem(row, 1, _item(e["action"]))
-            t.setItem(row, 2, _item(e["kind"]))
-            t.setItem(row, 3, _item(e["work_id"]))
-            t.setItem(row, 4, _item(e["qbo_id"]))
-            t.setItem(row, 5, _item(e["message"]))
+        self.activity_table.set_rows(rows)
 
     # ------------------------------------------------------------------ actions
     def sync_now(self) -> None:
@@ -696,6 +674,21 @@ class IntegrationWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_geometry()
         super().closeEvent(event)
+
+
+def _problem_cells(p: dict[str, Any]) -> tuple[str, str, str]:
+    what = f"{p['title']}: {p['message']}" if p.get("title") else p["message"]
+    return f"{p['kind'].capitalize()} {p['work_id']}", what, p.get("hint") or ""
+
+
+def _run_cells(r: dict[str, Any]) -> tuple[Any, ...]:
+    duration = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
+    what = fmt_counts(r["counts"]) or (r.get("error") or {}).get("message", "")
+    return fmt_time(r["started_at"]), r["kind"], r["state"], duration, r["qbo_requests"], what
+
+
+def _audit_cells(e: dict[str, Any]) -> tuple[Any, ...]:
+    return fmt_time(e["at"]), e["action"], e["kind"], e["work_id"], e["qbo_id"], e["message"]
 
 
 def _show(value: Any) -> str:

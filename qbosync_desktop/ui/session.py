@@ -21,6 +21,16 @@ from qbosync_desktop.ui.settings_form import WorkFacts
 log = logging.getLogger(__name__)
 
 
+def _import_flows() -> None:
+    import importlib
+    import pkgutil
+
+    from qbosync_desktop.sync import flows
+
+    for info in pkgutil.iter_modules(flows.__path__):
+        importlib.import_module(f"{flows.__name__}.{info.name}")
+
+
 class Session:
     """One company: the workspace (database + keyring + connectors) and its sync service."""
 
@@ -42,7 +52,16 @@ class Session:
                 from qbosync_desktop.sync.engine import SyncEngine
 
                 self._engine = SyncEngine(self.workspace)
+                _import_flows()
             return self._engine
+
+    def warm_up(self) -> None:
+        """Build the engine on the worker now (imports, connectors), so the first Sync now starts at once.
+
+        Importing the sync modules holds the GIL for long stretches; done during the first run it
+        shows up as a stutter in the window, done here it happens while the person reads the screen.
+        """
+        self.service.submit(lambda _engine: None)
 
     # -- blocking helpers ---------------------------------------------------------------------------
     def load_accounts(self) -> Any:

@@ -1,0 +1,114 @@
+"""Benchmark: event-loop stalls in the desktop app while a large initial sync runs in the background.
+
+    python bench/bench_ui_responsiveness.py [--clients 2000] [--invoices 6000] [--throttle]
+
+Practice servers in scale mode (in this process, like ``--demo``), a real sign-in, the integration
+window shown offscreen, and "Sync now": a 10 ms timer on the GUI thread records every gap. Target
+(issue 8): no gap over 100 ms. Prints one JSON line (max / p99 / p50 gap, the GUI thread's own CPU per
+gap, records, seconds, machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--invoices", type=int, default=6000)
+    parser.add_argument("--throttle", action="store_true", help="keep the practice QuickBooks rate limits on")
+    args = parser.parse_args()
+
+    home = tempfile.mkdtemp(prefix="qbosync-bench-ui-")
+    os.environ["QBOSYNC_HOME"] = home
+    import keyring
+    from PySide6.QtWidgets import QApplication
+
+    from qbosync_desktop.keyring_memory import MemoryKeyring
+    from qbosync_desktop.practice import Practice, connect_practice, practice_settings
+    from qbosync_desktop.sandbox.qbo import QboSandbox
+    from qbosync_desktop.sandbox.work import WorkSandbox
+    from qbosync_desktop.service import prefer_gui_latency
+    from qbosync_desktop.ui.integration_window import IntegrationWindow
+    from qbosync_desktop.ui.session import Session
+    from qbosync_desktop.ui.stall_meter import StallMeter
+    from qbosync_desktop.ui.style import apply_style
+    from qbosync_desktop.workspace import Workspace
+
+    keyring.set_keyring(MemoryKeyring())
+    app = QApplication(sys.argv[:1])
+    apply_style(app)
+    prefer_gui_latency()
+    t0 = time.perf_counter()
+    qbo = QboSandbox(auto_consent=True, throttle=args.throttle)
+    qbo_config = qbo.start()
+    work = WorkSandbox(seed=None, clients=args.clients, invoices=args.invoices)
+    practice = Practice(qbo=qbo, work=work, qbo_config=qbo_config, work_config=work.start())
+    ws = Workspace.open()
+    connect_practice(ws, practice)
+    ws.save_settings(practice_settings(ws).replace(start_date=dt.date.today() - dt.timedelta(days=400)))
+    ws.mark_enabled()
+    setup_seconds = time.perf_counter() - t0
+
+    session = Session(ws, schedule=False)
+    window = IntegrationWindow(session)
+    window.show()
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    def run_until(condition, extra_ms: int = 0) -> None:
+        """Run the real Qt event loop (not a processEvents spin) until ``condition()`` holds."""
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.setInterval(20)
+        poll.timeout.connect(lambda: condition() and QTimer.singleShot(extra_ms, loop.quit))
+        poll.start()
+        loop.exec()
+        poll.stop()
+
+    done: list = []
+    session.service.finished.connect(done.append)
+    session.service.failed.connect(done.append)
+    warmed: list = []
+    session.service.submit(lambda _e: None, on_done=warmed.append)
+    run_until(lambda: bool(warmed))
+    meter = StallMeter()
+    meter.start()
+    window.sync_button.click()
+    run_until(lambda: bool(done), extra_ms=1000)  # then the final refresh and render
+    meter.stop()
+    result = done[0]
+    session.close()
+    run_until(lambda: not session.service.thread.is_alive())
+    practice.stop()
+    counts = getattr(result, "counts", {}) or {}
+    print(json.dumps({
+        "bench": "ui_responsiveness",
+        "clients": args.clients, "invoices": args.invoices, "throttle": args.throttle,
+        "run_state": getattr(result, "state", type(result).__name__),
+        "records": sum(sum(v.values()) for v in counts.values()),
+        "sync_seconds": round(getattr(result, "seconds", 0.0), 1),
+        "setup_seconds": round(setup_seconds, 1),
+        "ticks": len(meter.gaps_ms),
+        "max_gap_ms": round(meter.max_ms, 1),
+        "p99_gap_ms": round(meter.percentile(99), 1),
+        "p50_gap_ms": round(meter.percentile(50), 1),
+        "gui_cpu_per_gap_max_ms": round(meter.max_busy_ms, 1),
+        "over_100ms": sum(1 for g in meter.gaps_ms if g > 100),
+        "target_met": meter.max_ms < 100,
+        "pyside6": __import__("PySide6").__version__,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Measures event-loop stalls: how late a 10 ms timer fires while the app works.
+
+"The GUI thread never blocks" is a claim a test can check: a ``QTimer`` asks to run every 10 ms; any
+gap much longer than that is time the GUI thread spent on something else (rendering a huge table,
+a synchronous call, a flood of queued signals) instead of answering the person. Used by the
+responsiveness test and bench/bench_ui_responsiveness.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer
+
+
+class StallMeter(QObject):
+    """Start, do work while the Qt loop runs, stop; then read :attr:`max_ms` / :meth:`percentile`."""
+
+    def __init__(self, interval_ms: int = 10, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.interval_ms = interval_ms
+        self.gaps_ms: list[float] = []
+        #: CPU time the GUI thread itself spent in each gap: a long gap with little CPU means the thread
+        #: was waiting (for the OS scheduler or the GIL), not running our code.
+        self.busy_ms: list[float] = []
+        self._last: float | None = None
+        self._last_cpu = 0.0
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.gaps_ms.clear()
+        self.busy_ms.clear()
+        self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._tick()
+
+    def _tick(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._last is not None:
+            self.gaps_ms.append((now - self._last) * 1000.0)
+            self.busy_ms.append((cpu - self._last_cpu) * 1000.0)
+        self._last, self._last_cpu = now, cpu
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.gaps_ms, default=0.0)
+
+    @property
+    def max_busy_ms(self) -> float:
+        return max(self.busy_ms, default=0.0)
+
+    def percentile(self, p: float, values: list[float] | None = None) -> float:
+        values = self.gaps_ms if values is None else values
+        if not values:
+            return 0.0
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
+
+    def report(self) -> str:
+        return (f"{len(self.gaps_ms)} ticks, max gap {self.max_ms:.1f} ms, p99 {self.percentile(99):.1f} ms, "
+                f"p50 {self.percentile(50):.1f} ms; GUI-thread CPU per gap max {self.max_busy_ms:.1f} ms "
+                f"(timer interval {self.interval_ms} ms)")
