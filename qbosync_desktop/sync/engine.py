@@ -24,6 +24,7 @@ and re-emits each call as a Qt signal. Observer methods are called on the engine
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as _dt
 import logging
 import threading
@@ -210,9 +211,16 @@ class SyncEngine:
         ctx.run = run
         observer.run_started(run.id, 0)
         state, error, fatal = "done", None, None
+        pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="work-read")
+        ctx.caches["prefetch.pool"] = pool
         try:
+            phases = build_phases(ctx)
+            for phase in phases:
+                prefetch = getattr(phase, "prefetch", None)
+                if prefetch is not None:
+                    prefetch(ctx)
             outbox_mod.replay_unfinished(ctx)
-            for phase in build_phases(ctx):
+            for phase in phases:
                 ctx.check_cancel()
                 # No ``ctx.planned`` here: in a run the previous phase has already applied, so the
                 # links are the truth (a planned create that QBO then refused must not count).
@@ -240,6 +248,8 @@ class SyncEngine:
             state, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
             fatal = exc
             log.exception("Run %s crashed", run.id)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts

@@ -80,6 +80,8 @@ def bill_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
 class BillsOut(OutboundPhase):
     name = "bills"
     kind = "bill"
+    cursor = CURSOR
+    lister = "contractor_invoices"
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []

@@ -78,6 +78,8 @@ def sent_name(ctx: RunContext, rec: Any, kind: str = "client") -> str:
 class ClientsOut(OutboundPhase):
     name = "clients"
     kind = "client"
+    cursor = "work.clients"
+    lister = "clients"
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []

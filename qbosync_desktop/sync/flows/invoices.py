@@ -85,6 +85,8 @@ def invoice_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
 class InvoicesOut(OutboundPhase):
     name = "invoices"
     kind = "invoice"
+    cursor = CURSOR
+    lister = "invoices"
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []

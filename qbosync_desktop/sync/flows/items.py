@@ -56,6 +56,8 @@ def qbo_items(ctx: RunContext) -> dict[str, dict]:
 class ItemsOut(OutboundPhase):
     name = "items"
     kind = "item"
+    cursor = "work.items"
+    lister = "items"
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []

@@ -57,6 +57,8 @@ def payment_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
 class PaymentsOut(OutboundPhase):
     name = "payments"
     kind = "payment"
+    cursor = CURSOR
+    lister = "payments"
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []

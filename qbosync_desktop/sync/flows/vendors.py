@@ -52,6 +52,8 @@ def vendor_body(rec: Any, display_name: str) -> dict[str, Any]:
 class VendorsOut(OutboundPhase):
     name = "vendors"
     kind = "vendor"
+    cursor = CURSOR
+    lister = "contractors"
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []
