@@ -168,3 +168,23 @@ def test_503_with_retry_after_waits_as_told(work_sandbox):
     started = time.monotonic()
     assert client.company().currency == "USD"
     assert 0.1 <= time.monotonic() - started < 2
+
+
+def test_a_create_whose_answer_is_lost_is_retried_and_answered_from_the_first_write(work_sandbox):
+    client = _client(work_sandbox, timeout=0.3)
+    before = work_sandbox.store.count("clients")
+    work_sandbox.delay_response_next(0.8, path_prefix="/api/v1/clients")
+    created = client.create_client(name="Lost Answer Ltd")
+    assert work_sandbox.store.count("clients") == before + 1
+    assert work_sandbox.store.get("clients", created.id)["name"] == "Lost Answer Ltd"
+    posts = [r for r in work_sandbox.recent if r.method == "POST"]
+    assert [p.replayed for p in posts] == [False, True] and posts[0].idempotency_key == posts[1].idempotency_key
+
+
+def test_an_update_whose_answer_is_lost_is_not_reported_as_a_conflict(work_sandbox):
+    client = _client(work_sandbox, timeout=0.3)
+    ann = next(c for c in client.clients() if c.name == "Ann Lee")
+    work_sandbox.delay_response_next(0.8, path_prefix="/api/v1/clients/")
+    updated = client.update_client(ann.id, ann.version, phone="(720) 555-7777")
+    assert updated.version == ann.version + 1 and updated.phone == "(720) 555-7777"
+    assert work_sandbox.store.get("clients", ann.id)["version"] == ann.version + 1

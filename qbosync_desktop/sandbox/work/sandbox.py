@@ -167,6 +167,10 @@ class WorkSandbox:
         """Answer the next ``count`` API calls with ``status`` (429 carries ``Retry-After``)."""
         self._started()[1].fail_next(status, count, retry_after=retry_after, path_prefix=path_prefix)
 
+    def delay_response_next(self, seconds: float, count: int = 1, *, path_prefix: str | None = None) -> None:
+        """Apply the next ``count`` calls but hold their answers ``seconds`` (a lost response after a write)."""
+        self._started()[1].delay_response_next(seconds, count, path_prefix=path_prefix)
+
     def clear_faults(self) -> None:
         self._started()[1].clear_faults()
 

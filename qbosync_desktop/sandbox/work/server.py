@@ -79,6 +79,7 @@ class WorkApi:
         self.stats = Stats()
         self.recent: collections.deque[RequestRecord] = collections.deque(maxlen=500)
         self._faults: list[Fault] = []
+        self._late: list[Fault] = []  # status field unused: seconds to hold the answer are in retry_after
         self._lock = threading.Lock()
         self.url_map = Map([
             Rule(f"{API}/company", endpoint="company", methods=["GET"]),
@@ -94,17 +95,25 @@ class WorkApi:
         with self._lock:
             self._faults.append(Fault(status, count, retry_after, path_prefix))
 
+    def delay_response_next(self, seconds: float, count: int = 1, *, path_prefix: str | None = None) -> None:
+        """Apply the next ``count`` calls, then hold their answers for ``seconds``: a client with a shorter
+        timeout gives up *after* the write happened — the "lost response" an idempotent retry must survive."""
+        with self._lock:
+            self._late.append(Fault(0, count, seconds, path_prefix))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._late.clear()
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, path: str, queue: list[Fault] | None = None) -> Fault | None:
+        faults = self._faults if queue is None else queue
         with self._lock:
-            for fault in self._faults:
+            for fault in faults:
                 if fault.path_prefix is None or path.startswith(fault.path_prefix):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
-                        self._faults.remove(fault)
+                        faults.remove(fault)
                     return fault
         return None
 
@@ -118,6 +127,9 @@ class WorkApi:
             self.recent.append(RequestRecord(request.method, request.path, request.query_string.decode(),
                                              response.status_code, request.headers.get("If-Match"),
                                              request.headers.get("Idempotency-Key"), replayed))
+        late = self._take_fault(request.path, self._late) if self._late else None
+        if late is not None and late.retry_after:
+            time.sleep(late.retry_after)
         return response(environ, start_response)
 
     @staticmethod
