@@ -31,6 +31,9 @@ def test_demo_tours_the_whole_product_and_leaves_a_usable_data_folder(capsys, ho
     for entity in ("clients", "invoices", "payments", "vendors", "bills"):
         assert created.get(entity, 0) > 0, (entity, run["counts"])
     assert set(result["preview"]) >= {"clients", "invoices", "payments"}
+    # Match review is part of the tour: the exact near-match is pre-accepted, an ambiguous one waits.
+    states = {m["work_name"]: m["state"] for m in result["matches"]}
+    assert states.get("Ann Lee") == "accepted" and "proposed" in states.values(), states
     assert len(result["problems"]) == result["open_problems"]
     for p in result["problems"]:
         assert p["message"] and p["hint"]

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             ws.save_settings(settings)
             _say(args, "Settings: Clients, Sites, Invoices, Payments and Contractor bills on; invoices from "
                        f"{settings.start_date}.")
-            preview = show_preview(ws, args.json)
+            preview, matches = show_preview(ws, args.json)
             _say(args, "Running the initial sync...")
             data, code = initial_sync(ws, args.json)
             problems = [problem_to_dict(p) for p in SyncEngine(ws).problems()]
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 "connection": ws.connection.to_dict(),  # type: ignore[union-attr]
                 "settings": settings.to_dict(),
                 "preview": preview,
+                "matches": matches,
                 "run": data,
                 "open_problems": open_problem_count(),
                 "problems": problems,

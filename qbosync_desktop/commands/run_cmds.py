@@ -160,23 +160,30 @@ def check_ready(ws: Workspace, *, full: bool = False) -> None:
         check(s)
 
 
-def show_preview(ws: Workspace, as_json: bool) -> dict[str, dict[str, int]]:
-    """Plan the initial sync without writing anything and print its numbers (issue 7's preview),
-    then the match proposals still waiting for the person's decision (their records are held)."""
+def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
+    """Plan the initial sync without writing anything and print it (issue 7's preview), then the match
+    review: proposed links between existing records, exact unambiguous ones already accepted, the
+    others waiting for the person's decision (their records are held). Returns (counts, matches)."""
     from qbosync_desktop.sync.engine import SyncEngine
     from qbosync_desktop.sync.preview import render_text
 
     engine = SyncEngine(ws)
     preview = engine.preview()
     counts = preview.counts()
-    waiting = [m for m in engine.matches() if getattr(m, "state", None) == "proposed"]
+    matches = [m.to_dict() if hasattr(m, "to_dict") else dict(m) for m in engine.matches()]
     if not as_json:
         print(render_text(preview, limit=5))
+        if matches:
+            arrow = symbol("\u2194", "<->")
+            print("Match review (existing records that look alike):")
+            for m in matches:
+                state = {"proposed": "waiting for your decision"}.get(m.get("state"), m.get("state"))
+                print(f"  #{m.get('id')} {m.get('work_name')} {arrow} {m.get('qbo_name')}: {state}")
+        waiting = sum(1 for m in matches if m.get("state") == "proposed")
         if waiting:
-            print(f"{len(waiting)} possible match{'es' if len(waiting) != 1 else ''} between QuickBooks and Work "
-                  "records wait for your decision; those records are held until you decide "
-                  "('qbosync matches').")
-    return counts
+            print(f"{waiting} possible match{'es' if waiting != 1 else ''} wait for your decision; those records "
+                  "are held until you decide ('qbosync matches --accept ID' or '--reject ID').")
+    return counts, matches
 
 
 def initial_sync(ws: Workspace, as_json: bool) -> tuple[dict[str, Any], int]:
@@ -193,10 +200,10 @@ def initial_sync(ws: Workspace, as_json: bool) -> tuple[dict[str, Any], int]:
 def run_enable(args: argparse.Namespace) -> int:
     with workspace() as ws:
         check_ready(ws, full=True)
-        preview = show_preview(ws, args.json)
+        preview, matches = show_preview(ws, args.json)
         data, code = initial_sync(ws, args.json)
         if args.json:
-            data = {**data, "preview": preview}
+            data = {**data, "preview": preview, "matches": matches}
         return _finish(data, code, args.json, "Integration enabled; initial sync finished.")
 
 
