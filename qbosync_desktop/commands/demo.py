@@ -2,7 +2,7 @@
 
 Starts both practice servers in this process, connects to them through the real sign-in and Work
 connection paths, chooses sensible settings (everything on, accounts by their usual names, every
-concept mapped, invoices from 120 days back), shows the preview, runs the initial sync and prints
+concept mapped, invoices from 120 days back), shows the preview and the match review, runs the initial sync and prints
 what happened. The practice servers live only while this command runs (``--keep-running`` keeps them
 up until Ctrl-C, so ``qbosync sync`` can be tried from another terminal with the same ``--home``);
 their data is kept under the home's data folder, so the next ``demo`` continues with the same companies.
