@@ -181,3 +181,11 @@ def test_work_connect_refuses_a_wrong_key_and_stores_nothing(practice, capsys, h
     assert "wk_wrong_key_123456" not in err
     assert SecretStore(home).get(secrets.WORK_API_KEY) is None
     assert cli.main(["status"]) == 3
+
+
+def test_sync_before_enable_says_to_enable_first(connected_workspace, capsys):
+    assert cli.main(["sync"]) == 3
+    err = capsys.readouterr().err
+    assert "not enabled yet" in err and "qbosync enable" in err
+    assert cli.main(["status"]) == 0
+    assert "Integration: not enabled" in capsys.readouterr().out
