@@ -109,6 +109,15 @@ def name_key(name: str | None) -> str:
     return " ".join(tokens)
 
 
+_CANONICAL = frozenset(ABBREVIATIONS.values())
+
+
+def _abbrev(token: str) -> str:
+    """"Street"/"street"/"St" → "st"; other words unchanged (case is another stage's business)."""
+    low = token.casefold()
+    return ABBREVIATIONS.get(low, low if low in _CANONICAL else token)
+
+
 def _strip_suffix(s: str) -> str:
     tokens = s.split()
     while len(tokens) > 1 and tokens[-1].casefold() in COMPANY_SUFFIXES:
@@ -120,7 +129,7 @@ _STAGES: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("case and spacing", lambda s: " ".join(s.casefold().split())),
     ("accents", fold_accents),
     ("punctuation", lambda s: " ".join(_NON_WORD.sub(" ", _DOTTED.sub("", s.replace("'", ""))).split())),
-    ("abbreviations", lambda s: " ".join(ABBREVIATIONS.get(t.casefold(), t) for t in s.split())),
+    ("abbreviations", lambda s: " ".join(_abbrev(t) for t in s.split())),
     ("company suffix", _strip_suffix),
 )
 
