@@ -155,3 +155,19 @@ def test_unavailable_keyring_stops_before_the_browser_opens(qbo_sandbox, home):
     finally:
         keyring.set_keyring(previous)
     assert not (home.data_dir / "secrets-insecure.json").exists()  # no silent plaintext fallback
+
+
+def test_connect_interactive_runs_the_whole_flow_for_the_cli_and_wizard(qbo_sandbox, home):
+    from qbosync_desktop.qbo.auth import connect_interactive
+
+    store = SecretStore(home)
+    save_client_secret(store, qbo_sandbox.config.client_secret)
+    seen = []
+
+    def browser(url: str) -> None:  # what the system browser does, off the waiting thread
+        threading.Thread(target=lambda: requests.get(follow_consent(url), timeout=10)).start()
+
+    result = connect_interactive(oauth_for(qbo_sandbox), store, open_browser=browser, timeout=10,
+                                 on_authorizer=seen.append)
+    assert result.company_name == qbo_sandbox.store.get("CompanyInfo", "1")["CompanyName"]
+    assert len(seen) == 1 and not seen[0].listening
