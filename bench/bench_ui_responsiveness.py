@@ -39,6 +39,7 @@ def main() -> None:
     from qbosync_desktop.sandbox.qbo import QboSandbox
     from qbosync_desktop.sandbox.work import WorkSandbox
     from qbosync_desktop.service import prefer_gui_latency
+    from qbosync_desktop.ui.eventloop import run_until
     from qbosync_desktop.ui.integration_window import IntegrationWindow
     from qbosync_desktop.ui.session import Session
     from qbosync_desktop.ui.stall_meter import StallMeter
@@ -63,18 +64,6 @@ def main() -> None:
     session = Session(ws, schedule=False)
     window = IntegrationWindow(session)
     window.show()
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    def run_until(condition, extra_ms: int = 0) -> None:
-        """Run the real Qt event loop (not a processEvents spin) until ``condition()`` holds."""
-        loop = QEventLoop()
-        poll = QTimer()
-        poll.setInterval(20)
-        poll.timeout.connect(lambda: condition() and QTimer.singleShot(extra_ms, loop.quit))
-        poll.start()
-        loop.exec()
-        poll.stop()
-
     done: list = []
     session.service.finished.connect(done.append)
     session.service.failed.connect(done.append)
@@ -84,7 +73,7 @@ def main() -> None:
     meter = StallMeter()
     meter.start()
     window.sync_button.click()
-    run_until(lambda: bool(done), extra_ms=1000)  # then the final refresh and render
+    run_until(lambda: bool(done), timeout_ms=3_600_000, extra_ms=1000)  # then the final refresh and render
     meter.stop()
     result = done[0]
     session.close()

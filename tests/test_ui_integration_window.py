@@ -118,7 +118,8 @@ def test_disconnect_confirmation_says_what_stays_and_what_is_forgotten(qtbot, wi
     window.disconnect_button.click()
     d = window.dialog
     text = d.text()
-    assert "stays in QuickBooks" in text.replace("Stays", "stays") and "not changed or deleted" in text
+    assert "Stays in QuickBooks" in text and "Nothing in QuickBooks is changed or deleted" in text
+    assert "Kept on this computer" in text and "Forgotten" in text
     assert "links" in text and "concept" in text and "revoked" in text
     assert d.cancel_button.isDefault(), "the safe answer is the default"
     with qtbot.waitSignal(window.disconnected, timeout=10_000):

@@ -338,6 +338,8 @@ class IntegrationWindow(QMainWindow):
         self.history_table = RecordTable([self.tr("Started"), self.tr("Kind"), self.tr("Result"), self.tr("Duration"),
                                           self.tr("QuickBooks requests"), self.tr("What happened")],
                                          _run_cells, self.tr("History"), page)
+        for col, width in enumerate((150, 90, 90, 90, 160)):
+            self.history_table.setColumnWidth(col, width)
         lay.addWidget(self.history_table)
         self.tabs.addTab(page, self.tr("History"))
 
@@ -365,6 +367,8 @@ class IntegrationWindow(QMainWindow):
         self.activity_table = RecordTable([self.tr("When"), self.tr("Action"), self.tr("Record"), self.tr("Work id"),
                                            self.tr("QuickBooks id"), self.tr("Message")], _audit_cells,
                                           self.tr("Activity"), page)
+        for col, width in enumerate((150, 80, 80, 100, 120)):
+            self.activity_table.setColumnWidth(col, width)
         lay.addWidget(self.activity_table)
         self.export_status = QLabel("", page)
         self.export_status.setObjectName("Muted")
@@ -688,7 +692,12 @@ def _run_cells(r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _audit_cells(e: dict[str, Any]) -> tuple[Any, ...]:
-    return fmt_time(e["at"]), e["action"], e["kind"], e["work_id"], e["qbo_id"], e["message"]
+    message = e["message"]
+    if not message and isinstance(e.get("after"), dict):  # name the record when the engine left no message
+        after = e["after"]
+        message = next((str(after[k]) for k in ("DisplayName", "DocNumber", "Name", "name", "number") if after.get(k)),
+                       "")
+    return fmt_time(e["at"]), e["action"], e["kind"], e["work_id"], e["qbo_id"], message
 
 
 def _show(value: Any) -> str:

@@ -140,6 +140,7 @@ class SyncSettingsForm(QWidget):
         self.retry_button.setAccessibleName(self.tr("Retry loading the QuickBooks accounts"))
         self.retry_button.clicked.connect(self.reload)
         self.retry_button.setVisible(False)
+        self.accounts_status.setVisible(False)
         status_row.addWidget(self.accounts_status, 1)
         status_row.addWidget(self.retry_button)
         outer.addLayout(status_row)
@@ -199,6 +200,7 @@ class SyncSettingsForm(QWidget):
         self.concepts.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.concepts.verticalHeader().setVisible(False)
         self.concepts.setMinimumHeight(110)
+        self.concepts.setMinimumWidth(560)
         self.concepts.setTabKeyNavigation(False)
         form.addRow(self.tr(LABELS["concepts"]), self.concepts)
         lay.addWidget(box)
@@ -303,16 +305,20 @@ class SyncSettingsForm(QWidget):
         if self._load_accounts_fn is not None:
             self._accounts_error = None
             self.retry_button.setVisible(False)
-            self.accounts_status.setText(self.tr("Loading accounts from QuickBooks…"))
+            self._status(self.tr("Loading accounts from QuickBooks…"))
             for combo in self._all_combos():
                 combo.set_loading()
             self._tasks.append(run_in_background(self, self._load_accounts_fn,
                                                  on_done=self._accounts_loaded, on_error=self._accounts_failed))
         else:
-            self.accounts_status.setText("")
+            self._status("")
         if self._load_work_fn is not None and self._work is None:
             self._tasks.append(run_in_background(self, self._load_work_fn,
                                                  on_done=self._work_loaded, on_error=self._work_failed))
+
+    def _status(self, text: str) -> None:
+        self.accounts_status.setText(text)
+        self.accounts_status.setVisible(bool(text))
 
     @property
     def loading(self) -> bool:
@@ -324,7 +330,7 @@ class SyncSettingsForm(QWidget):
 
     def _accounts_loaded(self, accounts: Any) -> None:
         self._accounts = account_groups(accounts)
-        self.accounts_status.setText("")
+        self._status("")
         for key, group in (("income_account", "income"), ("expense_account", "expense"),
                            ("deposit_account", "deposit"), ("ap_account", "ap")):
             getattr(self, key).set_accounts(self._accounts[group])
@@ -335,7 +341,7 @@ class SyncSettingsForm(QWidget):
     def _accounts_failed(self, exc: BaseException) -> None:
         self._accounts_error = exc
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        self.accounts_status.setText(self.tr("The QuickBooks accounts could not be loaded: {0}").format(message))
+        self._status(self.tr("The QuickBooks accounts could not be loaded: {0}").format(message))
         self.retry_button.setVisible(True)
         for combo in self._all_combos():
             combo.set_failed()
@@ -370,6 +376,8 @@ class SyncSettingsForm(QWidget):
             self._concept_combos[name] = combo
             self.concepts.setCellWidget(row, 1, combo)
         self.concepts.resizeRowsToContents()
+        rows_height = sum(self.concepts.rowHeight(r) for r in range(len(names)))
+        self.concepts.setMinimumHeight(min(110 + rows_height, 360))
 
     # ------------------------------------------------------------------ rules
     def _apply_dependencies(self) -> None:

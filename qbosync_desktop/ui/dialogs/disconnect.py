@@ -9,21 +9,20 @@ make an admin wonder whether their books are about to change.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QLayout, QVBoxLayout, QWidget
 
 from qbosync_desktop.ui.text import tr
 
 STAYS_IN_QUICKBOOKS = tr(
-    "Everything already synced stays in QuickBooks: customers, sub-customers, items, invoices, payments, "
-    "vendors and bills are not changed or deleted.")
+    "everything already synced — customers, sub-customers, items, invoices, payments, vendors and bills. "
+    "Nothing in QuickBooks is changed or deleted.")
 KEPT_LOCALLY = tr(
-    "Kept on this computer: the links between Work and QuickBooks records, your sync settings, the Work "
-    "connection, the sync history and the activity log — so reconnecting to the same company continues "
-    "without duplicates.")
+    "the links between Work and QuickBooks records, your sync settings, the Work connection, the sync "
+    "history and the activity log — so reconnecting to the same company continues without duplicates.")
 FORGOTTEN = tr(
-    "Forgotten: the QuickBooks sign-in (access is revoked at Intuit and removed from the system keyring) "
-    "and the concept → expense account mappings for contractor bills.")
-FORGET_LINKS = tr("Also forget the links and the Work connection (start from scratch next time)")
+    "the QuickBooks sign-in (access is revoked at Intuit and removed from the system keyring) and the "
+    "concept → expense account mappings for contractor bills.")
+FORGET_LINKS = tr("Also forget the links and the Work connection (start from scratch)")
 
 
 class DisconnectDialog(QDialog):
@@ -33,7 +32,7 @@ class DisconnectDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Disconnect from QuickBooks?"))
         self.setAccessibleName(self.windowTitle())
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(620)
         title = QLabel(self.tr("Disconnect “{0}”?").format(company_name or self.tr("QuickBooks")), self)
         title.setObjectName("PageTitle")
         title.setWordWrap(True)
@@ -41,6 +40,7 @@ class DisconnectDialog(QDialog):
         lead.setWordWrap(True)
         self.parts: list[QLabel] = []
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # wrapped text is never clipped
         layout.setContentsMargins(22, 20, 22, 16)
         layout.setSpacing(12)
         layout.addWidget(title)
@@ -48,7 +48,7 @@ class DisconnectDialog(QDialog):
         for heading, text in ((self.tr("Stays in QuickBooks"), STAYS_IN_QUICKBOOKS),
                               (self.tr("Kept on this computer"), KEPT_LOCALLY),
                               (self.tr("Forgotten"), FORGOTTEN)):
-            label = QLabel(f"<b>{heading}.</b> {text}", self)
+            label = QLabel(f"<b>{heading}:</b> {text}", self)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setWordWrap(True)
             self.parts.append(label)

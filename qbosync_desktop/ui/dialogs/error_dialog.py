@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -101,6 +102,7 @@ class ErrorDialog(QDialog):
         text.addWidget(self.hint_label)
         head.addLayout(text, 1)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # wrapped text is never clipped
         layout.setContentsMargins(22, 20, 22, 16)
         layout.setSpacing(14)
         layout.addLayout(head)
