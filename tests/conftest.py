@@ -57,3 +57,29 @@ def db(home):
     database = open_database(home.db_path)
     yield database
     close_database()
+
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Bound the interpreter's exit.
+
+    A test that leaks a non-daemon thread stuck in a call would keep the process (and CI) alive after
+    the summary. A daemon watchdog waits 60 s after the session; if the process is still alive then,
+    it prints every thread's stack (so the leak can be found) and exits with the session's status.
+    """
+    import faulthandler
+    import threading
+
+    status = int(exitstatus)
+
+    def watchdog() -> None:
+        import time
+
+        time.sleep(60)
+        lingering = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+        sys.stderr.write(f"\nconftest: the process did not exit 60 s after the tests; threads: {lingering}\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        os._exit(status or 1)
+
+    threading.Thread(target=watchdog, name="exit-watchdog", daemon=True).start()
