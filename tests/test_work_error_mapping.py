@@ -171,9 +171,9 @@ def test_503_with_retry_after_waits_as_told(work_sandbox):
 
 
 def test_a_create_whose_answer_is_lost_is_retried_and_answered_from_the_first_write(work_sandbox):
-    client = _client(work_sandbox, timeout=0.3)
+    client = _client(work_sandbox, timeout=0.5)
     before = work_sandbox.store.count("clients")
-    work_sandbox.delay_response_next(0.8, path_prefix="/api/v1/clients")
+    work_sandbox.delay_response_next(1.0, path_prefix="/api/v1/clients")
     created = client.create_client(name="Lost Answer Ltd")
     assert work_sandbox.store.count("clients") == before + 1
     assert work_sandbox.store.get("clients", created.id)["name"] == "Lost Answer Ltd"
@@ -182,9 +182,9 @@ def test_a_create_whose_answer_is_lost_is_retried_and_answered_from_the_first_wr
 
 
 def test_an_update_whose_answer_is_lost_is_not_reported_as_a_conflict(work_sandbox):
-    client = _client(work_sandbox, timeout=0.3)
-    ann = next(c for c in client.clients() if c.name == "Ann Lee")
-    work_sandbox.delay_response_next(0.8, path_prefix="/api/v1/clients/")
+    client = _client(work_sandbox, timeout=0.5)
+    ann = next(c for c in _client(work_sandbox).clients() if c.name == "Ann Lee")
+    work_sandbox.delay_response_next(1.0, path_prefix="/api/v1/clients/")
     updated = client.update_client(ann.id, ann.version, phone="(720) 555-7777")
     assert updated.version == ann.version + 1 and updated.phone == "(720) 555-7777"
     assert work_sandbox.store.get("clients", ann.id)["version"] == ann.version + 1
