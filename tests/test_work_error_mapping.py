@@ -178,7 +178,8 @@ def test_a_create_whose_answer_is_lost_is_retried_and_answered_from_the_first_wr
     assert work_sandbox.store.count("clients") == before + 1
     assert work_sandbox.store.get("clients", created.id)["name"] == "Lost Answer Ltd"
     posts = [r for r in work_sandbox.recent if r.method == "POST"]
-    assert [p.replayed for p in posts] == [False, True] and posts[0].idempotency_key == posts[1].idempotency_key
+    assert len(posts) >= 2 and not posts[0].replayed and all(p.replayed for p in posts[1:])
+    assert len({p.idempotency_key for p in posts}) == 1
 
 
 def test_an_update_whose_answer_is_lost_is_not_reported_as_a_conflict(work_sandbox):
