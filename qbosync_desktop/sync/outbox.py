@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #: QBO: "at most 30 items" per /batch request.
 BATCH_LIMIT = 30
 
+#: Kinds whose link keeps the payload last sent (names matter for them; issue 7 merges clients).
+SENT_KINDS = ("client", "vendor", "site")
+
 _OUTCOME = {"create": "created", "update": "updated", "void": "voided", "delete": "voided", "link": "linked"}
 
 
@@ -69,10 +72,18 @@ def _bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
     second (the benchmark's scaled throttle) that alone would eat the engine thread's time budget."""
     if not rows:
         return
-    fields = [model._meta.fields[name] for name in rows[0]]
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    fields = [model._meta.fields[name] for name in names]
     cols = ", ".join(f'"{f.column_name}"' for f in fields)
     sql = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES ({", ".join("?" * len(fields))})'
-    params = [tuple(f.db_value(row[f.name]) for f in fields) for row in rows]
+
+    def value(row: dict[str, Any], f: Any) -> Any:
+        if f.name in row:
+            return f.db_value(row[f.name])
+        default = f.default() if callable(f.default) else f.default
+        return f.db_value(default)
+
+    params = [tuple(value(row, f) for f in fields) for row in rows]
     database.obj.cursor().executemany(sql, params)
 
 
@@ -98,8 +109,9 @@ def _link_values(entry: OutboxEntry, obj: dict) -> dict[str, Any]:
     }
     if "synced" in meta:
         values["synced"] = meta["synced"]
-    elif entry.operation in ("create", "update"):
-        # What was sent, without the volatile keys: the next update's "before", and the names sent.
+    elif entry.operation in ("create", "update") and entry.kind in SENT_KINDS:
+        # What was sent, without the volatile keys: the DisplayName sent (a rename must stay stable).
+        # Transactions do not keep a copy here: their last audit row has it (see flows write_change).
         values["synced"] = {"sent": {k: v for k, v in entry.payload.items() if k not in ("Id", "SyncToken", "sparse")}}
     return values
 

@@ -161,6 +161,19 @@ def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str
     return link is not None and link.fingerprint == fp
 
 
+def last_sent(kind: str, work_id: str) -> dict[str, Any] | None:
+    """What the last create/update of a record sent (its audit row): the "before" of an update."""
+    from qbosync_desktop.store.models_sync import AuditEntry
+
+    row = (AuditEntry.select(AuditEntry.after)
+           .where((AuditEntry.kind == kind) & (AuditEntry.work_id == str(work_id))
+                  & (AuditEntry.action.in_(("create", "update"))))
+           .order_by(AuditEntry.id.desc()).first())
+    if row is None or not isinstance(row.after, dict):
+        return None
+    return {k: v for k, v in row.after.items() if k not in ("Id", "SyncToken", "sparse")}
+
+
 def write_change(
     ctx: RunContext,
     *,
@@ -190,7 +203,7 @@ def write_change(
     payload["SyncToken"] = link.qbo_sync_token
     if not full_update:
         payload["sparse"] = True
-    meta["before"] = (link.synced or {}).get("sent")
+    meta["before"] = (link.synced or {}).get("sent") or last_sent(kind, work_id)
     if set(link.synced or {}) - {"sent"}:  # keep what other areas store there (issue 7's merge base)
         meta["synced"] = {**(link.synced or {}), "sent": body}
     return Change(kind, work_id, link.qbo_id, "update", reason_update, payload, entity=entity, label=label, meta=meta)
