@@ -138,6 +138,9 @@ class _SignalObserver(Observer):
         emit(self.service.problem, problem)
 
     def run_finished(self, summary: RunSummary) -> None:
+        # The run's own counts are the truth (some outcomes, e.g. conflicts, are counted without a
+        # per-record callback); the last snapshot shows them.
+        self.p.counts = {k: dict(v) for k, v in (summary.counts or {}).items()}
         self._snapshot(force=True)
 
 
@@ -325,9 +328,22 @@ class SyncService(QObject):
             except BaseException as exc:  # reported to the GUI; the worker lives on
                 if not isinstance(exc, QboSyncError):
                     log.exception("Sync run crashed")
+                if isinstance(exc, NeedsReconnect):
+                    self._mark_needs_reconnect()
                 emit(self.failed, exc)
             else:
                 emit(self.finished, summary)
+
+    def _mark_needs_reconnect(self) -> None:
+        """Worker thread: remember in the database that only a new sign-in helps (the header, the tray
+        and the next start all show it), before the GUI hears about it."""
+        workspace = getattr(self._engine, "workspace", None)
+        mark = getattr(workspace, "mark_needs_reconnect", None)
+        if mark is not None:
+            try:
+                mark()
+            except Exception:
+                log.exception("Could not record that QuickBooks needs reconnecting")
 
     # ------------------------------------------------------------------ GUI-thread bookkeeping
     @Slot(object)

@@ -66,10 +66,10 @@ class Controller(QObject):
         self.wizard: Any = None
         self.integration: Any = None
         self._quitting = False
-        if self.workspace.enabled and getattr(self.workspace.connection, "environment", "") != "practice":
-            self.open_integration(show=not args.tray)
-        elif self.workspace.enabled and args.demo:
+        if self.workspace.enabled and args.demo and self.workspace.connection.environment == "practice":
             self._resume_practice(show=not args.tray)
+        elif self.workspace.enabled:
+            self.open_integration(show=not args.tray)
         else:
             self.open_wizard(show=True)
 
