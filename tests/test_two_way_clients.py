@@ -33,6 +33,8 @@ def test_a_change_on_each_side_propagates_within_one_sync(enabled, practice) -> 
     assert summary.ok
     assert qbo_customer(practice, IMPORTED)["PrimaryEmailAddr"]["Address"] == "leasing@harborview.example.com"
     assert work_client(practice, SENT)["phone"] == "(720) 555-0199"
+    # ... and QuickBooks kept it (the outbound phase did not push the client's old values back)
+    assert qbo_customer(practice, SENT)["PrimaryPhone"]["FreeFormNumber"] == "(720) 555-0199"
     # nothing else was lost on either record
     assert work_client(practice, IMPORTED)["billing_address"]["city"] == "Seattle"
     assert qbo_customer(practice, SENT)["DisplayName"] == SENT

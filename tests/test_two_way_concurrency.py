@@ -11,7 +11,7 @@ from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import Link
 from qbosync_desktop.store.models_twoway import WorkWrite
 from qbosync_desktop.sync.engine import Observer
-from qbosync_desktop.sync.flows.clients_in import canonical_body
+from qbosync_desktop.sync.work_writes import canonical_body
 
 NAME = "Lakeside Veterinary Clinic"
 

@@ -29,9 +29,6 @@ import, so turning "Use default state" on (no change in QuickBooks) is enough to
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +36,7 @@ from qbosync_desktop.errors import QboSyncError, WorkApiError, WorkConflict, Wor
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import Link, Problem, utcnow
 from qbosync_desktop.store.models_twoway import Conflict, WorkWrite
-from qbosync_desktop.sync import audit, cdc, outbox, problems
+from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
 from qbosync_desktop.sync.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.client_fields import (
     FIELDS,
@@ -62,6 +59,7 @@ from qbosync_desktop.sync.onboarding import (
     work_candidate,
 )
 from qbosync_desktop.sync.phases import Change
+from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -79,10 +77,6 @@ BULK_READ_THRESHOLD = 50
 CACHE_READ = "twoway.customers.read"
 CACHE_HOLD = "twoway.hold.client"
 CACHE_IMPORTS = "twoway.imports.client"
-
-
-def problem_key(qbo_id: str) -> str:
-    return f"qbo:{qbo_id}"
 
 
 class TooLong(WorkValidationError):
@@ -395,40 +389,27 @@ class ClientsTwoWay:
         if ctx.caches.get("twoway.fresh.client"):
             with database.atomic():
                 store_fresh(KIND, ctx.caches["twoway.fresh.client"])
+        if any(c.action == "import" or c.meta.get("to_work") for c in changes):
+            # The engine may have prefetched the outbound phase's Work client list at run start,
+            # before these Work writes: such a stale copy would look changed against the fingerprint
+            # set here and push the old values over QuickBooks. Make that phase read Work again.
+            ctx.caches.pop("prefetch.work.clients", None)
         outbox.submit(ctx, qbo_writes)
 
     def _apply_import(self, ctx: RunContext, ch: Change) -> None:
         qid = str(ch.qbo_id)
-        body = dict(ch.payload or {})
         write_id = ch.meta.get("write_id")
         if write_id is None:
-            key = "qbosync-import-client-" + hashlib.sha256(
-                json.dumps([qid, body], sort_keys=True, default=str).encode()).hexdigest()[:40]
-            with database.atomic():
-                existing = WorkWrite.get_or_none(WorkWrite.idempotency_key == key)
-                ww = existing or WorkWrite.create(kind=KIND, qbo_id=qid, body=body, idempotency_key=key,
-                                                  run_id=ctx.run_id, meta={"qbo": ch.meta.get("qbo")})
+            ww = work_writes.intent(ctx, KIND, qid, dict(ch.payload or {}), meta={"qbo": ch.meta.get("qbo")})
         else:
             ww = WorkWrite.get_by_id(write_id)
-        try:
-            client = create_idempotent(ctx.work.create_client, ww.body, ww.idempotency_key)
-        except WorkApiError as exc:
-            if exc.fatal or exc.transient:
-                raise
-            with database.atomic():
-                ww.state = "failed"
-                ww.save()
-                p = problems.open_problem(KIND, problem_key(qid), exc, run_id=ctx.run_id, qbo_id=qid,
-                                          extra={"record": ch.label})
-            ctx.count(PHASE, "failed")
-            ctx.observer.problem(problems.problem_dict(p))
-            ctx.observer.record(PHASE, None, "failed", exc.message)
+        client = work_writes.send(ctx, ww, ctx.work.create_client, phase=PHASE, label=ch.label)
+        if client is None:
             return
         wid = str(get(client, "id"))
         w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
         with database.atomic():
-            ww.state, ww.work_id, ww.done_at = "done", wid, utcnow()
-            ww.save()
+            work_writes.mark_done(ww, wid)
             link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
             if link is None:
                 link = Link.create(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=ch.meta.get("sync_token"),
@@ -548,31 +529,8 @@ class ClientsTwoWay:
                 row.save()
 
 
-def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with keys sorted at every level, as the JSON column stores it.
-
-    Why: Work answers a repeated ``Idempotency-Key`` with the original record only when the request
-    bytes are the same; the first send and a replay after a crash (read back from SQLite, keys
-    sorted) must therefore serialise identically.
-    """
-    return json.loads(json.dumps(body, sort_keys=True, default=str))
-
-
-def create_idempotent(create: Any, body: dict[str, Any], key: str) -> Any:
-    """Call the Work connector's create with an idempotency key when it takes one (same bytes on
-    every attempt: see :func:`canonical_body`)."""
-    body = canonical_body(body)
-    try:
-        params = inspect.signature(create).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = {}
-    if "idempotency_key" in params:
-        return create(idempotency_key=key, **body)
-    return create(**body)
-
-
 def phase(ctx: RunContext) -> ClientsTwoWay | None:
     return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
 
 
-__all__ = ["ClientsTwoWay", "QboSyncError", "phase", "problem_key"]
+__all__ = ["ClientsTwoWay", "QboSyncError", "canonical_body", "create_idempotent", "phase", "problem_key"]

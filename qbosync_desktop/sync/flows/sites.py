@@ -19,15 +19,12 @@ during onboarding" on; every later run has no sites phase at all, and sites stop
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.errors import QboValidationError, WorkApiError
+from qbosync_desktop.errors import QboValidationError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import Link, utcnow
-from qbosync_desktop.store.models_twoway import WorkWrite
-from qbosync_desktop.sync import audit, outbox, problems
+from qbosync_desktop.sync import audit, outbox, problems, work_writes
 from qbosync_desktop.sync.addresses import (
     MissingSiteState,
     from_qbo,
@@ -37,9 +34,10 @@ from qbosync_desktop.sync.addresses import (
     to_work,
 )
 from qbosync_desktop.sync.client_fields import get, is_top_level
-from qbosync_desktop.sync.flows.clients_in import CACHE_IMPORTS, CACHE_READ, create_idempotent, problem_key
+from qbosync_desktop.sync.flows.clients_in import CACHE_IMPORTS, CACHE_READ
 from qbosync_desktop.sync.matching import name_key
 from qbosync_desktop.sync.phases import Change
+from qbosync_desktop.sync.work_writes import problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -206,28 +204,13 @@ class SitesOnboarding:
             if parent is None:  # the parent's import failed in this run: its problem says why
                 return
             body["client_id"] = parent.work_id
-        key = "qbosync-import-site-" + hashlib.sha256(
-            json.dumps([qid, body], sort_keys=True, default=str).encode()).hexdigest()[:40]
-        with database.atomic():
-            ww = WorkWrite.get_or_none(WorkWrite.idempotency_key == key) or WorkWrite.create(
-                kind=KIND, qbo_id=qid, body=body, idempotency_key=key, run_id=ctx.run_id)
-        try:
-            site = create_idempotent(ctx.work.create_site, ww.body, ww.idempotency_key)
-        except WorkApiError as exc:
-            if exc.fatal or exc.transient:
-                raise
-            with database.atomic():
-                ww.state = "failed"
-                ww.save()
-                p = problems.open_problem(KIND, problem_key(qid), exc, run_id=ctx.run_id, qbo_id=qid,
-                                          extra={"record": ch.label})
-            ctx.count(PHASE, "failed")
-            ctx.observer.problem(problems.problem_dict(p))
+        ww = work_writes.intent(ctx, KIND, qid, body)
+        site = work_writes.send(ctx, ww, ctx.work.create_site, phase=PHASE, label=ch.label)
+        if site is None:
             return
         sid = str(get(site, "id"))
         with database.atomic():
-            ww.state, ww.work_id, ww.done_at = "done", sid, utcnow()
-            ww.save()
+            work_writes.mark_done(ww, sid)
             if Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid)) is None:
                 link = Link.create(kind=KIND, work_id=sid, qbo_id=qid, work_version=str(get(site, "version")),
                                    origin="imported", updated_at=utcnow())

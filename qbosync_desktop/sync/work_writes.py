@@ -1,0 +1,88 @@
+"""Creating records in Work exactly once: the Work side of the outbox.
+
+Why: importing a QuickBooks customer (or sub-customer) creates a Work client (or site). If the
+process dies after Work created it but before our link committed, a plain retry would create a second
+one. So the body and an ``Idempotency-Key`` are committed first (:class:`WorkWrite`), and every
+attempt - the first and any replay after a crash - sends the same bytes with the same key; Work
+answers a repeated key with the original record.
+
+Bodies are canonicalised (keys sorted at every level, as the JSON column stores them) because the
+Work API recognises a repeat only when the request bytes are identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.errors import WorkApiError
+from qbosync_desktop.store.db import database
+from qbosync_desktop.store.models_sync import utcnow
+from qbosync_desktop.store.models_twoway import WorkWrite
+from qbosync_desktop.sync import problems
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+
+def problem_key(qbo_id: str) -> str:
+    """The problem key of a QuickBooks record that has no Work id yet."""
+    return f"qbo:{qbo_id}"
+
+
+def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with keys sorted at every level, exactly as a replay reads it back from SQLite."""
+    return json.loads(json.dumps(body, sort_keys=True, default=str))
+
+
+def create_idempotent(create: Callable[..., Any], body: dict[str, Any], key: str) -> Any:
+    """Call the Work connector's create with the idempotency key (when it takes one), same bytes
+    on every attempt."""
+    body = canonical_body(body)
+    try:
+        params = inspect.signature(create).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        params = {}
+    if "idempotency_key" in params:
+        return create(idempotency_key=key, **body)
+    return create(**body)
+
+
+def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: dict[str, Any] | None = None
+           ) -> WorkWrite:
+    """The persisted intent for this exact body (an earlier identical one is reused)."""
+    key = f"qbosync-import-{kind}-" + hashlib.sha256(
+        json.dumps([qbo_id, body], sort_keys=True, default=str).encode()).hexdigest()[:40]
+    with database.atomic():
+        return WorkWrite.get_or_none(WorkWrite.idempotency_key == key) or WorkWrite.create(
+            kind=kind, qbo_id=qbo_id, body=canonical_body(body), idempotency_key=key, run_id=ctx.run_id,
+            meta=meta)
+
+
+def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Any], *, phase: str, label: str) -> Any | None:
+    """Send the intent. Returns the created record, or None after opening the record's problem
+    (Work refused it). Transient and fatal errors propagate: the intent stays pending for a replay."""
+    try:
+        return create_idempotent(create, ww.body, ww.idempotency_key)
+    except WorkApiError as exc:
+        if exc.fatal or exc.transient:
+            raise
+        with database.atomic():
+            if ww.state != "failed":
+                ww.state = "failed"
+                ww.save()
+            p = problems.open_problem(ww.kind, problem_key(ww.qbo_id), exc, run_id=ctx.run_id, qbo_id=ww.qbo_id,
+                                      extra={"record": label})
+        ctx.count(phase, "failed")
+        ctx.observer.problem(problems.problem_dict(p))
+        ctx.observer.record(phase, None, "failed", exc.message)
+        return None
+
+
+def mark_done(ww: WorkWrite, work_id: str) -> None:
+    """Call inside the transaction that creates the link."""
+    ww.state, ww.work_id, ww.done_at = "done", work_id, utcnow()
+    ww.save()
