@@ -68,7 +68,7 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
             practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
             before = practice.qbo.stats.get("requests", 0)
             proc = _sync(root, log)
-            time.sleep(rng.uniform(0.7, 2.2))
+            time.sleep(rng.uniform(0.7, 1.9))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

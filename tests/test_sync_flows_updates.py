@@ -30,7 +30,9 @@ def _linked_invoice(synced, status="sent"):
     raise AssertionError("no linked invoice")
 
 
-def test_client_edit_and_deactivation_update_the_customer_with_audit(synced):
+def test_changes_after_the_first_sync_reach_quickbooks(synced):
+    """Client edits (sparse update, audited) and deactivation; an invoice edit sends all lines; a stale
+    SyncToken (someone edited the invoice in QuickBooks) is re-read and retried; a void voids once."""
     c, link = _linked_client(synced)
     synced.practice.work.user.edit_client(c.id, phone="(303) 555-0199", billing_address={
         "line1": "1 New St", "city": "Boulder", "state": "CO", "postal_code": "80301", "country": "US"})
@@ -42,13 +44,7 @@ def test_client_edit_and_deactivation_update_the_customer_with_audit(synced):
     assert AuditEntry.select().where((AuditEntry.action == "update") & (AuditEntry.work_id == c.id)
                                      & (AuditEntry.run_id == s.run_id)).count() == 1
 
-    synced.practice.work.user.deactivate_client(c.id)
-    synced.engine.run()
-    assert _qbo_obj(synced.practice, "Customer", link.qbo_id)["Active"] is False
-
-
-def test_invoice_edit_sends_all_lines_and_void_voids(synced):
-    inv, link = _linked_invoice(synced)
+    inv, inv_link = _linked_invoice(synced)
     items = [it for it in synced.ws.work_client().items() if Link.get_or_none(kind="item", work_id=it.id)]
     synced.practice.work.user.edit_invoice(inv.id, lines=[
         {"item_id": items[0].id, "quantity": "2", "unit_price": "10.00"},
@@ -56,29 +52,31 @@ def test_invoice_edit_sends_all_lines_and_void_voids(synced):
     ])
     s = synced.engine.run()
     assert s.counts["invoices"] == {"updated": 1}
-    q = _qbo_obj(synced.practice, "Invoice", link.qbo_id)
+    q = _qbo_obj(synced.practice, "Invoice", inv_link.qbo_id)
     lines = [ln for ln in q["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
     assert len(lines) == 2 and Decimal(str(q["TotalAmt"])) == Decimal("25.50")
+    upd = AuditEntry.get((AuditEntry.action == "update") & (AuditEntry.work_id == inv.id))
+    assert upd.before["TotalAmt" if "TotalAmt" in upd.before else "Line"] and len(upd.after["Line"]) == 2
+
+    # Someone edits the invoice in QuickBooks: our stored SyncToken is now old (QBO answers 5010).
+    synced.practice.qbo.user.update("Invoice", inv_link.qbo_id, PrivateNote="edited in QuickBooks")
+    synced.practice.work.user.edit_invoice(inv.id, lines=[{"item_id": items[0].id, "quantity": "3", "unit_price": "7.00"}])
+    s = synced.engine.run()
+    assert s.counts["invoices"] == {"updated": 1}, s.counts
+    assert Decimal(str(_qbo_obj(synced.practice, "Invoice", inv_link.qbo_id)["TotalAmt"])) == Decimal("21.00")
+    assert not Problem.select().where((Problem.work_id == inv.id) & (Problem.state == "open")).exists()
 
     synced.practice.work.user.void_invoice(inv.id)
     s = synced.engine.run()
     assert s.counts["invoices"] == {"voided": 1}
-    q = _qbo_obj(synced.practice, "Invoice", link.qbo_id)
+    q = _qbo_obj(synced.practice, "Invoice", inv_link.qbo_id)
     assert Decimal(str(q["TotalAmt"])) == 0
     assert AuditEntry.select().where((AuditEntry.action == "void") & (AuditEntry.work_id == inv.id)).count() == 1
     assert synced.engine.run().counts.get("invoices") in (None, {})  # voided once, not again
 
-
-def test_stale_sync_token_is_reread_and_retried(synced):
-    inv, link = _linked_invoice(synced)
-    # Someone edits the invoice in QuickBooks: our stored SyncToken is now old (QBO answers 5010).
-    synced.practice.qbo.user.update("Invoice", link.qbo_id, PrivateNote="edited in QuickBooks")
-    items = [it for it in synced.ws.work_client().items() if Link.get_or_none(kind="item", work_id=it.id)]
-    synced.practice.work.user.edit_invoice(inv.id, lines=[{"item_id": items[0].id, "quantity": "3", "unit_price": "7.00"}])
-    s = synced.engine.run()
-    assert s.counts["invoices"] == {"updated": 1}, s.counts
-    assert Decimal(str(_qbo_obj(synced.practice, "Invoice", link.qbo_id)["TotalAmt"])) == Decimal("21.00")
-    assert not Problem.select().where((Problem.work_id == inv.id) & (Problem.state == "open")).exists()
+    synced.practice.work.user.deactivate_client(c.id)
+    synced.engine.run()
+    assert _qbo_obj(synced.practice, "Customer", link.qbo_id)["Active"] is False
 
 
 def test_fixing_a_client_closes_its_problem_and_its_invoices_follow(synced):

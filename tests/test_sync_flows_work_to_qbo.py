@@ -140,3 +140,29 @@ def test_second_sync_without_changes_makes_no_request_and_writes_nothing(synced)
     assert after_stats.get("batch", 0) == before_stats.get("batch", 0)
     assert (AuditEntry.select().count(), Link.select().count(), Problem.select().count()) == counts
     assert not any(n for by in summary.counts.values() for n in by.values())
+
+
+def test_cancel_stops_the_run_between_batches_and_keeps_what_was_done(engine, practice):
+    import threading
+
+    from qbosync_desktop.store.models_sync import Batch
+
+    cancel = threading.Event()
+
+    class CancelAfterFirstBatch(RecordingObserver().__class__):
+        def phase(self, entity, done, total):
+            super().phase(entity, done, total)
+            if done and done < total:
+                cancel.set()
+
+    obs = CancelAfterFirstBatch()
+    summary = engine.run(initial=True, observer=obs, cancel=cancel)
+    assert summary.state == "cancelled" and summary.error["type"] == "Cancelled"
+    assert any(0 < d < t for _, d, t in obs.phases), "cancelled in the middle of a phase"
+    assert not Batch.select().where(Batch.state != "done").exists(), "in-flight batches are applied, not lost"
+    done_links = Link.select().count()
+    assert done_links > 0
+    resumed = engine.run(initial=True)
+    assert resumed.state == "done"
+    names = Counter(" ".join(c["DisplayName"].split()).casefold() for c in practice.qbo.store.all("Customer"))
+    assert max(names.values()) == 1

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.errors import QboSyncError, QuickBooksError, StaleObject
+from qbosync_desktop.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
 from qbosync_desktop.sync import audit, problems
@@ -325,11 +325,17 @@ def submit(ctx: RunContext, changes: list[Change]) -> None:
         error: BaseException | None = None
         while (pending or inflight) and error is None:
             while pending and len(inflight) < workers and error is None:
-                ctx.check_cancel()
+                try:
+                    ctx.check_cancel()
+                except Cancelled as exc:  # stop sending; what is in flight is still applied below
+                    error = exc
+                    break
                 mode, chunk = pending.pop(0)
                 batch, entries = _persist(ctx, chunk, mode=mode)
                 _mark_sent(batch)
                 inflight[pool.submit(_send, ctx.qbo, batch, entries)] = (batch, entries)
+            if not inflight:
+                break
             done, _ = cf.wait(list(inflight), return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 batch, entries = inflight.pop(fut)
