@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import random
 import socket
 import threading
@@ -28,6 +29,7 @@ from qbosync_desktop.sandbox.qbo.seed import seed_practice
 from qbosync_desktop.sandbox.qbo.storage import ENTITIES, Company, Persistence
 from qbosync_desktop.sandbox.qbo.throttle import Throttle
 
+log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 APP_NAME = "QBO Sync Desktop"
 
@@ -52,15 +54,22 @@ class SandboxConfig:
 
 
 class _Handler(WSGIRequestHandler):
-    """Quiet (no line per request on stderr) and tracked, so stop() can close live connections."""
+    """werkzeug's request handler with keep-alive, quiet, and tracked so stop() can close connections.
+
+    werkzeug 3's ``run_wsgi`` answers every request with ``Connection: close`` (then drains the
+    socket), so each request paid for a new TCP connection and a new thread — most of the server's
+    cost. The sandbox's WSGI app always reads the whole request body first (``app.SandboxApp``), which
+    is what makes keep-alive safe here, so this ``run_wsgi`` keeps the connection open, writes status,
+    headers and body in one send, and leaves everything else (parsing, ``make_environ``) to werkzeug.
+    """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
     def setup(self) -> None:
         super().setup()
-        # Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm holds the
-        # body until the client's delayed ACK — halving the request rate of a keep-alive client.
+        # Several small writes per response: without TCP_NODELAY, Nagle's algorithm would hold the
+        # last one until the client's delayed ACK.
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -74,6 +83,42 @@ class _Handler(WSGIRequestHandler):
         finally:
             with self.server.connections_lock:  # type: ignore[attr-defined]
                 self.server.connections.discard(self.connection)  # type: ignore[attr-defined]
+
+    def run_wsgi(self) -> None:
+        environ = self.make_environ()
+        started: list[Any] = []
+        body: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = [status, headers]
+            return body.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                body.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except (TimeoutError, ConnectionError):  # dropped on purpose (drills) or by the client
+            self.close_connection = True
+            return
+        except Exception:
+            log.exception("QBO sandbox handler failed")
+            started[:] = ["500 Internal Server Error", [("Content-Type", "text/plain")]]
+            body[:] = [b"Internal Server Error"]
+            self.close_connection = True
+        status, headers = started
+        payload = b"" if environ["REQUEST_METHOD"] == "HEAD" else b"".join(body)
+        lines = [f"{self.protocol_version} {status}", f"Date: {self.date_time_string()}", "Server: qbo-sandbox"]
+        lines += [f"{k}: {v}" for k, v in headers if k.lower() not in ("content-length", "connection")]
+        lines.append(f"Content-Length: {len(b''.join(body))}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        try:
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
 
 
 def _canonical(entity: str) -> str:
