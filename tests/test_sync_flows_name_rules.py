@@ -55,3 +55,4 @@ def test_fingerprint_ignores_sync_token_and_key_order():
     b = {"BillAddr": {"Line1": "1", "City": "X"}, "SyncToken": "7", "DisplayName": "A"}
     assert fingerprint(a) == fingerprint(b)
     assert fingerprint(a) != fingerprint({**b, "DisplayName": "B"})
+

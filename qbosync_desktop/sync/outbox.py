@@ -271,7 +271,16 @@ def _send(qbo: Any, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
     from qbosync_desktop.qbo.client import BatchOp
 
     ops = [BatchOp(str(e.batch_position), e.operation, e.entity, e.payload) for e in entries]
-    results = {str(r.bid): r for r in qbo.batch(ops, batch.requestid)}
+    try:
+        results = {str(r.bid): r for r in qbo.batch(ops, batch.requestid)}
+    except StaleObject as exc:
+        return [_Outcome(e, None, exc) for e in entries]
+    except QuickBooksError as exc:
+        if exc.fatal or exc.transient:
+            raise
+        # QuickBooks refused the request as a whole: every operation in it failed for that reason.
+        # Recording that (rather than stopping) keeps a replay from hitting the same wall forever.
+        return [_Outcome(e, None, exc) for e in entries]
     out = []
     for e in entries:
         r = results.get(str(e.batch_position))

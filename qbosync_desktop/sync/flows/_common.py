@@ -113,6 +113,13 @@ def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Callable[
         records = fetched[1].result()
     else:
         records = _list(lister, changed_since(ctx, kind, cursor_name))
+    # A record changed while we paged comes again at the end (Work's keyset paging moves it behind the
+    # cursor): keep only its newest version, or one record would be planned - and created - twice.
+    newest_by_id: dict[str, Any] = {}
+    for rec in records:
+        newest_by_id.pop(str(val(rec, "id")), None)
+        newest_by_id[str(val(rec, "id"))] = rec
+    records = list(newest_by_id.values())
     newest = max((s for s in (stamp(val(r, "updated_at")) for r in records) if s), default=None)
     if newest is not None:
         current = ctx.cursor(cursor_name)
