@@ -307,6 +307,7 @@ class IntegrationWindow(QMainWindow):
         self.details_button.clicked.connect(self.show_problem_details)
         self.fix_button = QPushButton("", page)
         self.fix_button.setObjectName("Primary")
+        self.fix_button.setAccessibleName(self.tr("Apply the suggested fix and retry"))
         self.fix_button.clicked.connect(self.apply_direct_fix)
         self.fix_button.setVisible(False)
         for b in (self.retry_button, self.retry_all_button, self.details_button, self.fix_button):

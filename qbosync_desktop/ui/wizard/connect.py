@@ -204,8 +204,6 @@ class ConnectPage(QWizardPage):
 
     # ------------------------------------------------------------------ actions
     def connect_quickbooks(self) -> None:
-        from qbosync_desktop.qbo.auth import INTUIT_DISCOVERY_URLS
-
         env = self.environment.currentData()
         client_id, secret = self.client_id.text().strip(), self.client_secret.text()
         redirect = self.redirect_uri.text().strip() or DEFAULT_REDIRECT
@@ -213,11 +211,11 @@ class ConnectPage(QWizardPage):
             self.status.setText(self.tr("Enter the client ID of your Intuit app (developer.intuit.com → Keys)."))
             return
         self._cancel.clear()
-        workspace, open_url = self.ctx.workspace, self.ctx.open_url
+        workspace, open_url, discovery = self.ctx.workspace, self.ctx.open_url, self.ctx.discovery_url(env)
 
         def sign_in() -> Any:
             return workspace.connect_quickbooks(
-                discovery_url=INTUIT_DISCOVERY_URLS[env], client_id=client_id, client_secret=secret or None,
+                discovery_url=discovery, client_id=client_id, client_secret=secret or None,
                 redirect_uri=redirect, environment=env, open_url=open_url, cancel=self._cancel,
                 on_authorizer=lambda auth: setattr(self, "_authorizer", auth))
 

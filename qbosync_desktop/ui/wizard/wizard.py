@@ -45,6 +45,13 @@ class WizardContext:
         self.practice_factory = practice_factory or default_practice_factory
         self.suggested_settings: SyncSettings | None = None
         self.total_estimate = 0
+        #: environment → OpenID discovery address; Intuit's by default (a test points it at a sandbox)
+        self.discovery_urls: dict[str, str] = {}
+
+    def discovery_url(self, environment: str) -> str:
+        from qbosync_desktop.qbo.auth import INTUIT_DISCOVERY_URLS
+
+        return self.discovery_urls.get(environment) or INTUIT_DISCOVERY_URLS[environment]
 
     def connection_info(self) -> dict[str, Any] | None:
         """The saved connection (one local row; no secrets)."""

@@ -1,0 +1,126 @@
+"""Window behaviour: every control has an accessible name, Tab reaches the main controls, geometry is
+remembered in the data folder's QSettings file, closing keeps the app running (asked once without a
+tray), and the app starts on the integration window once the integration is enabled."""
+
+from __future__ import annotations
+
+import argparse
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDateEdit,
+    QHeaderView,
+    QLineEdit,
+    QListView,
+    QSpinBox,
+    QTabBar,
+    QToolButton,
+    QWidget,
+)
+
+from qbosync_desktop import appconfig
+from qbosync_desktop.ui.integration_window import IntegrationWindow
+from qbosync_desktop.ui.settings_form import SyncSettingsForm
+
+
+def _unnamed_controls(root: QWidget) -> list[str]:
+    missing = []
+    for w in root.findChildren(QWidget):
+        if w.objectName().startswith("qt_") or isinstance(w, (QHeaderView, QListView)):
+            continue  # Qt's own parts (headers, combo pop-ups, corner buttons) are named by Qt
+        if isinstance(w, QToolButton) and isinstance(w.parent(), (QTabBar, QLineEdit)):
+            continue  # the tab bar's scroll arrows, a line edit's clear button
+        if isinstance(w, QAbstractButton):
+            if not (w.text() or w.accessibleName()):
+                missing.append(f"{type(w).__name__} {w.objectName()}")
+        elif isinstance(w, (QComboBox, QLineEdit, QSpinBox, QDateEdit, QAbstractItemView)):
+            if w.parent() is not None and isinstance(w.parent(), (QComboBox, QSpinBox, QDateEdit)):
+                continue  # the line edit inside a combo / spin box is named by its owner
+            if type(w).__name__ == "QLineEdit" and isinstance(w.parent(), QAbstractItemView):
+                continue
+            if not w.accessibleName() and w.objectName() not in ("qt_calendar_calendarview",):
+                missing.append(f"{type(w).__name__} {w.objectName()}")
+    return missing
+
+
+def _tab_chain(root: QWidget) -> list[QWidget]:
+    chain, w = [], root.nextInFocusChain()
+    while w is not root and len(chain) < 500:
+        if w.isVisibleTo(root) and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            chain.append(w)
+        w = w.nextInFocusChain()
+    return chain
+
+
+def test_every_control_has_an_accessible_name(qtbot, ui_session, chart_of_accounts, work_facts):
+    window = IntegrationWindow(ui_session)
+    qtbot.addWidget(window)
+    form = SyncSettingsForm(load_accounts=lambda: chart_of_accounts, load_work=lambda: work_facts)
+    qtbot.addWidget(form)
+    qtbot.waitUntil(lambda: form.income_account.loaded, timeout=5000)
+    form.bills.setChecked(True)
+    assert _unnamed_controls(window) == []
+    assert _unnamed_controls(form) == []
+
+
+def test_tab_reaches_the_main_controls_in_reading_order(qtbot, ui_session):
+    window = IntegrationWindow(ui_session)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.company_label.text() == "Sunrise Practice Co", timeout=5000)
+    chain = _tab_chain(window)
+    for control in (window.disconnect_button, window.edit_button, window.sync_button, window.pause_button,
+                    window.tabs.tabBar()):
+        assert control in chain, control.objectName() or control.text()
+    assert chain.index(window.disconnect_button) < chain.index(window.sync_button) < chain.index(window.tabs.tabBar())
+
+
+def test_window_geometry_is_remembered_in_the_data_folder(qtbot, ui_session, ui_settings_file):
+    window = IntegrationWindow(ui_session)
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(760, 560)
+    qtbot.waitUntil(lambda: window.width() == 760, timeout=3000)
+    saved = window.size()
+    window.close()
+    assert ui_settings_file.exists()
+    again = IntegrationWindow(ui_session)
+    qtbot.addWidget(again)
+    assert again.size() == saved and again.width() == 760
+
+
+def test_enabled_integration_starts_on_the_window_and_close_keeps_running(qtbot, ui_workspace, home):
+    from qbosync_desktop.ui.bootstrap import Controller
+
+    appconfig.set_value("tray_close_asked", True)  # asked once before: "keep running"
+    appconfig.set_value("keep_running_without_tray", True)
+    args = argparse.Namespace(demo=False, tray=False, home=None, debug=False)
+    c = Controller(QApplication.instance(), args, workspace=ui_workspace, open_url=lambda url: None)
+    try:
+        assert c.wizard is None and c.integration is not None and c.integration.isVisible()
+        qtbot.waitUntil(lambda: c.integration.company_label.text() == "Sunrise Practice Co", timeout=5000)
+        c.integration.close()
+        assert not c.integration.isVisible(), "hidden, not destroyed"
+        assert c.session.service.thread.is_alive(), "the app keeps syncing in the background"
+        c.tray.open_action.trigger()
+        assert c.integration.isVisible()
+    finally:
+        c.shutdown()
+        qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)
+
+
+def test_tray_flag_starts_without_a_window(qtbot, ui_workspace):
+    from qbosync_desktop.ui.bootstrap import Controller
+
+    args = argparse.Namespace(demo=False, tray=True, home=None, debug=False)
+    c = Controller(QApplication.instance(), args, workspace=ui_workspace, open_url=lambda url: None)
+    try:
+        assert c.integration is not None and not c.integration.isVisible()
+        assert c.session.service.next_run is not None, "the schedule runs from the tray"
+    finally:
+        c.shutdown()
+        qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)
