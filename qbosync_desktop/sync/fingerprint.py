@@ -17,14 +17,11 @@ VOLATILE = frozenset({"Id", "SyncToken", "sparse", "MetaData", "domain"})
 
 
 def canonical(payload: Any) -> str:
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in VOLATILE}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return json.dumps(strip(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Canonical JSON without the volatile keys of the record itself (top level: that is where QBO
+    puts them; nested parts we send - lines, addresses - carry none)."""
+    if isinstance(payload, dict):
+        payload = {k: v for k, v in payload.items() if k not in VOLATILE}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def fingerprint(payload: Any) -> str:
