@@ -166,24 +166,33 @@ def _pick(choices: dict[str, str], *preferred: str, fuzzy: bool = False) -> str 
 
 def practice_settings(workspace: Workspace, *, today: dt.date | None = None) -> SyncSettings:
     """Sensible settings for the tour: everything on, accounts chosen by their usual names, every
-    Work invoice concept mapped, and invoices from 120 days back (the demo data spans 90 days)."""
+    Work invoice concept mapped, and invoices from 120 days back (the demo data spans 90 days).
+
+    A feature whose accounts the company lacks is left off rather than saved half-configured (the
+    rules would refuse it), so the tour also runs against a practice company with fewer accounts.
+    """
     groups = account_groups(workspace.qbo_client().accounts())
     expense = groups["expense"]
     concepts = {}
     for concept in workspace.work_client().invoice_concepts():
         name = concept if isinstance(concept, str) else concept.name
         concepts[name] = _pick(expense, name, "Subcontractors", "Contract labor", "Cost of Goods Sold", fuzzy=True) or ""
+    income = _pick(groups["income"], "Services", "Sales", "Sales of Product Income")
+    expense_account = _pick(expense, "Cost of Goods Sold", "Supplies & Materials", "Job Materials")
+    deposit = _pick(groups["deposit"], "Undeposited Funds", "Checking")
+    ap = _pick(groups["ap"], "Accounts Payable (A/P)", "Accounts Payable")
+    invoices = bool(income and expense_account)
     today = today or dt.date.today()
     return SyncSettings(
         clients=True,
         sites=True,
-        invoices=True,
-        income_account=_pick(groups["income"], "Services", "Sales", "Sales of Product Income"),
-        expense_account=_pick(expense, "Cost of Goods Sold", "Supplies & Materials", "Job Materials"),
-        payments=True,
-        deposit_account=_pick(groups["deposit"], "Undeposited Funds", "Checking"),
-        bills=True,
-        ap_account=_pick(groups["ap"], "Accounts Payable (A/P)", "Accounts Payable"),
-        concepts=concepts,
+        invoices=invoices,
+        income_account=income,
+        expense_account=expense_account,
+        payments=invoices and bool(deposit),
+        deposit_account=deposit,
+        bills=bool(ap) and all(concepts.values()),
+        ap_account=ap,
+        concepts={c: a for c, a in concepts.items() if a},
         start_date=today - dt.timedelta(days=PRACTICE_HISTORY_DAYS),
     )
