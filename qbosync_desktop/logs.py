@@ -110,8 +110,11 @@ def setup_logging(log_dir: Path, *, stderr: bool = False, level: int = logging.I
         log_file.chmod(0o600)
     except OSError:
         pass
-    # urllib3 logs full URLs at DEBUG; keep it at INFO even in debug mode.
+    # urllib3 logs full URLs and peewee logs every SQL statement *with its parameters* at DEBUG (a
+    # token written to the keyring-backed practice server's table, a Work API key): keep both at INFO
+    # even in debug mode.
     logging.getLogger("urllib3").setLevel(logging.INFO)
+    logging.getLogger("peewee").setLevel(logging.INFO)
     _configured_file = log_file
     return log_file
 
