@@ -5,9 +5,11 @@ exactly one clear problem; a second sync writes nothing and makes at most 2 Quic
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fixtures.workspace import cli_connect
@@ -198,6 +200,13 @@ def test_end_to_end_initial_sync_then_a_no_op_sync(synced, practice, capsys):
     assert _snapshot(qbo) == before
     assert AuditEntry.select().where(AuditEntry.action.in_(WRITE_ACTIONS)).count() == audit_before
 
-    # The audit log exports what happened.
-    code = cli.main(["audit", "export", "--csv", str(practice.work_config.db_path) + ".audit.csv"])
-    assert code == 0 and "Wrote" in capsys.readouterr().out
+    # The audit log exports what happened: one row per entry, creates with their after values.
+    target = Path(practice.work_config.db_path).with_suffix(".audit.csv")
+    code = cli.main(["audit", "export", "--csv", str(target)])
+    assert code == 0 and f"Wrote {AuditEntry.select().count()} audit entries" in capsys.readouterr().out
+    with open(target, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == AuditEntry.select().count()
+    created = [r for r in rows if r["action"] == "create" and r["kind"] == "invoice"]
+    assert len(created) == len(links["invoice"]) and all(json.loads(r["after"]) for r in created)
+    assert {r["qbo_id"] for r in created} == {lk.qbo_id for lk in links["invoice"].values()}
