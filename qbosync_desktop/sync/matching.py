@@ -12,7 +12,9 @@ Rules (pure Python, no I/O, so the preview, the CLI and the UI all get the same 
   ("H.O.A." ~ "HOA"), other punctuation as spaces, common abbreviations canonicalised ("St." ~
   "Street"), and a trailing company suffix ignored ("LLC", "Inc", ...).
 * Emails are compared case-insensitively; phones on their last 10 digits.
-* Same key → an *exact* proposal. An exact proposal is pre-accepted only when it is unambiguous: the
+* Same name key → an *exact* proposal; the same company name (a person's business) is a strong but
+  never pre-accepted proposal.
+* An exact proposal is pre-accepted only when it is unambiguous: the
   Work record has exactly one exact candidate, that QuickBooks record is the exact candidate of no
   other Work record, and no contact detail contradicts it (both emails present and different, and no
   phone in common). Everything else is left for the person to decide.
@@ -71,6 +73,7 @@ COMPANY_SUFFIXES: frozenset[str] = frozenset(
 
 #: Scores (0-100). Exact name is decisive; contact details raise or lower confidence.
 SCORE_EXACT_NAME = 90
+SCORE_COMPANY_NAME = 80
 SCORE_EMAIL = 80
 SCORE_PHONE = 60
 SCORE_SIMILAR_NAME_MAX = 75
@@ -207,16 +210,20 @@ def score_pair(work: Candidate, qbo: Candidate) -> _Evidence | None:
     wkey, qkey = name_key(work.name), name_key(qbo.name)
     wkeys = {k for k in (wkey, name_key(work.company_name)) if k}
     qkeys = {k for k in (qkey, name_key(qbo.company_name)) if k}
-    if wkeys & qkeys:
+    if wkey and wkey == qkey:
         ev.exact = True
         ev.score = SCORE_EXACT_NAME
         if work.name == qbo.name:
             ev.reasons.append(f"same name \u201c{qbo.name}\u201d")
-        elif wkey == qkey:
+        else:
             ignored = ", ".join(name_differences(work.name, qbo.name)) or "formatting"
             ev.reasons.append(f"same name ignoring {ignored} (\u201c{work.name}\u201d ~ \u201c{qbo.name}\u201d)")
-        else:
-            ev.reasons.append(f"same company name (\u201c{work.name}\u201d ~ \u201c{qbo.name}\u201d)")
+    elif wkeys & qkeys:
+        # The business behind a person ("Sofia Marquez" of Marquez HVAC ~ vendor "Marquez HVAC, Inc."):
+        # likely, but two people of one company would both match, so it is never pre-accepted.
+        ev.score = SCORE_COMPANY_NAME
+        ev.reasons.append(f"same company (\u201c{work.company_name or work.name}\u201d ~ "
+                          f"\u201c{qbo.company_name or qbo.name}\u201d)")
     else:
         ratio = max((_similarity(a, b) for a in wkeys for b in qkeys), default=0.0)
         if ratio >= SIMILARITY_THRESHOLD:
