@@ -119,3 +119,30 @@ def test_refused_record_is_not_resent_until_retry(synced):
     s = synced.engine.retry(p["id"])
     assert s.counts["invoices"] == {"created": 1}
     assert Problem.get_by_id(p["id"]).state == "closed"
+
+
+def test_an_earlier_start_date_brings_older_invoices_and_their_payments(configured_workspace, practice):
+    import datetime as dt
+
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    ws = configured_workspace
+    s = ws.settings()
+    invoices = [i for i in ws.work_client().invoices() if i.status in ("sent", "paid")]
+    dates = sorted({i.issue_date for i in invoices})
+    cut = dates[len(dates) // 2]
+    ws.save_settings(s.replace(start_date=cut))
+    ws.mark_enabled()
+    eng = SyncEngine(ws)
+    assert eng.run(initial=True).state == "done"
+    older = [i for i in invoices if i.issue_date < cut]
+    assert older and all(Link.get_or_none(kind="invoice", work_id=i.id) is None for i in older)
+    assert eng.run().counts.get("invoices") in (None, {})  # nothing new: the cursor moved past them
+
+    ws.save_settings(ws.settings().replace(start_date=cut - dt.timedelta(days=400)))
+    summary = eng.run()
+    assert summary.counts["invoices"].get("created", 0) > 0
+    assert summary.counts.get("payments", {}).get("created", 0) > 0
+    for inv in older:
+        assert Link.get_or_none(kind="invoice", work_id=inv.id) is not None or Problem.select().where(
+            (Problem.work_id == inv.id) & (Problem.state == "open")).exists()

@@ -79,7 +79,10 @@ def after(value: str) -> str:
 
 
 def changed_since(ctx: RunContext, kind: str, cursor_name: str) -> str | None:
-    """Where to start reading: the cursor, or earlier if a record with an open problem is older."""
+    """Where to start reading: the cursor, or earlier if a record with an open problem is older, or
+    from the beginning when a phase asked for a full re-read (``ctx.caches["reread.<cursor>"]``)."""
+    if ctx.caches.get(f"reread.{cursor_name}"):
+        return None
     since = ctx.cursor(cursor_name)
     problem_since = [
         (p.details or {}).get("work_updated_at")

@@ -138,5 +138,20 @@ class InvoicesOut(OutboundPhase):
         return changes
 
 
+START_CURSOR = "work.invoices.start_date"
+
+
 def phase(ctx: RunContext) -> InvoicesOut | None:
-    return InvoicesOut() if getattr(ctx.settings, "invoices", False) else None
+    if not getattr(ctx.settings, "invoices", False):
+        return None
+    # Invoices (and so their payments) dated before the start date were skipped and the cursor moved
+    # past them. If the start date is now earlier, read both lists again from the beginning (cheap:
+    # unchanged linked records cost nothing), or those invoices would never sync.
+    start = start_date(ctx).isoformat()
+    used = ctx.cursor(START_CURSOR)
+    if used is not None and start < used:
+        ctx.caches[f"reread.{CURSOR}"] = True
+        ctx.caches["reread.work.payments"] = True
+    if used != start:
+        ctx.stage_cursor(START_CURSOR, start)
+    return InvoicesOut()
