@@ -78,6 +78,15 @@ def test_changes_after_the_first_sync_reach_quickbooks(synced):
     synced.engine.run()
     assert _qbo_obj(synced.practice, "Customer", link.qbo_id)["Active"] is False
 
+    # Choosing another income account moves every item to it (items are read again for that).
+    settings = synced.ws.settings()
+    other = next(a["Id"] for a in synced.ws.qbo_client().accounts()["income"] if a["Id"] != settings.income_account)
+    synced.ws.save_settings(settings.replace(income_account=other))
+    s = synced.engine.run()
+    item_links = list(Link.select().where(Link.kind == "item"))
+    assert s.counts["items"] == {"updated": len(item_links)}
+    assert {_qbo_obj(synced.practice, "Item", lk.qbo_id)["IncomeAccountRef"]["value"] for lk in item_links} == {other}
+
 
 def test_fixing_a_client_closes_its_problem_and_its_invoices_follow(synced):
     smith = next(c for c in synced.ws.work_client().clients() if ":" in c.name)

@@ -96,5 +96,18 @@ class ItemsOut(OutboundPhase):
         return changes
 
 
+ACCOUNTS_CURSOR = "work.items.accounts"
+
+
 def phase(ctx: RunContext) -> ItemsOut | None:
-    return ItemsOut() if getattr(ctx.settings, "invoices", False) else None
+    if not getattr(ctx.settings, "invoices", False):
+        return None
+    # Items post to the chosen accounts; when the choice changes, every item is read again so its
+    # fingerprint (which includes the accounts) shows it needs an update.
+    accounts = f"{ctx.settings.income_account}/{ctx.settings.expense_account}"
+    used = ctx.cursor(ACCOUNTS_CURSOR)
+    if used is not None and used != accounts:
+        ctx.caches["reread.work.items"] = True
+    if used != accounts:
+        ctx.stage_cursor(ACCOUNTS_CURSOR, accounts)
+    return ItemsOut()
