@@ -206,6 +206,13 @@ class SyncEngine:
 
     def _run_locked(self, initial: bool, observer: Observer, cancel: threading.Event) -> RunSummary:
         started = time.monotonic()
+        # We hold the run lock, so a run still marked "running" belongs to a process that died (killed,
+        # power cut): close it honestly. Its unfinished outbox work is replayed by this run.
+        Run.update(state="failed", finished_at=utcnow(), error={
+            "type": "Interrupted", "title": "Sync interrupted",
+            "message": "The program stopped during this sync. The next sync finished its work.",
+            "hint": "Nothing to do.",
+        }).where(Run.state == "running").execute()
         run = Run.create(kind="initial" if initial else "incremental", started_at=utcnow(), state="running")
         ctx = self._context(observer, cancel, preview=False, initial=initial)
         ctx.run = run
