@@ -120,6 +120,17 @@ def decide(
     return out
 
 
+def held_work(kind: str) -> dict[str, str]:
+    """Work ids held back by an undecided proposal (neither record linked yet) → the reason."""
+    linked_w = Link.select(Link.work_id).where(Link.kind == kind)
+    linked_q = Link.select(Link.qbo_id).where(Link.kind == kind)
+    rows = MatchProposal.select().where((MatchProposal.kind == kind) & (MatchProposal.state == "proposed")
+                                        & MatchProposal.work_id.not_in(linked_w)
+                                        & MatchProposal.qbo_id.not_in(linked_q))
+    return {m.work_id: f"Waiting for match review: \u201c{m.work_name}\u201d may be \u201c{m.qbo_name}\u201d"
+            for m in rows}
+
+
 def decided_unlinked(kind: str) -> list[MatchProposal]:
     """Accepted or rejected proposals whose QuickBooks record has no link yet: the next run must
     link it (accepted) or let it sync on its own (rejected), even if it did not change."""

@@ -26,6 +26,7 @@ from qbosync_desktop.sync.flows._common import (
     write_change,
 )
 from qbosync_desktop.sync.names import clean
+from qbosync_desktop.sync.onboarding import held_work
 from qbosync_desktop.sync.phases import Change
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,6 +63,10 @@ class VendorsOut(OutboundPhase):
             label = clean(val(rec, "name", ""))
             if ctx.link(self.kind, wid) is not None:
                 continue  # add-only: a vendor is never edited once it exists
+            held = ctx.cached("twoway.hold.vendor", lambda: held_work("vendor"))
+            if wid in held:  # match review (issue 7) has not decided yet: no duplicate meanwhile
+                changes.append(Change(self.kind, wid, None, "skip", held[wid], entity="Vendor", label=label))
+                continue
             if not has_active_contract(rec):
                 changes.append(skip(self.kind, rec, "no active contract", entity="Vendor", label=label,
                                     audit=is_fresh(ctx, CURSOR, rec)))
