@@ -306,7 +306,7 @@ class Workspace:
         import importlib
 
         for module_name, names in (
-            ("qbosync_desktop.store.models_twoway", ("Conflict", "MatchProposal")),
+            ("qbosync_desktop.store.models_twoway", ("Conflict", "MatchProposal", "WorkWrite")),
             ("qbosync_desktop.store.models_sync", ("Problem", "OutboxEntry", "Batch", "Cursor", "Link")),
         ):
             try:
