@@ -232,6 +232,10 @@ class OutboundPhase:
         if self.cursor and self.lister:
             prefetch(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
 
+    def records(self, ctx: RunContext) -> list[Any]:
+        """The Work records this phase must look at (see :func:`read_changed`)."""
+        return read_changed(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
+
     def plan(self, ctx: RunContext) -> list[Change]:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -21,7 +21,6 @@ from qbosync_desktop.sync.flows._common import (
     iso_date,
     missing_reference,
     money,
-    read_changed,
     skip,
     unchanged,
     val,
@@ -85,7 +84,7 @@ class BillsOut(OutboundPhase):
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []
-        for rec in read_changed(ctx, self.kind, CURSOR, ctx.work.contractor_invoices):
+        for rec in self.records(ctx):
             wid = str(val(rec, "id"))
             number = str(val(rec, "number", ""))
             label = f"Contractor invoice {number}"

@@ -18,7 +18,6 @@ from qbosync_desktop.sync.flows._common import (
     OutboundPhase,
     fail,
     name_fingerprint,
-    read_changed,
     resolve_display_name,
     stamp,
     unchanged,
@@ -86,7 +85,7 @@ class ClientsOut(OutboundPhase):
         # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
         # could make the duplicate the person has not ruled out. The customers phase fills this in.
         held: dict[str, str] = ctx.caches.get("twoway.hold.client") or {}
-        for rec in read_changed(ctx, self.kind, "work.clients", ctx.work.clients):
+        for rec in self.records(ctx):
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             if wid in held and ctx.link(self.kind, wid) is None:

@@ -23,7 +23,6 @@ from qbosync_desktop.sync.flows._common import (
     missing_reference,
     money,
     qty,
-    read_changed,
     skip,
     stamp,
     unchanged,
@@ -91,7 +90,7 @@ class InvoicesOut(OutboundPhase):
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []
         start = start_date(ctx)
-        for rec in read_changed(ctx, self.kind, CURSOR, ctx.work.invoices):
+        for rec in self.records(ctx):
             wid = str(val(rec, "id"))
             number = str(val(rec, "number", ""))
             label = f"Invoice {number}"

@@ -17,7 +17,6 @@ from qbosync_desktop.sync.flows._common import (
     OutboundPhase,
     fail,
     money,
-    read_changed,
     stamp,
     unchanged,
     val,
@@ -63,7 +62,7 @@ class ItemsOut(OutboundPhase):
         changes: list[Change] = []
         seen: dict[str, str] = {}
         linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
-        for rec in read_changed(ctx, self.kind, "work.items", ctx.work.items):
+        for rec in self.records(ctx):
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}

@@ -19,7 +19,6 @@ from qbosync_desktop.sync.flows._common import (
     missing_reference,
     money,
     open_problem_map,
-    read_changed,
     skip,
     unchanged,
     val,
@@ -63,7 +62,7 @@ class PaymentsOut(OutboundPhase):
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []
         invoice_problems = open_problem_map(ctx, "invoice")
-        for rec in read_changed(ctx, self.kind, CURSOR, ctx.work.payments):
+        for rec in self.records(ctx):
             wid = str(val(rec, "id"))
             label = f"Payment {val(rec, 'reference') or wid} of {money(val(rec, 'amount', 0)):.2f}"
             inv = str(val(rec, "invoice_id"))

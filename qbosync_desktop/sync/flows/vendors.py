@@ -17,7 +17,6 @@ from qbosync_desktop.sync.flows._common import (
     fail,
     is_fresh,
     name_fingerprint,
-    read_changed,
     resolve_display_name,
     skip,
     stamp,
@@ -58,7 +57,7 @@ class VendorsOut(OutboundPhase):
 
     def plan(self, ctx: RunContext) -> list[Change]:
         changes: list[Change] = []
-        for rec in read_changed(ctx, self.kind, CURSOR, ctx.work.contractors):
+        for rec in self.records(ctx):
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             if ctx.link(self.kind, wid) is not None:
