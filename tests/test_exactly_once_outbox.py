@@ -107,3 +107,19 @@ def test_lost_responses_are_retried_with_the_same_requestid_and_write_once(confi
     assert practice.qbo.stats.get("replays", 0) > 0
     assert not Batch.select().where(Batch.state != "done").exists()
     _assert_each_record_once(practice)
+
+
+def test_finished_outbox_rows_are_pruned_after_30_days_unfinished_never(db):
+    import datetime as dt
+
+    from qbosync_desktop.store.models_sync import utcnow
+    from qbosync_desktop.sync import outbox
+
+    old = utcnow() - dt.timedelta(days=31)
+    for state, done_at, rid in (("done", old, "a" * 32), ("done", utcnow(), "b" * 32), ("sent", None, "c" * 32)):
+        b = Batch.create(requestid=rid, composition=[], state=state, done_at=done_at, created_at=old)
+        OutboxEntry.create(kind="client", work_id=rid[:3], operation="create", entity="Customer", payload={},
+                           requestid=rid, batch_id=b.id, batch_position=1, state="done" if done_at else "pending")
+    assert outbox.prune() == 1
+    assert sorted(b.requestid[0] for b in Batch.select()) == ["b", "c"]
+    assert OutboxEntry.select().count() == 2

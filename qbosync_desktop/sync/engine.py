@@ -227,6 +227,7 @@ class SyncEngine:
                 if prefetch is not None:
                     prefetch(ctx)
             outbox_mod.replay_unfinished(ctx)
+            outbox_mod.prune()
             for phase in phases:
                 ctx.check_cancel()
                 # No ``ctx.planned`` here: in a run the previous phase has already applied, so the

@@ -58,6 +58,26 @@ def new_requestid() -> str:
     return uuid.uuid4().hex
 
 
+#: Finished outbox rows are kept this long (for support: what exactly was sent), then pruned.
+KEEP_DAYS = 30
+
+
+def prune(days: int = KEEP_DAYS) -> int:
+    """Delete finished batches and their rows older than ``days`` (the audit log keeps the history).
+    Unfinished work is never pruned: it is what a replay needs."""
+    import datetime as _dt
+
+    cutoff = utcnow() - _dt.timedelta(days=days)
+    old = [b.id for b in Batch.select(Batch.id).where((Batch.state == "done") & (Batch.done_at < cutoff))]
+    n = 0
+    for i in range(0, len(old), 500):
+        chunk = old[i : i + 500]
+        with database.atomic():
+            n += OutboxEntry.delete().where(OutboxEntry.batch_id.in_(chunk)).execute()
+            Batch.delete().where(Batch.id.in_(chunk)).execute()
+    return n
+
+
 def has_unfinished() -> bool:
     return Batch.select().where(Batch.state != "done").exists()
 
