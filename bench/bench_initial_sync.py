@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         for proc in (qbo_proc, work_proc):
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
