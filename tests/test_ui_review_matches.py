@@ -1,0 +1,55 @@
+"""Review page: the preview lists every record behind each number with failure reasons and fixes, and
+match decisions (accept, reject/unlink, accept all exact) are stored and re-plan the preview —
+nothing is written to QuickBooks or Work before Enable."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from qbosync_desktop.store.models_sync import OutboxEntry, Run
+from qbosync_desktop.store.models_twoway import MatchProposal
+from qbosync_desktop.ui.session import Session
+from qbosync_desktop.ui.wizard.wizard import SetupWizard, WizardContext
+
+
+def test_review_lists_records_and_match_decisions_replan(qtbot, configured_workspace, practice):
+    session = Session(configured_workspace, schedule=False)
+    wizard = SetupWizard(WizardContext(session))
+    qtbot.addWidget(wizard)
+    customers_before = len(practice.qbo.store.all("Customer"))
+    try:
+        wizard.setStartId(wizard.pageIds()[2])
+        wizard.show()
+        review = wizard.review_page
+        qtbot.waitUntil(review.isComplete, timeout=60_000)
+        assert review.error is None, review.status.text()
+        counts = review.summary()
+        # Every number opens into its records; failures carry the reason and what to do.
+        for i in range(review.tree.topLevelItemCount()):
+            top = review.tree.topLevelItem(i)
+            entity = top.data(0, Qt.ItemDataRole.UserRole)
+            for j in range(top.childCount()):
+                group = top.child(j)
+                action = group.data(0, Qt.ItemDataRole.UserRole)
+                assert group.childCount() == counts[entity][action]
+                if action == "fail":
+                    assert all("What to do" in group.child(k).text(1) for k in range(group.childCount()))
+        assert MatchProposal.select().count() == len(review.matches) > 0
+        assert review.match_table.rowCount() > 0
+
+        accepted = next(m for m in review.matches if m["state"] == "accepted")
+        button = review.match_table.findChild(type(review.accept_exact_button), f"reject_{accepted['id']}")
+        button.click()
+        qtbot.waitUntil(lambda: MatchProposal.get_by_id(accepted["id"]).state == "rejected", timeout=20_000)
+        qtbot.waitUntil(review.isComplete, timeout=60_000)
+        proposed = [m for m in review.matches if m["state"] == "proposed"]
+        if proposed:
+            button = review.match_table.findChild(type(review.accept_exact_button), f"accept_{proposed[0]['id']}")
+            button.click()
+            qtbot.waitUntil(lambda: MatchProposal.get_by_id(proposed[0]["id"]).state == "accepted", timeout=20_000)
+            qtbot.waitUntil(review.isComplete, timeout=60_000)
+        assert Run.select().count() == 0 and OutboxEntry.select().count() == 0, "nothing was synced"
+        assert len(practice.qbo.store.all("Customer")) == customers_before, "nothing was written to QuickBooks"
+    finally:
+        session.close()
+        qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
