@@ -104,3 +104,13 @@ def test_many_records_are_matched_by_index_quickly() -> None:
     assert len(accepted) == 1500
     assert all(p.work_id[1:] == p.qbo_id[1:] for p in accepted)
     assert elapsed < 10
+
+
+def test_weak_guesses_are_few_per_record_and_common_words_do_not_match() -> None:
+    qbo = [Candidate(f"q{i}", f"Brightside Dental Care {i}") for i in range(20)]
+    proposals = propose([Candidate("w1", "Brightside Dental Care")], qbo)
+    assert 1 <= len(proposals) <= 3
+    assert all("similar name" in p.reason.lower() and not p.accepted for p in proposals)
+    # a word shared by very many records ("Client") is not evidence on its own
+    many = [Candidate(f"q{i}", f"Client {i:04d}") for i in range(200)]
+    assert propose([Candidate("w1", "Client Services")], many) == []

@@ -79,6 +79,9 @@ SCORE_PHONE = 60
 SCORE_SIMILAR_NAME_MAX = 75
 SIMILARITY_THRESHOLD = 0.86
 MIN_SCORE = 50
+#: Similar-name guesses kept per Work record, and how common a word may be to be worth comparing on.
+MAX_WEAK_PER_RECORD = 3
+MAX_WORD_FANOUT = 50
 
 _DOTTED = re.compile(r"\.")
 _NON_WORD = re.compile(r"[^\w&]+")
@@ -199,9 +202,13 @@ class _Evidence:
 
 
 def _similarity(a: str, b: str) -> float:
+    """SequenceMatcher's ratio, skipped (0) when its cheap upper bounds already rule a match out."""
     if not a or not b:
         return 0.0
-    return SequenceMatcher(None, a, b).ratio()
+    sm = SequenceMatcher(None, a, b)
+    if sm.real_quick_ratio() < SIMILARITY_THRESHOLD or sm.quick_ratio() < SIMILARITY_THRESHOLD:
+        return 0.0
+    return sm.ratio()
 
 
 def score_pair(work: Candidate, qbo: Candidate) -> _Evidence | None:
@@ -275,7 +282,13 @@ def propose(
         keys = {name_key(q.name), name_key(q.company_name), "@" + email_key(q.email), "#" + phone_key(q.phone)}
         for k in keys - {"", "@", "#"}:
             by_key[k].append(q)
-    use_fuzzy = len(work) * len(qbo) <= 250_000
+    # Similar (not equal) names are looked for among records sharing a word of 3+ letters, and only
+    # the best few per Work record are kept: "Dental" is in many names, and a review list of
+    # hundreds of weak guesses helps nobody.
+    by_word: dict[str, list[Candidate]] = defaultdict(list)
+    for q in qbo:
+        for word in {t for k in (name_key(q.name), name_key(q.company_name)) for t in k.split() if len(t) >= 3}:
+            by_word[word].append(q)
 
     scored: list[tuple[Candidate, Candidate, _Evidence]] = []
     for w in work:
@@ -284,13 +297,18 @@ def propose(
         for k in keys - {"", "@", "#"}:
             for q in by_key.get(k, ()):
                 pool[q.id] = q
-        if use_fuzzy:
-            for q in qbo:
-                pool.setdefault(q.id, q)
+        strong = set(pool)
+        words = {t for k in (name_key(w.name), name_key(w.company_name)) for t in k.split() if len(t) >= 3}
+        for word in words:
+            if len(by_word.get(word, ())) <= MAX_WORD_FANOUT:
+                for q in by_word.get(word, ()):
+                    pool.setdefault(q.id, q)
+        weak: list[tuple[Candidate, Candidate, _Evidence]] = []
         for q in pool.values():
             ev = score_pair(w, q)
             if ev is not None:
-                scored.append((w, q, ev))
+                (scored if q.id in strong or ev.exact else weak).append((w, q, ev))
+        scored += sorted(weak, key=lambda t: -t[2].score)[:MAX_WEAK_PER_RECORD]
 
     exact_by_work: dict[str, int] = defaultdict(int)
     exact_by_qbo: dict[str, int] = defaultdict(int)
