@@ -124,3 +124,29 @@ def test_tray_flag_starts_without_a_window(qtbot, ui_workspace):
     finally:
         c.shutdown()
         qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)
+
+
+def test_demo_refuses_a_folder_connected_to_a_real_company(qtbot, ui_workspace):
+    from qbosync_desktop.ui.bootstrap import Controller
+    from qbosync_desktop.ui.dialogs.error_dialog import ErrorDialog
+
+    conn = ui_workspace.connection
+    ui_workspace.record_connection(realm_id=conn.realm_id, company_name="Real Books LLC", environment="production",
+                                   discovery_url=conn.discovery_url, client_id="real-app", redirect_uri=conn.redirect_uri,
+                                   api_base=conn.api_base)
+    started = []
+    args = argparse.Namespace(demo=True, tray=False, home=None, debug=False)
+    c = Controller(QApplication.instance(), args, workspace=ui_workspace, open_url=lambda url: None,
+                   practice_factory=lambda ws: started.append(ws))
+    try:
+        dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ErrorDialog) and w.isVisible()]
+        assert any(d.windowTitle() == "Practice mode needs its own folder" for d in dialogs)
+        assert "--home" in dialogs[-1].hint_label.text()
+        qtbot.wait(200)
+        assert started == [] and c.session.practice is None, "no practice servers, no sign-in"
+        assert ui_workspace.connection.company_name == "Real Books LLC"
+        for d in dialogs:
+            d.close()
+    finally:
+        c.shutdown()
+        qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)

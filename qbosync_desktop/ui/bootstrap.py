@@ -66,7 +66,23 @@ class Controller(QObject):
         self.wizard: Any = None
         self.integration: Any = None
         self._quitting = False
-        if self.workspace.enabled and args.demo and self.workspace.connection.environment == "practice":
+        conn = self.workspace.connection
+        if args.demo and conn is not None and conn.realm_id and conn.environment != "practice" \
+                and conn.state != "disconnected":
+            # Practice mode would sign this folder in to the practice company and forget the real
+            # company's links; refuse and say how to rehearse safely.
+            from qbosync_desktop.errors import ConfigurationError
+
+            self.args = args = argparse.Namespace(**{**vars(args), "demo": False})
+            if self.workspace.enabled:
+                self.open_integration(show=True)
+            else:
+                self.open_wizard(show=True)
+            self._show_unexpected(ConfigurationError(
+                "This data folder is connected to a real QuickBooks company, so practice mode was not started.",
+                field="demo", title="Practice mode needs its own folder",
+                hint="Start practice mode in a folder of its own: qbosync-desktop --demo --home ~/qbosync-practice"))
+        elif self.workspace.enabled and args.demo and conn.environment == "practice":
             self._resume_practice(show=not args.tray)
         elif self.workspace.enabled:
             self.open_integration(show=not args.tray)
