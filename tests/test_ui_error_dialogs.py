@@ -59,3 +59,19 @@ def test_exception_in_a_worker_thread_reaches_a_dialog_on_the_gui_thread(qtbot):
         reporter.uninstall()
     exc, on_gui_thread = shown[0]
     assert isinstance(exc, ZeroDivisionError) and on_gui_thread
+
+
+def test_exception_in_an_asyncio_task_reaches_a_dialog(qtbot):
+    import asyncio
+
+    shown: list[BaseException] = []
+    reporter = CrashReporter(shown.append)
+    loop = asyncio.new_event_loop()
+    reporter.install(loop)
+    try:
+        loop.call_exception_handler({"message": "Task exception was never retrieved", "exception": KeyError("x")})
+        qtbot.waitUntil(lambda: bool(shown), timeout=3000)
+    finally:
+        reporter.uninstall()
+        loop.close()
+    assert isinstance(shown[0], KeyError)
