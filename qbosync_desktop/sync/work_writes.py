@@ -12,13 +12,18 @@ Work API recognises a repeat only when the request bytes are identical.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import copy
 import hashlib
 import inspect
 import json
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.errors import WorkApiError
+import requests
+
+from qbosync_desktop.errors import Cancelled, QboSyncError, WorkApiError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import utcnow
 from qbosync_desktop.store.models_twoway import WorkWrite
@@ -26,6 +31,10 @@ from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+
+
+#: Creates in flight at once (Work's demo server and API take several; QuickBooks is not involved).
+WORKERS = 4
 
 
 def problem_key(qbo_id: str) -> str:
@@ -63,7 +72,7 @@ def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: 
 
 
 def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Any], *, phase: str, label: str) -> Any | None:
-    """Send the intent. Returns the created record, or None after opening the record's problem
+    """Send one intent. Returns the created record, or None after opening the record's problem
     (Work refused it). Transient and fatal errors propagate: the intent stays pending for a replay."""
     try:
         return create_idempotent(create, ww.body, ww.idempotency_key)
@@ -71,15 +80,68 @@ def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Any], *, phase: s
         if exc.fatal or exc.transient:
             raise
         with database.atomic():
-            if ww.state != "failed":
-                ww.state = "failed"
-                ww.save()
-            p = problems.open_problem(ww.kind, problem_key(ww.qbo_id), exc, run_id=ctx.run_id, qbo_id=ww.qbo_id,
-                                      extra={"record": label})
-        ctx.count(phase, "failed")
-        ctx.observer.problem(problems.problem_dict(p))
-        ctx.observer.record(phase, None, "failed", exc.message)
+            refused(ctx, ww, exc, phase=phase, label=label)
         return None
+
+
+def refused(ctx: RunContext, ww: WorkWrite, exc: QboSyncError, *, phase: str, label: str) -> None:
+    """Work refused the create (its content): the intent fails and the record gets its one problem."""
+    if ww.state != "failed":
+        ww.state = "failed"
+        ww.save()
+    p = problems.open_problem(ww.kind, problem_key(ww.qbo_id), exc, run_id=ctx.run_id, qbo_id=ww.qbo_id,
+                              extra={"record": label})
+    ctx.count(phase, "failed")
+    ctx.observer.problem(problems.problem_dict(p))
+    ctx.observer.record(phase, None, "failed", exc.message)
+
+
+def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: int = WORKERS
+             ) -> tuple[list[tuple[WorkWrite, Any, QboSyncError | None]], QboSyncError | None]:
+    """Send many intents, a few at a time (HTTP only on the worker threads; the caller applies the
+    results on its own thread, SQLite's one writer). Returns ``(results, stop)``: per intent the
+    record or Work's refusal, and the first transient/fatal error, which the caller raises after
+    applying what did succeed (the rest stays pending and is replayed by the next run).
+
+    Why threads: onboarding a company with 1,000 customers is 1,000 creates in Work, one round trip
+    each; Work takes several at once. Each thread uses its own copy of the connector with its own
+    ``requests.Session`` (sessions are not thread-safe).
+    """
+    local = threading.local()
+    sessions: list[requests.Session] = []
+    lock = threading.Lock()
+
+    def connector() -> Any:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = copy.copy(ctx.work)
+            client.session = requests.Session()
+            with lock:
+                sessions.append(client.session)
+            local.client = client
+        return client
+
+    def one(ww: WorkWrite) -> tuple[WorkWrite, Any, QboSyncError | None]:
+        if ctx.cancel.is_set():
+            return ww, None, Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
+        try:
+            client = connector() if len(writes) > 1 and hasattr(ctx.work, "session") else ctx.work
+            return ww, create_idempotent(getattr(client, method), ww.body, ww.idempotency_key), None
+        except QboSyncError as exc:
+            return ww, None, exc
+
+    try:
+        if len(writes) <= 1 or workers <= 1:
+            results = [one(ww) for ww in writes]
+        else:
+            with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="work-write") as pool:
+                results = list(pool.map(one, writes))
+    finally:
+        for session in sessions:
+            session.close()
+    stop = next((exc for _ww, _rec, exc in results if exc is not None and (exc.fatal or exc.transient
+                                                                              or isinstance(exc, Cancelled))), None)
+    return results, stop
 
 
 def mark_done(ww: WorkWrite, work_id: str) -> None:

@@ -71,6 +71,8 @@ ENTITY = "Customer"
 PHASE = "customers"
 WORK_CURSOR = "twoway.work.clients"
 MAX_409_RETRIES = 3
+#: Imported clients applied per transaction.
+APPLY_CHUNK = 100
 #: Above this many linked clients to fetch one by one, read the whole Work list instead.
 BULK_READ_THRESHOLD = 50
 #: ctx.caches keys other phases read (sites, the outbound clients phase, the preview)
@@ -365,10 +367,7 @@ class ClientsTwoWay:
             ch.meta.setdefault("phase", PHASE)
         fails = [c for c in changes if c.action == "fail"]
         outbox.apply_local(ctx, PHASE, fails)
-        for ch in changes:
-            if ch.action == "import":
-                ctx.check_cancel()
-                self._apply_import(ctx, ch)
+        self._apply_imports(ctx, [c for c in changes if c.action == "import"])
         for ch in changes:
             if ch.action == "link":
                 with database.atomic():
@@ -396,33 +395,55 @@ class ClientsTwoWay:
             ctx.caches.pop("prefetch.work.clients", None)
         outbox.submit(ctx, qbo_writes)
 
-    def _apply_import(self, ctx: RunContext, ch: Change) -> None:
-        qid = str(ch.qbo_id)
-        write_id = ch.meta.get("write_id")
-        if write_id is None:
-            ww = work_writes.intent(ctx, KIND, qid, dict(ch.payload or {}), meta={"qbo": ch.meta.get("qbo")})
-        else:
-            ww = WorkWrite.get_by_id(write_id)
-        client = work_writes.send(ctx, ww, ctx.work.create_client, phase=PHASE, label=ch.label)
-        if client is None:
+    def _apply_imports(self, ctx: RunContext, imports: list[Change]) -> None:
+        """Intents committed first (one transaction), creates sent a few at a time, results applied
+        in chunks (one transaction each: link, audit, problem closed, intent done)."""
+        if not imports:
             return
+        ctx.check_cancel()
+        with database.atomic():
+            writes = [
+                WorkWrite.get_by_id(ch.meta["write_id"]) if ch.meta.get("write_id") is not None
+                else work_writes.intent(ctx, KIND, str(ch.qbo_id), dict(ch.payload or {}),
+                                        meta={"qbo": ch.meta.get("qbo")})
+                for ch in imports
+            ]
+        results, stop = work_writes.send_all(ctx, writes, "create_client")
+        by_write = {id(ww): ch for ww, ch in zip(writes, imports, strict=True)}
+        for i in range(0, len(results), APPLY_CHUNK):
+            done: list[tuple[str, Change]] = []
+            with database.atomic():
+                for ww, client, exc in results[i:i + APPLY_CHUNK]:
+                    ch = by_write[id(ww)]
+                    if exc is not None:
+                        if not (exc.fatal or exc.transient or exc is stop):
+                            work_writes.refused(ctx, ww, exc, phase=PHASE, label=ch.label)
+                        continue
+                    done.append((self._link_import(ctx, ch, ww, client), ch))
+            for wid, ch in done:
+                ctx.count(PHASE, "imported")
+                ctx.observer.record(PHASE, wid, "imported", ch.reason)
+        if stop is not None:
+            raise stop
+
+    def _link_import(self, ctx: RunContext, ch: Change, ww: WorkWrite, client: Any) -> str:
+        """Apply one created client (inside the caller's transaction). Returns its Work id."""
+        qid = str(ch.qbo_id)
         wid = str(get(client, "id"))
         w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
-        with database.atomic():
-            work_writes.mark_done(ww, wid)
-            link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
-            if link is None:
-                link = Link.create(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=ch.meta.get("sync_token"),
-                                   work_version=str(get(client, "version")), origin="imported", updated_at=utcnow())
-            link.synced = {"sent": _sent(client, q_vals.get("name") or get(client, "name")),
-                           "twoway": {"work": w_vals, "qbo": q_vals, "qbo_seen": q_vals}}
-            ctx.remember_link(link)
-            link.fingerprint = outbound_fingerprint(ctx, client)
-            link.save()
-            audit.record("import", KIND, wid, qid, run_id=ctx.run_id, after=ww.body, message=ch.reason)
-            problems.close_problem(KIND, problem_key(qid))
-        ctx.count(PHASE, "imported")
-        ctx.observer.record(PHASE, wid, "imported", ch.reason)
+        work_writes.mark_done(ww, wid)
+        link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
+        if link is None:
+            link = Link.create(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=ch.meta.get("sync_token"),
+                               work_version=str(get(client, "version")), origin="imported", updated_at=utcnow())
+        link.synced = {"sent": _sent(client, q_vals.get("name") or get(client, "name")),
+                       "twoway": {"work": w_vals, "qbo": q_vals, "qbo_seen": q_vals}}
+        ctx.remember_link(link)
+        link.fingerprint = outbound_fingerprint(ctx, client)
+        link.save()
+        audit.record("import", KIND, wid, qid, run_id=ctx.run_id, after=ww.body, message=ch.reason)
+        problems.close_problem(KIND, problem_key(qid))
+        return wid
 
     def _apply_merge(self, ctx: RunContext, ch: Change) -> Change | None:
         """Work write (with 409 → re-read and merge again), conflicts, link bases; returns the QBO
