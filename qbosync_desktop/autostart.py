@@ -251,7 +251,7 @@ class XdgAutostart(_FileEntry):
     def status(self, command: list[str]) -> AutostartStatus:
         try:
             keys = _desktop_keys(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return AutostartStatus(False, self.location(), mechanism=self.mechanism)
         enabled = (
             keys.get("Hidden", "false").lower() != "true"
@@ -310,9 +310,7 @@ class LaunchAgent(_FileEntry):
     def status(self, command: list[str]) -> AutostartStatus:
         try:
             data = plistlib.loads(self.path.read_bytes())
-        except FileNotFoundError:
-            return AutostartStatus(False, self.location(), mechanism=self.mechanism)
-        except (plistlib.InvalidFileException, ValueError):
+        except (FileNotFoundError, NotADirectoryError, plistlib.InvalidFileException, ValueError):
             return AutostartStatus(False, self.location(), mechanism=self.mechanism)
         enabled = bool(data.get("RunAtLoad")) and not data.get("Disabled", False)
         found = [str(a) for a in data.get("ProgramArguments", [])]
