@@ -11,7 +11,7 @@ def test_tray_icon_follows_service_state_and_menu_actions_work(qtbot, ui_session
     tray = Tray(service)
     assert tray.icon_name == "tray-idle" and tray.status_text == "Up to date"
     assert [a.text() for a in tray.menu.actions() if not a.isSeparator()] == [
-        "Up to date", "Sync now", "Pause", "Open QBO Sync", "Quit"]
+        "Up to date", "Sync now", "Pause", "Open QBO Sync", "Start at login", "Quit"]
 
     tray.pause_action.trigger()
     assert service.paused and tray.pause_action.text() == "Resume" and tray.status_text == "Scheduled syncs paused"

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from qbosync_desktop.service import ATTENTION, PAUSED, SYNCING
 from qbosync_desktop.ui.signals import emit
+from qbosync_desktop.ui.start_at_login import StartAtLoginAction
 from qbosync_desktop.ui.style import icon
 from qbosync_desktop.ui.text import tr
 
@@ -47,6 +48,9 @@ class Tray(QObject):
         self.pause_action.triggered.connect(self.toggle_pause)
         self.open_action = QAction(tr("Open QBO Sync"), self.menu)
         self.open_action.triggered.connect(lambda: emit(self.open_requested))
+        self.autostart_action = StartAtLoginAction(self.menu)
+        self.autostart_action.write_failed.connect(lambda exc: self.notify(exc.title, f"{exc.message} {exc.hint}"))
+        self.menu.aboutToShow.connect(self.autostart_action.refresh)
         self.quit_action = QAction(tr("Quit"), self.menu)
         self.quit_action.triggered.connect(lambda: emit(self.quit_requested))
         self.menu.aboutToShow.connect(self.update_menu)
@@ -71,8 +75,8 @@ class Tray(QObject):
 
     def _fill_menu(self) -> None:
         self.menu.clear()
-        for action in (self.status_action, None, self.sync_action, self.pause_action, self.open_action, None,
-                       self.quit_action):
+        for action in (self.status_action, None, self.sync_action, self.pause_action, self.open_action,
+                       self.autostart_action, None, self.quit_action):
             if action is None:
                 self.menu.addSeparator()
             else:
