@@ -22,7 +22,7 @@ def synced(qtbot, configured_workspace, practice):
     qtbot.addWidget(window)
     with qtbot.waitSignal(session.service.finished, timeout=120_000):
         session.service.sync_now(initial=True)
-    qtbot.waitUntil(lambda: window.history_table.rowCount() >= 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.snapshot.last_run is not None, timeout=10_000)  # rendered after the run
     yield window
     session.close()
     qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)

@@ -47,7 +47,7 @@ def test_no_event_loop_stall_over_100ms_during_a_large_sync(qtbot, home, scaled_
     try:
         with qtbot.waitSignal(session.service.finished, timeout=200_000) as finished:
             window.sync_button.click()
-        qtbot.waitUntil(lambda: window.history_table.rowCount() == 1, timeout=20_000)
+        qtbot.waitUntil(lambda: window.snapshot.last_run is not None, timeout=20_000)
         qtbot.wait(300)  # let the final render land inside the measurement
     finally:
         meter.stop()

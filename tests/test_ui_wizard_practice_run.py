@@ -87,5 +87,6 @@ def test_practice_wizard_run_lands_on_an_enabled_integration(qtbot, controller):
     qtbot.waitUntil(lambda: window.company_label.text() not in ("", "QuickBooks"), timeout=10_000)
     assert window.health_label.text() == "Connected"
     assert all(window.entity_rows[n].on for n in ("Clients", "Invoices", "Payments", "Contractor bills"))
-    qtbot.waitUntil(lambda: window.history_table.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.snapshot.last_run is not None, timeout=10_000)
+    assert window.history_table.rowCount() == 1
     assert controller.session.service.next_run is not None, "the schedule starts once enabled"
