@@ -13,3 +13,9 @@ CONTEXT = "QboSync"
 
 def tr(text: str, context: str = CONTEXT) -> str:
     return QCoreApplication.translate(context, text)
+
+
+def heading(text: str) -> str:
+    """A wizard page title large enough for a shared screen (QWizard's header ignores style sheets)."""
+    safe = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<span style="font-size:20px; font-weight:600; color:#11202b;">{safe}</span>'

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from qbosync_desktop.errors import QboSyncError
 from qbosync_desktop.ui.background import run_in_background
 from qbosync_desktop.ui.signals import emit
+from qbosync_desktop.ui.text import heading
 
 DEFAULT_REDIRECT = "http://localhost:8725/callback"
 
@@ -49,7 +50,7 @@ class ConnectPage(QWizardPage):
     def __init__(self, ctx: Any) -> None:
         super().__init__()
         self.ctx = ctx
-        self.setTitle(self.tr("Connect QuickBooks and Work"))
+        self.setTitle(heading(self.tr("Connect QuickBooks and Work")))
         self.setSubTitle(self.tr("Choose the QuickBooks company to sync with Work, sign in, then connect Work."))
         self._qbo_company: str | None = None
         self._work_company: str | None = None

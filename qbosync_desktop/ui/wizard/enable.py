@@ -28,6 +28,7 @@ from qbosync_desktop.errors import QboSyncError
 from qbosync_desktop.service import Progress
 from qbosync_desktop.ui.integration_window import fmt_eta, show_fraction
 from qbosync_desktop.ui.signals import emit
+from qbosync_desktop.ui.text import heading
 
 COLUMNS = ("created", "updated", "linked", "imported", "skipped", "failed")
 
@@ -41,7 +42,7 @@ class EnablePage(QWizardPage):
     def __init__(self, ctx: Any) -> None:
         super().__init__()
         self.ctx = ctx
-        self.setTitle(self.tr("Enabling the integration"))
+        self.setTitle(heading(self.tr("Enabling the integration")))
         self.setSubTitle(self.tr("The first sync is running. You can keep working; it continues in the "
                                  "background if you close this window."))
         self.setFinalPage(True)

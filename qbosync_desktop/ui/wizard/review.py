@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from qbosync_desktop.errors import QboSyncError
 from qbosync_desktop.ui.signals import emit
+from qbosync_desktop.ui.text import heading
 
 ACTION_WORDS = {
     "create": "will be created",
@@ -59,7 +60,7 @@ class ReviewPage(QWizardPage):
     def __init__(self, ctx: Any) -> None:
         super().__init__()
         self.ctx = ctx
-        self.setTitle(self.tr("Review before enabling"))
+        self.setTitle(heading(self.tr("Review before enabling")))
         self.setSubTitle(self.tr("Nothing has been written yet. This is exactly what Enable Integration will do."))
         self.preview: Any = None
         self.matches: list[dict[str, Any]] = []

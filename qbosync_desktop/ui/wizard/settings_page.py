@@ -10,6 +10,7 @@ from qbosync_desktop.errors import QboSyncError
 from qbosync_desktop.ui.background import run_in_background
 from qbosync_desktop.ui.settings_form import SyncSettingsForm
 from qbosync_desktop.ui.signals import emit
+from qbosync_desktop.ui.text import heading
 
 
 class SettingsPage(QWizardPage):
@@ -18,7 +19,7 @@ class SettingsPage(QWizardPage):
     def __init__(self, ctx: Any) -> None:
         super().__init__()
         self.ctx = ctx
-        self.setTitle(self.tr("QuickBooks Online Sync Settings"))
+        self.setTitle(heading(self.tr("QuickBooks Online Sync Settings")))
         self.setSubTitle(self.tr("Decide what is synced. Clients and Sites are two-way; Invoices, Payments and "
                                  "Contractor bills go from Work into QuickBooks."))
         self.form: SyncSettingsForm | None = None

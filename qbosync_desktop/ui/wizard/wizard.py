@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from qbosync_desktop.sync.settings import SyncSettings
@@ -101,24 +101,11 @@ class SetupWizard(QWizard):
         for page in (self.connect_page, self.settings_page, self.review_page, self.enable_page):
             self.addPage(page)
         self.accepted.connect(self._completed)
-        self.currentIdChanged.connect(lambda _id: self._style_header())
         data = ui_settings().value("wizard/geometry")
         if isinstance(data, QByteArray) and not data.isEmpty():
             self.restoreGeometry(data)
         else:
             self.resize(900, 860)
-
-    def _style_header(self) -> None:
-        """Give QWizard's header labels our title style (Qt names them nothing, so find them by parent)."""
-        from PySide6.QtWidgets import QLabel
-
-        labels = [lbl for lbl in self.findChildren(QLabel)
-                  if lbl.parent() is not None and lbl.parent().metaObject().className() == "QWizardHeader"]
-        for label, name in zip(labels, ("PageTitle", "Hint"), strict=False):
-            if label.objectName() != name:
-                label.setObjectName(name)
-                label.style().unpolish(label)
-                label.style().polish(label)
 
     def _completed(self) -> None:
         self.save_geometry()
@@ -128,10 +115,6 @@ class SetupWizard(QWizard):
         s = ui_settings()
         s.setValue("wizard/geometry", self.saveGeometry())
         s.sync()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._style_header()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_geometry()
