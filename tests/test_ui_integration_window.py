@@ -142,3 +142,17 @@ def test_needs_reconnect_shows_reconnect_and_keeps_settings(qtbot, window, ui_wo
     qtbot.waitUntil(lambda: dialog.failure is not None, timeout=15_000)
     assert "Could not reconnect" in dialog.status.text()
     assert ui_workspace.settings().concepts == {"Travel": "7"}, "a failed reconnect keeps the mappings"
+
+
+def test_a_scheduled_run_that_cannot_reach_the_server_says_so_without_a_dialog(qtbot, window):
+    before = window.dialog
+    with qtbot.waitSignal(window.service.failed, timeout=15_000):
+        window.service.sync_now()  # as the schedule does: nobody pressed a button
+    qtbot.waitUntil(lambda: "last attempt stopped" in window.last_sync_label.text(), timeout=5000)
+    assert "Could not reach the server" in window.last_sync_label.text()
+    assert window.dialog is before, "no dialog for a passing network problem in a background run"
+    with qtbot.waitSignal(window.service.failed, timeout=15_000):
+        window.sync_button.click()  # a person asked: tell them
+    qtbot.waitUntil(lambda: window.dialog is not before, timeout=5000)
+    assert window.dialog.windowTitle() == "Could not reach the server"
+    window.dialog.close()

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qbosync_desktop.errors import QboSyncError
+from qbosync_desktop.errors import NeedsReconnect, QboSyncError
 from qbosync_desktop.service import Progress
 from qbosync_desktop.sync.settings import SyncSettings
 from qbosync_desktop.ui.background import run_in_background
@@ -161,6 +161,8 @@ class IntegrationWindow(QMainWindow):
         self._account_names: dict[str, str] = {}
         self._refreshing = False
         self._refresh_again = False
+        self._manual_run = False
+        self.failure_text = ""
         self.quit_on_close = False
         self.dialog: QWidget | None = None  # the dialog currently open (tests drive it)
         self.setObjectName("IntegrationWindow")
@@ -409,16 +411,24 @@ class IntegrationWindow(QMainWindow):
         self.progress_label.setText(" · ".join(b for b in bits if b))
 
     def _on_finished(self, summary: Any) -> None:
+        self._manual_run = False
+        self.failure_text = ""
         self._set_running(False)
         self.progress_label.setText(fmt_counts(summary.counts))
         self.refresh()
 
     def _on_failed(self, exc: BaseException) -> None:
+        """A run stopped. A dialog when a person asked for the run (or it is not a passing problem);
+        a scheduled run that met a network hiccup only says so in the window — a dialog every 15
+        minutes while the internet is down teaches people to dismiss dialogs unread."""
+        manual, self._manual_run = self._manual_run, False
         self._set_running(False)
         self.refresh()
-        if isinstance(exc, QboSyncError) and exc.__class__.__name__ == "NeedsReconnect":
+        self.failure_text = f"{getattr(exc, 'title', type(exc).__name__)}: {getattr(exc, 'message', exc)}"
+        if isinstance(exc, NeedsReconnect):
             return  # the header shows Reconnect and the controller opens the reconnect dialog
-        self.dialog = show_error(exc, self)
+        if manual or not getattr(exc, "transient", False):
+            self.dialog = show_error(exc, self)
 
     def _on_schedule(self, next_run: dt.datetime | None) -> None:
         if self.service.paused:
@@ -484,6 +494,9 @@ class IntegrationWindow(QMainWindow):
                 fmt_time(last["finished_at"] or last["started_at"]), result, extra))
         else:
             self.last_sync_label.setText(self.tr("Last sync: never"))
+        if self.failure_text:
+            self.last_sync_label.setText(self.last_sync_label.text() + "\n" +
+                                         self.tr("The last attempt stopped — {0}").format(self.failure_text))
         self._fill_problems()
         self._fill_conflicts()
         self._fill_history()
@@ -554,6 +567,7 @@ class IntegrationWindow(QMainWindow):
     # ------------------------------------------------------------------ actions
     def sync_now(self) -> None:
         if self.service.sync_now():
+            self._manual_run = True
             self._set_running(True)
 
     def toggle_pause(self) -> None:
@@ -564,6 +578,7 @@ class IntegrationWindow(QMainWindow):
         self._on_schedule(self.service.next_run)
 
     def retry(self, problem_id: int | None) -> None:
+        self._manual_run = True
         self.service.retry(problem_id)
         self._set_running(True)
 

@@ -60,6 +60,7 @@ class Tray(QObject):
         service.state_changed.connect(self._on_state)
         service.finished.connect(self._on_finished)
         service.needs_reconnect.connect(self._on_reconnect)
+        service.failed.connect(self._on_failed)
         self._on_state(service.state)
 
     @staticmethod
@@ -118,6 +119,13 @@ class Tray(QObject):
             new = count - (previous or 0)
             self.notify(tr("Sync finished with problems"),
                         tr("{0} record(s) could not be synced. Open QBO Sync to see what to do.").format(new))
+
+    def _on_failed(self, exc: Any) -> None:
+        if type(exc).__name__ == "NeedsReconnect":
+            return  # its own notification
+        title = getattr(exc, "title", tr("Sync stopped"))
+        self.status_text = tr("Last sync stopped: {0}").format(title)
+        self.notify(tr("Sync stopped"), f"{title}. " + str(getattr(exc, "hint", "") or ""))
 
     def _on_reconnect(self, exc: Any) -> None:
         self.notify(tr("QuickBooks needs to be reconnected"),
