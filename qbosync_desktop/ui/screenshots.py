@@ -27,7 +27,9 @@ def _save(widget, out: Path, name: str) -> Path:
     return path
 
 
-def render(out: Path) -> list[Path]:
+def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
+    """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
+    caught mid-run."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
     import keyring
@@ -56,7 +58,7 @@ def render(out: Path) -> list[Path]:
     practice_holder: list = []
 
     def factory(_ws):
-        practice_holder.append(start_practice(throttle=False, latency_ms=15))
+        practice_holder.append(start_practice(throttle=False, latency_ms=latency_ms))
         return practice_holder[0]
 
     c = Controller(app, args, workspace=ws, practice_factory=factory, open_url=lambda url: None,

@@ -38,6 +38,7 @@ class DisconnectDialog(QDialog):
         title.setWordWrap(True)
         lead = QLabel(self.tr("Syncing stops. Here is exactly what happens:"), self)
         lead.setWordWrap(True)
+        lead.setMinimumWidth(580)  # with SetMinimumSize the layout, not the dialog, sets the width
         self.parts: list[QLabel] = []
         layout = QVBoxLayout(self)
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # wrapped text is never clipped

@@ -67,6 +67,7 @@ class ErrorDialog(QDialog):
         self.title_label.setWordWrap(True)
         self.message_label = QLabel(message, self)
         self.message_label.setWordWrap(True)
+        self.message_label.setMinimumWidth(440)  # with SetMinimumSize the layout, not the dialog, sets the width
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hint_label = QLabel(self.tr("<b>What to do:</b> ") + _escape(hint), self)
         self.hint_label.setWordWrap(True)
