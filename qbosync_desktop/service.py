@@ -14,14 +14,16 @@ Why a service between the UI and the engine (DESIGN §2-3):
 * **Cancellation is cooperative**: Cancel sets a ``threading.Event`` the engine checks between
   batches; the batch in flight completes and is applied, so nothing is half-written.
 * **The GUI thread never waits for the worker.** Shutdown sets the cancel event and queues a stop;
-  the worker is a non-daemon thread, so the interpreter lets the current batch finish after the
-  window is gone instead of the window freezing while it does (no ``QThread.wait()`` on the GUI).
+  an ``atexit`` hook (after the window is gone) gives the batch in flight up to
+  :data:`EXIT_GRACE_SECONDS` to finish and be applied. The thread is a daemon, so a worker stuck on
+  a dead connection can never keep the process alive (no ``QThread.wait()`` on the GUI).
 * **Schedule** is a ``QTimer`` on the GUI thread (every ``schedule_minutes``); pausing stops it;
   "Sync now" works even while paused (a person asked for it).
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import queue
@@ -146,6 +148,17 @@ class _SignalObserver(Observer):
 
 _STOP = object()
 
+#: How long the process waits at exit for the batch in flight (outbox replay covers anything longer).
+EXIT_GRACE_SECONDS = 30.0
+
+
+def _finish_at_exit(q: queue.Queue, cancel: threading.Event, thread: threading.Thread) -> None:
+    """Interpreter exit: stop after the current batch, then wait a bounded time for it to be applied."""
+    if thread.is_alive():
+        cancel.set()
+        q.put((_STOP, {}))
+        thread.join(EXIT_GRACE_SECONDS)
+
 
 class SyncService(QObject):
     """Owns the company's worker thread and schedule. Create and use it on the GUI thread.
@@ -186,8 +199,9 @@ class SyncService(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._scheduled)
-        self._thread = threading.Thread(target=self._worker, name="sync-worker", daemon=False)
+        self._thread = threading.Thread(target=self._worker, name="sync-worker", daemon=True)
         self._thread.start()
+        atexit.register(_finish_at_exit, self._queue, self._cancel, self._thread)
         self.finished.connect(self._on_finished)
         self.failed.connect(self._on_failed)
         if autostart_schedule:
