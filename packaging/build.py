@@ -12,7 +12,8 @@ hicolor icons) and ``install.sh``, which installs it for the current user under 
 root, so the app appears in the desktop's application menu with its icon.
 
 The smoke test runs what a user (and CI) would: ``qbosync-desktop --version``, ``qbosync --version``,
-``qbosync doctor --json`` and an offscreen start of the desktop app that quits by itself after 500 ms,
+``qbosync doctor --json``, a whole practice sync (``qbosync demo --json``: both practice servers,
+sign-in, preview, initial sync) and an offscreen start of the desktop app that quits after 500 ms,
 with ``QBOSYNC_HOME`` pointing at a temporary folder so nothing touches the real user folders. It
 checks the app's own log for the "started"/"stopped" lines rather than trusting the exit code alone.
 """
@@ -131,6 +132,26 @@ def missing_from_bundle(bundle: Path) -> list[str]:
     return [pattern for pattern in REQUIRED_IN_BUNDLE if next(bundle.glob(pattern), None) is None]
 
 
+def practice_sync(cli: Path, env: dict[str, str], home: Path) -> str:
+    """``qbosync demo --json`` in its own folder: practice servers, sign-in, preview and a full sync.
+
+    This reaches every layer (werkzeug servers, OAuth, peewee, the engine's phases, which are imported
+    by name), so a module PyInstaller's analysis missed fails here instead of at a user's desk.
+    Exit 1 is expected: the demo data contains records that must end as problems.
+    """
+    r = subprocess.run([str(cli), "--home", str(home), "demo", "--json"], capture_output=True, text=True,
+                       env=env, timeout=300)
+    try:
+        data = json.loads(r.stdout)
+        run = data["run"]
+    except (ValueError, KeyError, TypeError):
+        raise BuildFailed(f"qbosync demo exited {r.returncode} without its JSON summary\n{r.stdout}\n{r.stderr}") from None
+    created = sum(c.get("created", 0) for c in run.get("counts", {}).values())
+    if r.returncode not in (0, 1) or run.get("state") != "done" or not created:
+        raise BuildFailed(f"qbosync demo did not finish a sync (exit {r.returncode}, run {run})")
+    return f"{created} records created, {data.get('open_problems')} expected problems, {run.get('seconds')} s"
+
+
 def smoke(bundle: Path, quit_after_ms: int = 500) -> dict[str, object]:
     """Run the built binaries the way CI does; raise BuildFailed with their output if anything is off."""
     gui = bundle / (cfg.GUI_NAME + exe_suffix())
@@ -151,6 +172,7 @@ def smoke(bundle: Path, quit_after_ms: int = 500) -> dict[str, object]:
         if doctor.get("qbosync") != __version__ or "libraries" not in doctor:
             raise BuildFailed(f"qbosync doctor --json looks wrong: {doctor}")
         results["doctor keyring backend"] = doctor.get("keyring_backend")
+        results["practice sync"] = practice_sync(cli, env, Path(tmp) / "practice")
         started = time.monotonic()
         _run([str(gui), "--quit-after", str(quit_after_ms)], env, timeout=120)
         results["offscreen start+quit seconds"] = round(time.monotonic() - started, 2)
