@@ -130,3 +130,18 @@ def test_sites_stop_syncing_after_onboarding(clients_workspace, practice) -> Non
     assert summary.ok and "sites" not in summary.counts
     assert len(practice.work.store.all("sites")) == sites_before
     assert not [c for c in practice.qbo.store.all("Customer") if "Back Lot" in c["DisplayName"]]
+
+
+def test_enable_again_after_onboarding_brings_no_sites_back(clients_workspace, practice) -> None:
+    with_settings(clients_workspace, sites=True)
+    eng = engine(clients_workspace)
+    assert eng.run(initial=True).ok
+    clients_workspace.mark_onboarding_done()
+    client = work_client(practice, "Oakridge Property Management")
+    practice.work.user.add_site(client["id"], "Back Lot")
+
+    summary = eng.run(initial=True)
+
+    assert summary.ok and "sites" not in summary.counts
+    assert "sites" not in eng.preview().counts()
+    assert not [c for c in practice.qbo.store.all("Customer") if "Back Lot" in c["DisplayName"]]

@@ -221,8 +221,15 @@ class SitesOnboarding:
         ctx.observer.record(PHASE, sid, "imported", ch.reason)
 
 
+def onboarding_over(ctx: RunContext) -> bool:
+    """True once an initial sync finished for this connection (``Connection.onboarding_done_at``):
+    running Enable again later must not bring the sites back."""
+    conn = getattr(ctx.workspace, "connection", None)
+    return bool(getattr(conn, "onboarding_done_at", None))
+
+
 def phase(ctx: RunContext) -> SitesOnboarding | None:
     s = ctx.settings
-    if ctx.initial and getattr(s, "sites", False) and getattr(s, "clients", True):
+    if ctx.initial and getattr(s, "sites", False) and getattr(s, "clients", True) and not onboarding_over(ctx):
         return SitesOnboarding()
     return None
