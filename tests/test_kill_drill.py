@@ -57,10 +57,11 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
     items = [r["id"] for r in practice.work.store.all("items")][:3]
     kills = killed_mid_run = attempts = 0
     with open(tmp_path / "children.log", "wb") as log:
-        while kills < KILLS and attempts < 2 * KILLS:
+        practice.qbo.set_faults(latency_ms=40)  # a little network time, as with the real QuickBooks
+        while kills < KILLS and attempts < 3 * KILLS:
             attempts += 1
             # Keep giving the drill work, as a Work user would: new clients, invoices and payments.
-            for n in range(3):
+            for n in range(5):
                 client = user.add_client(f"Drill Client {attempts}-{n}", email=f"drill{attempts}.{n}@example.com")
                 inv = user.add_invoice(client["id"], [{"item_id": items[n % len(items)]}, {"item_id": items[-1]}])
                 if n:
@@ -68,13 +69,13 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
             practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
             before = practice.qbo.stats.get("requests", 0)
             proc = _sync(root, log)
-            time.sleep(rng.uniform(0.7, 1.9))
+            time.sleep(rng.uniform(0.5, 1.6))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
                 killed_mid_run += practice.qbo.stats.get("requests", 0) > before
             proc.wait(timeout=30)
-        practice.qbo.set_faults(lost_response_rate=0.0)
+        practice.qbo.set_faults(lost_response_rate=0.0, latency_ms=0)
         codes = []
         for _ in range(3):  # finish; a run that started while a batch was half-applied may need one more
             proc = _sync(root, log)
@@ -113,7 +114,7 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
                 assert not (has_link and problem is not None and problem.code is None), (kind, rec.id)
         drill_clients = {c.id for c in wc.clients() if c.name.startswith("Drill Client")}
         drill_invoices = [r for r in work["invoice"] if r.client_id in drill_clients]
-        assert len(drill_invoices) == 3 * attempts
+        assert len(drill_invoices) == 5 * attempts
         qbo_docs = Counter(r.get("DocNumber") for r in store.all("Invoice"))
         for rec in drill_invoices:  # everything the drill added is in QuickBooks, once
             assert Link.get_or_none(kind="invoice", work_id=rec.id) is not None, rec.number

@@ -233,13 +233,20 @@ class SyncEngine:
                 # No ``ctx.planned`` here: in a run the previous phase has already applied, so the
                 # links are the truth (a planned create that QBO then refused must not count).
                 t_plan = time.monotonic()
-                changes = phase.plan(ctx)
-                observer.phase(phase.name, 0, len(changes))
-                t_apply = time.monotonic()
-                phase.apply(ctx, changes)
-                log.info("Run %s phase %s: %d changes, plan %.2fs, apply %.2fs", run.id, phase.name, len(changes),
+                stream = getattr(phase, "stream", None)
+                if stream is not None:
+                    # Plan and apply overlap (same decisions as plan() + apply(), see OutboundPhase).
+                    n = stream(ctx)
+                    t_apply = t_plan
+                else:
+                    changes = phase.plan(ctx)
+                    n = len(changes)
+                    observer.phase(phase.name, 0, n)
+                    t_apply = time.monotonic()
+                    phase.apply(ctx, changes)
+                log.info("Run %s phase %s: %d changes, plan %.2fs, apply %.2fs", run.id, phase.name, n,
                          t_apply - t_plan, time.monotonic() - t_apply)
-                observer.phase(phase.name, len(changes), len(changes))
+                observer.phase(phase.name, n, n)
                 if outbox_mod.has_unfinished():
                     # Something was committed but not confirmed (connection lost): keep the cursors
                     # where they are so the next run re-reads what this one could not finish.

@@ -29,7 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -322,51 +322,62 @@ def _entries_of(batch: Batch) -> list[OutboxEntry]:
     return [by_id[i] for i in ids]
 
 
-def _modes(changes: list[Change]) -> Iterable[tuple[str, list[Change]]]:
-    """Chunk writes: creates and updates in batches of ≤ 30; voids one by one (QBO voids are
-    operation-specific endpoints); a chunk of one goes as a single request (cheaper in the
+def _modes(changes: Iterable[Change]) -> Iterator[tuple[str, list[Change]]]:
+    """Chunk writes as they come: creates and updates in batches of ≤ 30; voids one by one (QBO voids
+    are operation-specific endpoints); a chunk of one goes as a single request (cheaper in the
     40-batches-a-minute budget)."""
-    batchable = [c for c in changes if c.action in ("create", "update")]
-    singles = [c for c in changes if c.action not in ("create", "update")]
-    for i in range(0, len(batchable), BATCH_LIMIT):
-        chunk = batchable[i : i + BATCH_LIMIT]
-        yield ("batch" if len(chunk) > 1 else "single"), chunk
-    for c in singles:
-        yield "single", [c]
+    buf: list[Change] = []
+    for c in changes:
+        if c.action in ("create", "update"):
+            buf.append(c)
+            if len(buf) == BATCH_LIMIT:
+                yield "batch", buf
+                buf = []
+        else:
+            yield "single", [c]
+    if buf:
+        yield ("batch" if len(buf) > 1 else "single"), buf
 
 
-def submit(ctx: RunContext, changes: list[Change]) -> None:
+def submit(ctx: RunContext, changes: Iterable[Change], *, phase: str | None = None, total: int | None = None,
+           done: int = 0) -> None:
     """Persist → send → apply every write change, several batches in flight, stale updates retried.
 
+    ``changes`` may be a generator: batches go out while the planner is still producing the rest, so
+    planning (CPU) overlaps with waiting for QuickBooks. ``total``/``done`` feed the progress shown.
     Transport failures that outlive the connector's retries propagate (the run stops; the batch stays
     unfinished and the next run replays it). Fatal errors propagate likewise.
     """
-    writes = [c for c in changes if c.action in WRITE_ACTIONS]
-    if not writes:
+    pending = _modes(c for c in changes if c.action in WRITE_ACTIONS)
+    nxt = next(pending, None)
+    if nxt is None:
         return
-    pending = list(_modes(writes))
-    phase_name = writes[0].meta.get("phase", writes[0].kind)
-    total, done_n = len(changes), len(changes) - len(writes)
+    phase_name = phase or nxt[1][0].meta.get("phase", nxt[1][0].kind)
+    done_n = done
     stale_all: list[OutboxEntry] = []
     workers = max(1, min(ctx.concurrency, 10))
     with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qbo-send") as pool:
         inflight: dict[cf.Future, tuple[Batch, list[OutboxEntry]]] = {}
         error: BaseException | None = None
-        while (pending or inflight) and error is None:
-            while pending and len(inflight) < workers and error is None:
+        while (nxt is not None or inflight) and error is None:
+            while nxt is not None and len(inflight) < workers and error is None:
                 try:
                     ctx.check_cancel()
                 except Cancelled as exc:  # stop sending; what is in flight is still applied below
                     error = exc
                     break
-                mode, chunk = pending.pop(0)
+                mode, chunk = nxt
                 batch, entries = _persist(ctx, chunk, mode=mode)
                 _mark_sent(batch)
                 inflight[pool.submit(_send, ctx.qbo, batch, entries)] = (batch, entries)
+                try:
+                    nxt = next(pending, None)
+                except BaseException as exc:  # the planner failed: stop, but apply what is in flight
+                    error, nxt = exc, None
             if not inflight:
                 break
-            done, _ = cf.wait(list(inflight), return_when=cf.FIRST_COMPLETED)
-            for fut in done:
+            finished, _ = cf.wait(list(inflight), return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
                 batch, entries = inflight.pop(fut)
                 try:
                     outcomes = fut.result()
@@ -375,7 +386,7 @@ def submit(ctx: RunContext, changes: list[Change]) -> None:
                     continue
                 stale_all += _apply(ctx, batch, outcomes)
                 done_n += len(entries)
-                ctx.observer.phase(phase_name, done_n, total)
+                ctx.observer.phase(phase_name, done_n, max(total or 0, done_n))
         # Drain what is in flight so their responses are applied, not left for a replay.
         for fut in cf.as_completed(list(inflight)):
             batch, entries = inflight.pop(fut)
@@ -483,13 +494,25 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
             ctx.observer.record(*item)
 
 
-def apply_changes(ctx: RunContext, phase: str, changes: list[Change]) -> None:
-    """A phase's standard ``apply``: local changes first (links the writes may need), then writes."""
-    for ch in changes:
-        ch.meta.setdefault("phase", phase)
+def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *, total: int | None = None) -> None:
+    """A phase's standard ``apply``: writes go out as they are planned (``changes`` may be a
+    generator); links, skips and failures are recorded locally in one transaction at the end (no
+    write of the same phase depends on them)."""
+    local: list[Change] = []
+    counted = [0]
+
+    def writes() -> Iterator[Change]:
+        for ch in changes:
+            ch.meta.setdefault("phase", phase)
+            counted[0] += 1
+            if ch.action in WRITE_ACTIONS:
+                yield ch
+            else:
+                local.append(ch)
+
     try:
-        apply_local(ctx, phase, [c for c in changes if c.action not in WRITE_ACTIONS])
-        submit(ctx, changes)
+        submit(ctx, writes(), phase=phase, total=total)
+        apply_local(ctx, phase, local)
     finally:
         # Problems were opened/closed: later phases must not plan against a stale copy.
         for key in [k for k in ctx.caches if k.startswith("problems.")]:

@@ -15,7 +15,7 @@ person presses Retry (re-sending a refused payload would only repeat the refusal
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -236,11 +236,28 @@ class OutboundPhase:
         """The Work records this phase must look at (see :func:`read_changed`)."""
         return read_changed(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
 
-    def plan(self, ctx: RunContext) -> list[Change]:  # pragma: no cover - abstract
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:  # pragma: no cover
         raise NotImplementedError
 
+    def plan(self, ctx: RunContext) -> list[Change]:
+        return list(self.iter_plan(ctx, self.records(ctx)))
+
     def apply(self, ctx: RunContext, changes: list[Change]) -> None:
-        outbox.apply_changes(ctx, self.name, changes)
+        outbox.apply_changes(ctx, self.name, changes, total=len(changes))
+
+    def stream(self, ctx: RunContext) -> int:
+        """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
+        as soon as its 30 changes are planned. Returns how many changes there were."""
+        records = self.records(ctx)
+        changes: list[Change] = []
+
+        def planned() -> Iterator[Change]:
+            for ch in self.iter_plan(ctx, records):
+                changes.append(ch)
+                yield ch
+
+        outbox.apply_changes(ctx, self.name, planned(), total=len(records))
+        return len(changes)
 
 
 def resolve_display_name(

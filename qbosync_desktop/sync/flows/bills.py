@@ -9,6 +9,7 @@ Drafts and rejected invoices are not bills. An edit after sync is a full update 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.errors import ConfigurationError
@@ -82,15 +83,14 @@ class BillsOut(OutboundPhase):
     cursor = CURSOR
     lister = "contractor_invoices"
 
-    def plan(self, ctx: RunContext) -> list[Change]:
-        changes: list[Change] = []
-        for rec in self.records(ctx):
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
+        for rec in records:
             wid = str(val(rec, "id"))
             number = str(val(rec, "number", ""))
             label = f"Contractor invoice {number}"
             link = ctx.link(self.kind, wid)
             if link is None and val(rec, "status") in NOT_BILLS:
-                changes.append(skip(self.kind, rec, f"{val(rec, 'status')} contractor invoices are not bills",
+                yield (skip(self.kind, rec, f"{val(rec, 'status')} contractor invoices are not bills",
                                     entity="Bill", label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 continue
             body = bill_body(ctx, rec)
@@ -107,13 +107,12 @@ class BillsOut(OutboundPhase):
                 problem = missing_reference(ctx, "contractor invoice", number, "vendor",
                                             str(val(rec, "contractor_id")), ref_what="contractor")
             if problem is not None:
-                changes.append(fail(self.kind, rec, problem, entity="Bill", label=label, fp=fp,
+                yield (fail(self.kind, rec, problem, entity="Bill", label=label, fp=fp,
                                     qbo_id=link.qbo_id if link else None))
                 continue
-            changes.append(write_change(ctx, kind=self.kind, entity="Bill", work_id=wid, label=label, body=body,
+            yield (write_change(ctx, kind=self.kind, entity="Bill", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=True, reason_create="new contractor invoice",
                                         reason_update="contractor invoice changed in Work: all lines sent again"))
-        return changes
 
 
 def phase(ctx: RunContext) -> BillsOut | None:

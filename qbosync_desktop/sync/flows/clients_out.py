@@ -11,6 +11,7 @@ client in Work, so that write does not bounce back to QBO as an update on the ne
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.fingerprint import fingerprint
@@ -80,18 +81,17 @@ class ClientsOut(OutboundPhase):
     cursor = "work.clients"
     lister = "clients"
 
-    def plan(self, ctx: RunContext) -> list[Change]:
-        changes: list[Change] = []
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
         # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
         # could make the duplicate the person has not ruled out. The customers phase fills this in.
         held: dict[str, str] = ctx.caches.get("twoway.hold.client") or {}
-        for rec in self.records(ctx):
+        for rec in records:
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             if wid in held and ctx.link(self.kind, wid) is None:
                 # Read it again next run (the decision does not change the Work record).
                 ctx.cap_cursor("work.clients", stamp(val(rec, "updated_at")))
-                changes.append(Change(self.kind, wid, None, "skip", held[wid], entity="Customer", label=label))
+                yield (Change(self.kind, wid, None, "skip", held[wid], entity="Customer", label=label))
                 continue
             display = sent_name(ctx, rec)
             body = customer_body(rec, display)
@@ -106,23 +106,22 @@ class ClientsOut(OutboundPhase):
                 )
                 meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}
                 if decision == "fail":
-                    changes.append(fail(self.kind, rec, problem, entity="Customer", label=label, fp=pfp,
+                    yield (fail(self.kind, rec, problem, entity="Customer", label=label, fp=pfp,
                                         qbo_id=link.qbo_id if link else None))
                     continue
                 if decision == "link":
                     body = customer_body(rec, display)
                     meta.update(fingerprint=fingerprint(body), sync_token=found.get("SyncToken"),
                                 origin="linked_by_name", synced={"sent": body}, after={"DisplayName": display})
-                    changes.append(Change(self.kind, wid, found["Id"], "link",
+                    yield (Change(self.kind, wid, found["Id"], "link",
                                           f"QuickBooks already has the customer '{display}': linked, not duplicated",
                                           entity="Customer", label=label, meta=meta))
                     continue
                 body = customer_body(rec, display)
             reason = "new client" if display == label else f"new client, sent as '{display}' (name already used)"
-            changes.append(write_change(ctx, kind=self.kind, entity="Customer", work_id=wid, label=label, body=body,
+            yield (write_change(ctx, kind=self.kind, entity="Customer", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=False, reason_create=reason,
                                         reason_update="client changed in Work"))
-        return changes
 
 
 def phase(ctx: RunContext) -> ClientsOut | None:

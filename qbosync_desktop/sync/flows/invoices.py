@@ -11,6 +11,7 @@ outbox; a void in Work voids the QBO invoice.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.fingerprint import fingerprint
@@ -87,10 +88,9 @@ class InvoicesOut(OutboundPhase):
     cursor = CURSOR
     lister = "invoices"
 
-    def plan(self, ctx: RunContext) -> list[Change]:
-        changes: list[Change] = []
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
         start = start_date(ctx)
-        for rec in self.records(ctx):
+        for rec in records:
             wid = str(val(rec, "id"))
             number = str(val(rec, "number", ""))
             label = f"Invoice {number}"
@@ -98,21 +98,21 @@ class InvoicesOut(OutboundPhase):
             status = val(rec, "status", "sent")
             if status == "void":
                 if link is None:
-                    changes.append(skip(self.kind, rec, "voided in Work before it was synced", entity="Invoice",
+                    yield (skip(self.kind, rec, "voided in Work before it was synced", entity="Invoice",
                                         label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 elif link.fingerprint != VOID:
-                    changes.append(Change(self.kind, wid, link.qbo_id, "void", "voided in Work",
+                    yield (Change(self.kind, wid, link.qbo_id, "void", "voided in Work",
                                           {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity="Invoice",
                                           label=label, meta={"fingerprint": VOID, "audit_action": "void",
                                                              "work_version": val(rec, "version"),
                                                              "work_updated_at": stamp(val(rec, "updated_at"))}))
                 continue
             if link is None and status == "draft":
-                changes.append(skip(self.kind, rec, "drafts never sync", entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
+                yield (skip(self.kind, rec, "drafts never sync", entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 continue
             issued = iso_date(val(rec, "issue_date"))
             if link is None and issued and issued < start.isoformat():
-                changes.append(skip(self.kind, rec, f"dated {issued}, before the start date {start.isoformat()}",
+                yield (skip(self.kind, rec, f"dated {issued}, before the start date {start.isoformat()}",
                                     entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
                 continue
             body = invoice_body(ctx, rec)
@@ -128,13 +128,12 @@ class InvoicesOut(OutboundPhase):
                         problem = missing_reference(ctx, "invoice", number, "item", str(val(line, "item_id")))
                         break
             if problem is not None:
-                changes.append(fail(self.kind, rec, problem, entity="Invoice", label=label, fp=fp,
+                yield (fail(self.kind, rec, problem, entity="Invoice", label=label, fp=fp,
                                     qbo_id=link.qbo_id if link else None))
                 continue
-            changes.append(write_change(ctx, kind=self.kind, entity="Invoice", work_id=wid, label=label, body=body,
+            yield (write_change(ctx, kind=self.kind, entity="Invoice", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=True, reason_create="new invoice",
                                         reason_update="invoice changed in Work: all lines sent again"))
-        return changes
 
 
 START_CURSOR = "work.invoices.start_date"

@@ -10,6 +10,7 @@ The QBO item list is read once per run (one paged query), and only when some Wor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.fingerprint import fingerprint
@@ -58,11 +59,10 @@ class ItemsOut(OutboundPhase):
     cursor = "work.items"
     lister = "items"
 
-    def plan(self, ctx: RunContext) -> list[Change]:
-        changes: list[Change] = []
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
         seen: dict[str, str] = {}
         linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
-        for rec in self.records(ctx):
+        for rec in records:
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}
@@ -72,7 +72,7 @@ class ItemsOut(OutboundPhase):
                 bad = collision_problem(label, what="item", other="Work item")
             body = item_body(rec, ctx.settings)
             if bad is not None:
-                changes.append(fail(self.kind, rec, bad, entity="Item", label=label, fp=fingerprint(body)))
+                yield (fail(self.kind, rec, bad, entity="Item", label=label, fp=fingerprint(body)))
                 continue
             seen[norm] = wid
             if unchanged(ctx, self.kind, wid, fingerprint(body)):
@@ -85,14 +85,13 @@ class ItemsOut(OutboundPhase):
                     meta.update(fingerprint=fingerprint(body), origin="linked_by_name", after=body,
                                 before={k: found.get(k) for k in ("Name", "UnitPrice", "Description", "Active")},
                                 synced={"sent": body})
-                    changes.append(Change(self.kind, wid, str(found["Id"]), "update",
+                    yield (Change(self.kind, wid, str(found["Id"]), "update",
                                           f"QuickBooks has an item named '{found.get('Name')}': updated",
                                           payload, entity="Item", label=label, meta=meta))
                     continue
-            changes.append(write_change(ctx, kind=self.kind, entity="Item", work_id=wid, label=label, body=body,
+            yield (write_change(ctx, kind=self.kind, entity="Item", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=False, reason_create="new item",
                                         reason_update="item changed in Work"))
-        return changes
 
 
 ACCOUNTS_CURSOR = "work.items.accounts"

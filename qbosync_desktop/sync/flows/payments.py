@@ -8,6 +8,7 @@ whose invoice *failed* becomes a problem pointing at the invoice's own problem.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.fingerprint import fingerprint
@@ -59,10 +60,9 @@ class PaymentsOut(OutboundPhase):
     cursor = CURSOR
     lister = "payments"
 
-    def plan(self, ctx: RunContext) -> list[Change]:
-        changes: list[Change] = []
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
         invoice_problems = open_problem_map(ctx, "invoice")
-        for rec in self.records(ctx):
+        for rec in records:
             wid = str(val(rec, "id"))
             label = f"Payment {val(rec, 'reference') or wid} of {money(val(rec, 'amount', 0)):.2f}"
             inv = str(val(rec, "invoice_id"))
@@ -72,17 +72,16 @@ class PaymentsOut(OutboundPhase):
                 continue
             if not ctx.will_exist("invoice", inv):
                 if inv in invoice_problems or not ctx.will_exist("client", val(rec, "client_id")):
-                    changes.append(fail(self.kind, rec, missing_reference(ctx, "payment", label, "invoice", inv),
+                    yield (fail(self.kind, rec, missing_reference(ctx, "payment", label, "invoice", inv),
                                         entity="Payment", label=label, fp=fp))
                 else:
-                    changes.append(skip(self.kind, rec, "its invoice is not synced (a draft, a void, or dated "
+                    yield (skip(self.kind, rec, "its invoice is not synced (a draft, a void, or dated "
                                         "before the start date)", entity="Payment", label=label,
                                         audit=is_fresh(ctx, CURSOR, rec)))
                 continue
-            changes.append(write_change(ctx, kind=self.kind, entity="Payment", work_id=wid, label=label, body=body,
+            yield (write_change(ctx, kind=self.kind, entity="Payment", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=True, reason_create="new payment",
                                         reason_update="payment changed in Work"))
-        return changes
 
 
 def phase(ctx: RunContext) -> PaymentsOut | None:

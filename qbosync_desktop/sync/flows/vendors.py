@@ -9,6 +9,7 @@ fix hint, or the explained rename when "Rename on name collision" is on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.fingerprint import fingerprint
@@ -55,19 +56,18 @@ class VendorsOut(OutboundPhase):
     cursor = CURSOR
     lister = "contractors"
 
-    def plan(self, ctx: RunContext) -> list[Change]:
-        changes: list[Change] = []
-        for rec in self.records(ctx):
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
+        for rec in records:
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
             if ctx.link(self.kind, wid) is not None:
                 continue  # add-only: a vendor is never edited once it exists
             held = ctx.cached("twoway.hold.vendor", lambda: held_work("vendor"))
             if wid in held:  # match review (issue 7) has not decided yet: no duplicate meanwhile
-                changes.append(Change(self.kind, wid, None, "skip", held[wid], entity="Vendor", label=label))
+                yield (Change(self.kind, wid, None, "skip", held[wid], entity="Vendor", label=label))
                 continue
             if not has_active_contract(rec):
-                changes.append(skip(self.kind, rec, "no active contract", entity="Vendor", label=label,
+                yield (skip(self.kind, rec, "no active contract", entity="Vendor", label=label,
                                     audit=is_fresh(ctx, CURSOR, rec)))
                 continue
             pfp = name_fingerprint(ctx, vendor_body(rec, label))
@@ -78,11 +78,11 @@ class VendorsOut(OutboundPhase):
                 email=val(rec, "email"),
             )
             if decision == "fail":
-                changes.append(fail(self.kind, rec, problem, entity="Vendor", label=label, fp=pfp))
+                yield (fail(self.kind, rec, problem, entity="Vendor", label=label, fp=pfp))
                 continue
             body = vendor_body(rec, display)
             if decision == "link":
-                changes.append(Change(self.kind, wid, found["Id"], "link",
+                yield (Change(self.kind, wid, found["Id"], "link",
                                       f"QuickBooks already has the vendor '{display}': linked, never edited",
                                       entity="Vendor", label=label,
                                       meta={"fingerprint": fingerprint(body), "origin": "linked_by_name",
@@ -90,9 +90,8 @@ class VendorsOut(OutboundPhase):
                                             "work_updated_at": stamp(val(rec, "updated_at"))}))
                 continue
             reason = "contractor with an active contract" + ("" if display == label else f", sent as '{display}'")
-            changes.append(write_change(ctx, kind=self.kind, entity="Vendor", work_id=wid, label=label, body=body,
+            yield (write_change(ctx, kind=self.kind, entity="Vendor", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=False, reason_create=reason, reason_update=""))
-        return changes
 
 
 def phase(ctx: RunContext) -> VendorsOut | None:
