@@ -150,3 +150,20 @@ def test_demo_refuses_a_folder_connected_to_a_real_company(qtbot, ui_workspace):
     finally:
         c.shutdown()
         qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)
+
+
+def test_app_with_an_enabled_integration_quits_cleanly(ui_workspace, home):
+    """Qt 6's quit() closes every window first; the integration window must not turn that into "hide"
+    (or ask a question nobody answers) — the process ends and logs it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QBOSYNC_HOME=str(home.data_dir.parent))
+    r = subprocess.run([sys.executable, "main.py", "--quit-after", "1500"], cwd=root, env=env, capture_output=True,
+                       text=True, timeout=90)
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = home.log_file.read_text()
+    assert "started" in log and "stopped" in log

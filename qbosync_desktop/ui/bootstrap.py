@@ -62,6 +62,7 @@ class Controller(QObject):
         self.tray.open_requested.connect(self.show_window)
         self.tray.quit_requested.connect(self.quit)
         self.tray.show()
+        app.installEventFilter(self)
         self.window: QWidget | None = None
         self.wizard: Any = None
         self.integration: Any = None
@@ -156,7 +157,16 @@ class Controller(QObject):
 
     # ------------------------------------------------------------------ closing
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        """Closing a window hides it into the tray instead of quitting (asks once when there is no tray)."""
+        """Closing a window hides it into the tray instead of quitting (asks once when there is no tray).
+
+        Qt 6's ``quit()`` (Quit in the tray, logout, ``--quit-after``) first asks every window to
+        close; the application's Quit event arrives before those closes, so it marks the controller as
+        quitting and the closes go through instead of being turned into "hide" (or a question nobody
+        is there to answer).
+        """
+        if obj is self.app and event.type() == QEvent.Type.Quit:
+            self._quitting = True
+            return False
         if event.type() == QEvent.Type.Close and obj is self.window and not self._quitting:
             if obj is self.integration and not self._keep_running_in_background():
                 self.quit()
@@ -200,6 +210,7 @@ class Controller(QObject):
             if w is not None:
                 w.close()
         self.tray.hide()
+        self.app.removeEventFilter(self)
         self.crash.uninstall()
         if self.session.practice is not None:
             self.session.practice.stop()
