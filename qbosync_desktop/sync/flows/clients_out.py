@@ -95,7 +95,7 @@ class ClientsOut(OutboundPhase):
                 continue
             display = sent_name(ctx, rec)
             body = customer_body(rec, display)
-            pfp = name_fingerprint(ctx, customer_body(rec, label))
+            pfp = name_fingerprint(ctx, body if display == label else customer_body(rec, label))
             if unchanged(ctx, self.kind, wid, fingerprint(body), problem_fp=pfp):
                 continue
             link = ctx.link(self.kind, wid)
@@ -117,7 +117,8 @@ class ClientsOut(OutboundPhase):
                                           f"QuickBooks already has the customer '{display}': linked, not duplicated",
                                           entity="Customer", label=label, meta=meta))
                     continue
-                body = customer_body(rec, display)
+                if display != body["DisplayName"]:
+                    body = customer_body(rec, display)
             reason = "new client" if display == label else f"new client, sent as '{display}' (name already used)"
             yield (write_change(ctx, kind=self.kind, entity="Customer", work_id=wid, label=label, body=body,
                                         rec=rec, full_update=False, reason_create=reason,
