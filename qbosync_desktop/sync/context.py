@@ -161,6 +161,17 @@ class RunContext:
         """Keep the per-run cache in step after the outbox committed a link."""
         if link.kind in self._links:
             self._links[link.kind][link.work_id] = link
+        ids = self.caches.get(f"linked_qbo_ids.{link.kind}")
+        if ids is not None:
+            ids.add(link.qbo_id)
+
+    def linked_qbo_ids(self, kind: str) -> set[str]:
+        """QBO ids already linked for a kind (kept in step as links are made, so checking a name does
+        not cost a pass over every link - that would be quadratic while a phase streams)."""
+        key = f"linked_qbo_ids.{kind}"
+        if key not in self.caches:
+            self.caches[key] = {lk.qbo_id for lk in self.links(kind).values()}
+        return self.caches[key]
 
     def qbo_id(self, kind: str, work_id: Any) -> str | None:
         lk = self.link(kind, work_id)

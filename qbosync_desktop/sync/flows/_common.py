@@ -289,7 +289,7 @@ def resolve_display_name(
         return "fail", clean(name), None, bad
     idx = name_index(ctx)
     own = ctx.link(kind, work_id)
-    linked_ids = {lk.qbo_id for lk in ctx.links(kind).values()}
+    linked_ids = ctx.linked_qbo_ids(kind)
     norm = normalise(name)
     hits = [h for h in idx.get(norm) if not (own is not None and h.get("Id") == own.qbo_id)]
     if own is None:
