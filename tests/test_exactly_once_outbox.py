@@ -123,3 +123,25 @@ def test_finished_outbox_rows_are_pruned_after_30_days_unfinished_never(db):
     assert outbox.prune() == 1
     assert sorted(b.requestid[0] for b in Batch.select()) == ["b", "c"]
     assert OutboxEntry.select().count() == 2
+
+
+def test_a_link_made_outside_the_run_does_not_break_applying_a_batch(db):
+    """If a link appears in the database after the run loaded its cache (a match accepted meanwhile),
+    applying the batch falls back to row-by-row instead of failing the whole batch."""
+    import threading
+
+    from qbosync_desktop.sync import outbox
+    from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.engine import Observer
+
+    ctx = RunContext(qbo=None, work=None, settings=None, observer=Observer(), cancel=threading.Event())
+    assert ctx.link("client", "cl_1") is None  # cache loaded: no link yet
+    Link.create(kind="client", work_id="cl_1", qbo_id="77", origin="matched")
+    e1 = OutboxEntry(kind="client", work_id="cl_1", operation="create", entity="Customer",
+                     payload={"DisplayName": "A"}, meta={"fingerprint": "f1"})
+    e2 = OutboxEntry(kind="client", work_id="cl_2", operation="create", entity="Customer",
+                     payload={"DisplayName": "B"}, meta={"fingerprint": "f2"})
+    links = outbox._upsert_links(ctx, [(e1, {"Id": "77", "SyncToken": "0"}), (e2, {"Id": "78", "SyncToken": "0"})])
+    assert {lk.work_id for lk in links} == {"cl_1", "cl_2"}
+    assert Link.get(kind="client", work_id="cl_1").fingerprint == "f1"
+    assert Link.get(kind="client", work_id="cl_2").qbo_id == "78"

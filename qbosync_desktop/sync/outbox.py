@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import peewee
 
 from qbosync_desktop.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
 from qbosync_desktop.store.db import database
@@ -155,9 +158,22 @@ def _upsert_links(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
             setattr(lk, k, v)
         lk.save()
         out.append(lk)
-    if rows:
-        _bulk_insert(Link, rows)
-        out += [Link(**row) for row in rows]  # cache copies (no id: refetched if updated in this run)
+    if not rows:
+        return out
+    try:
+        with database.atomic():  # a savepoint: a failed bulk insert leaves the batch's transaction usable
+            _bulk_insert(Link, rows)
+    except (sqlite3.IntegrityError, peewee.IntegrityError):
+        # A link was made outside this run's cache (e.g. a match accepted in the window meanwhile):
+        # fall back to one row at a time. A QBO record linked to *another* Work record still raises.
+        for row in rows:
+            lk = Link.get_or_none((Link.kind == row["kind"]) & (Link.work_id == row["work_id"]))
+            if lk is None:
+                Link.create(**row)
+            else:
+                Link.update(**{k: v for k, v in row.items() if k not in ("kind", "work_id", "origin")}).where(
+                    Link.id == lk.id).execute()
+    out += [Link(**row) for row in rows]  # cache copies (no id: refetched if updated in this run)
     return out
 
 
