@@ -184,3 +184,28 @@ def test_stale_void_and_delete_are_5010(qbo_sandbox, qbo_http):
     inv = qbo_sandbox.store.find("Invoice", DocNumber="1002")[0]
     assert _code(_post(qbo_http, "invoice", {"Id": inv["Id"], "SyncToken": "99"}, operation="void")) == "5010"
     assert _code(_post(qbo_http, "invoice", {"Id": inv["Id"], "SyncToken": "99"}, operation="delete")) == "5010"
+
+
+def test_a_payment_moved_to_another_invoice_leaves_the_first_open(qbo_sandbox, qbo_http, ids):
+    """Payments are found per invoice through an index; moving one must update both balances."""
+    first, second = (
+        _post(qbo_http, "invoice", {"CustomerRef": {"value": ids["carlos"]}, "Line": [_line(ids["hours"], 1, 100)]})
+        .json()["Invoice"] for _ in range(2)
+    )
+    link = lambda inv: [{"Amount": 60, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]  # noqa: E731
+    pay = _post(qbo_http, "payment", {"CustomerRef": {"value": ids["carlos"]}, "TotalAmt": 60, "Line": link(first)})
+    pay = pay.json()["Payment"]
+    assert qbo_sandbox.store.get("Invoice", first["Id"])["Balance"] == 40
+    moved = _post(qbo_http, "payment", {"Id": pay["Id"], "SyncToken": pay["SyncToken"], "sparse": True,
+                                        "Line": link(second)}).json()["Payment"]
+    assert qbo_sandbox.store.get("Invoice", first["Id"])["Balance"] == 100
+    assert qbo_sandbox.store.get("Invoice", second["Id"])["Balance"] == 40
+    # 100 still open on the first invoice: a second payment of 100 fits, 100.01 would not
+    over = _post(qbo_http, "payment", {"CustomerRef": {"value": ids["carlos"]}, "TotalAmt": 100.01,
+                                       "Line": [{"Amount": 100.01, "LinkedTxn": [{"TxnId": first["Id"], "TxnType": "Invoice"}]}]})
+    assert _code(over) == "6000"
+    # voiding the first invoice does not touch the moved payment
+    inv = qbo_sandbox.store.get("Invoice", first["Id"])
+    _post(qbo_http, "invoice", {"Id": inv["Id"], "SyncToken": inv["SyncToken"]}, operation="void")
+    assert qbo_sandbox.store.get("Payment", moved["Id"])["Line"][0]["LinkedTxn"][0]["TxnId"] == second["Id"]
+    assert qbo_sandbox.store.get("Invoice", second["Id"])["Balance"] == 40

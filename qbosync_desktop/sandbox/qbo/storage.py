@@ -39,6 +39,28 @@ INDEXED = {
 }
 
 
+def linked_invoice_ids(payment: dict[str, Any] | None) -> set[str]:
+    """Ids of the invoices a payment is applied to."""
+    if not payment:
+        return set()
+    return {str(lk.get("TxnId")) for ln in payment.get("Line") or [] for lk in ln.get("LinkedTxn") or []
+            if lk.get("TxnType") == "Invoice"}
+
+
+def _parent_id(customer: dict[str, Any]) -> set[str]:
+    parent = (customer.get("ParentRef") or {}).get("value")
+    return {str(parent)} if parent not in (None, "") else set()
+
+
+#: Reference indexes: which objects point at a given id. Validating a payment needs "the payments
+#: applied to this invoice" and "the sub-customers of this customer"; scanning every payment and
+#: customer for that made a sync of 15,000 payments quadratic (minutes of sandbox CPU).
+RELATIONS = {
+    "Payment": ("payments_by_invoice", linked_invoice_ids),
+    "Customer": ("customers_by_parent", _parent_id),
+}
+
+
 def _record_model(db: peewee.SqliteDatabase) -> type[peewee.Model]:
     """A model class per database, so two persisted sandboxes in one process never share a binding."""
 
@@ -123,6 +145,7 @@ class Company:
         self.next_ids: dict[str, int] = {e: 1 for e in ENTITIES}
         self.replay: dict[str, tuple[int, bytes]] = {}
         self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
+        self.relations: dict[str, dict[str, set[str]]] = {name: {} for name, _ in RELATIONS.values()}
         self._json: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
     @contextmanager
@@ -162,7 +185,20 @@ class Company:
         """(entity, id) pairs whose unique field equals ``value`` (case-insensitive)."""
         return set(self.index[group].get(str(value).casefold(), ()))
 
+    def referencing(self, relation: str, target_id: str) -> set[str]:
+        """Ids of the objects whose reference ``relation`` points at ``target_id`` (see RELATIONS)."""
+        return set(self.relations[relation].get(str(target_id), ()))
+
     def _index_obj(self, entity: str, obj: dict[str, Any], add: bool) -> None:
+        relation = RELATIONS.get(entity)
+        if relation is not None:
+            table = self.relations[relation[0]]
+            for target in relation[1](obj):
+                ids = table.setdefault(target, set())
+                if add:
+                    ids.add(str(obj["Id"]))
+                else:
+                    ids.discard(str(obj["Id"]))
         spec = INDEXED.get(entity)
         if spec is None or obj.get(spec[1]) in (None, ""):
             return

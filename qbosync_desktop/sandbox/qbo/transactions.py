@@ -24,7 +24,7 @@ from qbosync_desktop.sandbox.qbo.faults import (
 )
 from qbosync_desktop.sandbox.qbo.names import DEPOSIT_TYPES
 from qbosync_desktop.sandbox.qbo.refs import check_length, money, name_ref, ref_value, resolve
-from qbosync_desktop.sandbox.qbo.storage import Company
+from qbosync_desktop.sandbox.qbo.storage import Company, linked_invoice_ids
 
 DOC_NUMBER_MAX = 21
 USD = {"value": "USD", "name": "United States Dollar"}
@@ -70,15 +70,16 @@ def _customer(company: Company, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def applied_to(company: Company, invoice_id: str, *, except_payment: str | None = None) -> dict[str, float]:
-    """Payment id -> amount applied to ``invoice_id`` (scan: payments per company stay small here)."""
+    """Payment id -> amount applied to ``invoice_id`` (through the payments-by-invoice index)."""
     out: dict[str, float] = {}
-    for pay in company.all("Payment"):
-        if str(pay["Id"]) == except_payment:
+    for pay_id in sorted(company.referencing("payments_by_invoice", invoice_id), key=int):
+        pay = company.get("Payment", pay_id)
+        if pay is None or pay_id == except_payment:
             continue
         for line in pay.get("Line") or []:
             for link in line.get("LinkedTxn") or []:
                 if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) == invoice_id:
-                    out[str(pay["Id"])] = out.get(str(pay["Id"]), 0.0) + float(line.get("Amount") or 0)
+                    out[pay_id] = out.get(pay_id, 0.0) + float(line.get("Amount") or 0)
     return out
 
 
@@ -153,7 +154,10 @@ def refresh_invoice(company: Company, invoice_id: str) -> None:
 
 def unlink_payments(company: Company, invoice_id: str) -> None:
     """Before an invoice is voided or deleted its payments become unapplied credits (as in QBO)."""
-    for pay in list(company.all("Payment")):
+    for pay_id in sorted(company.referencing("payments_by_invoice", invoice_id), key=int):
+        pay = company.get("Payment", pay_id)
+        if pay is None:
+            continue
         lines = pay.get("Line") or []
         kept = [ln for ln in lines if not any(str(lk.get("TxnId")) == invoice_id and lk.get("TxnType") == "Invoice"
                                               for lk in ln.get("LinkedTxn") or [])]
@@ -186,14 +190,12 @@ def delete_invoice(company: Company, obj: dict[str, Any]) -> None:
 
 def _customer_family(company: Company, customer_id: str) -> set[str]:
     """A customer and all its sub-customers: a parent may pay its jobs' invoices."""
-    family = {customer_id}
-    grew = True
-    while grew:
-        grew = False
-        for cust in company.all("Customer"):
-            if str(cust["Id"]) not in family and ref_value(cust.get("ParentRef")) in family:
-                family.add(str(cust["Id"]))
-                grew = True
+    family, todo = {customer_id}, [customer_id]
+    while todo:
+        for child in company.referencing("customers_by_parent", todo.pop()):
+            if child not in family:
+                family.add(child)
+                todo.append(child)
     return family
 
 
@@ -247,15 +249,8 @@ def normalize_payment(company: Company, obj: dict[str, Any], previous: dict[str,
     return obj
 
 
-def _linked_invoices(payment: dict[str, Any] | None) -> set[str]:
-    if not payment:
-        return set()
-    return {str(lk.get("TxnId")) for ln in payment.get("Line") or [] for lk in ln.get("LinkedTxn") or []
-            if lk.get("TxnType") == "Invoice"}
-
-
 def payment_saved(company: Company, obj: dict[str, Any] | None, previous: dict[str, Any] | None) -> None:
-    for inv_id in sorted(_linked_invoices(obj) | _linked_invoices(previous)):
+    for inv_id in sorted(linked_invoice_ids(obj) | linked_invoice_ids(previous)):
         refresh_invoice(company, inv_id)
 
 
