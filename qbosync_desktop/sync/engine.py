@@ -36,7 +36,7 @@ import filelock
 
 from qbosync_desktop.errors import Cancelled, QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models_sync import Problem, Run, utcnow
+from qbosync_desktop.store.models_sync import OutboxEntry, Problem, Run, utcnow
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.context import RequestCounter, RunContext
@@ -247,12 +247,8 @@ class SyncEngine:
                 log.info("Run %s phase %s: %d changes, plan %.2fs, apply %.2fs", run.id, phase.name, n,
                          t_apply - t_plan, time.monotonic() - t_apply)
                 observer.phase(phase.name, n, n)
-                if outbox_mod.has_unfinished():
-                    # Something was committed but not confirmed (connection lost): keep the cursors
-                    # where they are so the next run re-reads what this one could not finish.
-                    ctx.drop_staged_cursors()
-                else:
-                    ctx.commit_cursors()
+                self._commit_or_drop_cursors(ctx)
+            self._settle_customers(ctx, phases)
         except Cancelled as exc:
             state, error = "cancelled", exc.to_dict()
         except QboSyncError as exc:
@@ -288,6 +284,42 @@ class SyncEngine:
         if fatal is not None and (not isinstance(fatal, QboSyncError) or fatal.fatal):
             raise fatal
         return summary
+
+    @staticmethod
+    def _commit_or_drop_cursors(ctx: RunContext) -> None:
+        if outbox_mod.has_unfinished():
+            # Something was committed but not confirmed (connection lost): keep the cursors
+            # where they are so the next run re-reads what this one could not finish.
+            ctx.drop_staged_cursors()
+        else:
+            ctx.commit_cursors()
+
+    def _settle_customers(self, ctx: RunContext, phases: list[Any]) -> None:
+        """Read back, within this run, the QuickBooks customers this run wrote.
+
+        The customers phase reads QuickBooks' changes *before* the outbound phases write. Without this
+        step the next sync's CDC window would hold this run's own writes - 5,000 customers after a
+        large initial sync, over CDC's 1,000-object cap, so a sync with no changes would cost several
+        requests and seconds of merging. Reading them now moves that cost into the run that caused
+        it, still merges any edit a person made in QuickBooks meanwhile (the read starts at the
+        cursor staged before the writes, so nothing is skipped), and leaves the cursor past them.
+        """
+        from qbosync_desktop.sync.flows.clients_in import CACHE_READ, PHASE
+
+        phase = next((p for p in phases if getattr(p, "name", None) == PHASE), None)
+        if phase is None or ctx.run is None or outbox_mod.has_unfinished():
+            return
+        wrote = OutboxEntry.select().where(
+            (OutboxEntry.run_id == ctx.run.id) & (OutboxEntry.entity == "Customer")
+        ).exists()
+        if not wrote:
+            return
+        ctx.check_cancel()
+        ctx.caches.pop(CACHE_READ, None)
+        changes = phase.plan(ctx)
+        phase.apply(ctx, changes)
+        log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))
+        self._commit_or_drop_cursors(ctx)
 
     def problems(self) -> list[dict[str, Any]]:
         """Open problems, oldest first, as plain dicts (message, hint, details)."""
