@@ -369,19 +369,43 @@ def doc_number_problem(number: str, *, what: str) -> Any:
     )
 
 
+def _held_for_review(ctx: RunContext, ref_kind: str, ref_id: str) -> str | None:
+    """Why match review holds the referenced client or contractor back, if it does."""
+    if ref_kind == "client":
+        return (ctx.caches.get("twoway.hold.client") or {}).get(str(ref_id))
+    if ref_kind == "vendor":
+        from qbosync_desktop.sync.onboarding import held_work
+
+        return ctx.cached("twoway.hold.vendor", lambda: held_work("vendor")).get(str(ref_id))
+    return None
+
+
 def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref_id: str,
                       ref_what: str | None = None) -> Any:
-    """The record refers to one that is not in QuickBooks (it failed or is not synced). Names the
-    referenced record as its own problem does, so the person sees which one to fix first."""
+    """The record refers to one that is not in QuickBooks (it failed, is not synced, or waits for match
+    review). Names the referenced record as its own problem does, so the person sees which one to fix
+    first - or, when match review holds it, says so instead of pointing at a problem that does not
+    exist."""
     from qbosync_desktop.errors import QboValidationError
 
     ref_what = ref_what or ref_kind
+    details = {"rule": "references must exist in QuickBooks first", "depends_on": f"{ref_kind} {ref_id}"}
     ref_problem = open_problem_map(ctx, ref_kind).get(str(ref_id))
+    held = _held_for_review(ctx, ref_kind, ref_id) if ref_problem is None else None
+    if held:
+        pair = held.split(": ", 1)[-1]  # "Waiting for match review: “A” may be “B”" → "“A” may be “B”"
+        return QboValidationError(
+            f"The {what} '{label}' waits for match review: its {ref_what} {pair} in QuickBooks.",
+            title="Waiting for match review",
+            hint=f"Decide whether they are the same on the Review page (or with 'qbosync matches'); "
+                 f"this {what} then syncs by itself.",
+            details=details,
+        )
     ref_label = (ref_problem.details or {}).get("record") if ref_problem is not None else None
-    ref_label = f"'{ref_label}'" if ref_label else str(ref_id)
+    ref_label = f"'{ref_label}'" if ref_label else f"(Work id {ref_id})"
     return QboValidationError(
         f"The {what} '{label}' cannot be sent because its {ref_what} {ref_label} is not in QuickBooks yet.",
         title=f"{ref_what.capitalize()} not in QuickBooks yet",
         hint=f"Fix the {ref_what}'s own problem first (see the list); this {what} then syncs by itself.",
-        details={"rule": "references must exist in QuickBooks first", "depends_on": f"{ref_kind} {ref_id}"},
+        details=details,
     )

@@ -64,7 +64,10 @@ class PaymentsOut(OutboundPhase):
         invoice_problems = open_problem_map(ctx, "invoice")
         for rec in records:
             wid = str(val(rec, "id"))
-            label = f"Payment {val(rec, 'reference') or wid} of {money(val(rec, 'amount', 0)):.2f}"
+            # What a person recognises: the reference they typed, else the amount and the date.
+            ref = val(rec, "reference")
+            label = (f"Payment {ref} of {money(val(rec, 'amount', 0)):.2f}" if ref
+                     else f"Payment of {money(val(rec, 'amount', 0)):.2f} on {val(rec, 'date')}")
             inv = str(val(rec, "invoice_id"))
             body = payment_body(ctx, rec)
             fp = fingerprint(body)
