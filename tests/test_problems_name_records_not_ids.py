@@ -18,6 +18,17 @@ def test_an_invoice_of_a_client_held_for_match_review_says_so(synced):
     assert any("Green Valley H.O.A." in p["message"] and "Green Valley HOA" in p["message"] for p in held)
 
 
+BARE_ID = re.compile(r"\b(?:cl|in|pa|co|ci|si)_\d+\b")
+
+
 def test_no_problem_message_shows_a_bare_work_id(synced):
     for p in problems_mod.open_problems():
-        assert not re.search(r"\b(?:cl|in|pa|co|ci|si)_\d+\b", p["message"] + " " + p["hint"]), p
+        assert not BARE_ID.search(p["message"] + " " + p["hint"]), p
+
+
+def test_the_preview_names_failed_references_too(engine):
+    """A preview stores no problems, so a failing reference is named from the plan itself."""
+    failures = [ch for _, changes in engine.preview().phases for ch in changes if ch.action == "fail"]
+    assert any("cannot be sent because its client 'Smith: Residential'" in ch.reason for ch in failures)
+    for ch in failures:
+        assert not BARE_ID.search(ch.reason), ch.reason

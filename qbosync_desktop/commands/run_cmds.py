@@ -78,7 +78,7 @@ def _observer(quiet: bool) -> Any:
         def problem(self, problem: Any) -> None:
             if not quiet:
                 p = problem_to_dict(problem)
-                print(f"  problem: {p['kind']} {p['work_id']}: {p['message']}", file=sys.stderr, flush=True)
+                print(f"  problem: {p['title']}. {p['message']}", file=sys.stderr, flush=True)
 
     return ProgressPrinter()
 

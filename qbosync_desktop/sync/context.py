@@ -118,6 +118,8 @@ class RunContext:
     concurrency: int = 4
     now: _dt.datetime = field(default_factory=utcnow)
     planned: set[tuple[str, str]] = field(default_factory=set)
+    #: preview only: (kind, work_id) → label of the records planned to fail (no problem is stored yet)
+    planned_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     caches: dict[str, Any] = field(default_factory=dict)
     _staged_cursors: dict[str, str] = field(default_factory=dict)

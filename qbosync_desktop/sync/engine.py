@@ -170,6 +170,9 @@ class SyncEngine:
             for ch in changes:
                 if ch.action in ("create", "link", "import", "update") and ch.work_id is not None:
                     ctx.planned.add((ch.kind, str(ch.work_id)))
+                elif ch.action == "fail" and ch.work_id is not None:
+                    # A preview stores no problems; later phases name a failed reference by this label.
+                    ctx.planned_failures[(ch.kind, str(ch.work_id))] = ch.label
             result.phases.append((phase.name, changes))
         return result
 

@@ -401,7 +401,8 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
                  f"this {what} then syncs by itself.",
             details=details,
         )
-    ref_label = (ref_problem.details or {}).get("record") if ref_problem is not None else None
+    ref_label = ((ref_problem.details or {}).get("record") if ref_problem is not None
+                 else ctx.planned_failures.get((ref_kind, str(ref_id))))
     ref_label = f"'{ref_label}'" if ref_label else f"(Work id {ref_id})"
     return QboValidationError(
         f"The {what} '{label}' cannot be sent because its {ref_what} {ref_label} is not in QuickBooks yet.",
