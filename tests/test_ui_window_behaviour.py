@@ -140,8 +140,8 @@ def test_demo_refuses_a_folder_connected_to_a_real_company(qtbot, ui_workspace):
                    practice_factory=lambda ws: started.append(ws))
     try:
         dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ErrorDialog) and w.isVisible()]
-        assert any(d.windowTitle() == "Practice mode needs its own folder" for d in dialogs)
-        assert "--home" in dialogs[-1].hint_label.text()
+        ours = [d for d in dialogs if d.windowTitle() == "Practice mode needs its own folder"]
+        assert len(ours) == 1 and "--home" in ours[0].hint_label.text()
         qtbot.wait(200)
         assert started == [] and c.session.practice is None, "no practice servers, no sign-in"
         assert ui_workspace.connection.company_name == "Real Books LLC"

@@ -10,6 +10,7 @@ sync service's worker, so nothing here blocks the GUI thread.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
@@ -49,6 +50,8 @@ from qbosync_desktop.ui.style import icon
 from qbosync_desktop.ui.text import tr
 from qbosync_desktop.ui.widgets.record_table import RecordTable
 from qbosync_desktop.ui.widgets.status_icon import EntityStatus
+
+log = logging.getLogger(__name__)
 
 #: The five entities of the settings summary, in the seed's order.
 ENTITIES = ("Clients", "Sites", "Invoices", "Payments", "Contractor bills")
@@ -451,6 +454,9 @@ class IntegrationWindow(QMainWindow):
 
     def _refresh_failed(self, exc: BaseException) -> None:
         self._refreshing = False
+        if not self.isVisible():  # nobody is looking (tray only, or closing): the next refresh retries
+            log.warning("Refreshing the hidden integration window failed: %s", exc)
+            return
         self.dialog = show_error(exc, self)
 
     def _accounts_loaded(self, accounts: Any) -> None:
