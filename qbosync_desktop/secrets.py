@@ -163,3 +163,34 @@ def enable_insecure_file_secrets(paths: AppPaths | None = None) -> None:
     """The user's explicit opt-in (after the UI/CLI warned them). Logged as a warning."""
     log.warning("Secrets will be kept in a plaintext file (0600) because the user chose to; no keyring available.")
     appconfig.set_value("insecure_file_secrets", True, paths)
+
+
+def insecure_file_secrets_enabled(paths: AppPaths | None = None) -> bool:
+    return bool(appconfig.get("insecure_file_secrets", False, paths))
+
+
+def disable_insecure_file_secrets(paths: AppPaths | None = None) -> int:
+    """Move the secrets from the plaintext file into the OS keyring and delete the file.
+
+    Refuses (``KeyringUnavailable``) while no keyring works, so nothing is ever lost: the file is only
+    removed after every secret was written to the keyring. Returns how many secrets moved.
+    """
+    paths = paths or get_paths()
+    with _lock:
+        file_store = SecretStore(paths)
+        data = file_store._file_load() if file_store._file_mode() else {}
+        appconfig.set_value("insecure_file_secrets", False, paths)
+        keyring_store = SecretStore(paths)
+        try:
+            keyring_store.check()
+            for name, value in data.items():
+                keyring_store.set(name, value)
+        except KeyringUnavailable:
+            appconfig.set_value("insecure_file_secrets", True, paths)
+            raise
+        try:
+            file_store._file.unlink()
+        except FileNotFoundError:
+            pass
+        log.info("Secrets moved from the plaintext file into the keyring (%d entries)", len(data))
+        return len(data)

@@ -59,3 +59,28 @@ def test_explicit_opt_in_uses_a_private_file(home):
     assert store.get(secrets.WORK_API_KEY) == "WK-opted-in"
     f = home.data_dir / "secrets-insecure.json"
     assert f.stat().st_mode & 0o777 == 0o600
+
+
+def test_cli_opt_in_needs_explicit_consent_and_moves_back(home, memory_keyring, capsys):
+    from qbosync_desktop import cli
+
+    keyring.set_keyring(fail.Keyring())
+    assert cli.main(["keyring", "use-file"]) == 3  # the warning, and nothing changed
+    out = capsys.readouterr().out
+    assert "plain file" in out and "--i-understand" in out
+    assert not secrets.insecure_file_secrets_enabled(home)
+
+    assert cli.main(["keyring", "use-file", "--i-understand"]) == 0
+    SecretStore(home).set(secrets.WORK_API_KEY, "WK-file-then-keyring")
+    assert cli.main(["keyring", "status", "--json"]) == 0
+    assert '"plaintext_file": true' in capsys.readouterr().out
+
+    # Still no keyring: moving back is refused and nothing is lost.
+    assert cli.main(["keyring", "use-keyring"]) == 4
+    assert SecretStore(home).get(secrets.WORK_API_KEY) == "WK-file-then-keyring"
+
+    keyring.set_keyring(memory_keyring)  # a keyring appears (e.g. GNOME Keyring installed)
+    assert cli.main(["keyring", "use-keyring"]) == 0
+    assert not (home.data_dir / "secrets-insecure.json").exists()
+    assert SecretStore(home).get(secrets.WORK_API_KEY) == "WK-file-then-keyring"
+    assert memory_keyring.values() == ["WK-file-then-keyring"]
