@@ -56,12 +56,15 @@ def test_problems_tab_retry_details_and_direct_fix(qtbot, window, ui_workspace):
     from qbosync_desktop.sync.addresses import MissingState
 
     dup = _problem("client", "1042", errors.DuplicateName("“Ann Lee” is already used by a vendor.", code="6240",
-                                                           intuit_tid="1-tid-xyz"))
+                                                           intuit_tid="1-tid-xyz", details={"record": "Ann Lee"}))
     ui_workspace.save_settings(SyncSettings(use_default_state=False))
     state = _problem("client", "1043", MissingState("United States"))
     refreshed(qtbot, window)
     assert window.problems_table.rowCount() == 2 and window.tabs.tabText(0) == "Problems (2)"
     assert "Ann Lee" in window.problems_table.text(0, 1)
+    # The record as a person knows it; a problem without a name falls back to the Work id.
+    assert window.problems_table.text(0, 0) == "Client Ann Lee"
+    assert window.problems_table.text(1, 0) == "Client 1043"
     assert "Rename" in window.problems_table.text(0, 2)
     assert window.service.state == "attention"
 
@@ -70,7 +73,8 @@ def test_problems_tab_retry_details_and_direct_fix(qtbot, window, ui_workspace):
     window.details_button.click()
     details_dialog = window.dialog
     details = details_dialog.details.toPlainText()
-    assert "6240" in details and "1-tid-xyz" in details and "client 1042" in details
+    assert "6240" in details and "1-tid-xyz" in details
+    assert "record: Client Ann Lee" in details and "work_id: 1042" in details
     details_dialog.close()
 
     window.problems_table.selectRow(1)

@@ -598,10 +598,11 @@ class IntegrationWindow(QMainWindow):
         if p is None:
             return
         details = dict(p.get("details") or {})
+        details.pop("record", None)  # shown first, as the person knows it
         details.setdefault("code", p.get("code"))
         exc = QboSyncError(p["message"], title=p.get("title") or self.tr("Problem"), hint=p.get("hint") or "",
-                           details={"record": f"{p['kind']} {p['work_id']}", "quickbooks_id": p.get("qbo_id"),
-                                    **details})
+                           details={"record": problem_record_label(p), "work_id": p.get("work_id"),
+                                    "quickbooks_id": p.get("qbo_id"), **details})
         dialog = ErrorDialog(exc, self, icon="info")
         dialog.details_button.setChecked(True)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -702,9 +703,20 @@ class IntegrationWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def problem_record_label(p: dict[str, Any]) -> str:
+    """The record as a person knows it ("Client Smith: Residential", "Invoice INV-1018"); the Work id
+    only when the problem carries no name (it stays under Details for support)."""
+    kind = str(p.get("kind") or "record").replace("_", " ")
+    name = str((p.get("details") or {}).get("record") or "").strip()
+    if not name:
+        return f"{kind.capitalize()} {p.get('work_id')}"
+    words = {kind.split()[0].lower(), "contractor", "payment", "invoice"}
+    return name if name.split()[0].lower() in words else f"{kind.capitalize()} {name}"
+
+
 def _problem_cells(p: dict[str, Any]) -> tuple[str, str, str]:
     what = f"{p['title']}: {p['message']}" if p.get("title") else p["message"]
-    return f"{p['kind'].capitalize()} {p['work_id']}", what, p.get("hint") or ""
+    return problem_record_label(p), what, p.get("hint") or ""
 
 
 def _run_cells(r: dict[str, Any]) -> tuple[Any, ...]:
