@@ -192,7 +192,10 @@ def test_a_payment_moved_to_another_invoice_leaves_the_first_open(qbo_sandbox, q
         _post(qbo_http, "invoice", {"CustomerRef": {"value": ids["carlos"]}, "Line": [_line(ids["hours"], 1, 100)]})
         .json()["Invoice"] for _ in range(2)
     )
-    link = lambda inv: [{"Amount": 60, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]  # noqa: E731
+
+    def link(inv):
+        return [{"Amount": 60, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]
+
     pay = _post(qbo_http, "payment", {"CustomerRef": {"value": ids["carlos"]}, "TotalAmt": 60, "Line": link(first)})
     pay = pay.json()["Payment"]
     assert qbo_sandbox.store.get("Invoice", first["Id"])["Balance"] == 40
