@@ -372,7 +372,9 @@ def doc_number_problem(number: str, *, what: str) -> Any:
 def _held_for_review(ctx: RunContext, ref_kind: str, ref_id: str) -> str | None:
     """Why match review holds the referenced client or contractor back, if it does."""
     if ref_kind == "client":
-        return (ctx.caches.get("twoway.hold.client") or {}).get(str(ref_id))
+        from qbosync_desktop.sync.flows.clients_in import CACHE_HOLD
+
+        return (ctx.caches.get(CACHE_HOLD) or {}).get(str(ref_id))
     if ref_kind == "vendor":
         from qbosync_desktop.sync.onboarding import held_work
 

@@ -25,6 +25,7 @@ from qbosync_desktop.sync.flows._common import (
     val,
     write_change,
 )
+from qbosync_desktop.sync.flows.clients_in import CACHE_HOLD
 from qbosync_desktop.sync.names import clean, normalise, renamed
 from qbosync_desktop.sync.phases import Change
 
@@ -84,7 +85,7 @@ class ClientsOut(OutboundPhase):
     def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
         # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
         # could make the duplicate the person has not ruled out. The customers phase fills this in.
-        held: dict[str, str] = ctx.caches.get("twoway.hold.client") or {}
+        held: dict[str, str] = ctx.caches.get(CACHE_HOLD) or {}
         for rec in records:
             wid = str(val(rec, "id"))
             label = clean(val(rec, "name", ""))
