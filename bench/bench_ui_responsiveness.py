@@ -78,6 +78,7 @@ def main() -> None:
     session.service.finished.connect(done.append)
     session.service.failed.connect(done.append)
     warmed: list = []
+    session.warm_up()  # as the app does at start-up (engine built, sync worker process started)
     session.service.submit(lambda _e: None, on_done=warmed.append)
     run_until(lambda: bool(warmed))
     meter = StallMeter()

@@ -92,6 +92,11 @@ class SingleInstance:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    # In a PyInstaller bundle the sync worker process (sync/worker_process.py) starts this same
+    # executable; freeze_support() turns that start into the worker and never returns there.
+    multiprocessing.freeze_support()
     args = parse_args(argv)
     if args.home:
         set_home(args.home)

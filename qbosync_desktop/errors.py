@@ -355,3 +355,20 @@ class Cancelled(QboSyncError):
 
     title = "Sync cancelled"
     hint = "Press Sync now to continue where it stopped."
+
+
+class SyncWorkerStopped(QboSyncError):
+    """The separate process that runs syncs ended in the middle of a run (killed, out of memory, a crash).
+
+    Nothing is lost: every write was recorded in the outbox before it was sent, so the next run
+    replays what was unfinished and never sends an intent twice.
+    """
+
+    title = "The sync stopped unexpectedly"
+    hint = ("Press Sync now to continue where it stopped; nothing already sent to QuickBooks is sent "
+            "twice. If it keeps happening, send the log file to support.")
+    transient = True
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "The background sync process ended before the run finished."

@@ -79,7 +79,18 @@ def set_home(home: str | os.PathLike[str] | None) -> None:
     _override = Path(home).expanduser().resolve() if home else None
 
 
+def use_paths(paths: AppPaths | None) -> None:
+    """Use exactly these folders (the sync worker process takes its parent's). ``None`` restores."""
+    global _exact
+    _exact = paths
+
+
+_exact: AppPaths | None = None
+
+
 def get_paths() -> AppPaths:
+    if _exact is not None:
+        return _exact
     home = _override or (Path(os.environ[HOME_ENV]).expanduser() if os.environ.get(HOME_ENV) else None)
     if home is not None:
         return AppPaths(data_dir=home / "data", config_dir=home / "config", log_dir=home / "logs")

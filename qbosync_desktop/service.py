@@ -1,18 +1,23 @@
-"""SyncService: the company's sync worker thread, its schedule, and engine events as Qt signals.
+"""SyncService: the company's sync worker thread and process, its schedule, and engine events as Qt signals.
 
 Why a service between the UI and the engine (DESIGN §2-3):
 
 * **One worker thread per company, one run at a time.** Runs, retries and every other engine call
   that writes (accept a match, resolve a conflict, disconnect) are queued to the same thread, so they
   are serialised without locks in the UI: a "Retry" pressed during a run simply runs after it.
-* **Engine events become signals.** :class:`_SignalObserver` subclasses the engine's
-  :class:`~qbosync_desktop.sync.engine.Observer`; it is called on the worker thread and emits
-  queued signals, which Qt delivers on the GUI thread. Per-record calls arrive thousands of times a
-  second in a large sync, so they are *coalesced*: counts and progress are emitted at most every
-  ``progress_interval`` seconds (one queued event instead of thousands keeps the event loop free —
-  the responsiveness test measures it).
-* **Cancellation is cooperative**: Cancel sets a ``threading.Event`` the engine checks between
-  batches; the batch in flight completes and is applied, so nothing is half-written.
+* **Sync runs happen in a separate process** when the service is given the data folder
+  (``worker_paths``; the desktop app always does): the worker thread hands each run to a
+  :class:`~qbosync_desktop.sync.worker_process.SyncWorkerProcess` and relays its messages. A large
+  sync is mostly Python work, and on a thread of the app's own process it took the interpreter lock
+  away from the GUI thread often enough to freeze the window for 100-300 ms at a time (see that
+  module and docs/decisions.md). Short engine calls (accept a match, resolve a conflict, preview)
+  stay on the worker thread. Without ``worker_paths`` (library use, some tests) runs stay on the thread.
+* **Engine events become signals.** A :class:`~qbosync_desktop.sync.progress.CoalescingObserver`
+  turns the engine's per-record calls into at most ten progress snapshots a second (in the worker
+  process, or on the worker thread), and :class:`_SignalSink` emits them as queued signals, which Qt
+  delivers on the GUI thread — one queued event instead of thousands keeps the event loop free.
+* **Cancellation is cooperative**: Cancel sets an event (shared with the worker process) the engine
+  checks between batches; the batch in flight completes and is applied, so nothing is half-written.
 * **The GUI thread never waits for the worker.** Shutdown sets the cancel event and queues a stop;
   an ``atexit`` hook (after the window is gone) gives the batch in flight up to
   :data:`EXIT_GRACE_SECONDS` to finish and be applied. The thread is a daemon, so a worker stuck on
@@ -28,16 +33,18 @@ import datetime as dt
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from qbosync_desktop.errors import NeedsReconnect, QboSyncError
-from qbosync_desktop.sync.engine import Observer, RunSummary
+from qbosync_desktop.paths import AppPaths
+from qbosync_desktop.sync.engine import RunSummary
+from qbosync_desktop.sync.progress import CoalescingObserver, Progress
 from qbosync_desktop.ui.signals import emit
+
+__all__ = ["SyncService", "Progress", "IDLE", "SYNCING", "PAUSED", "ATTENTION"]
 
 log = logging.getLogger(__name__)
 
@@ -62,88 +69,20 @@ def prefer_gui_latency() -> float:
 IDLE, SYNCING, PAUSED, ATTENTION = "idle", "syncing", "paused", "attention"
 
 
-@dataclass
-class Progress:
-    """A coalesced snapshot of a running sync, as the window shows it."""
+class _SignalSink:
+    """Coalesced engine events (worker thread) → queued Qt signals (delivered on the GUI thread)."""
 
-    run_id: int | None = None
-    entity: str = ""
-    done: int = 0
-    total: int = 0
-    done_overall: int = 0
-    total_overall: int = 0
-    counts: dict[str, dict[str, int]] | None = None
-    eta_seconds: float | None = None
-    started: float = 0.0
-
-    @property
-    def fraction(self) -> float | None:
-        if self.total_overall:
-            return min(1.0, self.done_overall / self.total_overall)
-        if self.total:
-            return min(1.0, self.done / self.total)
-        return None
-
-
-class _SignalObserver(Observer):
-    """Engine callbacks (worker thread) → coalesced Qt signals (delivered on the GUI thread)."""
-
-    def __init__(self, service: SyncService, total_hint: int, interval: float) -> None:
+    def __init__(self, service: SyncService) -> None:
         self.service = service
-        self.interval = interval
-        self.p = Progress(total_overall=total_hint, counts={}, started=time.monotonic())
-        self._last_emit = 0.0
-        self._phase_started = time.monotonic()
 
-    def _snapshot(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_emit < self.interval:
-            return
-        self._last_emit = now
-        p = self.p
-        elapsed = now - p.started
-        if p.total_overall and p.done_overall:
-            rate = p.done_overall / max(elapsed, 1e-6)
-            p.eta_seconds = max(0.0, (p.total_overall - p.done_overall) / rate)
-        elif p.total and p.done:
-            rate = p.done / max(now - self._phase_started, 1e-6)
-            p.eta_seconds = max(0.0, (p.total - p.done) / rate)
-        else:
-            p.eta_seconds = None
-        snap = Progress(p.run_id, p.entity, p.done, p.total, p.done_overall, p.total_overall,
-                        {k: dict(v) for k, v in (p.counts or {}).items()}, p.eta_seconds, p.started)
-        emit(self.service.progress, snap)
-
-    def run_started(self, run_id: int | None, total_estimate: int) -> None:
-        self.p.run_id = run_id
-        if total_estimate and not self.p.total_overall:
-            self.p.total_overall = total_estimate
+    def run_started(self, run_id: int | None) -> None:
         emit(self.service.run_started, run_id)
-        self._snapshot(force=True)
 
-    def phase(self, entity: str, done: int, total: int) -> None:
-        if entity != self.p.entity:
-            self._phase_started = time.monotonic()
-            self.p.entity, self.p.done = entity, done
-        self.p.total = total or self.p.total
-        self._snapshot(force=True)
-
-    def record(self, entity: str, work_id: str | None, outcome: str, message: str) -> None:
-        bucket = self.p.counts.setdefault(entity, {})  # type: ignore[union-attr]
-        bucket[outcome] = bucket.get(outcome, 0) + 1
-        if entity == self.p.entity:
-            self.p.done += 1
-        self.p.done_overall += 1
-        self._snapshot()
+    def progress(self, snapshot: Progress) -> None:
+        emit(self.service.progress, snapshot)
 
     def problem(self, problem: dict[str, Any]) -> None:
         emit(self.service.problem, problem)
-
-    def run_finished(self, summary: RunSummary) -> None:
-        # The run's own counts are the truth (some outcomes, e.g. conflicts, are counted without a
-        # per-record callback); the last snapshot shows them.
-        self.p.counts = {k: dict(v) for k, v in (summary.counts or {}).items()}
-        self._snapshot(force=True)
 
 
 _STOP = object()
@@ -152,7 +91,7 @@ _STOP = object()
 EXIT_GRACE_SECONDS = 30.0
 
 
-def _finish_at_exit(q: queue.Queue, cancel: threading.Event, thread: threading.Thread) -> None:
+def _finish_at_exit(q: queue.Queue, cancel: Any, thread: threading.Thread) -> None:
     """Interpreter exit: stop after the current batch, then wait a bounded time for it to be applied."""
     if thread.is_alive():
         cancel.set()
@@ -164,7 +103,8 @@ class SyncService(QObject):
     """Owns the company's worker thread and schedule. Create and use it on the GUI thread.
 
     ``engine_factory`` returns the :class:`~qbosync_desktop.sync.engine.SyncEngine` (called once, on
-    the worker thread, so building connectors never touches the GUI thread).
+    the worker thread, so building connectors never touches the GUI thread). ``worker_paths`` (the
+    data folder) moves sync runs into a worker process.
     """
 
     run_started = Signal(object)  # run id
@@ -176,14 +116,21 @@ class SyncService(QObject):
     state_changed = Signal(str)  # idle | syncing | paused | attention
     schedule_changed = Signal(object)  # next scheduled run (datetime, local) or None
 
-    def __init__(self, engine_factory: Callable[[], Any], *, schedule_minutes: int = 15,
-                 minute_ms: int = 60_000, progress_interval: float = 0.1, autostart_schedule: bool = True,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, engine_factory: Callable[[], Any], *, worker_paths: AppPaths | None = None,
+                 schedule_minutes: int = 15, minute_ms: int = 60_000, progress_interval: float = 0.1,
+                 autostart_schedule: bool = True, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._engine_factory = engine_factory
         self._engine: Any = None
         self._queue: queue.Queue = queue.Queue()
-        self._cancel = threading.Event()
+        self._process: Any = None
+        if worker_paths is not None:
+            from qbosync_desktop.sync.worker_process import SyncWorkerProcess
+
+            self._process = SyncWorkerProcess(worker_paths, progress_interval=progress_interval)
+            self._cancel: Any = self._process.cancel
+        else:
+            self._cancel = threading.Event()
         self._busy = False
         self._pending_runs = 0
         self._paused = False
@@ -223,6 +170,11 @@ class SyncService(QObject):
     @property
     def thread(self) -> threading.Thread:
         return self._thread
+
+    @property
+    def worker_process(self) -> Any:
+        """The :class:`~qbosync_desktop.sync.worker_process.SyncWorkerProcess`, or None (runs on the thread)."""
+        return self._process
 
     def _set_state(self) -> None:
         if self._busy:
@@ -297,6 +249,11 @@ class SyncService(QObject):
         """Stop the current run after the batch in flight (cooperative)."""
         self._cancel.set()
 
+    def warm_up(self) -> None:
+        """Build the engine and start the worker process now, off the GUI thread, so the first sync
+        starts at once (imports and opening the database take about a second)."""
+        self._queue.put(("warm", {}))
+
     def submit(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None) -> None:
         """Run ``fn(engine)`` on the worker thread, serialised with runs; callbacks on the GUI thread."""
@@ -317,41 +274,69 @@ class SyncService(QObject):
         return self._engine
 
     def _worker(self) -> None:
-        while True:
-            kind, args = self._queue.get()
-            if kind is _STOP:
-                return
-            if kind == "call":
-                relay: _CallRelay = args["relay"]
-                try:
-                    result, exc = args["fn"](self._engine_get()), None
-                except BaseException as error:
-                    result, exc = None, error
-                relay.deliver(result, exc)
-                continue
-            if self._stopping:
-                continue
-            self._cancel.clear()  # a Cancel pressed for an earlier run must not stop this one
-            observer = _SignalObserver(self, args.get("total_hint", 0), self.progress_interval)
-            try:
+        try:
+            while True:
+                kind, args = self._queue.get()
+                if kind is _STOP:
+                    return
+                if kind == "call":
+                    relay: _CallRelay = args["relay"]
+                    try:
+                        result, exc = args["fn"](self._engine_get()), None
+                    except BaseException as error:
+                        result, exc = None, error
+                    relay.deliver(result, exc)
+                    continue
+                if kind == "warm":
+                    self._warm()
+                    continue
+                if self._stopping:
+                    continue
+                self._run(kind, args)
+        finally:
+            if self._process is not None:
+                self._process.stop()
+
+    def _warm(self) -> None:
+        try:
+            self._engine_get()
+            if self._process is not None:
+                self._process.start()
+        except Exception:  # the first run reports the same problem in words; warming up is best effort
+            log.warning("Warming up the sync engine failed", exc_info=True)
+
+    def _run(self, kind: str, args: dict[str, Any]) -> None:
+        self._cancel.clear()  # a Cancel pressed for an earlier run must not stop this one
+        sink = _SignalSink(self)
+        try:
+            if self._process is not None:
+                summary = self._process.run(kind, initial=bool(args.get("initial")), problem_id=args.get("problem_id"),
+                                            total_hint=args.get("total_hint", 0), on_started=sink.run_started,
+                                            on_progress=sink.progress, on_problem=sink.problem)
+            else:
+                observer = CoalescingObserver(sink, args.get("total_hint", 0), self.progress_interval)
                 engine = self._engine_get()
                 if kind == "retry":
                     summary = engine.retry(args["problem_id"], observer=observer, cancel=self._cancel)
                 else:
                     summary = engine.run(initial=args["initial"], observer=observer, cancel=self._cancel)
-            except BaseException as exc:  # reported to the GUI; the worker lives on
-                if not isinstance(exc, QboSyncError):
-                    log.exception("Sync run crashed")
-                if isinstance(exc, NeedsReconnect):
-                    self._mark_needs_reconnect()
-                emit(self.failed, exc)
-            else:
-                emit(self.finished, summary)
+        except BaseException as exc:  # reported to the GUI; the worker lives on
+            if not isinstance(exc, QboSyncError):
+                log.exception("Sync run crashed")
+            if isinstance(exc, NeedsReconnect):
+                self._mark_needs_reconnect()
+            emit(self.failed, exc)
+        else:
+            emit(self.finished, summary)
 
     def _mark_needs_reconnect(self) -> None:
         """Worker thread: remember in the database that only a new sign-in helps (the header, the tray
         and the next start all show it), before the GUI hears about it."""
-        workspace = getattr(self._engine, "workspace", None)
+        try:
+            workspace = getattr(self._engine_get(), "workspace", None)
+        except Exception:
+            log.exception("Could not record that QuickBooks needs reconnecting")
+            return
         mark = getattr(workspace, "mark_needs_reconnect", None)
         if mark is not None:
             try:

@@ -44,15 +44,8 @@ def test_sync_runs_on_the_worker_and_reports_on_the_gui_thread(qtbot, enabled):
         _close(qtbot, session)
 
 
-def test_cancel_finishes_the_batch_in_flight_and_the_next_run_continues(qtbot, home, make_practice):
-    from qbosync_desktop.practice import connect_practice, practice_settings
-    from qbosync_desktop.workspace import Workspace
-
-    practice = make_practice(latency_ms=25)  # slow enough to cancel half-way
-    ws = Workspace.open(home)
-    connect_practice(ws, practice)
-    ws.save_settings(practice_settings(ws))
-    ws.mark_enabled()
+def test_cancel_finishes_the_batch_in_flight_and_the_next_run_continues(qtbot, slow_enabled):
+    practice, ws = slow_enabled  # slow enough to cancel half-way
     session = Session(ws, schedule=False)
     service = session.service
     try:
@@ -80,7 +73,6 @@ def test_cancel_finishes_the_batch_in_flight_and_the_next_run_continues(qtbot, h
         assert len(names) == len(set(names)), "no duplicate customers after cancel + resume"
     finally:
         _close(qtbot, session)
-        ws.close()
 
 
 def test_schedule_runs_and_pause_stops_it(qtbot, enabled):

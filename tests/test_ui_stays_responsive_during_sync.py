@@ -39,8 +39,9 @@ def test_event_loop_stays_responsive_during_a_large_sync(qtbot, home, remote_sca
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.company_label.text() not in ("", "QuickBooks"), timeout=10_000)
-    with qtbot.waitCallback(timeout=30_000) as warmed:  # as the app does at start-up (Session.warm_up)
-        session.service.submit(lambda _engine: None, on_done=warmed)
+    session.warm_up()  # as the app does at start-up: the engine is built and the sync process started
+    with qtbot.waitCallback(timeout=30_000) as warmed:
+        session.service.submit(lambda _engine: None, on_done=warmed)  # queued behind the warm-up
     progress_events = []
     session.service.progress.connect(lambda p: progress_events.append(p.done_overall))
     meter = StallMeter()

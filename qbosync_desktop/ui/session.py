@@ -21,16 +21,6 @@ from qbosync_desktop.ui.settings_form import WorkFacts
 log = logging.getLogger(__name__)
 
 
-def _import_flows() -> None:
-    import importlib
-    import pkgutil
-
-    from qbosync_desktop.sync import flows
-
-    for info in pkgutil.iter_modules(flows.__path__):
-        importlib.import_module(f"{flows.__name__}.{info.name}")
-
-
 class Session:
     """One company: the workspace (database + keyring + connectors) and its sync service."""
 
@@ -42,7 +32,8 @@ class Session:
         self._engine: Any = None
         self._engine_lock = threading.Lock()
         settings = workspace.settings()
-        self.service = SyncService(self.engine, schedule_minutes=settings.schedule_minutes, minute_ms=minute_ms,
+        self.service = SyncService(self.engine, worker_paths=getattr(workspace, "paths", None),
+                                   schedule_minutes=settings.schedule_minutes, minute_ms=minute_ms,
                                    autostart_schedule=schedule and workspace.enabled)
 
     # -- engine (built lazily on whichever worker thread asks first) --------------------------------
@@ -50,18 +41,20 @@ class Session:
         with self._engine_lock:
             if self._engine is None:
                 from qbosync_desktop.sync.engine import SyncEngine
+                from qbosync_desktop.sync.flows import import_all
 
                 self._engine = SyncEngine(self.workspace)
-                _import_flows()
+                import_all()
             return self._engine
 
     def warm_up(self) -> None:
-        """Build the engine on the worker now (imports, connectors), so the first Sync now starts at once.
+        """Build the engine on the worker now (imports, connectors) and start the sync worker process,
+        so the first Sync now starts at once.
 
         Importing the sync modules holds the GIL for long stretches; done during the first run it
         shows up as a stutter in the window, done here it happens while the person reads the screen.
         """
-        self.service.submit(lambda _engine: None)
+        self.service.warm_up()
 
     # -- blocking helpers ---------------------------------------------------------------------------
     def load_accounts(self) -> Any:

@@ -1,0 +1,179 @@
+"""Sync runs in the desktop app happen in a worker process (sync/worker_process.py), against the
+practice servers: the worker reads and rotates secrets through the app's keyring, its log lines reach
+the app's log, a worker killed mid-run is reported in words and the next run finishes with nothing
+duplicated, and a worker whose app dies stops after the batch in flight."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keyring
+import pytest
+
+from qbosync_desktop import APP_ID, secrets
+from qbosync_desktop.errors import SyncWorkerStopped
+from qbosync_desktop.practice import connect_practice, practice_settings
+from qbosync_desktop.store.models_sync import OutboxEntry, Run
+from qbosync_desktop.sync.worker_process import _serve_keyring
+from qbosync_desktop.ui.session import Session
+from qbosync_desktop.workspace import Workspace
+
+
+def _close(qtbot, session):
+    session.close()
+    qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
+
+
+def _no_duplicates(practice):
+    names = [c["DisplayName"] for c in practice.qbo.store.all("Customer")]
+    assert len(names) == len(set(names)), "no duplicate customers"
+    numbers = [i.get("DocNumber") for i in practice.qbo.store.all("Invoice")]
+    assert len(numbers) == len(set(numbers)), "no duplicate invoices"
+
+
+@pytest.fixture
+def enabled(configured_workspace):
+    configured_workspace.mark_enabled()
+    return configured_workspace
+
+
+def test_a_run_happens_in_the_worker_process_with_the_apps_keyring_and_log(qtbot, enabled, caplog):
+    ws = enabled
+    old_access = ws.secrets.get(secrets.QBO_ACCESS_TOKEN)
+    ws.secrets.set(secrets.QBO_ACCESS_EXPIRES_AT, "0.000")  # the worker must refresh, and rotate, the token
+    session = Session(ws, schedule=False)
+    service = session.service
+    caplog.set_level(logging.INFO)
+    try:
+        with qtbot.waitSignal(service.finished, timeout=120_000) as finished:
+            assert service.sync_now(initial=True)
+        worker = service.worker_process
+        assert worker is not None and worker.pid not in (None, os.getpid())
+        assert finished.args[0].state == "done"
+        assert Run.get_by_id(finished.args[0].run_id).state == "done"
+        # The token the worker got by refreshing is in the app's (in-memory, per-process) keyring.
+        new_access = ws.secrets.get(secrets.QBO_ACCESS_TOKEN)
+        assert new_access and new_access != old_access
+        assert float(ws.secrets.get(secrets.QBO_ACCESS_EXPIRES_AT)) > time.time()
+        assert ws.qbo_client().accounts(), "the app's own client still works after the worker rotated tokens"
+        worker_lines = [r for r in caplog.records if r.threadName.startswith("sync-worker/")]
+        assert any("Run" in r.getMessage() or "run" in r.getMessage() for r in worker_lines), \
+            "the worker's log lines reach the app's log handlers"
+        # A second run reuses the same worker process.
+        with qtbot.waitSignal(service.finished, timeout=60_000):
+            assert service.sync_now()
+        assert worker.starts == 1
+    finally:
+        _close(qtbot, session)
+    assert service.worker_process.pid is None, "closing the app stops its worker"
+
+
+def test_the_keyring_relay_serves_only_this_apps_secrets(memory_keyring):
+    keyring.set_password("another-app", "user", "not yours")
+    assert _serve_keyring("get", "another-app", "user", None) == ("error", "not this app's secret")
+    assert _serve_keyring("set", APP_ID, "x/name", "value") == ("ok", None)
+    assert _serve_keyring("get", APP_ID, "x/name", None) == ("ok", "value")
+    assert _serve_keyring("delete", APP_ID, "x/name", None) == ("ok", None)
+    assert _serve_keyring("delete", APP_ID, "x/name", None) == ("delete_error", None)
+
+
+def test_a_killed_worker_is_reported_and_the_next_run_finishes_without_duplicates(qtbot, slow_enabled):
+    practice, ws = slow_enabled
+    session = Session(ws, schedule=False)
+    service = session.service
+    killed: list[int] = []
+
+    def kill_midway(p):
+        if p.done_overall >= 5 and not killed:
+            killed.append(service.worker_process.pid)
+            os.kill(killed[0], signal.SIGKILL)
+
+    try:
+        service.progress.connect(kill_midway)
+        with qtbot.waitSignal(service.failed, timeout=120_000) as failed:
+            service.sync_now(initial=True)
+        error = failed.args[0]
+        assert killed and isinstance(error, SyncWorkerStopped)
+        assert "ended before the run finished" in error.message and "Sync now" in error.hint
+        assert not service.busy
+        service.progress.disconnect(kill_midway)
+        with qtbot.waitSignal(service.finished, timeout=120_000) as second:
+            service.sync_now(initial=True)
+        assert second.args[0].state == "done"
+        assert service.worker_process.starts == 2
+        assert OutboxEntry.select().where(OutboxEntry.state.in_(("pending", "sent"))).count() == 0
+        _no_duplicates(practice)
+    finally:
+        _close(qtbot, session)
+
+
+_APP = r"""
+import json, sys
+from qbosync_desktop.paths import get_paths
+from qbosync_desktop.sync.worker_process import SyncWorkerProcess
+
+worker = SyncWorkerProcess(get_paths())
+worker.start()
+print(json.dumps({"worker": worker.pid}), flush=True)
+worker.run("run", initial=True, on_progress=lambda p: print(json.dumps({"done": p.done_overall}), flush=True))
+print(json.dumps({"finished": True}), flush=True)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in state  # a zombie nobody reaps in this container has exited all the same
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.timeout(180)
+def test_when_the_app_dies_the_worker_stops_after_the_batch_in_flight(home, make_practice):
+    from qbosync_desktop.store import close_database
+
+    practice = make_practice(latency_ms=25)
+    secrets.enable_insecure_file_secrets(home)  # the stand-in app below is another process: no shared memory keyring
+    ws = Workspace.open(home)
+    connect_practice(ws, practice)
+    ws.save_settings(practice_settings(ws))
+    ws.mark_enabled()
+    ws.close()
+    close_database()
+    env = {**os.environ, "QBOSYNC_HOME": str(home.data_dir.parent)}
+    app = subprocess.Popen([sys.executable, "-c", _APP], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        worker_pid = json.loads(app.stdout.readline())["worker"]
+        for line in app.stdout:
+            message = json.loads(line)
+            assert "finished" not in message, "the run was still going when the app was killed"
+            if message.get("done", 0) >= 5:
+                break
+        app.send_signal(signal.SIGKILL)
+        app.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while not _gone(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(worker_pid), "the worker exits on its own once its app is gone"
+    finally:
+        if app.poll() is None:
+            app.kill()
+    ws = Workspace.open(home)
+    try:
+        last = Run.select().order_by(Run.id.desc()).first()
+        assert last.state == "cancelled", "it stopped between batches, as a Cancel would, and recorded the run"
+        assert OutboxEntry.select().where(OutboxEntry.state.in_(("pending", "sent"))).count() == 0
+        from qbosync_desktop.sync.engine import SyncEngine
+
+        assert SyncEngine(ws).run(initial=True).state == "done"
+        _no_duplicates(practice)
+    finally:
+        ws.close()
