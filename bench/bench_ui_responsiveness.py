@@ -104,6 +104,9 @@ def main() -> None:
         "p50_gap_ms": round(meter.percentile(50), 1),
         "gui_cpu_per_gap_max_ms": round(meter.max_busy_ms, 1),
         "over_100ms": sum(1 for g in meter.gaps_ms if g > 100),
+        # The longest gaps: [seconds after Sync now, gap ms, GUI-thread CPU ms]; the run ended at sync_seconds.
+        "longest_gaps": [[round(t, 1), round(g, 1), round(b, 1)]
+                         for t, g, b in sorted(meter.long_gaps, key=lambda e: -e[1])[:8]],
         "target_met": meter.max_ms < 100,
         "pyside6": __import__("PySide6").__version__,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},

@@ -13,7 +13,7 @@ root, so the app appears in the desktop's application menu with its icon.
 
 The smoke test runs what a user (and CI) would: ``qbosync-desktop --version``, ``qbosync --version``,
 ``qbosync doctor --json``, a whole practice sync (``qbosync demo --json``: both practice servers,
-sign-in, preview, initial sync) and an offscreen start of the desktop app that quits after 500 ms,
+sign-in, preview, initial sync) and an offscreen start of the desktop app (which must start its sync worker process) that quits after 8 s,
 with ``QBOSYNC_HOME`` pointing at a temporary folder so nothing touches the real user folders. It
 checks the app's own log for the "started"/"stopped" lines rather than trusting the exit code alone.
 """
@@ -152,7 +152,7 @@ def practice_sync(cli: Path, env: dict[str, str], home: Path) -> str:
     return f"{created} records created, {data.get('open_problems')} expected problems, {run.get('seconds')} s"
 
 
-def smoke(bundle: Path, quit_after_ms: int = 500) -> dict[str, object]:
+def smoke(bundle: Path, quit_after_ms: int = 8000) -> dict[str, object]:
     """Run the built binaries the way CI does; raise BuildFailed with their output if anything is off."""
     gui = bundle / (cfg.GUI_NAME + exe_suffix())
     cli = bundle / (cfg.CLI_NAME + exe_suffix())
@@ -180,6 +180,11 @@ def smoke(bundle: Path, quit_after_ms: int = 500) -> dict[str, object]:
         text = log.read_text(encoding="utf-8") if log.exists() else ""
         if "started" not in text or "stopped" not in text:
             raise BuildFailed(f"the app did not log a clean start and stop; log was:\n{text}")
+        # The app starts its sync worker process at start-up: the bundled executable, started again
+        # as the worker through multiprocessing.freeze_support().
+        if "Sync worker process started" not in text:
+            raise BuildFailed(f"the app did not start its sync worker process; log was:\n{text}")
+        results["sync worker process"] = "started"
     return results
 
 

@@ -1,11 +1,11 @@
 """The event loop stays responsive while a large sync runs in the background.
 
 A real sync (practice servers in scale mode in a child process — remote, as QuickBooks and Work are
-for a real company — real OAuth, engine, outbox and database) runs on the service's worker thread
-while the integration window shows its progress; a 10 ms timer on the GUI
-thread records every gap, and the GUI thread's own CPU time per gap (so a failure says whether our
-GUI code worked too long or the thread was starved). bench/bench_ui_responsiveness.py runs the same
-at a larger size.
+for a real company — real OAuth, engine, outbox and database) runs in the service's sync worker
+process while the integration window shows its progress; a 10 ms timer on the GUI thread records
+every gap, and the GUI thread's own CPU time per gap (so a failure says whether our GUI code worked
+too long or the thread was starved). The issue's bar: no gap over 100 ms.
+bench/bench_ui_responsiveness.py runs the same at a larger size.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from qbosync_desktop.ui.session import Session
 from qbosync_desktop.ui.stall_meter import StallMeter
 from qbosync_desktop.workspace import Workspace
 
-CLIENTS, INVOICES = 80, 160
+CLIENTS, INVOICES = 200, 400
 
 
 @pytest.mark.slow
@@ -70,11 +70,8 @@ def test_event_loop_stays_responsive_during_a_large_sync(qtbot, home, remote_sca
     assert summary.state == "done" and created >= CLIENTS + INVOICES // 2
     assert len(progress_events) >= 3, "the window was told about progress during the run"
     assert len(meter.gaps_ms) > 100
-    # Our GUI code never works 100 ms at a stretch (the issue's bar), measured as the GUI thread's own CPU.
+    assert session.service.worker_process.starts == 1, "the run happened in the sync worker process"
+    # Our GUI code never works 100 ms at a stretch, measured as the GUI thread's own CPU ...
     assert meter.max_busy_ms < 100, "the GUI thread itself never works 100 ms at a stretch: " + meter.report()
-    # Wall-clock gaps also include time the OS or the GIL did not let the thread run. Alone on the
-    # machine they stay well under 100 ms (typically 25-60 ms here); on a shared, loaded 2-core CI box a
-    # rare gap reaches 100-170 ms, so the wall-clock bar has headroom and the typical gap is held tight.
-    # bench/bench_ui_responsiveness.py reports max/p99 at scale against the strict 100 ms target.
-    assert meter.percentile(99) < 75, meter.report()
-    assert meter.max_ms < 250, meter.report()
+    # ... and, with the engine in its own process, nothing else keeps the event loop waiting that long.
+    assert meter.max_ms < 100, meter.report()

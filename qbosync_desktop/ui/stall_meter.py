@@ -23,6 +23,10 @@ class StallMeter(QObject):
         #: CPU time the GUI thread itself spent in each gap: a long gap with little CPU means the thread
         #: was waiting (for the OS scheduler or the GIL), not running our code.
         self.busy_ms: list[float] = []
+        #: (seconds since start, gap ms, GUI CPU ms) of every gap over :attr:`long_ms` — when they happened.
+        self.long_gaps: list[tuple[float, float, float]] = []
+        self.long_ms = 50.0
+        self._started = 0.0
         self._last: float | None = None
         self._last_cpu = 0.0
         self._timer = QTimer(self)
@@ -33,7 +37,8 @@ class StallMeter(QObject):
     def start(self) -> None:
         self.gaps_ms.clear()
         self.busy_ms.clear()
-        self._last = time.perf_counter()
+        self.long_gaps.clear()
+        self._last = self._started = time.perf_counter()
         self._last_cpu = time.thread_time()
         self._timer.start()
 
@@ -44,8 +49,11 @@ class StallMeter(QObject):
     def _tick(self) -> None:
         now, cpu = time.perf_counter(), time.thread_time()
         if self._last is not None:
-            self.gaps_ms.append((now - self._last) * 1000.0)
-            self.busy_ms.append((cpu - self._last_cpu) * 1000.0)
+            gap, busy = (now - self._last) * 1000.0, (cpu - self._last_cpu) * 1000.0
+            self.gaps_ms.append(gap)
+            self.busy_ms.append(busy)
+            if gap > self.long_ms:
+                self.long_gaps.append((now - self._started, gap, busy))
         self._last, self._last_cpu = now, cpu
 
     @property
