@@ -4,9 +4,9 @@
 
 Practice servers in scale mode, a real sign-in, the integration window shown offscreen, and "Sync
 now": a 10 ms timer on the GUI thread records every gap. Target (issue 8): no gap over 100 ms. By
-default the servers run in a child process, as QuickBooks and Work are remote for a real company;
-``--in-process`` keeps them in the app's process like ``--demo`` (their threads then compete for the
-GIL too). Prints one JSON line (max / p99 / p50 gap, the GUI thread's own CPU per gap, records,
+default the servers run in a child process, as QuickBooks and Work are remote for a real company and
+as ``--demo`` runs them (practice.PracticeProcess); ``--in-process`` keeps them in the app's process,
+as the tests do (their threads then compete with the window for the GIL). Prints one JSON line (max / p99 / p50 gap, the GUI thread's own CPU per gap, records,
 seconds, machine).
 """
 

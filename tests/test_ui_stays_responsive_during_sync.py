@@ -1,7 +1,8 @@
 """The event loop stays responsive while a large sync runs in the background.
 
-A real sync (practice servers in scale mode in a child process — remote, as QuickBooks and Work are
-for a real company — real OAuth, engine, outbox and database) runs in the service's sync worker
+A real sync (practice servers in scale mode in a child process — as ``--demo`` runs them
+(practice.PracticeProcess), and remote as QuickBooks and Work are for a real company — real OAuth,
+engine, outbox and database) runs in the service's sync worker
 process while the integration window shows its progress; a 10 ms timer on the GUI thread records
 every gap, and the GUI thread's own CPU time per gap (so a failure says whether our GUI code worked
 too long or the thread was starved). The issue's bar: no gap over 100 ms.

@@ -1,9 +1,10 @@
 """Builds the UI for :func:`qbosync_desktop.app.main`: wizard or integration window, tray, error hooks.
 
 First start with no enabled integration → the setup wizard; later starts → the integration window,
-or only the tray with ``--tray``. ``--demo`` is practice mode: both practice servers start in this
-process (qbosync_desktop.practice) and the wizard's "Practice company" is chosen for you; everything
-else — the OAuth sign-in, the keyring, the sync — is the real code.
+or only the tray with ``--tray``. ``--demo`` is practice mode: both practice servers start with the
+app, on 127.0.0.1, in a helper process of their own (practice.PracticeProcess: serving the sync's
+requests must not compete with the window) and the wizard's "Practice company" is chosen for you;
+everything else — the OAuth sign-in, the keyring, the sync — is the real code.
 
 Closing the window keeps the app in the tray. Where no system tray exists, the first close asks once
 whether to keep syncing in the background (the answer is remembered in appconfig).

@@ -28,9 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def default_practice_factory(workspace: Any) -> Any:
-    from qbosync_desktop.practice import start_practice
+    """The desktop app's practice servers: in a process of their own (practice.PracticeProcess), so
+    serving the sync's requests never competes with the window."""
+    from qbosync_desktop.practice import PracticeProcess
 
-    return start_practice(data_dir=workspace.paths.data_dir / "practice")
+    return PracticeProcess(data_dir=workspace.paths.data_dir / "practice")
 
 
 class WizardContext:
