@@ -290,7 +290,12 @@ class SyncWorkerProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
+        """The worker's process id while it runs (any thread may ask)."""
+        proc = self._proc
+        try:
+            return proc.pid if proc is not None and proc.is_alive() else None
+        except ValueError:  # closed by the service's thread meanwhile
+            return None
 
     def start(self) -> None:
         """Start the worker if it is not running (imports and opening the database take about a second:
