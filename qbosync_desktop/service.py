@@ -260,6 +260,18 @@ class SyncService(QObject):
         relay = _CallRelay(self, on_done, on_error)
         self._queue.put(("call", {"fn": fn, "relay": relay}))
 
+    def plan(self, matches: bool, on_done: Callable[[Any], None] | None = None,
+             on_error: Callable[[BaseException], None] | None = None) -> None:
+        """The Review page's (preview, match proposals): read both companies in full — in the worker
+        process when there is one, like a run — serialised with runs; callbacks on the GUI thread."""
+        from qbosync_desktop.sync.worker_process import plan
+
+        process = self._process
+        if process is None:
+            self.submit(lambda engine: plan(engine, matches), on_done, on_error)
+        else:
+            self.submit(lambda _engine: process.plan(matches), on_done, on_error)
+
     def shutdown(self) -> None:
         """Stop the schedule, cancel a run, and let the worker finish its batch on its own."""
         self._timer.stop()

@@ -177,3 +177,18 @@ def test_when_the_app_dies_the_worker_stops_after_the_batch_in_flight(home, make
         _no_duplicates(practice)
     finally:
         ws.close()
+
+
+def test_the_review_pages_plan_is_made_in_the_worker_process(qtbot, configured_workspace):
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    session = Session(configured_workspace, schedule=False)
+    try:
+        with qtbot.waitCallback(timeout=60_000) as planned:
+            session.service.plan(True, on_done=planned)
+        preview, matches = planned.args[0]
+        assert session.service.worker_process.starts == 1, "the plan was made in the worker process"
+        assert preview.counts() == SyncEngine(configured_workspace).preview().counts()
+        assert matches and all(isinstance(m, dict) and "id" in m for m in matches)
+    finally:
+        _close(qtbot, session)

@@ -180,6 +180,13 @@ def _sendable(exc: BaseException) -> BaseException:
         )
 
 
+def plan(engine: Any, matches: bool = True) -> tuple[Any, list[dict[str, Any]] | None]:
+    """The wizard's Review page: match proposals (as dicts) and the preview of the first sync. Reads
+    both companies in full, so in the app it runs in the worker process like a sync."""
+    found = [m if isinstance(m, dict) else m.to_dict() for m in engine.matches()] if matches else None
+    return engine.preview(), found
+
+
 def _watch_parent(gone: threading.Event) -> None:
     parent = multiprocessing.parent_process()
     if parent is None:
@@ -227,6 +234,12 @@ def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, ca
                 break
             if message[0] == "stop":
                 break
+            if message[0] == "plan":
+                try:
+                    channel.send(("done", plan(SyncEngine(Workspace.open(paths)), **message[1])))
+                except BaseException as exc:
+                    channel.send(("failed", _sendable(exc)))
+                continue
             if message[0] != "run":
                 continue
             request: dict[str, Any] = message[1]
@@ -329,6 +342,19 @@ class SyncWorkerProcess:
         kind_, payload = self._serve(until=("done", "failed"), on_started=on_started, on_progress=on_progress,
                                      on_problem=on_problem)
         if kind_ == "failed":
+            raise payload
+        return payload
+
+    def plan(self, matches: bool = True) -> tuple[Any, list[dict[str, Any]] | None]:
+        """:func:`plan` in the worker: (preview, match proposals or None)."""
+        self.start()
+        assert self._conn is not None
+        try:
+            self._conn.send(("plan", {"matches": matches}))
+        except OSError:
+            raise self._stopped() from None
+        kind, payload = self._serve(until=("done", "failed"))
+        if kind == "failed":
             raise payload
         return payload
 

@@ -50,10 +50,6 @@ ACTION_WORDS = {
 ACTION_ORDER = ("create", "link", "update", "import", "void", "skip", "fail")
 
 
-def _as_dict(m: Any) -> dict[str, Any]:
-    return m if isinstance(m, dict) else m.to_dict()
-
-
 class ReviewPage(QWizardPage):
     """Preview tree (entity → action → records) and the match-review table."""
 
@@ -135,11 +131,7 @@ class ReviewPage(QWizardPage):
         self.status.setText(self.tr("Reading both companies to plan the first sync…"))
         emit(self.completeChanged)
 
-        def plan(engine: Any) -> tuple[Any, list[dict[str, Any]]]:
-            found = [_as_dict(m) for m in engine.matches()] if matches else None
-            return engine.preview(), found
-
-        self.ctx.session.service.submit(plan, on_done=self._loaded, on_error=self._failed)
+        self.ctx.session.service.plan(matches, on_done=self._loaded, on_error=self._failed)
 
     def _loaded(self, result: tuple[Any, list[dict[str, Any]] | None]) -> None:
         self.preview, found = result
