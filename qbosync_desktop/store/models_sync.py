@@ -123,7 +123,8 @@ class OutboxEntry(SyncModel):
     requestid = peewee.CharField(unique=True, max_length=50)
     batch_id = peewee.IntegerField(null=True, index=True)
     batch_position = peewee.IntegerField(null=True)
-    #: pending | sent | done | failed
+    #: pending | sent | done | failed | stale (5010, re-read pending) | deferred (two-way: left to the
+    #: next merge because QuickBooks changed the fields meanwhile; see sync/stale.py)
     state = peewee.CharField(default="pending", index=True)
     attempts = peewee.IntegerField(default=0)
     last_error = JSONField(null=True)

@@ -45,7 +45,9 @@ from qbosync_desktop.sync.phases import Change, build_phases
 log = logging.getLogger(__name__)
 
 #: Outcomes reported through Observer.record / counted in RunSummary.counts.
-OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting")
+#: "deferred": a two-way customer update QuickBooks refused as stale (5010) because a person changed
+#: the same customer meanwhile; the next merge settles both changes (sync/stale.py).
+OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting", "deferred")
 
 
 class Observer:
@@ -58,7 +60,7 @@ class Observer:
         """Progress within a phase: ``done`` of ``total`` records handled."""
 
     def record(self, entity: str, work_id: str | None, outcome: str, message: str) -> None:
-        """One record's outcome: created/updated/linked/voided/skipped/failed/imported/waiting."""
+        """One record's outcome: created/updated/linked/voided/skipped/failed/imported/waiting/deferred."""
 
     def problem(self, problem: dict[str, Any]) -> None:
         """A problem was opened or seen again (the dict of :func:`problems.problem_dict`)."""

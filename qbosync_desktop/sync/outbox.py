@@ -40,6 +40,7 @@ from qbosync_desktop.errors import Cancelled, QboSyncError, QuickBooksError, Sta
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
 from qbosync_desktop.sync import audit, problems
+from qbosync_desktop.sync import stale as stale_mod
 from qbosync_desktop.sync.phases import WRITE_ACTIONS, Change
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +53,9 @@ BATCH_LIMIT = 30
 
 #: Kinds whose link keeps the payload last sent (names matter for them; issue 7 merges clients).
 SENT_KINDS = ("client", "vendor", "site")
+
+#: An update QBO refused with 5010, waiting for its re-read (see _retry_stale).
+STALE = "stale"
 
 _OUTCOME = {"create": "created", "update": "updated", "void": "voided", "delete": "voided", "link": "linked"}
 
@@ -82,7 +86,9 @@ def prune(days: int = KEEP_DAYS) -> int:
 
 
 def has_unfinished() -> bool:
-    return Batch.select().where(Batch.state != "done").exists()
+    """A batch not applied yet, or a 5010 not re-read yet: the next run's replay finishes them."""
+    return (Batch.select().where(Batch.state != "done").exists()
+            or OutboxEntry.select().where(OutboxEntry.state == STALE).exists())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -194,8 +200,11 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 after_commit.append(("record", (phase, e.work_id, outcome, meta.get("message", ""))))
                 continue
             e.attempts += 1
-            if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and not meta.get("stale_retry"):
-                e.state, e.last_error = "failed", oc.error.to_dict()
+            if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and (
+                    not meta.get("stale_retry") or stale_mod.governs(e)):
+                # Handled by _retry_stale after this transaction. "stale" (not "failed") until then, so
+                # a crash before the re-read leaves the intent for the next run's replay, not lost.
+                e.state, e.last_error = STALE, oc.error.to_dict()
                 stale.append(e)
             else:
                 err = oc.error or QuickBooksError("QuickBooks answered without the record.")
@@ -248,11 +257,17 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
 # Persist and send
 
 
-def _persist(ctx: RunContext, changes: list[Change], *, mode: str) -> tuple[Batch, list[OutboxEntry]]:
-    """Commit the batch and its operations before anything is sent (step 1 of exactly once)."""
+def _persist(ctx: RunContext, changes: list[Change], *, mode: str, supersedes: OutboxEntry | None = None
+             ) -> tuple[Batch, list[OutboxEntry]]:
+    """Commit the batch and its operations before anything is sent (step 1 of exactly once).
+    ``supersedes``: a stale entry this batch re-sends; it is closed (failed, 5010) in the same
+    transaction, so exactly one of the two is ever open."""
     rid = new_requestid()
     now = utcnow()
     with database.atomic():
+        if supersedes is not None:
+            OutboxEntry.update(state="failed").where(OutboxEntry.id == supersedes.id).execute()
+            supersedes.state = "failed"
         batch = Batch.create(requestid=rid, run_id=ctx.run_id, composition=[], mode=mode, state="pending")
         rows = []
         for pos, ch in enumerate(changes, start=1):
@@ -415,30 +430,62 @@ def submit(ctx: RunContext, changes: Iterable[Change], *, phase: str | None = No
 
 
 def _retry_stale(ctx: RunContext, entries: list[OutboxEntry]) -> None:
-    """5010: someone changed the record in QBO since we read it. Re-read it, take the current
-    SyncToken, and send the same full update once more (a new requestid: it is a new request)."""
-    retries: list[Change] = []
+    """5010: someone changed the record in QBO since we read it. Re-read it and take the current
+    SyncToken. A one-way write (Work owns what it sends) goes out again with the same body; a merged
+    two-way customer update goes out again only if QuickBooks did not change any field it writes,
+    else it is deferred to the next merge (:mod:`stale`). A re-send is a new outbox entry with a new
+    requestid, persisted before it is sent; a second 5010 in a row becomes a problem (one-way) or a
+    deferral (two-way)."""
     for e in entries:
         body = dict(e.payload)
-        current = ctx.qbo.get(e.entity, body["Id"])
-        body["SyncToken"] = current.get("SyncToken")
         meta = dict(e.meta or {})
+        try:
+            current = ctx.qbo.get(e.entity, body["Id"])
+        except QuickBooksError as exc:
+            if exc.fatal or exc.transient:
+                raise  # the entry stays "stale": the next run re-reads it
+            _stale_problem(ctx, e, exc)
+            continue
+        if stale_mod.governs(e):
+            changed = stale_mod.changed_fields(meta, current)
+            if changed or meta.get("stale_retry"):
+                stale_mod.defer(ctx, e, current, changed)
+                continue
+            meta = stale_mod.retry_meta(meta, current)
+        body["SyncToken"] = current.get("SyncToken")
         meta["stale_retry"] = True
-        retries.append(
-            Change(kind=e.kind, work_id=e.work_id, qbo_id=body["Id"], action=e.operation, payload=body,
-                   entity=e.entity, label=meta.get("label", ""), meta=meta)
-        )
-    for ch in retries:
-        batch, entries_ = _persist(ctx, [ch], mode="single")
+        ch = Change(kind=e.kind, work_id=e.work_id, qbo_id=body["Id"], action=e.operation, payload=body,
+                    entity=e.entity, label=meta.get("label", ""), meta=meta)
+        batch, entries_ = _persist(ctx, [ch], mode="single", supersedes=e)
         _mark_sent(batch)
         outcomes = _send(ctx.qbo, batch, entries_)
-        # A second 5010 in a row becomes a problem (stale_retry is set, so _apply does not loop).
-        _apply(ctx, batch, outcomes)
+        # A second 5010 in a row: stale_retry is set, so _apply does not loop.
+        again = _apply(ctx, batch, outcomes)
+        if again:
+            _retry_stale(ctx, again)
+
+
+def _stale_problem(ctx: RunContext, e: OutboxEntry, err: QuickBooksError) -> None:
+    """The re-read itself was refused (e.g. the record was deleted in QuickBooks): a problem."""
+    meta = e.meta or {}
+    phase = meta.get("phase", e.kind)
+    with database.atomic():
+        OutboxEntry.update(state="failed", last_error=err.to_dict()).where(OutboxEntry.id == e.id).execute()
+        p = problems.open_problem(e.kind, e.work_id or "", err, run_id=ctx.run_id, qbo_id=meta.get("qbo_id"),
+                                  extra={"fingerprint": meta.get("fingerprint"), "record": meta.get("label"),
+                                         "sent": True})
+    ctx.count(phase, "failed")
+    ctx.observer.problem(problems.problem_dict(p))
+    ctx.observer.record(phase, e.work_id, "failed", err.message)
 
 
 def replay_unfinished(ctx: RunContext) -> int:
     """Re-send every unfinished batch identically (same requestid, bIds, order, bodies) and apply the
     answers. Runs first in every run. Returns the number of batches replayed."""
+    stale = list(OutboxEntry.select().where(OutboxEntry.state == STALE).order_by(OutboxEntry.id))
+    if stale:  # a 5010 applied, then the process stopped before the re-read: finish that first
+        log.info("Handling %d stale update(s) left by an interrupted run", len(stale))
+        _retry_stale(ctx, stale)
     batches = list(Batch.select().where(Batch.state != "done").order_by(Batch.id))
     for batch in batches:
         ctx.check_cancel()

@@ -36,7 +36,7 @@ from qbosync_desktop.errors import QboSyncError, WorkApiError, WorkConflict, Wor
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models_sync import Link, Problem, utcnow
 from qbosync_desktop.store.models_twoway import Conflict, WorkWrite
-from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
+from qbosync_desktop.sync import audit, cdc, outbox, problems, stale, work_writes
 from qbosync_desktop.sync.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.client_fields import (
     FIELDS,
@@ -201,18 +201,22 @@ class ClientsTwoWay:
         # Linked pairs where either side changed, or a conflict decision waits to be applied.
         resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
             (Conflict.kind == KIND) & (Conflict.state == "resolved") & (Conflict.applied_at.is_null()))}
+        # ... or a QuickBooks write of ours met a concurrent edit there (5010, sync/stale.py): that
+        # edit must reach the merge even if no change feed reports the customer again.
+        recheck = {wid for wid, lk in links.items()
+                   if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK) and wid in linked_now}
         pairs: dict[str, str] = {}
         for qid in customers:
             if qid in by_qbo:
                 pairs[by_qbo[qid].work_id] = qid
-        for wid in [*work_by_id, *resolved]:
+        for wid in [*work_by_id, *resolved, *recheck]:
             if wid in linked_now and wid not in pairs:
                 pairs[wid] = links[wid].qbo_id
         # Versions we wrote (or last merged) ourselves are no change: the customers the outbound
         # phase just created, our own updates read back by CDC, clients we just wrote in Work. They
         # cost nothing - no request, no write - so the sync after a busy one is a no-op again.
         for wid in list(pairs):
-            if wid in resolved:
+            if wid in resolved or wid in recheck:
                 continue
             link, cust, client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
             qbo_known = cust is None or str(cust.get("SyncToken")) == str(link.qbo_sync_token)
@@ -310,6 +314,7 @@ class ClientsTwoWay:
         bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
         res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS)
         meta = self._merge_meta(client, cust, res, q_now)
+        meta["used_bases"] = (bw, bq)  # what a deferred QuickBooks write puts back (sync/stale.py)
         if cust is None:
             meta["sync_token"] = link.qbo_sync_token
         parts = []
@@ -455,6 +460,7 @@ class ClientsTwoWay:
         to_work, to_qbo = dict(meta["to_work"]), dict(meta["to_qbo"])
         base_w, base_q = meta["base_work"], meta["base_qbo"]
         conflicts = meta["conflicts"]
+        used_bw, used_bq = meta.get("used_bases") or (None, None)
         attempts = 0
         while to_work:
             try:
@@ -472,6 +478,7 @@ class ClientsTwoWay:
                             policy=ctx.settings.conflict_policy, fields=FIELDS)
                 to_work, to_qbo = res.to_work, res.to_qbo
                 base_w, base_q = res.base_work, res.base_qbo
+                used_bw, used_bq = tw.get("work"), tw.get("qbo")
                 conflicts = [c.__dict__ for c in res.conflicts]
             except WorkApiError as exc:
                 if exc.fatal or exc.transient:
@@ -526,6 +533,14 @@ class ClientsTwoWay:
             "after": to_qbo,
             "message": "Changed in Work: " + ", ".join(sorted(to_qbo)),
             "label": ch.label,
+            # A 5010 on this update is decided field by field (sync/stale.py): what the merge saw in
+            # QuickBooks for the fields written, and the bases it started from (put back on deferral).
+            "twoway": {
+                "fields": sorted(to_qbo),
+                "seen": {f: q_now.get(f) for f in to_qbo},
+                "base_work": None if used_bw is None else {f: used_bw[f] for f in to_qbo if f in used_bw},
+                "base_qbo": None if used_bq is None else {f: used_bq[f] for f in to_qbo if f in used_bq},
+            },
         }
         return Change(KIND, wid, qid, "update", ch.reason, payload=payload, entity=ENTITY, label=ch.label,
                       meta=out_meta)
