@@ -10,8 +10,9 @@ Why a service between the UI and the engine (DESIGN §2-3):
   :class:`~qbosync_desktop.sync.worker_process.SyncWorkerProcess` and relays its messages. A large
   sync is mostly Python work, and on a thread of the app's own process it took the interpreter lock
   away from the GUI thread often enough to freeze the window for 100-300 ms at a time (see that
-  module and docs/decisions.md). Short engine calls (accept a match, resolve a conflict, preview)
-  stay on the worker thread. Without ``worker_paths`` (library use, some tests) runs stay on the thread.
+  module and docs/decisions.md). The Review page's plan (:meth:`SyncService.plan`) goes there too;
+  short engine calls (accept a match, resolve a conflict, disconnect) stay on the worker thread.
+  Without ``worker_paths`` (library use, some tests) everything stays on the thread.
 * **Engine events become signals.** A :class:`~qbosync_desktop.sync.progress.CoalescingObserver`
   turns the engine's per-record calls into at most ten progress snapshots a second (in the worker
   process, or on the worker thread), and :class:`_SignalSink` emits them as queued signals, which Qt
@@ -48,11 +49,12 @@ __all__ = ["SyncService", "Progress", "IDLE", "SYNCING", "PAUSED", "ATTENTION"]
 
 log = logging.getLogger(__name__)
 
-#: The GIL switch interval the desktop app uses (Python's default is 5 ms). With the sync worker (and,
-#: in practice mode, both practice servers) running Python code in the same process, the GUI thread
-#: waits for the GIL after every timer or input event; a shorter interval hands it over sooner. The
-#: responsiveness test measured max event-loop gaps of 80-117 ms at 5 ms and 40-63 ms at 1-2 ms on a
-#: loaded 2-core machine, with the sync itself no slower.
+#: The GIL switch interval the desktop app uses (Python's default is 5 ms). Whenever another thread of
+#: the app runs Python (the window's background reads, this service's thread relaying a run), the GUI
+#: thread waits for the GIL after every timer or input event; a shorter interval hands it over sooner.
+#: Measured when syncs still ran on a thread of this process: max event-loop gaps of 80-117 ms at 5 ms
+#: and 40-63 ms at 1-2 ms on a loaded 2-core machine, with the sync itself no slower. Syncs now run in
+#: a worker process; the shorter interval stays for the threads that remain.
 GUI_SWITCH_INTERVAL = 0.002
 
 
