@@ -155,6 +155,9 @@ def _serve_practice(conn: Any, data_dir: str | None, options: dict[str, Any]) ->
     until the app is gone (its end of the pipe closes)."""
     import json
 
+    from qbosync_desktop.sync.worker_process import lower_priority
+
+    lower_priority()  # background helpers give way to the window, like the sync worker
     try:
         practice = start_practice(data_dir=data_dir, **options)
     except Exception as exc:

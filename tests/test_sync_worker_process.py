@@ -18,7 +18,7 @@ import keyring
 import pytest
 
 from qbosync_desktop import APP_ID, secrets
-from qbosync_desktop.errors import SyncWorkerStopped
+from qbosync_desktop.errors import QboSyncError, SyncWorkerStopped
 from qbosync_desktop.practice import connect_practice, practice_settings
 from qbosync_desktop.store.models_sync import OutboxEntry, Run
 from qbosync_desktop.sync.worker_process import _serve_keyring
@@ -56,6 +56,9 @@ def test_a_run_happens_in_the_worker_process_with_the_apps_keyring_and_log(qtbot
             assert service.sync_now(initial=True)
         worker = service.worker_process
         assert worker is not None and worker.pid not in (None, os.getpid())
+        if hasattr(os, "getpriority"):
+            assert os.getpriority(os.PRIO_PROCESS, worker.pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 1, \
+                "the worker runs at a lower priority than the app"
         assert finished.args[0].state == "done"
         assert Run.get_by_id(finished.args[0].run_id).state == "done"
         # The token the worker got by refreshing is in the app's (in-memory, per-process) keyring.
@@ -192,3 +195,18 @@ def test_the_review_pages_plan_is_made_in_the_worker_process(qtbot, configured_w
         assert matches and all(isinstance(m, dict) and "id" in m for m in matches)
     finally:
         _close(qtbot, session)
+
+
+def test_a_worker_that_cannot_open_the_data_folder_says_so_and_is_gone(tmp_path):
+    from qbosync_desktop.paths import AppPaths
+    from qbosync_desktop.sync.worker_process import SyncWorkerProcess
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    paths = AppPaths(data_dir=blocker / "data", config_dir=tmp_path / "config", log_dir=tmp_path / "logs")
+    worker = SyncWorkerProcess(paths)
+    with pytest.raises(QboSyncError) as failed:
+        worker.start()
+    assert failed.value.title == "The sync could not start" and "data folder" in failed.value.hint
+    assert failed.value.details["error"] in ("NotADirectoryError", "FileExistsError")
+    assert worker.pid is None and worker.starts == 1

@@ -21,7 +21,7 @@ from qbosync_desktop.practice import connect_practice, practice_settings
 from qbosync_desktop.service import prefer_gui_latency
 from qbosync_desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.ui.session import Session
-from qbosync_desktop.ui.stall_meter import StallMeter
+from qbosync_desktop.ui.stall_meter import MachineStallMeter, StallMeter
 from qbosync_desktop.workspace import Workspace
 
 CLIENTS, INVOICES = 200, 400
@@ -46,6 +46,7 @@ def test_event_loop_stays_responsive_during_a_large_sync(qtbot, home, remote_sca
     progress_events = []
     session.service.progress.connect(lambda p: progress_events.append(p.done_overall))
     meter = StallMeter()
+    machine = MachineStallMeter()
     previous_interval = prefer_gui_latency()  # as the desktop app does at start-up
     # The objects earlier tests left in this process are not the app's: collect them and keep them out
     # of the cyclic GC's full passes, which otherwise stop every thread for 100 ms and more.
@@ -59,6 +60,7 @@ def test_event_loop_stays_responsive_during_a_large_sync(qtbot, home, remote_sca
         qtbot.wait(300)  # let the final render land inside the measurement
     finally:
         meter.stop()
+        machine_stalls = machine.stop()
         gc.unfreeze()
         sys.setswitchinterval(previous_interval)
         session.close()
@@ -67,12 +69,16 @@ def test_event_loop_stays_responsive_during_a_large_sync(qtbot, home, remote_sca
     summary = finished.args[0]
     created = sum(c.get("created", 0) for c in summary.counts.values())
     print(f"\n{created} records created in {summary.seconds:.1f} s; {len(progress_events)} progress signals; "
-          + meter.report())
+          + meter.report() + f"; a bare process on this machine paused over 100 ms "
+          f"{sum(1 for _t, g in machine_stalls if g > 100)} times meanwhile")
     assert summary.state == "done" and created >= CLIENTS + INVOICES // 2
     assert len(progress_events) >= 3, "the window was told about progress during the run"
     assert len(meter.gaps_ms) > 100
     assert session.service.worker_process.starts == 1, "the run happened in the sync worker process"
     # Our GUI code never works 100 ms at a stretch, measured as the GUI thread's own CPU ...
     assert meter.max_busy_ms < 100, "the GUI thread itself never works 100 ms at a stretch: " + meter.report()
-    # ... and, with the engine in its own process, nothing else keeps the event loop waiting that long.
-    assert meter.max_ms < 100, meter.report()
+    # ... and, with the engine in its own process, nothing of the app keeps the event loop waiting that
+    # long. A shared virtual machine sometimes stops every process for 100-600 ms (CPU steal): a bare
+    # process that only sleeps, measured alongside, shows those; a gap it shared is the machine's.
+    own = meter.app_gaps_over(100, machine_stalls)
+    assert not own, f"event-loop gaps over 100 ms (s after start, ms, GUI CPU ms): {own}; " + meter.report()

@@ -21,6 +21,8 @@ Parent side — :class:`SyncWorkerProcess`, used from the desktop service's work
   this app's service name is served.
 * **Logs** are formatted and redacted in the worker, then written by the parent's handlers (one log
   file, one writer; the redaction filter runs again there).
+* **It runs at a lower priority** (nice 10; "below normal" on Windows), so when the machine is
+  busy the window — and the person's other programs — get the CPU first.
 * **Cancel** is a multiprocessing ``Event`` shared with the worker: the engine checks it between
   batches, so the batch in flight completes and is applied.
 * **If the worker dies** (killed, crashed) the run ends with :class:`~qbosync_desktop.errors.
@@ -36,6 +38,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +55,9 @@ log = logging.getLogger(__name__)
 
 #: How long :meth:`SyncWorkerProcess.stop` waits for an idle worker to exit before ending it.
 STOP_TIMEOUT = 10.0
+
+#: The worker's niceness on Linux and macOS (Windows: "below normal" priority class).
+BACKGROUND_NICE = 10
 
 
 # ------------------------------------------------------------------------------------------------
@@ -187,6 +193,22 @@ def plan(engine: Any, matches: bool = True) -> tuple[Any, list[dict[str, Any]] |
     return engine.preview(), found
 
 
+def lower_priority() -> None:
+    """Give way to the window: a background sync must never take the CPU from the person using the
+    computer (or from the app's own window when both want it). Best effort on every OS."""
+    try:
+        if sys.platform == "win32":
+            import ctypes
+
+            below_normal = 0x4000  # BELOW_NORMAL_PRIORITY_CLASS
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), below_normal)
+        else:
+            os.nice(BACKGROUND_NICE)
+    except (OSError, AttributeError):
+        log.info("Could not lower the sync worker's priority", exc_info=True)
+
+
 def _watch_parent(gone: threading.Event) -> None:
     parent = multiprocessing.parent_process()
     if parent is None:
@@ -216,14 +238,27 @@ def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, ca
     logging.getLogger("urllib3").setLevel(max(log_level, logging.INFO))  # see logs.setup_logging
     logging.getLogger("peewee").setLevel(max(log_level, logging.INFO))
     keyring.set_keyring(ParentKeyring(channel))
+    lower_priority()
 
     from qbosync_desktop.sync.engine import SyncEngine
     from qbosync_desktop.sync.flows import import_all
     from qbosync_desktop.sync.progress import CoalescingObserver
     from qbosync_desktop.workspace import Workspace
 
-    import_all()
-    home = Workspace.open(paths)  # owns the database for the life of the process
+    try:
+        import_all()
+        home = Workspace.open(paths)  # owns the database for the life of the process
+    except BaseException as exc:  # e.g. the database cannot be opened: said in words, in the app's log
+        log.exception("The sync worker could not start")
+        if not isinstance(exc, QboSyncError):
+            exc = QboSyncError(
+                "The background sync process could not open the data folder.",
+                title="The sync could not start",
+                hint="Make sure the data folder exists, is yours and is not full, then press Sync now again.",
+                details={"error": type(exc).__name__, "data_folder": str(paths.data_dir)},
+            )
+        channel.send(("failed", _sendable(exc)))
+        return
     channel.send(("ready", os.getpid()))
     run_cancel = _Cancel(cancel, gone)
     try:
@@ -324,7 +359,10 @@ class SyncWorkerProcess:
         child_conn.close()  # only the worker holds its end: its exit is seen here as end-of-file
         self._proc, self._conn = proc, parent_conn
         self.starts += 1
-        self._serve(until=("ready",))
+        kind, payload = self._serve(until=("ready", "failed"))
+        if kind == "failed":
+            self.stop()
+            raise payload
         log.info("Sync worker process started (pid %s)", proc.pid)
 
     def run(self, kind: str = "run", *, initial: bool = False, problem_id: int | None = None, total_hint: int = 0,

@@ -27,6 +27,8 @@ class StallMeter(QObject):
         self.long_gaps: list[tuple[float, float, float]] = []
         self.long_ms = 50.0
         self._started = 0.0
+        #: Wall-clock time of :meth:`start` (to line long gaps up with another process's measurements).
+        self.started_at = 0.0
         self._last: float | None = None
         self._last_cpu = 0.0
         self._timer = QTimer(self)
@@ -39,6 +41,7 @@ class StallMeter(QObject):
         self.busy_ms.clear()
         self.long_gaps.clear()
         self._last = self._started = time.perf_counter()
+        self.started_at = time.time()
         self._last_cpu = time.thread_time()
         self._timer.start()
 
@@ -75,3 +78,44 @@ class StallMeter(QObject):
         return (f"{len(self.gaps_ms)} ticks, max gap {self.max_ms:.1f} ms, p99 {self.percentile(99):.1f} ms, "
                 f"p50 {self.percentile(50):.1f} ms; GUI-thread CPU per gap max {self.max_busy_ms:.1f} ms "
                 f"(timer interval {self.interval_ms} ms)")
+
+
+    def app_gaps_over(self, ms: float, machine_stalls: list[tuple[float, float]], window_s: float = 0.2
+                      ) -> list[tuple[float, float, float]]:
+        """Long gaps (over ``ms``) that no :class:`MachineStallMeter` stall explains: the app's own."""
+        return [(t, g, b) for t, g, b in self.long_gaps if g > ms
+                and not any(abs((self.started_at + t) - end) < window_s for end, _g in machine_stalls)]
+
+
+class MachineStallMeter:
+    """A bare Python process that only sleeps 10 ms at a time, recording every gap over 50 ms as
+    (wall-clock time, ms). What the machine alone does to a process with nothing to do — CPU steal on
+    a shared virtual machine, the OS scheduler — measured alongside the app so a long gap can be told
+    apart from the app's own stalls. Start it before the work, :meth:`stop` after."""
+
+    SCRIPT = (
+        "import json, sys, threading, time\n"
+        "stop = threading.Event()\n"
+        "threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()\n"
+        "gaps, last = [], time.perf_counter()\n"
+        "while not stop.is_set():\n"
+        "    time.sleep(0.01)\n"
+        "    now = time.perf_counter()\n"
+        "    if now - last > 0.05:\n"
+        "        gaps.append((time.time(), (now - last) * 1000))\n"
+        "    last = now\n"
+        "print(json.dumps(gaps))\n"
+    )
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def stop(self) -> list[tuple[float, float]]:
+        import json
+
+        out, _err = self.proc.communicate("", timeout=30)
+        return [(float(t), float(g)) for t, g in json.loads(out or "[]")]
