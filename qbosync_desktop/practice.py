@@ -95,12 +95,16 @@ def start_practice(
     return Practice(qbo=qbo, work=work, qbo_config=qbo_config, work_config=work_config)
 
 
+#: How long the practice servers may take to start in their own process (Python start-up, seeding).
+PRACTICE_START_TIMEOUT = 60.0
+
+
 class PracticeProcess:
     """Both practice servers in a process of their own — what the desktop app's ``--demo`` uses.
 
     Serving the sync's requests is Python work too; in the app's process it would compete with the
     window for the interpreter lock (measured: event-loop pauses up to 120 ms with the servers
-    in-process, under 40 ms with them in their own process). Started with multiprocessing *spawn*
+    in-process, under 30 ms with them in their own process). Started with multiprocessing *spawn*
     (works in the PyInstaller bundle, like the sync worker). Quacks like :class:`Practice` for
     :func:`connect_practice`: ``qbo_config`` / ``work_config`` carry the addresses and practice keys.
     The servers stop with :meth:`stop`, or by themselves when the app is gone.
@@ -118,6 +122,9 @@ class PracticeProcess:
         self._proc.start()
         child.close()
         try:
+            if not self._conn.poll(PRACTICE_START_TIMEOUT):
+                self._proc.terminate()
+                raise EOFError
             message = self._conn.recv()
         except EOFError:
             self._proc.join(5)
