@@ -159,6 +159,29 @@ class SecretStore:
         os.chmod(self._file, 0o600)
 
 
+def relay_request(op: str, service: str, username: str, value: str | None) -> tuple[str, object]:
+    """Answer a keyring request from the sync worker process (sync/worker_process.py), which has no
+    keyring of its own: the app stays the only keyring user. Only this app's service name is served;
+    errors go back by class name only, never with a value. Called on the desktop service's thread."""
+    if service != SERVICE:
+        return "error", "not this app's secret"
+    with _lock:
+        try:
+            if op == "get":
+                return "ok", keyring.get_password(service, username)
+            if op == "set":
+                keyring.set_password(service, username, value or "")
+                return "ok", None
+            if op == "delete":
+                keyring.delete_password(service, username)
+                return "ok", None
+        except keyring.errors.PasswordDeleteError:
+            return "delete_error", None
+        except Exception as exc:
+            return "error", type(exc).__name__
+    return "error", f"unknown request {op!r}"
+
+
 def enable_insecure_file_secrets(paths: AppPaths | None = None) -> None:
     """The user's explicit opt-in (after the UI/CLI warned them). Logged as a warning."""
     log.warning("Secrets will be kept in a plaintext file (0600) because the user chose to; no keyring available.")

@@ -21,7 +21,6 @@ from qbosync_desktop import APP_ID, secrets
 from qbosync_desktop.errors import QboSyncError, SyncWorkerStopped
 from qbosync_desktop.practice import connect_practice, practice_settings
 from qbosync_desktop.store.models_sync import OutboxEntry, Run
-from qbosync_desktop.sync.worker_process import _serve_keyring
 from qbosync_desktop.ui.session import Session
 from qbosync_desktop.workspace import Workspace
 
@@ -80,11 +79,11 @@ def test_a_run_happens_in_the_worker_process_with_the_apps_keyring_and_log(qtbot
 
 def test_the_keyring_relay_serves_only_this_apps_secrets(memory_keyring):
     keyring.set_password("another-app", "user", "not yours")
-    assert _serve_keyring("get", "another-app", "user", None) == ("error", "not this app's secret")
-    assert _serve_keyring("set", APP_ID, "x/name", "value") == ("ok", None)
-    assert _serve_keyring("get", APP_ID, "x/name", None) == ("ok", "value")
-    assert _serve_keyring("delete", APP_ID, "x/name", None) == ("ok", None)
-    assert _serve_keyring("delete", APP_ID, "x/name", None) == ("delete_error", None)
+    assert secrets.relay_request("get", "another-app", "user", None) == ("error", "not this app's secret")
+    assert secrets.relay_request("set", APP_ID, "x/name", "value") == ("ok", None)
+    assert secrets.relay_request("get", APP_ID, "x/name", None) == ("ok", "value")
+    assert secrets.relay_request("delete", APP_ID, "x/name", None) == ("ok", None)
+    assert secrets.relay_request("delete", APP_ID, "x/name", None) == ("delete_error", None)
 
 
 def test_a_killed_worker_is_reported_and_the_next_run_finishes_without_duplicates(qtbot, slow_enabled):

@@ -16,7 +16,7 @@ Parent side — :class:`SyncWorkerProcess`, used from the desktop service's work
   until the run ends: coalesced progress, problems, log records, and keyring requests.
 * **Secrets never leave the app's keyring.** The worker has no keyring of its own: its keyring backend
   (:class:`ParentKeyring`) asks the parent over the private pipe, and the parent answers from the same
-  keyring it uses (the OS keyring; in tests and keyring-less practice mode the in-memory one). So
+  keyring it uses (:func:`qbosync_desktop.secrets.relay_request`, under the secrets module's lock) (the OS keyring; in tests and keyring-less practice mode the in-memory one). So
   there is one keyring user, token rotation done by the worker lands where the app reads it, and only
   this app's service name is served.
 * **Logs** are formatted and redacted in the worker, then written by the parent's handlers (one log
@@ -47,7 +47,7 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from qbosync_desktop import APP_ID
+from qbosync_desktop import secrets
 from qbosync_desktop.errors import QboSyncError, SyncWorkerStopped
 from qbosync_desktop.paths import AppPaths
 
@@ -302,26 +302,6 @@ def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, ca
 # App side
 
 
-def _serve_keyring(op: str, service: str, username: str, value: str | None) -> tuple[str, Any]:
-    """Answer one keyring request from the worker with the app's own keyring (never the GUI thread)."""
-    if service != APP_ID:
-        return "error", "not this app's secret"
-    try:
-        if op == "get":
-            return "ok", keyring.get_password(service, username)
-        if op == "set":
-            keyring.set_password(service, username, value or "")
-            return "ok", None
-        if op == "delete":
-            keyring.delete_password(service, username)
-            return "ok", None
-    except keyring.errors.PasswordDeleteError:
-        return "delete_error", None
-    except Exception as exc:  # reported to the worker by name only: never a value
-        return "error", type(exc).__name__
-    return "error", f"unknown request {op!r}"
-
-
 class SyncWorkerProcess:
     """The app's handle on its sync worker process. Not thread-safe: one thread (the desktop service's
     worker) calls :meth:`run` and :meth:`stop`; :attr:`cancel` may be set from any thread."""
@@ -446,7 +426,7 @@ class SyncWorkerProcess:
                 continue
             kind = message[0]
             if kind == "keyring":
-                reply = _serve_keyring(*message[1:])
+                reply = secrets.relay_request(*message[1:])
                 try:
                     conn.send(reply)
                 except OSError:
