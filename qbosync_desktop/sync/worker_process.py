@@ -16,9 +16,10 @@ Parent side — :class:`SyncWorkerProcess`, used from the desktop service's work
   until the run ends: coalesced progress, problems, log records, and keyring requests.
 * **Secrets never leave the app's keyring.** The worker has no keyring of its own: its keyring backend
   (:class:`ParentKeyring`) asks the parent over the private pipe, and the parent answers from the same
-  keyring it uses (:func:`qbosync_desktop.secrets.relay_request`, under the secrets module's lock) (the OS keyring; in tests and keyring-less practice mode the in-memory one). So
-  there is one keyring user, token rotation done by the worker lands where the app reads it, and only
-  this app's service name is served.
+  keyring it uses — the OS keyring; in tests and keyring-less practice mode the in-memory one — through
+  :func:`qbosync_desktop.secrets.relay_request` (under the secrets module's lock). So there is one
+  keyring user, token rotation done by the worker lands where the app reads it, and only this app's
+  service name is served.
 * **Logs** are formatted and redacted in the worker, then written by the parent's handlers (one log
   file, one writer; the redaction filter runs again there).
 * **It runs at a lower priority** (nice 10; "below normal" on Windows), so when the machine is
