@@ -30,11 +30,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=6000)
     parser.add_argument("--throttle", action="store_true", help="keep the practice QuickBooks rate limits on")
     parser.add_argument("--in-process", action="store_true", help="run the practice servers in this process")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
-    if args.serve:
-        serve(args)
-        return
 
     home = tempfile.mkdtemp(prefix="qbosync-bench-ui-")
     os.environ["QBOSYNC_HOME"] = home
@@ -42,9 +38,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from qbosync_desktop.keyring_memory import MemoryKeyring
-    from qbosync_desktop.practice import Practice, connect_practice, practice_settings
-    from qbosync_desktop.sandbox.qbo import QboSandbox
-    from qbosync_desktop.sandbox.work import WorkSandbox
+    from qbosync_desktop.practice import PracticeProcess, connect_practice, practice_settings, start_practice
     from qbosync_desktop.service import prefer_gui_latency
     from qbosync_desktop.ui.eventloop import run_until
     from qbosync_desktop.ui.integration_window import IntegrationWindow
@@ -58,13 +52,9 @@ def main() -> None:
     apply_style(app)
     prefer_gui_latency()
     t0 = time.perf_counter()
-    if args.in_process:
-        qbo = QboSandbox(auto_consent=True, throttle=args.throttle)
-        qbo_config = qbo.start()
-        work = WorkSandbox(seed=None, clients=args.clients, invoices=args.invoices)
-        practice = Practice(qbo=qbo, work=work, qbo_config=qbo_config, work_config=work.start())
-    else:
-        practice = ChildServers(args)
+    scale = {"throttle": args.throttle, "work_seed": None, "work_clients": args.clients,
+             "work_invoices": args.invoices}
+    practice = start_practice(**scale) if args.in_process else PracticeProcess(**scale)
     ws = Workspace.open()
     connect_practice(ws, practice)
     ws.save_settings(practice_settings(ws).replace(start_date=dt.date.today() - dt.timedelta(days=400)))
@@ -118,51 +108,6 @@ def main() -> None:
         "pyside6": __import__("PySide6").__version__,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }))
-
-
-class ChildServers:
-    """Both practice servers in a child process; quacks like ``practice.Practice`` for connect_practice."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        import subprocess
-        from types import SimpleNamespace
-
-        cmd = [sys.executable, __file__, "--serve", "--clients", str(args.clients), "--invoices", str(args.invoices)]
-        if args.throttle:
-            cmd.append("--throttle")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line:
-            raise RuntimeError("the practice servers did not start")
-        data = json.loads(line)
-        self.qbo_config = SimpleNamespace(**data["qbo"])
-        self.work_config = SimpleNamespace(**data["work"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def serve(args: argparse.Namespace) -> None:
-    """Child process: start both servers, print their addresses as one JSON line, run until killed."""
-    import signal
-    import threading
-
-    from qbosync_desktop.sandbox.qbo import QboSandbox
-    from qbosync_desktop.sandbox.work import WorkSandbox
-    from qbosync_desktop.sync.worker_process import lower_priority
-
-    lower_priority()  # as practice.PracticeProcess does for --demo
-    qbo = QboSandbox(auto_consent=True, throttle=args.throttle)
-    qcfg = qbo.start()
-    work = WorkSandbox(seed=None, clients=args.clients, invoices=args.invoices)
-    wcfg = work.start()
-    print(json.dumps({"qbo": json.loads(qcfg.to_json()), "work": json.loads(wcfg.to_json())}), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    stop.wait()
-    work.stop()
-    qbo.stop()
 
 
 if __name__ == "__main__":

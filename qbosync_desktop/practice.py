@@ -70,14 +70,17 @@ def start_practice(
     time_scale: float = 1.0,
     latency_ms: float = 0,
     qbo_seed: str = "practice",
-    work_seed: str = "demo",
+    work_seed: str | None = "demo",
+    work_clients: int | None = None,
+    work_invoices: int | None = None,
     **qbo_options: Any,
 ) -> Practice:
     """Start the QuickBooks practice server (consent answers itself) and the Work demo server.
 
     ``data_dir`` keeps both servers' data (sub-folders ``qbo`` and ``work``) so a later start finds the
-    same companies; ``None`` uses throwaway folders. ``qbo_options`` go to :class:`QboSandbox` as is
-    (e.g. ``lost_response_rate`` for drills).
+    same companies; ``None`` uses throwaway folders. ``work_seed=None`` with ``work_clients`` /
+    ``work_invoices`` generates a Work company of that size (scale mode, for benchmarks).
+    ``qbo_options`` go to :class:`QboSandbox` as is (e.g. ``lost_response_rate`` for drills).
     """
     from qbosync_desktop.sandbox.qbo import QboSandbox
     from qbosync_desktop.sandbox.work import WorkSandbox
@@ -87,7 +90,8 @@ def start_practice(
                      seed=qbo_seed, data_dir=base / "qbo" if base else None, **qbo_options)
     qbo_config = qbo.start()
     try:
-        work = WorkSandbox(seed=work_seed, data_dir=base / "work" if base else None, latency_ms=latency_ms)
+        work = WorkSandbox(seed=work_seed, clients=work_clients, invoices=work_invoices,
+                           data_dir=base / "work" if base else None, latency_ms=latency_ms)
         work_config = work.start()
     except BaseException:
         qbo.stop()

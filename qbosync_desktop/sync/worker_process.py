@@ -156,21 +156,14 @@ class _PipeSink:
 
 
 class _Cancel:
-    """The engine's cancel flag: the user's Cancel (shared with the app) or the app having gone."""
+    """The engine's cancel flag (it only asks ``is_set()``): the user's Cancel (shared with the app)
+    or the app having gone."""
 
     def __init__(self, shared: Any, gone: threading.Event) -> None:
         self.shared, self.gone = shared, gone
 
     def is_set(self) -> bool:
         return self.shared.is_set() or self.gone.is_set()
-
-    def set(self) -> None:
-        self.shared.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self.gone.wait(0):
-            return True
-        return self.shared.wait(timeout)
 
 
 def _sendable(exc: BaseException) -> BaseException:
