@@ -32,13 +32,13 @@ from types import SimpleNamespace
 
 import keyring
 
-from qbosync_desktop.keyring_memory import MemoryKeyring
-from qbosync_desktop.paths import set_home
+from qbosync_desktop.core.keyring_memory import MemoryKeyring
+from qbosync_desktop.core.paths import set_home
 
 
 def _server(argv: list[str], home: Path) -> tuple[subprocess.Popen, SimpleNamespace]:
     """Start ``qbosync <argv>`` and read its first stdout line (the JSON config)."""
-    proc = subprocess.Popen([sys.executable, "-m", "qbosync_desktop.cli", "--home", str(home / "servers"), *argv],
+    proc = subprocess.Popen([sys.executable, "-m", "qbosync_desktop.cli.main", "--home", str(home / "servers"), *argv],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -69,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="qbosync-bench-"))
     set_home(home)
 
-    from qbosync_desktop.paths import get_paths
-    from qbosync_desktop.practice import connect_practice, practice_settings
-    from qbosync_desktop.qbo.client import QboClient
-    from qbosync_desktop.qbo.ratelimit import RateLimits
-    from qbosync_desktop.store.models_sync import Link
+    from qbosync_desktop.connectors.qbo.client import QboClient
+    from qbosync_desktop.connectors.qbo.ratelimit import RateLimits
+    from qbosync_desktop.core.paths import get_paths
+    from qbosync_desktop.runtime.practice import connect_practice, practice_settings
+    from qbosync_desktop.runtime.workspace import Workspace
+    from qbosync_desktop.store.models.sync import Link
     from qbosync_desktop.sync.engine import SyncEngine
-    from qbosync_desktop.workspace import Workspace
 
     t0 = time.monotonic()
     # Both practice servers in their own processes: QuickBooks is remote in real life, and a server

@@ -23,13 +23,18 @@ import time
 import keyring
 import requests
 
-from qbosync_desktop.keyring_memory import MemoryKeyring
-from qbosync_desktop.paths import get_paths, set_home
-from qbosync_desktop.qbo.auth import Authorizer, OAuthConfig, TokenManager, save_client_secret
-from qbosync_desktop.qbo.client import BATCH_LIMIT, BatchOp, QboClient
-from qbosync_desktop.qbo.ratelimit import RateLimits
+from qbosync_desktop.connectors.qbo.client import BATCH_LIMIT, BatchOp, QboClient
+from qbosync_desktop.connectors.qbo.oauth.authorize import (
+    Authorizer,
+    OAuthConfig,
+    TokenManager,
+    save_client_secret,
+)
+from qbosync_desktop.connectors.qbo.ratelimit import RateLimits
+from qbosync_desktop.core.keyring_memory import MemoryKeyring
+from qbosync_desktop.core.paths import get_paths, set_home
+from qbosync_desktop.core.secrets import SecretStore
 from qbosync_desktop.sandbox.qbo import QboSandbox
-from qbosync_desktop.secrets import SecretStore
 
 
 def connect(sb: QboSandbox) -> tuple[OAuthConfig, str, SecretStore]:

@@ -36,7 +36,7 @@ import requests
 
 def _start_server() -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qbosync_desktop.cli", "sandbox", "qbo", "--auto-consent", "--no-throttle",
+        [sys.executable, "-m", "qbosync_desktop.cli.main", "sandbox", "qbo", "--auto-consent", "--no-throttle",
          "--seed", "empty"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, "QBOSYNC_HOME": os.environ.get("QBOSYNC_HOME", "/tmp/qbosync-bench-home")},

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import keyring
 
-from qbosync_desktop.keyring_memory import MemoryKeyring
-from qbosync_desktop.paths import set_home
+from qbosync_desktop.core.keyring_memory import MemoryKeyring
+from qbosync_desktop.core.paths import set_home
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     keyring.set_keyring(MemoryKeyring())
     set_home(Path(tempfile.mkdtemp(prefix="qbosync-bench-2way-")))
 
-    from qbosync_desktop.paths import get_paths
-    from qbosync_desktop.practice import connect_practice, start_practice
+    from qbosync_desktop.core.paths import get_paths
+    from qbosync_desktop.runtime.practice import connect_practice, start_practice
+    from qbosync_desktop.runtime.workspace import Workspace
     from qbosync_desktop.sync.engine import SyncEngine
-    from qbosync_desktop.sync.settings import SyncSettings
-    from qbosync_desktop.workspace import Workspace
+    from qbosync_desktop.sync.rules.settings import SyncSettings
 
     practice = start_practice(throttle=False)
     ws = Workspace.open(get_paths())

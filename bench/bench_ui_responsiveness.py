@@ -37,15 +37,20 @@ def main() -> None:
     import keyring
     from PySide6.QtWidgets import QApplication
 
-    from qbosync_desktop.keyring_memory import MemoryKeyring
-    from qbosync_desktop.practice import PracticeProcess, connect_practice, practice_settings, start_practice
-    from qbosync_desktop.service import prefer_gui_latency
-    from qbosync_desktop.ui.eventloop import run_until
-    from qbosync_desktop.ui.integration_window import IntegrationWindow
-    from qbosync_desktop.ui.session import Session
-    from qbosync_desktop.ui.stall_meter import MachineStallMeter, StallMeter
-    from qbosync_desktop.ui.style import apply_style
-    from qbosync_desktop.workspace import Workspace
+    from qbosync_desktop.core.keyring_memory import MemoryKeyring
+    from qbosync_desktop.desktop.service import prefer_gui_latency
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+    from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
+    from qbosync_desktop.desktop.ui.session import Session
+    from qbosync_desktop.desktop.ui.stall_meter import MachineStallMeter, StallMeter
+    from qbosync_desktop.desktop.ui.style import apply_style
+    from qbosync_desktop.runtime.practice import (
+        PracticeProcess,
+        connect_practice,
+        practice_settings,
+        start_practice,
+    )
+    from qbosync_desktop.runtime.workspace import Workspace
 
     keyring.set_keyring(MemoryKeyring())
     app = QApplication(sys.argv[:1])

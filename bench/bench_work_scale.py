@@ -13,8 +13,8 @@ import os
 import platform
 import time
 
+from qbosync_desktop.connectors.work.client import WorkClient
 from qbosync_desktop.sandbox.work import WorkSandbox
-from qbosync_desktop.work.client import WorkClient
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ The reasons for each hidden import:
   itself imports. The stdlib-hook collects keyring's metadata; these names make sure the modules are
   there even if that hook changes.
 - SecretService talks D-Bus through ``secretstorage`` and ``jeepney`` (imported lazily).
-- The app discovers CLI subcommands with ``pkgutil`` (``qbosync_desktop.commands``), and UI pages
+- The app discovers CLI subcommands with ``pkgutil`` (``qbosync_desktop.cli.commands``), and UI pages
   and practice servers are imported by name, so the whole package is collected as submodules.
 - Qt: QtSvg brings the SVG image-format and icon-engine plugins (every icon is SVG); QtNetwork the
   single-instance socket; the platform plugins (xcb, wayland, offscreen, cocoa, windows) come with the

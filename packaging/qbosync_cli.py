@@ -4,7 +4,7 @@ Both executables share one folder of libraries, so the CLI costs a few hundred k
 specialist can ask a user to run ``qbosync doctor`` from the installed app's folder.
 """
 
-from qbosync_desktop.cli import main
+from qbosync_desktop.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

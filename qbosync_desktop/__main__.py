@@ -1,5 +1,5 @@
 """``python -m qbosync_desktop`` starts the desktop app, like ``python main.py``."""
 
-from qbosync_desktop.app import main
+from qbosync_desktop.desktop.app import main
 
 raise SystemExit(main())

@@ -28,7 +28,7 @@ pytest_plugins = sorted(
 @pytest.fixture(autouse=True)
 def memory_keyring():
     """Every test gets an empty in-memory keyring through the real ``keyring`` API."""
-    from qbosync_desktop.keyring_memory import MemoryKeyring
+    from qbosync_desktop.core.keyring_memory import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
@@ -40,7 +40,7 @@ def memory_keyring():
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     """A temp ``QBOSYNC_HOME`` per test; returns the AppPaths."""
-    from qbosync_desktop import paths
+    from qbosync_desktop.core import paths
 
     root = tmp_path / "home"
     monkeypatch.setenv(paths.HOME_ENV, str(root))

@@ -8,7 +8,7 @@ tray), runs the app's tray (ui/tray.py) with the xcb platform plugin against the
 and checks what a person would see: the icon is embedded in the tray, it turns to "syncing" and then
 "needs attention" when a run ends with problems, a notification balloon with the run's result is
 shown, and a click on the icon asks to open the window. Prints one JSON line; exit code 0 when every
-check passed. Needs Debian's xvfb, trayer and xdotool (``tests/test_tray_on_x11.py`` runs it when
+check passed. Needs Debian's xvfb, trayer and xdotool (``tests/desktop/test_tray_on_x11.py`` runs it when
 they are installed; CI has no display and skips it).
 """
 
@@ -56,12 +56,12 @@ def run_checks(screenshot: str | None) -> dict[str, object]:
     import keyring
     from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-    from qbosync_desktop.keyring_memory import MemoryKeyring
-    from qbosync_desktop.practice import connect_practice, practice_settings, start_practice
-    from qbosync_desktop.ui.eventloop import run_until
-    from qbosync_desktop.ui.session import Session
-    from qbosync_desktop.ui.tray import Tray
-    from qbosync_desktop.workspace import Workspace
+    from qbosync_desktop.core.keyring_memory import MemoryKeyring
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+    from qbosync_desktop.desktop.ui.session import Session
+    from qbosync_desktop.desktop.ui.tray import Tray
+    from qbosync_desktop.runtime.practice import connect_practice, practice_settings, start_practice
+    from qbosync_desktop.runtime.workspace import Workspace
 
     keyring.set_keyring(MemoryKeyring())
     app = QApplication(sys.argv[:1])

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import peewee
 
-from qbosync_desktop.errors import DatabaseError
+from qbosync_desktop.core.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ def _v1_meta(db: peewee.Database) -> None:
 
 # Each area registers its steps on import: connection/settings (versions 2-9), sync engine (10-99),
 # onboarding/two-way (100-199).
-_AREAS = ("qbosync_desktop.store.models", "qbosync_desktop.store.models_sync", "qbosync_desktop.store.models_twoway")
+_AREAS = ("qbosync_desktop.store.models.connection", "qbosync_desktop.store.models.sync", "qbosync_desktop.store.models.twoway")
 for _module in _AREAS:
     try:
         importlib.import_module(_module)

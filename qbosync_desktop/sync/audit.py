@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from qbosync_desktop.store.models_sync import AuditEntry, utcnow
+from qbosync_desktop.store.models.sync import AuditEntry, utcnow
 
 CSV_COLUMNS = ("id", "run_id", "at", "action", "kind", "work_id", "qbo_id", "message", "before", "after")
 

@@ -105,7 +105,7 @@ def read_changes(
     the first read and for a gap over 30 days.
     """
     if quote is None:
-        from qbosync_desktop.qbo.query import quote as _quote
+        from qbosync_desktop.connectors.qbo.query import quote as _quote
 
         quote = _quote
     if since is None:

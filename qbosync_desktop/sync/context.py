@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.errors import Cancelled
-from qbosync_desktop.store.models_sync import Cursor, Link, Problem, Run, utcnow
+from qbosync_desktop.core.errors import Cancelled
+from qbosync_desktop.store.models.sync import Cursor, Link, Problem, Run, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.engine import Observer
@@ -250,7 +250,7 @@ class Parts:
     """A stand-in for a Workspace when the caller already holds the connectors (tests, tools, bench).
 
     The engine needs only ``qbo_client()``, ``work_client()``, ``settings()`` and ``paths`` (for the
-    run lock); the real :class:`qbosync_desktop.workspace.Workspace` provides the same.
+    run lock); the real :class:`qbosync_desktop.runtime.workspace.Workspace` provides the same.
     """
 
     qbo: Any

@@ -34,13 +34,16 @@ from typing import Any
 
 import filelock
 
-from qbosync_desktop.errors import Cancelled, QboSyncError
+from qbosync_desktop.core.errors import Cancelled, QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models_sync import OutboxEntry, Problem, Run, utcnow
+from qbosync_desktop.store.models.sync import OutboxEntry, Problem, Run, utcnow
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
+from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RequestCounter, RunContext
-from qbosync_desktop.sync.phases import Change, build_phases
+from qbosync_desktop.sync.onboarding import review
+from qbosync_desktop.sync.pipeline import build_phases
+from qbosync_desktop.sync.plan import Change
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +312,7 @@ class SyncEngine:
         it, still merges any edit a person made in QuickBooks meanwhile (the read starts at the
         cursor staged before the writes, so nothing is skipped), and leaves the cursor past them.
         """
-        from qbosync_desktop.sync.flows.clients_in import CACHE_READ, PHASE
+        from qbosync_desktop.sync.clients.inbound import CACHE_READ, PHASE
 
         phase = next((p for p in phases if getattr(p, "name", None) == PHASE), None)
         if phase is None or ctx.run is None or outbox_mod.has_unfinished():
@@ -341,32 +344,18 @@ class SyncEngine:
         problems_mod.request_retry(problem_id)
         return self.run(observer=observer, cancel=cancel)
 
-    # -- issue 7 hooks (two-way / onboarding): delegated so this module stays the single facade ------
+    # -- match review and conflicts: the engine is the one facade the CLI and the app call --------
     def matches(self) -> list[Any]:
-        return self._twoway("matching", "proposals", default=[])
+        return review.proposals(self)
 
     def accept_match(self, match_id: int) -> Any:
-        return self._twoway("matching", "accept", match_id)
+        return review.accept(self, match_id)
 
     def reject_match(self, match_id: int) -> Any:
-        return self._twoway("matching", "reject", match_id)
+        return review.reject(self, match_id)
 
     def conflicts(self) -> list[Any]:
-        return self._twoway("conflicts", "open_conflicts", default=[])
+        return conflicts_mod.open_conflicts(self)
 
     def resolve(self, conflict_id: int, keep: str) -> Any:
-        return self._twoway("conflicts", "resolve", conflict_id, keep)
-
-    _MISSING = object()
-
-    def _twoway(self, module: str, func: str, *args: Any, default: Any = _MISSING) -> Any:
-        import importlib
-
-        try:
-            mod = importlib.import_module(f"qbosync_desktop.sync.{module}")
-            fn = getattr(mod, func)
-        except (ModuleNotFoundError, AttributeError):
-            if default is not self._MISSING:
-                return default
-            raise NotImplementedError(f"sync.{module}.{func} is not available yet") from None
-        return fn(self, *args)
+        return conflicts_mod.resolve(self, conflict_id, keep)

@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
-from qbosync_desktop.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
+from qbosync_desktop.core.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models_sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
+from qbosync_desktop.store.models.sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
 from qbosync_desktop.sync import audit, problems
-from qbosync_desktop.sync import stale as stale_mod
-from qbosync_desktop.sync.phases import WRITE_ACTIONS, Change
+from qbosync_desktop.sync.clients import stale as stale_mod
+from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -317,7 +317,7 @@ def _send(qbo: Any, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
             obj = {"Id": body.get("Id"), "SyncToken": body.get("SyncToken")}
         return [_Outcome(e, obj, None)]
 
-    from qbosync_desktop.qbo.client import BatchOp
+    from qbosync_desktop.connectors.qbo.client import BatchOp
 
     ops = [BatchOp(str(e.batch_position), e.operation, e.entity, e.payload) for e in entries]
     try:

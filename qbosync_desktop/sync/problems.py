@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from qbosync_desktop.errors import QboSyncError
+from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models_sync import Problem, utcnow
+from qbosync_desktop.store.models.sync import Problem, utcnow
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:

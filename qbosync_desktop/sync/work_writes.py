@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from qbosync_desktop.errors import Cancelled, QboSyncError, WorkApiError
+from qbosync_desktop.core.errors import Cancelled, QboSyncError, WorkApiError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models_sync import utcnow
-from qbosync_desktop.store.models_twoway import WorkWrite
+from qbosync_desktop.store.models.sync import utcnow
+from qbosync_desktop.store.models.twoway import WorkWrite
 from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from qbosync_desktop.logs import register_secret
+from qbosync_desktop.core.logs import register_secret
 from qbosync_desktop.sandbox.qbo.clock import Clock
 from qbosync_desktop.sandbox.qbo.storage import Persistence
 

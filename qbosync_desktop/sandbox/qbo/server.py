@@ -20,7 +20,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from qbosync_desktop.errors import ConfigurationError
+from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.sandbox.qbo import operations
 from qbosync_desktop.sandbox.qbo.app import SandboxApp, Settings, Stats
 from qbosync_desktop.sandbox.qbo.clock import Clock

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from qbosync_desktop.errors import ConfigurationError
+from qbosync_desktop.core.errors import ConfigurationError
 
 
 def register(sandbox_subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(sandbox_subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.logs import register_secret
+    from qbosync_desktop.core.logs import register_secret
     from qbosync_desktop.sandbox.work import WorkSandbox
 
     for name in ("clients", "invoices", "port"):

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.errors import ConfigurationError
-from qbosync_desktop.sync.fingerprint import fingerprint
-from qbosync_desktop.sync.flows._common import (
+from qbosync_desktop.core.errors import ConfigurationError
+from qbosync_desktop.sync.flows.base import (
     OutboundPhase,
     doc_number_problem,
     fail,
@@ -27,8 +26,9 @@ from qbosync_desktop.sync.flows._common import (
     val,
     write_change,
 )
-from qbosync_desktop.sync.names import normalise
-from qbosync_desktop.sync.phases import Change
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.fingerprint import fingerprint
+from qbosync_desktop.sync.rules.names import normalise
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext

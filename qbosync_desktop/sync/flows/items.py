@@ -13,18 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.sync.fingerprint import fingerprint
-from qbosync_desktop.sync.flows._common import (
-    OutboundPhase,
-    fail,
-    money,
-    stamp,
-    unchanged,
-    val,
-    write_change,
-)
-from qbosync_desktop.sync.names import MAX_ITEM_NAME, check_name, clean, collision_problem, normalise
-from qbosync_desktop.sync.phases import Change
+from qbosync_desktop.sync.flows.base import OutboundPhase, fail, money, stamp, unchanged, val, write_change
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.fingerprint import fingerprint
+from qbosync_desktop.sync.rules.names import MAX_ITEM_NAME, check_name, clean, collision_problem, normalise
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext

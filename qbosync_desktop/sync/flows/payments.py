@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.sync.fingerprint import fingerprint
-from qbosync_desktop.sync.flows._common import (
+from qbosync_desktop.sync.flows.base import (
     OutboundPhase,
     fail,
     is_fresh,
@@ -25,7 +24,8 @@ from qbosync_desktop.sync.flows._common import (
     val,
     write_change,
 )
-from qbosync_desktop.sync.phases import Change
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.fingerprint import fingerprint
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext

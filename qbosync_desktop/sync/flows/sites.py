@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.errors import QboValidationError
+from qbosync_desktop.core.errors import QboValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models_sync import Link, utcnow
+from qbosync_desktop.store.models.sync import Link, utcnow
 from qbosync_desktop.sync import audit, outbox, problems, work_writes
-from qbosync_desktop.sync.addresses import (
+from qbosync_desktop.sync.clients.fields import get, is_top_level
+from qbosync_desktop.sync.clients.inbound import CACHE_IMPORTS, CACHE_READ
+from qbosync_desktop.sync.onboarding.matching import name_key
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.addresses import (
     MissingSiteState,
     from_qbo,
     from_work,
@@ -33,10 +37,6 @@ from qbosync_desktop.sync.addresses import (
     to_qbo,
     to_work,
 )
-from qbosync_desktop.sync.client_fields import get, is_top_level
-from qbosync_desktop.sync.flows.clients_in import CACHE_IMPORTS, CACHE_READ
-from qbosync_desktop.sync.matching import name_key
-from qbosync_desktop.sync.phases import Change
 from qbosync_desktop.sync.work_writes import problem_key
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,0 +1,77 @@
+"""``qbosync doctor``: the first thing a specialist asks a user to run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+from qbosync_desktop import __version__
+from qbosync_desktop.core.paths import HOME_ENV, get_paths
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="print folders, keyring backend, Qt and library versions")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def collect() -> dict[str, object]:
+    from importlib import metadata
+
+    from qbosync_desktop.core.errors import KeyringUnavailable
+    from qbosync_desktop.core.secrets import SecretStore
+
+    paths = get_paths()
+    store = SecretStore(paths)
+    try:
+        store.check()
+        keyring_status = "ok"
+    except KeyringUnavailable as exc:
+        keyring_status = f"unavailable: {exc.hint}"
+    try:
+        from PySide6 import QtCore
+
+        qt = QtCore.qVersion()
+    except Exception as exc:  # Qt missing or broken: report, don't crash
+        qt = f"unavailable ({type(exc).__name__})"
+    versions = {}
+    for dist in ("PySide6-Essentials", "requests", "requests-oauthlib", "keyring", "peewee", "qasync", "platformdirs", "werkzeug"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return {
+        "qbosync": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "home_override": os.environ.get(HOME_ENV) or None,
+        "data_dir": str(paths.data_dir),
+        "config_dir": str(paths.config_dir),
+        "log_dir": str(paths.log_dir),
+        "database": str(paths.db_path),
+        "keyring_backend": store.backend_name(),
+        "keyring": keyring_status,
+        "qt": qt,
+        "qt_platform": os.environ.get("QT_QPA_PLATFORM") or "default",
+        "libraries": versions,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    info = collect()
+    if args.json:
+        from qbosync_desktop.cli.main import print_json
+
+        print_json(info)
+        return 0
+    width = 16
+    for key, value in info.items():
+        if key == "libraries":
+            print("libraries:")
+            for name, ver in value.items():  # type: ignore[union-attr]
+                print(f"  {name:<{width + 2}} {ver}")
+        else:
+            print(f"{key + ':':<{width + 4}} {value}")
+    return 0

@@ -1,0 +1,64 @@
+"""``qbosync matches [--json] [--accept ID...] [--reject ID...]``: match review (issue 7).
+
+Lists the proposed links between existing QuickBooks customers/vendors and Work clients/contractors,
+each with its score and reason; exact unambiguous ones are already accepted. Accepting links the two
+records (the first sync then creates no second one); rejecting lets both sync on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from qbosync_desktop.cli.common import add_json, symbol, workspace
+
+STATE_WORDS = {"accepted": "accepted", "rejected": "rejected", "proposed": "waiting for you"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("matches", help="review proposed links between existing QuickBooks and Work records")
+    add_json(p)
+    p.add_argument("--accept", metavar="ID", type=int, nargs="+", default=[], help="accept these proposals")
+    p.add_argument("--reject", metavar="ID", type=int, nargs="+", default=[], help="reject these proposals")
+    p.set_defaults(func=run)
+
+
+def _row(m: Any) -> dict[str, Any]:
+    return m.to_dict() if hasattr(m, "to_dict") else dict(m)
+
+
+def run(args: argparse.Namespace) -> int:
+    from qbosync_desktop.cli.main import EXIT_OK, print_json
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    with workspace() as ws:
+        ws.require_qbo()
+        ws.require_work()
+        engine = SyncEngine(ws)
+        rows = engine.matches()
+        for match_id in args.accept:
+            engine.accept_match(match_id)
+        for match_id in args.reject:
+            engine.reject_match(match_id)
+        if args.accept or args.reject:
+            from qbosync_desktop.sync.onboarding.review import stored
+
+            rows = stored()
+        data = [_row(m) for m in rows]
+        if args.json:
+            print_json({"matches": data})
+            return EXIT_OK
+        if not data:
+            print("No possible matches: no existing QuickBooks record looks like a Work record.")
+            return EXIT_OK
+        arrow = symbol("\u2194", "<->")
+        for m in data:
+            kind = "Client" if m["kind"] == "client" else "Contractor"
+            print(f"#{m['id']:<4} {kind}: {m['work_name']} {arrow} QuickBooks: {m['qbo_name']}  "
+                  f"(score {m['score']}, {STATE_WORDS.get(m['state'], m['state'])})")
+            print(f"       {m['reason']}")
+        waiting = sum(1 for m in data if m["state"] == "proposed")
+        if waiting:
+            print(f"{waiting} waiting for your decision: 'qbosync matches --accept ID' or '--reject ID'. "
+                  "Their records are held until you decide.")
+        return EXIT_OK

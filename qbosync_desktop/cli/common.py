@@ -1,0 +1,116 @@
+"""Helpers shared by the ``qbosync`` commands of the sync feature (not a command: the name starts with _).
+
+Every command opens the data folder through :func:`workspace` and turns its result into one of the
+stable exit codes (``cli.EXIT_*``): 0 done with no open problems, 1 done with open problems, 2
+QuickBooks needs reconnecting, 3 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from qbosync_desktop.core import errors
+from qbosync_desktop.runtime.workspace import Workspace
+
+
+@contextlib.contextmanager
+def workspace() -> Iterator[Workspace]:
+    """The data folder chosen by ``--home`` / ``QBOSYNC_HOME`` (or the platform default), opened."""
+    ws = Workspace.open()
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def symbol(fancy: str, plain: str) -> str:
+    """``fancy`` when stdout can encode it, else ``plain``: a Windows console redirected to a file
+    may be cp1252, where a check mark would crash the command instead of printing."""
+    try:
+        fancy.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+        return fancy
+    except (UnicodeEncodeError, LookupError):
+        return plain
+
+
+def work_key_refused(exc: errors.WorkAuthError) -> errors.ConfigurationError:
+    """Work refusing the API key is a configuration error (exit 3): the user must enter a new key."""
+    return errors.ConfigurationError(
+        exc.message, field="work_api_key", title=exc.title,
+        hint=exc.hint + " Then run 'qbosync work-connect --url URL --api-key KEY'.", details=exc.details,
+    )
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output (see docs/cli.md)")
+
+
+def iso(value: Any) -> str | None:
+    """Naive-UTC database timestamps as ISO 8601 with ``Z``; dates as ``YYYY-MM-DD``."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat() + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def open_problem_count() -> int:
+    """Open problems right now (0 before the engine's tables exist)."""
+    try:
+        from qbosync_desktop.store.models.sync import Problem
+    except ModuleNotFoundError:  # pragma: no cover - before the engine lands
+        return 0
+    return Problem.select().where(Problem.state == "open").count()
+
+
+def done_exit_code() -> int:
+    """0 when nothing is left for the user to fix, 1 when some record is an open problem."""
+    from qbosync_desktop.cli.main import EXIT_OK, EXIT_PROBLEMS
+
+    return EXIT_PROBLEMS if open_problem_count() else EXIT_OK
+
+
+def problem_to_dict(problem: Any) -> dict[str, Any]:
+    """The stable JSON shape of one problem (``qbosync problems --json``, docs/cli.md)."""
+    if isinstance(problem, dict):
+        get = problem.get
+    else:
+        def get(key: str, default: Any = None) -> Any:
+            return getattr(problem, key, default)
+    return {
+        "id": get("id"),
+        "kind": get("kind"),
+        "work_id": get("work_id"),
+        "qbo_id": get("qbo_id"),
+        "title": get("title"),
+        "message": get("message"),
+        "hint": get("hint"),
+        "code": get("code"),
+        "details": get("details") or {},
+        "state": get("state"),
+        "first_seen_run": get("first_seen_run"),
+        "last_seen_run": get("last_seen_run"),
+        "created_at": iso(get("created_at")),
+    }
+
+
+def print_problems(problems: list[dict[str, Any]]) -> None:
+    if not problems:
+        print("No open problems.")
+        return
+    print(f"{len(problems)} open problem{'s' if len(problems) != 1 else ''}:")
+    for p in problems:
+        print(f"  #{p['id']} {p['kind']} {p['work_id']}: {p['title']}")
+        print(f"      {p['message']}")
+        if p.get("hint"):
+            print(f"      What to do: {p['hint']}")
+        code = p.get("code") or (p.get("details") or {}).get("code")
+        if code:
+            print(f"      QuickBooks code {code}")

@@ -1,0 +1,146 @@
+"""The desktop application: a ``QApplication`` on a qasync event loop.
+
+Start-up order: parse arguments, pick the data folder, set up logging, make sure only one instance
+runs (a second launch asks the first to show its window, via ``QLocalServer``), then show the main
+window. The Qt event loop is a qasync loop so UI code can ``await loop.run_in_executor(...)`` for
+keyring, network and database work instead of blocking the GUI thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from qbosync_desktop import APP_ID, APP_NAME, ORG_NAME, __version__
+from qbosync_desktop.core.logs import setup_logging
+from qbosync_desktop.core.paths import get_paths, set_home
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="qbosync-desktop", description=f"{APP_NAME} desktop app")
+    p.add_argument("--version", action="version", version=f"qbosync-desktop {__version__}")
+    p.add_argument("--demo", action="store_true", help="practice mode: local practice QuickBooks and Work servers")
+    p.add_argument("--home", metavar="DIR", help="keep all data, settings and logs under DIR")
+    p.add_argument("--tray", action="store_true", help="start in the system tray without opening a window")
+    p.add_argument("--debug", action="store_true", help="verbose logging")
+    p.add_argument("--quit-after", type=int, metavar="MS", help=argparse.SUPPRESS)  # smoke tests
+    return p.parse_args(list(argv) if argv is not None else None)
+
+
+def instance_key() -> str:
+    """Single-instance key: one per data folder, so two --home folders can run side by side."""
+    digest = hashlib.sha1(str(get_paths().data_dir).encode()).hexdigest()[:12]
+    return f"{APP_ID}-{digest}"
+
+
+class SingleInstance:
+    """First instance listens on a local socket; later ones send 'show' and exit.
+
+    Race: two launches at the same moment may both fail to connect; the one whose ``listen`` fails
+    with AddressInUse after ``removeServer`` lost the race and tries to connect once more.
+    """
+
+    def __init__(self, key: str) -> None:
+        from PySide6.QtNetwork import QLocalServer
+
+        self.key = key
+        self.server: QLocalServer | None = None
+
+    def notify_running(self) -> bool:
+        from PySide6.QtNetwork import QLocalSocket
+
+        sock = QLocalSocket()
+        sock.connectToServer(self.key)
+        if sock.waitForConnected(300):
+            sock.write(b"show\n")
+            sock.flush()
+            sock.waitForBytesWritten(300)
+            sock.disconnectFromServer()
+            return True
+        return False
+
+    def listen(self, on_show) -> bool:
+        from PySide6.QtNetwork import QLocalServer
+
+        server = QLocalServer()
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self.key):
+            QLocalServer.removeServer(self.key)
+            if not server.listen(self.key):
+                return False
+
+        def accept() -> None:
+            conn = server.nextPendingConnection()
+            if conn is None:
+                return
+
+            def read() -> None:
+                if b"show" in bytes(conn.readAll().data()):
+                    on_show()
+
+            conn.readyRead.connect(read)
+
+        server.newConnection.connect(accept)
+        self.server = server
+        return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    # In a PyInstaller bundle the sync worker process (sync/worker_process.py) starts this same
+    # executable; freeze_support() turns that start into the worker and never returns there.
+    multiprocessing.freeze_support()
+    args = parse_args(argv)
+    if args.home:
+        set_home(args.home)
+    paths = get_paths().ensure()
+    setup_logging(paths.log_dir, debug=args.debug)
+
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from qbosync_desktop.core.resources import icon_path
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(QIcon(str(icon_path("app"))))
+    app.setQuitOnLastWindowClosed(False)
+
+    single = SingleInstance(instance_key())
+    if single.notify_running():
+        log.info("Another instance is running; asked it to show its window.")
+        return 0
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    from qbosync_desktop.desktop.ui.bootstrap import start_ui
+
+    controller = start_ui(app, args)
+    single.listen(controller.show_window)
+    app.aboutToQuit.connect(controller.shutdown)
+    if args.quit_after is not None:
+        QTimer.singleShot(args.quit_after, app.quit)
+    log.info("%s %s started (data folder %s)", APP_NAME, __version__, paths.data_dir)
+    with loop:
+        loop.run_until_complete(_until_quit(app))
+    log.info("%s stopped", APP_NAME)
+    return 0
+
+
+async def _until_quit(app) -> None:
+    fut = asyncio.get_event_loop().create_future()
+    app.aboutToQuit.connect(lambda: fut.done() or fut.set_result(None))
+    await fut

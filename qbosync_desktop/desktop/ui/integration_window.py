@@ -1,0 +1,742 @@
+"""The integration window: what is synced, how the last sync went, and what needs a person.
+
+Layout follows the seed's integration page: the company and **Disconnect** in the upper right, then
+the **Sync Settings** with a large green check or red x per entity, then the sync controls and the
+tabs for problems, conflicts, history and activity. All data arrives through
+:func:`~qbosync_desktop.desktop.ui.snapshot.load_snapshot` on a background thread; every action goes to the
+sync service's worker, so nothing here blocks the GUI thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qbosync_desktop.core.errors import NeedsReconnect, QboSyncError
+from qbosync_desktop.desktop.service import Progress
+from qbosync_desktop.desktop.signals import emit
+from qbosync_desktop.desktop.ui.background import run_in_background
+from qbosync_desktop.desktop.ui.dialogs.disconnect import DisconnectDialog
+from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog, show_error
+from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
+from qbosync_desktop.desktop.ui.dialogs.settings_dialog import SettingsDialog
+from qbosync_desktop.desktop.ui.qsettings import ui_settings
+from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
+from qbosync_desktop.desktop.ui.style import icon
+from qbosync_desktop.desktop.ui.text import tr
+from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable
+from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
+from qbosync_desktop.sync.rules.settings import SyncSettings
+
+log = logging.getLogger(__name__)
+
+#: The five entities of the settings summary, in the seed's order.
+ENTITIES = ("Clients", "Sites", "Invoices", "Payments", "Contractor bills")
+
+#: Problems with a fix the window can apply itself: problem code → (button text, settings change).
+DIRECT_FIXES: dict[str, tuple[str, dict[str, Any]]] = {
+    "missing_state": (tr("Turn on “Use default state” and retry"), {"use_default_state": True}),
+    "missing_site_state": (tr("Turn on “Use Client state/country” and retry"), {"sites_use_client_address": True}),
+}
+
+HEALTH_TEXT = {
+    "connected": tr("Connected"),
+    "needs_reconnect": tr("QuickBooks needs to be reconnected"),
+    "disconnected": tr("Not connected"),
+}
+
+
+def fmt_time(value: Any) -> str:
+    """Local, human time for a naive-UTC database timestamp (or an ISO string)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.rstrip("Z"))
+    local = value.replace(tzinfo=dt.timezone.utc).astimezone()
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_counts(counts: dict[str, dict[str, int]] | None) -> str:
+    parts = []
+    for entity, outcomes in (counts or {}).items():
+        done = ", ".join(f"{n} {o}" for o, n in outcomes.items() if n)
+        if done:
+            parts.append(f"{entity}: {done}")
+    return "; ".join(parts)
+
+
+def fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return tr("about {0} s left").format(max(1, round(seconds)))
+    return tr("about {0} min left").format(round(seconds / 60))
+
+
+def show_fraction(bar: QProgressBar, fraction: float | None) -> None:
+    """A determinate bar when the total is known, a busy bar otherwise (never a bar stuck at 0%)."""
+    if fraction is None:
+        bar.setRange(0, 0)
+    else:
+        bar.setRange(0, 1000)
+        bar.setValue(int(fraction * 1000))
+
+
+def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str]]:
+    """(on, detail) per entity for the summary: the chosen accounts are the detail."""
+    def acct(label: str, acct_id: str | None) -> str:
+        return f"{label}: {name_of(acct_id)}" if acct_id else ""
+
+    return {
+        "Clients": (settings.clients, tr("Two-way with QuickBooks customers") + (
+            tr(" · default state used when missing") if settings.use_default_state else "") if settings.clients else ""),
+        "Sites": (settings.sites, tr("Sub-customers ⇄ Work Sites during onboarding") if settings.sites else ""),
+        "Invoices": (settings.invoices, " · ".join(filter(None, [
+            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account)]))),
+        "Payments": (settings.payments, acct(tr("Deposit to"), settings.deposit_account)),
+        "Contractor bills": (settings.bills, " · ".join(filter(None, [
+            acct(tr("A/P"), settings.ap_account),
+            tr("{0} concepts mapped").format(len(settings.concepts)) if settings.bills else ""]))),
+    }
+
+
+def _table(headers: list[str], name: str, parent: QWidget) -> QTableWidget:
+    t = QTableWidget(0, len(headers), parent)
+    t.setObjectName(name)
+    t.setAccessibleName(name)
+    t.setHorizontalHeaderLabels(headers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setAlternatingRowColors(True)
+    t.setWordWrap(True)
+    t.verticalHeader().setVisible(False)
+    t.setTabKeyNavigation(False)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    return t
+
+
+def _item(text: Any, data: Any = None) -> QTableWidgetItem:
+    item = QTableWidgetItem("" if text is None else str(text))
+    if data is not None:
+        item.setData(Qt.ItemDataRole.UserRole, data)
+    item.setToolTip(item.text())
+    return item
+
+
+class IntegrationWindow(QMainWindow):
+    """The main window once the integration is enabled."""
+
+    refreshed = Signal()
+    disconnected = Signal()
+    edit_requested = Signal()
+
+    def __init__(self, session: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.service = session.service
+        self.snapshot = Snapshot()
+        self._account_names: dict[str, str] = {}
+        self._refreshing = False
+        self._refresh_again = False
+        self._manual_run = False
+        self.failure_text = ""
+        self.quit_on_close = False
+        self.dialog: QWidget | None = None  # the dialog currently open (tests drive it)
+        self.setObjectName("IntegrationWindow")
+        self.setWindowTitle(self.tr("QBO Sync"))
+        self.setWindowIcon(icon("app"))
+        self._build()
+        self._connect_service()
+        self.restore_geometry()
+        self.refresh()
+        run_in_background(self, session.load_accounts, on_done=self._accounts_loaded, on_error=lambda _e: None)
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> None:
+        central = QWidget(self)
+        root = QVBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+
+        # Header: company, health, Reconnect; Disconnect upper right (the seed)
+        header = QFrame(central)
+        header.setObjectName("Header")
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(24, 16, 24, 16)
+        names = QVBoxLayout()
+        self.company_label = QLabel("", header)
+        self.company_label.setObjectName("CompanyName")
+        self.company_label.setAccessibleName(self.tr("QuickBooks company"))
+        self.work_label = QLabel("", header)
+        self.work_label.setObjectName("Muted")
+        names.addWidget(self.company_label)
+        names.addWidget(self.work_label)
+        hl.addLayout(names, 1)
+        self.health_label = QLabel("", header)
+        self.health_label.setObjectName("Health")
+        self.health_label.setAccessibleName(self.tr("Connection health"))
+        hl.addWidget(self.health_label)
+        self.reconnect_button = QPushButton(self.tr("Reconnect"), header)
+        self.reconnect_button.setObjectName("Primary")
+        self.reconnect_button.clicked.connect(self.open_reconnect)
+        self.reconnect_button.setVisible(False)
+        hl.addWidget(self.reconnect_button)
+        self.disconnect_button = QPushButton(self.tr("Disconnect"), header)
+        self.disconnect_button.setObjectName("Danger")
+        self.disconnect_button.setAccessibleName(self.tr("Disconnect from QuickBooks"))
+        self.disconnect_button.clicked.connect(self.open_disconnect)
+        hl.addWidget(self.disconnect_button)
+        root.addWidget(header)
+
+        body = QWidget(central)
+        bl = QGridLayout(body)
+        bl.setContentsMargins(24, 18, 24, 18)
+        bl.setHorizontalSpacing(18)
+        bl.setVerticalSpacing(18)
+
+        # Sync Settings summary: a large check or x per entity
+        settings_card = QFrame(body)
+        settings_card.setObjectName("Card")
+        sl = QVBoxLayout(settings_card)
+        sl.setContentsMargins(18, 14, 18, 14)
+        top = QHBoxLayout()
+        title = QLabel(self.tr("Sync Settings"), settings_card)
+        title.setObjectName("SectionTitle")
+        top.addWidget(title, 1)
+        self.edit_button = QPushButton(self.tr("Edit settings"), settings_card)
+        self.edit_button.clicked.connect(self.open_settings)
+        top.addWidget(self.edit_button)
+        sl.addLayout(top)
+        self.entity_rows: dict[str, EntityStatus] = {}
+        for name in ENTITIES:
+            row = EntityStatus(self.tr(name), settings_card)
+            self.entity_rows[name] = row
+            sl.addWidget(row)
+        sl.addStretch(1)
+        bl.addWidget(settings_card, 0, 0)
+
+        # Sync card: Sync now, last sync, next sync, pause/resume, progress
+        sync_card = QFrame(body)
+        sync_card.setObjectName("Card")
+        cl = QVBoxLayout(sync_card)
+        cl.setContentsMargins(18, 14, 18, 14)
+        cl.setSpacing(10)
+        title = QLabel(self.tr("Sync"), sync_card)
+        title.setObjectName("SectionTitle")
+        cl.addWidget(title)
+        buttons = QHBoxLayout()
+        self.sync_button = QPushButton(self.tr("Sync now"), sync_card)
+        self.sync_button.setObjectName("Primary")
+        self.sync_button.clicked.connect(self.sync_now)
+        self.pause_button = QPushButton(self.tr("Pause"), sync_card)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button = QPushButton(self.tr("Cancel"), sync_card)
+        self.cancel_button.setAccessibleName(self.tr("Cancel the running sync after the current batch"))
+        self.cancel_button.clicked.connect(self.service.cancel)
+        self.cancel_button.setVisible(False)
+        for b in (self.sync_button, self.pause_button, self.cancel_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        cl.addLayout(buttons)
+        self.last_sync_label = QLabel(self.tr("Last sync: never"), sync_card)
+        self.last_sync_label.setWordWrap(True)
+        self.next_sync_label = QLabel("", sync_card)
+        self.next_sync_label.setObjectName("Muted")
+        self.progress_bar = QProgressBar(sync_card)
+        self.progress_bar.setAccessibleName(self.tr("Sync progress"))
+        self.progress_bar.setVisible(False)
+        self.progress_label = QLabel("", sync_card)
+        self.progress_label.setObjectName("Muted")
+        self.progress_label.setWordWrap(True)
+        for w in (self.last_sync_label, self.next_sync_label, self.progress_bar, self.progress_label):
+            cl.addWidget(w)
+        cl.addStretch(1)
+        bl.addWidget(sync_card, 0, 1)
+        bl.setColumnStretch(0, 3)
+        bl.setColumnStretch(1, 2)
+
+        # Tabs
+        self.tabs = QTabWidget(body)
+        self.tabs.setAccessibleName(self.tr("Problems, conflicts, history and activity"))
+        self._build_problems()
+        self._build_conflicts()
+        self._build_history()
+        self._build_activity()
+        bl.addWidget(self.tabs, 1, 0, 1, 2)
+        bl.setRowStretch(1, 1)
+        root.addWidget(body, 1)
+        self.setCentralWidget(central)
+        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.refresh)
+
+    def _build_problems(self) -> None:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        self.problems_table = RecordTable([self.tr("Record"), self.tr("What happened"), self.tr("What to do")],
+                                          _problem_cells, self.tr("Problems"), page)
+        self.problems_table.selectionModel().selectionChanged.connect(lambda *_a: self._problem_selected())
+        self.problems_table.setColumnWidth(0, 180)
+        self.problems_table.setColumnWidth(1, 420)
+        lay.addWidget(self.problems_table)
+        row = QHBoxLayout()
+        self.retry_button = QPushButton(self.tr("Retry"), page)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.retry_all_button = QPushButton(self.tr("Retry all"), page)
+        self.retry_all_button.clicked.connect(lambda: self.retry(None))
+        self.details_button = QPushButton(self.tr("Details…"), page)
+        self.details_button.clicked.connect(self.show_problem_details)
+        self.fix_button = QPushButton("", page)
+        self.fix_button.setObjectName("Primary")
+        self.fix_button.setAccessibleName(self.tr("Apply the suggested fix and retry"))
+        self.fix_button.clicked.connect(self.apply_direct_fix)
+        self.fix_button.setVisible(False)
+        for b in (self.retry_button, self.retry_all_button, self.details_button, self.fix_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.tabs.addTab(page, self.tr("Problems"))
+
+    def _build_conflicts(self) -> None:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        hint = QLabel(self.tr("These fields changed differently in Work and in QuickBooks since the last sync. "
+                              "Choose which value to keep for each; the next sync writes it to the other side."),
+                      page)
+        hint.setWordWrap(True)
+        hint.setObjectName("Muted")
+        lay.addWidget(hint)
+        self.conflicts_table = _table([self.tr("Record"), self.tr("Field"), self.tr("In Work"),
+                                       self.tr("In QuickBooks"), self.tr("Keep")], self.tr("Conflicts"), page)
+        self.conflicts_table.setColumnWidth(0, 180)
+        self.conflicts_table.setColumnWidth(2, 200)
+        self.conflicts_table.setColumnWidth(3, 200)
+        lay.addWidget(self.conflicts_table)
+        self.tabs.addTab(page, self.tr("Conflicts"))
+
+    def _build_history(self) -> None:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        self.history_table = RecordTable([self.tr("Started"), self.tr("Kind"), self.tr("Result"), self.tr("Duration"),
+                                          self.tr("QuickBooks requests"), self.tr("What happened")],
+                                         _run_cells, self.tr("History"), page)
+        for col, width in enumerate((150, 90, 90, 90, 160)):
+            self.history_table.setColumnWidth(col, width)
+        lay.addWidget(self.history_table)
+        self.tabs.addTab(page, self.tr("History"))
+
+    def _build_activity(self) -> None:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.activity_filter = QLineEdit(page)
+        self.activity_filter.setPlaceholderText(self.tr("Filter: name, id or message"))
+        self.activity_filter.setAccessibleName(self.tr("Filter the activity"))
+        self.activity_filter.setClearButtonEnabled(True)
+        self.activity_filter.textChanged.connect(self._fill_activity)
+        self.activity_kind = QComboBox(page)
+        self.activity_kind.setAccessibleName(self.tr("Record kind"))
+        self.activity_kind.addItem(self.tr("All records"), None)
+        for kind in ("client", "site", "item", "invoice", "payment", "vendor", "bill"):
+            self.activity_kind.addItem(kind.capitalize(), kind)
+        self.activity_kind.currentIndexChanged.connect(self._fill_activity)
+        self.export_button = QPushButton(self.tr("Export CSV…"), page)
+        self.export_button.clicked.connect(self.export_csv)
+        row.addWidget(self.activity_filter, 1)
+        row.addWidget(self.activity_kind)
+        row.addWidget(self.export_button)
+        lay.addLayout(row)
+        self.activity_table = RecordTable([self.tr("When"), self.tr("Action"), self.tr("Record"), self.tr("Work id"),
+                                           self.tr("QuickBooks id"), self.tr("Message")], _audit_cells,
+                                          self.tr("Activity"), page)
+        for col, width in enumerate((150, 80, 80, 100, 120)):
+            self.activity_table.setColumnWidth(col, width)
+        lay.addWidget(self.activity_table)
+        self.export_status = QLabel("", page)
+        self.export_status.setObjectName("Muted")
+        lay.addWidget(self.export_status)
+        self.tabs.addTab(page, self.tr("Activity"))
+
+    # ------------------------------------------------------------------ service
+    def _connect_service(self) -> None:
+        s = self.service
+        s.progress.connect(self._on_progress)
+        s.run_started.connect(lambda _rid: self._set_running(True))
+        s.finished.connect(self._on_finished)
+        s.failed.connect(self._on_failed)
+        s.schedule_changed.connect(self._on_schedule)
+        s.state_changed.connect(lambda _state: self._sync_controls())
+        self._on_schedule(s.next_run)
+        self._set_running(s.busy)
+
+    def _set_running(self, running: bool) -> None:
+        self.progress_bar.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.sync_button.setEnabled(not running)
+        if running:
+            self.progress_bar.setRange(0, 0)
+            self.progress_label.setText(self.tr("Syncing…"))
+
+    def _sync_controls(self) -> None:
+        self._set_running(self.service.busy)
+        self.pause_button.setText(self.tr("Resume") if self.service.paused else self.tr("Pause"))
+        self.pause_button.setAccessibleName(self.tr("Resume scheduled syncs") if self.service.paused
+                                            else self.tr("Pause scheduled syncs"))
+
+    def _on_progress(self, p: Progress) -> None:
+        self._set_running(True)
+        show_fraction(self.progress_bar, p.fraction)
+        bits = [f"{p.entity}: {p.done}/{p.total}" if p.total else p.entity, fmt_counts(p.counts), fmt_eta(p.eta_seconds)]
+        self.progress_label.setText(" · ".join(b for b in bits if b))
+
+    def _on_finished(self, summary: Any) -> None:
+        self._manual_run = False
+        self.failure_text = ""
+        self._set_running(False)
+        self.progress_label.setText(fmt_counts(summary.counts))
+        self.refresh()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        """A run stopped. A dialog when a person asked for the run (or it is not a passing problem);
+        a scheduled run that met a network hiccup only says so in the window — a dialog every 15
+        minutes while the internet is down teaches people to dismiss dialogs unread."""
+        manual, self._manual_run = self._manual_run, False
+        self._set_running(False)
+        self.refresh()
+        self.failure_text = f"{getattr(exc, 'title', type(exc).__name__)}: {getattr(exc, 'message', exc)}"
+        if isinstance(exc, NeedsReconnect):
+            return  # the header shows Reconnect and the controller opens the reconnect dialog
+        if manual or not getattr(exc, "transient", False):
+            self.dialog = show_error(exc, self)
+
+    def _on_schedule(self, next_run: dt.datetime | None) -> None:
+        if self.service.paused:
+            self.next_sync_label.setText(self.tr("Scheduled syncs are paused"))
+        elif next_run is None:
+            self.next_sync_label.setText(self.tr("No sync scheduled"))
+        else:
+            self.next_sync_label.setText(self.tr("Next sync: {0}").format(next_run.strftime("%H:%M")))
+        self._sync_controls()
+
+    # ------------------------------------------------------------------ data
+    def refresh(self) -> None:
+        """Reload everything off the GUI thread (coalesced: one load at a time, one more if asked)."""
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        run_in_background(self, load_snapshot, self.session.workspace, on_done=self._render,
+                          on_error=self._refresh_failed)
+
+    def _refresh_failed(self, exc: BaseException) -> None:
+        self._refreshing = False
+        if not self.isVisible():  # nobody is looking (tray only, or closing): the next refresh retries
+            log.warning("Refreshing the hidden integration window failed: %s", exc)
+            return
+        self.dialog = show_error(exc, self)
+
+    def _accounts_loaded(self, accounts: Any) -> None:
+        from qbosync_desktop.sync.rules.settings import account_groups
+
+        for group in account_groups(accounts).values():
+            self._account_names.update(group)
+        self._render(self.snapshot, from_refresh=False)
+
+    def account_name(self, acct_id: str | None) -> str:
+        return self._account_names.get(str(acct_id), str(acct_id)) if acct_id else ""
+
+    def _render(self, snap: Snapshot, from_refresh: bool = True) -> None:
+        if from_refresh:
+            self._refreshing = False
+        self.snapshot = snap
+        conn = snap.connection or {}
+        self.company_label.setText(snap.company_name or self.tr("QuickBooks"))
+        work = conn.get("work_company_name")
+        env = conn.get("environment")
+        self.work_label.setText(" · ".join(filter(None, [
+            self.tr("Work: {0}").format(work) if work else "",
+            self.tr("Practice company") if env == "practice" else ""])))
+        state = snap.state
+        self.health_label.setText(HEALTH_TEXT.get(state, state))
+        self.health_label.setProperty("state", state)
+        self.health_label.style().unpolish(self.health_label)
+        self.health_label.style().polish(self.health_label)
+        self.reconnect_button.setVisible(state == "needs_reconnect")
+        self.disconnect_button.setEnabled(state != "disconnected")
+        self.sync_button.setEnabled(state == "connected" and not self.service.busy)
+        for name, (on, detail) in entity_status(snap.settings, self.account_name).items():
+            self.entity_rows[name].set_status(on, detail)
+        last = snap.last_run
+        if last:
+            result = {"done": self.tr("finished"), "failed": self.tr("stopped with an error"),
+                      "cancelled": self.tr("cancelled")}.get(last["state"], last["state"])
+            problems = len(snap.problems)
+            extra = self.tr(" · {0} open problems").format(problems) if problems else ""
+            self.last_sync_label.setText(self.tr("Last sync: {0}, {1}{2}").format(
+                fmt_time(last["finished_at"] or last["started_at"]), result, extra))
+        else:
+            self.last_sync_label.setText(self.tr("Last sync: never"))
+        if self.failure_text:
+            self.last_sync_label.setText(self.last_sync_label.text() + "\n" +
+                                         self.tr("The last attempt stopped — {0}").format(self.failure_text))
+        self._fill_problems()
+        self._fill_conflicts()
+        self._fill_history()
+        self._fill_activity()
+        self.tabs.setTabText(0, self.tr("Problems ({0})").format(len(snap.problems)) if snap.problems
+                             else self.tr("Problems"))
+        self.tabs.setTabText(1, self.tr("Conflicts ({0})").format(len(snap.conflicts)) if snap.conflicts
+                             else self.tr("Conflicts"))
+        self.service.set_attention(bool(snap.problems) or state == "needs_reconnect")
+        emit(self.refreshed)
+        if self._refresh_again and from_refresh:
+            self._refresh_again = False
+            self.refresh()
+
+    def _fill_problems(self) -> None:
+        t = self.problems_table
+        t.set_rows(self.snapshot.problems)
+        has = bool(self.snapshot.problems)
+        self.retry_all_button.setEnabled(has)
+        if has:
+            t.selectRow(0)
+        self._problem_selected()
+
+    def selected_problem(self) -> dict[str, Any] | None:
+        return self.problems_table.selected_row()
+
+    def _problem_selected(self) -> None:
+        p = self.selected_problem()
+        self.retry_button.setEnabled(p is not None)
+        self.details_button.setEnabled(p is not None)
+        fix = DIRECT_FIXES.get(str((p or {}).get("code") or ((p or {}).get("details") or {}).get("code")))
+        self.fix_button.setVisible(fix is not None)
+        if fix is not None:
+            self.fix_button.setText(fix[0])
+
+    def _fill_conflicts(self) -> None:
+        t = self.conflicts_table
+        t.setRowCount(len(self.snapshot.conflicts))
+        for row, c in enumerate(self.snapshot.conflicts):
+            t.setItem(row, 0, _item(c.get("label") or f"{c['kind'].capitalize()} {c['work_id']}", c["id"]))
+            t.setItem(row, 1, _item(c["field"]))
+            t.setItem(row, 2, _item(_show(c.get("work_value"))))
+            t.setItem(row, 3, _item(_show(c.get("qbo_value"))))
+            cell = QWidget(t)
+            cl = QHBoxLayout(cell)
+            cl.setContentsMargins(4, 2, 4, 2)
+            for keep, text in (("work", self.tr("Keep Work")), ("quickbooks", self.tr("Keep QuickBooks"))):
+                b = QPushButton(text, cell)
+                b.setObjectName(f"keep_{keep}_{c['id']}")
+                b.setAccessibleName(f"{text}: {c['field']}")
+                b.clicked.connect(lambda _=False, cid=c["id"], k=keep: self.resolve_conflict(cid, k))
+                cl.addWidget(b)
+            t.setCellWidget(row, 4, cell)
+        t.resizeRowsToContents()
+
+    def _fill_history(self) -> None:
+        self.history_table.set_rows(self.snapshot.runs)
+
+    def _fill_activity(self, *_args: Any) -> None:
+        needle = self.activity_filter.text().strip().casefold()
+        kind = self.activity_kind.currentData()
+        rows = [e for e in self.snapshot.audit
+                if (kind is None or e["kind"] == kind)
+                and (not needle or needle in " ".join(str(e.get(k) or "") for k in
+                                                      ("action", "kind", "work_id", "qbo_id", "message")).casefold())]
+        self.activity_table.set_rows(rows)
+
+    # ------------------------------------------------------------------ actions
+    def sync_now(self) -> None:
+        if self.service.sync_now():
+            self._manual_run = True
+            self._set_running(True)
+
+    def toggle_pause(self) -> None:
+        if self.service.paused:
+            self.service.resume()
+        else:
+            self.service.pause()
+        self._on_schedule(self.service.next_run)
+
+    def retry(self, problem_id: int | None) -> None:
+        self._manual_run = True
+        self.service.retry(problem_id)
+        self._set_running(True)
+
+    def retry_selected(self) -> None:
+        p = self.selected_problem()
+        if p is not None:
+            self.retry(p["id"])
+
+    def show_problem_details(self) -> None:
+        p = self.selected_problem()
+        if p is None:
+            return
+        details = dict(p.get("details") or {})
+        details.pop("record", None)  # shown first, as the person knows it
+        details.setdefault("code", p.get("code"))
+        exc = QboSyncError(p["message"], title=p.get("title") or self.tr("Problem"), hint=p.get("hint") or "",
+                           details={"record": problem_record_label(p), "work_id": p.get("work_id"),
+                                    "quickbooks_id": p.get("qbo_id"), **details})
+        dialog = ErrorDialog(exc, self, icon="info")
+        dialog.details_button.setChecked(True)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.dialog = dialog
+
+    def apply_direct_fix(self) -> None:
+        p = self.selected_problem()
+        fix = DIRECT_FIXES.get(str((p or {}).get("code") or ((p or {}).get("details") or {}).get("code")))
+        if p is None or fix is None:
+            return
+        change = fix[1]
+        workspace = self.session.workspace
+
+        def turn_on(_engine: Any) -> SyncSettings:
+            return workspace.save_settings(workspace.settings().replace(**change))
+
+        self.service.submit(turn_on, on_done=lambda _s: self.refresh(),
+                            on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
+        self.retry(p["id"])
+
+    def resolve_conflict(self, conflict_id: int, keep: str) -> None:
+        self.service.submit(lambda engine: engine.resolve(conflict_id, keep), on_done=lambda _r: self.refresh(),
+                            on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
+
+    def export_csv(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export the activity log"), "qbosync-activity.csv",
+                                                  self.tr("CSV files (*.csv)"))
+        if not path:
+            return
+        from qbosync_desktop.sync.audit import export_csv
+
+        self.export_status.setText(self.tr("Exporting…"))
+        run_in_background(self, export_csv, path,
+                          on_done=lambda n: self.export_status.setText(
+                              self.tr("Exported {0} rows to {1}").format(n, path)),
+                          on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.session, self.snapshot.settings, self)
+        dialog.accepted.connect(self._settings_saved)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.dialog = dialog
+
+    def _settings_saved(self) -> None:
+        dialog = self.dialog
+        saved = getattr(dialog, "saved", None)
+        if saved is not None:
+            self.service.set_schedule(saved.schedule_minutes)
+        self.refresh()
+
+    def open_disconnect(self) -> None:
+        dialog = DisconnectDialog(self.snapshot.company_name, self)
+        dialog.accepted.connect(lambda: self._disconnect(dialog.forget_links))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.dialog = dialog
+
+    def _disconnect(self, forget: bool) -> None:
+        self.service.cancel()
+        self.service.pause()
+        self.service.submit(lambda _engine: self.session.disconnect(forget),
+                            on_done=lambda _r: (self.refresh(), emit(self.disconnected)),
+                            on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
+
+    def open_reconnect(self, error: QboSyncError | None = None) -> ReconnectDialog:
+        if isinstance(self.dialog, ReconnectDialog) and self.dialog.isVisible():
+            return self.dialog
+        dialog = ReconnectDialog(self.session.reconnect, error, self)
+        dialog.accepted.connect(self._reconnected)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.dialog = dialog
+        return dialog
+
+    def _reconnected(self) -> None:
+        self.service.set_attention(False)
+        self.refresh()
+        self.service.sync_now()
+
+    # ------------------------------------------------------------------ window
+    def restore_geometry(self) -> None:
+        data = ui_settings().value("integration/geometry")
+        if isinstance(data, QByteArray) and not data.isEmpty():
+            self.restoreGeometry(data)
+        else:
+            self.resize(1080, 820)
+
+    def save_geometry(self) -> None:
+        s = ui_settings()
+        s.setValue("integration/geometry", self.saveGeometry())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_geometry()
+        super().closeEvent(event)
+
+
+def problem_record_label(p: dict[str, Any]) -> str:
+    """The record as a person knows it ("Client Smith: Residential", "Invoice INV-1018"); the Work id
+    only when the problem carries no name (it stays under Details for support)."""
+    kind = str(p.get("kind") or "record").replace("_", " ")
+    name = str((p.get("details") or {}).get("record") or "").strip()
+    if not name:
+        return f"{kind.capitalize()} {p.get('work_id')}"
+    words = {kind.split()[0].lower(), "contractor", "payment", "invoice"}
+    return name if name.split()[0].lower() in words else f"{kind.capitalize()} {name}"
+
+
+def _problem_cells(p: dict[str, Any]) -> tuple[str, str, str]:
+    what = f"{p['title']}: {p['message']}" if p.get("title") else p["message"]
+    return problem_record_label(p), what, p.get("hint") or ""
+
+
+def _run_cells(r: dict[str, Any]) -> tuple[Any, ...]:
+    duration = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
+    what = fmt_counts(r["counts"]) or (r.get("error") or {}).get("message", "")
+    return fmt_time(r["started_at"]), r["kind"], r["state"], duration, r["qbo_requests"], what
+
+
+def _audit_cells(e: dict[str, Any]) -> tuple[Any, ...]:
+    message = e["message"]
+    if not message and isinstance(e.get("after"), dict):  # name the record when the engine left no message
+        after = e["after"]
+        message = next((str(after[k]) for k in ("DisplayName", "DocNumber", "Name", "name", "number") if after.get(k)),
+                       "")
+    return fmt_time(e["at"]), e["action"], e["kind"], e["work_id"], e["qbo_id"], message
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return tr("(empty)")
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values() if v)
+    return str(value)

@@ -1,0 +1,131 @@
+"""Render every wizard page and the integration window to PNG: ``python -m qbosync_desktop.desktop.ui.screenshots OUTDIR``.
+
+The screens are produced by the real app against the practice company (practice servers in this
+process, real sign-in, real sync), offscreen, in a throwaway data folder — so the README's pictures
+are always what the code shows today. Files:
+
+``01-connect.png`` ``02-sync-settings.png`` ``03-review.png`` ``04-enable.png`` (the first sync
+running), ``05-integration.png`` (after the first sync, with data), ``06-problems.png`` (the Problems
+tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`` (an error dialog).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _save(widget, out: Path, name: str) -> Path:
+    widget.repaint()
+    path = out / name
+    widget.grab().save(str(path))
+    print(path)
+    return path
+
+
+def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
+    """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
+    caught mid-run."""
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
+    import keyring
+    from PySide6.QtWidgets import QApplication
+
+    from qbosync_desktop.core.keyring_memory import MemoryKeyring
+
+    keyring.set_keyring(MemoryKeyring())
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("QBO Sync")
+
+    import argparse
+
+    from qbosync_desktop.core.errors import DuplicateName
+    from qbosync_desktop.desktop.ui.bootstrap import Controller
+    from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+    from qbosync_desktop.desktop.ui.wizard.enable import EnablePage
+    from qbosync_desktop.runtime.practice import start_practice
+    from qbosync_desktop.runtime.workspace import Workspace
+
+    EnablePage.LAND_DELAY_MS = 1500
+    shots: list[Path] = []
+    ws = Workspace.open()
+    args = argparse.Namespace(demo=True, tray=False, home=None, debug=False)
+    practice_holder: list = []
+
+    def factory(_ws):
+        practice_holder.append(start_practice(throttle=False, latency_ms=latency_ms))
+        return practice_holder[0]
+
+    c = Controller(app, args, workspace=ws, practice_factory=factory, open_url=lambda url: None,
+                   ask_on_close=False)
+    try:
+        wizard = c.wizard
+        wizard.resize(980, 900)
+        page = wizard.connect_page
+        if not run_until(page.isComplete, 120_000, extra_ms=200):
+            raise RuntimeError("connecting to the practice company took too long: " + page.status.text())
+        shots.append(_save(wizard, out, "01-connect.png"))
+
+        wizard.next()
+        sp = wizard.settings_page
+        run_until(lambda: sp.form is not None and sp.form.income_account.loaded and not sp.form.loading, 60_000,
+                  extra_ms=200)
+        shots.append(_save(wizard, out, "02-sync-settings.png"))
+
+        wizard.next()
+        run_until(lambda: wizard.currentPage() is wizard.review_page and wizard.review_page.isComplete(), 120_000,
+                  extra_ms=200)
+        shots.append(_save(wizard, out, "03-review.png"))
+
+        wizard.next()
+        enable = wizard.enable_page
+        run_until(lambda: enable.table.rowCount() >= 3 or enable.summary is not None, 300_000, extra_ms=100)
+        shots.append(_save(wizard, out, "04-enable.png"))
+        run_until(lambda: c.integration is not None and c.integration.isVisible(), 600_000)
+
+        window = c.integration
+        window.resize(1180, 900)
+        run_until(lambda: window.history_table.rowCount() >= 1, 30_000, extra_ms=300)
+        window.tabs.setCurrentIndex(3)  # Activity
+        shots.append(_save(window, out, "05-integration.png"))
+        window.tabs.setCurrentIndex(0)  # Problems
+        if window.problems_table.rowCount():
+            window.problems_table.selectRow(0)
+        shots.append(_save(window, out, "06-problems.png"))
+
+        window.open_disconnect()
+        run_until(lambda: window.dialog is not None and window.dialog.isVisible(), 5000, extra_ms=200)
+        shots.append(_save(window.dialog, out, "07-disconnect.png"))
+        window.dialog.reject()
+
+        err = ErrorDialog(DuplicateName("A vendor named “Ann Lee” already exists in QuickBooks, and QuickBooks "
+                                        "needs customer and vendor names to be different.", code="6240",
+                                        intuit_tid="1-5f2c9a7e-8d0b4f", status=400))
+        err.details_button.setChecked(True)
+        err.show()
+        run_until(lambda: err.isVisible(), 2000, extra_ms=200)
+        shots.append(_save(err, out, "08-error.png"))
+        err.close()
+    finally:
+        c.shutdown()
+        run_until(lambda: not c.session.service.thread.is_alive(), 60_000)
+        for p in practice_holder:
+            p.stop()
+        ws.close()
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[0] if argv else "docs/screenshots")
+    render(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

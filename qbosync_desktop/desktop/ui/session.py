@@ -1,0 +1,98 @@
+"""Session: the open company as the UI sees it — workspace, sync service, and blocking helpers.
+
+Every method here that does I/O is *blocking* and must be called off the GUI thread (through
+:func:`~qbosync_desktop.desktop.ui.background.run_in_background` or the service's worker). Keeping them in one
+place gives the wizard, the integration window and the tests a single seam: a test builds a Session on
+a real workspace connected to the practice servers and drives the real windows with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import webbrowser
+from collections.abc import Callable
+from typing import Any
+
+from qbosync_desktop.desktop.service import SyncService
+from qbosync_desktop.desktop.ui.settings_form import WorkFacts
+from qbosync_desktop.sync.rules.settings import SyncSettings
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """One company: the workspace (database + keyring + connectors) and its sync service."""
+
+    def __init__(self, workspace: Any, *, practice: Any = None, open_url: Callable[[str], object] | None = None,
+                 minute_ms: int = 60_000, schedule: bool = True) -> None:
+        self.workspace = workspace
+        self.practice = practice
+        self.open_url = open_url or webbrowser.open
+        self._engine: Any = None
+        self._engine_lock = threading.Lock()
+        settings = workspace.settings()
+        self.service = SyncService(self.engine, worker_paths=getattr(workspace, "paths", None),
+                                   schedule_minutes=settings.schedule_minutes, minute_ms=minute_ms,
+                                   autostart_schedule=schedule and workspace.enabled)
+
+    # -- engine (built lazily on whichever worker thread asks first) --------------------------------
+    def engine(self) -> Any:
+        with self._engine_lock:
+            if self._engine is None:
+                from qbosync_desktop.sync.engine import SyncEngine  # imports every flow
+
+                self._engine = SyncEngine(self.workspace)
+            return self._engine
+
+    def warm_up(self) -> None:
+        """Build the engine on the worker now (imports, connectors) and start the sync worker process,
+        so the first Sync now starts at once.
+
+        Importing the sync modules holds the GIL for long stretches; done during the first run it
+        shows up as a stutter in the window, done here it happens while the person reads the screen.
+        """
+        self.service.warm_up()
+
+    # -- blocking helpers ---------------------------------------------------------------------------
+    def load_accounts(self) -> Any:
+        """The company's accounts grouped for the dropdowns (network)."""
+        return self.workspace.qbo_client().accounts()
+
+    def load_work(self) -> WorkFacts:
+        """Work's default state and invoice concepts (network)."""
+        work = self.workspace.work_client()
+        company = work.company()
+        concepts = []
+        try:
+            for c in work.invoice_concepts():
+                concepts.append(c if isinstance(c, str) else c.name)
+        except Exception:  # concepts only matter for bills; the page says if they are missing
+            log.warning("Could not read Work's invoice concepts", exc_info=True)
+        return WorkFacts(company_name=company.name, default_state=getattr(company, "default_state", None),
+                         default_country=getattr(company, "default_country", None), concepts=concepts)
+
+    def save_settings(self, settings: SyncSettings, accounts: Any = None) -> SyncSettings:
+        saved = self.workspace.save_settings(settings, accounts=accounts)
+        return saved
+
+    def reconnect(self) -> Any:
+        """Sign in to the same company again with the saved app keys (the secret stays in the keyring)."""
+        if self.practice is not None:
+            from qbosync_desktop.runtime.practice import connect_practice
+
+            return connect_practice(self.workspace, self.practice)
+        conn = self.workspace.connection
+        if conn is None or not conn.client_id:
+            from qbosync_desktop.core.errors import NotConnected
+
+            raise NotConnected("There is no saved QuickBooks connection to renew.")
+        return self.workspace.connect_quickbooks(discovery_url=conn.discovery_url, client_id=conn.client_id,
+                                                 client_secret=None, redirect_uri=conn.redirect_uri,
+                                                 environment=conn.environment, open_url=self.open_url)
+
+    def disconnect(self, forget: bool = False) -> None:
+        self.workspace.disconnect(forget=forget)
+
+    def close(self) -> None:
+        self.service.shutdown()

@@ -1,0 +1,466 @@
+"""The Sync Settings form: the seed's controls, labels, defaults and rules.
+
+Used by the wizard's Sync Settings page and by "Edit settings" in the integration window, so the two
+can never disagree. The rules themselves live in :mod:`qbosync_desktop.sync.rules.settings` (pure Python,
+shared with the CLI); this form only mirrors them in the controls:
+
+* Clients is checked by default and cannot be unchecked while Invoices or Payments is checked — the
+  seed: "a Client match is required for Invoices and Payments to sync" (the tooltip says so);
+* Payments is only active when Invoices is checked (the seed); unchecking Invoices clears it;
+* Income / Expense (Invoices), deposit (Payments), AP + concept table (Contractor bills) are
+  required and filled from the company's chart of accounts, loaded off the GUI thread with a loading
+  state and a Retry on failure;
+* the form is valid exactly when :func:`~qbosync_desktop.sync.rules.settings.validate` returns no issue
+  (with the loaded accounts and concepts), and the first issue is shown in words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qbosync_desktop.desktop.signals import emit
+from qbosync_desktop.desktop.ui.background import Task, run_in_background
+from qbosync_desktop.desktop.ui.widgets.account_combo import AccountCombo
+from qbosync_desktop.sync.rules.settings import (
+    CONFLICT_POLICY_LABELS,
+    LABELS,
+    SettingsIssue,
+    SyncSettings,
+    account_groups,
+    validate,
+)
+
+#: The QDateEdit's minimum date stands for "no start date: the integration date" (the seed's default).
+NO_START_DATE = QDate(2000, 1, 1)
+
+
+@dataclass
+class WorkFacts:
+    """What the form needs from Work: the default state (shown next to "Use default state") and the
+    invoice concepts (rows of the concept → expense account table)."""
+
+    company_name: str = ""
+    default_state: str | None = None
+    default_country: str | None = None
+    concepts: list[str] = field(default_factory=list)
+
+
+AccountsLoader = Callable[[], Any]  # -> QboClient.accounts() shape or a flat list of Account dicts
+WorkLoader = Callable[[], WorkFacts]
+
+
+def _section(title: str, parent: QWidget) -> tuple[QFrame, QVBoxLayout]:
+    card = QFrame(parent)
+    card.setObjectName("Card")
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(18, 12, 18, 14)
+    layout.setSpacing(6)
+    label = QLabel(title, card)
+    label.setObjectName("SectionTitle")
+    layout.addWidget(label)
+    return card, layout
+
+
+def _indented(parent: QWidget) -> tuple[QWidget, QFormLayout]:
+    box = QWidget(parent)
+    form = QFormLayout(box)
+    form.setContentsMargins(30, 0, 0, 0)
+    form.setHorizontalSpacing(14)
+    form.setVerticalSpacing(8)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    return box, form
+
+
+class SyncSettingsForm(QWidget):
+    """The controls; ``validity_changed(valid, reason)`` fires whenever validity or the reason changes."""
+
+    validity_changed = Signal(bool, str)
+    changed = Signal()
+
+    def __init__(self, settings: SyncSettings | None = None, *, load_accounts: AccountsLoader | None = None,
+                 load_work: WorkLoader | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._load_accounts_fn = load_accounts
+        self._load_work_fn = load_work
+        self._accounts: dict[str, dict[str, str]] | None = None
+        self._accounts_error: BaseException | None = None
+        self._work: WorkFacts | None = None
+        self._tasks: list[Task] = []
+        self._last_validity: tuple[bool, str] | None = None
+        self._concept_combos: dict[str, AccountCombo] = {}
+        self._build()
+        self.set_settings(settings or SyncSettings())
+        self.reload()
+
+    # ------------------------------------------------------------------ build
+    def _check(self, key: str, parent: QWidget) -> QCheckBox:
+        box = QCheckBox(self.tr(LABELS[key]), parent)
+        box.setObjectName(key)
+        box.setAccessibleName(self.tr(LABELS[key]))
+        box.toggled.connect(self._on_change)
+        return box
+
+    def _combo(self, key: str, parent: QWidget) -> AccountCombo:
+        combo = AccountCombo(self.tr(LABELS[key]), parent)
+        combo.setObjectName(key)
+        combo.account_changed.connect(self._on_change)
+        return combo
+
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(12)
+
+        # Accounts status line (loading / failed + Retry)
+        status_row = QHBoxLayout()
+        self.accounts_status = QLabel(self)
+        self.accounts_status.setObjectName("Muted")
+        self.accounts_status.setWordWrap(True)
+        self.retry_button = QPushButton(self.tr("Retry"), self)
+        self.retry_button.setAccessibleName(self.tr("Retry loading the QuickBooks accounts"))
+        self.retry_button.clicked.connect(self.reload)
+        self.retry_button.setVisible(False)
+        self.accounts_status.setVisible(False)
+        status_row.addWidget(self.accounts_status, 1)
+        status_row.addWidget(self.retry_button)
+        outer.addLayout(status_row)
+
+        # Clients
+        card, lay = _section(self.tr("Clients (two-way, continuous)"), self)
+        self.clients = self._check("clients", card)
+        lay.addWidget(self.clients)
+        box, form = _indented(card)
+        self.use_default_state = self._check("use_default_state", box)
+        self.default_state_label = QLabel(self.tr("Work's default state: loading…"), box)
+        self.default_state_label.setObjectName("Muted")
+        form.addRow(self.use_default_state, self.default_state_label)
+        lay.addWidget(box)
+        outer.addWidget(card)
+
+        # Sites
+        card, lay = _section(self.tr("Sites (two-way, during onboarding only)"), self)
+        self.sites = self._check("sites", card)
+        lay.addWidget(self.sites)
+        box, form = _indented(card)
+        self.sites_use_client_address = self._check("sites_use_client_address", box)
+        form.addRow(self.sites_use_client_address)
+        lay.addWidget(box)
+        outer.addWidget(card)
+
+        # Invoices and payments
+        card, lay = _section(self.tr("Invoices and Payments (Work → QuickBooks)"), self)
+        self.invoices = self._check("invoices", card)
+        lay.addWidget(self.invoices)
+        box, form = _indented(card)
+        self.income_account = self._combo("income_account", box)
+        self.expense_account = self._combo("expense_account", box)
+        form.addRow(self.tr(LABELS["income_account"]), self.income_account)
+        form.addRow(self.tr(LABELS["expense_account"]), self.expense_account)
+        lay.addWidget(box)
+        self.payments = self._check("payments", card)
+        lay.addWidget(self.payments)
+        box, form = _indented(card)
+        self.deposit_account = self._combo("deposit_account", box)
+        form.addRow(self.tr(LABELS["deposit_account"]), self.deposit_account)
+        lay.addWidget(box)
+        outer.addWidget(card)
+
+        # Contractor bills
+        card, lay = _section(self.tr("Contractor bills (Work → QuickBooks, add only)"), self)
+        self.bills = self._check("bills", card)
+        lay.addWidget(self.bills)
+        box, form = _indented(card)
+        self.ap_account = self._combo("ap_account", box)
+        form.addRow(self.tr(LABELS["ap_account"]), self.ap_account)
+        self.concepts = QTableWidget(0, 2, box)
+        self.concepts.setObjectName("concepts")
+        self.concepts.setAccessibleName(self.tr(LABELS["concepts"]))
+        self.concepts.setHorizontalHeaderLabels([self.tr("Work invoice concept"), self.tr("QuickBooks expense account")])
+        self.concepts.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.concepts.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.concepts.verticalHeader().setVisible(False)
+        self.concepts.setMinimumHeight(110)
+        self.concepts.setMinimumWidth(560)
+        self.concepts.setTabKeyNavigation(False)
+        form.addRow(self.tr(LABELS["concepts"]), self.concepts)
+        lay.addWidget(box)
+        outer.addWidget(card)
+
+        # Schedule and rules
+        card, lay = _section(self.tr("When and how"), self)
+        box, form = _indented(card)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.start_date = QDateEdit(box)
+        self.start_date.setObjectName("start_date")
+        self.start_date.setAccessibleName(self.tr(LABELS["start_date"]))
+        self.start_date.setCalendarPopup(True)
+        self.start_date.setDisplayFormat("yyyy-MM-dd")
+        self.start_date.setMinimumDate(NO_START_DATE)
+        self.start_date.setSpecialValueText(self.tr("the day the integration is enabled"))
+        self.start_date.dateChanged.connect(self._on_change)
+        self.conflict_policy = QComboBox(box)
+        self.conflict_policy.setObjectName("conflict_policy")
+        self.conflict_policy.setAccessibleName(self.tr(LABELS["conflict_policy"]))
+        for value, label in CONFLICT_POLICY_LABELS.items():
+            self.conflict_policy.addItem(self.tr(label), value)
+        self.conflict_policy.currentIndexChanged.connect(self._on_change)
+        self.schedule_minutes = QSpinBox(box)
+        self.schedule_minutes.setObjectName("schedule_minutes")
+        self.schedule_minutes.setAccessibleName(self.tr(LABELS["schedule_minutes"]))
+        self.schedule_minutes.setRange(1, 24 * 60)
+        self.schedule_minutes.setSuffix(self.tr(" min"))
+        self.schedule_minutes.valueChanged.connect(self._on_change)
+        self.rename_on_collision = self._check("rename_on_collision", box)
+        self.rename_on_collision.setToolTip(self.tr(
+            "QuickBooks needs every customer and vendor name to be unique. When on, a clashing name is "
+            "sent as e.g. “Ann Lee (Work 1042)”; when off, the record becomes a problem to fix."))
+        form.addRow(self.tr(LABELS["start_date"]), self.start_date)
+        form.addRow(self.tr(LABELS["conflict_policy"]), self.conflict_policy)
+        form.addRow(self.tr(LABELS["schedule_minutes"]), self.schedule_minutes)
+        form.addRow(self.rename_on_collision)
+        lay.addWidget(box)
+        outer.addWidget(card)
+
+        self.reason = QLabel(self)
+        self.reason.setObjectName("Reason")
+        self.reason.setWordWrap(True)
+        self.reason.setAccessibleName(self.tr("Why you cannot go on yet"))
+        outer.addWidget(self.reason)
+        outer.addStretch(1)
+
+    # ------------------------------------------------------------------ data
+    def set_settings(self, s: SyncSettings) -> None:
+        """Show ``s`` in the controls (without firing a validation per control)."""
+        self._loading_values = True
+        try:
+            for key in ("clients", "use_default_state", "sites", "sites_use_client_address", "invoices",
+                        "payments", "bills", "rename_on_collision"):
+                getattr(self, key).setChecked(bool(getattr(s, key)))
+            for key in ("income_account", "expense_account", "deposit_account", "ap_account"):
+                getattr(self, key).select_id(getattr(s, key))
+            self._mapped = dict(s.concepts)
+            self.start_date.setDate(QDate(s.start_date) if s.start_date else NO_START_DATE)
+            index = self.conflict_policy.findData(s.conflict_policy)
+            self.conflict_policy.setCurrentIndex(max(index, 0))
+            self.schedule_minutes.setValue(int(s.schedule_minutes))
+            self._fill_concepts()
+        finally:
+            self._loading_values = False
+        self._on_change()
+
+    def settings(self) -> SyncSettings:
+        """The settings as the controls show them."""
+        date = self.start_date.date()
+        concepts = {name: combo.current_id() or "" for name, combo in self._concept_combos.items()}
+        return SyncSettings(
+            clients=self.clients.isChecked(),
+            use_default_state=self.use_default_state.isChecked(),
+            sites=self.sites.isChecked(),
+            sites_use_client_address=self.sites_use_client_address.isChecked(),
+            invoices=self.invoices.isChecked(),
+            income_account=self.income_account.current_id(),
+            expense_account=self.expense_account.current_id(),
+            payments=self.payments.isChecked(),
+            deposit_account=self.deposit_account.current_id(),
+            bills=self.bills.isChecked(),
+            ap_account=self.ap_account.current_id(),
+            concepts={k: v for k, v in concepts.items() if v or self.bills.isChecked()},
+            conflict_policy=str(self.conflict_policy.currentData()),
+            start_date=None if date == NO_START_DATE else dt.date(date.year(), date.month(), date.day()),
+            schedule_minutes=self.schedule_minutes.value(),
+            rename_on_collision=self.rename_on_collision.isChecked(),
+        )
+
+    def account_name(self, acct_id: str | None) -> str:
+        if not acct_id or not self._accounts:
+            return acct_id or ""
+        for group in self._accounts.values():
+            if acct_id in group:
+                return group[acct_id]
+        return acct_id
+
+    # ------------------------------------------------------------------ loading
+    def reload(self) -> None:
+        """(Re)load accounts and Work facts off the GUI thread."""
+        if self._load_accounts_fn is not None:
+            self._accounts_error = None
+            self.retry_button.setVisible(False)
+            self._status(self.tr("Loading accounts from QuickBooks…"))
+            for combo in self._all_combos():
+                combo.set_loading()
+            self._tasks.append(run_in_background(self, self._load_accounts_fn,
+                                                 on_done=self._accounts_loaded, on_error=self._accounts_failed))
+        else:
+            self._status("")
+        if self._load_work_fn is not None and self._work is None:
+            self._tasks.append(run_in_background(self, self._load_work_fn,
+                                                 on_done=self._work_loaded, on_error=self._work_failed))
+
+    def _status(self, text: str) -> None:
+        self.accounts_status.setText(text)
+        self.accounts_status.setVisible(bool(text))
+
+    @property
+    def loading(self) -> bool:
+        return any(t.running for t in self._tasks)
+
+    def _all_combos(self) -> list[AccountCombo]:
+        return [self.income_account, self.expense_account, self.deposit_account, self.ap_account,
+                *self._concept_combos.values()]
+
+    def _accounts_loaded(self, accounts: Any) -> None:
+        self._accounts = account_groups(accounts)
+        self._status("")
+        for key, group in (("income_account", "income"), ("expense_account", "expense"),
+                           ("deposit_account", "deposit"), ("ap_account", "ap")):
+            getattr(self, key).set_accounts(self._accounts[group])
+        for combo in self._concept_combos.values():
+            combo.set_accounts(self._accounts["expense"])
+        self._on_change()
+
+    def _accounts_failed(self, exc: BaseException) -> None:
+        self._accounts_error = exc
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        self._status(self.tr("The QuickBooks accounts could not be loaded: {0}").format(message))
+        self.retry_button.setVisible(True)
+        for combo in self._all_combos():
+            combo.set_failed()
+        self._on_change()
+
+    def _work_loaded(self, facts: WorkFacts) -> None:
+        self._work = facts
+        state = facts.default_state or self.tr("none set in Work")
+        self.default_state_label.setText(self.tr("Work's default state: {0}").format(state))
+        self._fill_concepts()
+        self._on_change()
+
+    def _work_failed(self, exc: BaseException) -> None:
+        self.default_state_label.setText(self.tr("Work's default state could not be read"))
+
+    def _fill_concepts(self) -> None:
+        names = sorted(set(self._mapped) | set(self._work.concepts if self._work else ()))
+        current = {n: c.current_id() for n, c in self._concept_combos.items()}
+        self.concepts.setRowCount(len(names))
+        self._concept_combos = {}
+        for row, name in enumerate(names):
+            item = QLabel(name, self.concepts)
+            item.setContentsMargins(8, 0, 8, 0)
+            self.concepts.setCellWidget(row, 0, item)
+            combo = AccountCombo(self.tr("Expense account for the concept {0}").format(name), self.concepts)
+            combo.select_id(current.get(name) or self._mapped.get(name))
+            if self._accounts is not None:
+                combo.set_accounts(self._accounts["expense"])
+            elif self._accounts_error is not None:
+                combo.set_failed()
+            combo.account_changed.connect(self._on_change)
+            self._concept_combos[name] = combo
+            self.concepts.setCellWidget(row, 1, combo)
+        self.concepts.resizeRowsToContents()
+        rows_height = sum(self.concepts.rowHeight(r) for r in range(len(names)))
+        self.concepts.setMinimumHeight(min(110 + rows_height, 360))
+
+    # ------------------------------------------------------------------ rules
+    def _apply_dependencies(self) -> None:
+        """Mirror the seed's rules in the controls before validating."""
+        invoices = self.invoices.isChecked()
+        if not invoices and self.payments.isChecked():
+            self.payments.setChecked(False)  # Payments is only active with Invoices (the seed)
+        self.payments.setEnabled(invoices)
+        self.payments.setToolTip("" if invoices else self.tr("Payments can be chosen once Invoices is checked: "
+                                                              "each payment is applied to its invoice."))
+        needs_clients = invoices or self.payments.isChecked()
+        if needs_clients and not self.clients.isChecked():
+            self.clients.setChecked(True)
+        self.clients.setEnabled(not needs_clients)
+        self.clients.setToolTip(
+            self.tr("Clients must stay on while Invoices or Payments is checked: every invoice and payment "
+                    "needs its client as a QuickBooks customer.") if needs_clients else "")
+        self.use_default_state.setEnabled(self.clients.isChecked())
+        self.sites_use_client_address.setEnabled(self.sites.isChecked())
+        accounts_ready = self._accounts is not None
+        self.income_account.setEnabled(invoices and accounts_ready)
+        self.expense_account.setEnabled(invoices and accounts_ready)
+        self.deposit_account.setEnabled(self.payments.isChecked() and accounts_ready)
+        self.ap_account.setEnabled(self.bills.isChecked() and accounts_ready)
+        self.concepts.setEnabled(self.bills.isChecked())
+
+    def issues(self) -> list[SettingsIssue]:
+        """The rules' verdict on the current controls, plus "still loading"/"could not load"."""
+        s = self.settings()
+        concepts: Iterable[str] | None = self._work.concepts if self._work else None
+        issues = validate(s, self.accounts_for_save(), concepts)
+        needs_accounts = s.invoices or s.payments or s.bills
+        if needs_accounts and self._accounts is None and self._load_accounts_fn is not None:
+            if self._accounts_error is not None:
+                issues.insert(0, SettingsIssue("accounts", self.tr("The QuickBooks accounts could not be loaded."),
+                                               self.tr("Press Retry.")))
+            else:
+                issues.insert(0, SettingsIssue("accounts", self.tr("The QuickBooks accounts are still loading."),
+                                               self.tr("Wait a moment.")))
+        return issues
+
+    def accounts_for_save(self) -> Mapping[str, Any] | None:
+        if self._accounts is None:
+            return None
+        return {g: [{"Id": i, "Name": n} for i, n in accts.items()] for g, accts in self._accounts.items()}
+
+    def is_valid(self) -> bool:
+        return not self.issues()
+
+    def reason_text(self) -> str:
+        issues = self.issues()
+        if not issues:
+            return ""
+        first = issues[0]
+        more = len(issues) - 1
+        text = f"{first.message} {first.hint}"
+        if more:
+            text += " " + (self.tr("(and 1 more thing to fix)") if more == 1
+                           else self.tr("(and {0} more things to fix)").format(more))
+        return text
+
+    def _on_change(self, *_args: Any) -> None:
+        if getattr(self, "_loading_values", False):
+            return
+        self._loading_values = True
+        try:
+            self._apply_dependencies()
+        finally:
+            self._loading_values = False
+        reason = self.reason_text()
+        self.reason.setText(reason)
+        self.reason.setVisible(bool(reason))
+        state = (not reason, reason)
+        if state != self._last_validity:
+            self._last_validity = state
+            emit(self.validity_changed, *state)
+        emit(self.changed)
+
+    def first_issue_widget(self) -> QWidget | None:
+        issues = self.issues()
+        if not issues:
+            return None
+        return getattr(self, issues[0].field, None) if issues[0].field != "accounts" else self.retry_button
+
+
+__all__ = ["NO_START_DATE", "SyncSettingsForm", "WorkFacts"]

@@ -1,0 +1,73 @@
+"""The large green check / red x next to each entity, always paired with words.
+
+A check alone does not survive a compressed screen share or colour blindness, so the widget shows the
+icon *and* a text ("On" / "Off" or a reason), and exposes the state as its accessible description for
+screen readers. ``state`` is also a Qt property so tests (and style sheets) can read it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from qbosync_desktop.desktop.ui.style import pixmap
+
+ICON_FOR_STATE = {"on": "check", "off": "cross", "warning": "warning", "syncing": "syncing", "info": "info"}
+
+
+class StatusIcon(QLabel):
+    """Just the icon, sized for a shared screen (32 px by default)."""
+
+    def __init__(self, state: str = "off", size: int = 32, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._size = size
+        self._state = ""
+        self.setFixedSize(size, size)
+        self.set_state(state)
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def set_state(self, state: str) -> None:
+        if state not in ICON_FOR_STATE:
+            raise ValueError(f"unknown status {state!r}")
+        self._state = state
+        self.setProperty("state", state)
+        self.setPixmap(pixmap(ICON_FOR_STATE[state], self._size))
+
+
+class EntityStatus(QWidget):
+    """Icon + entity name + a detail line (e.g. the chosen accounts) for the settings summary."""
+
+    def __init__(self, entity: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.entity = entity
+        self.icon = StatusIcon("off", 36, self)
+        self.title = QLabel(entity, self)
+        self.title.setObjectName("SectionTitle")
+        self.detail = QLabel("", self)
+        self.detail.setObjectName("Muted")
+        self.detail.setWordWrap(True)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.title)
+        text.addWidget(self.detail)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 4, 4, 4)
+        row.setSpacing(12)
+        row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        row.addLayout(text, 1)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+
+    @property
+    def on(self) -> bool:
+        return self.icon.state == "on"
+
+    def set_status(self, on: bool, detail: str = "") -> None:
+        self.icon.set_state("on" if on else "off")
+        words = self.tr("On") if on else self.tr("Off")
+        self.detail.setText(detail or words)
+        self.setAccessibleName(f"{self.entity}: {words}")
+        self.setAccessibleDescription(detail or words)
+        self.setToolTip(f"{self.entity}: {words}" + (f" — {detail}" if detail else ""))

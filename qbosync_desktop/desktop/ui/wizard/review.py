@@ -1,0 +1,266 @@
+"""Wizard page 3 — Review: what the first sync will do, and which existing records look alike.
+
+Nothing is written to QuickBooks or Work before Enable (the contractor seed's promise that existing
+QuickBooks data is only added to starts here): the preview is the engine's own planner run without
+applying (``SyncEngine.preview``), so the numbers are exactly what Enable will do. Each number opens
+into its records; each "will fail" says why and what to do.
+
+Match review: existing QuickBooks customers/vendors that look like Work records. Exact matches are
+pre-accepted by the engine; the rest wait for a person (accept, reject, or pick another candidate of
+the same Work record). Decisions go through the sync service's worker (they write links), and the
+preview is planned again after each so the numbers follow the decisions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.desktop.signals import emit
+from qbosync_desktop.desktop.ui.text import heading
+
+ACTION_WORDS = {
+    "create": "will be created",
+    "link": "will be linked to an existing record",
+    "update": "will be updated",
+    "import": "will be brought into Work",
+    "skip": "will be skipped",
+    "void": "will be voided",
+    "fail": "will fail",
+}
+ACTION_ORDER = ("create", "link", "update", "import", "void", "skip", "fail")
+
+
+class ReviewPage(QWizardPage):
+    """Preview tree (entity → action → records) and the match-review table."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setTitle(heading(self.tr("Review before enabling")))
+        self.setSubTitle(self.tr("Nothing has been written yet. This is exactly what Enable Integration will do."))
+        self.preview: Any = None
+        self.matches: list[dict[str, Any]] = []
+        self.loading = False
+        self.error: BaseException | None = None
+
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.tree = QTreeWidget(self)
+        self.tree.setAccessibleName(self.tr("What the first sync will do"))
+        self.tree.setHeaderLabels([self.tr("What"), self.tr("Why / what to do")])
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.tree.setColumnWidth(0, 380)
+        self.tree.setWordWrap(True)
+        self.tree.setAlternatingRowColors(True)
+
+        box = QWidget(self)
+        ml = QVBoxLayout(box)
+        ml.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        title = QLabel(self.tr("Existing QuickBooks records that look like Work records"), box)
+        title.setObjectName("SectionTitle")
+        head.addWidget(title, 1)
+        self.accept_exact_button = QPushButton(self.tr("Accept all exact matches"), box)
+        self.accept_exact_button.clicked.connect(self.accept_all_exact)
+        head.addWidget(self.accept_exact_button)
+        ml.addLayout(head)
+        self.match_table = QTableWidget(0, 5, box)
+        self.match_table.setAccessibleName(self.tr("Match review"))
+        self.match_table.setHorizontalHeaderLabels([self.tr("Work record"), self.tr("QuickBooks record"),
+                                                    self.tr("Why they look alike"), self.tr("Decision"),
+                                                    self.tr("Choose")])
+        self.match_table.verticalHeader().setVisible(False)
+        self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.match_table.setTabKeyNavigation(False)
+        self.match_table.horizontalHeader().setStretchLastSection(True)
+        self.match_table.setColumnWidth(0, 170)
+        self.match_table.setColumnWidth(1, 170)
+        self.match_table.setColumnWidth(2, 240)
+        self.no_matches = QLabel(self.tr("No existing QuickBooks record looks like a Work record."), box)
+        self.no_matches.setObjectName("Muted")
+        ml.addWidget(self.match_table)
+        ml.addWidget(self.no_matches)
+
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.tree)
+        split.addWidget(box)
+        split.setSizes([380, 260])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+
+    # ------------------------------------------------------------------ loading
+    def initializePage(self) -> None:
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.setButtonText(wizard.WizardButton.NextButton, self.tr("Enable Integration"))
+        self.reload(matches=True)
+
+    def cleanupPage(self) -> None:
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.setButtonText(wizard.WizardButton.NextButton, self.tr("&Next >"))
+
+    def isComplete(self) -> bool:
+        return self.preview is not None and not self.loading
+
+    def reload(self, matches: bool = True) -> None:
+        """Ask the worker for the match proposals (optional) and the preview, in that order."""
+        self.loading = True
+        self.error = None
+        self.status.setText(self.tr("Reading both companies to plan the first sync…"))
+        emit(self.completeChanged)
+
+        self.ctx.session.service.plan(matches, on_done=self._loaded, on_error=self._failed)
+
+    def _loaded(self, result: tuple[Any, list[dict[str, Any]] | None]) -> None:
+        self.preview, found = result
+        if found is not None:
+            self.matches = found
+        self.loading = False
+        self.ctx.total_estimate = sum(len(chs) for _n, chs in self.preview.phases)
+        self._fill_tree()
+        self._fill_matches()
+        counts = self.preview.counts()
+        fails = sum(c.get("fail", 0) for c in counts.values())
+        self.status.setText(self.tr("{0} records planned; {1} will fail (see why below). Nothing is written until "
+                                    "you press Enable Integration.").format(self.ctx.total_estimate, fails))
+        emit(self.completeChanged)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.loading = False
+        self.error = exc
+        text = f"{exc.title}: {exc.message} {exc.hint}" if isinstance(exc, QboSyncError) else str(exc)
+        self.status.setText(self.tr("The preview could not be made. {0}").format(text))
+        emit(self.completeChanged)
+
+    # ------------------------------------------------------------------ preview
+    def summary(self) -> dict[str, dict[str, int]]:
+        return self.preview.counts() if self.preview is not None else {}
+
+    def _fill_tree(self) -> None:
+        self.tree.clear()
+        for entity, changes in self.preview.phases:
+            by_action: dict[str, list[Any]] = defaultdict(list)
+            for ch in changes:
+                by_action[ch.action].append(ch)
+            parts = [f"{len(by_action[a])} {a if a != 'fail' else 'will fail'}" for a in ACTION_ORDER if by_action[a]]
+            top = QTreeWidgetItem([f"{entity.capitalize()} — " + (", ".join(parts) or self.tr("nothing to do")), ""])
+            top.setData(0, Qt.ItemDataRole.UserRole, entity)
+            font = top.font(0)
+            font.setBold(True)
+            top.setFont(0, font)
+            self.tree.addTopLevelItem(top)
+            for action in ACTION_ORDER:
+                items = by_action.get(action)
+                if not items:
+                    continue
+                group = QTreeWidgetItem([f"{len(items)} {self.tr(ACTION_WORDS[action])}", ""])
+                group.setData(0, Qt.ItemDataRole.UserRole, action)
+                top.addChild(group)
+                for ch in items:
+                    label = ch.label or f"{ch.kind} {ch.work_id or ch.qbo_id}"
+                    why = ch.reason or ""
+                    if ch.problem is not None:
+                        why = f"{ch.problem.message} — {self.tr('What to do')}: {ch.problem.hint}"
+                    child = QTreeWidgetItem([label, why])
+                    child.setToolTip(1, why)
+                    group.addChild(child)
+                if action == "fail":
+                    group.setExpanded(True)
+                    top.setExpanded(True)
+
+    # ------------------------------------------------------------------ matches
+    def _fill_matches(self) -> None:
+        t = self.match_table
+        rows = [m for m in self.matches if m["state"] in ("proposed", "accepted")]
+        t.setRowCount(len(rows))
+        self.no_matches.setVisible(not rows)
+        t.setVisible(bool(rows))
+        self.accept_exact_button.setEnabled(any(m["exact"] and m["state"] == "proposed" for m in self.matches))
+        for row, m in enumerate(rows):
+            t.setItem(row, 0, QTableWidgetItem(f"{m['work_name']}  ({m['kind']} {m['work_id']})"))
+            t.setItem(row, 1, QTableWidgetItem(f"{m['qbo_name']}  (#{m['qbo_id']})"))
+            reason = QTableWidgetItem(m["reason"] + (self.tr(" · exact") if m["exact"] else ""))
+            reason.setToolTip(reason.text())
+            t.setItem(row, 2, reason)
+            decision = {"accepted": self.tr("Linked (same record)"), "proposed": self.tr("Waiting for you")}
+            t.setItem(row, 3, QTableWidgetItem(decision.get(m["state"], m["state"])))
+            t.item(row, 0).setData(Qt.ItemDataRole.UserRole, m["id"])
+            cell = QWidget(t)
+            cl = QHBoxLayout(cell)
+            cl.setContentsMargins(4, 2, 4, 2)
+            if m["state"] == "proposed":
+                accept = QPushButton(self.tr("Accept"), cell)
+                accept.setObjectName(f"accept_{m['id']}")
+                accept.setAccessibleName(self.tr("Accept: {0} is {1}").format(m["work_name"], m["qbo_name"]))
+                accept.clicked.connect(lambda _=False, mid=m["id"]: self.decide(mid, True))
+                cl.addWidget(accept)
+            reject = QPushButton(self.tr("Reject") if m["state"] == "proposed" else self.tr("Unlink"), cell)
+            reject.setObjectName(f"reject_{m['id']}")
+            reject.setAccessibleName(self.tr("Reject: {0} is not {1}").format(m["work_name"], m["qbo_name"]))
+            reject.clicked.connect(lambda _=False, mid=m["id"]: self.decide(mid, False))
+            cl.addWidget(reject)
+            others = self._alternatives(m)
+            if others:
+                pick = QComboBox(cell)
+                pick.setObjectName(f"pick_{m['id']}")
+                pick.setAccessibleName(self.tr("Pick another QuickBooks record for {0}").format(m["work_name"]))
+                pick.addItem(self.tr("Pick another…"), None)
+                for o in others:
+                    pick.addItem(f"{o['qbo_name']} (#{o['qbo_id']})", o["id"])
+                pick.activated.connect(lambda _i, combo=pick: combo.currentData() and self.decide(combo.currentData(),
+                                                                                                  True))
+                cl.addWidget(pick)
+            t.setCellWidget(row, 4, cell)
+        t.resizeRowsToContents()
+
+    def _alternatives(self, m: dict[str, Any]) -> list[dict[str, Any]]:
+        return [o for o in self.matches if o["kind"] == m["kind"] and o["work_id"] == m["work_id"]
+                and o["id"] != m["id"] and o["state"] == "proposed"]
+
+    def decide(self, match_id: int, accept: bool) -> None:
+        self._submit_decisions([(match_id, accept)])
+
+    def accept_all_exact(self) -> None:
+        self._submit_decisions([(m["id"], True) for m in self.matches if m["exact"] and m["state"] == "proposed"])
+
+    def _submit_decisions(self, decisions: list[tuple[int, bool]]) -> None:
+        """Apply decisions on the worker (they write links), then re-plan the preview."""
+
+        def apply(engine: Any) -> list[dict[str, Any]]:
+            from qbosync_desktop.store.models.twoway import MatchProposal
+
+            for match_id, accept in decisions:
+                (engine.accept_match if accept else engine.reject_match)(match_id)
+            return [m.to_dict() for m in MatchProposal.select().order_by(
+                MatchProposal.kind, MatchProposal.score.desc(), MatchProposal.id)]
+
+        self.loading = True
+        emit(self.completeChanged)
+        self.ctx.session.service.submit(apply, on_done=self._decided, on_error=self._failed)
+
+    def _decided(self, matches: list[dict[str, Any]]) -> None:
+        self.matches = matches
+        self._fill_matches()
+        self.reload(matches=False)

@@ -1,0 +1,573 @@
+"""QuickBooks customers ⇄ Work clients, the two-way half: imports, matches and merged updates.
+
+This phase runs *before* the Work → QuickBooks ``clients`` phase. It
+
+1. reads what changed in QuickBooks (:mod:`cdc`: all customers on the first run, then one CDC
+   request per sync, a query for gaps over 30 days) and what changed in Work (its own
+   ``updated_since`` cursor, ``twoway.work.clients``: the outbound phase advances ``work.clients``
+   after this phase commits, so sharing it would make one of them miss changes);
+2. matches unlinked customers against unlinked Work clients (on every run that sees one, not only
+   at onboarding), links accepted proposals (origin ``matched``) and holds undecided ones back;
+3. imports top-level customers without a link into Work (the seed's state rules apply: default
+   State, or the seed's exact missing-state problem), exactly once through a persisted
+   :class:`WorkWrite` with an ``Idempotency-Key``;
+4. merges linked pairs where either side changed (:mod:`merge`): one-side changes flow, both-side
+   changes follow the conflict policy, "ask me" records :class:`Conflict` rows and overwrites nothing.
+   Work writes carry the version (409 → re-read, merge again); QuickBooks writes go through the
+   outbox (exactly once).
+
+Afterwards each examined link's ``fingerprint`` is set to what the outbound phase would compute for
+the client, so the outbound phase does not push a merged (or conflicted) client back over
+QuickBooks' values. The per-side merge bases live in ``Link.synced["twoway"]``: ``work`` and ``qbo``
+(the values last left in step) and ``qbo_seen`` (QuickBooks' values at the last read, which stand in
+for "QuickBooks now" when CDC reports no change).
+
+Problems of customers that are not in Work yet are keyed ``work_id = "qbo:<Id>"`` (a problem needs a
+record key and the Work id does not exist yet). Such customers are re-read every run until they
+import, so turning "Use default state" on (no change in QuickBooks) is enough to import them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
+from qbosync_desktop.store.db import database
+from qbosync_desktop.store.models.sync import Link, Problem, utcnow
+from qbosync_desktop.store.models.twoway import Conflict, WorkWrite
+from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
+from qbosync_desktop.sync.clients import stale
+from qbosync_desktop.sync.clients.fields import (
+    FIELDS,
+    address_of,
+    get,
+    is_top_level,
+    qbo_patch,
+    qbo_values,
+    too_long,
+    work_patch,
+    work_values,
+)
+from qbosync_desktop.sync.clients.merge import merge
+from qbosync_desktop.sync.onboarding.review import (
+    decide,
+    decided_unlinked,
+    link_matched,
+    qbo_candidate,
+    store_fresh,
+    work_candidate,
+)
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
+from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+log = logging.getLogger(__name__)
+
+KIND = "client"
+ENTITY = "Customer"
+PHASE = "customers"
+WORK_CURSOR = "twoway.work.clients"
+MAX_409_RETRIES = 3
+#: Imported clients applied per transaction.
+APPLY_CHUNK = 100
+#: Above this many linked clients to fetch one by one, read the whole Work list instead.
+BULK_READ_THRESHOLD = 50
+#: ctx.caches keys other phases read (sites, the outbound clients phase, the preview)
+CACHE_READ = "twoway.customers.read"
+CACHE_HOLD = "twoway.hold.client"
+CACHE_IMPORTS = "twoway.imports.client"
+
+
+class TooLong(WorkValidationError):
+    title = "Customer field too long for Work"
+
+
+def _twoway(link: Link | None) -> dict[str, Any]:
+    return dict(((link.synced or {}) if link is not None else {}).get("twoway") or {})
+
+
+def _stamp(value: Any) -> str | None:
+    from qbosync_desktop.sync.flows.base import stamp
+
+    return stamp(value)
+
+
+def read_customers(ctx: RunContext) -> cdc.Changes:
+    """The customers read of this run (shared with the sites phase through ``ctx.caches``)."""
+
+    def load() -> cdc.Changes:
+        since = cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY)))
+        return cdc.read_changes(ctx.qbo, ENTITY, since, now=ctx.now)
+
+    return ctx.cached(CACHE_READ, load)
+
+
+def outbound_fingerprint(ctx: RunContext, client: Any) -> str:
+    """What the outbound ``clients`` phase computes for this client, so it sees no change."""
+    from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
+    from qbosync_desktop.sync.rules.fingerprint import fingerprint
+
+    return fingerprint(customer_body(client, sent_name(ctx, client)))
+
+
+def _sent(client: Any, display_name: str) -> dict[str, Any]:
+    from qbosync_desktop.sync.clients.outbound import customer_body
+
+    return customer_body(client, display_name)
+
+
+class ClientsTwoWay:
+    """The phase. ``plan`` reads both sides and decides; ``apply`` writes to Work, then QuickBooks."""
+
+    name = PHASE
+    kind = KIND
+
+    # -- planning ----------------------------------------------------------------------------------
+    def plan(self, ctx: RunContext) -> list[Change]:
+        s = ctx.settings
+        read = read_customers(ctx)
+        ctx.stage_cursor(cdc.cursor_name(ENTITY), read.next_cursor)
+        customers = {str(c["Id"]): c for c in read.records if is_top_level(c)}
+        links = ctx.links(KIND)
+        linked_now = set(links)  # (a preview adds planned links to the cache while planning)
+        by_qbo = {lk.qbo_id: lk for lk in links.values()}
+
+        since = ctx.cursor(WORK_CURSOR)
+        work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
+        newest = max((t for t in (_stamp(get(c, "updated_at")) for c in work_changed) if t), default=None)
+        if newest is not None:
+            from qbosync_desktop.sync.flows.base import after
+
+            ctx.stage_cursor(WORK_CURSOR, after(newest))
+        work_by_id = {str(get(c, "id")): c for c in work_changed}
+
+        # Customers CDC will not report again but that need handling now: a failed import (the fix
+        # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
+        pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
+        waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
+            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
+        decided = [m.qbo_id for m in decided_unlinked(KIND)]
+        missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
+        if missing:
+            from qbosync_desktop.connectors.qbo.query import quote
+
+            for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
+                if is_top_level(c):
+                    customers[str(c["Id"])] = c
+
+        # Match review. An import interrupted after Work may have created the client is finished
+        # first, with the same request (so its customer is not offered to matching, which would pair
+        # it with that very client under another origin). Matching runs whenever a QuickBooks
+        # customer has no link yet - not only on the onboarding run: a customer added in QuickBooks
+        # later may be a Work client nobody linked, and importing it would make a second one. That
+        # needs every unlinked Work client, not just the changed ones.
+        unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
+        all_work = dict(work_by_id)
+        fresh_ids = {str(c["Id"]) for c in read.records}
+        if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
+            all_work = {str(get(c, "id")): c for c in ctx.work.clients()}
+        unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in links]
+        decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
+        ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
+        ctx.caches["twoway.fresh.client"] = decisions.fresh
+        matched = {q: (w, info) for w, q, info in decisions.accepted}
+
+        changes: list[Change] = []
+        company = None
+        imports: dict[str, Any] = {}
+        for qid, cust in sorted(customers.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+            if qid in by_qbo:
+                continue
+            label = str(cust.get("DisplayName") or qid)
+            if qid in matched and qid not in pending:
+                wid, info = matched[qid]
+                client = all_work.get(wid) or ctx.work.get_client(wid)
+                changes += self._link_changes(ctx, client, cust, info)
+                continue
+            if qid in decisions.waiting_qbo:
+                changes.append(Change(KIND, None, qid, "skip", decisions.waiting_qbo[qid], entity=ENTITY, label=label,
+                                      meta={"qbo_only": True}))
+                continue
+            if company is None:
+                company = ctx.company()
+            ch = self._import_change(ctx, cust, company, pending.get(qid))
+            imports[qid] = ch
+            changes.append(ch)
+        ctx.caches[CACHE_IMPORTS] = imports
+
+        # Linked pairs where either side changed, or a conflict decision waits to be applied.
+        resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
+            (Conflict.kind == KIND) & (Conflict.state == "resolved") & (Conflict.applied_at.is_null()))}
+        # ... or a QuickBooks write of ours met a concurrent edit there (5010, sync/stale.py): that
+        # edit must reach the merge even if no change feed reports the customer again.
+        recheck = {wid for wid, lk in links.items()
+                   if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK) and wid in linked_now}
+        pairs: dict[str, str] = {}
+        for qid in customers:
+            if qid in by_qbo:
+                pairs[by_qbo[qid].work_id] = qid
+        for wid in [*work_by_id, *resolved, *recheck]:
+            if wid in linked_now and wid not in pairs:
+                pairs[wid] = links[wid].qbo_id
+        # Versions we wrote (or last merged) ourselves are no change: the customers the outbound
+        # phase just created, our own updates read back by CDC, clients we just wrote in Work. They
+        # cost nothing - no request, no write - so the sync after a busy one is a no-op again.
+        for wid in list(pairs):
+            if wid in resolved or wid in recheck:
+                continue
+            link, cust, client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
+            qbo_known = cust is None or str(cust.get("SyncToken")) == str(link.qbo_sync_token)
+            work_known = client is None or str(get(client, "version")) == str(link.work_version)
+            if qbo_known and work_known:
+                del pairs[wid]
+        need = [w for w in pairs if w not in work_by_id]
+        if len(need) > BULK_READ_THRESHOLD:
+            # Many QuickBooks-side changes (e.g. a bulk edit): one paged list beats a GET per client.
+            work_by_id.update({str(get(c, "id")): c for c in ctx.work.clients()})
+        for wid, qid in sorted(pairs.items()):
+            link = links[wid]
+            client = work_by_id.get(wid)
+            if client is None:
+                client = ctx.work.get_client(wid)
+            cust = customers.get(qid)
+            changes.append(self._merge_change(ctx, link, client, cust, s.conflict_policy))
+        return changes
+
+    def _link_changes(self, ctx: RunContext, client: Any, cust: dict[str, Any], info: dict[str, Any]) -> list[Change]:
+        """An accepted match: the link, then (as its own change, so the preview counts what the run
+        does) the first merge of the pair - gaps filled, real differences by the policy."""
+        wid, qid = str(get(client, "id")), str(cust["Id"])
+        label = str(get(client, "name"))
+        reason = f"Matched with QuickBooks customer \u201c{cust.get('DisplayName')}\u201d: {info.get('reason', '')}"
+        link_ch = Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=label,
+                         meta={"match": info, "sync_token": cust.get("SyncToken")})
+        lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
+        return [link_ch, self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)]
+
+    def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Any, pending: WorkWrite | None) -> Change:
+        qid = str(cust["Id"])
+        label = str(cust.get("DisplayName") or qid)
+        key = problem_key(qid)
+        if pending is not None:  # a create that may have reached Work: re-send it identically
+            return Change(KIND, key, qid, "import", "new in QuickBooks (finishing an interrupted import)",
+                          payload=pending.body, entity=ENTITY, label=label,
+                          meta={"write_id": pending.id, "qbo": qbo_values(cust), "sync_token": cust.get("SyncToken")})
+        values = qbo_values(cust)
+        s = ctx.settings
+        try:
+            addr = client_address_for_work(
+                address_of(values), use_default_state=s.use_default_state,
+                default_state=get(company, "default_state"), default_country=get(company, "default_country"),
+                qbo_id=qid)
+        except MissingState as exc:
+            return Change(KIND, key, qid, "fail", exc.message, problem=exc, entity=ENTITY, label=label)
+        field = too_long(values)
+        if field is not None:
+            err = TooLong(f"The customer \u201c{label[:60]}\u2026\u201d has a {field.replace('_', ' ')} longer than "
+                          "Work allows.", hint="Shorten it in QuickBooks, then press Sync now.",
+                          details={"field": field, "qbo_id": qid})
+            return Change(KIND, key, qid, "fail", err.message, problem=err, entity=ENTITY, label=label)
+        body: dict[str, Any] = {f: values[f] or None for f in ("name", "first_name", "last_name", "company_name",
+                                                                "email", "phone")}
+        body["name"] = values["name"]
+        body["billing_address"] = to_work(addr)
+        body["active"] = values["active"]
+        reason = "new in QuickBooks"
+        if addr.state != address_of(values).state:
+            reason += f" (State {addr.state} from the Work company's default)"
+        return Change(KIND, key, qid, "import", reason, payload=body, entity=ENTITY, label=label,
+                      meta={"qbo": values, "sync_token": cust.get("SyncToken")})
+
+    def _merge_meta(self, client: Any, cust: dict[str, Any] | None, res: Any, qbo_now: dict[str, Any] | None
+                    ) -> dict[str, Any]:
+        return {
+            "to_work": res.to_work,
+            "to_qbo": res.to_qbo,
+            "conflicts": [c.__dict__ for c in res.conflicts],
+            "decided": res.decided,
+            "base_work": res.base_work,
+            "base_qbo": res.base_qbo,
+            "qbo_now": qbo_now if qbo_now is not None else qbo_values(cust or {}),
+            "sync_token": (cust or {}).get("SyncToken"),
+            "work_version": get(client, "version"),
+            "client": client,
+        }
+
+    def _merge_change(self, ctx: RunContext, link: Link, client: Any, cust: dict[str, Any] | None, policy: str
+                      ) -> Change:
+        tw = _twoway(link)
+        w_now = work_values(client)
+        q_now = qbo_values(cust) if cust is not None else (tw.get("qbo_seen") or None)
+        label = str(get(client, "name"))
+        if q_now is None:
+            # Linked by the outbound phase and never read back: QuickBooks holds what was sent.
+            sent = (link.synced or {}).get("sent")
+            q_now = qbo_values(sent) if sent else dict(w_now)
+        bw, bq = tw.get("work"), tw.get("qbo")
+        sent = (link.synced or {}).get("sent")
+        if bw is None and bq is None and sent:
+            # Created in QuickBooks from Work by the outbound phase: both sides agreed on what was sent.
+            bw = bq = qbo_values(sent)
+        bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
+        res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS)
+        meta = self._merge_meta(client, cust, res, q_now)
+        meta["used_bases"] = (bw, bq)  # what a deferred QuickBooks write puts back (sync/stale.py)
+        if cust is None:
+            meta["sync_token"] = link.qbo_sync_token
+        parts = []
+        if res.to_qbo:
+            parts.append("to QuickBooks: " + ", ".join(sorted(res.to_qbo)))
+        if res.to_work:
+            parts.append("to Work: " + ", ".join(sorted(res.to_work)))
+        if res.conflicts:
+            parts.append("changed in both places, waiting for your decision: "
+                         + ", ".join(c.field for c in res.conflicts))
+        action = "update" if res.changed else "skip"
+        reason = "; ".join(parts) or "no change"
+        if "name" in res.to_qbo:
+            from qbosync_desktop.sync.rules.names import check_name
+
+            bad = check_name(str(res.to_qbo["name"]), what="client")
+            if bad is not None:
+                # QuickBooks would refuse the new name (2040/2050): say so before sending anything;
+                # the record syncs once the name is fixed in Work.
+                return Change(KIND, link.work_id, link.qbo_id, "fail", bad.message, problem=bad, entity=ENTITY,
+                              label=label, meta={"work_version": get(client, "version")})
+        payload = None
+        if res.to_qbo:
+            payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
+        if ctx.preview:
+            # The run sets the link's outbound fingerprint after this merge (see the module doc); an
+            # unsaved copy in the preview's cache lets the outbound phase plan exactly as it will then.
+            ghost = Link(**{**link.__data__, "synced": {**(link.synced or {}),
+                                                        "sent": _sent(client, q_now.get("name") or label)}})
+            ctx.links(KIND)[link.work_id] = ghost
+            ghost.fingerprint = outbound_fingerprint(ctx, client)
+        return Change(KIND, link.work_id, link.qbo_id, action, reason[:1].upper() + reason[1:], payload=payload,
+                      entity=ENTITY, label=label, meta=meta)
+
+    @staticmethod
+    def _apply_resolutions(link: Link, bw: dict | None, bq: dict | None, w_now: dict, q_now: dict
+                           ) -> tuple[dict | None, dict | None]:
+        """Turn each decided conflict into bases that make the kept value flow by the normal merge:
+        keep Work → both bases = QuickBooks' value (so only Work looks changed), and vice versa."""
+        rows = list(Conflict.select().where((Conflict.kind == KIND) & (Conflict.work_id == link.work_id)
+                                            & (Conflict.state == "resolved") & (Conflict.applied_at.is_null())))
+        if not rows:
+            return bw, bq
+        bw, bq = dict(bw or w_now), dict(bq or q_now)
+        for c in rows:
+            if c.resolution == "work":
+                bw[c.field] = bq[c.field] = q_now.get(c.field)
+            else:
+                bw[c.field] = bq[c.field] = w_now.get(c.field)
+        return bw, bq
+
+    # -- applying ----------------------------------------------------------------------------------
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        for ch in changes:
+            ch.meta.setdefault("phase", PHASE)
+        fails = [c for c in changes if c.action == "fail"]
+        outbox.apply_local(ctx, PHASE, fails)
+        self._apply_imports(ctx, [c for c in changes if c.action == "import"])
+        for ch in changes:
+            if ch.action == "link":
+                with database.atomic():
+                    lk = link_matched(KIND, str(ch.work_id), str(ch.qbo_id), run_id=ctx.run_id, message=ch.reason,
+                                      sync_token=ch.meta.get("sync_token"))
+                    problems.close_problem(KIND, str(ch.work_id))
+                if lk is not None:
+                    ctx.remember_link(lk)
+                ctx.count(PHASE, "linked")
+                ctx.observer.record(PHASE, ch.work_id, "linked", ch.reason)
+        qbo_writes: list[Change] = []
+        for ch in changes:
+            if ch.action in ("update", "skip") and ch.work_id and "to_work" in ch.meta:
+                ctx.check_cancel()
+                w = self._apply_merge(ctx, ch)
+                if w is not None:
+                    qbo_writes.append(w)
+        if ctx.caches.get("twoway.fresh.client"):
+            with database.atomic():
+                store_fresh(KIND, ctx.caches["twoway.fresh.client"])
+        if any(c.action == "import" or c.meta.get("to_work") for c in changes):
+            # The engine may have prefetched the outbound phase's Work client list at run start,
+            # before these Work writes: such a stale copy would look changed against the fingerprint
+            # set here and push the old values over QuickBooks. Make that phase read Work again.
+            ctx.caches.pop("prefetch.work.clients", None)
+        outbox.submit(ctx, qbo_writes)
+
+    def _apply_imports(self, ctx: RunContext, imports: list[Change]) -> None:
+        """Intents committed first (one transaction), creates sent a few at a time, results applied
+        in chunks (one transaction each: link, audit, problem closed, intent done)."""
+        if not imports:
+            return
+        ctx.check_cancel()
+        with database.atomic():
+            writes = [
+                WorkWrite.get_by_id(ch.meta["write_id"]) if ch.meta.get("write_id") is not None
+                else work_writes.intent(ctx, KIND, str(ch.qbo_id), dict(ch.payload or {}),
+                                        meta={"qbo": ch.meta.get("qbo")})
+                for ch in imports
+            ]
+        results, stop = work_writes.send_all(ctx, writes, "create_client")
+        by_write = {id(ww): ch for ww, ch in zip(writes, imports, strict=True)}
+        for i in range(0, len(results), APPLY_CHUNK):
+            done: list[tuple[str, Change]] = []
+            with database.atomic():
+                for ww, client, exc in results[i:i + APPLY_CHUNK]:
+                    ch = by_write[id(ww)]
+                    if exc is not None:
+                        if not (exc.fatal or exc.transient or exc is stop):
+                            work_writes.refused(ctx, ww, exc, phase=PHASE, label=ch.label)
+                        continue
+                    done.append((self._link_import(ctx, ch, ww, client), ch))
+            for wid, ch in done:
+                ctx.count(PHASE, "imported")
+                ctx.observer.record(PHASE, wid, "imported", ch.reason)
+        if stop is not None:
+            raise stop
+
+    def _link_import(self, ctx: RunContext, ch: Change, ww: WorkWrite, client: Any) -> str:
+        """Apply one created client (inside the caller's transaction). Returns its Work id."""
+        qid = str(ch.qbo_id)
+        wid = str(get(client, "id"))
+        w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
+        work_writes.mark_done(ww, wid)
+        link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
+        if link is None:
+            link = Link.create(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=ch.meta.get("sync_token"),
+                               work_version=str(get(client, "version")), origin="imported", updated_at=utcnow())
+        link.synced = {"sent": _sent(client, q_vals.get("name") or get(client, "name")),
+                       "twoway": {"work": w_vals, "qbo": q_vals, "qbo_seen": q_vals}}
+        ctx.remember_link(link)
+        link.fingerprint = outbound_fingerprint(ctx, client)
+        link.save()
+        audit.record("import", KIND, wid, qid, run_id=ctx.run_id, after=ww.body, message=ch.reason)
+        problems.close_problem(KIND, problem_key(qid))
+        return wid
+
+    def _apply_merge(self, ctx: RunContext, ch: Change) -> Change | None:
+        """Work write (with 409 → re-read and merge again), conflicts, link bases; returns the QBO
+        write for the outbox (or None)."""
+        meta = ch.meta
+        client = meta["client"]
+        q_now = meta["qbo_now"]
+        wid, qid = str(ch.work_id), str(ch.qbo_id)
+        to_work, to_qbo = dict(meta["to_work"]), dict(meta["to_qbo"])
+        base_w, base_q = meta["base_work"], meta["base_qbo"]
+        conflicts = meta["conflicts"]
+        used_bw, used_bq = meta.get("used_bases") or (None, None)
+        attempts = 0
+        while to_work:
+            try:
+                patch = work_patch(to_work, work_values(client))
+                client = ctx.work.update_client(wid, get(client, "version"), **patch)
+                break
+            except WorkConflict:
+                attempts += 1
+                if attempts > MAX_409_RETRIES:
+                    raise
+                client = ctx.work.get_client(wid)
+                link = ctx.link(KIND, wid)
+                tw = _twoway(link)
+                res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
+                            policy=ctx.settings.conflict_policy, fields=FIELDS)
+                to_work, to_qbo = res.to_work, res.to_qbo
+                base_w, base_q = res.base_work, res.base_qbo
+                used_bw, used_bq = tw.get("work"), tw.get("qbo")
+                conflicts = [c.__dict__ for c in res.conflicts]
+            except WorkApiError as exc:
+                if exc.fatal or exc.transient:
+                    raise
+                with database.atomic():
+                    p = problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=qid,
+                                              extra={"record": ch.label, "fields": sorted(to_work)})
+                ctx.count(PHASE, "failed")
+                ctx.observer.problem(problems.problem_dict(p))
+                ctx.observer.record(PHASE, wid, "failed", exc.message)
+                return None
+        if to_work:
+            base_w = {**base_w, **{f: work_values(client)[f] for f in to_work}}
+        synced_twoway = {"work": base_w, "qbo": base_q, "qbo_seen": {**q_now, **to_qbo}}
+        with database.atomic():
+            link = Link.get((Link.kind == KIND) & (Link.work_id == wid))
+            before = (link.synced, link.work_version, link.qbo_sync_token, link.fingerprint)
+            display = to_qbo.get("name") or q_now.get("name") or get(client, "name")
+            link.synced = {**(link.synced or {}), "sent": _sent(client, display), "twoway": synced_twoway}
+            link.work_version = str(get(client, "version"))
+            if meta.get("sync_token") is not None and not to_qbo:
+                link.qbo_sync_token = str(meta["sync_token"])
+            ctx.remember_link(link)
+            link.fingerprint = outbound_fingerprint(ctx, client)
+            if (link.synced, link.work_version, link.qbo_sync_token, link.fingerprint) != before:
+                # Only a real difference is written: a sync that finds nothing new writes nothing.
+                link.updated_at = utcnow()
+                link.save()
+            self._record_conflicts(ctx, wid, qid, ch.label, conflicts)
+            Conflict.update(applied_at=utcnow()).where(
+                (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "resolved")
+                & (Conflict.applied_at.is_null())).execute()
+            if to_work:
+                audit.record("update", KIND, wid, qid, run_id=ctx.run_id,
+                             before={f: meta["base_work"].get(f) if meta["base_work"] else None for f in to_work},
+                             after=to_work, message="Changed in QuickBooks: " + ", ".join(sorted(to_work)))
+            if not to_qbo and ch.action != "link":
+                problems.close_problem(KIND, wid)
+        if ch.action == "update" and to_work and not to_qbo:
+            ctx.count(PHASE, "updated")
+            ctx.observer.record(PHASE, wid, "updated", ch.reason)
+        if not to_qbo:
+            return None
+        payload = qbo_patch(to_qbo, q_now, qbo_id=qid, sync_token=link.qbo_sync_token if meta.get("sync_token") is None
+                            else meta["sync_token"])
+        out_meta = {
+            "phase": PHASE,
+            "synced": link.synced,
+            "fingerprint": link.fingerprint,
+            "work_version": get(client, "version"),
+            "before": {f: q_now.get(f) for f in to_qbo},
+            "after": to_qbo,
+            "message": "Changed in Work: " + ", ".join(sorted(to_qbo)),
+            "label": ch.label,
+            # A 5010 on this update is decided field by field (sync/stale.py): what the merge saw in
+            # QuickBooks for the fields written, and the bases it started from (put back on deferral).
+            "twoway": {
+                "fields": sorted(to_qbo),
+                "seen": {f: q_now.get(f) for f in to_qbo},
+                "base_work": None if used_bw is None else {f: used_bw[f] for f in to_qbo if f in used_bw},
+                "base_qbo": None if used_bq is None else {f: used_bq[f] for f in to_qbo if f in used_bq},
+            },
+        }
+        return Change(KIND, wid, qid, "update", ch.reason, payload=payload, entity=ENTITY, label=ch.label,
+                      meta=out_meta)
+
+    @staticmethod
+    def _record_conflicts(ctx: RunContext, wid: str, qid: str, label: str, conflicts: list[dict[str, Any]]) -> None:
+        """One open conflict per field: refreshed when seen again (values may have moved on)."""
+        for c in conflicts:
+            row = Conflict.get_or_none((Conflict.kind == KIND) & (Conflict.work_id == wid)
+                                       & (Conflict.field == c["field"]) & (Conflict.state == "open"))
+            if row is None:
+                Conflict.create(kind=KIND, work_id=wid, qbo_id=qid, label=label, field=c["field"],
+                                work_value=c["work_value"], qbo_value=c["qbo_value"], base_value=c["base_value"],
+                                first_seen_run=ctx.run_id, created_at=utcnow())
+                audit.record("conflict", KIND, wid, qid, run_id=ctx.run_id,
+                             before={"field": c["field"], "base": c["base_value"]},
+                             after={"work": c["work_value"], "quickbooks": c["qbo_value"]},
+                             message=f"{c['field']} changed in both places")
+                ctx.count(PHASE, "conflicts")
+            elif (row.work_value, row.qbo_value) != (c["work_value"], c["qbo_value"]):
+                row.work_value, row.qbo_value = c["work_value"], c["qbo_value"]
+                row.save()
+
+
+def phase(ctx: RunContext) -> ClientsTwoWay | None:
+    return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
+
+
+__all__ = ["ClientsTwoWay", "QboSyncError", "canonical_body", "create_idempotent", "phase", "problem_key"]

@@ -1,0 +1,414 @@
+"""What every Work → QBO flow shares: reading changes by cursor, the decision create/update/skip,
+the QBO name index, and the standard ``apply``.
+
+Reading: each flow reads its Work list with ``updated_since`` = its cursor. Records with an open
+problem are read again too (from the oldest such record's ``updated_at``), because a problem can be
+fixed without the record changing - e.g. a concept mapped in Sync Settings, or "Retry" pressed. The
+new cursor (the newest ``updated_at`` + 1 µs: Work's filter is inclusive and its timestamps strictly
+increase) is only *staged*; the engine commits it after the phase's writes are all confirmed.
+
+Deciding: a linked record whose payload fingerprint did not change is left alone without any
+request; a record whose last attempt QuickBooks rejected is not re-sent until it changes or the
+person presses Retry (re-sending a refused payload would only repeat the refusal on every run).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.store.models.sync import Problem
+from qbosync_desktop.sync import outbox
+from qbosync_desktop.sync.context import NameIndex
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.fingerprint import fingerprint
+from qbosync_desktop.sync.rules.names import normalise
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+
+CENT = Decimal("0.01")
+
+
+def val(rec: Any, name: str, default: Any = None) -> Any:
+    """A field of a Work record (a connector dataclass, or a dict)."""
+    if isinstance(rec, dict):
+        v = rec.get(name, default)
+    else:
+        v = getattr(rec, name, default)
+    return default if v is None else v
+
+
+def money(value: Any) -> float:
+    """QBO amounts are JSON numbers; Work sends decimal strings. Round half up to cents first."""
+    return float(Decimal(str(value or 0)).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def qty(value: Any) -> float:
+    d = Decimal(str(value or 0))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def iso_date(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value)[:10]
+
+
+def stamp(value: Any) -> str | None:
+    """A Work ``updated_at`` as a fixed-width UTC ISO string (sorts as text)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str(value)
+
+
+def after(value: str) -> str:
+    """``value`` + 1 µs: the next cursor (Work's ``updated_since`` is inclusive)."""
+    dt = _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ") + _dt.timedelta(microseconds=1)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def changed_since(ctx: RunContext, kind: str, cursor_name: str) -> str | None:
+    """Where to start reading: the cursor, or earlier if a record with an open problem is older, or
+    from the beginning when a phase asked for a full re-read (``ctx.caches["reread.<cursor>"]``)."""
+    if ctx.caches.get(f"reread.{cursor_name}"):
+        return None
+    since = ctx.cursor(cursor_name)
+    problem_since = [
+        (p.details or {}).get("work_updated_at")
+        for p in Problem.select(Problem.details).where((Problem.kind == kind) & (Problem.state == "open"))
+    ]
+    problem_since = [s for s in problem_since if s]
+    if problem_since and since is not None:
+        since = min([since, *problem_since])
+    return since
+
+
+def _list(lister: Callable[..., Iterable[Any]], since: str | None) -> list[Any]:
+    return list(lister(updated_since=since) if since else lister())
+
+
+def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Callable[..., Iterable[Any]]) -> None:
+    """Start reading this phase's Work changes on a background thread (Work reads do not depend on
+    QuickBooks writes, so invoices can download while clients are being written: at 40,000 records
+    that overlap is the difference between the throttle floor and twice it)."""
+    pool = ctx.caches.get("prefetch.pool")
+    if pool is None or f"prefetch.{cursor_name}" in ctx.caches:
+        return
+    since = changed_since(ctx, kind, cursor_name)
+    ctx.caches[f"prefetch.{cursor_name}"] = (since, pool.submit(_list, lister, since))
+
+
+def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Callable[..., Iterable[Any]]) -> list[Any]:
+    """Work records changed since the cursor, plus those with an open problem. Stages the new cursor."""
+    fetched = ctx.caches.pop(f"prefetch.{cursor_name}", None)
+    if fetched is not None:
+        records = fetched[1].result()
+    else:
+        records = _list(lister, changed_since(ctx, kind, cursor_name))
+    # A record changed while we paged comes again at the end (Work's keyset paging moves it behind the
+    # cursor): keep only its newest version, or one record would be planned - and created - twice.
+    newest_by_id: dict[str, Any] = {}
+    for rec in records:
+        newest_by_id.pop(str(val(rec, "id")), None)
+        newest_by_id[str(val(rec, "id"))] = rec
+    records = list(newest_by_id.values())
+    newest = max((s for s in (stamp(val(r, "updated_at")) for r in records) if s), default=None)
+    if newest is not None:
+        current = ctx.cursor(cursor_name)
+        nxt = after(newest)
+        if current is None or nxt > current:
+            ctx.stage_cursor(cursor_name, nxt)
+    return records
+
+
+def name_index(ctx: RunContext) -> NameIndex:
+    """Every QBO customer and vendor DisplayName (one namespace in QBO), loaded once per run with one
+    paged query per entity, and only when a flow is about to create or rename something."""
+
+    def load() -> NameIndex:
+        idx = NameIndex()
+        for entity in ("Customer", "Vendor"):
+            for row in ctx.qbo.query(entity, where="Active IN (true, false)", order_by="Id"):
+                email = ((row.get("PrimaryEmailAddr") or {}).get("Address") or "").casefold()
+                idx.add(normalise(row.get("DisplayName", "")), {
+                    "entity": entity, "Id": str(row.get("Id")), "SyncToken": row.get("SyncToken"),
+                    "DisplayName": row.get("DisplayName"), "email": email, "Active": row.get("Active", True),
+                })
+        return idx
+
+    return ctx.cached("qbo.names", load)
+
+
+def open_problem_map(ctx: RunContext, kind: str) -> dict[str, Problem]:
+    return ctx.cached(f"problems.{kind}", lambda: ctx.open_problems(kind))
+
+
+def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str | None = None) -> bool:
+    """True when nothing needs doing: linked with the same fingerprint and no open problem, or an
+    open problem raised for this very fingerprint (the record did not change, no Retry pressed).
+
+    The second case is what keeps a no-op run free of requests even with open problems: a refused
+    payload is not re-sent, and a name collision is not re-checked against QBO's name list, until the
+    record (or a setting folded into ``fp``) changes or the person presses Retry.
+    """
+    link = ctx.link(kind, work_id)
+    problem = open_problem_map(ctx, kind).get(work_id)
+    if problem is not None:
+        if problem.retry_requested:
+            return False
+        return (problem.details or {}).get("fingerprint") == (problem_fp or fp)
+    return link is not None and link.fingerprint == fp
+
+
+def last_sent(kind: str, work_id: str) -> dict[str, Any] | None:
+    """What the last create/update of a record sent (its audit row): the "before" of an update."""
+    from qbosync_desktop.store.models.sync import AuditEntry
+
+    row = (AuditEntry.select(AuditEntry.after)
+           .where((AuditEntry.kind == kind) & (AuditEntry.work_id == str(work_id))
+                  & (AuditEntry.action.in_(("create", "update"))))
+           .order_by(AuditEntry.id.desc()).first())
+    if row is None or not isinstance(row.after, dict):
+        return None
+    return {k: v for k, v in row.after.items() if k not in ("Id", "SyncToken", "sparse")}
+
+
+def write_change(
+    ctx: RunContext,
+    *,
+    kind: str,
+    entity: str,
+    work_id: str,
+    label: str,
+    body: dict[str, Any],
+    rec: Any,
+    full_update: bool,
+    reason_create: str,
+    reason_update: str,
+) -> Change:
+    """Create or update ``body`` for a Work record, keeping what applying the response needs."""
+    fp = fingerprint(body)
+    meta = {
+        "fingerprint": fp,
+        "work_version": val(rec, "version"),
+        "work_updated_at": stamp(val(rec, "updated_at")),
+    }
+    link = ctx.link(kind, work_id)
+    if link is None:
+        meta["origin"] = "created"
+        return Change(kind, work_id, None, "create", reason_create, dict(body), entity=entity, label=label, meta=meta)
+    payload = dict(body)
+    payload["Id"] = link.qbo_id
+    payload["SyncToken"] = link.qbo_sync_token
+    if not full_update:
+        payload["sparse"] = True
+    meta["before"] = (link.synced or {}).get("sent") or last_sent(kind, work_id)
+    if set(link.synced or {}) - {"sent"}:  # keep what other areas store there (issue 7's merge base)
+        meta["synced"] = {**(link.synced or {}), "sent": body}
+    return Change(kind, work_id, link.qbo_id, "update", reason_update, payload, entity=entity, label=label, meta=meta)
+
+
+class OutboundPhase:
+    """Base of the Work → QBO phases: subclasses implement ``plan``; ``apply`` is the standard one.
+    ``cursor``/``lister`` name the Work list the phase reads, so the engine can prefetch it."""
+
+    name = ""
+    kind = ""
+    cursor = ""
+    lister = ""
+
+    def prefetch(self, ctx: RunContext) -> None:
+        if self.cursor and self.lister:
+            prefetch(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
+
+    def records(self, ctx: RunContext) -> list[Any]:
+        """The Work records this phase must look at (see :func:`read_changed`)."""
+        return read_changed(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
+
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:  # pragma: no cover
+        raise NotImplementedError
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        return list(self.iter_plan(ctx, self.records(ctx)))
+
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        outbox.apply_changes(ctx, self.name, changes, total=len(changes))
+
+    def stream(self, ctx: RunContext) -> int:
+        """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
+        as soon as its 30 changes are planned. Returns how many changes there were."""
+        records = self.records(ctx)
+        changes: list[Change] = []
+
+        def planned() -> Iterator[Change]:
+            for ch in self.iter_plan(ctx, records):
+                changes.append(ch)
+                yield ch
+
+        outbox.apply_changes(ctx, self.name, planned(), total=len(records))
+        return len(changes)
+
+
+def resolve_display_name(
+    ctx: RunContext,
+    name: str,
+    *,
+    kind: str,
+    work_id: str,
+    what: str,
+    link_entity: str,
+    email: str | None = None,
+) -> tuple[str, str, dict | None, Any]:
+    """Decide the DisplayName of a record about to be created (or renamed) in QBO.
+
+    Returns ``(decision, display_name, qbo_record, problem)`` where decision is:
+
+    * ``"use"``  - send ``display_name`` (possibly the deterministic rename);
+    * ``"link"`` - an unlinked QBO ``link_entity`` with the same normalised name (or, for vendors,
+      the same e-mail) exists: link it instead of creating a duplicate;
+    * ``"fail"`` - ``problem`` says why and what to do.
+
+    The chosen name is reserved in the index, so a second Work record with the same name in the
+    same run collides instead of being sent (QBO would refuse it with 6240 anyway).
+    """
+    from qbosync_desktop.sync.rules.names import check_name, clean, collision_problem, renamed
+
+    bad = check_name(name, what=what)
+    if bad is not None:
+        return "fail", clean(name), None, bad
+    idx = name_index(ctx)
+    own = ctx.link(kind, work_id)
+    linked_ids = ctx.linked_qbo_ids(kind)
+    norm = normalise(name)
+    hits = [h for h in idx.get(norm) if not (own is not None and h.get("Id") == own.qbo_id)]
+    if own is None:
+        candidates = [h for h in hits if h["entity"] == link_entity and h["Id"] not in linked_ids]
+        if not candidates and email:
+            candidates = [
+                h for rows in idx.by_name.values() for h in rows
+                if h["entity"] == link_entity and h.get("email") == email.casefold() and h["Id"] not in linked_ids
+            ]
+        if len(candidates) == 1:
+            found = candidates[0]
+            # Claim it so a second Work record cannot link the same QBO record in this run.
+            linked_ids.add(found["Id"])
+            found_copy = dict(found)
+            found["entity"] = f"{link_entity}:claimed"
+            return "link", found_copy["DisplayName"], found_copy, None
+    if hits:
+        hit = hits[0]
+        entity = hit["entity"].split(":")[0] if hit["entity"] != "planned" else hit["as"]
+        other = {"Customer": "customer", "Vendor": "vendor"}[entity]
+        same_run = hit["entity"] == "planned" and entity == link_entity
+        if same_run:
+            other = what
+        if getattr(ctx.settings, "rename_on_collision", False):
+            new = renamed(name, work_id)
+            if not idx.get(normalise(new)):
+                idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
+                return "use", new, None, None
+        return "fail", clean(name), None, collision_problem(name, what=what, other=other, same_run=same_run)
+    idx.add(norm, {"entity": "planned", "Id": None, "as": link_entity})
+    return "use", clean(name), None, None
+
+
+def is_fresh(ctx: RunContext, cursor_name: str, rec: Any) -> bool:
+    """True when the record came in because it changed (not because a problem made us re-read):
+    only fresh records get a "skip" audit row, so re-reading never repeats the same skip."""
+    cur = ctx.cursor(cursor_name)
+    s = stamp(val(rec, "updated_at"))
+    return cur is None or s is None or s >= cur
+
+
+def skip(kind: str, rec: Any, reason: str, *, entity: str, label: str, audit: bool) -> Change:
+    return Change(kind, str(val(rec, "id")), None, "skip", reason, entity=entity, label=label,
+                  meta={"audit": audit, "close_problem": True})
+
+
+def name_fingerprint(ctx: RunContext, body: dict[str, Any]) -> str:
+    """The fingerprint a name problem is kept under: the body plus the setting that can fix it."""
+    return fingerprint({**body, "_rename_on_collision": bool(getattr(ctx.settings, "rename_on_collision", False))})
+
+
+def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, fp: str, qbo_id: str | None = None) -> Change:
+    """A planned failure. ``fp`` is the fingerprint the record had, so it is not re-evaluated until it
+    changes (see :func:`unchanged`)."""
+    meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version"), "fingerprint": fp}
+    return Change(kind, str(val(rec, "id")), qbo_id, "fail", problem.message, problem=problem, entity=entity,
+                  label=label, meta=meta)
+
+
+#: QBO: DocNumber at most 21 characters (invoices and bills).
+MAX_DOC_NUMBER = 21
+
+
+def doc_number_problem(number: str, *, what: str) -> Any:
+    """A too-long number is a problem, never a truncation: a truncated number could collide with
+    another invoice's and would no longer match the paper the customer holds."""
+    from qbosync_desktop.core.errors import QboValidationError
+
+    if len(number) <= MAX_DOC_NUMBER:
+        return None
+    return QboValidationError(
+        f"The {what} number '{number}' is {len(number)} characters long; QuickBooks allows at most "
+        f"{MAX_DOC_NUMBER}.",
+        title="Number too long for QuickBooks",
+        hint=f"Give the {what} a number of {MAX_DOC_NUMBER} characters or fewer in Work, then press Retry.",
+        details={"rule": f"DocNumber at most {MAX_DOC_NUMBER} characters", "code": "2050", "length": len(number)},
+    )
+
+
+def _held_for_review(ctx: RunContext, ref_kind: str, ref_id: str) -> str | None:
+    """Why match review holds the referenced client or contractor back, if it does."""
+    if ref_kind == "client":
+        from qbosync_desktop.sync.clients.inbound import CACHE_HOLD
+
+        return (ctx.caches.get(CACHE_HOLD) or {}).get(str(ref_id))
+    if ref_kind == "vendor":
+        from qbosync_desktop.sync.onboarding.review import held_work
+
+        return ctx.cached("twoway.hold.vendor", lambda: held_work("vendor")).get(str(ref_id))
+    return None
+
+
+def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref_id: str,
+                      ref_what: str | None = None) -> Any:
+    """The record refers to one that is not in QuickBooks (it failed, is not synced, or waits for match
+    review). Names the referenced record as its own problem does, so the person sees which one to fix
+    first - or, when match review holds it, says so instead of pointing at a problem that does not
+    exist."""
+    from qbosync_desktop.core.errors import QboValidationError
+
+    ref_what = ref_what or ref_kind
+    details = {"rule": "references must exist in QuickBooks first", "depends_on": f"{ref_kind} {ref_id}"}
+    ref_problem = open_problem_map(ctx, ref_kind).get(str(ref_id))
+    held = _held_for_review(ctx, ref_kind, ref_id) if ref_problem is None else None
+    if held:
+        pair = held.split(": ", 1)[-1]  # "Waiting for match review: “A” may be “B”" → "“A” may be “B”"
+        return QboValidationError(
+            f"The {what} '{label}' waits for match review: its {ref_what} {pair} in QuickBooks.",
+            title="Waiting for match review",
+            hint=f"Decide whether they are the same on the Review page (or with 'qbosync matches'); "
+                 f"this {what} then syncs by itself.",
+            details=details,
+        )
+    ref_label = ((ref_problem.details or {}).get("record") if ref_problem is not None
+                 else ctx.planned_failures.get((ref_kind, str(ref_id))))
+    ref_label = f"'{ref_label}'" if ref_label else f"(Work id {ref_id})"
+    return QboValidationError(
+        f"The {what} '{label}' cannot be sent because its {ref_what} {ref_label} is not in QuickBooks yet.",
+        title=f"{ref_what.capitalize()} not in QuickBooks yet",
+        hint=f"Fix the {ref_what}'s own problem first (see the list); this {what} then syncs by itself.",
+        details=details,
+    )

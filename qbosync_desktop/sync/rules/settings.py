@@ -1,0 +1,279 @@
+"""The sync settings and the seeds' rules about them, made precise. Pure Python (the UI reuses it).
+
+The Work seed fixes the shape of the settings page: Clients on by default and required for Invoices
+and Payments ("a Client match is required for Invoices and Payments to sync"), Payments only active
+when Invoices is selected, a required Income and Expense account when Invoices is on, a required
+deposit account for Payments. The contractor seed adds bills: an Accounts Payable account and every
+invoice concept mapped once to an expense account. The issue adds the start date, the conflict
+policy, the schedule and "rename on name collision".
+
+:func:`validate` returns *every* issue (the settings page marks each field at once); :func:`check`
+raises the first one as a :class:`ConfigurationError` naming the field (the CLI's exit code 3).
+The labels in :data:`LABELS` are the seed's own words so the UI, the CLI and the messages agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qbosync_desktop.core.errors import ConfigurationError
+
+ASK = "ask"
+WORK_WINS = "work"
+QUICKBOOKS_WINS = "quickbooks"
+CONFLICT_POLICIES = (ASK, WORK_WINS, QUICKBOOKS_WINS)
+CONFLICT_POLICY_LABELS = {ASK: "Ask me", WORK_WINS: "Work wins", QUICKBOOKS_WINS: "QuickBooks wins"}
+
+MIN_SCHEDULE_MINUTES = 5
+DEFAULT_SCHEDULE_MINUTES = 15
+
+#: The seed's labels (and ours where the seed is silent), keyed by SyncSettings field name.
+LABELS: dict[str, str] = {
+    "clients": "Clients",
+    "use_default_state": "Use default state",
+    "sites": "Create Work Sites from QuickBooks Sub-Customers during onboarding",
+    "sites_use_client_address": "Use Client state/country when creating Client Sites in Work",
+    "invoices": "Invoices",
+    "income_account": "Use this Income Account",
+    "expense_account": "Use this Expense Account",
+    "payments": "Payments",
+    "deposit_account": "Deposit payments to this account",
+    "bills": "Contractor bills",
+    "ap_account": "Accounts Payable account for bills",
+    "concepts": "Expense account for each invoice concept",
+    "conflict_policy": "When a client changed in both places",
+    "start_date": "Sync invoices dated from",
+    "schedule_minutes": "Sync every (minutes)",
+    "rename_on_collision": "Rename on name collision",
+}
+
+#: Switches (on/off) in display order; the others are values.
+SWITCHES = ("clients", "use_default_state", "sites", "sites_use_client_address", "invoices", "payments", "bills",
+            "rename_on_collision")
+
+#: Which QBO account types each account setting accepts (QBO_API_NOTES "Account").
+ACCOUNT_GROUPS: dict[str, tuple[str, ...]] = {
+    "income": ("Income",),
+    "expense": ("Expense", "Cost of Goods Sold"),
+    "deposit": ("Bank", "Other Current Asset"),
+    "ap": ("Accounts Payable",),
+}
+ACCOUNT_GROUP_LABELS = {
+    "income": "an Income account",
+    "expense": "an Expense or Cost of Goods Sold account",
+    "deposit": "a Bank or Other Current Asset account",
+    "ap": "an Accounts Payable account",
+}
+#: Account setting → the group its account must belong to. Concept mappings use "expense".
+ACCOUNT_FIELDS: dict[str, str] = {
+    "income_account": "income",
+    "expense_account": "expense",
+    "deposit_account": "deposit",
+    "ap_account": "ap",
+}
+
+
+@dataclass
+class SyncSettings:
+    """What syncs and how. Account fields hold QuickBooks account Ids (strings)."""
+
+    clients: bool = True
+    use_default_state: bool = True
+    sites: bool = False
+    sites_use_client_address: bool = True
+    invoices: bool = False
+    income_account: str | None = None
+    expense_account: str | None = None
+    payments: bool = False
+    deposit_account: str | None = None
+    bills: bool = False
+    ap_account: str | None = None
+    concepts: dict[str, str] = field(default_factory=dict)
+    conflict_policy: str = ASK
+    start_date: dt.date | None = None
+    schedule_minutes: int = DEFAULT_SCHEDULE_MINUTES
+    rename_on_collision: bool = False
+
+    def replace(self, **changes: Any) -> SyncSettings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (dates as ISO strings); the stable shape of ``qbosync settings show --json``."""
+        data = dataclasses.asdict(self)
+        data["start_date"] = self.start_date.isoformat() if self.start_date else None
+        data["concepts"] = dict(sorted(self.concepts.items()))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SyncSettings:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored (a newer app's settings stay readable)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        start = values.get("start_date")
+        if isinstance(start, str):
+            values["start_date"] = dt.date.fromisoformat(start)
+        if "concepts" in values:
+            values["concepts"] = dict(values["concepts"] or {})
+        return cls(**values)
+
+    def effective_start_date(self, integration_date: dt.date | dt.datetime | None) -> dt.date | None:
+        """Invoices sync from the integration date on (the seed), unless the user picked a start date."""
+        if self.start_date is not None:
+            return self.start_date
+        if isinstance(integration_date, dt.datetime):
+            return integration_date.date()
+        return integration_date
+
+
+@dataclass(frozen=True)
+class SettingsIssue:
+    """One broken rule: the setting it is about, what is wrong, what to do."""
+
+    field: str
+    message: str
+    hint: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message, "hint": self.hint}
+
+    def to_error(self) -> ConfigurationError:
+        return ConfigurationError(self.message, field=self.field, hint=self.hint)
+
+
+def _q(key: str) -> str:
+    return f"“{LABELS[key]}”"
+
+
+def account_groups(accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]]
+                   ) -> dict[str, dict[str, str]]:
+    """Account Id → Name per group, from ``QboClient.accounts()`` (grouped) or a flat list of accounts.
+
+    A flat list (``Account`` objects as QuickBooks returns them) is grouped by ``AccountType`` with
+    :data:`ACCOUNT_GROUPS`; inactive accounts are left out, as QuickBooks refuses references to them.
+    """
+    groups: dict[str, dict[str, str]] = {g: {} for g in ACCOUNT_GROUPS}
+    if isinstance(accounts, Mapping):
+        for group in ACCOUNT_GROUPS:
+            for acct in accounts.get(group, ()):
+                groups[group][str(acct["Id"])] = str(acct.get("Name", ""))
+        return groups
+    for acct in accounts:
+        if acct.get("Active", True) is False:
+            continue
+        for group, types in ACCOUNT_GROUPS.items():
+            if acct.get("AccountType") in types:
+                groups[group][str(acct["Id"])] = str(acct.get("Name", ""))
+    return groups
+
+
+def _concept_names(concepts: Iterable[Any]) -> list[str]:
+    names = []
+    for c in concepts:
+        name = c if isinstance(c, str) else (c.get("name") if isinstance(c, Mapping) else getattr(c, "name", None))
+        if name:
+            names.append(str(name))
+    return names
+
+
+def validate(
+    settings: SyncSettings,
+    accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]] | None = None,
+    concepts: Iterable[Any] | None = None,
+) -> list[SettingsIssue]:
+    """Every broken rule, in the order of the settings page.
+
+    ``accounts`` (optional) lets the account settings be checked against the company's chart of
+    accounts: an Id that is missing or of the wrong type is an issue. ``concepts`` (optional: Work's
+    invoice concepts, names or objects with ``.name``) lets "every concept is mapped" be checked.
+    Without them only the combinations are checked (e.g. before QuickBooks is reachable).
+    """
+    s = settings
+    issues: list[SettingsIssue] = []
+    add = issues.append
+    groups = account_groups(accounts) if accounts is not None else None
+
+    if not s.clients and (s.invoices or s.payments):
+        on = "Invoices and Payments are" if s.invoices and s.payments else f"{'Invoices' if s.invoices else 'Payments'} is"
+        add(SettingsIssue(
+            "clients",
+            f"{_q('clients')} cannot be turned off while {on} on: every invoice and payment needs its client "
+            "as a QuickBooks customer.",
+            "Leave Clients on, or turn Invoices and Payments off first.",
+        ))
+    if s.payments and not s.invoices:
+        add(SettingsIssue(
+            "payments",
+            f"{_q('payments')} can only be on while {_q('invoices')} is on: a payment is applied to its invoice "
+            "in QuickBooks.",
+            "Turn Invoices on (and choose its accounts), or turn Payments off.",
+        ))
+
+    def need_account(key: str, required: bool) -> None:
+        value = getattr(s, key)
+        group = ACCOUNT_FIELDS[key]
+        if not value:
+            if required:
+                add(SettingsIssue(key, f"{_q(key)} is required: choose {ACCOUNT_GROUP_LABELS[group]}.",
+                                  f"Choose {ACCOUNT_GROUP_LABELS[group]} from the company's accounts."))
+            return
+        if groups is not None and str(value) not in groups[group]:
+            add(SettingsIssue(
+                key,
+                f"{_q(key)} must be {ACCOUNT_GROUP_LABELS[group]} of the connected company; account {value} is not.",
+                f"Choose {ACCOUNT_GROUP_LABELS[group]} from the list ('qbosync accounts' shows them).",
+            ))
+
+    need_account("income_account", s.invoices)
+    need_account("expense_account", s.invoices)
+    need_account("deposit_account", s.payments)
+    need_account("ap_account", s.bills)
+
+    if s.bills or s.concepts:
+        expense = groups["expense"] if groups is not None else None
+        for concept, account in sorted(s.concepts.items()):
+            if not account:
+                add(SettingsIssue("concepts", f"The concept '{concept}' has no expense account.",
+                                  f"Map the concept '{concept}' to an expense account in Sync Settings."))
+            elif expense is not None and str(account) not in expense:
+                add(SettingsIssue(
+                    "concepts",
+                    f"The concept '{concept}' is mapped to account {account}, which is not "
+                    f"{ACCOUNT_GROUP_LABELS['expense']} of the connected company.",
+                    f"Map the concept '{concept}' to an expense account in Sync Settings.",
+                ))
+        if s.bills and concepts is not None:
+            for concept in _concept_names(concepts):
+                if concept not in s.concepts:
+                    add(SettingsIssue("concepts", f"The concept '{concept}' has no expense account.",
+                                      f"Map the concept '{concept}' to an expense account in Sync Settings."))
+
+    if s.conflict_policy not in CONFLICT_POLICIES:
+        add(SettingsIssue(
+            "conflict_policy",
+            f"{_q('conflict_policy')} must be one of: {', '.join(CONFLICT_POLICIES)} (not '{s.conflict_policy}').",
+            "Choose 'ask' (Ask me), 'work' (Work wins) or 'quickbooks' (QuickBooks wins).",
+        ))
+    if not isinstance(s.schedule_minutes, int) or isinstance(s.schedule_minutes, bool) \
+            or s.schedule_minutes < MIN_SCHEDULE_MINUTES:
+        add(SettingsIssue(
+            "schedule_minutes",
+            f"{_q('schedule_minutes')} must be a whole number of at least {MIN_SCHEDULE_MINUTES}"
+            f" (not {s.schedule_minutes!r}): QuickBooks limits how often a company may be read.",
+            f"Enter {MIN_SCHEDULE_MINUTES} or more minutes.",
+        ))
+    return issues
+
+
+def check(
+    settings: SyncSettings,
+    accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]] | None = None,
+    concepts: Iterable[Any] | None = None,
+) -> None:
+    """Raise the first issue of :func:`validate` as a :class:`ConfigurationError` naming its field."""
+    issues = validate(settings, accounts, concepts)
+    if issues:
+        raise issues[0].to_error()

@@ -1,0 +1,129 @@
+"""Kill drill: ``qbosync sync`` is SIGKILLed at random moments, restarted, and QBO ends up holding every
+record exactly once.
+
+The practice servers run in this test process (QBO data in memory is fine: the sandbox outlives every
+killed sync). Part of the time the sandbox also drops committed responses (``lost_response_rate``).
+The subprocess needs the QuickBooks tokens and the Work key: the in-memory test keyring is
+per-process, so this test's temp home opts in to the file secrets backend
+(``secrets.enable_insecure_file_secrets``) *before* connecting - the same opt-in a user without a
+keyring makes - and the child process reads them from there.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from qbosync_desktop.core.secrets import enable_insecure_file_secrets
+from qbosync_desktop.runtime.practice import connect_practice, practice_settings
+from qbosync_desktop.runtime.workspace import Workspace
+from qbosync_desktop.store import close_database, open_database
+from qbosync_desktop.store.models.sync import Batch, Link, Problem
+
+KILLS = 20
+SEED = int(os.environ.get("QBOSYNC_KILL_DRILL_SEED", "20261122"))
+
+
+def _sync(root, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "qbosync_desktop.cli.main", "--home", str(root), "sync", "--json"],
+        stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "QBOSYNC_HOME": str(root)},
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice, home, tmp_path):
+    rng = random.Random(SEED)
+    root = home.data_dir.parent
+    enable_insecure_file_secrets(home)
+    ws = Workspace.open(home)
+    try:
+        connect_practice(ws, practice, timeout=30)
+        ws.save_settings(practice_settings(ws))
+        ws.mark_enabled()
+    finally:
+        ws.close()
+    close_database()
+
+    user = practice.work.user
+    items = [r["id"] for r in practice.work.store.all("items")][:3]
+    kills = killed_mid_run = attempts = 0
+    with open(tmp_path / "children.log", "wb") as log:
+        practice.qbo.set_faults(latency_ms=40)  # a little network time, as with the real QuickBooks
+        while kills < KILLS and attempts < 3 * KILLS:
+            attempts += 1
+            # Keep giving the drill work, as a Work user would: new clients, invoices and payments.
+            for n in range(5):
+                client = user.add_client(f"Drill Client {attempts}-{n}", email=f"drill{attempts}.{n}@example.com")
+                inv = user.add_invoice(client["id"], [{"item_id": items[n % len(items)]}, {"item_id": items[-1]}])
+                if n:
+                    user.record_payment(inv["id"])
+            practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
+            before = practice.qbo.stats.get("requests", 0)
+            proc = _sync(root, log)
+            time.sleep(rng.uniform(0.5, 1.6))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+                killed_mid_run += practice.qbo.stats.get("requests", 0) > before
+            proc.wait(timeout=30)
+        practice.qbo.set_faults(lost_response_rate=0.0, latency_ms=0)
+        codes = []
+        for _ in range(3):  # finish; a run that started while a batch was half-applied may need one more
+            proc = _sync(root, log)
+            codes.append(proc.wait(timeout=120))
+            if codes[-1] in (0, 1):
+                break
+    assert codes[-1] in (0, 1), (codes, (tmp_path / "children.log").read_text(errors="replace")[-3000:])
+    assert kills >= KILLS, f"only {kills} of {attempts} syncs were still running when killed"
+    assert killed_mid_run >= KILLS // 2, f"only {killed_mid_run} kills hit a run that talked to QuickBooks"
+
+    open_database(home.db_path)
+    try:
+        store = practice.qbo.store
+        names = Counter(" ".join(r["DisplayName"].split()).casefold()
+                        for e in ("Customer", "Vendor") for r in store.all(e))
+        assert max(names.values()) == 1, [n for n, c in names.items() if c > 1]
+        for entity in ("Invoice", "Bill"):
+            docs = Counter(r.get("DocNumber") for r in store.all(entity) if r.get("DocNumber"))
+            assert not [d for d, c in docs.items() if c > 1], entity
+        assert not Batch.select().where(Batch.state != "done").exists()
+        wc = Workspace.open(home).work_client()
+        work = {"invoice": list(wc.invoices()), "payment": list(wc.payments()), "bill": list(wc.contractor_invoices())}
+        for kind, entity in (("invoice", "Invoice"), ("payment", "Payment"), ("bill", "Bill")):
+            links = list(Link.select().where(Link.kind == kind))
+            qbo_ids = {str(r["Id"]) for r in store.all(entity)}
+            assert {lk.qbo_id for lk in links} <= qbo_ids
+            assert len({lk.qbo_id for lk in links}) == len(links)
+            # every Work record created by the sync is in QBO once: QBO holds exactly the linked ones
+            # (the practice company's own seeded records have no Work counterpart, hence "created").
+            created = [lk for lk in links if lk.origin == "created"]
+            assert len(created) == len({lk.work_id for lk in created})
+            for rec in work[kind]:
+                has_link = Link.get_or_none(kind=kind, work_id=rec.id) is not None
+                problem = Problem.get_or_none((Problem.kind == kind) & (Problem.work_id == rec.id)
+                                              & (Problem.state == "open"))
+                assert not (has_link and problem is not None and problem.code is None), (kind, rec.id)
+        drill_clients = {c.id for c in wc.clients() if c.name.startswith("Drill Client")}
+        drill_invoices = [r for r in work["invoice"] if r.client_id in drill_clients]
+        assert len(drill_invoices) == 5 * attempts
+        qbo_docs = Counter(r.get("DocNumber") for r in store.all("Invoice"))
+        for rec in drill_invoices:  # everything the drill added is in QuickBooks, once
+            assert Link.get_or_none(kind="invoice", work_id=rec.id) is not None, rec.number
+            assert qbo_docs[rec.number] == 1, rec.number
+        print(f"kill drill: {kills} SIGKILLs in {attempts} syncs, {killed_mid_run} while talking to QuickBooks, "
+              f"{practice.qbo.stats.get('lost_responses', 0)} responses lost, {practice.qbo.stats.get('replays', 0)} "
+              "requestid replays")
+        seeded_invoice_numbers = Counter(r.get("DocNumber") for r in store.all("Invoice"))
+        work_numbers = {r.number for r in work["invoice"]}
+        assert all(seeded_invoice_numbers[n] <= 1 for n in work_numbers)
+    finally:
+        close_database()

@@ -1,0 +1,1 @@
+"""Tests of bundles, icons and metadata. Shared fixtures come from ``tests/fixtures`` (see ``tests/conftest.py``)."""

@@ -1,0 +1,33 @@
+"""Scale mode generates the requested volume with the benchmark's proportions, all of it valid."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from qbosync_desktop.connectors.work.client import WorkClient
+
+
+def test_scale_mode_generates_counts_in_proportion_and_pages_through_the_api(make_work_sandbox):
+    started = time.monotonic()
+    ws = make_work_sandbox(clients=400, invoices=1200)
+    elapsed = time.monotonic() - started
+    store = ws.store
+    assert store.count("clients") == 400 and store.count("invoices") == 1200
+    invoices = store.all("invoices")
+    paid = [i for i in invoices if i["status"] == "paid"]
+    assert 0.65 * 1200 < len(paid) < 0.85 * 1200
+    payments = store.all("payments")
+    assert len(payments) == len(paid)  # one payment per paid invoice: ~0.75 x invoices
+    totals = {i["id"]: i["total"] for i in paid}
+    assert all(totals[p["invoice_id"]] == p["amount"] for p in payments)
+    assert store.count("contractor-invoices") == 1200 // 6 and store.count("contractors") == 6
+    assert 0.15 * 400 < store.count("sites") < 0.35 * 400
+    assert len({c["name"] for c in store.all("clients")}) == 400
+    assert elapsed < 10  # 10,000 clients + 50,000 invoices is measured in bench/bench_work_scale.py
+
+    cfg = ws.start()
+    client = WorkClient(cfg.base_url, cfg.api_key, page_size=500)
+    read = list(client.invoices())
+    assert len(read) == 1200 and len({r.id for r in read}) == 1200
+    assert all(r.total == sum((ln.amount for ln in r.lines), Decimal(0)) for r in read)
