@@ -19,7 +19,6 @@ from qbosync_desktop.sync.flows.base import (
     resolve_display_name,
     stamp,
     val,
-    write_change,
 )
 from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
@@ -131,9 +130,7 @@ class ClientsOut(OutboundFlow):
             if display != body["DisplayName"]:
                 body = customer_body(rec, display)
         reason = "new client" if display == d.label else f"new client, sent as '{display}' (name already used)"
-        return write_change(ctx, kind=self.kind, entity=self.entity, work_id=d.work_id, label=d.label, body=body,
-                            rec=rec, full_update=self.full_update, reason_create=reason,
-                            reason_update=self.reason_update)
+        return self.create_or_update(ctx, d, body=body, reason_create=reason)
 
 
 def phase(ctx: RunContext) -> ClientsOut | None:

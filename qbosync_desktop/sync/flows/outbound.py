@@ -129,11 +129,18 @@ class OutboundFlow:
 
     def write(self, ctx: RunContext, d: Draft) -> Change:
         """Create or update the body (flows that can link an existing QBO record override this)."""
-        return write_change(ctx, kind=self.kind, entity=self.entity, work_id=d.work_id, label=d.label,
-                            body=d.body, rec=d.rec, full_update=self.full_update,
-                            reason_create=self.reason_create, reason_update=self.reason_update)
+        return self.create_or_update(ctx, d)
 
     # -- helpers for the steps -----------------------------------------------------------------------
+    def create_or_update(self, ctx: RunContext, d: Draft, *, body: dict[str, Any] | None = None,
+                         reason_create: str | None = None) -> Change:
+        """A create (not linked yet) or an update by the flow's policy; ``body``/``reason_create``
+        replace the draft's when :meth:`write` decided another name (a rename on collision)."""
+        return write_change(ctx, kind=self.kind, entity=self.entity, work_id=d.work_id, label=d.label,
+                            body=d.body if body is None else body, rec=d.rec, full_update=self.full_update,
+                            reason_create=self.reason_create if reason_create is None else reason_create,
+                            reason_update=self.reason_update)
+
     def skip(self, ctx: RunContext, d: Draft, reason: str) -> Change:
         """A skip on purpose, audited once (when the record came in because it changed)."""
         return skip(self.kind, d.rec, reason, entity=self.entity, label=d.label,

@@ -17,7 +17,6 @@ from qbosync_desktop.sync.flows.base import (
     resolve_display_name,
     stamp,
     val,
-    write_change,
 )
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.onboarding.review import held_work
@@ -94,8 +93,7 @@ class VendorsOut(OutboundFlow):
                                 "sync_token": found.get("SyncToken"), "after": {"DisplayName": display},
                                 "work_updated_at": stamp(val(d.rec, "updated_at"))})
         reason = "contractor with an active contract" + ("" if display == d.label else f", sent as '{display}'")
-        return write_change(ctx, kind=self.kind, entity=self.entity, work_id=d.work_id, label=d.label, body=body,
-                            rec=d.rec, full_update=self.full_update, reason_create=reason, reason_update="")
+        return self.create_or_update(ctx, d, body=body, reason_create=reason)
 
 
 def phase(ctx: RunContext) -> VendorsOut | None:
