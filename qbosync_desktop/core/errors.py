@@ -327,6 +327,14 @@ class NotConnected(ConfigurationError):
     hint = "Connect QuickBooks and Work first (the setup wizard, or 'qbosync connect' and 'qbosync work-connect')."
 
 
+class PracticeNotRunning(NotConnected):
+    """The data folder is connected to the practice company, but its servers (and, without an OS
+    keyring, its sign-in) lived in a process that has ended — usually ``qbosync demo``."""
+
+    title = "The practice company is not running"
+    hint = "Run 'qbosync demo' again: it starts the practice servers with the same companies and syncs."
+
+
 class KeyringUnavailable(QboSyncError):
     """The OS keyring cannot be used. Nothing secret is ever written elsewhere silently."""
 

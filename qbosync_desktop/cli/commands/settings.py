@@ -226,6 +226,10 @@ def run_set(args: argparse.Namespace) -> int:
 
     pairs = parse_assignments(args.assignments)
     with workspace() as ws:
+        # Values that need no company data (switches, dates, numbers) are checked first: a typo there
+        # is a settings error, whatever the state of the QuickBooks connection.
+        offline = [(k, v) for k, v in pairs if k not in ACCOUNT_FIELDS and not k.startswith("concept.")]
+        apply_assignments(ws.settings(), offline, None)
         accounts = company_accounts(ws)
         groups = account_groups(accounts) if accounts is not None else None
         new = apply_assignments(ws.settings(), pairs, groups)
