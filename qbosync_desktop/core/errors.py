@@ -158,7 +158,7 @@ class DuplicateName(QboValidationError):
     """6240: DisplayName is unique across customers, vendors and employees."""
 
     title = "Name already used in QuickBooks"
-    hint = "Rename one of them, or link them on the Review page."
+    hint = "Rename one of them, or link them in the Matches tab (or with 'qbosync matches')."
 
 
 class DuplicateDocNumber(QboValidationError):

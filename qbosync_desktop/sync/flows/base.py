@@ -369,6 +369,12 @@ def doc_number_problem(number: str, *, what: str) -> Any:
     )
 
 
+#: Where match review happens once the integration is enabled: the window's Matches tab (the wizard's
+#: Review page is gone by then) or the CLI.
+MATCH_REVIEW_HINT = ("Decide whether they are the same in the Matches tab of the QBO Sync window (or with "
+                     "'qbosync matches'); this {what} then syncs by itself.")
+
+
 def _held_for_review(ctx: RunContext, ref_kind: str, ref_id: str) -> str | None:
     """Why match review holds the referenced client or contractor back, if it does."""
     if ref_kind == "client":
@@ -399,8 +405,7 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
         return QboValidationError(
             f"The {what} '{label}' waits for match review: its {ref_what} {pair} in QuickBooks.",
             title="Waiting for match review",
-            hint=f"Decide whether they are the same on the Review page (or with 'qbosync matches'); "
-                 f"this {what} then syncs by itself.",
+            hint=MATCH_REVIEW_HINT.format(what=what),
             details=details,
         )
     ref_label = ((ref_problem.details or {}).get("record") if ref_problem is not None

@@ -8,7 +8,7 @@ screen readers. ``state`` is also a Qt property so tests (and style sheets) can 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from qbosync_desktop.desktop.ui.style import pixmap
 
@@ -58,15 +58,27 @@ class EntityStatus(QWidget):
         row.setSpacing(12)
         row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(text, 1)
+        #: the next step when the entity is on but cannot sync yet (e.g. "Map concepts…"); hidden otherwise
+        self.action = QPushButton("", self)
+        self.action.setObjectName("Primary")
+        self.action.setVisible(False)
+        row.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     @property
     def on(self) -> bool:
         return self.icon.state == "on"
 
-    def set_status(self, on: bool, detail: str = "") -> None:
+    def set_status(self, on: bool, detail: str = "", *, action: str = "") -> None:
+        """``on`` shows the green check; off shows the red x with "Off" or, when the entity is on but
+        cannot sync yet, the reason as ``detail`` and the next step as the ``action`` button's text."""
         self.icon.set_state("on" if on else "off")
         words = self.tr("On") if on else self.tr("Off")
+        if not on and detail:
+            words = self.tr("Needs attention")
+        self.action.setText(action)
+        self.action.setAccessibleName(f"{self.entity}: {action}" if action else "")
+        self.action.setVisible(bool(action))
         self.detail.setText(detail or words)
         self.setAccessibleName(f"{self.entity}: {words}")
         self.setAccessibleDescription(detail or words)
