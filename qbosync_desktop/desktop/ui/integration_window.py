@@ -125,9 +125,8 @@ def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str,
     }
     if settings.bills and not settings.concepts:
         # Disconnect forgets the concept mappings: every bill would fail until they are mapped again.
-        rows["Contractor bills"] = (False, tr("On, but no Work invoice concept is mapped to an expense account, so "
-                                              "no contractor bill can be sent. Map the concepts to go on."),
-                                    tr("Map concepts…"))
+        rows["Contractor bills"] = (False, tr("Needs mapping: no Work invoice concept has an expense account, "
+                                              "so no bill can be sent"), tr("Map concepts…"))
     else:
         rows["Contractor bills"] = (settings.bills, " · ".join(filter(None, [
             acct(tr("A/P"), settings.ap_account),
@@ -365,9 +364,13 @@ class IntegrationWindow(QMainWindow):
         lay.addWidget(hint)
         self.matches_table = _table([self.tr("In Work"), self.tr("In QuickBooks"), self.tr("Why they may be the same"),
                                      self.tr("Decision")], self.tr("Matches"), page)
-        self.matches_table.setColumnWidth(0, 200)
-        self.matches_table.setColumnWidth(1, 200)
-        self.matches_table.setColumnWidth(2, 300)
+        self.matches_table.setColumnWidth(0, 190)
+        self.matches_table.setColumnWidth(1, 170)
+        header = self.matches_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the reason wraps; the buttons keep their size
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.sectionResized.connect(lambda *_a: self.matches_table.resizeRowsToContents())
         lay.addWidget(self.matches_table)
         self.matches_status = QLabel("", page)
         self.matches_status.setObjectName("Muted")

@@ -8,6 +8,7 @@ screen readers. ``state`` is also a Qt property so tests (and style sheets) can 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from qbosync_desktop.desktop.ui.style import pixmap
@@ -64,6 +65,21 @@ class EntityStatus(QWidget):
         self.action.setVisible(False)
         row.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        # Never squeezed below one line of title and one of detail (a short window squeezed the rows
+        # into each other); the space comes from the tables below, which scroll.
+        self.setMinimumHeight(self.title.sizeHint().height() + self.detail.sizeHint().height() + 10)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Ask for the height the wrapped detail needs at this width (layouts do not pass
+        height-for-width up through the window's grid, so a short window overlapped the rows)."""
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        layout = self.layout()
+        needed = layout.heightForWidth(self.width()) if layout is not None and layout.hasHeightForWidth() else -1
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     @property
     def on(self) -> bool:
@@ -80,6 +96,7 @@ class EntityStatus(QWidget):
         self.action.setAccessibleName(f"{self.entity}: {action}" if action else "")
         self.action.setVisible(bool(action))
         self.detail.setText(detail or words)
+        self._fit_height()
         self.setAccessibleName(f"{self.entity}: {words}")
         self.setAccessibleDescription(detail or words)
         self.setToolTip(f"{self.entity}: {words}" + (f" — {detail}" if detail else ""))
