@@ -145,7 +145,6 @@ def test_bug4_contractor_bills_needs_mapping_after_disconnect_forgets_the_concep
     w = _window(qtbot, ui_session)
     row = w.entity_rows["Contractor bills"]
     qtbot.waitUntil(lambda: row.on, timeout=5000)
-    assert not row.action.isVisibleTo(w)
 
     ui_workspace.disconnect()  # forgets the concept mappings
     _refreshed(qtbot, w)
@@ -155,6 +154,9 @@ def test_bug4_contractor_bills_needs_mapping_after_disconnect_forgets_the_concep
     row.action.click()
     assert isinstance(w.dialog, SettingsDialog)
     w.dialog.reject()
+    ui_workspace.save_settings(SyncSettings(bills=True, ap_account="33", concepts={"Labor": "8", "Travel": "7"}))
+    _refreshed(qtbot, w)
+    assert row.on and not row.action.isVisibleTo(w)  # mapped again: green, no button
 
 
 # -- bug 5 ------------------------------------------------------------------------------------------

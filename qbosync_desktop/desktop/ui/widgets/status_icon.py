@@ -63,6 +63,7 @@ class EntityStatus(QWidget):
         self.action = QPushButton("", self)
         self.action.setObjectName("Primary")
         self.action.setVisible(False)
+        self.action.setAccessibleName(self.tr("{0}: next step").format(entity))
         row.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         # Never squeezed below one line of title and one of detail (a short window squeezed the rows
@@ -93,7 +94,8 @@ class EntityStatus(QWidget):
         if not on and detail:
             words = self.tr("Needs attention")
         self.action.setText(action)
-        self.action.setAccessibleName(f"{self.entity}: {action}" if action else "")
+        self.action.setAccessibleName(f"{self.entity}: {action}" if action else self.tr("{0}: next step").format(
+            self.entity))
         self.action.setVisible(bool(action))
         self.detail.setText(detail or words)
         self._fit_height()
