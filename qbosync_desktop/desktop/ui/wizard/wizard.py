@@ -127,7 +127,9 @@ class SetupWizard(QWizard):
         buttons are defaults, and Cancel (a button Enter would press while it has focus) asks first."""
         for which in (QWizard.WizardButton.CancelButton, QWizard.WizardButton.BackButton,
                       QWizard.WizardButton.HelpButton):
-            self.button(which).setAutoDefault(False)
+            button = self.button(which)
+            if isinstance(button, QPushButton):
+                button.setAutoDefault(False)
         cancel = self.button(QWizard.WizardButton.CancelButton)
         cancel.clicked.disconnect()
         cancel.clicked.connect(self.ask_cancel)
