@@ -161,7 +161,7 @@ class SetupWizard(QWizard):
         if self.confirm_cancel is not None and self.confirm_cancel.isVisible():
             return
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Leave setup?"),
-                          self.tr("Leave the setup now? What you chose on this page is not saved; you can start "
+                          self.tr("Leave the setup now? What this page has not saved yet is lost; you can start "
                                   "the setup again later."),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Leave setup"))
