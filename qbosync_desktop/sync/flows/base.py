@@ -326,6 +326,12 @@ def doc_number_problem(number: str, *, what: str) -> Any:
     )
 
 
+#: Where match review happens once the integration is enabled: the window's Matches tab (the wizard's
+#: Review page is gone by then) or the CLI.
+MATCH_REVIEW_HINT = ("Decide whether they are the same in the Matches tab of the QBO Sync window (or with "
+                     "'qbosync matches'); this {what} then syncs by itself.")
+
+
 def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref_id: str,
                       ref_what: str | None = None) -> Any:
     """The record refers to one that is not in QuickBooks (it failed, is not synced, or waits for match
@@ -341,8 +347,7 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
         return QboValidationError(
             f"The {what} '{label}' waits for match review: its {ref_what} {pair} in QuickBooks.",
             title="Waiting for match review",
-            hint=f"Decide whether they are the same on the Review page (or with 'qbosync matches'); "
-                 f"this {what} then syncs by itself.",
+            hint=MATCH_REVIEW_HINT.format(what=what),
             details=details,
         )
     ref_label = ((ref_problem.details or {}).get("record") if ref_problem is not None
