@@ -17,6 +17,7 @@ from typing import Any
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.sync import Problem, utcnow
+from qbosync_desktop.sync import audit
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,6 @@ def close_for_turned_off(kinds: tuple[str, ...], reason: str) -> int:
     """Close the open problems of ``kinds`` because their entity was turned off in the settings: each
     becomes a documented skip (an audit "skip" row with ``reason``), so nothing disappears silently.
     Returns how many were closed (the count; also logged). Call inside the settings' transaction."""
-    from qbosync_desktop.sync import audit
-
     rows = list(Problem.select().where(Problem.kind.in_(list(kinds)) & (Problem.state == "open")))
     for p in rows:
         p.state, p.closed_at, p.retry_requested = "closed", utcnow(), False
