@@ -346,3 +346,41 @@ def test_line_amount_is_qty_times_price_rounded_half_up_to_the_cent(flavour, us,
     for qty, price, amount in [(1.5, 0.33, 0.49), (1, 2.675, 2.67), (2, 85, 169.99)]:
         err = _fault(_invoice(http, ids["ann"], [_line(ids["hours"], qty, price, code, amount=amount)]))
         assert (err["code"], err["element"]) == ("6070", "Line.Amount"), (qty, price, amount)
+
+
+# --- starting the flavours ----------------------------------------------------------------------
+
+def test_a_stored_company_keeps_its_flavour_across_restarts(make_qbo_sandbox, tmp_path):
+    first = make_qbo_sandbox(company="ca", data_dir=tmp_path)
+    first.stop()
+    again = make_qbo_sandbox(company="us", data_dir=tmp_path)  # the stored company wins, like the realm id
+    assert again.store.get("CompanyInfo", "1")["Country"] == "CA"
+    assert len(again.store.all("TaxCode")) == 6
+
+
+def test_unknown_flavour_is_refused():
+    from qbosync_desktop.core.errors import ConfigurationError
+    from qbosync_desktop.sandbox.qbo import QboSandbox
+
+    with pytest.raises(ConfigurationError) as err:
+        QboSandbox(company="uk")
+    assert err.value.field == "company"
+
+
+def test_start_practice_takes_the_company_flavour():
+    from qbosync_desktop.runtime.practice import start_practice
+
+    practice = start_practice(qbo_company="ca", throttle=False)
+    try:
+        assert practice.qbo.store.get("CompanyInfo", "1")["Country"] == "CA"
+    finally:
+        practice.stop()
+
+
+def test_html_view_lists_credit_memos_and_refunds(ca):
+    sb, http, ids = ca
+    _ok(_post(http, "creditmemo", {"CustomerRef": {"value": ids["ann"]}, "DocNumber": "CM-77",
+                                   "Line": [_line(ids["hours"], 1, 10, ids["codes"]["Exempt"])]}), "CreditMemo")
+    page = requests.get(sb.config.base_url + "/creditmemos", timeout=10)
+    assert page.status_code == 200 and "CM-77" in page.text and "Credit left" in page.text
+    assert requests.get(sb.config.base_url + "/refunds", timeout=10).status_code == 200
