@@ -168,7 +168,8 @@ def compute(company: Company, obj: dict[str, Any], customer: dict[str, Any] | No
             lines: list[SalesLine]) -> Decimal:
     """Set ``obj["TxnTaxDetail"]`` (and each line's ``TaxCodeRef``); return the total tax."""
     which = flavour(company)
-    requested = obj.get("TxnTaxDetail") if isinstance(obj.get("TxnTaxDetail"), dict) else {}
+    sent = obj.get("TxnTaxDetail")
+    requested: dict[str, Any] = sent if isinstance(sent, dict) else {}
     if which == US:
         return _compute_us(company, obj, customer or {}, lines, requested)
     if which == CA:
@@ -243,9 +244,10 @@ def _compute_ca(company: Company, obj: dict[str, Any], lines: list[SalesLine], r
     supplied: dict[str, Decimal] = {}
     for tax_line in requested.get("TaxLine") or []:
         detail = (tax_line or {}).get("TaxLineDetail") or {}
-        rid = ref_value(detail.get("TaxRateRef"))
-        if rid is None or tax_line.get("Amount") in (None, ""):
+        ref = ref_value(detail.get("TaxRateRef"))
+        if ref is None or tax_line.get("Amount") in (None, ""):
             continue
+        rid = ref
         if rid not in rates:
             raise business(f"TaxRateRef {rid} is not a rate of any line's tax code",
                            "TxnTaxDetail.TaxLine.TaxLineDetail.TaxRateRef")
