@@ -284,3 +284,16 @@ def test_new_entities_batch_and_appear_in_cdc(books):
     assert [o["Name"] for o in groups[2]["Term"]] == ["Net 60"]
     assert pay["Id"] in [o["Id"] for o in groups[3]["Payment"]]
     assert books.get("Invoice", inv["Id"])["Balance"] == 90
+
+
+def test_text_field_lengths(books):
+    base = {"CustomerRef": {"value": books.ann}, "Line": [books.line(1)]}
+    for body, element in [({**base, "PrivateNote": "n" * 4001}, "PrivateNote"),
+                          ({**base, "CustomerMemo": {"value": "m" * 1001}}, "CustomerMemo"),
+                          ({**base, "Line": [{**books.line(1), "Description": "d" * 4001}]}, "Line.Description")]:
+        resp = _post(books.http, "creditmemo", body)
+        assert _code(resp) == "2050" and resp.json()["Fault"]["Error"][0]["element"] == element
+    assert _post(books.http, "creditmemo", {**base, "PrivateNote": "n" * 4000}).status_code == 200
+    pay = {"CustomerRef": {"value": books.ann}, "TotalAmt": 1}
+    assert _post(books.http, "payment", {**pay, "PaymentRefNum": "9" * 21}).status_code == 200
+    assert _code(_post(books.http, "payment", {**pay, "PaymentRefNum": "9" * 22})) == "2050"

@@ -16,11 +16,27 @@ from typing import Any
 from qbosync_desktop.sandbox.qbo import tax
 from qbosync_desktop.sandbox.qbo.faults import ApiFault, amount_mismatch, business, required
 from qbosync_desktop.sandbox.qbo.names import INCOME_TYPES
-from qbosync_desktop.sandbox.qbo.refs import boolean, decimal, name_ref, resolve, to_cents
+from qbosync_desktop.sandbox.qbo.refs import boolean, check_length, decimal, name_ref, resolve, to_cents
 from qbosync_desktop.sandbox.qbo.storage import Company
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+#: Text limits of transactions (Intuit's entity reference; 2050 when longer).
+PRIVATE_NOTE_MAX = 4000
+CUSTOMER_MEMO_MAX = 1000
+LINE_DESCRIPTION_MAX = 4000
+PAYMENT_REF_MAX = 21
+
+
+def check_text(obj: dict[str, Any]) -> None:
+    """PrivateNote, CustomerMemo, PaymentRefNum and line Description lengths (2050)."""
+    check_length(obj.get("PrivateNote"), "PrivateNote", PRIVATE_NOTE_MAX)
+    memo = obj.get("CustomerMemo")
+    check_length(memo.get("value") if isinstance(memo, dict) else memo, "CustomerMemo", CUSTOMER_MEMO_MAX)
+    check_length(obj.get("PaymentRefNum"), "PaymentRefNum", PAYMENT_REF_MAX)
+    for line in obj.get("Line") or []:
+        if isinstance(line, dict):
+            check_length(line.get("Description"), "Line.Description", LINE_DESCRIPTION_MAX)
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ def sales_lines(company: Company, obj: dict[str, Any], customer: dict[str, Any] 
     lines = obj.get("Line")
     if not isinstance(lines, list) or not lines:
         raise required("Line")
+    check_text(obj)
     out: list[dict[str, Any]] = []
     items: list[tax.SalesLine] = []
     discount_line: dict[str, Any] | None = None

@@ -25,7 +25,7 @@ from qbosync_desktop.sandbox.qbo.faults import (
 )
 from qbosync_desktop.sandbox.qbo.names import DEPOSIT_TYPES
 from qbosync_desktop.sandbox.qbo.refs import check_length, home_currency, money, name_ref, ref_value, resolve
-from qbosync_desktop.sandbox.qbo.sales import sales_lines
+from qbosync_desktop.sandbox.qbo.sales import check_text, sales_lines
 from qbosync_desktop.sandbox.qbo.storage import Company, linked_credit_ids, linked_invoice_ids
 
 DOC_NUMBER_MAX = 21
@@ -269,6 +269,7 @@ def normalize_payment(company: Company, obj: dict[str, Any], previous: dict[str,
     customer paid: invoices − credits ≤ TotalAmt, and the rest is UnappliedAmt. A payment of 0 that
     links an invoice and a credit memo is how QBO applies a credit to an invoice."""
     cust = _customer(company, obj)
+    check_text(obj)
     total = money(obj.get("TotalAmt"), "TotalAmt")
     if total < 0:
         raise business("TotalAmt cannot be negative", "TotalAmt")
