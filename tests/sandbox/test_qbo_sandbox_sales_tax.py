@@ -85,7 +85,8 @@ def test_us_company_has_automated_sales_tax_and_its_tax_lists(us):
     assert prefs["TaxPrefs"] == {"UsingSalesTax": True, "PartnerTaxEnabled": True}
     assert prefs["CurrencyPrefs"]["HomeCurrency"]["value"] == "USD"
     codes = _query(http, "select * from TaxCode")["TaxCode"]
-    assert [c["Name"] for c in codes] == ["Oregon", "Washington", "California", "New York", "Texas", "Other states"]
+    assert [c["Name"] for c in codes] == ["Oregon", "Washington", "California", "New York", "Texas", "Colorado",
+                                        "Other states"]
     wa_rates = [d["TaxRateRef"]["name"] for d in codes[1]["SalesTaxRateList"]["TaxRateDetail"]]
     assert wa_rates == ["Washington State", "Washington Local"]
     rate = _query(http, "select * from TaxRate where Name = 'Washington State'")["TaxRate"][0]

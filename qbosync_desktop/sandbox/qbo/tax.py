@@ -41,6 +41,9 @@ US_STATE_TAX: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     "NY": ("New York", [("New York State", "4", "New York State Department of Taxation"),
                         ("New York City", "4.875", "New York State Department of Taxation")]),
     "TX": ("Texas", [("Texas State", "6.25", "Texas Comptroller"), ("Texas Local", "2", "Texas Comptroller")]),
+    # the Work demo company's state: its clients' invoices get a two-rate code
+    "CO": ("Colorado", [("Colorado State", "2.9", "Colorado Department of Revenue"),
+                        ("Denver Local", "5.91", "City and County of Denver")]),
 }
 US_OTHER_STATES = ("Other states", [("State sales tax", "6", "State Department of Revenue")])
 
