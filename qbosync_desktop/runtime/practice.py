@@ -70,6 +70,7 @@ def start_practice(
     time_scale: float = 1.0,
     latency_ms: float = 0,
     qbo_seed: str = "practice",
+    qbo_company: str = "us",
     work_seed: str | None = "demo",
     work_clients: int | None = None,
     work_invoices: int | None = None,
@@ -80,14 +81,16 @@ def start_practice(
     ``data_dir`` keeps both servers' data (sub-folders ``qbo`` and ``work``) so a later start finds the
     same companies; ``None`` uses throwaway folders. ``work_seed=None`` with ``work_clients`` /
     ``work_invoices`` generates a Work company of that size (scale mode, for benchmarks).
-    ``qbo_options`` go to :class:`QboSandbox` as is (e.g. ``lost_response_rate`` for drills).
+    ``qbo_company`` picks the practice QuickBooks company: ``"us"`` (Automated Sales Tax) or ``"ca"``
+    (Canadian tax codes and rates). ``qbo_options`` go to :class:`QboSandbox` as is (e.g.
+    ``lost_response_rate`` for drills).
     """
     from qbosync_desktop.sandbox.qbo import QboSandbox
     from qbosync_desktop.sandbox.work import WorkSandbox
 
     base = Path(data_dir) if data_dir is not None else None
     qbo = QboSandbox(auto_consent=True, throttle=throttle, time_scale=time_scale, latency_ms=latency_ms,
-                     seed=qbo_seed, data_dir=base / "qbo" if base else None, **qbo_options)
+                     seed=qbo_seed, company=qbo_company, data_dir=base / "qbo" if base else None, **qbo_options)
     qbo_config = qbo.start()
     try:
         work = WorkSandbox(seed=work_seed, clients=work_clients, invoices=work_invoices,
