@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import Cancelled
-from qbosync_desktop.store.models.sync import Cursor, Link, Problem, Run, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Cursor, Run
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.engine import Observer

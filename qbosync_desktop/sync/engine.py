@@ -36,7 +36,10 @@ import filelock
 
 from qbosync_desktop.core.errors import Cancelled, QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import OutboxEntry, Problem, Run, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.outbox import OutboxEntry
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod

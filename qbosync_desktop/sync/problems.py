@@ -15,7 +15,8 @@ from typing import Any
 
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Problem, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.problems import Problem
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:

@@ -25,8 +25,8 @@ import requests
 
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, WorkApiError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import utcnow
-from qbosync_desktop.store.models.twoway import WorkWrite
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.outbox import WorkWrite
 from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -34,8 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, Problem, utcnow
-from qbosync_desktop.store.models.twoway import Conflict, WorkWrite
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import WorkWrite
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
 from qbosync_desktop.sync.clients import stale
 from qbosync_desktop.sync.clients.fields import (

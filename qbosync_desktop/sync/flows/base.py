@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.store.models.sync import Problem
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import outbox
 from qbosync_desktop.sync.context import NameIndex
 from qbosync_desktop.sync.plan import Change
@@ -173,7 +173,7 @@ def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str
 
 def last_sent(kind: str, work_id: str) -> dict[str, Any] | None:
     """What the last create/update of a record sent (its audit row): the "before" of an update."""
-    from qbosync_desktop.store.models.sync import AuditEntry
+    from qbosync_desktop.store.models.audit import AuditEntry
 
     row = (AuditEntry.select(AuditEntry.after)
            .where((AuditEntry.kind == kind) & (AuditEntry.work_id == str(work_id))

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import QboValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.sync import audit, outbox, problems, work_writes
 from qbosync_desktop.sync.clients.fields import get, is_top_level
 from qbosync_desktop.sync.clients.inbound import CACHE_IMPORTS, CACHE_READ

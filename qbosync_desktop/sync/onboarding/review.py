@@ -24,8 +24,9 @@ from typing import Any
 
 from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, utcnow
-from qbosync_desktop.store.models.twoway import MatchProposal
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.sync import audit
 from qbosync_desktop.sync.clients.fields import get, is_top_level
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal, check_accept, propose
@@ -278,6 +279,6 @@ def _reread_from_start(kind: str) -> None:
     """The outbound phase skipped the held Work record and moved its cursor past it; now that the
     record is free to sync on its own, make that phase read its list from the start once more
     (cheap: unchanged records are skipped by fingerprint without any QuickBooks request)."""
-    from qbosync_desktop.store.models.sync import Cursor
+    from qbosync_desktop.store.models.runs import Cursor
 
     Cursor.delete().where(Cursor.name == OUTBOUND_CURSORS[kind]).execute()
