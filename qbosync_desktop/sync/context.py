@@ -18,73 +18,28 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
+from qbosync_desktop.connectors.work.models import Company
 from qbosync_desktop.core.errors import Cancelled
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
+from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
+from qbosync_desktop.sync.rules.settings import SyncSettings
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.core.paths import AppPaths
+    from qbosync_desktop.store.models.connection import Connection
     from qbosync_desktop.sync.engine import Observer
 
+T = TypeVar("T")
+
 log = logging.getLogger(__name__)
-
-
-class RequestCounter:
-    """Wraps a QboClient and counts the calls made through it (``Run.qbo_requests``).
-
-    One call of ``query``/``accounts`` may page or fan out into several HTTP requests; every page
-    consumed is counted, so the figure matches what QuickBooks meters.
-    """
-
-    _COUNTED = {"query_raw", "count", "get", "create", "update", "void", "delete", "batch", "cdc", "company_info"}
-
-    def __init__(self, qbo: Any) -> None:
-        self._qbo = qbo
-        self.calls = 0
-        self._lock = threading.Lock()
-        stats = getattr(qbo, "stats", None)
-        self._base = getattr(stats, "requests", None) if not isinstance(stats, dict) else None
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests made during this run: the connector's own counter when it has one (it sees
-        every page and every retry), else the calls counted here."""
-        stats = getattr(self._qbo, "stats", None)
-        now = getattr(stats, "requests", None)
-        if self._base is not None and isinstance(now, int):
-            return now - self._base
-        return self.calls
-
-    def add(self, n: int = 1) -> None:
-        with self._lock:
-            self.calls += n
-
-    def query(self, *args: Any, **kwargs: Any) -> Iterable[dict]:
-        self.add()
-        for i, row in enumerate(self._qbo.query(*args, **kwargs), start=1):
-            if i % 1000 == 0:
-                self.add()
-            yield row
-
-    def accounts(self) -> dict[str, list[dict]]:
-        self.add(4)
-        return self._qbo.accounts()
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._qbo, name)
-        if name in self._COUNTED and callable(target):
-
-            def counted(*args: Any, **kwargs: Any) -> Any:
-                self.add()
-                return target(*args, **kwargs)
-
-            return counted
-        return target
 
 
 class NameIndex:
@@ -95,12 +50,12 @@ class NameIndex:
     """
 
     def __init__(self) -> None:
-        self.by_name: dict[str, list[dict]] = {}
+        self.by_name: dict[str, list[JsonObject]] = {}
 
-    def add(self, norm: str, record: dict) -> None:
+    def add(self, norm: str, record: JsonObject) -> None:
         self.by_name.setdefault(norm, []).append(record)
 
-    def get(self, norm: str) -> list[dict]:
+    def get(self, norm: str) -> list[JsonObject]:
         return self.by_name.get(norm, [])
 
 
@@ -108,15 +63,16 @@ class NameIndex:
 class RunContext:
     """The state of one engine run or preview. Build it with :func:`make_context`."""
 
-    qbo: Any
-    work: Any
-    settings: Any
+    #: the QuickBooks client; ``qbo_requests`` is read from its own counter (every page, every retry)
+    qbo: CountedQboApi
+    work: WorkApi
+    settings: SyncSettings
     observer: Observer
     cancel: threading.Event = field(default_factory=threading.Event)
     preview: bool = False
     initial: bool = False
     run: Run | None = None
-    workspace: Any = None
+    workspace: EngineWorkspace | None = None
     #: set by the QBO batch sender; how many batches may be in flight at once (≤ 10 per QBO).
     concurrency: int = 4
     now: _dt.datetime = field(default_factory=utcnow)
@@ -124,15 +80,25 @@ class RunContext:
     #: preview only: (kind, work_id) → label of the records planned to fail (no problem is stored yet)
     planned_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    caches: dict[str, Any] = field(default_factory=dict)
+    caches: dict[str, object] = field(default_factory=dict)
     _staged_cursors: dict[str, str] = field(default_factory=dict)
     _cursor_caps: dict[str, str] = field(default_factory=dict)
     _links: dict[str, dict[str, Link]] = field(default_factory=dict)
+    _qbo_requests_before: int = 0
+
+    def __post_init__(self) -> None:
+        # (some unit tests build a context without connectors)
+        self._qbo_requests_before = self.qbo.stats.requests if self.qbo is not None else 0
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     @property
     def run_id(self) -> int | None:
         return self.run.id if self.run is not None else None
+
+    @property
+    def qbo_requests(self) -> int:
+        """HTTP requests to QuickBooks during this run, as QuickBooks meters them (``Run.qbo_requests``)."""
+        return self.qbo.stats.requests - self._qbo_requests_before
 
     def check_cancel(self) -> None:
         """Cooperative cancellation, checked between batches and phases (DESIGN §3)."""
@@ -144,12 +110,17 @@ class RunContext:
         bucket[outcome] = bucket.get(outcome, 0) + n
 
     # -- cached lookups ----------------------------------------------------------------------------
-    def cached(self, key: str, loader: Callable[[], Any]) -> Any:
+    def cached(self, key: str, loader: Callable[[], T]) -> T:
         if key not in self.caches:
             self.caches[key] = loader()
-        return self.caches[key]
+        return cast(T, self.caches[key])
 
-    def company(self) -> Any:
+    @property
+    def connection(self) -> Connection | None:
+        """The connection row (integration date, onboarding done); None without a workspace."""
+        return self.workspace.connection if self.workspace is not None else None
+
+    def company(self) -> Company:
         """The Work company (default state/country). Work reads are free of QBO metering."""
         return self.cached("work.company", self.work.company)
 
@@ -159,7 +130,7 @@ class RunContext:
             self._links[kind] = {lk.work_id: lk for lk in Link.select().where(Link.kind == kind)}
         return self._links[kind]
 
-    def link(self, kind: str, work_id: Any) -> Link | None:
+    def link(self, kind: str, work_id: object) -> Link | None:
         return self.links(kind).get(str(work_id))
 
     def remember_link(self, link: Link) -> None:
@@ -167,22 +138,19 @@ class RunContext:
         if link.kind in self._links:
             self._links[link.kind][link.work_id] = link
         ids = self.caches.get(f"linked_qbo_ids.{link.kind}")
-        if ids is not None:
+        if isinstance(ids, set):
             ids.add(link.qbo_id)
 
     def linked_qbo_ids(self, kind: str) -> set[str]:
         """QBO ids already linked for a kind (kept in step as links are made, so checking a name does
         not cost a pass over every link - that would be quadratic while a phase streams)."""
-        key = f"linked_qbo_ids.{kind}"
-        if key not in self.caches:
-            self.caches[key] = {lk.qbo_id for lk in self.links(kind).values()}
-        return self.caches[key]
+        return self.cached(f"linked_qbo_ids.{kind}", lambda: {str(lk.qbo_id) for lk in self.links(kind).values()})
 
-    def qbo_id(self, kind: str, work_id: Any) -> str | None:
+    def qbo_id(self, kind: str, work_id: object) -> str | None:
         lk = self.link(kind, work_id)
         return lk.qbo_id if lk is not None else None
 
-    def will_exist(self, kind: str, work_id: Any) -> bool:
+    def will_exist(self, kind: str, work_id: object) -> bool:
         """True if the record is linked, or a phase earlier in this run plans to create/link it."""
         return self.link(kind, work_id) is not None or (kind, str(work_id)) in self.planned
 
@@ -194,11 +162,11 @@ class RunContext:
     # -- cursors -----------------------------------------------------------------------------------
     def cursor(self, name: str) -> str | None:
         """The committed value (read once per run; this run is the only writer under the run lock)."""
-        key = f"cursor.{name}"
-        if key not in self.caches:
+        def load() -> str | None:
             row = Cursor.get_or_none(Cursor.name == name)
-            self.caches[key] = row.value if row is not None else None
-        return self.caches[key]
+            return str(row.value) if row is not None and row.value is not None else None
+
+        return self.cached(f"cursor.{name}", load)
 
     def stage_cursor(self, name: str, value: str | None) -> None:
         """Remember a new cursor value; the engine commits it only when the phase left no unfinished
@@ -252,20 +220,21 @@ class RunContext:
 class Parts:
     """A stand-in for a Workspace when the caller already holds the connectors (tests, tools, bench).
 
-    The engine needs only ``qbo_client()``, ``work_client()``, ``settings()`` and ``paths`` (for the
-    run lock); the real :class:`qbosync_desktop.runtime.workspace.Workspace` provides the same.
+    It satisfies :class:`~qbosync_desktop.sync.protocols.EngineWorkspace`, as the real
+    :class:`qbosync_desktop.runtime.workspace.Workspace` does.
     """
 
-    qbo: Any
-    work: Any
-    sync_settings: Any
-    paths: Any = None
+    qbo: CountedQboApi
+    work: WorkApi
+    sync_settings: SyncSettings
+    paths: AppPaths | None = None
+    connection: Connection | None = None
 
-    def qbo_client(self) -> Any:
+    def qbo_client(self) -> CountedQboApi:
         return self.qbo
 
-    def work_client(self) -> Any:
+    def work_client(self) -> WorkApi:
         return self.work
 
-    def settings(self) -> Any:
+    def settings(self) -> SyncSettings:
         return self.sync_settings

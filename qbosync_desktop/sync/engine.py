@@ -43,10 +43,11 @@ from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod
-from qbosync_desktop.sync.context import RequestCounter, RunContext
+from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
 from qbosync_desktop.sync.pipeline import build_phases
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.protocols import EngineWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -134,24 +135,16 @@ class Preview:
 class SyncEngine:
     """Runs, previews and reports syncs for one workspace (one company)."""
 
-    def __init__(self, workspace: Any, *, concurrency: int = 4) -> None:
+    def __init__(self, workspace: EngineWorkspace, *, concurrency: int = 4) -> None:
         self.workspace = workspace
         self.concurrency = concurrency
         self._thread_lock = threading.Lock()
 
     # -- connectors --------------------------------------------------------------------------------
-    def _qbo(self) -> Any:
-        ws = self.workspace
-        return ws.qbo_client() if hasattr(ws, "qbo_client") else ws.qbo()
-
-    def _work(self) -> Any:
-        ws = self.workspace
-        return ws.work_client() if hasattr(ws, "work_client") else ws.work()
-
     def _context(self, observer: Observer, cancel: threading.Event, *, preview: bool, initial: bool) -> RunContext:
         return RunContext(
-            qbo=RequestCounter(self._qbo()),
-            work=self._work(),
+            qbo=self.workspace.qbo_client(),
+            work=self.workspace.work_client(),
             settings=self.workspace.settings(),
             observer=observer,
             cancel=cancel,
@@ -162,7 +155,7 @@ class SyncEngine:
         )
 
     def _file_lock(self) -> filelock.BaseFileLock | None:
-        paths = getattr(self.workspace, "paths", None)
+        paths = self.workspace.paths
         if paths is None:
             return None
         paths.ensure()
@@ -228,7 +221,8 @@ class SyncEngine:
         ctx = self._context(observer, cancel, preview=False, initial=initial)
         ctx.run = run
         observer.run_started(run.id, 0)
-        state, error, fatal = "done", None, None
+        state, error = "done", None
+        fatal: Exception | None = None
         pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="work-read")
         ctx.caches["prefetch.pool"] = pool
         try:
@@ -275,7 +269,7 @@ class SyncEngine:
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts
-        run.qbo_requests = ctx.qbo.requests
+        run.qbo_requests = ctx.qbo_requests
         run.error = error
         with database.atomic():
             run.save()
@@ -285,7 +279,7 @@ class SyncEngine:
             kind=run.kind,
             counts=ctx.counts,
             open_problems=Problem.select().where(Problem.state == "open").count(),
-            qbo_requests=ctx.qbo.requests,
+            qbo_requests=ctx.qbo_requests,
             started_at=run.started_at,
             finished_at=run.finished_at,
             seconds=time.monotonic() - started,

@@ -16,9 +16,10 @@ only way to guarantee that is that the run executes the very plan the preview di
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.core.json_types import JsonObject
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -44,15 +45,15 @@ class Change:
     qbo_id: str | None
     action: str
     reason: str = ""
-    payload: dict[str, Any] | None = None
+    payload: JsonObject | None = None
     problem: QboSyncError | None = None
     entity: str = ""
     label: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: JsonObject = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The stable JSON shape the preview shows (CLI ``--json`` and the UI list behind a number)."""
-        out: dict[str, Any] = {
+        out: JsonObject = {
             "kind": self.kind,
             "work_id": self.work_id,
             "qbo_id": self.qbo_id,

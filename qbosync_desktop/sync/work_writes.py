@@ -15,7 +15,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import hashlib
-import inspect
 import json
 import threading
 from collections.abc import Callable
@@ -30,7 +29,9 @@ from qbosync_desktop.store.models.outbox import WorkWrite
 from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.connectors.work.models import Record
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
 
 
 #: Creates in flight at once (Work's demo server and API take several; QuickBooks is not involved).
@@ -44,20 +45,13 @@ def problem_key(qbo_id: str) -> str:
 
 def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
     """The body with keys sorted at every level, exactly as a replay reads it back from SQLite."""
-    return json.loads(json.dumps(body, sort_keys=True, default=str))
+    canonical: dict[str, Any] = json.loads(json.dumps(body, sort_keys=True, default=str))
+    return canonical
 
 
-def create_idempotent(create: Callable[..., Any], body: dict[str, Any], key: str) -> Any:
-    """Call the Work connector's create with the idempotency key (when it takes one), same bytes
-    on every attempt."""
-    body = canonical_body(body)
-    try:
-        params = inspect.signature(create).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = {}
-    if "idempotency_key" in params:
-        return create(idempotency_key=key, **body)
-    return create(**body)
+def create_idempotent(create: Callable[..., Record], body: dict[str, Any], key: str) -> Record:
+    """Call the Work connector's create with the idempotency key, same bytes on every attempt."""
+    return create(idempotency_key=key, **canonical_body(body))
 
 
 def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: dict[str, Any] | None = None
@@ -71,7 +65,7 @@ def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: 
             meta=meta)
 
 
-def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Any], *, phase: str, label: str) -> Any | None:
+def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Record], *, phase: str, label: str) -> Record | None:
     """Send one intent. Returns the created record, or None after opening the record's problem
     (Work refused it). Transient and fatal errors propagate: the intent stays pending for a replay."""
     try:
@@ -111,7 +105,7 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: 
     sessions: list[requests.Session] = []
     lock = threading.Lock()
 
-    def connector() -> Any:
+    def connector() -> WorkApi:
         client = getattr(local, "client", None)
         if client is None:
             client = copy.copy(ctx.work)
@@ -125,7 +119,7 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: 
         if ctx.cancel.is_set():
             return ww, None, Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
         try:
-            client = connector() if len(writes) > 1 and hasattr(ctx.work, "session") else ctx.work
+            client = connector() if len(writes) > 1 else ctx.work
             return ww, create_idempotent(getattr(client, method), ww.body, ww.idempotency_key), None
         except QboSyncError as exc:
             return ww, None, exc

@@ -8,6 +8,7 @@ from qbosync_desktop.store.models.base import BaseModel, JSONField, utcnow
 
 
 class AuditEntry(BaseModel):
+    id = peewee.AutoField()
     run_id = peewee.IntegerField(null=True, index=True)
     at = peewee.DateTimeField(default=utcnow)
     #: create | update | link | skip | void | import | conflict | resolve | fail

@@ -13,6 +13,7 @@ from qbosync_desktop.store.models.base import BaseModel, JSONField, utcnow
 
 
 class Conflict(BaseModel):
+    id = peewee.AutoField()
     kind = peewee.CharField()
     work_id = peewee.CharField()
     qbo_id = peewee.CharField(null=True)

@@ -24,6 +24,7 @@ class Link(BaseModel):
     record costs no QBO request at all.
     """
 
+    id = peewee.AutoField()
     kind = peewee.CharField()
     work_id = peewee.CharField()
     qbo_id = peewee.CharField()

@@ -14,6 +14,7 @@ from qbosync_desktop.store.models.base import BaseModel, utcnow
 
 
 class MatchProposal(BaseModel):
+    id = peewee.AutoField()
     #: client | vendor (the Work kind; the QuickBooks entity is Customer | Vendor)
     kind = peewee.CharField()
     work_id = peewee.CharField()

@@ -22,6 +22,7 @@ class Batch(BaseModel):
     ``requestid`` when the request is the same one.
     """
 
+    id = peewee.AutoField()
     requestid = peewee.CharField(unique=True, max_length=50)
     run_id = peewee.IntegerField(null=True)
     composition = JSONField()
@@ -46,6 +47,7 @@ class OutboxEntry(BaseModel):
     planned it.
     """
 
+    id = peewee.AutoField()
     run_id = peewee.IntegerField(null=True)
     kind = peewee.CharField()
     work_id = peewee.CharField(null=True)
@@ -79,6 +81,7 @@ class WorkWrite(BaseModel):
     the Work API answers with the original record (``Idempotent-Replayed``), and links that.
     """
 
+    id = peewee.AutoField()
     #: client | site
     kind = peewee.CharField()
     qbo_id = peewee.CharField()

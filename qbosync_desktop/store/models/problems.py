@@ -14,6 +14,7 @@ from qbosync_desktop.store.models.base import BaseModel, JSONField, utcnow
 class Problem(BaseModel):
     """A record that could not sync, told in plain language with what to do next."""
 
+    id = peewee.AutoField()
     kind = peewee.CharField()
     work_id = peewee.CharField()
     qbo_id = peewee.CharField(null=True)

@@ -24,6 +24,7 @@ class Cursor(BaseModel):
 
 
 class Run(BaseModel):
+    id = peewee.AutoField()
     kind = peewee.CharField(default="incremental")  # initial | incremental | preview
     started_at = peewee.DateTimeField(default=utcnow)
     finished_at = peewee.DateTimeField(null=True)

@@ -570,7 +570,7 @@ class ClientsTwoWay:
 
 
 def phase(ctx: RunContext) -> ClientsTwoWay | None:
-    return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
+    return ClientsTwoWay() if ctx.settings.clients else None
 
 
 __all__ = ["ClientsTwoWay", "QboSyncError", "canonical_body", "create_idempotent", "phase", "problem_key"]

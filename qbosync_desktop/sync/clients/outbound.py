@@ -127,4 +127,4 @@ class ClientsOut(OutboundPhase):
 
 
 def phase(ctx: RunContext) -> ClientsOut | None:
-    return ClientsOut() if getattr(ctx.settings, "clients", True) else None
+    return ClientsOut() if ctx.settings.clients else None

@@ -313,7 +313,7 @@ def resolve_display_name(
         same_run = hit["entity"] == "planned" and entity == link_entity
         if same_run:
             other = what
-        if getattr(ctx.settings, "rename_on_collision", False):
+        if ctx.settings.rename_on_collision:
             new = renamed(name, work_id)
             if not idx.get(normalise(new)):
                 idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
@@ -338,7 +338,7 @@ def skip(kind: str, rec: Any, reason: str, *, entity: str, label: str, audit: bo
 
 def name_fingerprint(ctx: RunContext, body: dict[str, Any]) -> str:
     """The fingerprint a name problem is kept under: the body plus the setting that can fix it."""
-    return fingerprint({**body, "_rename_on_collision": bool(getattr(ctx.settings, "rename_on_collision", False))})
+    return fingerprint({**body, "_rename_on_collision": bool(ctx.settings.rename_on_collision)})
 
 
 def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, fp: str, qbo_id: str | None = None) -> Change:

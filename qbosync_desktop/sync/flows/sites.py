@@ -225,12 +225,12 @@ class SitesOnboarding:
 def onboarding_over(ctx: RunContext) -> bool:
     """True once an initial sync finished for this connection (``Connection.onboarding_done_at``):
     running Enable again later must not bring the sites back."""
-    conn = getattr(ctx.workspace, "connection", None)
-    return bool(getattr(conn, "onboarding_done_at", None))
+    conn = ctx.connection
+    return conn is not None and conn.onboarding_done_at is not None
 
 
 def phase(ctx: RunContext) -> SitesOnboarding | None:
     s = ctx.settings
-    if ctx.initial and getattr(s, "sites", False) and getattr(s, "clients", True) and not onboarding_over(ctx):
+    if ctx.initial and s.sites and s.clients and not onboarding_over(ctx):
         return SitesOnboarding()
     return None

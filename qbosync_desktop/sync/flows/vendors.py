@@ -95,4 +95,4 @@ class VendorsOut(OutboundPhase):
 
 
 def phase(ctx: RunContext) -> VendorsOut | None:
-    return VendorsOut() if getattr(ctx.settings, "bills", False) else None
+    return VendorsOut() if ctx.settings.bills else None

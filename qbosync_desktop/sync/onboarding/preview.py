@@ -13,7 +13,10 @@ Skips are listed with their reason but are not promised numbers: a skip is the a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.plan import Change
 
 #: Planned action → the outcome a run counts for it (RunSummary.counts).
 ACTION_OUTCOME: dict[str, str] = {
@@ -54,8 +57,8 @@ def entity_label(name: str) -> str:
     return ENTITY_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def _row(ch: Any) -> dict[str, Any]:
-    row = ch.to_dict()
+def _row(ch: Change) -> dict[str, Any]:
+    row: dict[str, Any] = ch.to_dict()
     if ch.problem is not None:
         row["message"] = ch.problem.message
         row["hint"] = ch.problem.hint
