@@ -37,6 +37,7 @@ import filelock
 from qbosync_desktop.core.errors import Cancelled, QboSyncError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import OutboxEntry
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Run
@@ -46,7 +47,7 @@ from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
 from qbosync_desktop.sync.pipeline import build_phases
-from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.plan import Change, Phase
 from qbosync_desktop.sync.protocols import EngineWorkspace
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,7 @@ class SyncEngine:
         else:
             ctx.commit_cursors()
 
-    def _settle_customers(self, ctx: RunContext, phases: list[Any]) -> None:
+    def _settle_customers(self, ctx: RunContext, phases: list[Phase]) -> None:
         """Read back, within this run, the QuickBooks customers this run wrote.
 
         The customers phase reads QuickBooks' changes *before* the outbound phases write. Without this
@@ -311,7 +312,7 @@ class SyncEngine:
         """
         from qbosync_desktop.sync.clients.inbound import CACHE_READ, PHASE
 
-        phase = next((p for p in phases if getattr(p, "name", None) == PHASE), None)
+        phase = next((p for p in phases if p.name == PHASE), None)
         if phase is None or ctx.run is None or outbox_mod.has_unfinished():
             return
         wrote = OutboxEntry.select().where(
@@ -342,17 +343,17 @@ class SyncEngine:
         return self.run(observer=observer, cancel=cancel)
 
     # -- match review and conflicts: the engine is the one facade the CLI and the app call --------
-    def matches(self) -> list[Any]:
+    def matches(self) -> list[MatchProposal]:
         return review.proposals(self)
 
-    def accept_match(self, match_id: int) -> Any:
+    def accept_match(self, match_id: int) -> MatchProposal:
         return review.accept(self, match_id)
 
-    def reject_match(self, match_id: int) -> Any:
+    def reject_match(self, match_id: int) -> MatchProposal:
         return review.reject(self, match_id)
 
-    def conflicts(self) -> list[Any]:
+    def conflicts(self) -> list[dict[str, Any]]:
         return conflicts_mod.open_conflicts(self)
 
-    def resolve(self, conflict_id: int, keep: str) -> Any:
+    def resolve(self, conflict_id: int, keep: str) -> dict[str, Any]:
         return conflicts_mod.resolve(self, conflict_id, keep)

@@ -91,7 +91,7 @@ def refused(ctx: RunContext, ww: WorkWrite, exc: QboSyncError, *, phase: str, la
 
 
 def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: int = WORKERS
-             ) -> tuple[list[tuple[WorkWrite, Any, QboSyncError | None]], QboSyncError | None]:
+             ) -> tuple[list[tuple[WorkWrite, Record | None, QboSyncError | None]], QboSyncError | None]:
     """Send many intents, a few at a time (HTTP only on the worker threads; the caller applies the
     results on its own thread, SQLite's one writer). Returns ``(results, stop)``: per intent the
     record or Work's refusal, and the first transient/fatal error, which the caller raises after
@@ -115,7 +115,7 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: 
             local.client = client
         return client
 
-    def one(ww: WorkWrite) -> tuple[WorkWrite, Any, QboSyncError | None]:
+    def one(ww: WorkWrite) -> tuple[WorkWrite, Record | None, QboSyncError | None]:
         if ctx.cancel.is_set():
             return ww, None, Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
         try:

@@ -44,7 +44,7 @@ LINK_ON_ACCEPT = ("vendor",)
 OUTBOUND_CURSORS = {"client": "work.clients", "vendor": "work.contractors"}
 
 
-def work_candidate(record: Any) -> Candidate:
+def work_candidate(record: Client | Contractor) -> Candidate:
     return Candidate(
         id=str(get(record, "id")),
         name=str(get(record, "name") or ""),
@@ -199,7 +199,7 @@ def _read_candidates(engine: SyncEngine, kind: str) -> tuple[list[Candidate], li
     return [work_candidate(r) for r in records], [qbo_candidate(o) for o in objs]
 
 
-def _has_active_contract(contractor: Any) -> bool:
+def _has_active_contract(contractor: Contractor) -> bool:
     return any((get(c, "status") or "active") == "active" for c in get(contractor, "contracts") or [])
 
 
