@@ -90,12 +90,14 @@ def refused(ctx: RunContext, ww: WorkWrite, exc: QboSyncError, *, phase: str, la
     ctx.observer.record(phase, None, "failed", exc.message)
 
 
-def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: int = WORKERS
-             ) -> tuple[list[tuple[WorkWrite, Record | None, QboSyncError | None]], QboSyncError | None]:
+def send_all(ctx: RunContext, writes: list[WorkWrite], create: Callable[[WorkApi], Callable[..., Record]],
+             *, workers: int = WORKERS) -> tuple[list[tuple[WorkWrite, Record | None, QboSyncError | None]], QboSyncError | None]:
     """Send many intents, a few at a time (HTTP only on the worker threads; the caller applies the
     results on its own thread, SQLite's one writer). Returns ``(results, stop)``: per intent the
     record or Work's refusal, and the first transient/fatal error, which the caller raises after
-    applying what did succeed (the rest stays pending and is replayed by the next run).
+    applying what did succeed (the rest stays pending and is replayed by the next run). ``create``
+    picks the connector's create method (``lambda work: work.create_client``): each thread calls it
+    on its own copy of the connector.
 
     Why threads: onboarding a company with 1,000 customers is 1,000 creates in Work, one round trip
     each; Work takes several at once. Each thread uses its own copy of the connector with its own
@@ -120,7 +122,7 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: 
             return ww, None, Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
         try:
             client = connector() if len(writes) > 1 else ctx.work
-            return ww, create_idempotent(getattr(client, method), ww.body, ww.idempotency_key), None
+            return ww, create_idempotent(create(client), ww.body, ww.idempotency_key), None
         except QboSyncError as exc:
             return ww, None, exc
 

@@ -417,7 +417,7 @@ class ClientsTwoWay:
                                         meta={"qbo": ch.meta.get("qbo")})
                 for ch in imports
             ]
-        results, stop = work_writes.send_all(ctx, writes, "create_client")
+        results, stop = work_writes.send_all(ctx, writes, lambda work: work.create_client)
         by_write = {id(ww): ch for ww, ch in zip(writes, imports, strict=True)}
         for i in range(0, len(results), APPLY_CHUNK):
             done: list[tuple[str, Change]] = []
