@@ -40,7 +40,10 @@ import peewee
 from qbosync_desktop.connectors.qbo.client import BatchOp
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
 from qbosync_desktop.sync import audit, problems
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 

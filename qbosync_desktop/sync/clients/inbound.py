@@ -36,8 +36,11 @@ from typing import TYPE_CHECKING, Any
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, OutboxEntry, Problem, utcnow
-from qbosync_desktop.store.models.twoway import Conflict, WorkWrite
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
 from qbosync_desktop.sync.clients import stale
 from qbosync_desktop.sync.clients.fields import (
@@ -444,7 +447,7 @@ class ClientsTwoWay:
                                         meta={"qbo": ch.meta.get("qbo")})
                 for ch in imports
             ]
-        results, stop = work_writes.send_all(ctx, writes, "create_client")
+        results, stop = work_writes.send_all(ctx, writes, lambda work: work.create_client)
         by_write = {id(ww): ch for ww, ch in zip(writes, imports, strict=True)}
         for i in range(0, len(results), APPLY_CHUNK):
             done: list[tuple[str, Change]] = []
@@ -597,7 +600,7 @@ class ClientsTwoWay:
 
 
 def phase(ctx: RunContext) -> ClientsTwoWay | None:
-    return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
+    return ClientsTwoWay() if ctx.settings.clients else None
 
 
 __all__ = ["ClientsTwoWay", "CustomersRun", "QboSyncError", "canonical_body", "create_idempotent", "phase",

@@ -134,4 +134,4 @@ class ClientsOut(OutboundFlow):
 
 
 def phase(ctx: RunContext) -> ClientsOut | None:
-    return ClientsOut() if getattr(ctx.settings, "clients", True) else None
+    return ClientsOut() if ctx.settings.clients else None

@@ -21,7 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import QboValidationError
-from qbosync_desktop.store.models.sync import AuditEntry, Problem
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync.context import NameIndex
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
@@ -272,7 +273,7 @@ def resolve_display_name(
         same_run = hit["entity"] == "planned" and entity == link_entity
         if same_run:
             other = what
-        if getattr(ctx.settings, "rename_on_collision", False):
+        if ctx.settings.rename_on_collision:
             new = renamed(name, work_id)
             if not idx.get(normalise(new)):
                 idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
@@ -297,7 +298,7 @@ def skip(kind: str, rec: Any, reason: str, *, entity: str, label: str, audit: bo
 
 def name_fingerprint(ctx: RunContext, body: dict[str, Any]) -> str:
     """The fingerprint a name problem is kept under: the body plus the setting that can fix it."""
-    return fingerprint({**body, "_rename_on_collision": bool(getattr(ctx.settings, "rename_on_collision", False))})
+    return fingerprint({**body, "_rename_on_collision": bool(ctx.settings.rename_on_collision)})
 
 
 def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, fp: str, qbo_id: str | None = None) -> Change:

@@ -26,13 +26,14 @@ from qbosync_desktop.sync.rules.names import normalise
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.rules.settings import SyncSettings
 
 CURSOR = "work.contractor_invoices"
 NOT_BILLS = ("draft", "rejected")
 
 
-def concept_account(settings: Any, concept: str) -> str | None:
-    concepts = getattr(settings, "concepts", None) or {}
+def concept_account(settings: SyncSettings, concept: str) -> str | None:
+    concepts = settings.concepts
     if concept in concepts:
         return concepts[concept]
     by_norm = {normalise(k): v for k, v in concepts.items()}
@@ -108,4 +109,4 @@ class BillsOut(OutboundFlow):
 
 
 def phase(ctx: RunContext) -> BillsOut | None:
-    return BillsOut() if getattr(ctx.settings, "bills", False) else None
+    return BillsOut() if ctx.settings.bills else None

@@ -36,15 +36,9 @@ VOID = "void"  # the fingerprint of a link whose QBO invoice has been voided
 
 def start_date(ctx: RunContext) -> _dt.date:
     """The seed's product syncs invoices from the integration date on; the user may pick earlier."""
-    settings = ctx.settings
-    integration = None
-    conn = getattr(ctx.workspace, "connection", None)
-    if conn is not None and not callable(conn):
-        integration = getattr(conn, "integration_enabled_at", None)
-    if hasattr(settings, "effective_start_date"):
-        chosen = settings.effective_start_date(integration)
-    else:
-        chosen = getattr(settings, "start_date", None) or integration
+    conn = ctx.connection
+    integration = conn.integration_enabled_at if conn is not None else None
+    chosen = ctx.settings.effective_start_date(integration)
     if isinstance(chosen, _dt.datetime):
         chosen = chosen.date()
     return chosen or ctx.now.date()
@@ -137,7 +131,7 @@ PAYMENTS_CURSOR = "work.payments"
 
 
 def phase(ctx: RunContext) -> InvoicesOut | None:
-    if not getattr(ctx.settings, "invoices", False):
+    if not ctx.settings.invoices:
         return None
     # Invoices (and so their payments) dated before the start date were skipped and the cursor moved
     # past them. If the start date is now earlier, read both lists again from the beginning (cheap:

@@ -103,7 +103,7 @@ ACCOUNTS_CURSOR = "work.items.accounts"
 
 
 def phase(ctx: RunContext) -> ItemsOut | None:
-    if not getattr(ctx.settings, "invoices", False):
+    if not ctx.settings.invoices:
         return None
     # Items post to the chosen accounts; when the choice changes, every item is read again so its
     # fingerprint (which includes the accounts) shows it needs an update.

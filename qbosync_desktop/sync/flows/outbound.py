@@ -46,7 +46,7 @@ from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
     from qbosync_desktop.sync.context import RunContext
 
 

@@ -85,4 +85,4 @@ class PaymentsOut(OutboundFlow):
 
 def phase(ctx: RunContext) -> PaymentsOut | None:
     s = ctx.settings
-    return PaymentsOut() if getattr(s, "payments", False) and getattr(s, "invoices", False) else None
+    return PaymentsOut() if s.payments and s.invoices else None

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import QboValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.sync import audit, outbox, problems, work_writes
 from qbosync_desktop.sync.clients.fields import get, is_top_level
 from qbosync_desktop.sync.clients.inbound import CustomersRun
@@ -223,12 +224,12 @@ class SitesOnboarding:
 def onboarding_over(ctx: RunContext) -> bool:
     """True once an initial sync finished for this connection (``Connection.onboarding_done_at``):
     running Enable again later must not bring the sites back."""
-    conn = getattr(ctx.workspace, "connection", None)
-    return bool(getattr(conn, "onboarding_done_at", None))
+    conn = ctx.connection
+    return conn is not None and conn.onboarding_done_at is not None
 
 
 def phase(ctx: RunContext) -> SitesOnboarding | None:
     s = ctx.settings
-    if ctx.initial and getattr(s, "sites", False) and getattr(s, "clients", True) and not onboarding_over(ctx):
+    if ctx.initial and s.sites and s.clients and not onboarding_over(ctx):
         return SitesOnboarding()
     return None

@@ -97,7 +97,7 @@ class VendorsOut(OutboundFlow):
 
 
 def phase(ctx: RunContext) -> VendorsOut | None:
-    if not getattr(ctx.settings, "bills", False):
+    if not ctx.settings.bills:
         return None
     # Contractors match review has not decided on wait (bills of theirs name the hold too).
     ctx.state.holds.provide("vendor", lambda: held_work("vendor"))
