@@ -39,6 +39,7 @@ import peewee
 
 from qbosync_desktop.connectors.qbo.client import BatchOp
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.base import utcnow
@@ -50,6 +51,7 @@ from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
     from qbosync_desktop.sync.plan import StalePolicy
+    from qbosync_desktop.sync.protocols import QboApi
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +128,8 @@ def _bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
 @dataclass
 class _Outcome:
     entry: OutboxEntry
-    obj: dict | None
-    error: QuickBooksError | None
+    obj: JsonObject | None
+    error: QboSyncError | None
 
 
 def _link_values(entry: OutboxEntry, obj: dict) -> dict[str, Any]:
@@ -227,7 +229,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
             e.save()
         if done:
             links = _upsert_links(ctx, done)
-            qbo_ids = {(lk.kind, lk.work_id): lk.qbo_id for lk in links}
+            qbo_ids: dict[tuple[str, str | None], str] = {(lk.kind, lk.work_id): lk.qbo_id for lk in links}
             _bulk_insert(AuditEntry, [
                 {"run_id": ctx.run_id, "at": now, "action": (e.meta or {}).get("audit_action", e.operation),
                  "kind": e.kind, "work_id": e.work_id, "qbo_id": qbo_ids.get((e.kind, e.work_id)),
@@ -238,7 +240,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
             OutboxEntry.update(state="done", done_at=now, last_error=None, attempts=OutboxEntry.attempts + 1).where(
                 OutboxEntry.id.in_([e.id for e, _ in done])).execute()
             for kind in {e.kind for e, _ in done}:
-                ids = [e.work_id for e, _ in done if e.kind == kind]
+                ids = [e.work_id for e, _ in done if e.kind == kind and e.work_id is not None]
                 known = ctx.state.open_problems.get(kind)
                 if known is None or any(w in known for w in ids):  # skip the statement when none is open
                     problems.close_problems(kind, ids)
@@ -285,15 +287,15 @@ def _persist(ctx: RunContext, changes: list[Change], *, mode: str, supersedes: O
                 "batch_position": pos, "state": "pending", "attempts": 0, "meta": meta, "created_at": now,
             })
         _bulk_insert(OutboxEntry, rows)
-        ids = [i for (i,) in OutboxEntry.select(OutboxEntry.id).where(OutboxEntry.batch_id == batch.id)
-               .order_by(OutboxEntry.batch_position).tuples()]
+        ids = [e.id for e in OutboxEntry.select(OutboxEntry.id).where(OutboxEntry.batch_id == batch.id)
+               .order_by(OutboxEntry.batch_position)]
         entries = [OutboxEntry(id=i, **row) for i, row in zip(ids, rows, strict=True)]
         batch.composition = [[str(e.batch_position), e.id] for e in entries]
         Batch.update(composition=batch.composition).where(Batch.id == batch.id).execute()
     return batch, entries
 
 
-def _send(qbo: Any, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
+def _send(qbo: QboApi, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
     """HTTP only (runs on a worker thread). Raises for transport/fatal errors; per-record QuickBooks
     faults come back as outcomes."""
     if batch.mode == "single":

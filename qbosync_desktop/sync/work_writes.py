@@ -18,7 +18,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Creates in flight at once (Work's demo server and API take several; QuickBooks is not involved).
 WORKERS = 4
 
+#: the Work record type a create returns (Client, Site, ...)
+R = TypeVar("R", bound="Record")
+
 
 def problem_key(qbo_id: str) -> str:
     """The problem key of a QuickBooks record that has no Work id yet."""
@@ -49,7 +52,7 @@ def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
     return canonical
 
 
-def create_idempotent(create: Callable[..., Record], body: dict[str, Any], key: str) -> Record:
+def create_idempotent(create: Callable[..., R], body: dict[str, Any], key: str) -> R:
     """Call the Work connector's create with the idempotency key, same bytes on every attempt."""
     return create(idempotency_key=key, **canonical_body(body))
 
@@ -65,7 +68,7 @@ def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: 
             meta=meta)
 
 
-def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Record], *, phase: str, label: str) -> Record | None:
+def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., R], *, phase: str, label: str) -> R | None:
     """Send one intent. Returns the created record, or None after opening the record's problem
     (Work refused it). Transient and fatal errors propagate: the intent stays pending for a replay."""
     try:
@@ -90,8 +93,8 @@ def refused(ctx: RunContext, ww: WorkWrite, exc: QboSyncError, *, phase: str, la
     ctx.observer.record(phase, None, "failed", exc.message)
 
 
-def send_all(ctx: RunContext, writes: list[WorkWrite], create: Callable[[WorkApi], Callable[..., Record]],
-             *, workers: int = WORKERS) -> tuple[list[tuple[WorkWrite, Record | None, QboSyncError | None]], QboSyncError | None]:
+def send_all(ctx: RunContext, writes: list[WorkWrite], create: Callable[[WorkApi], Callable[..., R]],
+             *, workers: int = WORKERS) -> tuple[list[tuple[WorkWrite, R | None, QboSyncError | None]], QboSyncError | None]:
     """Send many intents, a few at a time (HTTP only on the worker threads; the caller applies the
     results on its own thread, SQLite's one writer). Returns ``(results, stop)``: per intent the
     record or Work's refusal, and the first transient/fatal error, which the caller raises after
@@ -117,7 +120,7 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], create: Callable[[WorkApi
             local.client = client
         return client
 
-    def one(ww: WorkWrite) -> tuple[WorkWrite, Record | None, QboSyncError | None]:
+    def one(ww: WorkWrite) -> tuple[WorkWrite, R | None, QboSyncError | None]:
         if ctx.cancel.is_set():
             return ww, None, Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
         try:

@@ -29,7 +29,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import audit
-from qbosync_desktop.sync.clients.fields import get, is_top_level
+from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal, check_accept, propose
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,11 +47,11 @@ OUTBOUND_CURSORS = {"client": "work.clients", "vendor": "work.contractors"}
 
 def work_candidate(record: Client | Contractor) -> Candidate:
     return Candidate(
-        id=str(get(record, "id")),
-        name=str(get(record, "name") or ""),
-        email=get(record, "email"),
-        phone=get(record, "phone"),
-        company_name=get(record, "company_name"),
+        id=str(record.id),
+        name=str(record.name or ""),
+        email=record.email,
+        phone=record.phone,
+        company_name=record.company_name,
     )
 
 
@@ -201,7 +201,7 @@ def _read_candidates(engine: SyncEngine, kind: str) -> tuple[list[Candidate], li
 
 
 def _has_active_contract(contractor: Contractor) -> bool:
-    return any((get(c, "status") or "active") == "active" for c in get(contractor, "contracts") or [])
+    return any((c.status or "active") == "active" for c in contractor.contracts or [])
 
 
 def refresh(engine: SyncEngine, kinds: Iterable[str] = ("client", "vendor")) -> list[MatchProposal]:
