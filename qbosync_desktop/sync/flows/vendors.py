@@ -20,7 +20,7 @@ from qbosync_desktop.sync.flows.base import (
     stamp,
 )
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
-from qbosync_desktop.sync.onboarding.review import held_work
+from qbosync_desktop.sync.onboarding.review import has_active_contract, held_work
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import clean
@@ -30,10 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.protocols import WorkApi
 
 CURSOR = "work.contractors"
-
-
-def has_active_contract(rec: Contractor) -> bool:
-    return any(c.status == "active" for c in rec.contracts)
 
 
 def vendor_body(rec: Contractor, display_name: str) -> JsonObject:

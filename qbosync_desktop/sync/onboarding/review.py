@@ -196,12 +196,13 @@ def _read_candidates(engine: SyncEngine, kind: str) -> tuple[list[Candidate], li
         objs = [o for o in objs if is_top_level(o)]
         records = list(work.clients())
     else:
-        records = [c for c in work.contractors() if _has_active_contract(c)]
+        records = [c for c in work.contractors() if has_active_contract(c)]
     return [work_candidate(r) for r in records], [qbo_candidate(o) for o in objs]
 
 
-def _has_active_contract(contractor: Contractor) -> bool:
-    return any((c.status or "active") == "active" for c in contractor.contracts or [])
+def has_active_contract(contractor: Contractor) -> bool:
+    """Only contractors with an active contract become QuickBooks vendors (and take part in matching)."""
+    return any(c.status == "active" for c in contractor.contracts)
 
 
 def refresh(engine: SyncEngine, kinds: Iterable[str] = ("client", "vendor")) -> list[MatchProposal]:
