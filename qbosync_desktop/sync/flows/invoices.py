@@ -51,12 +51,10 @@ def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
     for line in rec.lines:
         item_qbo = ctx.qbo_id("item", line.item_id) or "planned"
         detail: JsonObject = {"ItemRef": {"value": item_qbo}, "Qty": qty(line.quantity),
-                                  "UnitPrice": money(line.unit_price)}
-        amount = line.amount
-        if amount is None:
-            amount = float(line.quantity or 0) * float(line.unit_price or 0)
-        entry: JsonObject = {"DetailType": "SalesItemLineDetail", "Amount": money(amount),
-                                 "SalesItemLineDetail": detail}
+                              "UnitPrice": money(line.unit_price)}
+        # (the connector fills in quantity × unit price, to the cent, when Work omits the amount)
+        entry: JsonObject = {"DetailType": "SalesItemLineDetail", "Amount": money(line.amount),
+                             "SalesItemLineDetail": detail}
         if line.description:
             entry["Description"] = line.description
         lines.append(entry)

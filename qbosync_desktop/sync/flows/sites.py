@@ -140,7 +140,7 @@ class SitesOnboarding:
                 changes.append(Change(KIND, key, qid, "fail", exc.message, problem=exc, entity=ENTITY, label=label))
                 continue
             body: JsonObject = {"client_id": client_id, "name": label[:255], "address": to_work(addr),
-                    "active": bool(sub.get("Active", True))}
+                                "active": bool(sub.get("Active", True))}
             reason = "sub-customer in QuickBooks"
             if addr.state != from_qbo(sub.get("BillAddr")).state:
                 reason += f" (State {addr.state} from its customer)"
@@ -172,7 +172,7 @@ class SitesOnboarding:
             addr = from_work(site.address)
             parent_qid = ctx.qbo_id("client", cid)
             body = {"DisplayName": display, "Job": True, "BillWithParent": True,
-                                    "ParentRef": {"value": parent_qid}, "Active": bool(site.active)}
+                    "ParentRef": {"value": parent_qid}, "Active": bool(site.active)}
             if not addr.is_empty():
                 body["BillAddr"] = to_qbo(addr)
             changes.append(Change(KIND, sid, None, "create", "new site in Work", payload=body, entity=ENTITY,
