@@ -154,7 +154,8 @@ def from_qbo(bill_addr: Mapping[str, Any] | None) -> Address:
 
 def to_qbo(addr: Address) -> dict[str, str]:
     """:class:`Address` → QuickBooks ``BillAddr`` (empty parts left out: QBO stores "" as a value)."""
-    return {k: getattr(addr, f) for f, k in _QBO_KEYS.items() if getattr(addr, f)}
+    parts = addr.as_dict()
+    return {k: parts[f] for f, k in _QBO_KEYS.items() if parts[f]}
 
 
 def from_work(address: WorkAddress | Mapping[str, Any] | None) -> Address:
@@ -172,7 +173,7 @@ def from_work(address: WorkAddress | Mapping[str, Any] | None) -> Address:
 
 def to_work(addr: Address) -> dict[str, str | None]:
     """:class:`Address` → Work ``billing_address`` (missing parts as None, which the Work API expects)."""
-    return {f: (getattr(addr, f) or None) for f in FIELDS}
+    return {f: (value or None) for f, value in addr.as_dict().items()}
 
 
 class MissingState(QboSyncError):
