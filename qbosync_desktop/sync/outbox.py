@@ -33,7 +33,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import peewee
 
@@ -45,6 +45,7 @@ from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, problems
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 
@@ -125,6 +126,29 @@ def _bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
 # Applying results
 
 
+class _Recorded(NamedTuple):
+    """One record's outcome, told to the observer once the transaction committed."""
+
+    phase: str
+    work_id: str | None
+    outcome: str
+    message: str
+
+
+#: what a transaction tells once it committed: a link for the run's cache, a problem, an outcome
+_AfterCommit = Link | Problem | _Recorded
+
+
+def _notify(ctx: RunContext, after: list[_AfterCommit]) -> None:
+    for item in after:
+        if isinstance(item, Link):
+            ctx.remember_link(item)
+        elif isinstance(item, Problem):
+            ctx.observer.problem(problems.problem_dict(item))
+        else:
+            ctx.observer.record(*item)
+
+
 @dataclass
 class _Outcome:
     entry: OutboxEntry
@@ -191,7 +215,7 @@ def _upsert_links(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
 def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[OutboxEntry]:
     """Apply one batch's response in ONE transaction. Returns the entries that hit a stale SyncToken."""
     stale: list[OutboxEntry] = []
-    after_commit: list[tuple[str, Any]] = []
+    after_commit: list[_AfterCommit] = []
     done: list[tuple[OutboxEntry, dict]] = []
     now = utcnow()
     with database.atomic():
@@ -202,7 +226,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 done.append((e, oc.obj))
                 outcome = _OUTCOME.get(e.operation, "updated")
                 ctx.count(phase, outcome)
-                after_commit.append(("record", (phase, e.work_id, outcome, meta.get("message", ""))))
+                after_commit.append(_Recorded(phase, e.work_id, outcome, meta.get("message", "")))
                 continue
             e.attempts += 1
             if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and (
@@ -224,8 +248,8 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                            "record": meta.get("label"), "sent": True},
                 )
                 ctx.count(phase, "failed")
-                after_commit.append(("problem", p))
-                after_commit.append(("record", (phase, e.work_id, "failed", err.message)))
+                after_commit.append(p)
+                after_commit.append(_Recorded(phase, e.work_id, "failed", err.message))
             e.save()
         if done:
             links = _upsert_links(ctx, done)
@@ -244,17 +268,11 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 known = ctx.state.open_problems.get(kind)
                 if known is None or any(w in known for w in ids):  # skip the statement when none is open
                     problems.close_problems(kind, ids)
-            after_commit = [("link", lk) for lk in links] + after_commit
+            after_commit = [*links, *after_commit]
         batch.state, batch.done_at = "done", now
         batch.attempts += 1
         Batch.update(state="done", done_at=now, attempts=Batch.attempts + 1).where(Batch.id == batch.id).execute()
-    for what, item in after_commit:
-        if what == "link":
-            ctx.remember_link(item)
-        elif what == "problem":
-            ctx.observer.problem(problems.problem_dict(item))
-        elif what == "record":
-            ctx.observer.record(*item)
+    _notify(ctx, after_commit)
     return stale
 
 
@@ -516,7 +534,7 @@ def replay_unfinished(ctx: RunContext) -> int:
 
 def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     """Record links, skips and planned failures. No QBO request is made here."""
-    after: list[tuple[str, Any]] = []
+    after: list[_AfterCommit] = []
     with database.atomic():
         for ch in changes:
             if ch.action == "link":
@@ -534,13 +552,13 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                               after=ch.meta.get("after"), message=ch.reason)
                 problems.close_problem(ch.kind, wid)
                 ctx.count(phase, "linked")
-                after.append(("link", link))
-                after.append(("record", (phase, wid, "linked", ch.reason)))
+                after.append(link)
+                after.append(_Recorded(phase, wid, "linked", ch.reason))
             elif ch.action == "skip":
                 if ch.meta.get("audit", False):
                     audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
                     ctx.count(phase, "skipped")
-                    after.append(("record", (phase, ch.work_id, "skipped", ch.reason)))
+                    after.append(_Recorded(phase, ch.work_id, "skipped", ch.reason))
                 if ch.meta.get("close_problem") and ch.work_id is not None:
                     problems.close_problem(ch.kind, str(ch.work_id))
             elif ch.action == "fail" and ch.problem is not None and ch.work_id is not None:
@@ -552,15 +570,9 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                 if p.last_seen_run == ctx.run_id:
                     # New or changed in this run; one seen again unchanged is not news (no write either).
                     ctx.count(phase, "failed")
-                    after.append(("problem", p))
-                    after.append(("record", (phase, ch.work_id, "failed", ch.problem.message)))
-    for what, item in after:
-        if what == "link":
-            ctx.remember_link(item)
-        elif what == "problem":
-            ctx.observer.problem(problems.problem_dict(item))
-        else:
-            ctx.observer.record(*item)
+                    after.append(p)
+                    after.append(_Recorded(phase, ch.work_id, "failed", ch.problem.message))
+    _notify(ctx, after)
 
 
 def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *, total: int | None = None) -> None:
