@@ -73,11 +73,9 @@ def iso(value: Any) -> str | None:
 
 
 def open_problem_count() -> int:
-    """Open problems right now (0 before the engine's tables exist)."""
-    try:
-        from qbosync_desktop.store.models.sync import Problem
-    except ModuleNotFoundError:  # pragma: no cover - before the engine lands
-        return 0
+    """Open problems right now."""
+    from qbosync_desktop.store.models.problems import Problem
+
     return Problem.select().where(Problem.state == "open").count()
 
 

@@ -25,6 +25,8 @@ from qbosync_desktop.core import errors, secrets
 from qbosync_desktop.core.logs import register_secret
 from qbosync_desktop.core.paths import AppPaths, get_paths
 from qbosync_desktop.store import close_database, database, open_database
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.connection import (
     CONNECTED,
     DISCONNECTED,
@@ -32,8 +34,12 @@ from qbosync_desktop.store.models.connection import (
     ConceptMapping,
     Connection,
     SettingValue,
-    utcnow,
 )
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, check
 
 if TYPE_CHECKING:  # connectors are imported lazily: opening a workspace must not need them
@@ -311,23 +317,10 @@ class Workspace:
     def _forget_links(self) -> None:
         """Delete what ties local state to one QuickBooks company (links, queue, cursors, reviews).
 
-        Runs and the audit log are history and stay. The other areas' models are looked up by name
-        so this module does not depend on which of them exist yet.
+        Runs and the audit log are history and stay.
         """
-        import importlib
-
-        for module_name, names in (
-            ("qbosync_desktop.store.models.twoway", ("Conflict", "MatchProposal", "WorkWrite")),
-            ("qbosync_desktop.store.models.sync", ("Problem", "OutboxEntry", "Batch", "Cursor", "Link")),
-        ):
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
-            for name in names:
-                model = getattr(module, name, None)
-                if model is not None and model.table_exists():
-                    model.delete().execute()
+        for model in (Conflict, MatchProposal, WorkWrite, Problem, OutboxEntry, Batch, Cursor, Link):
+            model.delete().execute()
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> SyncSettings:

@@ -10,7 +10,7 @@ from qbosync_desktop.core import secrets
 from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
 from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.desktop.ui.session import Session
-from qbosync_desktop.store.models.twoway import Conflict
+from qbosync_desktop.store.models.conflicts import Conflict
 
 
 @pytest.fixture

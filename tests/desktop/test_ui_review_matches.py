@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QComboBox
 
 from qbosync_desktop.desktop.ui.session import Session
 from qbosync_desktop.desktop.ui.wizard.wizard import SetupWizard, WizardContext
-from qbosync_desktop.store.models.sync import OutboxEntry, Run
-from qbosync_desktop.store.models.twoway import MatchProposal
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.outbox import OutboxEntry
+from qbosync_desktop.store.models.runs import Run
 
 
 def test_review_lists_records_and_match_decisions_replan(qtbot, configured_workspace, practice):

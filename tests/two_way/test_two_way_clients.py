@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fixtures.two_way import engine, qbo_customer, with_settings, work_client
 
-from qbosync_desktop.store.models.twoway import Conflict
+from qbosync_desktop.store.models.conflicts import Conflict
 
 # An imported customer (not in the Work demo data), and a client Work sent to QuickBooks.
 IMPORTED = "Harbor View Apartments"
@@ -122,7 +122,7 @@ def test_inactive_propagates_both_ways(enabled, practice) -> None:
 
 
 def test_a_rename_flows_and_a_name_quickbooks_refuses_is_a_problem(enabled, practice) -> None:
-    from qbosync_desktop.store.models.sync import Problem
+    from qbosync_desktop.store.models.problems import Problem
 
     w = work_client(practice, IMPORTED)
     q = qbo_customer(practice, IMPORTED)

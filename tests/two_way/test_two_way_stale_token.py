@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from fixtures.two_way import engine, qbo_customer, with_settings, work_client
 
-from qbosync_desktop.store.models.sync import AuditEntry, OutboxEntry
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.outbox import OutboxEntry
 from qbosync_desktop.sync.context import Parts
 from qbosync_desktop.sync.engine import Observer, SyncEngine
 

@@ -1,8 +1,7 @@
 """``qbosync sandbox SERVER``: run a practice server on its own until SIGINT/SIGTERM.
 
 ``qbosync sandbox qbo`` is the QuickBooks Online practice server (this module); ``qbosync sandbox
-work`` is the Work demo server, registered by ``qbosync_desktop.sandbox.work.cli.register`` when that
-package is present. Each server prints one JSON line with its connection details first on stdout,
+work`` is the Work demo server, registered by ``qbosync_desktop.sandbox.work.cli.register``. Each server prints one JSON line with its connection details first on stdout,
 so scripts, drills and another terminal can connect. Neither touches the app's database.
 """
 
@@ -21,12 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sandbox", help="run a practice server on 127.0.0.1 (see 'qbosync sandbox -h')")
     servers = p.add_subparsers(dest="sandbox_server", metavar="SERVER")
     register_qbo(servers)
-    try:
-        from qbosync_desktop.sandbox.work.cli import register as register_work
-    except ModuleNotFoundError:
-        pass
-    else:
-        register_work(servers)
+    from qbosync_desktop.sandbox.work.cli import register as register_work
+
+    register_work(servers)
     p.set_defaults(func=lambda args: (p.print_help(), 3)[1])
 
 

@@ -225,16 +225,13 @@ def status_view(ws: Workspace) -> dict[str, Any]:
     conn = ws.connection
     s = ws.settings()
     last = None
-    try:
-        from qbosync_desktop.store.models.sync import Run
+    from qbosync_desktop.store.models.runs import Run
 
-        row = Run.select().where(Run.kind != "preview").order_by(Run.id.desc()).first()
-        if row is not None:
-            last = {"id": row.id, "kind": row.kind, "state": row.state, "started_at": iso(row.started_at),
-                    "finished_at": iso(row.finished_at), "counts": row.counts or {},
-                    "qbo_requests": row.qbo_requests, "error": row.error}
-    except ModuleNotFoundError:  # pragma: no cover - before the engine lands
-        pass
+    row = Run.select().where(Run.kind != "preview").order_by(Run.id.desc()).first()
+    if row is not None:
+        last = {"id": row.id, "kind": row.kind, "state": row.state, "started_at": iso(row.started_at),
+                "finished_at": iso(row.finished_at), "counts": row.counts or {},
+                "qbo_requests": row.qbo_requests, "error": row.error}
     practice_running = None
     if conn is not None and conn.environment == "practice":
         from qbosync_desktop.runtime.practice import practice_stopped

@@ -62,7 +62,8 @@ def _conflict_dict(c: Any) -> dict[str, Any]:
 
 def load_snapshot(workspace: Any) -> Snapshot:
     """Read the window's data. Call on a worker thread (it is database work)."""
-    from qbosync_desktop.store.models.sync import AuditEntry, Run
+    from qbosync_desktop.store.models.audit import AuditEntry
+    from qbosync_desktop.store.models.runs import Run
     from qbosync_desktop.sync import problems as problems_mod
 
     conn = workspace.connection
@@ -93,11 +94,7 @@ def stored_matches() -> list[dict[str, Any]]:
 
 
 def open_conflicts() -> list[dict[str, Any]]:
-    """Open field conflicts (the two-way area's table), oldest first; empty before that area exists."""
-    try:
-        from qbosync_desktop.store.models.twoway import Conflict
-    except ImportError:
-        return []
-    if not Conflict.table_exists():
-        return []
+    """Open field conflicts (the two-way client sync's), oldest first."""
+    from qbosync_desktop.store.models.conflicts import Conflict
+
     return [_conflict_dict(c) for c in Conflict.select().where(Conflict.state == "open").order_by(Conflict.id)]

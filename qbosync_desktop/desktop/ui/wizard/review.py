@@ -249,7 +249,7 @@ class ReviewPage(QWizardPage):
         """Apply decisions on the worker (they write links), then re-plan the preview."""
 
         def apply(engine: Any) -> list[dict[str, Any]]:
-            from qbosync_desktop.store.models.twoway import MatchProposal
+            from qbosync_desktop.store.models.onboarding import MatchProposal
 
             for match_id, accept in decisions:
                 (engine.accept_match if accept else engine.reject_match)(match_id)
