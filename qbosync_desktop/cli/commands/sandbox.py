@@ -87,7 +87,8 @@ def run_qbo(args: argparse.Namespace) -> int:
 def register_work(servers: argparse._SubParsersAction) -> None:
     p = servers.add_parser("work", help="run the Work demo server (Work API v1) on 127.0.0.1",
                            description="Run the Work demo server. The first stdout line is a JSON object with "
-                                       "base_url and api_key.")
+                                       "base_url and api_key. --clients/--invoices switch to scale mode for "
+                                       "benchmarks; --data-dir keeps the data and the key for the next start.")
     p.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     p.add_argument("--data-dir", metavar="DIR", help="keep the database and API key in DIR (default: temporary)")
