@@ -181,6 +181,7 @@ class RelayKeyring(KeyringBackend):
     """The sync worker process's keyring: every call is answered by the app's own keyring."""
 
     priority = 1  # type: ignore[assignment]
+    viable = False  # installed on purpose only, never by keyring's detection (see MemoryKeyring)
 
     def __init__(self, ask: Ask) -> None:
         super().__init__()
