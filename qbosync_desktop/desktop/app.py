@@ -51,7 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from qbosync_desktop.core.resources import icon_path
     from qbosync_desktop.desktop.single_instance import SingleInstance, instance_key
-    from qbosync_desktop.desktop.ui.bootstrap import start_ui
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
@@ -65,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if single.notify_running():
         log.info("Another instance is running; asked it to show its window.")
         return 0
+
+    # The UI (every window, the engine through the service) is imported only once this is the
+    # running instance, with the QApplication up: a second launch just asks the first and exits.
+    from qbosync_desktop.desktop.ui.bootstrap import start_ui
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
