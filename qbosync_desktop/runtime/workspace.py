@@ -10,6 +10,9 @@ deleted, the concept → expense-account mappings are forgotten (the contractor 
 to remap them ... unless you disconnect"), and the links are kept so that reconnecting to the same
 company resumes without duplicates — unless the user asks to forget them. Connecting to a *different*
 company forgets the links by itself: they hold the other company's QuickBooks Ids.
+
+Cold start: the connectors (requests, OAuth) are imported by the methods that build them, so opening
+a workspace — ``qbosync status``, ``settings show``, the window's first paint — does not load them.
 """
 
 from __future__ import annotations
@@ -40,9 +43,9 @@ from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor
-from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, check
+from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, account_groups, check
 
-if TYPE_CHECKING:  # connectors are imported lazily: opening a workspace must not need them
+if TYPE_CHECKING:
     from qbosync_desktop.connectors.qbo.client import QboClient
     from qbosync_desktop.connectors.work.client import WorkClient
 
@@ -473,8 +476,6 @@ def environment_for(discovery_url: str | None) -> str:
 
 def _account_names(accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]]
                    ) -> dict[str, str]:
-    from qbosync_desktop.sync.rules.settings import account_groups
-
     names: dict[str, str] = {}
     for group in account_groups(accounts).values():
         names.update(group)

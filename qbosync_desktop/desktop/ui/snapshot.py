@@ -12,6 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.runs import Run
+from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 #: How much history the window shows; the CSV export has everything.
@@ -62,10 +66,6 @@ def _conflict_dict(c: Any) -> dict[str, Any]:
 
 def load_snapshot(workspace: Any) -> Snapshot:
     """Read the window's data. Call on a worker thread (it is database work)."""
-    from qbosync_desktop.store.models.audit import AuditEntry
-    from qbosync_desktop.store.models.runs import Run
-    from qbosync_desktop.sync import problems as problems_mod
-
     conn = workspace.connection
     snap = Snapshot(connection=conn.to_dict() if conn is not None else None, settings=workspace.settings())
     snap.concept_names = {name: (m.account_name or m.account_id) for name, m in workspace.concept_mappings().items()}
@@ -95,6 +95,4 @@ def stored_matches() -> list[dict[str, Any]]:
 
 def open_conflicts() -> list[dict[str, Any]]:
     """Open field conflicts (the two-way client sync's), oldest first."""
-    from qbosync_desktop.store.models.conflicts import Conflict
-
     return [_conflict_dict(c) for c in Conflict.select().where(Conflict.state == "open").order_by(Conflict.id)]
