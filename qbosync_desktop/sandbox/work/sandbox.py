@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from qbosync_desktop.sandbox.work.db import WorkDatabase
-from qbosync_desktop.sandbox.work.server import WorkApi
+from qbosync_desktop.sandbox.work.server import Stats, WorkApi
 from qbosync_desktop.sandbox.work.store import WorkStore
 from qbosync_desktop.sandbox.work.user import WorkUser
 
@@ -47,6 +48,14 @@ class WorkSandboxConfig:
     def to_json(self) -> str:
         """The CLI's first stdout line: what a client needs to connect."""
         return json.dumps({"base_url": self.base_url, "api_key": self.api_key})
+
+
+@dataclass(frozen=True)
+class WorkSnapshot:
+    """A started demo server's data at one moment (see :meth:`WorkSandbox.snapshot`)."""
+
+    db: sqlite3.Connection
+    latency_ms: float
 
 
 class WorkSandbox:
@@ -132,6 +141,43 @@ class WorkSandbox:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    # -- snapshot / restore -----------------------------------------------------------------------
+    def snapshot(self) -> WorkSnapshot:
+        """The database copied into memory (SQLite's backup API), plus the latency setting.
+
+        With :meth:`restore` one started server serves many tests from the same data for the cost of
+        a page copy (tests start the practice servers once per module).
+        """
+        store, api = self._started()
+        assert self._wdb is not None
+        copy = sqlite3.connect(":memory:", check_same_thread=False)
+        with store.write_lock:
+            live = sqlite3.connect(self._wdb.path, timeout=15)
+            try:
+                live.backup(copy)
+            finally:
+                live.close()
+        return WorkSnapshot(copy, api.latency_ms)
+
+    def restore(self, snap: WorkSnapshot) -> None:
+        """Put the data back as :meth:`snapshot` found it; forget the request log, counters and faults.
+
+        The store's clock keeps counting up, so a record changed after the restore is still newer
+        than everything a client saw before.
+        """
+        store, api = self._started()
+        assert self._wdb is not None
+        with store.write_lock:
+            live = sqlite3.connect(self._wdb.path, timeout=15)
+            try:
+                snap.db.backup(live)
+            finally:
+                live.close()
+        api.clear_faults()
+        api.stats = Stats()
+        api.recent.clear()
+        self.set_latency(snap.latency_ms)
 
     # -- handles ----------------------------------------------------------------------------------
     def _started(self) -> tuple[WorkStore, WorkApi]:
