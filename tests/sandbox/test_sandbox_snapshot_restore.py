@@ -52,7 +52,7 @@ def test_work_restore_undoes_data_faults_and_the_request_log(work_sandbox, work_
     work_sandbox.restore(snap)
 
     assert work_sandbox.store.all("clients") == clients_before
-    assert work_sandbox.recent == [] and not work_sandbox.stats.requests
+    assert work_sandbox.recent == [] and not work_sandbox.stats.requests, "as they were at the snapshot"
     assert work_sandbox.latency_ms == 0
     # the faults are gone: the API answers at once
     assert work_client.company() is not None

@@ -11,6 +11,7 @@ benchmarks), and its API key is printed on stdout.
 
 from __future__ import annotations
 
+import copy as copy_module
 import json
 import secrets
 import shutil
@@ -56,6 +57,8 @@ class WorkSnapshot:
 
     db: sqlite3.Connection
     latency_ms: float
+    stats: Stats
+    recent: tuple[Any, ...]
 
 
 class WorkSandbox:
@@ -144,7 +147,8 @@ class WorkSandbox:
 
     # -- snapshot / restore -----------------------------------------------------------------------
     def snapshot(self) -> WorkSnapshot:
-        """The database copied into memory (SQLite's backup API), plus the latency setting.
+        """The database copied into memory (SQLite's backup API), the latency setting, the counters
+        and the request log.
 
         With :meth:`restore` one started server serves many tests from the same data for the cost of
         a page copy (tests start the practice servers once per module).
@@ -158,10 +162,10 @@ class WorkSandbox:
                 live.backup(copy)
             finally:
                 live.close()
-        return WorkSnapshot(copy, api.latency_ms)
+        return WorkSnapshot(copy, api.latency_ms, copy_module.deepcopy(api.stats), tuple(api.recent))
 
     def restore(self, snap: WorkSnapshot) -> None:
-        """Put the data back as :meth:`snapshot` found it; forget the request log, counters and faults.
+        """Put the data, counters and request log back as :meth:`snapshot` found them; no faults pending.
 
         The store's clock keeps counting up, so a record changed after the restore is still newer
         than everything a client saw before.
@@ -175,8 +179,9 @@ class WorkSandbox:
             finally:
                 live.close()
         api.clear_faults()
-        api.stats = Stats()
+        api.stats = copy_module.deepcopy(snap.stats)
         api.recent.clear()
+        api.recent.extend(snap.recent)
         self.set_latency(snap.latency_ms)
 
     # -- handles ----------------------------------------------------------------------------------
