@@ -80,10 +80,15 @@ def _phone(practice: Any) -> tuple[str, str]:
 
 
 @pytest.fixture
-def enabled(clients_workspace, practice):
+def enabled(clients_workspace, practice, shared_practice, memory_keyring):
+    """After the first sync (run in the module's first test, restored in the others)."""
     eng = engine(clients_workspace)
-    assert eng.run(initial=True).ok
+    shared_practice.reach("clients-enabled", clients_workspace, memory_keyring, lambda: _first_sync(eng))
     return eng
+
+
+def _first_sync(eng) -> None:
+    assert eng.run(initial=True).ok
 
 
 def _race(enabled, practice, qbo_edit: dict[str, Any]) -> tuple[str, EditsQuickBooksMeanwhile, Any, Writes]:
