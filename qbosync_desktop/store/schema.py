@@ -3,7 +3,7 @@
 One atomic step per version (see :mod:`qbosync_desktop.store.migrations`). Each feature area owns a
 range of versions: the foundation 1, connection and settings 2-9, the sync engine 10-99 (links,
 outbox, runs and cursors, problems, audit), onboarding and two-way 100-199 (match proposals,
-conflicts, Work writes). The models live by concept in :mod:`qbosync_desktop.store.models`; the
+conflicts, Work writes), undo of a run 320-329 (reversed audit rows, holds). The models live by concept in :mod:`qbosync_desktop.store.models`; the
 steps here import them plainly, so importing this module registers every step.
 
 Never edit a released step: a database that already ran it would not run it again. The model lists
@@ -23,6 +23,7 @@ from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
+from qbosync_desktop.store.models.undo import UndoHold, UndoneWrite
 
 #: version 2: the connection row, the sync settings and the concept mappings
 CONNECTION_MODELS = (Connection, SettingValue, ConceptMapping)
@@ -69,4 +70,17 @@ def _v100_twoway_tables(db: peewee.Database) -> None:
     db.execute_sql(
         "CREATE UNIQUE INDEX IF NOT EXISTS twoway_conflict_one_open ON twoway_conflict (kind, work_id, field) "
         "WHERE state = 'open'"
+    )
+
+
+#: version 320: undo of a run (issue 15): reversed audit rows and held records
+UNDO_MODELS = [UndoneWrite, UndoHold]
+
+
+@step(320)
+def _v320_undo_tables(db: peewee.Database) -> None:
+    db.create_tables(UNDO_MODELS, safe=True)
+    # At most one active hold per record.
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS undo_hold_one_held ON undo_hold (kind, work_id) WHERE state = 'held'"
     )

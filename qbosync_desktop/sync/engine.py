@@ -25,10 +25,12 @@ and re-emits each call as a Qt signal. Observer methods are called on the engine
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as _dt
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +56,9 @@ log = logging.getLogger(__name__)
 #: Outcomes reported through Observer.record / counted in RunSummary.counts.
 #: "deferred": a two-way customer update QuickBooks refused as stale (5010) because a person changed
 #: the same customer meanwhile; the next merge settles both changes (sync/stale.py).
-OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting", "deferred")
+#: "held": a record an undo holds back ("undo and hold these records", sync/undo.py).
+OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting", "deferred",
+            "held")
 
 
 class Observer:
@@ -184,6 +188,12 @@ class SyncEngine:
         """One sync run. Returns its summary; fatal errors are re-raised after the summary is saved."""
         observer = observer or Observer()
         cancel = cancel or threading.Event()
+        with self.exclusive():
+            return self._run_locked(initial, observer, cancel)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold this company's run lock (thread and file): one run, or one undo, at a time."""
         flock = self._file_lock()
         if not self._thread_lock.acquire(blocking=False):
             raise QboSyncError(
@@ -202,22 +212,30 @@ class SyncEngine:
                         hint="Wait for it to finish (or close the other window), then try again.",
                     ) from None
             try:
-                return self._run_locked(initial, observer, cancel)
+                yield
             finally:
                 if flock is not None:
                     flock.release()
         finally:
             self._thread_lock.release()
 
-    def _run_locked(self, initial: bool, observer: Observer, cancel: threading.Event) -> RunSummary:
-        started = time.monotonic()
-        # We hold the run lock, so a run still marked "running" belongs to a process that died (killed,
-        # power cut): close it honestly. Its unfinished outbox work is replayed by this run.
+    @staticmethod
+    def close_interrupted_runs() -> None:
+        """We hold the run lock, so a run still marked "running" belongs to a process that died (killed,
+        power cut): close it honestly. Its unfinished outbox work is replayed by the next run."""
         Run.update(state="failed", finished_at=utcnow(), error={
             "type": "Interrupted", "title": "Sync interrupted",
             "message": "The program stopped during this sync. The next sync finished its work.",
             "hint": "Nothing to do.",
         }).where(Run.state == "running").execute()
+
+    def context(self, observer: Observer, cancel: threading.Event) -> RunContext:
+        """A run's context on this workspace (for work that is not a sync, e.g. an undo)."""
+        return self._context(observer, cancel, preview=False, initial=False)
+
+    def _run_locked(self, initial: bool, observer: Observer, cancel: threading.Event) -> RunSummary:
+        started = time.monotonic()
+        self.close_interrupted_runs()
         run = Run.create(kind="initial" if initial else "incremental", started_at=utcnow(), state="running")
         ctx = self._context(observer, cancel, preview=False, initial=initial)
         ctx.run = run

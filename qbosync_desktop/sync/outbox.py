@@ -46,7 +46,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync import audit, problems
+from qbosync_desktop.sync import audit, problems, undo_apply
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -224,7 +224,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
             phase = meta.get("phase", e.kind)
             if oc.error is None and oc.obj is not None:
                 done.append((e, oc.obj))
-                outcome = _OUTCOME.get(e.operation, "updated")
+                outcome = meta.get("outcome") or _OUTCOME.get(e.operation, "updated")
                 ctx.count(phase, outcome)
                 after_commit.append(_Recorded(phase, e.work_id, outcome, meta.get("message", "")))
                 continue
@@ -252,11 +252,16 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 after_commit.append(_Recorded(phase, e.work_id, "failed", err.message))
             e.save()
         if done:
-            links = _upsert_links(ctx, done)
+            # An undo write's answer reverses a record instead of linking one (sync/undo_apply.py).
+            for e, obj in done:
+                if undo_apply.is_undo(e):
+                    undo_apply.applied(e, obj)
+            links = _upsert_links(ctx, [(e, obj) for e, obj in done if not undo_apply.is_undo(e)])
             qbo_ids: dict[tuple[str, str | None], str] = {(lk.kind, lk.work_id): lk.qbo_id for lk in links}
             _bulk_insert(AuditEntry, [
                 {"run_id": ctx.run_id, "at": now, "action": (e.meta or {}).get("audit_action", e.operation),
-                 "kind": e.kind, "work_id": e.work_id, "qbo_id": qbo_ids.get((e.kind, e.work_id)),
+                 "kind": e.kind, "work_id": e.work_id,
+                 "qbo_id": qbo_ids.get((e.kind, e.work_id)) or (e.meta or {}).get("qbo_id"),
                  "before": (e.meta or {}).get("before"), "after": (e.meta or {}).get("after", e.payload),
                  "message": (e.meta or {}).get("message", "")}
                 for e, _ in done
@@ -555,7 +560,10 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                 after.append(link)
                 after.append(_Recorded(phase, wid, "linked", ch.reason))
             elif ch.action == "skip":
-                if ch.meta.get("audit", False):
+                if ch.meta.get("held"):  # held after an undo: counted on every run, audited by the undo
+                    ctx.count(phase, "held")
+                    after.append(_Recorded(phase, ch.work_id, "held", ch.reason))
+                elif ch.meta.get("audit", False):
                     audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
                     ctx.count(phase, "skipped")
                     after.append(_Recorded(phase, ch.work_id, "skipped", ch.reason))

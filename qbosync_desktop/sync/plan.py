@@ -27,9 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
 
 #: Actions a Change may carry. "fail" changes become problems; "skip" ones are audited with a reason.
-ACTIONS = ("create", "link", "update", "skip", "fail", "void", "import")
-#: Actions that write to QuickBooks (through the outbox).
-WRITE_ACTIONS = ("create", "update", "void")
+ACTIONS = ("create", "link", "update", "skip", "fail", "void", "import", "delete")
+#: Actions that write to QuickBooks (through the outbox). "delete" only comes from an undo (sync/undo.py).
+WRITE_ACTIONS = ("create", "update", "void", "delete")
 
 
 @dataclass

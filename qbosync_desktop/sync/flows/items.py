@@ -95,7 +95,7 @@ class ItemsOut(OutboundFlow[Item]):
                 payload = {**d.body, "Id": str(found["Id"]), "SyncToken": found.get("SyncToken"), "sparse": True}
                 meta = {"work_updated_at": stamp(d.rec.updated_at), "work_version": d.rec.version,
                         "fingerprint": d.fp, "origin": "linked_by_name", "after": d.body,
-                        "before": {k: found.get(k) for k in ("Name", "UnitPrice", "Description", "Active")},
+                        "before": {k: found.get(k) for k in d.body},  # all a later undo must put back
                         "synced": {"sent": d.body}}
                 return Change(self.kind, d.work_id, str(found["Id"]), "update",
                               f"QuickBooks has an item named '{found.get('Name')}': updated",

@@ -45,6 +45,7 @@ from qbosync_desktop.sync.flows.base import (
 )
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
+from qbosync_desktop.sync.undo_apply import held
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.store.models.links import Link
@@ -165,6 +166,10 @@ class OutboundFlow(Generic[R]):
         """The five steps for one record (None: nothing to do)."""
         wid = rec.id
         d = Draft(rec, wid, self.label(rec), ctx.link(self.kind, wid))
+        hold = held(ctx, self.kind).get(wid)
+        if hold is not None:  # "undo and hold these records": not redone, counted (sync/undo.py)
+            return Change(self.kind, wid, d.qbo_id, "skip", hold, entity=self.entity, label=d.label,
+                          meta={"held": True})
         early = self.screen(ctx, d)
         if early is not None:
             return early if isinstance(early, Change) else None
