@@ -36,6 +36,7 @@ back).
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import threading
@@ -76,7 +77,8 @@ NAMES = {"site": "Customer", "client": "Customer", "vendor": "Vendor", "item": "
 ORDER = [*TRANSACTIONS, *NAMES]
 
 #: Transactions a later QuickBooks entry may hang on a name the run created.
-LATER_TXN_ENTITIES = ("Invoice", "Payment", "CreditMemo", "SalesReceipt", "RefundReceipt", "Bill", "Estimate")
+LATER_TXN_ENTITIES = ("Invoice", "Payment", "CreditMemo", "SalesReceipt", "RefundReceipt", "Bill", "Estimate",
+                      "BillPayment")
 
 #: The Work cursors to start again for each kind an undo touched (see the module text).
 CURSORS = {
@@ -420,8 +422,8 @@ def _restore_body(s: UndoStep, now: JsonObject, token: str) -> None:
                      "or change it by hand.")
         return
     full = s.entity in TRANSACTIONS.values()
-    body = {k: v for k, v in back.items() if v is not None or full}
-    body = {**body, "Id": str(s.qbo_id), "SyncToken": token}
+    # A field that had no value before is sent as null: a sparse update clears it that way.
+    body = {**back, "Id": str(s.qbo_id), "SyncToken": token}
     if not full:
         body["sparse"] = True
         missing = sorted(k for k in wrote if k not in back)
@@ -439,11 +441,11 @@ def _block_used_names(ctx: RunContext, run: Run, steps: list[UndoStep], deleting
         return
     kept = [s for s in steps if s.blocked is not None and s.action == "delete"]
     users: list[tuple[str, JsonObject]] = [(s.entity, {"Id": s.qbo_id, **(s.before or {})}) for s in kept]
-    since = run.started_at.strftime("%Y-%m-%dT%H:%M:%S") + "Z" if run.started_at else None
-    if since:
+    if run.started_at:
+        since = quote(run.started_at.replace(microsecond=0, tzinfo=_dt.timezone.utc))
         for entity in LATER_TXN_ENTITIES:
             try:
-                rows = list(ctx.qbo.query(entity, where=f"MetaData.LastUpdatedTime >= '{since}'", order_by="Id"))
+                rows = list(ctx.qbo.query(entity, where=f"MetaData.LastUpdatedTime >= {since}", order_by="Id"))
             except QuickBooksError as exc:
                 if exc.fatal or exc.transient:
                     raise
