@@ -528,6 +528,8 @@ def _info(step: UndoStep, run_id: int, undo_run_id: int | None, mode: str) -> Js
                         "twoway": twoway}
     if mode == HOLD:
         info["hold"] = f"undone by undo run {undo_run_id}"
+    else:
+        info["resync"] = True
     return info
 
 

@@ -43,7 +43,9 @@ def finish(info: dict[str, Any], *, kind: str, work_id: str | None, qbo_id: str 
                 # Kept, but no longer "in step": the next sync looks at it again (and, unless it is
                 # held, sends Work's values again).
                 link.fingerprint = None
-                if sync_token is not None:
+                if sync_token is not None and not info.get("resync"):
+                    # "sync again" keeps the old token on purpose: the next sync then sees QuickBooks'
+                    # record as changed and merges it (an update with it meets 5010 and is re-read).
                     link.qbo_sync_token = sync_token
                 twoway = info.get("twoway")
                 if twoway:

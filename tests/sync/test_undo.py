@@ -82,3 +82,82 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
     # a second undo finds nothing left to write
     again = undo.preview(engine, summary.run_id)
     assert not again.writes and again.already_undone > 0
+
+
+def _created_invoice_without_payment(summary):
+    paid = {str(ln["LinkedTxn"][0]["TxnId"]) for e in OutboxEntry.select().where(
+        (OutboxEntry.run_id == summary.run_id) & (OutboxEntry.entity == "Payment"))
+        for ln in e.payload.get("Line", []) if ln.get("LinkedTxn")}
+    for lk in Link.select().where((Link.kind == "invoice") & (Link.origin == "created")):
+        if lk.qbo_id not in paid:
+            return lk
+    raise AssertionError("no created invoice without a payment")
+
+
+def test_undo_refuses_when_a_payment_was_recorded_in_quickbooks_later(engine, configured_workspace, practice):
+    qbo = configured_workspace.qbo_client()
+    summary = _enable(engine)
+    lk = _created_invoice_without_payment(summary)
+    inv = qbo.get("Invoice", lk.qbo_id)
+    # The bookkeeper records a payment in QuickBooks against the invoice the run created.
+    practice.qbo.user.create("Payment", {"CustomerRef": inv["CustomerRef"], "TotalAmt": 10.0, "Line": [
+        {"Amount": 10.0, "LinkedTxn": [{"TxnId": lk.qbo_id, "TxnType": "Invoice"}]}]})
+    plan = undo.preview(engine, summary.run_id)
+    blocked = {(s.entity, s.qbo_id): s for s in plan.blocked}
+    assert ("Invoice", lk.qbo_id) in blocked, [s.to_dict() for s in plan.steps]
+    assert "Payment" in blocked[("Invoice", lk.qbo_id)].blocked
+    # its customer stays active: the invoice stays
+    assert ("Customer", inv["CustomerRef"]["value"]) in blocked or not any(
+        s.entity == "Customer" and s.qbo_id == inv["CustomerRef"]["value"] for s in plan.steps)
+
+    state = snapshot(qbo)
+    with pytest.raises(undo.UndoRefused) as exc:
+        undo.undo(engine, summary.run_id, mode=undo.SYNC)
+    assert "later work depends" in exc.value.message and exc.value.hint
+    assert compare(state, snapshot(qbo)) == []  # refused: nothing written
+
+    result = undo.undo(engine, summary.run_id, mode=undo.SYNC, skip_blocked=True)
+    assert result.state == "done" and result.kept and not result.failed, result.to_dict()
+    assert qbo.get("Invoice", lk.qbo_id)["Id"] == lk.qbo_id  # kept
+    assert qbo.get("Customer", inv["CustomerRef"]["value"]).get("Active", True) is True
+    others = [s for s in plan.writes if s.entity == "Invoice"]
+    assert others and all(not list(qbo.query("Invoice", where=f"Id = '{s.qbo_id}'")) for s in others)
+    assert AuditEntry.select().where((AuditEntry.run_id == result.run_id) & (AuditEntry.action == "skip")
+                                     & (AuditEntry.message.contains("Kept"))).count() == len(plan.blocked)
+
+
+@pytest.mark.parametrize("mode", [undo.HOLD, undo.SYNC])
+def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, mode):
+    qbo = configured_workspace.qbo_client()
+    summary = _enable(engine)
+    created = {lk.qbo_id for lk in Link.select().where((Link.kind == "invoice") & (Link.origin == "created"))}
+    n_invoices = len(created)
+    assert n_invoices
+    result = undo.undo(engine, summary.run_id, mode=mode)
+    assert result.state == "done", result.to_dict()
+    after_undo = snapshot(qbo)
+    assert not [k for k in after_undo if k[0] == "Invoice" and k[1] in created]
+
+    nxt = engine.run()
+    assert nxt.state == "done", nxt.error
+    invoices_now = {k[1] for k in snapshot(qbo) if k[0] == "Invoice"}
+    before_ids = {k[1] for k in after_undo if k[0] == "Invoice"}
+    if mode == undo.HOLD:
+        # nothing redone, and the holds are counted skips in the run summary
+        assert invoices_now == before_ids
+        held = sum(c.get("held", 0) for c in nxt.counts.values())
+        assert held >= n_invoices, nxt.counts
+        assert nxt.counts.get("invoices", {}).get("created", 0) == 0
+        assert UndoHold.select().where(UndoHold.state == "held").count() >= n_invoices
+        # released: the next sync sends them again
+        assert undo.release(summary.run_id) >= n_invoices
+        again = engine.run()
+        assert again.counts.get("invoices", {}).get("created", 0) == n_invoices, again.counts
+    else:
+        assert nxt.counts.get("invoices", {}).get("created", 0) == n_invoices, nxt.counts
+        assert len(invoices_now - before_ids) == n_invoices
+        # The customers of the re-sent invoices are active again (the two-way merge sends Work's value).
+        # Known gap (docs/undo.md): vendors are never edited by the sync, so they stay inactive.
+        reactivated = [lk for lk in Link.select().where((Link.kind == "client") & (Link.origin == "created"))
+                       if qbo.get("Customer", lk.qbo_id).get("Active", True)]
+        assert len(reactivated) >= 1
