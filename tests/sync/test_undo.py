@@ -58,7 +58,8 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
     qbo = configured_workspace.qbo_client()
     before = snapshot(qbo)
     summary = _enable(engine)
-    assert not compare(before, snapshot(qbo)) == [], "the Enable run changed nothing in QuickBooks?"
+    enabled = snapshot(qbo)
+    assert compare(before, enabled) != [], "the Enable run changed nothing in QuickBooks?"
     writes = OutboxEntry.select().where((OutboxEntry.run_id == summary.run_id) & (OutboxEntry.state == "done"))
     assert writes.count() > 5
 
@@ -67,7 +68,7 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
     kinds = {(s.action, s.entity) for s in plan.writes}
     assert ("delete", "Invoice") in kinds and ("deactivate", "Customer") in kinds, kinds
     # the dry run wrote nothing
-    assert not compare(before, snapshot(qbo)) == []
+    assert snapshot(qbo) == enabled
 
     result = undo.undo(engine, summary.run_id, mode=undo.SYNC)
     assert result.state == "done" and not result.failed, result.to_dict()
@@ -161,3 +162,96 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
         reactivated = [lk for lk in Link.select().where((Link.kind == "client") & (Link.origin == "created"))
                        if qbo.get("Customer", lk.qbo_id).get("Active", True)]
         assert len(reactivated) >= 1
+
+
+def _undo_process(root, run_id, log):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "qbosync_desktop.cli.main", "--home", str(root), "undo", str(run_id), "--sync-again",
+         "--json"], stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "QBOSYNC_HOME": str(root)})
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_sigkilled_undo_then_rerun_reverses_each_write_exactly_once(practice, home, tmp_path):
+    """``qbosync undo`` is SIGKILLed mid-undo (as the sync kill drill does), then run again until it
+    finishes: QuickBooks ends as it was before Enable, and each write was reversed once."""
+    import random
+    import signal
+    import time
+    from collections import Counter
+
+    from qbosync_desktop.core.secrets import enable_insecure_file_secrets
+    from qbosync_desktop.runtime.practice import connect_practice, practice_settings
+    from qbosync_desktop.runtime.workspace import Workspace
+    from qbosync_desktop.store import close_database, open_database
+    from qbosync_desktop.store.models.outbox import Batch
+    from qbosync_desktop.store.models.undo import UndoneWrite
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    rng = random.Random(20261204)
+    root = home.data_dir.parent
+    enable_insecure_file_secrets(home)
+    ws = Workspace.open(home)
+    try:
+        connect_practice(ws, practice, timeout=30)
+        ws.save_settings(practice_settings(ws))
+        ws.mark_enabled()
+        qbo = ws.qbo_client()
+        before = snapshot(qbo)
+        summary = _enable(SyncEngine(ws))
+        enabled = snapshot(qbo)
+        tokens = {(e, str(r["Id"])): str(r["SyncToken"]) for e in ("Item",)
+                  for r in qbo.query(e, where="Active IN (true, false)")}
+        plan = undo.preview(SyncEngine(ws), summary.run_id)
+        assert plan.writes and not plan.blocked
+        restored_items = {str(s.qbo_id) for s in plan.writes if s.entity == "Item"}
+    finally:
+        ws.close()
+    close_database()
+
+    kills = killed_mid_undo = 0
+    codes: list[int] = []
+    with open(tmp_path / "children.log", "wb") as log:
+        practice.qbo.set_faults(latency_ms=60)
+        for _attempt in range(12):
+            requests_before = practice.qbo.stats.get("requests", 0)
+            proc = _undo_process(root, summary.run_id, log)
+            time.sleep(rng.uniform(1.0, 2.5))
+            if proc.poll() is None and kills < 4:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+                killed_mid_undo += practice.qbo.stats.get("requests", 0) > requests_before
+                proc.wait(timeout=30)
+                continue
+            codes.append(proc.wait(timeout=200))
+            if codes[-1] == 0:
+                break
+        practice.qbo.set_faults(latency_ms=0)
+    assert codes and codes[-1] == 0, (codes, (tmp_path / "children.log").read_text(errors="replace")[-3000:])
+    assert kills >= 2 and killed_mid_undo >= 1, (kills, killed_mid_undo)
+
+    open_database(home.db_path)
+    try:
+        ws = Workspace.open(home)
+        qbo = ws.qbo_client()
+        assert compare(before, snapshot(qbo)) == []
+        assert compare(enabled, before) != []
+        assert not Batch.select().where(Batch.state != "done").exists()
+        undo_runs = [r.id for r in Run.select().where(Run.kind == "undo")]
+        assert not OutboxEntry.select().where(OutboxEntry.run_id.in_(undo_runs) & (OutboxEntry.state == "failed")).exists()
+        # each reversed record has exactly one undo audit row, across every (killed) undo run
+        rows = Counter((a.kind, a.work_id) for a in AuditEntry.select().where(AuditEntry.action == "undo"))
+        assert rows and max(rows.values()) == 1, [k for k, n in rows.items() if n > 1]
+        assert len(rows) == len(plan.writes) + len([s for s in plan.steps if s.side == "local"])
+        assert UndoneWrite.select().count() >= len(rows)
+        # a restored item moved on by exactly one version: its restore was written once
+        for qid in restored_items:
+            now = qbo.get("Item", qid)
+            assert int(now["SyncToken"]) == int(tokens[("Item", qid)]) + 1, (qid, now["SyncToken"], tokens[("Item", qid)])
+        ws.close()
+    finally:
+        close_database()
