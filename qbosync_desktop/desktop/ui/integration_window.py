@@ -43,6 +43,7 @@ from qbosync_desktop.desktop.ui.dialogs.disconnect import DisconnectDialog
 from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog, show_error
 from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
 from qbosync_desktop.desktop.ui.dialogs.settings_dialog import SettingsDialog
+from qbosync_desktop.desktop.ui.dialogs.undo_dialog import UndoDialog
 from qbosync_desktop.desktop.ui.qsettings import ui_settings
 from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
 from qbosync_desktop.desktop.ui.style import icon
@@ -386,7 +387,65 @@ class IntegrationWindow(QMainWindow):
         for col, width in enumerate((150, 90, 90, 90, 160)):
             self.history_table.setColumnWidth(col, width)
         lay.addWidget(self.history_table)
+        row = QHBoxLayout()
+        self.undo_button = QPushButton(self.tr("Undo this run…"), page)
+        self.undo_button.setObjectName("UndoRun")
+        self.undo_button.setToolTip(self.tr("Shows what undoing the selected sync would change, then asks."))
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo_selected_run)
+        row.addWidget(self.undo_button)
+        self.undo_status = QLabel("", page)
+        self.undo_status.setObjectName("Muted")
+        self.undo_status.setWordWrap(True)
+        row.addWidget(self.undo_status, 1)
+        lay.addLayout(row)
+        self.history_table.selectionModel().selectionChanged.connect(lambda *_a: self._undo_enabled())
         self.tabs.addTab(page, self.tr("History"))
+
+    def _undo_enabled(self) -> None:
+        run = self.history_table.selected_row()
+        self.undo_button.setEnabled(run is not None and run.get("kind") not in ("undo", "preview")
+                                    and run.get("state") != "running")
+
+    def undo_selected_run(self) -> None:
+        """Read the undo's preview off the GUI thread, then show it; nothing is written before Undo."""
+        run = self.history_table.selected_row()
+        if run is None:
+            return
+        self.undo_button.setEnabled(False)
+        self.undo_status.setText(self.tr("Reading what undoing this run would change…"))
+
+        def failed(exc: BaseException) -> None:
+            self.undo_status.setText("")
+            self._undo_enabled()
+            self.dialog = show_error(exc, self)
+
+        self.session.undo_preview(int(run["id"]), on_done=lambda plan: self._show_undo(plan, failed),
+                                  on_error=failed)
+
+    def _show_undo(self, plan: dict[str, Any], failed: Any) -> None:
+        self.undo_status.setText("")
+        self._undo_enabled()
+        self.undo_dialog = dlg = UndoDialog(plan, self)
+
+        def chosen() -> None:
+            self.undo_status.setText(self.tr("Undoing sync run %1…").replace("%1", str(plan["run_id"])))
+            self.undo_button.setEnabled(False)
+            self.session.undo_run(plan["run_id"], dlg.mode, dlg.skip_blocked, on_done=self._undone, on_error=failed)
+
+        dlg.accepted.connect(chosen)
+        dlg.open()
+
+    def _undone(self, result: dict[str, Any]) -> None:
+        parts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
+        text = self.tr("Sync run %1 undone: %2.").replace("%1", str(result["undone_run_id"])).replace(
+            "%2", parts or self.tr("nothing to write"))
+        if result["kept"]:
+            text += " " + self.tr("%1 record(s) kept as they were.").replace("%1", str(len(result["kept"])))
+        if result["failed"]:
+            text += " " + self.tr("%1 change(s) failed: see Problems.").replace("%1", str(len(result["failed"])))
+        self.undo_status.setText(text)
+        self.refresh()
 
     def _build_activity(self) -> None:
         page = QWidget()

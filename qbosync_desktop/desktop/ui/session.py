@@ -22,6 +22,7 @@ from qbosync_desktop.core.errors import NotConnected
 from qbosync_desktop.desktop.service import SyncService
 from qbosync_desktop.desktop.ui.settings_form import WorkFacts
 from qbosync_desktop.runtime.practice import connect_practice
+from qbosync_desktop.sync import undo as undo_mod
 from qbosync_desktop.sync.audit import export_csv
 from qbosync_desktop.sync.engine import SyncEngine
 from qbosync_desktop.sync.onboarding.review import stored as stored_matches
@@ -106,6 +107,21 @@ class Session:
             return [m.to_dict() for m in stored_matches()]
 
         self.service.submit(apply, on_done=on_done, on_error=on_error)
+
+    def undo_preview(self, run_id: int, on_done: Callable[[Any], None] | None = None,
+                     on_error: Callable[[BaseException], None] | None = None) -> None:
+        """What undoing sync run ``run_id`` would write (reads QuickBooks and Work) on the service's
+        worker; ``on_done`` gets the plan as a dict (sync/undo.py ``UndoPlan.to_dict``)."""
+        self.service.submit(lambda engine: undo_mod.preview(engine, run_id).to_dict(), on_done=on_done,
+                            on_error=on_error)
+
+    def undo_run(self, run_id: int, mode: str, skip_blocked: bool, on_done: Callable[[Any], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Undo sync run ``run_id`` on the service's worker (serialised with syncs); ``on_done`` gets the
+        result as a dict."""
+        self.service.submit(lambda engine: undo_mod.undo(engine, run_id, mode=mode,
+                                                         skip_blocked=skip_blocked).to_dict(),
+                            on_done=on_done, on_error=on_error)
 
     def export_audit(self, path: str) -> int:
         """Write the audit log to a CSV file (database work); returns the number of rows."""

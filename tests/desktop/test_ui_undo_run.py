@@ -1,0 +1,43 @@
+"""History tab: "Undo this run…" reads the preview off the GUI thread, shows every write, and undoes
+after the person's choice - on the practice company, read back over QuickBooks' REST API."""
+
+from __future__ import annotations
+
+from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
+from qbosync_desktop.desktop.ui.session import Session
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.runs import Run
+
+
+def test_undo_this_run_previews_then_undoes_and_holds(qtbot, configured_workspace, practice):
+    configured_workspace.mark_enabled()
+    session = Session(configured_workspace, schedule=False, practice=practice)
+    window = IntegrationWindow(session)
+    qtbot.addWidget(window)
+    try:
+        with qtbot.waitSignal(session.service.finished, timeout=120_000):
+            session.service.sync_now(initial=True)
+        qtbot.waitUntil(lambda: window.snapshot.last_run is not None and window.history_table.rowCount() >= 1,
+                        timeout=10_000)
+        invoices = [lk.qbo_id for lk in Link.select().where((Link.kind == "invoice") & (Link.origin == "created"))]
+        assert invoices
+        assert not window.undo_button.isEnabled()  # nothing selected yet
+        window.history_table.selectRow(0)
+        assert window.undo_button.isEnabled()
+        window.undo_button.click()
+        qtbot.waitUntil(lambda: getattr(window, "undo_dialog", None) is not None, timeout=60_000)
+        dlg = window.undo_dialog
+        assert dlg.writes_list.count() == len([s for s in dlg.plan["steps"] if not s["blocked"]]) >= dlg.plan["writes"] > 0
+        texts = [dlg.writes_list.item(i).text() for i in range(dlg.writes_list.count())]
+        assert any(t.startswith("Delete Invoice") for t in texts) and any("inactive" in t for t in texts)
+        qbo = configured_workspace.qbo_client()
+        assert qbo.get("Invoice", invoices[0])["Id"] == invoices[0]  # the preview wrote nothing
+        assert dlg.hold.isChecked()
+        dlg.undo_button.click()
+        qtbot.waitUntil(lambda: "undone" in window.undo_status.text(), timeout=120_000)
+        assert not list(qbo.query("Invoice", where=f"Id = '{invoices[0]}'"))
+        assert Run.select().where((Run.kind == "undo") & (Run.state == "done")).count() == 1
+        qtbot.waitUntil(lambda: any(r["kind"] == "undo" for r in window.snapshot.runs), timeout=10_000)
+    finally:
+        session.close()
+        qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
