@@ -158,10 +158,16 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
         assert nxt.counts.get("invoices", {}).get("created", 0) == n_invoices, nxt.counts
         assert len(invoices_now - before_ids) == n_invoices
         # The customers of the re-sent invoices are active again (the two-way merge sends Work's value).
-        # Known gap (docs/undo.md): vendors are never edited by the sync, so they stay inactive.
-        reactivated = [lk for lk in Link.select().where((Link.kind == "client") & (Link.origin == "created"))
-                       if qbo.get("Customer", lk.qbo_id).get("Active", True)]
-        assert len(reactivated) >= 1
+        active_in_work = {c.id for c in configured_workspace.work_client().clients() if c.active}
+        created = [lk for lk in Link.select().where((Link.kind == "client") & (Link.origin == "created"))
+                   if lk.work_id in active_in_work]
+        assert created
+        still_inactive = [lk.qbo_id for lk in created if not qbo.get("Customer", lk.qbo_id).get("Active", True)]
+        assert still_inactive == []
+        # vendors are add-only, but one an undo made inactive is made active again, so bills sync
+        vendors = [lk.qbo_id for lk in Link.select().where((Link.kind == "vendor") & (Link.origin == "created"))]
+        assert vendors and all(qbo.get("Vendor", q).get("Active", True) for q in vendors)
+        assert nxt.counts.get("bills", {}).get("failed", 0) == 0, nxt.counts
 
 
 def _undo_process(root, run_id, log):

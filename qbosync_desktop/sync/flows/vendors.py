@@ -58,6 +58,8 @@ class VendorsOut(OutboundFlow[Contractor]):
 
     def screen(self, ctx: RunContext, d: Draft[Contractor]) -> Change | Leave | None:
         if d.link is not None:
+            if d.link.fingerprint is None and d.link.origin == "created":
+                return self._reactivate(d)
             return LEAVE  # add-only: a vendor is never edited once it exists
         held = ctx.state.holds.of(self.kind).get(d.work_id)
         if held is not None:  # match review (issue 7) has not decided yet: no duplicate meanwhile
@@ -65,6 +67,20 @@ class VendorsOut(OutboundFlow[Contractor]):
         if not has_active_contract(d.rec):
             return self.skip(ctx, d, "no active contract")
         return None
+
+    def _reactivate(self, d: Draft[Contractor]) -> Change:
+        """A vendor this app created, made inactive by an undo whose person chose "sync again" (the
+        undo leaves its link without a fingerprint, sync/undo_apply.py): made active again, the one
+        edit an add-only vendor gets. A stale SyncToken is re-read by the outbox."""
+        link = d.link
+        assert link is not None
+        sent = ((link.synced or {}).get("sent") or {}).get("DisplayName") or d.label
+        payload = {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token, "Active": True, "sparse": True}
+        meta = {"fingerprint": fingerprint(vendor_body(d.rec, sent)), "work_version": d.rec.version,
+                "work_updated_at": stamp(d.rec.updated_at), "before": {"Active": False}, "after": {"Active": True},
+                "synced": link.synced or {}}
+        return Change(self.kind, d.work_id, link.qbo_id, "update", "made active again after an undo", payload,
+                      entity=self.entity, label=d.label, meta=meta)
 
     def body(self, ctx: RunContext, d: Draft[Contractor]) -> JsonObject:
         """The body under the Work name (the name actually sent is decided in :meth:`write`)."""
