@@ -70,9 +70,16 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
     # the dry run wrote nothing
     assert snapshot(qbo) == enabled
 
+    imported = [a.work_id for a in AuditEntry.select().where((AuditEntry.run_id == summary.run_id)
+                                                              & (AuditEntry.action == "import")
+                                                              & (AuditEntry.kind == "client"))]
+    assert imported, "the practice company has QuickBooks-only customers the Enable run imports into Work"
     result = undo.undo(engine, summary.run_id, mode=undo.SYNC)
     assert result.state == "done" and not result.failed, result.to_dict()
     assert compare(before, snapshot(qbo)) == []
+    # the Work side: clients the run imported from QuickBooks are inactive again in Work (read over its API)
+    work = configured_workspace.work_client()
+    assert all(not work.get_client(wid).active for wid in imported)
     run = Run.get_by_id(result.run_id)
     assert run.kind == "undo" and run.state == "done"
     assert AuditEntry.select().where((AuditEntry.run_id == run.id) & (AuditEntry.action == "undo")).count() == len(
