@@ -5,7 +5,9 @@ Each feature registers its subcommands from a module in :mod:`qbosync_desktop.cl
 handler is stored with ``parser.set_defaults(func=handler)`` and returns the process exit code.
 
 Exit codes (stable, documented in docs/cli.md): 0 done with no open problems, 1 done with open
-problems, 2 QuickBooks needs reconnecting, 3 usage or configuration error, 4 other failure.
+problems, 2 QuickBooks needs reconnecting, 3 usage or configuration error, 4 other failure, 5 the disk
+is full, 6 the database is damaged (``qbosync restore``), 7 the database is read-only, 8 another QBO
+Sync program is syncing this data folder (nothing was started).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 
 from qbosync_desktop import __version__
 from qbosync_desktop.cli import commands
-from qbosync_desktop.core import errors
+from qbosync_desktop.core import errors, writer_lock
 from qbosync_desktop.core.logs import setup_logging
 from qbosync_desktop.core.paths import get_paths, set_home
 
@@ -31,6 +33,10 @@ EXIT_PROBLEMS = 1
 EXIT_RECONNECT = 2
 EXIT_USAGE = 3
 EXIT_FAILURE = 4
+EXIT_DISK_FULL = 5
+EXIT_DATABASE_DAMAGED = 6
+EXIT_READ_ONLY = 7
+EXIT_BUSY = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +74,14 @@ def print_error(exc: errors.QboSyncError, *, as_json: bool = False) -> None:
 
 
 def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, errors.DiskFull):
+        return EXIT_DISK_FULL
+    if isinstance(exc, errors.DatabaseDamaged):
+        return EXIT_DATABASE_DAMAGED
+    if isinstance(exc, errors.DatabaseReadOnly):
+        return EXIT_READ_ONLY
+    if isinstance(exc, errors.DataFolderBusy):
+        return EXIT_BUSY
     if isinstance(exc, errors.NeedsReconnect):
         return EXIT_RECONNECT
     if isinstance(exc, errors.ConfigurationError):
@@ -83,15 +97,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    paths = get_paths().ensure()
-    if not getattr(args, "no_log_file", False):
-        setup_logging(paths.log_dir, stderr=True, debug=args.debug)
+    writer_lock.set_program("cli", args.command or "")
     try:
+        paths = get_paths().ensure()
+        if not getattr(args, "no_log_file", False):
+            setup_logging(paths.log_dir, stderr=True, debug=args.debug)
         return int(args.func(args) or 0)
     except errors.QboSyncError as exc:
         log.warning("%s: %s (%s)", type(exc).__name__, exc.message, exc.details_text().replace("\n", "; "))
         print_error(exc, as_json=getattr(args, "json", False))
         return exit_code_for(exc)
+    except Exception as exc:
+        # A local storage fault outside the engine (disk full writing the database, a log or a CSV;
+        # a read-only or damaged file): the plain message and its own exit code, never a traceback.
+        from qbosync_desktop.store.db import as_database_error
+
+        storage = as_database_error(exc)
+        if storage is None:
+            raise
+        log.warning("%s: %s (%s)", type(storage).__name__, storage.message, exc)
+        print_error(storage, as_json=getattr(args, "json", False))
+        return exit_code_for(storage)
     except KeyboardInterrupt:
         print("Stopped. Nothing was lost; the next sync continues where this one stopped.", file=sys.stderr)
         return 130

@@ -179,7 +179,8 @@ class Workspace:
         when the redirect URI is local), hands the address to ``open_url`` (a browser, or the CLI
         printing it), waits for the redirect or a pasted address (``on_authorizer`` receives the live
         :class:`~qbosync_desktop.connectors.qbo.oauth.authorize.Authorizer` for that), exchanges the code and records the
-        connection. Never call on the GUI thread: it blocks until the user has signed in.
+        connection. Never call on the GUI thread: it blocks until the user has signed in. If the
+        sign-in fails, the client secret given here is removed from the keyring again.
         """
         from qbosync_desktop.connectors.qbo.oauth.authorize import Authorizer, OAuthConfig, save_client_secret
 
@@ -190,14 +191,28 @@ class Workspace:
             parts = urlsplit(discovery_url)
             api_base = f"{parts.scheme}://{parts.netloc}/v3"
         oauth = OAuthConfig.from_discovery(discovery_url, client_id, redirect_uri, env, api_base)
+        previous_secret = self.secrets.get(secrets.QBO_CLIENT_SECRET) if client_secret else None
         if client_secret:
             save_client_secret(self.secrets, client_secret)
-        with Authorizer(oauth, self.secrets) as auth:
-            url = auth.begin()
-            if on_authorizer is not None:
-                on_authorizer(auth)
-            open_url(url)
-            result = auth.complete(timeout=timeout, cancel=cancel)
+        try:
+            with Authorizer(oauth, self.secrets) as auth:
+                url = auth.begin()
+                if on_authorizer is not None:
+                    on_authorizer(auth)
+                open_url(url)
+                result = auth.complete(timeout=timeout, cancel=cancel)
+        except BaseException:
+            # A failed (or cancelled) connect keeps no secret it was given: the keyring is left as it
+            # was before (the previous connection's secret, or none).
+            if client_secret:
+                try:
+                    if previous_secret:
+                        self.secrets.set(secrets.QBO_CLIENT_SECRET, previous_secret)
+                    else:
+                        self.secrets.delete(secrets.QBO_CLIENT_SECRET)
+                except errors.QboSyncError as exc:  # the keyring went away meanwhile: say so in the log
+                    log.warning("Could not remove the client secret after the failed connect: %s", exc.message)
+            raise
         return self.record_connection(
             realm_id=result.realm_id,
             company_name=result.company_name,

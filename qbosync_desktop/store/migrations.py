@@ -102,5 +102,11 @@ def migrate(db: peewee.Database, path: Path | None = None, *, target: int | None
                 fn(db)
                 db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (version,))
         except peewee.DatabaseError as exc:
+            from qbosync_desktop.store.db import as_database_error
+
+            specific = as_database_error(exc, path)
+            if specific is not None:
+                specific.details["migration"] = version
+                raise specific from exc
             raise DatabaseError(details={"migration": version, "error": str(exc)}) from exc
     return target

@@ -43,13 +43,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     ):
         p = sub.add_parser(name, help=help_text)
         add_json(p)
+        if name in ("enable", "sync"):
+            add_wait(p)
         p.set_defaults(func=func)
     p = sub.add_parser("retry", help="retry one problem's record (ID) or all of them (--all), then sync")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("problem_id", nargs="?", type=int, metavar="ID")
     g.add_argument("--all", action="store_true", help="retry every open problem")
     add_json(p)
+    add_wait(p)
     p.set_defaults(func=run_retry)
+
+
+def add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                   help="when another QBO Sync program (the app, another qbosync) is syncing this data folder, "
+                        "wait at most this long for it (default 10), then exit 8 saying who it is")
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -106,11 +115,11 @@ def _print_summary(data: dict[str, Any]) -> None:
         print(f"  QuickBooks requests: {data['qbo_requests']}")
 
 
-def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str, Any], int]:
+def run_engine(ws: Workspace, *, initial: bool, as_json: bool, wait: float = 10.0) -> tuple[dict[str, Any], int]:
     from qbosync_desktop.sync.engine import SyncEngine
 
     try:
-        summary = SyncEngine(ws).run(initial=initial, observer=_observer(as_json))
+        summary = SyncEngine(ws, lock_timeout=wait).run(initial=initial, observer=_observer(as_json))
     except errors.NeedsReconnect:
         ws.mark_needs_reconnect()
         raise
@@ -186,11 +195,11 @@ def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]
     return counts, matches
 
 
-def initial_sync(ws: Workspace, as_json: bool) -> tuple[dict[str, Any], int]:
+def initial_sync(ws: Workspace, as_json: bool, wait: float = 10.0) -> tuple[dict[str, Any], int]:
     """Enable Integration: the date is recorded (the default invoice start), the initial sync runs,
     and once it finished onboarding is over (Sites stop syncing, as the seed says)."""
     ws.mark_enabled()
-    data, code = run_engine(ws, initial=True, as_json=as_json)
+    data, code = run_engine(ws, initial=True, as_json=as_json, wait=wait)
     if data.get("state", "done") == "done":
         ws.mark_onboarding_done()
     return data, code
@@ -201,7 +210,7 @@ def run_enable(args: argparse.Namespace) -> int:
     with workspace() as ws:
         check_ready(ws, full=True)
         preview, matches = show_preview(ws, args.json)
-        data, code = initial_sync(ws, args.json)
+        data, code = initial_sync(ws, args.json, args.wait)
         if args.json:
             data = {**data, "preview": preview, "matches": matches}
         return _finish(data, code, args.json, "Integration enabled; initial sync finished.")
@@ -216,7 +225,7 @@ def run_sync(args: argparse.Namespace) -> int:
                 hint="Choose the sync settings, then run 'qbosync enable' for the initial sync.",
             )
         check_ready(ws)
-        data, code = run_engine(ws, initial=False, as_json=args.json)
+        data, code = run_engine(ws, initial=False, as_json=args.json, wait=args.wait)
         return _finish(data, code, args.json, "Sync finished.")
 
 
@@ -298,7 +307,7 @@ def run_retry(args: argparse.Namespace) -> int:
 
     with workspace() as ws:
         check_ready(ws)
-        eng = SyncEngine(ws)
+        eng = SyncEngine(ws, lock_timeout=args.wait)
         if args.problem_id is not None:
             open_ids = {problem_to_dict(p)["id"] for p in eng.problems()}
             if args.problem_id not in open_ids:
