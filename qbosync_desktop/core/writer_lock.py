@@ -59,7 +59,7 @@ def holder(paths: AppPaths, name: str) -> dict[str, Any] | None:
 
 
 def describe(info: dict[str, Any] | None) -> str:
-    """"the QBO Sync app (process 4242), since 14:05:09 UTC" - for the busy message."""
+    """"the QBO Sync app (process 4242), running since 2026-12-04 14:05:09 UTC" - for the busy message."""
     if not info:
         return "another QBO Sync program"
     program = {"app": "the QBO Sync app", "app sync worker": "the QBO Sync app's sync",
@@ -69,9 +69,9 @@ def describe(info: dict[str, Any] | None) -> str:
     when = ""
     if since:
         try:
-            when = ", since " + dt.datetime.fromisoformat(since.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+            when = ", running since " + dt.datetime.fromisoformat(since.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
         except ValueError:
-            when = f", since {since}"
+            when = f", running since {since}"
     return f"{program} (process {info.get('pid')}){when}"
 
 
@@ -92,10 +92,10 @@ class WriterLock:
             self._lock.acquire(timeout=timeout)
         except filelock.Timeout:
             info = holder(self.paths, self.name)
-            what = "syncing this company" if self.name == SYNC else "using this data folder"
+            what = "This company is being synced" if self.name == SYNC else "This data folder is in use"
             raise DataFolderBusy(
-                f"{describe(info)[0].upper()}{describe(info)[1:]} is {what}. Only one QBO Sync program may "
-                "write to a data folder at a time, so nothing was started.",
+                f"{what} by {describe(info)}. Only one QBO Sync program may write to a data folder at a "
+                "time, so nothing was started.",
                 hint=("Wait for it to finish, then try again (or pass '--wait SECONDS' to wait longer)."
                       if self.name == SYNC else "Quit the QBO Sync app (tray menu > Quit), then try again."),
                 details={"lock": str(self.paths.lock_file(self.name)), "waited_seconds": timeout,

@@ -224,6 +224,9 @@ def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, ca
     channel = _Channel(conn, gone)
     _watch_parent(gone)
     paths_mod.use_paths(paths)
+    from qbosync_desktop.core import writer_lock
+
+    writer_lock.set_program("app sync worker")  # named in the busy message a concurrent CLI run prints
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -63,13 +63,31 @@ def as_database_error(exc: BaseException, path: Path | str | None = None) -> Dat
     SQLite reports a full disk as ``SQLITE_FULL``; a write refused with ``EFBIG`` (a file size limit)
     or cut short surfaces as ``SQLITE_IOERR_WRITE`` / "disk I/O error" - both mean the data folder
     could not take more bytes. Python-level writes (log, CSV, backup copies) raise ``OSError``.
+
+    The whole exception chain is read: after ``SQLITE_FULL`` SQLite has already rolled the
+    transaction back, so peewee's own rollback fails with "no transaction is active" and that
+    second error is the one raised, with the real cause in its context.
     """
     if isinstance(exc, DatabaseError):
         return exc
+    seen: BaseException | None = exc
+    for _ in range(12):
+        if seen is None:
+            break
+        if isinstance(seen, DatabaseError):
+            return seen
+        found = _classify(seen, path)
+        if found is not None:
+            return found
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _classify(exc: BaseException, path: Path | str | None) -> DatabaseError | None:
     details: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"}
     if path is not None:
         details["path"] = str(path)
-    if isinstance(exc, OSError) and not isinstance(exc, (sqlite3.Error,)):
+    if isinstance(exc, OSError):
         if exc.errno in FULL_ERRNOS:
             return DiskFull(details=details)
         if exc.errno in READ_ONLY_ERRNOS:
@@ -77,24 +95,20 @@ def as_database_error(exc: BaseException, path: Path | str | None = None) -> Dat
         return None
     if not isinstance(exc, (sqlite3.Error, peewee.DatabaseError)):
         return None
-    cause = exc
-    # peewee wraps the sqlite3 exception; its name (SQLITE_FULL ...) is on the original.
-    orig = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-    if isinstance(orig, sqlite3.Error):
-        cause = orig
-    name = str(getattr(cause, "sqlite_errorname", "") or "")
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
     text = str(exc).lower()
     if name:
         details["sqlite"] = name
     if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
         return DiskFull(details=details)
-    if name.startswith("SQLITE_IOERR") and ("WRITE" in name or "FSYNC" in name or "TRUNCATE" in name) \
+    # Without extended result codes SQLite says only SQLITE_IOERR ("disk I/O error").
+    if name in ("SQLITE_IOERR", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE") \
             or (not name and "disk i/o error" in text):
         return DiskFull(
             "QBO Sync could not write to its data folder. Usually this means the disk is full.",
             details=details,
         )
-    if name.startswith("SQLITE_READONLY") or "readonly database" in text or "read-only" in text:
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
         return DatabaseReadOnly(details=details)
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
         return DatabaseDamaged(details=details)
