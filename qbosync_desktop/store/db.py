@@ -84,7 +84,7 @@ def as_database_error(exc: BaseException, path: Path | str | None = None) -> Dat
 
 
 def _classify(exc: BaseException, path: Path | str | None) -> DatabaseError | None:
-    details: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"}
+    details: dict[str, Any] = {"cause": f"{type(exc).__name__}: {exc}"}
     if path is not None:
         details["path"] = str(path)
     if isinstance(exc, OSError):

@@ -282,9 +282,6 @@ class SyncEngine:
                 state, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
                 fatal = exc
                 log.exception("Run %s crashed", run.id)
-            state, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
-            fatal = exc
-            log.exception("Run %s crashed", run.id)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         run.finished_at = utcnow()

@@ -1,0 +1,214 @@
+"""Issue 16 part 4 "done when", through ``qbosync`` against both practice servers: a full disk during
+``enable``, an empty / truncated / overwritten database, a read-only database and two writers each end
+with a plain message and the documented exit code (docs/cli.md), and afterwards QuickBooks, read back
+over its REST API, holds every record exactly once: compared with a second company that received
+the same data without any fault.
+
+The disk-full run is a child process under ``RLIMIT_FSIZE`` (every file it writes - database, WAL,
+log - stops growing at the limit, as on a full disk); the read-only run is a child process that,
+when the tests run as root, first gives up root's power to write read-only files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from local_faults import duplicates, folder, largest_file, prepare, qbosync, readback, total
+
+from qbosync_desktop.cli import main as cli
+from qbosync_desktop.core import paths as paths_mod
+
+DISK_FULL, DAMAGED, READ_ONLY, BUSY = 5, 6, 7, 8
+
+
+def _plain(stderr: str) -> None:
+    assert "Traceback" not in stderr and "Logging error" not in stderr, stderr[-3000:]
+    assert "What to do:" in stderr
+
+
+@pytest.fixture
+def reference(make_practice, tmp_path):
+    """The same company as ``practice`` synced once without faults: what QuickBooks must hold."""
+    control = folder(tmp_path / "control")
+    prepare(make_practice(), control)
+    r = qbosync(control.data_dir.parent, "enable", "--json")
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    snapshot = readback(control)
+    assert not duplicates(snapshot)
+    return snapshot
+
+
+@pytest.mark.timeout(300)
+def test_disk_full_during_enable_is_plain_and_the_rerun_writes_everything_exactly_once(
+        make_practice, reference, tmp_path):
+    practice = make_practice()
+    home = folder(tmp_path / "full")
+    prepare(practice, home)
+    before = readback(home)
+    limit = largest_file(home.data_dir, home.log_dir) + 512_000
+    r = qbosync(home.data_dir.parent, "enable", "--json", fsize=limit)
+    assert r.returncode == DISK_FULL, (r.returncode, r.stdout[-2000:], r.stderr[-3000:])
+    error = json.loads(r.stdout)["error"]
+    assert error["type"] == "DiskFull" and error["title"] == "The disk is full"
+    assert "Free some space" in error["hint"] and "Nothing was lost" in error["hint"]
+    assert "Traceback" not in r.stderr and "Logging error" not in r.stderr, r.stderr[-3000:]
+    half = readback(home)
+    assert total(before) < total(half) < total(reference), "the disk filled up half-way through the run"
+
+    # The same without --json: the plain two lines a person reads.
+    r = qbosync(home.data_dir.parent, "sync", fsize=largest_file(home.data_dir, home.log_dir))
+    assert r.returncode == DISK_FULL, r.stderr[-3000:]
+    assert "The disk is full:" in r.stderr
+    _plain(r.stderr)
+
+    # Space again: a normal re-run finishes, and nothing is in QuickBooks twice.
+    r = qbosync(home.data_dir.parent, "enable", "--json")
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    after = readback(home)
+    assert not duplicates(after)
+    assert after == reference
+    r = qbosync(home.data_dir.parent, "sync", "--json")
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    counts = json.loads(r.stdout)["run"]["counts"]
+    assert not any(by.get(o) for by in counts.values() for o in ("created", "updated", "voided")), counts
+    assert readback(home) == reference
+
+
+@pytest.fixture
+def enabled(practice, home, capsys):
+    """``home`` connected, configured and enabled through the CLI; returns QuickBooks as read back."""
+    prepare(practice, home)
+    assert cli.main(["enable", "--json"]) in (0, 1)
+    capsys.readouterr()
+    snapshot = readback(home)
+    assert total(snapshot) and not duplicates(snapshot)
+    assert list(home.backup_dir.glob("*.run.*.sqlite3")), "a good copy is taken after the run"
+    return snapshot
+
+
+def _damage(path: Path, how: str) -> None:
+    size = path.stat().st_size
+    if how == "zero-byte":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        with open(path, "r+b") as f:
+            f.truncate(size // 3)
+    else:  # overwritten in the middle, as a failing disk or a stray program would
+        with open(path, "r+b") as f:
+            f.seek(size // 2)
+            f.write(os.urandom(16384))
+
+
+@pytest.mark.parametrize("how", ["zero-byte", "truncated", "corrupt"])
+def test_a_damaged_database_is_refused_then_restored_with_nothing_lost_or_duplicated(
+        enabled, practice, home, capsys, how):
+    from qbosync_desktop.store import close_database
+
+    close_database()
+    for side in ("-wal", "-shm"):
+        Path(str(home.db_path) + side).unlink(missing_ok=True)
+    _damage(home.db_path, how)
+    damaged = home.db_path.read_bytes()
+
+    assert cli.main(["sync"]) == DAMAGED
+    err = capsys.readouterr().err
+    assert "The database is damaged:" in err and "qbosync restore" in err and "backups" in err
+    _plain(err)
+    assert cli.main(["status", "--json"]) == DAMAGED
+    out = json.loads(capsys.readouterr().out)
+    assert out["error"]["type"] == "DatabaseDamaged"
+    assert home.db_path.read_bytes() == damaged, "never started over as a fresh install"
+
+    assert cli.main(["restore", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert ".run." in listing and "good" in listing
+    assert cli.main(["restore"]) == 0
+    out = capsys.readouterr().out
+    assert "Restored the database from" in out
+    kept = list(home.data_dir.glob("qbosync.sqlite3.damaged-*"))
+    assert [p.read_bytes() for p in kept if not p.name.endswith(("-wal", "-shm"))] == [damaged]
+
+    assert cli.main(["sync", "--json"]) in (0, 1)
+    run = json.loads(capsys.readouterr().out)["run"]
+    assert run["state"] == "done"
+    assert not any(by.get("created") for by in run["counts"].values()), run["counts"]
+    assert readback(home) == enabled
+
+
+def test_a_read_only_database_says_so_and_nothing_is_lost(enabled, home):
+    from qbosync_desktop.store import close_database
+
+    close_database()
+    root = home.data_dir.parent
+    os.chmod(home.db_path, 0o400)
+    before = home.db_path.read_bytes()
+    r = qbosync(root, "sync", obey_permissions=True)
+    assert r.returncode == READ_ONLY, (r.returncode, r.stderr[-3000:])
+    assert "The database is read-only:" in r.stderr and "write access" in r.stderr
+    _plain(r.stderr)
+    r = qbosync(root, "status", "--json", obey_permissions=True)
+    assert r.returncode == READ_ONLY and json.loads(r.stdout)["error"]["type"] == "DatabaseReadOnly"
+    assert home.db_path.read_bytes() == before
+
+    os.chmod(home.db_path, 0o600)
+    r = qbosync(root, "sync", "--json", obey_permissions=True)
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    run = json.loads(r.stdout)["run"]
+    assert run["state"] == "done" and not any(by.get("created") for by in run["counts"].values())
+    assert readback(home) == enabled
+
+
+@pytest.mark.timeout(240)
+def test_two_writers_never_run_alongside(make_practice, home, capsys):
+    """A second ``qbosync sync`` while one runs: with a short --wait it says who holds the lock and exits
+    8; with a long one it waits, then runs. QuickBooks holds each new invoice once."""
+    practice = make_practice(latency_ms=60)
+    prepare(practice, home)
+    assert cli.main(["enable", "--json"]) in (0, 1)
+    capsys.readouterr()
+    user = practice.work.user
+    items = [r["id"] for r in practice.work.store.all("items")][:2]
+    numbers = []
+    for n in range(30):
+        client = user.add_client(f"Writer Client {n}", email=f"writer{n}@example.com")
+        numbers.append(str(user.add_invoice(client["id"], [{"item_id": items[0]}, {"item_id": items[1]}])["number"]))
+
+    env = {k: v for k, v in os.environ.items() if k != "QBOSYNC_HOME"}
+    first = subprocess.Popen([sys.executable, "-m", "qbosync_desktop.cli.main", "--home",
+                              str(home.data_dir.parent), "sync", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        owner = home.lock_dir / "sync.owner.json"
+        deadline = time.monotonic() + 60
+        while not owner.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert owner.exists(), "the first sync took the writer lock"
+
+        assert cli.main(["sync", "--wait", "0.5"]) == BUSY
+        err = capsys.readouterr().err
+        assert f"process {first.pid}" in err and "'qbosync sync'" in err and "running since" in err
+        _plain(err)
+        assert first.poll() is None, "the first sync was still running while the second was refused"
+
+        assert cli.main(["sync", "--wait", "180", "--json"]) in (0, 1)
+        second = json.loads(capsys.readouterr().out)["run"]
+        assert first.poll() is not None, "the second sync ran only after the first had finished"
+        out, err = first.communicate(timeout=60)
+        assert first.returncode in (0, 1), err[-3000:]
+        assert json.loads(out)["run"]["counts"]["invoices"].get("created") == len(numbers)
+        assert not second["counts"].get("invoices", {}).get("created"), second["counts"]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    paths_mod.set_home(None)
+    snapshot = readback(home)
+    assert not duplicates(snapshot)
+    docs = [key[0] for key in snapshot["Invoice"].elements()]
+    assert all(docs.count(n) == 1 for n in numbers)
