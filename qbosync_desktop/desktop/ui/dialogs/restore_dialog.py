@@ -40,6 +40,10 @@ class RestoreDialog(ErrorDialog):
             self.restore_button = self.add_action(
                 self.tr("Restore the copy of {0}").format(_when(backup.taken_at)), self.accept)
             self.restore_button.setAccessibleName(self.tr("Restore the newest good copy"))
+            # Return restores (the one action offered), Escape or Quit closes without changing anything.
+            self.ok_button.setAutoDefault(False)
+            self.ok_button.setDefault(False)
+            self.restore_button.setDefault(True)
             self.hint_label.setText(self.hint_label.text() + "<br><br>" + self.tr(
                 "The newest good copy is <b>{0}</b>, taken {1}.").format(backup.name, _when(backup.taken_at)))
             self.restore_button.setFocus()
