@@ -57,6 +57,12 @@ def test_data_folder_files_are_private_and_so_is_the_audit_export(configured_wor
         configured_workspace.mark_enabled()
         assert cli.main(["sync", "--json"]) in (0, 1)
         appconfig.set_value("tray_close_asked", True)
+        from qbosync_desktop.desktop.ui.qsettings import ui_settings
+
+        ui = ui_settings(home)
+        ui.setValue("integration/geometry", "x")
+        ui.sync()
+        assert (home.config_dir / "ui.ini").exists()
         export = tmp_path / "exports" / "audit.csv"
         assert cli.main(["audit", "export", "--csv", str(export)]) == 0
         capsys.readouterr()
