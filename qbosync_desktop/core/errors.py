@@ -432,6 +432,8 @@ class DataFolderBusy(QboSyncError):
     title = "Another QBO Sync is syncing this company"
     hint = ("Wait for it to finish, then try again (or pass '--wait SECONDS' to wait longer). "
             "Nothing was started, so nothing runs twice.")
+    #: The same run started later succeeds once the other program is done.
+    transient = True
 
     @classmethod
     def default_message(cls) -> str:

@@ -212,3 +212,31 @@ def test_two_writers_never_run_alongside(make_practice, home, capsys):
     assert not duplicates(snapshot)
     docs = [key[0] for key in snapshot["Invoice"].elements()]
     assert all(docs.count(n) == 1 for n in numbers)
+
+
+def test_restore_leaves_a_healthy_database_alone_and_never_swaps_it_under_the_app(home, capsys):
+    from qbosync_desktop.core import writer_lock
+    from qbosync_desktop.store import backups, close_database, open_database
+
+    db = open_database(home.db_path)
+    db.execute_sql("INSERT INTO meta (key, value) VALUES ('marker', 'copy')")
+    backups.after_run(db, home, {"clients": {"created": 1}})
+    db.execute_sql("UPDATE meta SET value = 'newer' WHERE key = 'marker'")
+    close_database()
+
+    assert cli.main(["restore"]) == 3
+    err = capsys.readouterr().err
+    assert "healthy" in err and "--force" in err
+    with writer_lock.holding(home, writer_lock.APP, timeout=0):  # the app is running
+        assert cli.main(["restore", "--force"]) == BUSY
+        assert "Quit the QBO Sync app" in capsys.readouterr().err
+    db = open_database(home.db_path)
+    assert db.execute_sql("SELECT value FROM meta WHERE key='marker'").fetchone()[0] == "newer"
+    close_database()
+
+    assert cli.main(["restore", "--force", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["restored_from"]["kind"] == "run" and out["damaged_file_kept_as"]
+    db = open_database(home.db_path)
+    assert db.execute_sql("SELECT value FROM meta WHERE key='marker'").fetchone()[0] == "copy"
+    close_database()

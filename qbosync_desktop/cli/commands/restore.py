@@ -1,7 +1,8 @@
 """``qbosync restore [--list] [--from NAME]``: put a good copy from ``backups/`` in place of a damaged database.
 
 Without options the newest good copy is restored (good: it passes SQLite's integrity check and has a
-schema this version can open or upgrade). The damaged file is renamed ``qbosync.sqlite3.damaged-<time>``,
+schema this version can open or upgrade). A healthy current database is not replaced unless
+``--force`` is given (exit 3): restoring goes back to the copy's time. The damaged file is renamed ``qbosync.sqlite3.damaged-<time>``,
 never deleted. Refused (exit 8) while the app or a sync has the data folder open. After restoring, the
 copy is opened once (checked and upgraded) so the command's success means the data folder works.
 See :mod:`qbosync_desktop.store.backups` and docs/troubleshooting.md.
@@ -19,12 +20,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--list", action="store_true", help="list the copies, newest first, and whether each is good")
     g.add_argument("--from", dest="name", metavar="NAME", help="restore this copy (a name from --list)")
+    p.add_argument("--force", action="store_true",
+                   help="restore even though the current database is healthy (it goes back to the copy's time)")
     add_json(p)
     p.set_defaults(func=run)
 
 
 def _when(stamp: str) -> str:
     return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}" if len(stamp) == 15 else stamp
+
+
+def _healthy(db_path: object) -> bool:
+    """The current database opens and passes every check (nothing to restore it from)."""
+    from pathlib import Path
+
+    from qbosync_desktop.core.errors import DatabaseDamaged
+    from qbosync_desktop.store.db import close_database, open_database
+
+    if not Path(str(db_path)).exists():
+        return False
+    try:
+        open_database(Path(str(db_path)))
+    except DatabaseDamaged:
+        return False
+    finally:
+        close_database()
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +69,16 @@ def run(args: argparse.Namespace) -> int:
             state = "good" if b.good else f"DAMAGED ({b.problem})"
             print(f"  {b.name}  {_when(b.taken_at)}  {kind}, schema {b.version or '-'}, {b.size:,} bytes: {state}")
         return EXIT_OK
+    if not args.force and _healthy(paths.db_path):
+        from qbosync_desktop.core.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "The current database is healthy, so nothing was restored.",
+            field="force",
+            hint=("Restoring would take the data folder back to the copy's time, and records synced since "
+                  "would no longer be linked. If you really want that, quit the app and run "
+                  "'qbosync restore --force'."),
+        )
     result = backups.restore(paths, args.name)
     # Open it once: checked, upgraded if older, and proven usable before we say it worked.
     open_database(paths.db_path)
