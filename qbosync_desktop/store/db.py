@@ -90,8 +90,12 @@ def _classify(exc: BaseException, path: Path | str | None) -> DatabaseError | No
     if isinstance(exc, OSError):
         if exc.errno in FULL_ERRNOS:
             return DiskFull(details=details)
-        if exc.errno in READ_ONLY_ERRNOS:
-            return DatabaseReadOnly(details=details)
+        if exc.errno in READ_ONLY_ERRNOS and exc.filename is not None:
+            # Only a refused *file* operation: a socket's EACCES (a firewall) is not a read-only disk.
+            return DatabaseReadOnly(
+                f"QBO Sync could not write {exc.filename}: it is read-only for your user account.",
+                details=details,
+            )
         return None
     if not isinstance(exc, (sqlite3.Error, peewee.DatabaseError)):
         return None
@@ -203,7 +207,7 @@ def expected_schema() -> dict[str, set[str]]:
         if model in seen:
             continue
         seen.add(model)
-        subclasses = model.__subclasses__()
+        subclasses: list[type] = model.__subclasses__()
         todo.extend(subclasses)
         meta = getattr(model, "_meta", None)
         if subclasses:  # a base class (BaseModel, SyncModel): its subclasses are the tables

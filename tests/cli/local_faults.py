@@ -4,7 +4,6 @@ use, running it under a file size limit or as another user, and reading QuickBoo
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 from collections import Counter
@@ -58,13 +57,17 @@ def qbosync(root: Path, *args: str, fsize: int | None = None, obey_permissions: 
 
     def limits() -> None:
         if fsize is not None:
+            import resource  # POSIX only, like preexec_fn
+
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         if obey_permissions:
             _drop_permission_override()
 
     env = {k: v for k, v in os.environ.items() if k != "QBOSYNC_HOME"}
+    posix = fsize is not None or obey_permissions
     return subprocess.run([sys.executable, "-m", "qbosync_desktop.cli.main", "--home", str(root), *args],
-                          capture_output=True, text=True, env=env, timeout=timeout, preexec_fn=limits)
+                          capture_output=True, text=True, env=env, timeout=timeout,
+                          preexec_fn=limits if posix else None)
 
 
 def readback(paths: AppPaths) -> dict[str, Counter[tuple[Any, ...]]]:

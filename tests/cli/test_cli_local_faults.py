@@ -44,6 +44,10 @@ def reference(make_practice, tmp_path):
     return snapshot
 
 
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE and file modes are POSIX")
+
+
+@posix_only
 @pytest.mark.timeout(300)
 def test_disk_full_during_enable_is_plain_and_the_rerun_writes_everything_exactly_once(
         make_practice, reference, tmp_path):
@@ -141,6 +145,7 @@ def test_a_damaged_database_is_refused_then_restored_with_nothing_lost_or_duplic
     assert readback(home) == enabled
 
 
+@posix_only
 def test_a_read_only_database_says_so_and_nothing_is_lost(enabled, home):
     from qbosync_desktop.store import close_database
 

@@ -162,7 +162,9 @@ def test_sqlite_storage_failures_read_as_plain_errors(home):
         close_database()
     assert isinstance(as_database_error(OSError(errno.ENOSPC, "No space left on device")), errors.DiskFull)
     assert isinstance(as_database_error(OSError(errno.EFBIG, "File too large")), errors.DiskFull)
-    assert isinstance(as_database_error(OSError(errno.EROFS, "Read-only file system")), errors.DatabaseReadOnly)
+    assert isinstance(as_database_error(OSError(errno.EROFS, "Read-only file system", "/x/qbosync.sqlite3")),
+                      errors.DatabaseReadOnly)
+    assert as_database_error(PermissionError(errno.EACCES, "Permission denied")) is None, "a socket is not a disk"
     assert as_database_error(ValueError("a bug")) is None
 
 
