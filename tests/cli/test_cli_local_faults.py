@@ -173,10 +173,11 @@ def test_a_read_only_database_says_so_and_nothing_is_lost(enabled, home):
 def test_two_writers_never_run_alongside(make_practice, home, capsys):
     """A second ``qbosync sync`` while one runs: with a short --wait it says who holds the lock and exits
     8; with a long one it waits, then runs. QuickBooks holds each new invoice once."""
-    practice = make_practice(latency_ms=60)
+    practice = make_practice()
     prepare(practice, home)
     assert cli.main(["enable", "--json"]) in (0, 1)
     capsys.readouterr()
+    practice.qbo.set_faults(latency_ms=300)  # the first sync below then takes seconds, not a blink
     user = practice.work.user
     items = [r["id"] for r in practice.work.store.all("items")][:2]
     numbers = []
@@ -195,7 +196,7 @@ def test_two_writers_never_run_alongside(make_practice, home, capsys):
             time.sleep(0.02)
         assert owner.exists(), "the first sync took the writer lock"
 
-        assert cli.main(["sync", "--wait", "0.5"]) == BUSY
+        assert cli.main(["sync", "--wait", "0.3"]) == BUSY
         err = capsys.readouterr().err
         assert f"process {first.pid}" in err and "'qbosync sync'" in err and "running since" in err
         _plain(err)
@@ -206,7 +207,9 @@ def test_two_writers_never_run_alongside(make_practice, home, capsys):
         assert first.poll() is not None, "the second sync ran only after the first had finished"
         out, err = first.communicate(timeout=60)
         assert first.returncode in (0, 1), err[-3000:]
-        assert json.loads(out)["run"]["counts"]["invoices"].get("created") == len(numbers)
+        first_run = json.loads(out)["run"]
+        assert first_run["seconds"] > 1.5, "long enough that the refused sync really overlapped it"
+        assert first_run["counts"]["invoices"].get("created") == len(numbers)
         assert not second["counts"].get("invoices", {}).get("created"), second["counts"]
     finally:
         if first.poll() is None:

@@ -18,7 +18,7 @@ from qbosync_desktop.runtime.workspace import Workspace
 
 @pytest.mark.timeout(240)
 def test_the_cli_never_syncs_while_the_app_syncs(qtbot, make_practice, home, capsys):
-    practice = make_practice(latency_ms=40)
+    practice = make_practice(latency_ms=100)
     ws = Workspace.open(home)
     session = None
     try:
