@@ -136,7 +136,7 @@ class Workspace:
         A different realm than the one the links were made for forgets those links first: they name
         another company's QuickBooks records.
         """
-        with database.atomic():
+        with self._writer(), database.atomic():
             conn = self.connection
             existed = conn is not None
             if conn is not None and conn.realm_id and conn.realm_id != realm_id:
@@ -281,14 +281,20 @@ class Workspace:
         keep the user connected locally), the QuickBooks keyring entries are deleted, the concept
         mappings are forgotten, and the links are kept unless ``forget``. The Intuit app's client secret
         and the Work connection are kept (they are not the company's grant: a bare reconnect works);
-        ``forget`` removes them too, for a clean start.
+        ``forget`` removes them too, for a clean start. Waits for a run in progress (the data folder's
+        sync lock, at most 10 s; then ``DataFolderBusy``).
         """
-        conn = self.connection
-        if conn is not None and conn.realm_id and self.secrets.get(secrets.QBO_REFRESH_TOKEN):
-            try:
-                self._token_manager(conn).revoke()
-            except errors.QboSyncError as exc:
-                log.warning("Could not revoke the QuickBooks grant (%s); disconnecting locally anyway", exc.message)
+        with self._writer():  # not while a run uses the grant, the links or the outbox
+            conn = self.connection
+            if conn is not None and conn.realm_id and self.secrets.get(secrets.QBO_REFRESH_TOKEN):
+                try:
+                    self._token_manager(conn).revoke()
+                except errors.QboSyncError as exc:
+                    log.warning("Could not revoke the QuickBooks grant (%s); disconnecting locally anyway",
+                                exc.message)
+            self._disconnect_locked(conn, forget)
+
+    def _disconnect_locked(self, conn: Connection | None, forget: bool) -> None:
         self.secrets.clear(QBO_TOKENS)
         with database.atomic():
             ConceptMapping.delete().execute()
@@ -311,6 +317,14 @@ class Workspace:
             self._qbo = None
             if forget:
                 self._work = None
+
+    def _writer(self, timeout: float = 10.0) -> Any:
+        """The data folder's sync lock (``core.writer_lock``): forgetting links or the outbox while a
+        run (in the app, or a ``qbosync``) uses them would make it write records again. Waits a
+        bounded time, then ``DataFolderBusy`` names who holds it."""
+        from qbosync_desktop.core import writer_lock
+
+        return writer_lock.holding(self.paths, writer_lock.SYNC, timeout=timeout)
 
     def _forget_links(self) -> None:
         """Delete what ties local state to one QuickBooks company (links, queue, cursors, reviews).

@@ -248,3 +248,36 @@ def test_restore_leaves_a_healthy_database_alone_and_never_swaps_it_under_the_ap
     db = open_database(home.db_path)
     assert db.execute_sql("SELECT value FROM meta WHERE key='marker'").fetchone()[0] == "copy"
     close_database()
+
+
+_HOLD_SYNC_LOCK = """
+import sys, time
+from qbosync_desktop.core import paths, writer_lock
+writer_lock.set_program("cli", "sync")
+lock = writer_lock.WriterLock(paths.get_paths(), writer_lock.SYNC)
+lock.acquire(timeout=5)
+print("held", flush=True)
+time.sleep(float(sys.argv[1]))
+lock.release()
+"""
+
+
+def test_disconnect_forget_waits_for_a_running_sync_before_forgetting_its_links(configured_workspace, home, capsys):
+    """Forgetting links and the outbox while a run uses them would make the run write records again."""
+    from qbosync_desktop.store.models.sync import Link
+
+    Link.create(kind="client", work_id="c-1", qbo_id="1", qbo_sync_token="0")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_SYNC_LOCK, "2.0"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "QBOSYNC_HOME": str(home.data_dir.parent)})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        assert cli.main(["disconnect", "--forget"]) == 0
+        waited = time.monotonic() - started
+        assert holder.wait(10) == 0
+        assert waited > 1.0, "disconnect did not wait for the sync holding the data folder"
+        assert Link.select().count() == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
