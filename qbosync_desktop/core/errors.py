@@ -430,7 +430,7 @@ class DataFolderBusy(QboSyncError):
     data folder. One data folder has one writer at a time; nothing was started."""
 
     title = "Another QBO Sync is syncing this company"
-    hint = ("Wait for it to finish, then try again (or pass '--wait SECONDS' to wait longer). "
+    hint = ("Wait for it to finish, then try again (on the command line '--wait SECONDS' waits longer). "
             "Nothing was started, so nothing runs twice.")
     #: The same run started later succeeds once the other program is done.
     transient = True

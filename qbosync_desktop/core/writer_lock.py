@@ -96,7 +96,7 @@ class WriterLock:
             raise DataFolderBusy(
                 f"{what} by {describe(info)}. Only one QBO Sync program may write to a data folder at a "
                 "time, so nothing was started.",
-                hint=("Wait for it to finish, then try again (or pass '--wait SECONDS' to wait longer)."
+                hint=("Wait for it to finish, then try again (on the command line '--wait SECONDS' waits longer)."
                       if self.name == SYNC else "Quit the QBO Sync app (tray menu > Quit), then try again."),
                 details={"lock": str(self.paths.lock_file(self.name)), "waited_seconds": timeout,
                          **{f"holder_{k}": v for k, v in (info or {}).items()}},

@@ -94,6 +94,7 @@ def _classify(exc: BaseException, path: Path | str | None) -> DatabaseError | No
             # Only a refused *file* operation: a socket's EACCES (a firewall) is not a read-only disk.
             return DatabaseReadOnly(
                 f"QBO Sync could not write {exc.filename}: it is read-only for your user account.",
+                title="The data folder is read-only",
                 details=details,
             )
         return None
