@@ -149,6 +149,9 @@ def test_a_damaged_database_is_refused_then_restored_with_nothing_lost_or_duplic
     out = json.loads(capsys.readouterr().out)
     assert out["error"]["type"] == "DatabaseDamaged"
     assert home.db_path.read_bytes() == damaged, "never started over as a fresh install"
+    assert cli.main(["doctor", "--json"]) == 0, "doctor still works: support needs it most now"
+    report = json.loads(capsys.readouterr().out)
+    assert report["database_check"].startswith("DAMAGED") and "1 good" in report["backups"]
 
     assert cli.main(["restore", "--list"]) == 0
     listing = capsys.readouterr().out
