@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import keyring
 
-from qbosync_desktop.core import errors
+from qbosync_desktop.core import errors, secrets
 from qbosync_desktop.core.secrets import SecretStore
 from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
 
@@ -70,6 +70,7 @@ def start_practice(
     time_scale: float = 1.0,
     latency_ms: float = 0,
     qbo_seed: str = "practice",
+    qbo_company: str = "us",
     work_seed: str | None = "demo",
     work_clients: int | None = None,
     work_invoices: int | None = None,
@@ -80,14 +81,16 @@ def start_practice(
     ``data_dir`` keeps both servers' data (sub-folders ``qbo`` and ``work``) so a later start finds the
     same companies; ``None`` uses throwaway folders. ``work_seed=None`` with ``work_clients`` /
     ``work_invoices`` generates a Work company of that size (scale mode, for benchmarks).
-    ``qbo_options`` go to :class:`QboSandbox` as is (e.g. ``lost_response_rate`` for drills).
+    ``qbo_company`` picks the practice QuickBooks company: ``"us"`` (Automated Sales Tax) or ``"ca"``
+    (Canadian tax codes and rates). ``qbo_options`` go to :class:`QboSandbox` as is (e.g.
+    ``lost_response_rate`` for drills).
     """
     from qbosync_desktop.sandbox.qbo import QboSandbox
     from qbosync_desktop.sandbox.work import WorkSandbox
 
     base = Path(data_dir) if data_dir is not None else None
     qbo = QboSandbox(auto_consent=True, throttle=throttle, time_scale=time_scale, latency_ms=latency_ms,
-                     seed=qbo_seed, data_dir=base / "qbo" if base else None, **qbo_options)
+                     seed=qbo_seed, company=qbo_company, data_dir=base / "qbo" if base else None, **qbo_options)
     qbo_config = qbo.start()
     try:
         work = WorkSandbox(seed=work_seed, clients=work_clients, invoices=work_invoices,
@@ -200,6 +203,62 @@ def ensure_keyring(paths: Any = None) -> bool:
         log.info("No usable OS keyring: practice mode keeps its throwaway credentials in memory")
         keyring.set_keyring(MemoryKeyring())
         return True
+
+
+def _listening(url: str | None, timeout: float = 0.5) -> bool:
+    """True when something accepts connections at ``url``'s host and port (the practice servers bind
+    127.0.0.1 on a port chosen at start, so a stopped server leaves nothing listening there)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def practice_stopped(workspace: Workspace) -> errors.PracticeNotRunning | None:
+    """Why the practice company cannot be used from this process, or None when it can (or the data
+    folder is not connected to the practice company at all).
+
+    ``qbosync demo`` runs both practice servers inside its own process; they end with it. On a
+    machine without an OS keyring the practice sign-in was kept in that process's memory as well
+    (:func:`ensure_keyring`), so it is gone too. Both are said plainly, instead of the keyring or
+    network error a command would otherwise meet.
+    """
+    from qbosync_desktop.store.models.connection import DISCONNECTED
+
+    conn = workspace.connection
+    if conn is None or conn.environment != "practice" or conn.state == DISCONNECTED:
+        return None
+    servers_up = _listening(conn.api_base) and (not conn.work_base_url or _listening(conn.work_base_url))
+    try:
+        signed_in = bool(SecretStore(workspace.paths).get(secrets.QBO_REFRESH_TOKEN))
+        keyring_ok = True
+    except errors.KeyringUnavailable:
+        signed_in = keyring_ok = False
+    if servers_up and signed_in:
+        return None
+    if keyring_ok:
+        message = ("The practice QuickBooks company and Work demo server ran inside 'qbosync demo', which has "
+                   "ended, so there is nothing to sync with.")
+        hint = ("Run 'qbosync demo' again: it starts the practice servers with the same companies and syncs. "
+                "To try other commands against them, run 'qbosync demo --keep-running' in a second terminal "
+                "(same --home) and leave it open.")
+    else:
+        message = ("The practice QuickBooks company and Work demo server ran inside 'qbosync demo', which has "
+                   "ended. This computer has no system keyring, so the practice sign-in was kept only in that "
+                   "command's memory and ended with it too.")
+        hint = ("Run 'qbosync demo' again: it starts the practice servers with the same companies, signs in "
+                "and syncs. Other commands can use the practice company from a second terminal only with a "
+                "system keyring (on Linux: GNOME Keyring or KWallet).")
+    return errors.PracticeNotRunning(message, hint=hint, details={
+        "servers_listening": servers_up, "signed_in": signed_in, "keyring": keyring_ok})
 
 
 def _consent(url: str) -> None:

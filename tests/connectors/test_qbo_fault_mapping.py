@@ -30,6 +30,8 @@ TABLE = {
     "5010": (errors.StaleObject, "changed"),
     "6000": (errors.QboValidationError, "did not accept"),
     "6070": (errors.QboValidationError, "quantity times its price"),
+    "6090": (errors.QboValidationError, "neither an amount nor a percent"),
+    "6100": (errors.QboValidationError, "tax code"),
     "6140": (errors.DuplicateDocNumber, "'1001'"),
     "6150": (errors.QboValidationError, "parent customer"),
     "6190": (errors.SubscriptionLapsed, "subscription"),
@@ -80,7 +82,7 @@ def test_each_code_maps_to_its_class_with_plain_words_and_details(code):
 def test_duplicate_name_says_which_name_and_what_to_do():
     err = error_for_response(400, upper_body("6240"), context={"entity": "Customer", "name": "Ann Lee"})
     assert err.message == "QuickBooks already has a customer or vendor called 'Ann Lee'."
-    assert err.hint == "Rename one of them, or link them on the Review page."
+    assert err.hint == "Rename one of them, or link them in the Matches tab (or with 'qbosync matches')."
     anonymous = error_for_response(400, upper_body("6240"))
     assert "called" not in anonymous.message
 

@@ -48,6 +48,8 @@ def register_qbo(servers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="keep the company and its credentials in DIR (default: in memory)")
     p.add_argument("--realm-id", metavar="ID", help="company id to use for a new company (default: random)")
     p.add_argument("--seed", default="practice", choices=("practice", "empty"), help="starting data (default practice)")
+    p.add_argument("--company", default="us", choices=("us", "ca"),
+                   help="practice company: us (Automated Sales Tax, default) or ca (Canadian tax codes and rates)")
     p.add_argument("--auto-consent", action="store_true", help="answer the consent page with Connect at once")
     p.add_argument("--latency-ms", type=float, default=0, help="delay added to every request")
     p.add_argument("--throttle", action=argparse.BooleanOptionalAction, default=True,
@@ -71,7 +73,7 @@ def run_qbo(args: argparse.Namespace) -> int:
         realm_id=args.realm_id, auto_consent=args.auto_consent, throttle=args.throttle, latency_ms=args.latency_ms,
         fault_rate=args.fault_rate, lost_response_rate=args.lost_response_rate,
         access_token_ttl=args.access_token_ttl, data_dir=args.data_dir, time_scale=args.time_scale,
-        seed=args.seed, host=args.host, port=args.port, throttle_xml=args.throttle_xml,
+        seed=args.seed, company=args.company, host=args.host, port=args.port, throttle_xml=args.throttle_xml,
     )
 
     def start() -> str:

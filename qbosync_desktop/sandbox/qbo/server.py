@@ -27,6 +27,7 @@ from qbosync_desktop.sandbox.qbo.clock import Clock
 from qbosync_desktop.sandbox.qbo.oauth import OAuthServer
 from qbosync_desktop.sandbox.qbo.seed import seed_practice
 from qbosync_desktop.sandbox.qbo.storage import ENTITIES, Company, Persistence
+from qbosync_desktop.sandbox.qbo.tax import FLAVOURS
 from qbosync_desktop.sandbox.qbo.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ class QboSandbox:
         throttle_xml: bool = False,
         random_seed: int | None = None,
         app_name: str = APP_NAME,
+        company: str = "us",
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ConfigurationError(
@@ -231,6 +233,9 @@ class QboSandbox:
             )
         if seed not in (None, "", "practice", "empty"):
             raise ConfigurationError(f"Unknown practice data set {seed!r}.", hint="Use 'practice' or 'empty'.", field="seed")
+        if company not in FLAVOURS:
+            raise ConfigurationError(f"Unknown practice company {company!r}.",
+                                     hint="Use 'us' (Automated Sales Tax) or 'ca' (Canadian tax codes).", field="company")
         if time_scale <= 0:
             raise ConfigurationError("time_scale must be positive.", hint="Use 1 for real time, 60 for a 1-second minute.",
                                      field="time_scale")
@@ -240,6 +245,7 @@ class QboSandbox:
         self.access_token_ttl = access_token_ttl
         self.data_dir = Path(data_dir) if data_dir else None
         self.seed = seed
+        self.company_flavour = company
         self.redirect_uris = list(redirect_uris)
         self.host = host
         self.port = port
@@ -266,7 +272,7 @@ class QboSandbox:
         company.load()
         if company.is_empty() and self.seed == "practice":
             with company.write_lock():
-                seed_practice(company)
+                seed_practice(company, self.company_flavour)
         oauth = OAuthServer(self.clock, self.access_token_ttl, persistence)
         oauth.load()
         client = oauth.ensure_client(self.app_name)
