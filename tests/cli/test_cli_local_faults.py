@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from local_faults import duplicates, folder, largest_file, prepare, qbosync, readback, total
+from fixtures.local_faults import duplicates, folder, largest_file, prepare, qbosync, readback, total
 
 from qbosync_desktop.cli import main as cli
 from qbosync_desktop.core import paths as paths_mod
