@@ -147,12 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("%s did not start: the data folder cannot be used (see the dialog)", APP_NAME)
         return 1
     # Held while the app runs: 'qbosync restore' must not swap the database under an open app.
-    app_lock: writer_lock.WriterLock | None = writer_lock.WriterLock(paths, writer_lock.APP)
+    app_lock: writer_lock.WriterLock | None = None
+    lock = writer_lock.WriterLock(paths, writer_lock.APP)
     try:
-        app_lock.acquire(timeout=0)
+        lock.acquire(timeout=0)
+        app_lock = lock
     except DataFolderBusy as exc:
         log.warning("The app lock is held elsewhere (%s); starting anyway", exc.message)
-        app_lock = None
     single.listen(controller.show_window)
     app.aboutToQuit.connect(controller.shutdown)
     if args.quit_after is not None:
