@@ -14,9 +14,10 @@ Opening checks the file before trusting it (docs/troubleshooting.md "The local d
   duplicates. The user restores a good copy from ``backups/`` (``qbosync restore``, or the app's
   start-up dialog; :mod:`qbosync_desktop.store.backups`).
 * a file or folder that cannot be written raises :class:`~qbosync_desktop.core.errors.DatabaseReadOnly`.
-* a fresh install is a database file that does not exist yet. It is created under a temporary name
-  and renamed into place once SQLite has written its header, so a crash during creation can never
-  leave the 0-byte file that a later start would have to call damaged.
+* a fresh install is a database file that does not exist yet (and has no good copies in ``backups/``:
+  a missing file next to its copies was lost, and is refused like a damaged one). It is created under
+  a temporary name and renamed into place once SQLite has written its header, so a crash during
+  creation can never leave the 0-byte file that a later start would have to call damaged.
 
 :func:`as_database_error` turns SQLite's and the OS's write failures (disk full, ``EFBIG`` from a file
 size limit, read-only, corrupt) into those plain-language errors wherever they surface.
@@ -147,6 +148,26 @@ def _create_new(path: Path) -> None:
         raise
 
 
+def _refuse_if_copies_exist(path: Path) -> None:
+    """A missing database next to good copies of it was lost (deleted by a sync tool, a clean-up, a
+    disk error), not never created: starting over would forget every link, like an empty file."""
+    from qbosync_desktop.store import backups  # imports this module
+
+    folder = path.parent / "backups"
+    if not folder.is_dir():
+        return
+    good = [b for b in (backups.inspect(p) for p in sorted(folder.glob(f"{path.stem}.*{path.suffix}"))) if b.good]
+    if good:
+        raise DatabaseDamaged(
+            f"The database file {path} is missing, but {folder} holds {len(good)} good "
+            f"cop{'y' if len(good) == 1 else 'ies'} of it, so QBO Sync did not start over with a new one.",
+            title="The database is missing",
+            hint=DatabaseDamaged.hint + " To start over with a new database instead, move the backups folder "
+                 "out of the data folder first.",
+            details={"path": str(path), "good_copies": len(good)},
+        )
+
+
 def check_file(path: Path) -> None:
     """Refuse an empty or non-SQLite file, and a file or folder this process cannot write."""
     size = path.stat().st_size
@@ -264,6 +285,7 @@ def open_database(path: str | os.PathLike[str], *, migrate: bool = True) -> peew
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
+                _refuse_if_copies_exist(path)
                 _create_new(path)
             check_file(path)
             os.chmod(path, 0o600)

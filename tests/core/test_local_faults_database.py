@@ -209,3 +209,22 @@ def test_a_second_writer_waits_a_bounded_time_and_says_who_holds_the_lock(home):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_a_missing_database_next_to_its_copies_is_not_started_over(home):
+    _populated(home)
+    db = open_database(home.db_path)
+    backups.after_run(db, home, {"clients": {"created": 1}})
+    close_database()
+    home.db_path.unlink()
+    with pytest.raises(errors.DatabaseDamaged) as info:
+        open_database(home.db_path)
+    assert info.value.title == "The database is missing"
+    assert "qbosync restore" in info.value.hint and "move the backups folder" in info.value.hint
+    assert not home.db_path.exists(), "no new, empty database was created"
+    assert backups.restore(home).damaged_kept_as is None
+    db = open_database(home.db_path)
+    try:
+        assert db.execute_sql("SELECT COUNT(*) FROM sync_link").fetchone()[0] == 300
+    finally:
+        close_database()

@@ -69,3 +69,29 @@ def test_without_a_good_copy_it_says_what_to_do_and_offers_no_restore(qtbot, hom
     assert d.restore_button is None
     assert "no good copy" in d.hint_label.text()
     assert home.db_path.read_bytes() == b""
+
+
+def test_the_app_start_offers_it_before_any_window(qtbot, qapp, home):
+    """start_ui (what qbosync-desktop runs): the dialog comes first; Escape means the app does not start."""
+    import argparse
+
+    from PySide6.QtWidgets import QApplication
+
+    from qbosync_desktop.desktop.ui.bootstrap import start_ui
+
+    _damaged_with_a_copy(home)
+    shown = []
+
+    def press_escape():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, press_escape)
+            return
+        shown.append(dialog.objectName())
+        QTest.keyClick(dialog, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(0, press_escape)
+    args = argparse.Namespace(demo=False, tray=False, home=None, debug=False, quit_after=None)
+    assert start_ui(qapp, args) is None
+    assert shown == ["RestoreDialog"]
+    assert home.db_path.read_bytes() == b""
