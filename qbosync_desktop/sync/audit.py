@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from qbosync_desktop.core.paths import private_open
-from qbosync_desktop.store.models.sync import AuditEntry, utcnow
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.base import utcnow
 
 CSV_COLUMNS = ("id", "run_id", "at", "action", "kind", "work_id", "qbo_id", "message", "before", "after")
 

@@ -288,7 +288,7 @@ lock.release()
 
 def test_disconnect_forget_waits_for_a_running_sync_before_forgetting_its_links(configured_workspace, home, capsys):
     """Forgetting links and the outbox while a run uses them would make the run write records again."""
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     Link.create(kind="client", work_id="c-1", qbo_id="1", qbo_sync_token="0")
     holder = subprocess.Popen([sys.executable, "-c", _HOLD_SYNC_LOCK, "2.0"], stdout=subprocess.PIPE, text=True,

@@ -26,7 +26,7 @@ def _populated(home) -> int:
     db = open_database(home.db_path)
     db.execute_sql("INSERT INTO meta (key, value) VALUES ('marker', 'kept')")
     db.execute_sql("INSERT INTO setting_value (key, value) VALUES ('invoices', 'true')")
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     for n in range(300):
         Link.create(kind="client", work_id=str(n), qbo_id=str(1000 + n), qbo_sync_token="0")

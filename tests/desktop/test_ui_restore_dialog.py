@@ -12,7 +12,7 @@ from qbosync_desktop.store import backups, close_database, database, open_databa
 
 def _damaged_with_a_copy(home, copy: bool = True) -> None:
     db = open_database(home.db_path)
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     for n in range(50):
         Link.create(kind="client", work_id=str(n), qbo_id=str(500 + n), qbo_sync_token="0")
@@ -43,7 +43,7 @@ def test_return_restores_the_newest_good_copy_and_the_app_opens(qtbot, home):
         assert "empty (0 bytes)" in d.message_label.text()
         assert "qbosync restore" in d.hint_label.text() and ".run." in d.hint_label.text()
         assert d.restore_button is not None and restore_was_default
-        from qbosync_desktop.store.models.sync import Link
+        from qbosync_desktop.store.models.links import Link
 
         assert Link.select().count() == 50
         assert list(home.data_dir.glob("qbosync.sqlite3.damaged-*"))

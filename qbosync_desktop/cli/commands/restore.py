@@ -49,7 +49,7 @@ def _healthy(db_path: object) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import EXIT_OK, EXIT_USAGE, print_json
+    from qbosync_desktop.cli.output import EXIT_OK, EXIT_USAGE, print_json
     from qbosync_desktop.core.paths import get_paths
     from qbosync_desktop.store import backups
     from qbosync_desktop.store.db import close_database, open_database

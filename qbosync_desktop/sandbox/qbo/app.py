@@ -76,6 +76,10 @@ class Stats:
         with self._lock:
             return dict(self._counts)
 
+    def reset(self, counts: dict[str, int] | None = None) -> None:
+        with self._lock:
+            self._counts = Counter(counts or {})
+
 
 class Reply(NamedTuple):
     """A finished response. Plain tuples instead of werkzeug ``Response`` objects: building those
