@@ -33,7 +33,7 @@ from typing import Any
 from qbosync_desktop.core import writer_lock
 from qbosync_desktop.core.errors import ConfigurationError, DatabaseDamaged, DatabaseError
 from qbosync_desktop.core.paths import AppPaths
-from qbosync_desktop.store.db import SQLITE_HEADER, as_database_error
+from qbosync_desktop.store.checks import as_database_error, read_copy
 
 log = logging.getLogger(__name__)
 
@@ -85,27 +85,7 @@ def inspect(path: Path) -> Backup:
     kind = "run" if m and m["kind"] == RUN_PREFIX else "migration"
     taken = m["time"] if m else time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
     size = path.stat().st_size
-    version: int | None = None
-    problem: str | None = None
-    try:
-        if size == 0:
-            raise ValueError("empty file")
-        with open(path, "rb") as f:
-            if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                raise ValueError("not a SQLite database")
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = [r[0] for r in con.execute("PRAGMA quick_check").fetchall()]
-            if rows != ["ok"]:
-                raise ValueError("integrity check: " + "; ".join(map(str, rows[:3])))
-            row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            version = int(row[0]) if row and row[0] else None
-            if not version:
-                raise ValueError("no schema version")
-        finally:
-            con.close()
-    except (ValueError, sqlite3.Error, OSError) as exc:
-        problem = str(exc)
+    version, problem = read_copy(path)
     return Backup(path, kind, taken, size, version, problem is None, problem)
 
 

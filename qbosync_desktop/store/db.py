@@ -25,17 +25,19 @@ size limit, read-only, corrupt) into those plain-language errors wherever they s
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
 
 import peewee
 
-from qbosync_desktop.core.errors import DatabaseDamaged, DatabaseError, DatabaseReadOnly, DiskFull
+from qbosync_desktop.core.errors import DatabaseDamaged, DatabaseError, DatabaseReadOnly
+from qbosync_desktop.store.checks import SQLITE_HEADER, as_database_error, read_copy
+
+__all__ = ["PRAGMAS", "SQLITE_HEADER", "as_database_error", "check_file", "close_database", "database",
+           "integrity_check", "open_database"]
 
 log = logging.getLogger(__name__)
 
@@ -50,76 +52,6 @@ PRAGMAS = {
     "synchronous": "normal",
     "busy_timeout": 15000,
 }
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-#: errno values that mean "no room to write": disk full, quota, the process's file size limit.
-FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if e is not None)
-READ_ONLY_ERRNOS = frozenset((errno.EROFS, errno.EACCES, errno.EPERM))
-
-
-def as_database_error(exc: BaseException, path: Path | str | None = None) -> DatabaseError | None:
-    """The plain-language error for a low-level storage failure, or ``None`` when it is not one.
-
-    SQLite reports a full disk as ``SQLITE_FULL``; a write refused with ``EFBIG`` (a file size limit)
-    or cut short surfaces as ``SQLITE_IOERR_WRITE`` / "disk I/O error" - both mean the data folder
-    could not take more bytes. Python-level writes (log, CSV, backup copies) raise ``OSError``.
-
-    The whole exception chain is read: after ``SQLITE_FULL`` SQLite has already rolled the
-    transaction back, so peewee's own rollback fails with "no transaction is active" and that
-    second error is the one raised, with the real cause in its context.
-    """
-    if isinstance(exc, DatabaseError):
-        return exc
-    seen: BaseException | None = exc
-    for _ in range(12):
-        if seen is None:
-            break
-        if isinstance(seen, DatabaseError):
-            return seen
-        found = _classify(seen, path)
-        if found is not None:
-            return found
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _classify(exc: BaseException, path: Path | str | None) -> DatabaseError | None:
-    details: dict[str, Any] = {"cause": f"{type(exc).__name__}: {exc}"}
-    if path is not None:
-        details["path"] = str(path)
-    if isinstance(exc, OSError):
-        if exc.errno in FULL_ERRNOS:
-            return DiskFull(details=details)
-        if exc.errno in READ_ONLY_ERRNOS and exc.filename is not None:
-            # Only a refused *file* operation: a socket's EACCES (a firewall) is not a read-only disk.
-            return DatabaseReadOnly(
-                f"QBO Sync could not write {exc.filename}: it is read-only for your user account.",
-                title="The data folder is read-only",
-                details=details,
-            )
-        return None
-    if not isinstance(exc, (sqlite3.Error, peewee.DatabaseError)):
-        return None
-    name = str(getattr(exc, "sqlite_errorname", "") or "")
-    text = str(exc).lower()
-    if name:
-        details["sqlite"] = name
-    if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
-        return DiskFull(details=details)
-    # Without extended result codes SQLite says only SQLITE_IOERR ("disk I/O error").
-    if name in ("SQLITE_IOERR", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE") \
-            or (not name and "disk i/o error" in text):
-        return DiskFull(
-            "QBO Sync could not write to its data folder. Usually this means the disk is full.",
-            details=details,
-        )
-    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
-        return DatabaseReadOnly(details=details)
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
-        return DatabaseDamaged(details=details)
-    return None
-
 
 def _create_new(path: Path) -> None:
     """Create an empty, valid database at ``path``, atomically (see the module docstring)."""
@@ -151,12 +83,10 @@ def _create_new(path: Path) -> None:
 def _refuse_if_copies_exist(path: Path) -> None:
     """A missing database next to good copies of it was lost (deleted by a sync tool, a clean-up, a
     disk error), not never created: starting over would forget every link, like an empty file."""
-    from qbosync_desktop.store import backups  # imports this module
-
     folder = path.parent / "backups"
     if not folder.is_dir():
         return
-    good = [b for b in (backups.inspect(p) for p in sorted(folder.glob(f"{path.stem}.*{path.suffix}"))) if b.good]
+    good = [p for p in sorted(folder.glob(f"{path.stem}.*{path.suffix}")) if read_copy(p)[1] is None]
     if good:
         raise DatabaseDamaged(
             f"The database file {path} is missing, but {folder} holds {len(good)} good "
@@ -217,48 +147,6 @@ def _damaged(path: Path | str, exc: BaseException) -> DatabaseError:
                                 details={"path": str(path), "error": str(exc)})
 
 
-def expected_schema() -> dict[str, set[str]]:
-    """Every table (and its columns) of the concrete models bound to :data:`database`."""
-    from qbosync_desktop.store import schema  # noqa: F401  (imports every model module)
-
-    out: dict[str, set[str]] = {}
-    seen: set[type] = set()
-    todo: list[type] = list(peewee.Model.__subclasses__())
-    while todo:
-        model = todo.pop()
-        if model in seen:
-            continue
-        seen.add(model)
-        subclasses: list[type] = model.__subclasses__()
-        todo.extend(subclasses)
-        meta = getattr(model, "_meta", None)
-        if subclasses:  # a base class (BaseModel, SyncModel): its subclasses are the tables
-            continue
-        if meta is None or meta.database is not database or not getattr(meta, "table_name", None):
-            continue
-        out.setdefault(meta.table_name, set()).update(f.column_name for f in meta.sorted_fields)
-    return out
-
-
-def schema_check(db: peewee.Database, path: Path | str) -> None:
-    """After migrating: every table and column the models need exists (a damaged file that SQLite
-    still reads, or a database some other program emptied, must not look like a working one)."""
-    have = set(db.get_tables())
-    missing: list[str] = []
-    for table, columns in sorted(expected_schema().items()):
-        if table not in have:
-            missing.append(table)
-            continue
-        present = {c.name for c in db.get_columns(table)}
-        missing += [f"{table}.{c}" for c in sorted(columns - present)]
-    if missing:
-        raise DatabaseDamaged(
-            f"The database file {path} is missing parts QBO Sync needs ({', '.join(missing[:5])}"
-            f"{' ...' if len(missing) > 5 else ''}).",
-            details={"path": str(path), "missing": ", ".join(missing)},
-        )
-
-
 def _check_not_emptied(db: peewee.Database, path: Path) -> None:
     """A database whose version is gone but whose tables are there is damaged, not new."""
     tables = set(db.get_tables()) - {"schema_version"}
@@ -304,6 +192,7 @@ def open_database(path: str | os.PathLike[str], *, migrate: bool = True) -> peew
         database.initialize(db)
         if migrate:
             from qbosync_desktop.store.migrations import migrate as run_migrations
+            from qbosync_desktop.store.migrations import schema_check
 
             try:
                 run_migrations(db, path)

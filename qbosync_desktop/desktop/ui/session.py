@@ -22,6 +22,7 @@ from qbosync_desktop.core.errors import NotConnected
 from qbosync_desktop.desktop.service import SyncService
 from qbosync_desktop.desktop.ui.settings_form import WorkFacts
 from qbosync_desktop.runtime.practice import connect_practice
+from qbosync_desktop.store import backups
 from qbosync_desktop.sync.audit import export_csv
 from qbosync_desktop.sync.engine import SyncEngine
 from qbosync_desktop.sync.onboarding.review import stored as stored_matches
@@ -116,6 +117,17 @@ class Session:
 
     def close(self) -> None:
         self.service.shutdown()
+
+
+def newest_good_copy(paths: Any) -> Any:
+    """The newest good copy of the database in ``backups/`` (``store.backups.Backup``), or None.
+    Blocking (reads and checks each copy): the start-up dialog calls it before any window exists."""
+    return backups.newest_good(paths)
+
+
+def restore_copy(paths: Any, name: str) -> Any:
+    """Put the copy ``name`` in place of the database (the damaged file is kept, renamed). Blocking."""
+    return backups.restore(paths, name)
 
 
 def intuit_discovery_url(environment: str) -> str:

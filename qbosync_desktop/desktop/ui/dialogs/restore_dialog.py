@@ -3,8 +3,8 @@
 The app opens the database before any window (``bootstrap.start_ui``). A damaged database (empty,
 truncated, failing SQLite's integrity check, missing tables: ``store.db``) is never opened as a new
 one. Instead this dialog says so in words and offers one action, **Restore** the newest good copy
-from ``backups/`` (``store.backups``; the damaged file is kept, renamed). Return/Enter restores,
-Escape quits; nothing is changed unless the person chooses Restore. A read-only database or a full
+from ``backups/`` (``store.backups``, through the session's helpers; the damaged file is kept,
+renamed). Return/Enter restores, Escape quits; nothing is changed unless the person chooses Restore. A read-only database or a full
 disk gets the plain error dialog and the app does not start (there is nothing to offer but the fix).
 
 The dialogs run modally before the event loop starts: no window exists yet, so nothing waits on the
@@ -59,8 +59,8 @@ def open_workspace(paths: AppPaths | None = None, *,
                    ask: Callable[[QDialog], int] | None = None) -> Any:
     """The opened :class:`Workspace`, or ``None`` when the app must not start (the person chose Quit,
     or the data folder cannot be used). ``ask`` shows a dialog and returns its result (``exec``)."""
+    from qbosync_desktop.desktop.ui.session import newest_good_copy, restore_copy
     from qbosync_desktop.runtime.workspace import Workspace
-    from qbosync_desktop.store import backups
 
     ask = ask or (lambda dialog: dialog.exec())
     paths = paths or get_paths()
@@ -69,12 +69,12 @@ def open_workspace(paths: AppPaths | None = None, *,
         try:
             return Workspace.open(paths)
         except DatabaseDamaged as exc:
-            newest = None if restored else backups.newest_good(paths)
+            newest = None if restored else newest_good_copy(paths)
             dialog = RestoreDialog(exc, newest)
             if ask(dialog) not in (1, QDialog.DialogCode.Accepted) or newest is None:
                 return None
             try:
-                backups.restore(paths, newest.name)
+                restore_copy(paths, newest.name)
                 restored = True
             except QboSyncError as err:
                 ask(ErrorDialog(err))
