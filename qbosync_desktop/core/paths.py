@@ -38,6 +38,11 @@ class AppPaths:
     def lock_dir(self) -> Path:
         return self.data_dir / "locks"
 
+    @property
+    def backup_dir(self) -> Path:
+        """Good copies of the database (``store.backups``, ``store.migrations``; ``qbosync restore``)."""
+        return self.data_dir / "backups"
+
     def ensure(self) -> AppPaths:
         """Create the folders, private (0700): ``mkdir``'s mode is only used on creation and is
         subject to the umask, so folders made by an older version are tightened here too."""

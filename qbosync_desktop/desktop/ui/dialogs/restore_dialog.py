@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QWidget
 
 from qbosync_desktop.core.errors import DatabaseDamaged, QboSyncError
 from qbosync_desktop.core.paths import AppPaths, get_paths
@@ -37,8 +37,11 @@ class RestoreDialog(ErrorDialog):
         self.restore_button = None
         self.ok_button.setText(self.tr("Quit"))
         if backup is not None:
-            self.restore_button = self.add_action(
-                self.tr("Restore the copy of {0}").format(_when(backup.taken_at)), self.accept)
+            self.restore_button = self.buttons.addButton(
+                self.tr("Restore the copy of {0}").format(_when(backup.taken_at)),
+                QDialogButtonBox.ButtonRole.AcceptRole)
+            self.restore_button.setObjectName("Primary")
+            self.restore_button.clicked.connect(self.accept)
             self.restore_button.setAccessibleName(self.tr("Restore the newest good copy"))
             # Return restores (the one action offered), Escape or Quit closes without changing anything.
             self.ok_button.setAutoDefault(False)
