@@ -91,7 +91,7 @@ def _classify(exc: BaseException, path: Path | str | None) -> DatabaseError | No
 def read_copy(path: Path) -> tuple[int | None, str | None]:
     """(schema version, None) for a whole database file; (None or version, why not) otherwise.
 
-    Whole: not empty, a SQLite header, ``PRAGMA quick_check`` says ok, and a schema version is
+    Whole: not empty, a SQLite header, ``PRAGMA integrity_check`` says ok, and a schema version is
     recorded. Opened read-only (``mode=ro``): checking a copy never changes it.
     """
     version: int | None = None
@@ -103,7 +103,7 @@ def read_copy(path: Path) -> tuple[int | None, str | None]:
                 raise ValueError("not a SQLite database")
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = [r[0] for r in con.execute("PRAGMA quick_check").fetchall()]
+            rows = [r[0] for r in con.execute("PRAGMA integrity_check").fetchall()]
             if rows != ["ok"]:
                 raise ValueError("integrity check: " + "; ".join(map(str, rows[:3])))
             row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()

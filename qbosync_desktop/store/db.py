@@ -8,7 +8,7 @@ schema before anything else touches it.
 Opening checks the file before trusting it (docs/troubleshooting.md "The local database"):
 
 * an **empty** (0-byte), **truncated** or **not-a-database** file, one that fails SQLite's
-  ``PRAGMA quick_check``, or one that lacks a table or column the models need, raises
+  ``PRAGMA integrity_check``, or one that lacks a table or column the models need, raises
   :class:`~qbosync_desktop.core.errors.DatabaseDamaged`. It is **never** treated as a fresh install:
   that would forget every link and the outbox without a word, and the next sync would write
   duplicates. The user restores a good copy from ``backups/`` (``qbosync restore``, or the app's
@@ -123,16 +123,17 @@ def check_file(path: Path) -> None:
 
 
 def integrity_check(db: peewee.Database | sqlite3.Connection, path: Path | str) -> None:
-    """``PRAGMA quick_check`` (every page, row and index entry; not the slower index-content pass)."""
+    """SQLite's ``PRAGMA integrity_check``: every page, row and index, index contents included (a 95 MB
+    database: 0.11 s with a warm cache, docs/decisions.md)."""
     try:
-        rows = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()] if isinstance(db, sqlite3.Connection) \
-            else [r[0] for r in db.execute_sql("PRAGMA quick_check").fetchall()]
+        rows = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()] if isinstance(db, sqlite3.Connection) \
+            else [r[0] for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
     except (sqlite3.Error, peewee.DatabaseError) as exc:
         raise _damaged(path, exc) from exc
     if rows != ["ok"]:
         raise DatabaseDamaged(
             f"The database file {path} failed SQLite's integrity check.",
-            details={"path": str(path), "quick_check": "; ".join(str(r) for r in rows[:5])},
+            details={"path": str(path), "integrity_check": "; ".join(str(r) for r in rows[:5])},
         )
 
 
