@@ -187,7 +187,7 @@ def restore(paths: AppPaths, name: str | None = None) -> Restored:
             raise DatabaseError(
                 f"There is no good copy of the database in {paths.backup_dir}.",
                 title="No copy to restore",
-                hint=("Move the damaged database file out of the data folder and set QBO Sync up again "
+                hint=("If the database is damaged, move it out of the data folder and set QBO Sync up again "
                       "(Connect, then Enable: existing QuickBooks records are matched, not created again). "
                       "Keep the damaged file for support."),
                 details={"backups": len(copies)},
