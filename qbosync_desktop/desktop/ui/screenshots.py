@@ -20,17 +20,26 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def _save(widget, out: Path, name: str) -> Path:
+def _save(widget, out: Path, name: str, issues: dict[str, list[str]] | None = None) -> Path:
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+    from qbosync_desktop.desktop.ui.layout_check import layout_issues
+
+    run_until(lambda: False, 50)  # let pending layout requests settle before measuring
     widget.repaint()
+    if issues is not None:
+        issues[name] = layout_issues(widget)
     path = out / name
     widget.grab().save(str(path))
     print(path)
     return path
 
 
-def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None) -> list[Path]:
+def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None,
+           issues: dict[str, list[str]] | None = None) -> list[Path]:
     """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
-    caught mid-run; ``size`` (width, height) renders the wizard and the window at that size."""
+    caught mid-run; ``size`` (width, height) renders the wizard and the window at that size;
+    ``issues`` (when given) receives each screen's :func:`~qbosync_desktop.desktop.ui.layout_check.layout_issues`
+    (sideways scrolling, clipped text) as the screen was saved."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
     import keyring
@@ -70,39 +79,39 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         page = wizard.connect_page
         if not run_until(page.isComplete, 120_000, extra_ms=200):
             raise RuntimeError("connecting to the practice company took too long: " + page.status.text())
-        shots.append(_save(wizard, out, "01-connect.png"))
+        shots.append(_save(wizard, out, "01-connect.png", issues))
 
         wizard.next()
         sp = wizard.settings_page
         run_until(lambda: sp.form is not None and sp.form.income_account.loaded and not sp.form.loading, 60_000,
                   extra_ms=200)
-        shots.append(_save(wizard, out, "02-sync-settings.png"))
+        shots.append(_save(wizard, out, "02-sync-settings.png", issues))
 
         wizard.next()
         run_until(lambda: wizard.currentPage() is wizard.review_page and wizard.review_page.isComplete(), 120_000,
                   extra_ms=200)
-        shots.append(_save(wizard, out, "03-review.png"))
+        shots.append(_save(wizard, out, "03-review.png", issues))
 
         wizard.next()
         enable = wizard.enable_page
         run_until(lambda: enable.table.rowCount() >= 3 or enable.summary is not None, 300_000, extra_ms=100)
-        shots.append(_save(wizard, out, "04-enable.png"))
+        shots.append(_save(wizard, out, "04-enable.png", issues))
         run_until(lambda: c.integration is not None and c.integration.isVisible(), 600_000)
 
         window = c.integration
         window.resize(*(size or (1180, 900)))
         run_until(lambda: window.history_table.rowCount() >= 1, 30_000, extra_ms=300)
         window.tabs.setCurrentIndex(window.tabs.count() - 1)  # Activity
-        shots.append(_save(window, out, "05-integration.png"))
+        shots.append(_save(window, out, "05-integration.png", issues))
 
         window.tabs.setCurrentIndex(0)  # Problems
         if window.problems_table.rowCount():
             window.problems_table.selectRow(0)
-        shots.append(_save(window, out, "06-problems.png"))
+        shots.append(_save(window, out, "06-problems.png", issues))
 
         window.open_disconnect()
         run_until(lambda: window.dialog is not None and window.dialog.isVisible(), 5000, extra_ms=200)
-        shots.append(_save(window.dialog, out, "07-disconnect.png"))
+        shots.append(_save(window.dialog, out, "07-disconnect.png", issues))
         window.dialog.reject()
 
         err = ErrorDialog(DuplicateName("A vendor named “Ann Lee” already exists in QuickBooks, and QuickBooks "
@@ -111,12 +120,12 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         err.details_button.setChecked(True)
         err.show()
         run_until(lambda: err.isVisible(), 2000, extra_ms=200)
-        shots.append(_save(err, out, "08-error.png"))
+        shots.append(_save(err, out, "08-error.png", issues))
         err.close()
 
         window.tabs.setCurrentIndex(window.tabs.indexOf(window.matches_page))
         run_until(lambda: False, 300)
-        shots.append(_save(window, out, "09-matches.png"))
+        shots.append(_save(window, out, "09-matches.png", issues))
     finally:
         c.shutdown()
         run_until(lambda: not c.session.service.thread.is_alive(), 60_000)
@@ -137,12 +146,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="render the wizard and the window at this size (repeatable)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     out = Path(args.out)
+    found: dict[str, list[str]] = {}
     if not args.size:
-        render(out)
+        render(out, issues=found)
     for text in args.size:
         width, height = (int(v) for v in text.lower().split("x", 1))
-        render(out / f"{width}x{height}", size=(width, height))
-    return 0
+        shots: dict[str, list[str]] = {}
+        render(out / f"{width}x{height}", size=(width, height), issues=shots)
+        found.update({f"{width}x{height}/{k}": v for k, v in shots.items()})
+    for name, problems in found.items():
+        for problem in problems:
+            print(f"LAYOUT {name}: {problem}")
+    return 1 if any(found.values()) else 0
 
 
 if __name__ == "__main__":

@@ -91,6 +91,13 @@ class Session:
                                                  client_secret=None, redirect_uri=conn.redirect_uri,
                                                  environment=conn.environment, open_url=self.open_url)
 
+    def request_retry(self, service: Any, ids: list[int], on_done: Callable[[int], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Mark these problems for retry on the sync worker (database writes stay off the GUI thread)."""
+        from qbosync_desktop.sync.problems import request_retry
+
+        service.submit(lambda _engine: sum(request_retry(i) for i in ids), on_done=on_done, on_error=on_error)
+
     def disconnect(self, forget: bool = False) -> None:
         self.workspace.disconnect(forget=forget)
 
