@@ -56,11 +56,14 @@ from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
 from qbosync_desktop.desktop.ui.status_line import SyncStatus, exact_time, relative_time
 from qbosync_desktop.desktop.ui.style import icon
 from qbosync_desktop.desktop.ui.text import tr
-from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable
+from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable, fit_headers
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 log = logging.getLogger(__name__)
+
+#: Cause cards above the problem list (the rest are in the list, which can be filtered by cause).
+MAX_CAUSE_CARDS = 3
 
 #: The five entities of the settings summary, in the seed's order.
 ENTITIES = ("Clients", "Sites", "Invoices", "Payments", "Contractor bills")
@@ -362,8 +365,7 @@ class IntegrationWindow(QMainWindow):
         self.problems_table = RecordTable([self.tr("Record"), self.tr("What happened"), self.tr("What to do")],
                                           _problem_cells, self.tr("Problems"), page)
         self.problems_table.selectionModel().selectionChanged.connect(lambda *_a: self._problem_selected())
-        self.problems_table.setColumnWidth(0, 180)
-        self.problems_table.setColumnWidth(1, 360)
+        fit_headers(self.problems_table, (180, 360))
         self.problems_table.setMinimumHeight(110)
         lay.addWidget(self.problems_table, 1)
         row = QHBoxLayout()
@@ -419,9 +421,7 @@ class IntegrationWindow(QMainWindow):
         lay.addWidget(hint)
         self.conflicts_table = _table([self.tr("Record"), self.tr("Field"), self.tr("In Work"),
                                        self.tr("In QuickBooks"), self.tr("Keep")], self.tr("Conflicts"), page)
-        self.conflicts_table.setColumnWidth(0, 180)
-        self.conflicts_table.setColumnWidth(2, 200)
-        self.conflicts_table.setColumnWidth(3, 200)
+        fit_headers(self.conflicts_table, (180, 100, 170, 170))
         lay.addWidget(self.conflicts_table)
         self.tabs.addTab(page, self.tr("Conflicts"))
 
@@ -436,10 +436,9 @@ class IntegrationWindow(QMainWindow):
         hint.setWordWrap(True)
         hint.setObjectName("Muted")
         lay.addWidget(hint)
-        self.matches_table = _table([self.tr("In Work"), self.tr("In QuickBooks"), self.tr("Why they may be the same"),
+        self.matches_table = _table([self.tr("In Work"), self.tr("In QuickBooks"), self.tr("Why they match"),
                                      self.tr("Decision")], self.tr("Matches"), page)
-        self.matches_table.setColumnWidth(0, 190)
-        self.matches_table.setColumnWidth(1, 170)
+        fit_headers(self.matches_table, (170, 150))
         header = self.matches_table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the reason wraps; the buttons keep their size
@@ -457,8 +456,7 @@ class IntegrationWindow(QMainWindow):
         self.history_table = RecordTable([self.tr("Started"), self.tr("Kind"), self.tr("Result"), self.tr("Duration"),
                                           self.tr("QuickBooks requests"), self.tr("What happened")],
                                          _run_cells, self.tr("History"), page)
-        for col, width in enumerate((150, 90, 90, 90, 160)):
-            self.history_table.setColumnWidth(col, width)
+        fit_headers(self.history_table, (150, 90, 90, 90, 160))
         lay.addWidget(self.history_table)
         self.tabs.addTab(page, self.tr("History"))
 
@@ -486,8 +484,7 @@ class IntegrationWindow(QMainWindow):
         self.activity_table = RecordTable([self.tr("When"), self.tr("Action"), self.tr("Record"), self.tr("Work id"),
                                            self.tr("QuickBooks id"), self.tr("Message")], _audit_cells,
                                           self.tr("Activity"), page)
-        for col, width in enumerate((150, 80, 80, 100, 120)):
-            self.activity_table.setColumnWidth(col, width)
+        fit_headers(self.activity_table, (150, 80, 80, 100, 120))
         lay.addWidget(self.activity_table)
         self.export_status = QLabel("", page)
         self.export_status.setObjectName("Muted")
@@ -716,7 +713,9 @@ class IntegrationWindow(QMainWindow):
             card.setParent(None)
             card.deleteLater()
         self.cause_cards = []
-        shown = [g for g in self.groups if g.count > 1 or g.concept is not None or g.fix is not None][:3]
+        # Causes with a fix of their own first (mapping a concept, a settings switch), then the biggest
+        candidates = [g for g in self.groups if g.count > 1 or g.concept is not None or g.fix is not None]
+        shown = sorted(candidates, key=lambda g: (g.concept is None and g.fix is None, -g.count))[:MAX_CAUSE_CARDS]
         for g in shown:
             self.cause_cards.append(self._cause_card(g))
             self.causes_layout.addWidget(self.cause_cards[-1])

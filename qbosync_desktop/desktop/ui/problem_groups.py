@@ -94,7 +94,7 @@ def qbo_link(kind: str, qbo_id: Any, connection: dict[str, Any] | None) -> str |
     kind = str(kind or "")
     env = conn.get("environment")
     if env == "practice":
-        base = str(conn.get("api_base") or "").rstrip("/")
+        base = str(conn.get("api_base") or "").rstrip("/").removesuffix("/v3")  # the API lives under /v3
         page = PRACTICE_PAGES.get(kind)
         return f"{base}{page}" if base and page else None
     if not qbo_id or kind not in QBO_PAGES:

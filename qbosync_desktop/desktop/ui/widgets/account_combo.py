@@ -13,6 +13,7 @@ headings. Text typed that names no account leaves the choice empty (never a made
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from PySide6.QtCore import Qt, Signal
@@ -20,7 +21,6 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from qbosync_desktop.desktop.signals import emit
-
 
 #: Headings only help a long list: a handful of accounts reads better without them.
 GROUP_FROM = 8
@@ -111,7 +111,7 @@ class AccountCombo(QComboBox):
 
     def _type_label(self, kind: str) -> str:
         """"CostofGoodsSold" → "Cost of Goods Sold" (QuickBooks' AccountType values run words together)."""
-        import re
+
 
         words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", kind).strip()
         return words or self.tr("Other")
