@@ -10,9 +10,9 @@ that works.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QTableWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QScrollArea, QTableWidget, QVBoxLayout, QWidget
 
-from qbosync_desktop.desktop.ui.layout_check import layout_issues
+from qbosync_desktop.desktop.ui.layout_check import layout_issues, unnamed_controls
 from qbosync_desktop.desktop.ui.screenshots import render
 
 EXPECTED = ["01-connect.png", "02-sync-settings.png", "03-review.png", "04-enable.png", "05-integration.png",
@@ -46,6 +46,23 @@ def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):
     assert "scrolls sideways" in found
     label.setWordWrap(True)  # wrapping text is never clipped
     assert "QuickBooks request count" not in "\n".join(layout_issues(root))
+
+
+def test_the_checker_finds_unnamed_controls(qtbot):
+    root = QWidget()
+    qtbot.addWidget(root)
+    lay = QVBoxLayout(root)
+    anonymous = QLineEdit(root)
+    named = QLineEdit(root)
+    named.setAccessibleName("Work address")
+    labelled = QLineEdit(root)
+    label = QLabel("Work API key", root)
+    label.setBuddy(labelled)
+    for w in (anonymous, named, label, labelled):
+        lay.addWidget(w)
+    root.show()
+    qtbot.waitExposed(root)
+    assert unnamed_controls(root) == ["QLineEdit() has no accessible name"]
 
 
 @pytest.mark.timeout(420)

@@ -739,7 +739,8 @@ class IntegrationWindow(QMainWindow):
         words.addWidget(hint)
         row.addLayout(words, 1)
         fix = QPushButton(g.action, card)
-        fix.setObjectName("Primary")
+        if g.concept is not None or g.fix is not None:
+            fix.setObjectName("Primary")  # a real fix; a plain retry is not the highlighted action
         fix.setAccessibleName(self.tr("{0} (fixes {1} records)").format(g.action, g.count))
         fix.clicked.connect(lambda _=False, group=g: self.fix_group(group))
         show = QPushButton(self.tr("Show"), card)

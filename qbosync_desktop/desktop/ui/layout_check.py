@@ -13,10 +13,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractItemView,
     QAbstractScrollArea,
+    QAbstractSpinBox,
     QCheckBox,
+    QComboBox,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QProgressBar,
     QPushButton,
     QRadioButton,
     QTabBar,
@@ -103,4 +108,27 @@ def layout_issues(root: QWidget) -> list[str]:
     return issues
 
 
-__all__ = ["layout_issues"]
+def unnamed_controls(root: QWidget) -> list[str]:
+    """Visible controls a screen reader could only call "edit" or "combo box": no accessible name, no
+    text of their own (a button's words name it) and no label pointing at them (a form's buddy label)."""
+    named_by_label = {id(label.buddy()) for label in root.findChildren(QLabel) if label.buddy() is not None}
+    found = []
+    for w in root.findChildren(QWidget):
+        if not _shown(w) or w.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            continue
+        if not isinstance(w, QAbstractButton | QComboBox | QLineEdit | QAbstractSpinBox | QAbstractItemView
+                          | QTabBar | QProgressBar):
+            continue
+        if isinstance(w, QLineEdit) and isinstance(w.parentWidget(), QComboBox | QAbstractSpinBox):
+            continue  # the editor inside a combo or spin box: the outer control carries the name
+        if w.accessibleName() or id(w) in named_by_label:
+            continue
+        if isinstance(w, QAbstractButton) and _plain(w.text()).strip():
+            continue
+        if isinstance(w, QTabBar):
+            continue  # each tab is named by its text
+        found.append(f"{_name(w)} has no accessible name")
+    return found
+
+
+__all__ = ["layout_issues", "unnamed_controls"]

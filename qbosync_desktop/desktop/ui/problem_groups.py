@@ -70,7 +70,7 @@ def group_problems(problems: list[dict[str, Any]]) -> list[ProblemGroup]:
         if g is None:
             title = p.get("message") if concept is not None else (p.get("title") or p.get("message") or "")
             if concept is not None:
-                title = tr("Map the concept “{0}” to an expense account").format(concept)
+                title = tr("The Work concept “{0}” has no QuickBooks expense account").format(concept)
             g = groups[key] = ProblemGroup(key=key, title=str(title), hint=str(p.get("hint") or ""), concept=concept,
                                            fix=DIRECT_FIXES.get(problem_code(p)))
         g.ids.append(int(p["id"]))

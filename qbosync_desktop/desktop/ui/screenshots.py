@@ -22,16 +22,25 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def _save(widget, out: Path, name: str, issues: dict[str, list[str]] | None = None) -> Path:
     from qbosync_desktop.desktop.ui.eventloop import run_until
-    from qbosync_desktop.desktop.ui.layout_check import layout_issues
+    from qbosync_desktop.desktop.ui.layout_check import layout_issues, unnamed_controls
 
     run_until(lambda: False, 50)  # let pending layout requests settle before measuring
     widget.repaint()
     if issues is not None:
-        issues[name] = layout_issues(widget)
+        issues[name] = layout_issues(widget) + unnamed_controls(widget)
     path = out / name
     widget.grab().save(str(path))
     print(path)
     return path
+
+
+def _scroll_to(window, widget) -> None:
+    """Scroll the window's body so ``widget`` starts at the top (a short window shows the tabs)."""
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+
+    run_until(lambda: False, 50)
+    bar = window.body_scroll.verticalScrollBar()
+    bar.setValue(min(bar.maximum(), widget.mapTo(window.body_scroll.widget(), widget.rect().topLeft()).y() - 12))
 
 
 def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None,
@@ -39,7 +48,7 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
     """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
     caught mid-run; ``size`` (width, height) renders the wizard and the window at that size;
     ``issues`` (when given) receives each screen's :func:`~qbosync_desktop.desktop.ui.layout_check.layout_issues`
-    (sideways scrolling, clipped text) as the screen was saved."""
+    (sideways scrolling, clipped text) and unnamed controls as the screen was saved."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
     import keyring
@@ -104,9 +113,21 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         window.tabs.setCurrentIndex(window.tabs.count() - 1)  # Activity
         shots.append(_save(window, out, "05-integration.png", issues))
 
+        # A new Work invoice concept that nobody mapped yet: every contractor bills "Overtime", the next
+        # sync fails those bills for one reason, and the Problems tab shows them as one cause card
+        user = practice_holder[0].work.user
+        user.add_concept("Overtime", "Hours beyond the contract")
+        for contractor in user.store.all("contractors"):
+            if contractor.get("contracts"):
+                user.add_contractor_invoice(contractor["id"], [{"concept": "Overtime", "amount": "180.00",
+                                                                "description": "Crew overtime"}], status="approved")
+        window.sync_now()
+        run_until(lambda: not c.session.service.busy and any(g.concept == "Overtime" for g in window.groups),
+                  120_000, extra_ms=300)
         window.tabs.setCurrentIndex(0)  # Problems
         if window.problems_table.rowCount():
             window.problems_table.selectRow(0)
+        _scroll_to(window, window.tabs)
         shots.append(_save(window, out, "06-problems.png", issues))
 
         window.open_disconnect()
@@ -124,6 +145,7 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         err.close()
 
         window.tabs.setCurrentIndex(window.tabs.indexOf(window.matches_page))
+        _scroll_to(window, window.tabs)
         run_until(lambda: False, 300)
         shots.append(_save(window, out, "09-matches.png", issues))
     finally:

@@ -40,7 +40,7 @@ class Tray(QObject):
         self.status_line = ""
         self._known_problems: int | None = None
         self.tray = QSystemTrayIcon(self)
-        self.tray.setToolTip("QBO Sync")
+        self.tray.setToolTip(tr("QBO Sync"))
         self.menu = QMenu()
         self.status_action = QAction(self.status_text, self.menu)
         self.status_action.setEnabled(False)
@@ -110,7 +110,7 @@ class Tray(QObject):
             PAUSED: tr("Scheduled syncs paused"),
             ATTENTION: tr("Needs attention"),
         }.get(state, tr("Up to date"))
-        self.tray.setToolTip(f"QBO Sync — {self.status_text}")
+        self.tray.setToolTip(tr("QBO Sync — {0}").format(self.status_text))
         self.update_menu()
 
     def set_status_line(self, text: str, _level: str = "") -> None:

@@ -152,7 +152,7 @@ class ConnectPage(QWizardPage):
         self._advanced_toggled(self.profile is None)
         self.work_url = QLineEdit(self.real_box)
         self.work_url.setAccessibleName(self.tr("Work address"))
-        self.work_url.setPlaceholderText("https://yourcompany.work.example/api")
+        self.work_url.setPlaceholderText(self.tr("https://yourcompany.work.example/api"))
         self.work_key = QLineEdit(self.real_box)
         self.work_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.work_key.setAccessibleName(self.tr("Work API key"))
