@@ -333,6 +333,9 @@ class IntegrationWindow(QMainWindow):
         self._build_history()
         self._build_activity()
         self.tabs.setMinimumHeight(330)
+        # Row heights of wrapped cells are measured at the width the table has when it is shown (a
+        # hidden tab measured them at its tiny hidden width: rows hundreds of pixels tall)
+        self.tabs.currentChanged.connect(lambda _i: QTimer.singleShot(0, self._fit_rows))
         bl.addWidget(self.tabs, 1, 0, 1, 2)
         bl.setRowStretch(1, 1)
         self.body_scroll.setWidget(body)
@@ -388,7 +391,7 @@ class IntegrationWindow(QMainWindow):
         self.fix_button.setAccessibleName(self.tr("Apply the suggested fix and retry"))
         self.fix_button.clicked.connect(self.apply_direct_fix)
         self.fix_button.setVisible(False)
-        for b in (self.retry_button, self.retry_all_button, self.details_button, self.copy_button, self.fix_button):
+        for b in (self.retry_button, self.retry_all_button, self.details_button, self.copy_button):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
@@ -404,8 +407,10 @@ class IntegrationWindow(QMainWindow):
         self.problems_status.setObjectName("Muted")
         self.problems_status.setWordWrap(True)
         self.problems_status.setAccessibleName(self.tr("Result of the last action on problems"))
-        links.addWidget(self.open_qbo_button)
-        links.addWidget(self.open_work_button)
+        row.addWidget(self.open_qbo_button)
+        row.addWidget(self.open_work_button)
+        # Under the list: the selected record's own fix and the result of the last action on the list
+        links.addWidget(self.fix_button)
         links.addWidget(self.problems_status, 1)
         lay.addLayout(links)
         self.tabs.addTab(page, self.tr("Problems"))
@@ -750,6 +755,11 @@ class IntegrationWindow(QMainWindow):
         row.addWidget(show, 0, Qt.AlignmentFlag.AlignVCenter)
         card.setAccessibleName(title.text())
         return card
+
+    def _fit_rows(self) -> None:
+        for table in (self.matches_table, self.conflicts_table):
+            if table.isVisible():
+                table.resizeRowsToContents()
 
     def show_group(self, key: str | None) -> None:
         """Show only the records of one cause (None: all problems)."""

@@ -566,6 +566,8 @@ class IssueBar(QWidget):
         self.show_button = QPushButton(self.tr("Show me"), self)
         self.show_button.setAccessibleName(self.tr("Show the field that needs a choice"))
         self.show_button.clicked.connect(self.show_field)
+        self._last_field: str | None = None
+        self._seen = False
         row.addWidget(self.label, 1)
         row.addWidget(self.show_button)
         form.validity_changed.connect(lambda _ok, _why: self.update_text())
@@ -575,6 +577,16 @@ class IssueBar(QWidget):
         reason = self.form.reason_text()
         self.label.setText(reason)
         self.setVisible(bool(reason))
+        # A change that makes another field the first problem brings that field into view (not the
+        # first check after loading: the page opens at its top)
+        issues = self.form.issues()
+        first = issues[0].field if issues else None
+        if first is not None and first != self._last_field and self._seen and not self.form.loading:
+            widget = self.form.first_issue_widget()
+            if widget is not None:
+                self.form.reveal(widget)
+        self._last_field = first
+        self._seen = True
 
     def show_field(self) -> None:
         widget = self.form.first_issue_widget()

@@ -110,7 +110,7 @@ class AccountCombo(QComboBox):
         self.setEnabled(True)
 
     def _type_label(self, kind: str) -> str:
-        """"CostofGoodsSold" → "Cost of Goods Sold" (QuickBooks' AccountType values run words together)."""
+        """The heading for an AccountType ("Cost of Goods Sold"; a run-together "OtherExpense" is split)."""
 
 
         words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", kind).strip()
