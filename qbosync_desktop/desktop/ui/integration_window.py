@@ -256,7 +256,7 @@ class IntegrationWindow(QMainWindow):
         self.body_scroll.setWidgetResizable(True)
         self.body_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.body_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget(self.body_scroll)
+        body = _Body(self.body_scroll)
         bl = QGridLayout(body)
         bl.setContentsMargins(24, 18, 24, 18)
         bl.setHorizontalSpacing(18)
@@ -1046,6 +1046,16 @@ class IntegrationWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_geometry()
         super().closeEvent(event)
+
+
+class _Body(QWidget):
+    """The scrolling body: as tall as its minimum needs, the rest goes to the tabs. (A scroll area asks
+    a height-for-width widget for its *preferred* height, and the tables' preferred heights made the
+    body taller than a 1600×1000 window: a scroll bar for nothing.)"""
+
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.minimumSize().height() if layout is not None else -1
 
 
 def problem_record_label(p: dict[str, Any]) -> str:
