@@ -34,7 +34,9 @@ def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):
     inner = QWidget()
     inner.setMinimumWidth(2000)
     scroll.setWidget(inner)
-    for w in (label, button, table, scroll):
+    squeezed = QLabel("Invoice not in QuickBooks yet · 6 records", root)
+    squeezed.setFixedHeight(6)
+    for w in (label, button, table, scroll, squeezed):
         lay.addWidget(w)
     root.resize(400, 500)
     root.show()
@@ -44,6 +46,7 @@ def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):
     assert "clips “Turn on" in found
     assert "header “QuickBooks requests” clipped" in found
     assert "scrolls sideways" in found
+    assert "squeezed (6 px high" in found
     label.setWordWrap(True)  # wrapping text is never clipped
     assert "QuickBooks request count" not in "\n".join(layout_issues(root))
 

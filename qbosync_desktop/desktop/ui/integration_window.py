@@ -56,6 +56,7 @@ from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
 from qbosync_desktop.desktop.ui.status_line import SyncStatus, exact_time, relative_time
 from qbosync_desktop.desktop.ui.style import icon
 from qbosync_desktop.desktop.ui.text import tr
+from qbosync_desktop.desktop.ui.widgets.elided_label import ElidedLabel
 from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable, fit_headers
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
 from qbosync_desktop.sync.rules.settings import SyncSettings
@@ -332,7 +333,6 @@ class IntegrationWindow(QMainWindow):
         self._build_matches()
         self._build_history()
         self._build_activity()
-        self.tabs.setMinimumHeight(330)
         # Row heights of wrapped cells are measured at the width the table has when it is shown (a
         # hidden tab measured them at its tiny hidden width: rows hundreds of pixels tall)
         self.tabs.currentChanged.connect(lambda _i: QTimer.singleShot(0, self._fit_rows))
@@ -385,7 +385,7 @@ class IntegrationWindow(QMainWindow):
         self.copy_button.setAccessibleName(self.tr("Copy the selected problem's text"))
         self.copy_button.setToolTip(self.tr("Copy the record, what happened and what to do (Ctrl+C)"))
         self.copy_button.clicked.connect(self.copy_problem)
-        QShortcut(QKeySequence.StandardKey.Copy, self.problems_table, activated=self.copy_problem)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self.problems_table, self.copy_problem)
         self.fix_button = QPushButton("", page)
         self.fix_button.setObjectName("Primary")
         self.fix_button.setAccessibleName(self.tr("Apply the suggested fix and retry"))
@@ -733,12 +733,12 @@ class IntegrationWindow(QMainWindow):
         row = QHBoxLayout(card)
         row.setContentsMargins(12, 8, 12, 8)
         words = QVBoxLayout()
-        title = QLabel(self.tr("{0} · {1} records").format(g.title, g.count) if g.count > 1 else g.title, card)
+        # One line each, elided with the full text in the tooltip: a card never grows taller than two
+        # lines, however narrow the window (wrapped cards were squeezed into each other)
+        title = ElidedLabel(self.tr("{0} · {1} records").format(g.title, g.count) if g.count > 1 else g.title, card)
         title.setObjectName("CauseTitle")
-        title.setWordWrap(True)
-        hint = QLabel(g.hint, card)
+        hint = ElidedLabel(g.hint, card)
         hint.setObjectName("Muted")
-        hint.setWordWrap(True)
         hint.setVisible(bool(g.hint) and g.concept is None)
         words.addWidget(title)
         words.addWidget(hint)
@@ -753,7 +753,8 @@ class IntegrationWindow(QMainWindow):
         show.clicked.connect(lambda _=False, key=g.key: self.show_group(key))
         row.addWidget(fix, 0, Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(show, 0, Qt.AlignmentFlag.AlignVCenter)
-        card.setAccessibleName(title.text())
+        card.setAccessibleName(title.full_text())
+        card.setToolTip("\n".join(filter(None, [title.full_text(), g.hint])))
         return card
 
     def _fit_rows(self) -> None:

@@ -57,6 +57,12 @@ def layout_issues(root: QWidget) -> list[str]:
             bar = w.horizontalScrollBar()
             if bar.isVisible() and bar.maximum() > 0:
                 issues.append(f"{_name(w)} scrolls sideways ({bar.maximum()} px)")
+        if isinstance(w, QLabel | QAbstractButton) and (w.text() if isinstance(w, QLabel) else True):
+            # squeezed vertically: lines drawn over each other (a layout gave less than the minimum)
+            need_h = (w.heightForWidth(w.width()) if isinstance(w, QLabel) and w.wordWrap()
+                      else w.minimumSizeHint().height())
+            if need_h > w.height() + 2:
+                issues.append(f"{_name(w)} squeezed ({w.height()} px high, needs {need_h})")
         if w.property("elides"):  # ElidedLabel and friends: full text in the tooltip and Details
             continue
         fm = w.fontMetrics()

@@ -43,9 +43,11 @@ class AccountCombo(QComboBox):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.setCompleter(completer)
-        self.lineEdit().setAccessibleName(accessible_name)
-        self.lineEdit().setPlaceholderText(self.tr("Type to search the accounts"))
-        self.lineEdit().editingFinished.connect(self._typed)
+        edit = self.lineEdit()
+        assert edit is not None  # editable
+        edit.setAccessibleName(accessible_name)
+        edit.setPlaceholderText(self.tr("Type to search the accounts"))
+        edit.editingFinished.connect(self._typed)
         self._wanted: str | None = None
         self._loaded = False
         self.currentIndexChanged.connect(self._emit)
