@@ -16,7 +16,8 @@ from qbosync_desktop.desktop.ui.layout_check import layout_issues, unnamed_contr
 from qbosync_desktop.desktop.ui.screenshots import render
 
 EXPECTED = ["01-connect.png", "02-sync-settings.png", "03-review.png", "04-enable.png", "05-integration.png",
-            "06-problems.png", "07-disconnect.png", "08-error.png", "09-matches.png"]
+            "06-problems.png", "07-disconnect.png", "08-error.png", "09-matches.png", "10-map-concept.png",
+            "11-connect-real.png"]
 
 
 def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):
@@ -72,7 +73,7 @@ def test_the_checker_finds_unnamed_controls(qtbot):
 @pytest.mark.parametrize("size", [(900, 650), (1600, 1000)], ids=["900x650", "1600x1000"])
 def test_every_screen_fits(qtbot, tmp_path, size):
     issues: dict[str, list[str]] = {}
-    shots = render(tmp_path / "shots", latency_ms=0, size=size, issues=issues)
+    shots = render(tmp_path / "shots", latency_ms=0, size=size, issues=issues, extra=True)
     assert [p.name for p in shots] == EXPECTED and sorted(issues) == sorted(EXPECTED)
     problems = [f"{name}: {issue}" for name, found in issues.items() for issue in found]
     assert problems == []

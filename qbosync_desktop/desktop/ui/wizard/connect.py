@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -186,7 +187,17 @@ class ConnectPage(QWizardPage):
         self.work_status = QLabel(self.tr("Work: not connected"), self)
         self.work_status.setObjectName("SectionTitle")
 
-        layout = QVBoxLayout(self)
+        # The page scrolls vertically (the real-company form with Advanced open is taller than a 650 px
+        # screen); never sideways
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content = QWidget(self.scroll)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+        layout = QVBoxLayout(content)
         layout.setSpacing(10)
         layout.addWidget(self.real_choice)
         layout.addWidget(self.practice_choice)
@@ -196,6 +207,7 @@ class ConnectPage(QWizardPage):
         layout.addWidget(self.work_status)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        self.scroll.setWidget(content)
         self._mode_changed()
 
     # ------------------------------------------------------------------ page
