@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from qbosync_desktop.core.paths import get_paths
     from qbosync_desktop.runtime.practice import connect_practice, practice_settings
     from qbosync_desktop.runtime.workspace import Workspace
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
     from qbosync_desktop.sync.engine import SyncEngine
 
     t0 = time.monotonic()

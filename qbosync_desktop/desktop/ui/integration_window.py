@@ -59,7 +59,7 @@ from qbosync_desktop.desktop.ui.text import tr
 from qbosync_desktop.desktop.ui.widgets.elided_label import ElidedLabel
 from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable, fit_headers
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
-from qbosync_desktop.sync.rules.settings import SyncSettings
+from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
 
 log = logging.getLogger(__name__)
 
@@ -638,8 +638,6 @@ class IntegrationWindow(QMainWindow):
         self.dialog = show_error(exc, self)
 
     def _accounts_loaded(self, accounts: Any) -> None:
-        from qbosync_desktop.sync.rules.settings import account_groups
-
         for group in account_groups(accounts).values():
             self._account_names.update(group)
         self._render(self.snapshot, from_refresh=False)
@@ -775,20 +773,13 @@ class IntegrationWindow(QMainWindow):
             dialog.accepted.connect(lambda ids=list(group.ids): self.retry_ids(ids))
             return
         if group.fix is not None:
-            change = group.fix[1]
-            workspace = self.session.workspace
-
-            def turn_on(_engine: Any) -> SyncSettings:
-                return workspace.save_settings(workspace.settings().replace(**change))
-
-            self.service.submit(turn_on, on_done=lambda _s: self.refresh(),
-                                on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
+            self._change_settings(group.fix[1])
         self.retry_ids(group.ids)
 
     def retry_ids(self, ids: list[int]) -> None:
         """Mark these problems for retry (on the worker) and run once."""
         self.problems_status.setText(self.tr("Retrying…"))
-        self.session.request_retry(self.service, ids, on_done=lambda _n: self.sync_now(),
+        self.session.request_retry(ids, on_done=lambda _n: self.sync_now(),
                                    on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
 
     def copy_problem(self) -> None:
@@ -957,7 +948,11 @@ class IntegrationWindow(QMainWindow):
         fix = DIRECT_FIXES.get(problem_code(p or {}))
         if p is None or fix is None:
             return
-        change = fix[1]
+        self._change_settings(fix[1])
+        self.retry(p["id"])
+
+    def _change_settings(self, change: dict[str, Any]) -> None:
+        """Save the settings with ``change`` applied, on the sync worker (queued before the retry)."""
         workspace = self.session.workspace
 
         def turn_on(_engine: Any) -> SyncSettings:
@@ -965,7 +960,6 @@ class IntegrationWindow(QMainWindow):
 
         self.service.submit(turn_on, on_done=lambda _s: self.refresh(),
                             on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
-        self.retry(p["id"])
 
     def resolve_conflict(self, conflict_id: int, keep: str) -> None:
         self.service.submit(lambda engine: engine.resolve(conflict_id, keep), on_done=lambda _r: self.refresh(),
@@ -977,10 +971,8 @@ class IntegrationWindow(QMainWindow):
                                                   self.tr("CSV files (*.csv)"))
         if not path:
             return
-        from qbosync_desktop.sync.audit import export_csv
-
         self.export_status.setText(self.tr("Exporting…"))
-        run_in_background(self, export_csv, path,
+        run_in_background(self, self.session.export_audit, path,
                           on_done=lambda n: self.export_status.setText(
                               self.tr("Exported {0} rows to {1}").format(n, path)),
                           on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
