@@ -111,6 +111,8 @@ class Controller(QObject):
         if self.integration is None:
             self.integration = IntegrationWindow(self.session)
             self.integration.disconnected.connect(self._disconnected)
+            self.integration.status_changed.connect(self.tray.set_status_line)
+            self.tray.set_status_line(self.integration.status_text)
             self.integration.installEventFilter(self)
         service = self.session.service
         service.set_schedule(self.workspace.settings().schedule_minutes)

@@ -26,6 +26,7 @@ from qbosync_desktop.store import backups
 from qbosync_desktop.sync.audit import export_csv
 from qbosync_desktop.sync.engine import SyncEngine
 from qbosync_desktop.sync.onboarding.review import stored as stored_matches
+from qbosync_desktop.sync.problems import request_retry
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,11 @@ class Session:
         return self.workspace.connect_quickbooks(discovery_url=conn.discovery_url, client_id=conn.client_id,
                                                  client_secret=None, redirect_uri=conn.redirect_uri,
                                                  environment=conn.environment, open_url=self.open_url)
+
+    def request_retry(self, ids: list[int], on_done: Callable[[int], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Mark these problems for retry on the service's worker (database writes stay off the GUI thread)."""
+        self.service.submit(lambda _engine: sum(request_retry(i) for i in ids), on_done=on_done, on_error=on_error)
 
     def decide_matches(self, decisions: Iterable[tuple[int, bool]], on_done: Callable[[Any], None] | None = None,
                        on_error: Callable[[BaseException], None] | None = None) -> None:

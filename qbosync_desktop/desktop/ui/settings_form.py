@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QVBoxLayout,
@@ -65,6 +66,12 @@ class WorkFacts:
     concepts: list[str] = field(default_factory=list)
 
 
+def account_types(accounts: Any) -> dict[str, str]:
+    """Account Id → AccountType from ``QboClient.accounts()`` (grouped) or a flat list."""
+    rows = [a for group in accounts.values() for a in group] if isinstance(accounts, Mapping) else list(accounts or ())
+    return {str(a["Id"]): str(a.get("AccountType") or "") for a in rows if isinstance(a, Mapping) and "Id" in a}
+
+
 AccountsLoader = Callable[[], Any]  # -> QboClient.accounts() shape or a flat list of Account dicts
 WorkLoader = Callable[[], WorkFacts]
 
@@ -96,6 +103,8 @@ class SyncSettingsForm(QWidget):
 
     validity_changed = Signal(bool, str)
     changed = Signal()
+    #: False where the page shows the reason in a bar of its own, always in view (the wizard, the dialog)
+    show_reason_inline = True
 
     def __init__(self, settings: SyncSettings | None = None, *, load_accounts: AccountsLoader | None = None,
                  load_work: WorkLoader | None = None, parent: QWidget | None = None) -> None:
@@ -104,10 +113,14 @@ class SyncSettingsForm(QWidget):
         self._load_work_fn = load_work
         self._accounts: dict[str, dict[str, str]] | None = None
         self._accounts_error: BaseException | None = None
+        self._types: dict[str, str] = {}  # account Id → QuickBooks AccountType (the pickers' headings)
         self._work: WorkFacts | None = None
         self._tasks: list[Task] = []
         self._last_validity: tuple[bool, str] | None = None
         self._concept_combos: dict[str, AccountCombo] = {}
+        #: field key → its error label, shown right under the control when the rules say it is missing
+        self._errors: dict[str, QLabel] = {}
+        self._focus_concept: str | None = None
         self._build()
         self.set_settings(settings or SyncSettings())
         self.reload()
@@ -125,6 +138,23 @@ class SyncSettingsForm(QWidget):
         combo.setObjectName(key)
         combo.account_changed.connect(self._on_change)
         return combo
+
+    def _with_error(self, key: str, widget: QWidget, parent: QWidget) -> QWidget:
+        """``widget`` with its error line under it (hidden until the rules name this field)."""
+        box = QWidget(parent)
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        widget.setParent(box)
+        lay.addWidget(widget)
+        error = QLabel("", box)
+        error.setObjectName("FieldError")
+        error.setWordWrap(True)
+        error.setVisible(False)
+        error.setAccessibleName(self.tr("Problem with: {0}").format(self.tr(LABELS[key])))
+        lay.addWidget(error)
+        self._errors[key] = error
+        return box
 
     def _build(self) -> None:
         outer = QVBoxLayout(self)
@@ -174,14 +204,14 @@ class SyncSettingsForm(QWidget):
         box, form = _indented(card)
         self.income_account = self._combo("income_account", box)
         self.expense_account = self._combo("expense_account", box)
-        form.addRow(self.tr(LABELS["income_account"]), self.income_account)
-        form.addRow(self.tr(LABELS["expense_account"]), self.expense_account)
+        form.addRow(self.tr(LABELS["income_account"]), self._with_error("income_account", self.income_account, box))
+        form.addRow(self.tr(LABELS["expense_account"]), self._with_error("expense_account", self.expense_account, box))
         lay.addWidget(box)
         self.payments = self._check("payments", card)
         lay.addWidget(self.payments)
         box, form = _indented(card)
         self.deposit_account = self._combo("deposit_account", box)
-        form.addRow(self.tr(LABELS["deposit_account"]), self.deposit_account)
+        form.addRow(self.tr(LABELS["deposit_account"]), self._with_error("deposit_account", self.deposit_account, box))
         lay.addWidget(box)
         outer.addWidget(card)
 
@@ -191,7 +221,7 @@ class SyncSettingsForm(QWidget):
         lay.addWidget(self.bills)
         box, form = _indented(card)
         self.ap_account = self._combo("ap_account", box)
-        form.addRow(self.tr(LABELS["ap_account"]), self.ap_account)
+        form.addRow(self.tr(LABELS["ap_account"]), self._with_error("ap_account", self.ap_account, box))
         self.concepts = QTableWidget(0, 2, box)
         self.concepts.setObjectName("concepts")
         self.concepts.setAccessibleName(self.tr(LABELS["concepts"]))
@@ -200,9 +230,13 @@ class SyncSettingsForm(QWidget):
         self.concepts.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.concepts.verticalHeader().setVisible(False)
         self.concepts.setMinimumHeight(110)
-        self.concepts.setMinimumWidth(560)
         self.concepts.setTabKeyNavigation(False)
-        form.addRow(self.tr(LABELS["concepts"]), self.concepts)
+        self.concepts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.concepts.horizontalHeader().setMinimumSectionSize(120)
+        form.addRow(self._with_error("concepts", self.concepts, box))
+        concepts_label = QLabel(self.tr(LABELS["concepts"]), box)
+        concepts_label.setWordWrap(True)
+        form.insertRow(form.rowCount() - 1, concepts_label)
         lay.addWidget(box)
         outer.addWidget(card)
 
@@ -330,12 +364,13 @@ class SyncSettingsForm(QWidget):
 
     def _accounts_loaded(self, accounts: Any) -> None:
         self._accounts = account_groups(accounts)
+        self._types = account_types(accounts)
         self._status("")
         for key, group in (("income_account", "income"), ("expense_account", "expense"),
                            ("deposit_account", "deposit"), ("ap_account", "ap")):
-            getattr(self, key).set_accounts(self._accounts[group])
+            getattr(self, key).set_accounts(self._accounts[group], self._types)
         for combo in self._concept_combos.values():
-            combo.set_accounts(self._accounts["expense"])
+            combo.set_accounts(self._accounts["expense"], self._types)
         self._on_change()
 
     def _accounts_failed(self, exc: BaseException) -> None:
@@ -369,7 +404,7 @@ class SyncSettingsForm(QWidget):
             combo = AccountCombo(self.tr("Expense account for the concept {0}").format(name), self.concepts)
             combo.select_id(current.get(name) or self._mapped.get(name))
             if self._accounts is not None:
-                combo.set_accounts(self._accounts["expense"])
+                combo.set_accounts(self._accounts["expense"], self._types)
             elif self._accounts_error is not None:
                 combo.set_failed()
             combo.account_changed.connect(self._on_change)
@@ -377,7 +412,8 @@ class SyncSettingsForm(QWidget):
             self.concepts.setCellWidget(row, 1, combo)
         self.concepts.resizeRowsToContents()
         rows_height = sum(self.concepts.rowHeight(r) for r in range(len(names)))
-        self.concepts.setMinimumHeight(min(110 + rows_height, 360))
+        self.concepts.setMinimumHeight(min(40 + rows_height, 360))
+        self._apply_focus_concept()
 
     # ------------------------------------------------------------------ rules
     def _apply_dependencies(self) -> None:
@@ -447,14 +483,118 @@ class SyncSettingsForm(QWidget):
             self._apply_dependencies()
         finally:
             self._loading_values = False
+        issues = self.issues()
+        self._mark_issues(issues)
         reason = self.reason_text()
         self.reason.setText(reason)
-        self.reason.setVisible(bool(reason))
+        self.reason.setVisible(bool(reason) and self.show_reason_inline)
         state = (not reason, reason)
         if state != self._last_validity:
             self._last_validity = state
             emit(self.validity_changed, *state)
         emit(self.changed)
 
+    def focus_concept(self, concept: str) -> None:
+        """Bring the concept's expense account dropdown into view and focus it (now, or as soon as
+        Work's concepts have loaded): the Problems tab's "Map the concept 'Labor'…" lands here."""
+        self._focus_concept = concept
+        self._apply_focus_concept()
 
-__all__ = ["NO_START_DATE", "SyncSettingsForm", "WorkFacts"]
+    def _apply_focus_concept(self) -> None:
+        combo = self._concept_combos.get(self._focus_concept or "")
+        if combo is None:
+            return
+        self._focus_concept = None
+        self.bills.setChecked(True)
+        combo.setProperty("invalid", combo.current_id() is None)
+        combo.style().polish(combo)
+        self.reveal(combo)
+        combo.setFocus()
+
+    def reveal(self, widget: QWidget) -> None:
+        """Scroll the nearest scroll area so ``widget`` is visible."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget, 20, 40)
+
+    def _mark_issues(self, issues: list[SettingsIssue]) -> None:
+        """Each missing field: its message right under it and a red border (the greyed-out Next alone
+        said nothing about *where*)."""
+        by_field: dict[str, list[str]] = {}
+        for issue in issues:
+            by_field.setdefault(issue.field, []).append(issue.message)
+        for key, label in self._errors.items():
+            messages = by_field.get(key, [])
+            label.setText(" ".join(messages))
+            label.setVisible(bool(messages))
+        for key in ("income_account", "expense_account", "deposit_account", "ap_account"):
+            self._set_invalid(getattr(self, key), key in by_field)
+        for combo in self._concept_combos.values():
+            self._set_invalid(combo, "concepts" in by_field and combo.loaded and combo.current_id() is None)
+
+    @staticmethod
+    def _set_invalid(widget: QWidget, invalid: bool) -> None:
+        if bool(widget.property("invalid")) != invalid:
+            widget.setProperty("invalid", invalid)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def first_issue_widget(self) -> QWidget | None:
+        issues = self.issues()
+        if not issues:
+            return None
+        return getattr(self, issues[0].field, None) if issues[0].field != "accounts" else self.retry_button
+
+
+class IssueBar(QWidget):
+    """The form's first problem in words, kept in view under the scrolling form, with "Show me" that
+    scrolls to the field and focuses it (Next or Save stays greyed out until it is fixed)."""
+
+    def __init__(self, form: SyncSettingsForm, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = form
+        form.show_reason_inline = False
+        form.reason.setVisible(False)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 6, 12, 6)
+        self.label = QLabel("", self)
+        self.label.setObjectName("Reason")
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName(self.tr("Why you cannot go on yet"))
+        self.show_button = QPushButton(self.tr("Show me"), self)
+        self.show_button.setAccessibleName(self.tr("Show the field that needs a choice"))
+        self.show_button.clicked.connect(self.show_field)
+        self._last_field: str | None = None
+        self._seen = False
+        row.addWidget(self.label, 1)
+        row.addWidget(self.show_button)
+        form.validity_changed.connect(lambda _ok, _why: self.update_text())
+        self.update_text()
+
+    def update_text(self) -> None:
+        reason = self.form.reason_text()
+        self.label.setText(reason)
+        self.setVisible(bool(reason))
+        # A change that makes another field the first problem brings that field into view (not the
+        # first check after loading: the page opens at its top)
+        issues = self.form.issues()
+        first = issues[0].field if issues else None
+        if first is not None and first != self._last_field and self._seen and not self.form.loading:
+            widget = self.form.first_issue_widget()
+            if widget is not None:
+                self.form.reveal(widget)
+        self._last_field = first
+        self._seen = True
+
+    def show_field(self) -> None:
+        widget = self.form.first_issue_widget()
+        if widget is None and self.form.issues() and self.form.issues()[0].field == "concepts":
+            widget = self.form.concepts
+        if widget is not None:
+            self.form.reveal(widget)
+            widget.setFocus()
+
+
+__all__ = ["NO_START_DATE", "IssueBar", "SyncSettingsForm", "WorkFacts"]
