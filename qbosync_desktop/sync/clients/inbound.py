@@ -43,7 +43,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
-from qbosync_desktop.sync.clients import stale
+from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
     address_of,
@@ -102,6 +102,8 @@ class CustomersRun:
     imports: dict[str, Change] = field(default_factory=dict)
     #: new match proposals to store when the plan is applied (a preview stores none)
     fresh: list[Proposal] = field(default_factory=list)
+    #: the Review answers for first merges (:func:`settle.stored`), read once per run
+    settle: dict[str, Any] | None = None
 
 
 class TooLong(WorkValidationError):
@@ -317,7 +319,8 @@ class ClientsTwoWay:
             # Created in QuickBooks from Work by the outbound phase: both sides agreed on what was sent.
             bw = bq = qbo_values(sent)
         bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
-        res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS)
+        res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS,
+                    settle=self._settle_for(ctx, link.work_id))
         meta = self._merge_meta(client, cust, res, q_now)
         meta["used_bases"] = (bw, bq)  # what a deferred QuickBooks write puts back (sync/stale.py)
         if cust is None:
@@ -351,6 +354,14 @@ class ClientsTwoWay:
             ghost.fingerprint = outbound_fingerprint(ctx, client)
         return Change(KIND, link.work_id, link.qbo_id, action, reason[:1].upper() + reason[1:], payload=payload,
                       entity=ENTITY, label=label, meta=meta)
+
+    @staticmethod
+    def _settle_for(ctx: RunContext, work_id: str) -> dict[str, str]:
+        """The Review answers for a field without a base (:mod:`settle`), read once per run."""
+        state = ctx.flow_state(CustomersRun)
+        if state.settle is None:
+            state.settle = settle.stored()
+        return settle.for_record(work_id, state.settle)
 
     @staticmethod
     def _apply_resolutions(link: Link, bw: dict | None, bq: dict | None, w_now: dict, q_now: dict
@@ -506,7 +517,7 @@ class ClientsTwoWay:
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
                 res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
-                            policy=ctx.settings.conflict_policy, fields=FIELDS)
+                            policy=ctx.settings.conflict_policy, fields=FIELDS, settle=self._settle_for(ctx, wid))
                 to_work, to_qbo = res.to_work, res.to_qbo
                 base_w, base_q = res.base_work, res.base_qbo
                 used_bw, used_bq = tw.get("work"), tw.get("qbo")
@@ -539,6 +550,11 @@ class ClientsTwoWay:
                 link.updated_at = utcnow()
                 link.save()
             self._record_conflicts(ctx, wid, qid, ch.label, conflicts)
+            # A field open as a conflict that this merge settled (values now equivalent, a policy or
+            # the Review answer decided it): the conflict is over.
+            Conflict.update(state="resolved", resolution="settled", resolved_at=utcnow(), applied_at=utcnow()).where(
+                (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "open")
+                & Conflict.field.not_in([c["field"] for c in conflicts] or [""])).execute()
             Conflict.update(applied_at=utcnow()).where(
                 (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "resolved")
                 & (Conflict.applied_at.is_null())).execute()
