@@ -252,7 +252,13 @@ class ClientsTwoWay:
         link_ch = Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=label,
                          meta={"match": info, "sync_token": cust.get("SyncToken")})
         lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
-        return [link_ch, self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)]
+        first = self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)
+        to_qbo, q_now = first.meta.get("to_qbo") or {}, first.meta.get("qbo_now") or {}
+        if to_qbo:
+            # An existing QuickBooks customer the first sync would change: listed field by field in
+            # the preview (``--keep-qbo client:ID`` settles this record with QuickBooks' values).
+            first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": v} for f, v in to_qbo.items()]
+        return [link_ch, first]
 
     def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Company, pending: WorkWrite | None) -> Change:
         qid = str(cust["Id"])
