@@ -29,8 +29,10 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import audit
+from qbosync_desktop.sync.clients import settle
 from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal, check_accept, propose
+from qbosync_desktop.sync.rules import keep as keep_mod
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.connectors.work.models import Client, Contractor
@@ -293,9 +295,6 @@ def keep_quickbooks_values(specs: Iterable[str], *, keep: bool = True) -> None:
     """The person's "keep QuickBooks' value" for existing records (``["item:12", "client:7"]``, QuickBooks
     Ids). An item is then linked without the update; a matched client's first merge takes every
     differing field from QuickBooks (its per-record Review answer, :mod:`settle`)."""
-    from qbosync_desktop.sync.clients import settle
-    from qbosync_desktop.sync.rules import keep as keep_mod
-
     pairs = keep_mod.parse(specs)
     with database.atomic():
         keep_mod.save(pairs, keep=keep)
