@@ -113,11 +113,12 @@ def render_existing(preview: Preview) -> list[str]:
         state = "keeping QuickBooks' values" if row["kept"] else "will be changed"
         lines.append(f"  {row['kind']}:{row['qbo_id']} {row['label']} ({state})")
         for c in row["changes"]:
-            lines.append(f"      {c['field']}: {_value(c.get('before'))} \u2192 {_value(c.get('after'))}")
+            lines.append(f"      {c['field']}: {value_text(c.get('before'))} \u2192 {value_text(c.get('after'))}")
     return lines
 
 
-def _value(v: Any) -> str:
+def value_text(v: Any) -> str:
+    """A before/after value as a person reads it (an address on one line, empty as '(empty)')."""
     if isinstance(v, dict):
         return ", ".join(str(x) for x in v.values() if x) or "(empty)"
     return "(empty)" if v in (None, "") else str(v)

@@ -39,13 +39,7 @@ from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.text import heading
 from qbosync_desktop.sync.clients import settle
-from qbosync_desktop.sync.onboarding.preview import existing_changes
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, dict):
-        return ", ".join(str(x) for x in v.values() if x) or "(empty)"
-    return "(empty)" if v in (None, "") else str(v)
+from qbosync_desktop.sync.onboarding.preview import existing_changes, value_text
 
 ACTION_WORDS = {
     "create": "will be created",
@@ -249,7 +243,7 @@ class ReviewPage(QWizardPage):
         for row, r in enumerate(rows):
             spec = f"{r['kind']}:{r['qbo_id']}"
             t.setItem(row, 0, QTableWidgetItem(f"{r['label']}  ({spec})"))
-            text = "\n".join(f"{c['field']}: {_value(c.get('before'))} → {_value(c.get('after'))}" for c in r["changes"])
+            text = "\n".join(f"{c['field']}: {value_text(c.get('before'))} → {value_text(c.get('after'))}" for c in r["changes"])
             cell = QTableWidgetItem(text)
             cell.setToolTip(text)
             t.setItem(row, 1, cell)
