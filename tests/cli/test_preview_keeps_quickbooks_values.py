@@ -69,3 +69,33 @@ def test_without_the_decision_enable_changes_the_price_it_announced(configured_w
     configured_workspace.mark_enabled()
     assert engine(configured_workspace).run(initial=True).ok
     assert _item(practice, row["qbo_id"])["UnitPrice"] == 89.0
+
+
+def test_sync_json_and_exit_status_count_open_conflicts(clients_workspace, practice, capsys) -> None:
+    from fixtures.two_way import qbo_customer, with_settings, work_client
+
+    eng = engine(clients_workspace)
+    for p in eng.matches():
+        if p.kind == "client" and p.state == "proposed":
+            eng.accept_match(p.id)
+    clients_workspace.mark_enabled()
+    assert eng.run(initial=True).ok
+    # The seed's matched pairs were settled by Review's defaults: nothing waits for a decision.
+    code, out = _run(capsys, "sync", "--json")
+    assert json.loads(out)["open_conflicts"] == 0
+    with_settings(clients_workspace, conflict_policy="ask")
+    w, q = work_client(practice, "Ann Lee"), qbo_customer(practice, "Ann Lee")
+    practice.work.user.edit_client(w["id"], email="work-side@example.com")
+    practice.qbo.user.update_customer(q["Id"], PrimaryEmailAddr={"Address": "qbo-side@example.com"})
+
+    code, out = _run(capsys, "sync", "--json")
+    data = json.loads(out)
+    assert data["open_conflicts"] == data["run"]["open_conflicts"] == 1
+    assert code == cli.EXIT_PROBLEMS == data["exit_code"]
+    # With no open problem left, the open conflict alone makes the exit status 1.
+    from qbosync_desktop.store.models.problems import Problem
+
+    Problem.update(state="closed").where(Problem.state == "open").execute()
+    code, out = _run(capsys, "sync")  # nothing new: still reported, never a silent "counts {}"
+    assert "0 open problems" in out and "1 change waits for your decision" in out
+    assert code == cli.EXIT_PROBLEMS
