@@ -99,3 +99,28 @@ def test_sync_json_and_exit_status_count_open_conflicts(clients_workspace, pract
     code, out = _run(capsys, "sync")  # nothing new: still reported, never a silent "counts {}"
     assert "0 open problems" in out and "1 change waits for your decision" in out
     assert code == cli.EXIT_PROBLEMS
+
+
+def test_preview_lists_a_matched_customer_the_first_merge_would_change_and_keeps_it(
+        clients_workspace, practice, capsys) -> None:
+    from fixtures.two_way import qbo_customer
+
+    eng = engine(clients_workspace)
+    for p in eng.matches():
+        if p.kind == "client" and p.state == "proposed":
+            eng.accept_match(p.id)
+    code, out = _run(capsys, "matches", "--settle", "email=work")
+    assert code == cli.EXIT_OK
+    code, out = _run(capsys, "preview", "--json")
+    before = qbo_customer(practice, "Brightside Dental LLC")
+    (row,) = [r for r in json.loads(out)["existing"] if r["kind"] == "client" and r["qbo_id"] == str(before["Id"])]
+    assert row["changes"] == [{"field": "email", "before": "office@brightsidedental.example.com",
+                               "after": "frontdesk@brightsidedental.example"}] and not row["kept"]
+
+    code, out = _run(capsys, "preview", "--json", "--keep-qbo", f"client:{before['Id']}")
+    (row,) = [r for r in json.loads(out)["existing"] if r["kind"] == "client" and r["qbo_id"] == str(before["Id"])]
+    assert row["kept"]
+    clients_workspace.mark_enabled()
+    assert eng.run(initial=True).ok
+    after = qbo_customer(practice, "Brightside Dental LLC")
+    assert after["PrimaryEmailAddr"] == before["PrimaryEmailAddr"] and after["SyncToken"] == before["SyncToken"]

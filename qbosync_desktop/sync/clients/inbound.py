@@ -54,7 +54,7 @@ from qbosync_desktop.sync.clients.fields import (
     work_patch,
     work_values,
 )
-from qbosync_desktop.sync.clients.merge import merge
+from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
 from qbosync_desktop.sync.flows.base import after, stamp
@@ -68,6 +68,7 @@ from qbosync_desktop.sync.onboarding.review import (
     work_candidate,
 )
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import check_name
@@ -258,6 +259,14 @@ class ClientsTwoWay:
             # An existing QuickBooks customer the first sync would change: listed field by field in
             # the preview (``--keep-qbo client:ID`` settles this record with QuickBooks' values).
             first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": v} for f, v in to_qbo.items()]
+        elif keep.kept(KIND, qid):
+            # Kept by the person: still listed (as kept) with what the group answers would have sent.
+            answers = self._settle_for(ctx, wid)
+            w_now = work_values(client)
+            first.meta["kept"] = True
+            first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": w_now.get(f)} for f in FIELDS
+                                     if settle.group_answer(f) == "work" and not equivalent(f, w_now.get(f), q_now.get(f))
+                                     and answers.get(f) == "quickbooks"]
         return [link_ch, first]
 
     def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Company, pending: WorkWrite | None) -> Change:

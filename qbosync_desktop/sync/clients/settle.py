@@ -89,3 +89,9 @@ def for_record(work_id: str, answers: Mapping[str, Any] | None = None) -> dict[s
     data = answers if answers is not None else stored()
     chosen = {**DEFAULTS, **(data.get("groups") or {}), **((data.get("records") or {}).get(str(work_id)) or {})}
     return {f: chosen[g] for f, g in GROUP_OF.items()}
+
+
+def group_answer(fieldname: str, answers: Mapping[str, Any] | None = None) -> str:
+    """The answer of the group ``fieldname`` belongs to (ignoring per-record answers)."""
+    data = answers if answers is not None else stored()
+    return str({**DEFAULTS, **(data.get("groups") or {})}[GROUP_OF[fieldname]])

@@ -92,7 +92,8 @@ def existing_changes(preview: Preview) -> list[dict[str, Any]]:
         for ch in changes:
             if ch.meta.get("changes") and ch.action in ("update", "link", "skip"):
                 out.append({"entity": name, "kind": ch.kind, "qbo_id": ch.qbo_id, "work_id": ch.work_id,
-                            "label": ch.label, "action": ch.action, "kept": ch.action != "update",
+                            "label": ch.label, "action": ch.action,
+                            "kept": bool(ch.meta.get("kept")) or ch.action != "update",
                             "changes": ch.meta["changes"]})
     return out
 
