@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -127,10 +128,10 @@ class ReviewPage(QWizardPage):
         self.no_changes.setObjectName("Muted")
         el.addWidget(self.changes_table)
         el.addWidget(self.no_changes)
-        settle_row = QHBoxLayout()
-        settle_row.addWidget(QLabel(self.tr("When a matched client differs:"), existing))
+        el.addWidget(QLabel(self.tr("When a matched client's fields differ, settle them once:"), existing))
+        settle_row = QGridLayout()
         self.settle_combos: dict[str, QComboBox] = {}
-        for group, label in settle.GROUP_LABELS.items():
+        for n, (group, label) in enumerate(settle.GROUP_LABELS.items()):
             combo = QComboBox(existing)
             combo.setObjectName(f"settle_{group}")
             combo.setAccessibleName(self.tr("{0} of a matched client that differs").format(label))
@@ -138,8 +139,7 @@ class ReviewPage(QWizardPage):
                 combo.addItem(f"{label}: {self.tr(words)}", choice)
             combo.activated.connect(lambda _i, g=group: self.settle_group(g))
             self.settle_combos[group] = combo
-            settle_row.addWidget(combo)
-        settle_row.addStretch(1)
+            settle_row.addWidget(combo, n // 3, n % 3)
         el.addLayout(settle_row)
 
         split = QSplitter(Qt.Orientation.Vertical, self)
