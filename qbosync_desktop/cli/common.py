@@ -98,9 +98,17 @@ def open_problem_count() -> int:
     return Problem.select().where(Problem.state == "open").count()
 
 
+def open_conflict_count() -> int:
+    """Changes waiting for the person's decision ("ask me" conflicts) right now."""
+    from qbosync_desktop.sync.clients.conflicts import open_count
+
+    return open_count()
+
+
 def done_exit_code() -> int:
-    """0 when nothing is left for the user to fix, 1 when some record is an open problem."""
-    return EXIT_PROBLEMS if open_problem_count() else EXIT_OK
+    """0 when nothing is left for the user to do, 1 when some record is an open problem or a change
+    waits for their decision (an open conflict: the field does not sync until it is decided)."""
+    return EXIT_PROBLEMS if open_problem_count() or open_conflict_count() else EXIT_OK
 
 
 def problem_to_dict(problem: Any) -> dict[str, Any]:

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 #: The company grant: deleted on every disconnect.
 #: The SettingValue key holding the chosen accounts' names (not a setting: SyncSettings ignores it).
 ACCOUNT_NAMES_KEY = "account_names"
+#: SettingValue keys holding Review decisions, not settings (sync/rules/keep.py, sync/clients/settle.py).
+DECISION_PREFIX = "decision."
 
 #: The problem kinds an entity's switch governs: turning it off closes their open problems.
 TURNED_OFF_KINDS: dict[str, tuple[str, ...]] = {
@@ -353,6 +355,8 @@ class Workspace:
         """
         for model in (Conflict, MatchProposal, WorkWrite, Problem, OutboxEntry, Batch, Cursor, Link):
             model.delete().execute()
+        # The person's Review decisions name this company's records ("keep QuickBooks' value").
+        SettingValue.delete().where(SettingValue.key.startswith(DECISION_PREFIX)).execute()
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> SyncSettings:
@@ -398,7 +402,8 @@ class Workspace:
     @property
     def has_saved_settings(self) -> bool:
         """True once settings were saved (they outlive Disconnect; only the concept mappings go)."""
-        return SettingValue.select().where(SettingValue.key != ACCOUNT_NAMES_KEY).exists()
+        return SettingValue.select().where((SettingValue.key != ACCOUNT_NAMES_KEY)
+                                           & ~SettingValue.key.startswith(DECISION_PREFIX)).exists()
 
     def account_names(self) -> dict[str, str]:
         """Id → name of the accounts the settings chose, as saved with them (concepts' included)."""

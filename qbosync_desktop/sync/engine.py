@@ -91,6 +91,9 @@ class RunSummary:
     kind: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     open_problems: int = 0
+    #: changes that wait for the person's decision ("ask me" conflicts still open), counted in every
+    #: run so a two-way client never stops silently (issue 15)
+    open_conflicts: int = 0
     qbo_requests: int = 0
     started_at: _dt.datetime | None = None
     finished_at: _dt.datetime | None = None
@@ -108,6 +111,7 @@ class RunSummary:
             "kind": self.kind,
             "counts": self.counts,
             "open_problems": self.open_problems,
+            "open_conflicts": self.open_conflicts,
             "qbo_requests": self.qbo_requests,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -306,6 +310,7 @@ class SyncEngine:
             kind=run.kind,
             counts=ctx.counts,
             open_problems=Problem.select().where(Problem.state == "open").count(),
+            open_conflicts=conflicts_mod.open_count(),
             qbo_requests=ctx.qbo_requests,
             started_at=run.started_at,
             finished_at=run.finished_at,

@@ -22,6 +22,7 @@ from qbosync_desktop.cli.common import (
     add_json,
     done_exit_code,
     iso,
+    open_conflict_count,
     open_problem_count,
     print_problems,
     problem_to_dict,
@@ -147,6 +148,7 @@ def run_engine(ws: Workspace, *, initial: bool, as_json: bool, wait: float = 10.
 def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
     """Print the run's outcome; a run that did not finish (failed, cancelled) exits 4 with its error."""
     problems = open_problem_count()
+    conflicts = open_conflict_count()
     if data.get("state") in ("failed", "cancelled"):
         code = EXIT_FAILURE
         error = data.get("error") or {}
@@ -154,12 +156,16 @@ def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
         if error.get("hint"):
             title += f"\nWhat to do: {error['hint']}"
     if as_json:
-        print_json({"run": data, "open_problems": problems, "exit_code": code})
+        print_json({"run": data, "open_problems": problems, "open_conflicts": conflicts, "exit_code": code})
     else:
         print(title)
         _print_summary(data)
         print(f"{problems} open problem{'s' if problems != 1 else ''}"
               + (": see 'qbosync problems'." if problems else "."))
+        if conflicts:
+            from qbosync_desktop.sync.clients.conflicts import waiting_text
+
+            print(f"{waiting_text(conflicts)}: see 'qbosync conflicts'.")
     return code
 
 
@@ -260,6 +266,7 @@ def status_view(ws: Workspace) -> dict[str, Any]:
         "entities": {name: bool(getattr(s, key)) for name, key in ENTITIES},
         "last_run": last,
         "open_problems": open_problem_count(),
+        "open_conflicts": open_conflict_count(),
     }
 
 
@@ -269,7 +276,7 @@ def status_exit_code(view: dict[str, Any]) -> int:
         return EXIT_RECONNECT
     if conn.get("state") != "connected" or not conn.get("work_base_url"):
         return EXIT_USAGE
-    return EXIT_PROBLEMS if view["open_problems"] else EXIT_OK
+    return EXIT_PROBLEMS if view["open_problems"] or view.get("open_conflicts") else EXIT_OK
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -294,6 +301,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"Last run: #{last['id']} {last['kind']} {last['state']}, started {last['started_at']}, "
               f"{last['qbo_requests']} QuickBooks requests")
     print(f"Open problems: {view['open_problems']}")
+    if view.get("open_conflicts"):
+        print(f"Waiting for your decision: {view['open_conflicts']} ('qbosync conflicts')")
     return code
 
 

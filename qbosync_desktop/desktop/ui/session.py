@@ -114,6 +114,24 @@ class Session:
 
         self.service.submit(apply, on_done=on_done, on_error=on_error)
 
+    def decide_review(self, keep: Iterable[tuple[str, bool]], settle_groups: dict[str, str] | None = None,
+                      on_done: Callable[[Any], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Store the Review page's decisions on the service's worker: "keep QuickBooks' value" per
+        existing record (``("item:12", True)``) and how matched clients' differing fields are settled."""
+        keep = list(keep)
+
+        def apply(_engine: Any) -> None:
+            from qbosync_desktop.sync.clients import settle
+            from qbosync_desktop.sync.onboarding.review import keep_quickbooks_values
+
+            for spec, kept in keep:
+                keep_quickbooks_values([spec], keep=kept)
+            if settle_groups:
+                settle.save(groups=settle_groups)
+
+        self.service.submit(apply, on_done=on_done, on_error=on_error)
+
     def export_audit(self, path: str) -> int:
         """Write the audit log to a CSV file (database work); returns the number of rows."""
         return export_csv(path)
