@@ -38,8 +38,27 @@ Invoices (~120, numbers INV-1001...)
     "SUMMIT-2024-SERVICE-AGREEMENT-0042" (over QBO's 21 characters) and one with a zero-amount line
     (a "Warranty Part" at 0.00).
 Payments
-    Every paid invoice is paid in full (one paid in two instalments); three sent invoices are
-    partly paid.
+    Every paid invoice is paid in full by its active payments (one paid in two instalments); three
+    of the ~120 sent invoices are partly paid.
+    The ~120 invoices above carry no tax, discount or terms (``tax``/``discount``/``terms`` null,
+    lines not taxable): they keep the figures older tests and the QuickBooks practice data rely on.
+Books (issue 14; added after everything else, made "as a Work user would", no random numbers)
+    * Tax rates: Denver 8.81 %, Boulder 8.845 %, Lakewood 7.5 %, Mountain Resort District 9.975 %,
+      and the inactive "Denver (before 2025)" 8.31 %; four new sites carry one each.
+    * "Wash Park Preschool" is tax-exempt.
+    * INV-2001 (Mile High Brewing Co., Denver): taxable and untaxed lines, Net 30; paid by a check
+      first typed 10.00 short and with a wrong reference, then corrected (payment version 2).
+    * INV-2002 (Foothills Vet Clinic, Boulder): a 10 % line discount and a 25.00 invoice discount,
+      Net 15; paid; 40.00 refunded against the payment (a partial refund).
+    * INV-2003 (Wash Park Preschool, tax-exempt): taxable goods, no tax; a 20.00 credit applied to
+      it and then voided (CN-0001).
+    * INV-2004 (Cherry Creek Apartments, Mountain Resort District 9.975 %): a 5 % invoice
+      discount, due on receipt; a returned cartridge credited with its tax and applied to it
+      (CN-0002, 37.94), so it stays partly open.
+    * INV-2005 (Ann Lee, Denver): 1.5 × 0.33 = 0.495 → a 0.50 line, its tax 0.04.
+    * INV-2006 (Union Station Deli, Lakewood): a check that bounced (voided), then paid by card; a
+      15.00 refund against the card payment keyed by mistake and voided.
+    * CN-0003: an open 60.00 credit for Red Rocks Yoga, 25.00 of it refunded by check.
 Contractors (6) with 1-2 contracts each; ~20 contractor invoices over the 4 concepts, mostly approved
     or paid, some submitted, one draft, one rejected.
 """
