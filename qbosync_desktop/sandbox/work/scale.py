@@ -79,14 +79,14 @@ def generate(store: WorkStore, *, clients: int, invoices: int, seed: str = "scal
     exempt = {cid for cid, row in zip(client_ids, client_rows, strict=True) if row["tax_exempt"]}
     for n in range(invoices if client_ids else 0):
         issued = today - dt.timedelta(days=rng.randint(0, 364))
-        lines = []
+        lines: list[dict[str, Any]] = []
         for item_id, price in rng.sample(prices, rng.randint(1, 3)):
             qty = rng.randint(1, 3)
             lines.append({"item_id": item_id, "description": None, "quantity": str(qty), "unit_price": str(price),
                           "taxable": False, "discount": None})
         roll = rng.random()
         status = "paid" if roll < 0.75 else "sent" if roll < 0.90 else "draft" if roll < 0.95 else "void"
-        row = {"number": f"S-{n + 1:07d}", "client_id": rng.choice(client_ids), "site_id": None,
+        row: dict[str, Any] = {"number": f"S-{n + 1:07d}", "client_id": rng.choice(client_ids), "site_id": None,
                "issue_date": issued.isoformat(), "due_date": (issued + dt.timedelta(days=30)).isoformat(),
                "status": status, "lines": lines, "notes": None, "tax": None, "discount": None,
                "terms": books.choice(TERMS)}
@@ -103,7 +103,9 @@ def generate(store: WorkStore, *, clients: int, invoices: int, seed: str = "scal
         totals.append(Decimal(compute("invoices", with_defaults("invoices", {**row, "lines": [dict(x) for x in lines]}))
                               ["total"]))
     invoice_ids = store.bulk_insert("invoices", invoice_rows)
-    payment_rows, edited, credit_rows = [], [], []
+    payment_rows: list[dict[str, Any]] = []
+    credit_rows: list[dict[str, Any]] = []
+    edited: list[int] = []
     for iid, inv, total in zip(invoice_ids, invoice_rows, totals, strict=True):
         if inv["status"] == "sent" and books.random() < 0.05:
             credit_rows.append({"number": f"SC-{len(credit_rows) + 1:07d}", "client_id": inv["client_id"],

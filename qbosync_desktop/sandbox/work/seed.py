@@ -399,9 +399,9 @@ def _load_books(store: WorkStore, today: dt.date, clients: dict[str, str], items
         return out
 
     def invoice(number: str, client: str, lines: list[dict[str, Any]], days_ago: int, **fields: Any) -> dict[str, Any]:
+        days = {"Net 15": 15, "Due on receipt": 0}.get(str(fields.get("terms")), 30)
         return user.add_invoice(clients[client], lines, number=number, issue_date=day(days_ago),
-                                due_date=day(days_ago - {"Net 15": 15, "Due on receipt": 0}.get(fields.get("terms"), 30)),
-                                **fields)
+                                due_date=day(days_ago - days), **fields)
 
     # INV-2001: Denver 8.81 %, mixed taxable lines, Net 30; the check was first typed 10.00 short, then corrected.
     taproom = site("Mile High Brewing Co.", "Taproom", "Denver", "80202", "Denver")
