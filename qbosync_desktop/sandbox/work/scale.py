@@ -25,7 +25,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from qbosync_desktop.sandbox.work.rules import compute, with_defaults
+from qbosync_desktop.sandbox.work.rules import compute
 from qbosync_desktop.sandbox.work.seed import (
     CITIES,
     COMPANY,
@@ -99,10 +99,9 @@ def generate(store: WorkStore, *, clients: int, invoices: int, seed: str = "scal
                                             {"kind": "amount", "value": "10.00"}))
         if books.random() < 0.03:
             lines[0]["discount"] = {"kind": "percent", "value": "10"}
-        invoice_rows.append(row)
-        totals.append(Decimal(compute("invoices", with_defaults("invoices", {**row, "lines": [dict(x) for x in lines]}))
-                              ["total"]))
-    invoice_ids = store.bulk_insert("invoices", invoice_rows)
+        invoice_rows.append(compute("invoices", row))
+        totals.append(Decimal(row["total"]))
+    invoice_ids = store.bulk_insert("invoices", invoice_rows, computed=True)
     payment_rows: list[dict[str, Any]] = []
     credit_rows: list[dict[str, Any]] = []
     edited: list[int] = []
@@ -126,8 +125,8 @@ def generate(store: WorkStore, *, clients: int, invoices: int, seed: str = "scal
         if 0.01 <= fate < 0.02:
             edited.append(len(payment_rows) - 1)
     payment_ids = store.bulk_insert("payments", payment_rows)
-    for k in edited:  # corrected afterwards, as a person would: version 2, a later updated_at
-        store.update("payments", payment_ids[k], {"reference": f"corrected {k}"})
+    # corrected afterwards, as a person would: version 2, a later updated_at
+    store.bulk_edit("payments", {payment_ids[k]: {"reference": f"corrected {k}"} for k in edited})
     refund_rows = [{"client_id": row["client_id"], "payment_id": pid, "credit_note_id": None,
                     "amount": str((Decimal(row["amount"]) / 5).quantize(CENT)), "date": row["date"],
                     "method": "card", "reference": None, "status": "active"}
