@@ -20,10 +20,21 @@ from qbosync_desktop.runtime.workspace import Workspace
 
 @contextlib.contextmanager
 def workspace() -> Iterator[Workspace]:
-    """The data folder chosen by ``--home`` / ``QBOSYNC_HOME`` (or the platform default), opened."""
+    """The data folder chosen by ``--home`` / ``QBOSYNC_HOME`` (or the platform default), opened.
+
+    A keyring, network or "not connected" error met while the folder is connected to the practice
+    company whose servers have stopped (they live inside ``qbosync demo``) is reported as that.
+    """
     ws = Workspace.open()
     try:
         yield ws
+    except (errors.KeyringUnavailable, errors.ConnectionProblem, errors.NotConnected) as exc:
+        from qbosync_desktop.runtime.practice import practice_stopped
+
+        stopped = None if isinstance(exc, errors.PracticeNotRunning) else practice_stopped(ws)
+        if stopped is not None:
+            raise stopped from exc
+        raise
     finally:
         ws.close()
 

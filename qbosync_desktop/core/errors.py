@@ -158,7 +158,7 @@ class DuplicateName(QboValidationError):
     """6240: DisplayName is unique across customers, vendors and employees."""
 
     title = "Name already used in QuickBooks"
-    hint = "Rename one of them, or link them on the Review page."
+    hint = "Rename one of them, or link them in the Matches tab (or with 'qbosync matches')."
 
 
 class DuplicateDocNumber(QboValidationError):
@@ -325,6 +325,14 @@ class ConfigurationError(QboSyncError):
 class NotConnected(ConfigurationError):
     title = "Not connected yet"
     hint = "Connect QuickBooks and Work first (the setup wizard, or 'qbosync connect' and 'qbosync work-connect')."
+
+
+class PracticeNotRunning(NotConnected):
+    """The data folder is connected to the practice company, but its servers (and, without an OS
+    keyring, its sign-in) lived in a process that has ended — usually ``qbosync demo``."""
+
+    title = "The practice company is not running"
+    hint = "Run 'qbosync demo' again: it starts the practice servers with the same companies and syncs."
 
 
 class KeyringUnavailable(QboSyncError):

@@ -103,6 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = get_paths().ensure()
     setup_logging(paths.log_dir, debug=args.debug)
 
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        from qbosync_desktop.desktop.qt_check import display_problem
+
+        problem = display_problem()
+        if problem:  # Qt would abort with a generic message; say what is missing instead (issue 17)
+            log.error("%s", problem)
+            print(problem, file=sys.stderr)
+            return 3
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import keyring
 
-from qbosync_desktop.core import errors
+from qbosync_desktop.core import errors, secrets
 from qbosync_desktop.core.secrets import SecretStore
 from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
 
@@ -200,6 +200,62 @@ def ensure_keyring(paths: Any = None) -> bool:
         log.info("No usable OS keyring: practice mode keeps its throwaway credentials in memory")
         keyring.set_keyring(MemoryKeyring())
         return True
+
+
+def _listening(url: str | None, timeout: float = 0.5) -> bool:
+    """True when something accepts connections at ``url``'s host and port (the practice servers bind
+    127.0.0.1 on a port chosen at start, so a stopped server leaves nothing listening there)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def practice_stopped(workspace: Workspace) -> errors.PracticeNotRunning | None:
+    """Why the practice company cannot be used from this process, or None when it can (or the data
+    folder is not connected to the practice company at all).
+
+    ``qbosync demo`` runs both practice servers inside its own process; they end with it. On a
+    machine without an OS keyring the practice sign-in was kept in that process's memory as well
+    (:func:`ensure_keyring`), so it is gone too. Both are said plainly, instead of the keyring or
+    network error a command would otherwise meet.
+    """
+    from qbosync_desktop.store.models.connection import DISCONNECTED
+
+    conn = workspace.connection
+    if conn is None or conn.environment != "practice" or conn.state == DISCONNECTED:
+        return None
+    servers_up = _listening(conn.api_base) and (not conn.work_base_url or _listening(conn.work_base_url))
+    try:
+        signed_in = bool(SecretStore(workspace.paths).get(secrets.QBO_REFRESH_TOKEN))
+        keyring_ok = True
+    except errors.KeyringUnavailable:
+        signed_in = keyring_ok = False
+    if servers_up and signed_in:
+        return None
+    if keyring_ok:
+        message = ("The practice QuickBooks company and Work demo server ran inside 'qbosync demo', which has "
+                   "ended, so there is nothing to sync with.")
+        hint = ("Run 'qbosync demo' again: it starts the practice servers with the same companies and syncs. "
+                "To try other commands against them, run 'qbosync demo --keep-running' in a second terminal "
+                "(same --home) and leave it open.")
+    else:
+        message = ("The practice QuickBooks company and Work demo server ran inside 'qbosync demo', which has "
+                   "ended. This computer has no system keyring, so the practice sign-in was kept only in that "
+                   "command's memory and ended with it too.")
+        hint = ("Run 'qbosync demo' again: it starts the practice servers with the same companies, signs in "
+                "and syncs. Other commands can use the practice company from a second terminal only with a "
+                "system keyring (on Linux: GNOME Keyring or KWallet).")
+    return errors.PracticeNotRunning(message, hint=hint, details={
+        "servers_listening": servers_up, "signed_in": signed_in, "keyring": keyring_ok})
 
 
 def _consent(url: str) -> None:

@@ -34,7 +34,7 @@ from qbosync_desktop.store.models.connection import (
     SettingValue,
     utcnow,
 )
-from qbosync_desktop.sync.rules.settings import SyncSettings, check
+from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, check
 
 if TYPE_CHECKING:  # connectors are imported lazily: opening a workspace must not need them
     from qbosync_desktop.connectors.qbo.client import QboClient
@@ -43,6 +43,17 @@ if TYPE_CHECKING:  # connectors are imported lazily: opening a workspace must no
 log = logging.getLogger(__name__)
 
 #: The company grant: deleted on every disconnect.
+#: The SettingValue key holding the chosen accounts' names (not a setting: SyncSettings ignores it).
+ACCOUNT_NAMES_KEY = "account_names"
+
+#: The problem kinds an entity's switch governs: turning it off closes their open problems.
+TURNED_OFF_KINDS: dict[str, tuple[str, ...]] = {
+    "invoices": ("invoice",),
+    "payments": ("payment",),
+    "bills": ("bill",),
+    "sites": ("site",),
+}
+
 QBO_TOKENS = (
     secrets.QBO_ACCESS_TOKEN,
     secrets.QBO_ACCESS_EXPIRES_AT,
@@ -337,9 +348,20 @@ class Workspace:
         names = _account_names(accounts) if accounts is not None else {}
         data = settings.to_dict()
         concept_map = data.pop("concepts")
+        previous = self.settings() if SettingValue.select().exists() else None
         with database.atomic():
             for key, value in data.items():
                 SettingValue.insert(key=key, value=value).on_conflict_replace().execute()
+            # The chosen accounts' names, so the window and `settings show` can name them when
+            # QuickBooks cannot be asked (after a restart, offline): ids the list named now, else the
+            # names kept from before.
+            kept = self.account_names()
+            chosen = {str(getattr(settings, key)): names.get(str(getattr(settings, key))) or
+                      kept.get(str(getattr(settings, key))) for key in ACCOUNT_FIELDS if getattr(settings, key)}
+            SettingValue.insert(key=ACCOUNT_NAMES_KEY, value={i: n for i, n in chosen.items() if n}) \
+                .on_conflict_replace().execute()
+            if previous is not None:
+                self._close_turned_off(previous, settings)
             ConceptMapping.delete().where(ConceptMapping.concept.not_in(list(concept_map) or [""])).execute()
             for concept, account_id in concept_map.items():
                 old = ConceptMapping.get_or_none(ConceptMapping.concept == concept)
@@ -347,6 +369,31 @@ class Workspace:
                 ConceptMapping.insert(concept=concept, account_id=str(account_id), account_name=name) \
                     .on_conflict_replace().execute()
         return settings
+
+    @property
+    def has_saved_settings(self) -> bool:
+        """True once settings were saved (they outlive Disconnect; only the concept mappings go)."""
+        return SettingValue.select().where(SettingValue.key != ACCOUNT_NAMES_KEY).exists()
+
+    def account_names(self) -> dict[str, str]:
+        """Id → name of the accounts the settings chose, as saved with them (concepts' included)."""
+        row = SettingValue.get_or_none(SettingValue.key == ACCOUNT_NAMES_KEY)
+        names = {str(k): str(v) for k, v in ((row.value if row is not None else None) or {}).items() if v}
+        for m in ConceptMapping.select():
+            if m.account_name:
+                names.setdefault(str(m.account_id), m.account_name)
+        return names
+
+    def _close_turned_off(self, before: SyncSettings, after: SyncSettings) -> int:
+        """An entity turned off no longer syncs, so its records' open problems can never be fixed by
+        a sync: close them, each recorded as a skip in the activity log with the reason (issue 17)."""
+        from qbosync_desktop.sync.problems import close_for_turned_off
+
+        closed = 0
+        for key, kinds in TURNED_OFF_KINDS.items():
+            if getattr(before, key) and not getattr(after, key):
+                closed += close_for_turned_off(kinds, f"{LABELS[key]} was turned off in the settings")
+        return closed
 
     def concept_mappings(self) -> dict[str, ConceptMapping]:
         return {m.concept: m for m in ConceptMapping.select().order_by(ConceptMapping.concept)}

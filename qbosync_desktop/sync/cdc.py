@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from qbosync_desktop.connectors.qbo.query import quote as qbo_quote
+
 log = logging.getLogger(__name__)
 
 CDC_WINDOW = _dt.timedelta(days=30)
@@ -105,9 +107,7 @@ def read_changes(
     the first read and for a gap over 30 days.
     """
     if quote is None:
-        from qbosync_desktop.connectors.qbo.query import quote as _quote
-
-        quote = _quote
+        quote = qbo_quote
     if since is None:
         rows = _query_all(qbo, entity, None)
         return Changes(entity, "full", rows, next_cursor=next_cursor(rows, None, now))

@@ -3,10 +3,16 @@
 Why a context object instead of module globals: a preview and a run must share the very same
 planning code (the preview's numbers have to equal what the run then does), and two companies may
 sync in one process (one worker thread each). So all state of a run - connectors, settings, the Run
-row, the observer, the cancel event and the caches - lives here and is passed to every phase.
+row, the observer, the cancel event and what the run has read so far - lives here and is passed to
+every phase.
 
-Caches are lazy and cost QBO requests only when a phase really needs them: a no-op incremental sync
-must make at most 2 QBO requests (issue 6), so nothing here queries QBO up front.
+What a run carries between modules is typed: :class:`RunState` (``ctx.state``) holds the generic
+per-run state (prefetched Work reads, full re-reads asked for, match-review holds, open problems,
+QBO name lists), and a flow keeps its own state in a dataclass of its own, reached with
+``ctx.flow_state(TheClass)`` (one instance per run, keyed by the class - no string keys).
+
+Everything is lazy and costs QBO requests only when a phase really needs it: a no-op incremental
+sync must make at most 2 QBO requests (issue 6), so nothing here queries QBO up front.
 
 ``planned`` records which (kind, work_id) a phase *will* create or link. Later phases plan against it,
 so in a preview an invoice of a client that does not exist in QBO yet is counted as "create", not as
@@ -15,18 +21,23 @@ so in a preview an invoice of a client that does not exist in QBO yet is counted
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as _dt
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qbosync_desktop.core.errors import Cancelled
+from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.sync import Cursor, Link, Problem, Run, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.engine import Observer
+    from qbosync_desktop.sync.plan import StalePolicy
+
+S = TypeVar("S")
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +112,62 @@ class NameIndex:
         return self.by_name.get(norm, [])
 
 
+class Holds:
+    """Work records match review holds back, per kind (``"client"``, ``"vendor"``): work id → the
+    reason ("Waiting for match review: ...").
+
+    The owner of a hold fills it in: the customers phase sets the clients it holds when it plans
+    (:meth:`set`); the vendors flow registers a loader read on first use (:meth:`provide`). Flows
+    that reference a held record (an invoice of a held client) only read it (:meth:`of`)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, dict[str, str]] = {}
+        self._loaders: dict[str, Callable[[], dict[str, str]]] = {}
+
+    def set(self, kind: str, held: dict[str, str]) -> None:
+        self._held[kind] = dict(held)
+
+    def provide(self, kind: str, loader: Callable[[], dict[str, str]]) -> None:
+        self._loaders[kind] = loader
+
+    def of(self, kind: str) -> dict[str, str]:
+        if kind not in self._held:
+            loader = self._loaders.get(kind)
+            if loader is None:
+                return {}
+            self._held[kind] = loader()
+        return self._held[kind]
+
+
+@dataclass
+class RunState:
+    """The generic state one run carries between modules (typed; flows add their own with
+    :meth:`RunContext.flow_state`)."""
+
+    #: the Work company (default state/country), read on first use
+    company: Any = None
+    company_read: bool = False
+    #: committed cursor values by name (read once per run)
+    cursors: dict[str, str | None] = field(default_factory=dict)
+    #: cursor names a phase must read from the beginning this run (a setting changed what its
+    #: records should look like: an earlier start date, other accounts)
+    reread: set[str] = field(default_factory=set)
+    #: where prefetched Work reads run (the engine sets it for a run; a preview reads inline)
+    prefetch_pool: cf.Executor | None = None
+    #: prefetched Work lists by cursor name (see flows.base.prefetch)
+    prefetched: dict[str, cf.Future[list[Any]]] = field(default_factory=dict)
+    #: match-review holds, per kind
+    holds: Holds = field(default_factory=Holds)
+    #: open problems per kind (dropped whenever a phase's apply opened or closed some)
+    open_problems: dict[str, dict[str, Problem]] = field(default_factory=dict)
+    #: QBO ids already linked, per kind (kept in step by ``remember_link``)
+    linked_qbo_ids: dict[str, set[str]] = field(default_factory=dict)
+    #: QBO customer and vendor DisplayNames (flows.base.name_index), read on first use
+    names: NameIndex | None = None
+    #: QBO items by normalised name (flows.items), read on first use
+    qbo_items: dict[str, dict] | None = None
+
+
 @dataclass
 class RunContext:
     """The state of one engine run or preview. Build it with :func:`make_context`."""
@@ -121,7 +188,11 @@ class RunContext:
     #: preview only: (kind, work_id) → label of the records planned to fail (no problem is stored yet)
     planned_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    caches: dict[str, Any] = field(default_factory=dict)
+    state: RunState = field(default_factory=RunState)
+    #: how a stale SyncToken (5010) on an outbox entry is handled, when a flow governs it (the
+    #: pipeline lists them; an entry no policy governs is re-sent with the current token)
+    stale_policies: tuple[StalePolicy, ...] = ()
+    _flow_states: dict[type, Any] = field(default_factory=dict)
     _staged_cursors: dict[str, str] = field(default_factory=dict)
     _cursor_caps: dict[str, str] = field(default_factory=dict)
     _links: dict[str, dict[str, Link]] = field(default_factory=dict)
@@ -140,15 +211,20 @@ class RunContext:
         bucket = self.counts.setdefault(entity, {})
         bucket[outcome] = bucket.get(outcome, 0) + n
 
-    # -- cached lookups ----------------------------------------------------------------------------
-    def cached(self, key: str, loader: Callable[[], Any]) -> Any:
-        if key not in self.caches:
-            self.caches[key] = loader()
-        return self.caches[key]
+    # -- per-run lookups ---------------------------------------------------------------------------
+    def flow_state(self, cls: type[S]) -> S:
+        """A flow's own per-run state: one ``cls()`` per run, made on first use."""
+        st = self._flow_states.get(cls)
+        if st is None:
+            st = self._flow_states[cls] = cls()
+        return st
 
     def company(self) -> Any:
         """The Work company (default state/country). Work reads are free of QBO metering."""
-        return self.cached("work.company", self.work.company)
+        if not self.state.company_read:
+            self.state.company = self.work.company()
+            self.state.company_read = True
+        return self.state.company
 
     def links(self, kind: str) -> dict[str, Link]:
         """All links of a kind by Work id, loaded once per run with one query."""
@@ -163,17 +239,17 @@ class RunContext:
         """Keep the per-run cache in step after the outbox committed a link."""
         if link.kind in self._links:
             self._links[link.kind][link.work_id] = link
-        ids = self.caches.get(f"linked_qbo_ids.{link.kind}")
+        ids = self.state.linked_qbo_ids.get(link.kind)
         if ids is not None:
             ids.add(link.qbo_id)
 
     def linked_qbo_ids(self, kind: str) -> set[str]:
         """QBO ids already linked for a kind (kept in step as links are made, so checking a name does
         not cost a pass over every link - that would be quadratic while a phase streams)."""
-        key = f"linked_qbo_ids.{kind}"
-        if key not in self.caches:
-            self.caches[key] = {lk.qbo_id for lk in self.links(kind).values()}
-        return self.caches[key]
+        ids = self.state.linked_qbo_ids
+        if kind not in ids:
+            ids[kind] = {lk.qbo_id for lk in self.links(kind).values()}
+        return ids[kind]
 
     def qbo_id(self, kind: str, work_id: Any) -> str | None:
         lk = self.link(kind, work_id)
@@ -184,18 +260,22 @@ class RunContext:
         return self.link(kind, work_id) is not None or (kind, str(work_id)) in self.planned
 
     def open_problems(self, kind: str) -> dict[str, Problem]:
-        return {
-            p.work_id: p for p in Problem.select().where((Problem.kind == kind) & (Problem.state == "open"))
-        }
+        """Open problems of a kind by Work id, read once until a phase's apply changes them."""
+        known = self.state.open_problems
+        if kind not in known:
+            known[kind] = {
+                p.work_id: p for p in Problem.select().where((Problem.kind == kind) & (Problem.state == "open"))
+            }
+        return known[kind]
 
     # -- cursors -----------------------------------------------------------------------------------
     def cursor(self, name: str) -> str | None:
         """The committed value (read once per run; this run is the only writer under the run lock)."""
-        key = f"cursor.{name}"
-        if key not in self.caches:
+        cursors = self.state.cursors
+        if name not in cursors:
             row = Cursor.get_or_none(Cursor.name == name)
-            self.caches[key] = row.value if row is not None else None
-        return self.caches[key]
+            cursors[name] = row.value if row is not None else None
+        return cursors[name]
 
     def stage_cursor(self, name: str, value: str | None) -> None:
         """Remember a new cursor value; the engine commits it only when the phase left no unfinished
@@ -226,8 +306,6 @@ class RunContext:
         self._cursor_caps.clear()
         if self.preview or not self._staged_cursors:
             return
-        from qbosync_desktop.store.db import database
-
         with database.atomic():
             for name, value in self._staged_cursors.items():
                 row = Cursor.get_or_none(Cursor.name == name)
@@ -237,7 +315,7 @@ class RunContext:
                     row.value = value
                     row.updated_at = utcnow()
                     row.save()
-                self.caches[f"cursor.{name}"] = value
+                self.state.cursors[name] = value
         self._staged_cursors.clear()
 
     def drop_staged_cursors(self) -> None:

@@ -36,14 +36,14 @@ import filelock
 
 from qbosync_desktop.core.errors import Cancelled, QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import OutboxEntry, Problem, Run, utcnow
+from qbosync_desktop.store.models.sync import Problem, Run, utcnow
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RequestCounter, RunContext
 from qbosync_desktop.sync.onboarding import review
-from qbosync_desktop.sync.pipeline import build_phases
-from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.pipeline import STALE_POLICIES, build_phases
+from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Settles, Streams
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ class SyncEngine:
             initial=initial,
             workspace=self.workspace,
             concurrency=self.concurrency,
+            stale_policies=STALE_POLICIES,
         )
 
     def _file_lock(self) -> filelock.BaseFileLock | None:
@@ -227,13 +228,12 @@ class SyncEngine:
         observer.run_started(run.id, 0)
         state, error, fatal = "done", None, None
         pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="work-read")
-        ctx.caches["prefetch.pool"] = pool
+        ctx.state.prefetch_pool = pool
         try:
             phases = build_phases(ctx)
             for phase in phases:
-                prefetch = getattr(phase, "prefetch", None)
-                if prefetch is not None:
-                    prefetch(ctx)
+                if isinstance(phase, Prefetches):
+                    phase.prefetch(ctx)
             outbox_mod.replay_unfinished(ctx)
             outbox_mod.prune()
             for phase in phases:
@@ -241,10 +241,9 @@ class SyncEngine:
                 # No ``ctx.planned`` here: in a run the previous phase has already applied, so the
                 # links are the truth (a planned create that QBO then refused must not count).
                 t_plan = time.monotonic()
-                stream = getattr(phase, "stream", None)
-                if stream is not None:
-                    # Plan and apply overlap (same decisions as plan() + apply(), see OutboundPhase).
-                    n = stream(ctx)
+                if isinstance(phase, Streams):
+                    # Plan and apply overlap (same decisions as plan() + apply(), see OutboundFlow).
+                    n = phase.stream(ctx)
                     t_apply = t_plan
                 else:
                     changes = phase.plan(ctx)
@@ -256,7 +255,7 @@ class SyncEngine:
                          t_apply - t_plan, time.monotonic() - t_apply)
                 observer.phase(phase.name, n, n)
                 self._commit_or_drop_cursors(ctx)
-            self._settle_customers(ctx, phases)
+            self._settle(ctx, phases)
         except Cancelled as exc:
             state, error = "cancelled", exc.to_dict()
         except QboSyncError as exc:
@@ -302,32 +301,16 @@ class SyncEngine:
         else:
             ctx.commit_cursors()
 
-    def _settle_customers(self, ctx: RunContext, phases: list[Any]) -> None:
-        """Read back, within this run, the QuickBooks customers this run wrote.
-
-        The customers phase reads QuickBooks' changes *before* the outbound phases write. Without this
-        step the next sync's CDC window would hold this run's own writes - 5,000 customers after a
-        large initial sync, over CDC's 1,000-object cap, so a sync with no changes would cost several
-        requests and seconds of merging. Reading them now moves that cost into the run that caused
-        it, still merges any edit a person made in QuickBooks meanwhile (the read starts at the
-        cursor staged before the writes, so nothing is skipped), and leaves the cursor past them.
-        """
-        from qbosync_desktop.sync.clients.inbound import CACHE_READ, PHASE
-
-        phase = next((p for p in phases if getattr(p, "name", None) == PHASE), None)
-        if phase is None or ctx.run is None or outbox_mod.has_unfinished():
+    def _settle(self, ctx: RunContext, phases: list[Phase]) -> None:
+        """Let phases finish what needs every phase applied first (:class:`~qbosync_desktop.sync.plan.Settles`:
+        the customers phase reads back the customers this run wrote, so the next sync's change feed
+        does not hold them). Only in a run whose outbox work is all finished."""
+        settling = [phase for phase in phases if isinstance(phase, Settles)]
+        if not settling or ctx.run is None or outbox_mod.has_unfinished():
             return
-        wrote = OutboxEntry.select().where(
-            (OutboxEntry.run_id == ctx.run.id) & (OutboxEntry.entity == "Customer")
-        ).exists()
-        if not wrote:
-            return
-        ctx.check_cancel()
-        ctx.caches.pop(CACHE_READ, None)
-        changes = phase.plan(ctx)
-        phase.apply(ctx, changes)
-        log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))
-        self._commit_or_drop_cursors(ctx)
+        for phase in settling:
+            if phase.settle(ctx):
+                self._commit_or_drop_cursors(ctx)
 
     def problems(self) -> list[dict[str, Any]]:
         """Open problems, oldest first, as plain dicts (message, hint, details)."""

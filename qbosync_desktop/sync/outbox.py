@@ -27,6 +27,7 @@ sees one writer and the transactions above stay simple.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import datetime as _dt
 import logging
 import sqlite3
 import uuid
@@ -36,15 +37,16 @@ from typing import TYPE_CHECKING, Any
 
 import peewee
 
+from qbosync_desktop.connectors.qbo.client import BatchOp
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
 from qbosync_desktop.sync import audit, problems
-from qbosync_desktop.sync.clients import stale as stale_mod
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.plan import StalePolicy
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,6 @@ KEEP_DAYS = 30
 def prune(days: int = KEEP_DAYS) -> int:
     """Delete finished batches and their rows older than ``days`` (the audit log keeps the history).
     Unfinished work is never pruned: it is what a replay needs."""
-    import datetime as _dt
-
     cutoff = utcnow() - _dt.timedelta(days=days)
     old = [b.id for b in Batch.select(Batch.id).where((Batch.state == "done") & (Batch.done_at < cutoff))]
     n = 0
@@ -201,7 +201,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 continue
             e.attempts += 1
             if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and (
-                    not meta.get("stale_retry") or stale_mod.governs(e)):
+                    not meta.get("stale_retry") or _stale_policy(ctx, e) is not None):
                 # Handled by _retry_stale after this transaction. "stale" (not "failed") until then, so
                 # a crash before the re-read leaves the intent for the next run's replay, not lost.
                 e.state, e.last_error = STALE, oc.error.to_dict()
@@ -236,7 +236,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 OutboxEntry.id.in_([e.id for e, _ in done])).execute()
             for kind in {e.kind for e, _ in done}:
                 ids = [e.work_id for e, _ in done if e.kind == kind]
-                known = ctx.caches.get(f"problems.{kind}")
+                known = ctx.state.open_problems.get(kind)
                 if known is None or any(w in known for w in ids):  # skip the statement when none is open
                     problems.close_problems(kind, ids)
             after_commit = [("link", lk) for lk in links] + after_commit
@@ -316,8 +316,6 @@ def _send(qbo: Any, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
         if not isinstance(obj, dict) or not obj:
             obj = {"Id": body.get("Id"), "SyncToken": body.get("SyncToken")}
         return [_Outcome(e, obj, None)]
-
-    from qbosync_desktop.connectors.qbo.client import BatchOp
 
     ops = [BatchOp(str(e.batch_position), e.operation, e.entity, e.payload) for e in entries]
     try:
@@ -429,13 +427,18 @@ def submit(ctx: RunContext, changes: Iterable[Change], *, phase: str | None = No
         _retry_stale(ctx, stale_all)
 
 
+def _stale_policy(ctx: RunContext, entry: OutboxEntry) -> StalePolicy | None:
+    """The flow policy that governs a 5010 on this entry, if any (``ctx.stale_policies``)."""
+    return next((p for p in ctx.stale_policies if p.governs(entry)), None)
+
+
 def _retry_stale(ctx: RunContext, entries: list[OutboxEntry]) -> None:
     """5010: someone changed the record in QBO since we read it. Re-read it and take the current
-    SyncToken. A one-way write (Work owns what it sends) goes out again with the same body; a merged
-    two-way customer update goes out again only if QuickBooks did not change any field it writes,
-    else it is deferred to the next merge (:mod:`stale`). A re-send is a new outbox entry with a new
-    requestid, persisted before it is sent; a second 5010 in a row becomes a problem (one-way) or a
-    deferral (two-way)."""
+    SyncToken. A write no flow policy governs (one-way: Work owns what it sends) goes out again with
+    the same body; a governed one (a two-way customer update, :mod:`~qbosync_desktop.sync.clients.stale`)
+    goes out again only when its policy says so, with the meta the policy returns, else the policy
+    has deferred it. A re-send is a new outbox entry with a new requestid, persisted before it is
+    sent; a second 5010 in a row becomes a problem (ungoverned) or is the policy's to decide."""
     for e in entries:
         body = dict(e.payload)
         meta = dict(e.meta or {})
@@ -446,12 +449,12 @@ def _retry_stale(ctx: RunContext, entries: list[OutboxEntry]) -> None:
                 raise  # the entry stays "stale": the next run re-reads it
             _stale_problem(ctx, e, exc)
             continue
-        if stale_mod.governs(e):
-            changed = stale_mod.changed_fields(meta, current)
-            if changed or meta.get("stale_retry"):
-                stale_mod.defer(ctx, e, current, changed)
+        policy = _stale_policy(ctx, e)
+        if policy is not None:
+            resend = policy.resend_meta(ctx, e, meta, current)
+            if resend is None:  # deferred: the policy recorded it
                 continue
-            meta = stale_mod.retry_meta(meta, current)
+            meta = resend
         body["SyncToken"] = current.get("SyncToken")
         meta["stale_retry"] = True
         ch = Change(kind=e.kind, work_id=e.work_id, qbo_id=body["Id"], action=e.operation, payload=body,
@@ -576,5 +579,4 @@ def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *, tot
         apply_local(ctx, phase, local)
     finally:
         # Problems were opened/closed: later phases must not plan against a stale copy.
-        for key in [k for k in ctx.caches if k.startswith("problems.")]:
-            del ctx.caches[key]
+        ctx.state.open_problems.clear()

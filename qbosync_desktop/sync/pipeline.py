@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from qbosync_desktop.sync.clients import inbound, outbound
+from qbosync_desktop.sync.clients import inbound, outbound, stale
 from qbosync_desktop.sync.flows import bills, invoices, items, payments, sites, vendors
-from qbosync_desktop.sync.plan import Phase
+from qbosync_desktop.sync.plan import Phase, StalePolicy
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -34,6 +34,12 @@ PHASES: tuple[PhaseFactory, ...] = (
     vendors.phase,
     bills.phase,
 )
+
+
+#: How a stale SyncToken (5010) is answered, for the outbox entries a flow governs (every run carries
+#: them, whatever the settings: a replay may meet an entry written before a setting changed). An
+#: entry none governs is re-sent with the current SyncToken.
+STALE_POLICIES: tuple[StalePolicy, ...] = (stale.POLICY,)
 
 
 def build_phases(ctx: RunContext) -> list[Phase]:

@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from qbosync_desktop.core.errors import QboSyncError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
+    from qbosync_desktop.store.models.sync import OutboxEntry
     from qbosync_desktop.sync.context import RunContext
 
 #: Actions a Change may carry. "fail" changes become problems; "skip" ones are audited with a reason.
@@ -74,3 +77,52 @@ class Phase(Protocol):
     def plan(self, ctx: RunContext) -> list[Change]: ...
 
     def apply(self, ctx: RunContext, changes: list[Change]) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# Optional hooks. The engine and the outbox know no specific flow: a phase that needs more than
+# plan/apply provides one of these, and generic code asks ``isinstance(phase, Hook)``.
+
+
+@runtime_checkable
+class Prefetches(Protocol):
+    """A phase whose Work reads can start in the background when the run starts."""
+
+    def prefetch(self, ctx: RunContext) -> None: ...
+
+
+@runtime_checkable
+class Streams(Protocol):
+    """A phase that plans and applies in one pass in a run (never in a preview). Returns how many
+    changes there were."""
+
+    def stream(self, ctx: RunContext) -> int: ...
+
+
+@runtime_checkable
+class Settles(Protocol):
+    """A phase with work to finish once every phase has applied (e.g. reading back its own writes).
+
+    The engine calls ``settle`` only in a run whose outbox work is all finished; it returns True when
+    it did something, and the engine then commits the cursors it staged."""
+
+    def settle(self, ctx: RunContext) -> bool: ...
+
+
+class StalePolicy(Protocol):
+    """How a flow answers a stale SyncToken (QuickBooks 5010) on an outbox entry it governs.
+
+    Without a policy the outbox re-reads the record and re-sends the same body with the current
+    SyncToken (Work owns what it sends). A two-way flow may instead decide per entry: the pipeline
+    lists the policies (``pipeline.STALE_POLICIES``), the run carries them (``ctx.stale_policies``)."""
+
+    def governs(self, entry: OutboxEntry) -> bool:
+        """Is this entry's 5010 the policy's to decide (also on a second 5010 in a row)?"""
+        ...
+
+    def resend_meta(self, ctx: RunContext, entry: OutboxEntry, meta: dict[str, Any],
+                    current: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``current`` is the record as re-read. Return the meta to re-send the entry with (the
+        outbox sets the current SyncToken), or None when the policy recorded the entry otherwise
+        (e.g. deferred it to the next merge)."""
+        ...

@@ -11,11 +11,15 @@ the error class produced them - never a secret (error classes never carry one).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.sync import Problem, utcnow
+from qbosync_desktop.sync import audit
+
+log = logging.getLogger(__name__)
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:
@@ -112,6 +116,21 @@ def close_problems(kind: str, work_ids: list[str]) -> int:
         .where((Problem.kind == kind) & (Problem.work_id.in_([str(w) for w in work_ids])) & (Problem.state == "open"))
         .execute()
     )
+
+
+def close_for_turned_off(kinds: tuple[str, ...], reason: str) -> int:
+    """Close the open problems of ``kinds`` because their entity was turned off in the settings: each
+    becomes a documented skip (an audit "skip" row with ``reason``), so nothing disappears silently.
+    Returns how many were closed (the count; also logged). Call inside the settings' transaction."""
+    rows = list(Problem.select().where(Problem.kind.in_(list(kinds)) & (Problem.state == "open")))
+    for p in rows:
+        p.state, p.closed_at, p.retry_requested = "closed", utcnow(), False
+        p.save()
+        audit.record("skip", p.kind, p.work_id, p.qbo_id, run_id=None,
+                     message=f"{reason}: its problem “{p.title or p.message}” was closed and it is not synced")
+    if rows:
+        log.info("%s: closed %d open problem(s) of %s as skips", reason, len(rows), ", ".join(kinds))
+    return len(rows)
 
 
 def open_problems(kind: str | None = None) -> list[dict[str, Any]]:

@@ -80,7 +80,7 @@ def test_each_code_maps_to_its_class_with_plain_words_and_details(code):
 def test_duplicate_name_says_which_name_and_what_to_do():
     err = error_for_response(400, upper_body("6240"), context={"entity": "Customer", "name": "Ann Lee"})
     assert err.message == "QuickBooks already has a customer or vendor called 'Ann Lee'."
-    assert err.hint == "Rename one of them, or link them on the Review page."
+    assert err.hint == "Rename one of them, or link them in the Matches tab (or with 'qbosync matches')."
     anonymous = error_for_response(400, upper_body("6240"))
     assert "called" not in anonymous.message
 

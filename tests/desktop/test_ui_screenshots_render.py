@@ -8,7 +8,7 @@ from PySide6.QtGui import QImage
 from qbosync_desktop.desktop.ui.screenshots import render
 
 EXPECTED = ["01-connect.png", "02-sync-settings.png", "03-review.png", "04-enable.png", "05-integration.png",
-            "06-problems.png", "07-disconnect.png", "08-error.png"]
+            "06-problems.png", "07-disconnect.png", "08-error.png", "09-matches.png"]
 
 
 @pytest.mark.timeout(240)

@@ -189,11 +189,20 @@ def work_concepts(ws: Workspace) -> list[Any] | None:
 def settings_view(ws: Workspace, s: SyncSettings) -> dict[str, Any]:
     """The stable JSON of ``settings show --json``: values, plus account names where known."""
     names = {m.concept: m.account_name for m in ws.concept_mappings().values()}
-    return {"settings": s.to_dict(), "labels": dict(LABELS), "concept_account_names": names}
+    return {"settings": s.to_dict(), "labels": dict(LABELS), "concept_account_names": names,
+            "account_names": ws.account_names()}
 
 
-def print_settings(s: SyncSettings) -> None:
-    width = max(len(v) for v in LABELS.values())
+def print_settings(s: SyncSettings, names: Mapping[str, str] | None = None) -> None:
+    """One line per setting: label, value (accounts by name, as saved with the settings, with the Id
+    in brackets), then the ``[key]`` to use with ``settings set``, in one aligned column."""
+    names = names or {}
+
+    def account(acct_id: str) -> str:
+        name = names.get(str(acct_id))
+        return f"{name} ({acct_id})" if name else str(acct_id)
+
+    rows = []
     for key, label in LABELS.items():
         value = getattr(s, key)
         if key in SWITCHES:
@@ -203,10 +212,14 @@ def print_settings(s: SyncSettings) -> None:
         elif key == "start_date":
             shown = value.isoformat() if value else "the integration date"
         elif key == "concepts":
-            shown = ", ".join(f"{c} {symbol('→', '->')} {a}" for c, a in sorted(value.items())) or "none mapped"
+            shown = ", ".join(f"{c} {symbol('→', '->')} {account(a)}" for c, a in sorted(value.items())) or "none mapped"
         else:
-            shown = "not chosen" if value is None else str(value)
-        print(f"{label:<{width}}  {shown}   [{key}]")
+            shown = "not chosen" if value is None else account(value)
+        rows.append((label, shown, key))
+    width = max(len(label) for label, _, _ in rows)
+    value_width = max(len(shown) for _, shown, _ in rows)
+    for label, shown, key in rows:
+        print(f"{label:<{width}}  {shown:<{value_width}}  [{key}]")
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -217,7 +230,7 @@ def run_show(args: argparse.Namespace) -> int:
         if args.json:
             print_json(settings_view(ws, s))
         else:
-            print_settings(s)
+            print_settings(s, ws.account_names())
     return 0
 
 
@@ -226,6 +239,10 @@ def run_set(args: argparse.Namespace) -> int:
 
     pairs = parse_assignments(args.assignments)
     with workspace() as ws:
+        # Values that need no company data (switches, dates, numbers) are checked first: a typo there
+        # is a settings error, whatever the state of the QuickBooks connection.
+        offline = [(k, v) for k, v in pairs if k not in ACCOUNT_FIELDS and not k.startswith("concept.")]
+        apply_assignments(ws.settings(), offline, None)
         accounts = company_accounts(ws)
         groups = account_groups(accounts) if accounts is not None else None
         new = apply_assignments(ws.settings(), pairs, groups)
@@ -234,5 +251,5 @@ def run_set(args: argparse.Namespace) -> int:
             print_json(settings_view(ws, new))
         else:
             print("Saved.")
-            print_settings(new)
+            print_settings(new, ws.account_names())
     return 0

@@ -235,8 +235,14 @@ def status_view(ws: Workspace) -> dict[str, Any]:
                     "qbo_requests": row.qbo_requests, "error": row.error}
     except ModuleNotFoundError:  # pragma: no cover - before the engine lands
         pass
+    practice_running = None
+    if conn is not None and conn.environment == "practice":
+        from qbosync_desktop.runtime.practice import practice_stopped
+
+        practice_running = practice_stopped(ws) is None
     return {
         "connection": conn.to_dict() if conn else None,
+        "practice_running": practice_running,
         "enabled": ws.enabled,
         "entities": {name: bool(getattr(s, key)) for name, key in ENTITIES},
         "last_run": last,
@@ -267,6 +273,8 @@ def run_status(args: argparse.Namespace) -> int:
     conn = view["connection"] or {}
     state = {"connected": "connected", "needs_reconnect": "NEEDS RECONNECT ('qbosync connect')",
              "disconnected": "not connected"}.get(conn.get("state"), "not connected")
+    if view.get("practice_running") is False and conn.get("state") == "connected":
+        state = "practice company not running (it ran inside 'qbosync demo'; run it again to sync)"
     print(f"QuickBooks: {conn.get('company_name') or '-'} (realm {conn.get('realm_id') or '-'}): {state}")
     print(f"Work:       {conn.get('work_company_name') or '-'} ({conn.get('work_base_url') or 'not connected'})")
     print(f"Integration: {'enabled since ' + conn['integration_enabled_at'] if view['enabled'] else 'not enabled'}")

@@ -105,22 +105,33 @@ def show_fraction(bar: QProgressBar, fraction: float | None) -> None:
         bar.setValue(int(fraction * 1000))
 
 
-def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str]]:
-    """(on, detail) per entity for the summary: the chosen accounts are the detail."""
+def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str, str]]:
+    """(on, detail, action) per entity for the summary: the chosen accounts are the detail of an
+    entity that is on; one that is off shows just "Off" (no accounts: they are not used). An entity
+    that is on but cannot sync shows the red x, the reason and the next step (``action``)."""
     def acct(label: str, acct_id: str | None) -> str:
         return f"{label}: {name_of(acct_id)}" if acct_id else ""
 
-    return {
+    rows: dict[str, tuple[bool, str, str]] = {
         "Clients": (settings.clients, tr("Two-way with QuickBooks customers") + (
-            tr(" · default state used when missing") if settings.use_default_state else "") if settings.clients else ""),
-        "Sites": (settings.sites, tr("Sub-customers ⇄ Work Sites during onboarding") if settings.sites else ""),
+            tr(" · default state used when missing") if settings.use_default_state else "") if settings.clients else "",
+            ""),
+        "Sites": (settings.sites, tr("Sub-customers ⇄ Work Sites during onboarding") if settings.sites else "", ""),
         "Invoices": (settings.invoices, " · ".join(filter(None, [
-            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account)]))),
-        "Payments": (settings.payments, acct(tr("Deposit to"), settings.deposit_account)),
-        "Contractor bills": (settings.bills, " · ".join(filter(None, [
-            acct(tr("A/P"), settings.ap_account),
-            tr("{0} concepts mapped").format(len(settings.concepts)) if settings.bills else ""]))),
+            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account)]))
+            if settings.invoices else "", ""),
+        "Payments": (settings.payments, acct(tr("Deposit to"), settings.deposit_account) if settings.payments else "",
+                     ""),
     }
+    if settings.bills and not settings.concepts:
+        # Disconnect forgets the concept mappings: every bill would fail until they are mapped again.
+        rows["Contractor bills"] = (False, tr("Needs mapping: no Work invoice concept has an expense account, "
+                                              "so no bill can be sent"), tr("Map concepts…"))
+    else:
+        rows["Contractor bills"] = (settings.bills, " · ".join(filter(None, [
+            acct(tr("A/P"), settings.ap_account),
+            tr("{0} concepts mapped").format(len(settings.concepts))])) if settings.bills else "", "")
+    return rows
 
 
 def _table(headers: list[str], name: str, parent: QWidget) -> QTableWidget:
@@ -236,6 +247,7 @@ class IntegrationWindow(QMainWindow):
         self.entity_rows: dict[str, EntityStatus] = {}
         for name in ENTITIES:
             row = EntityStatus(self.tr(name), settings_card)
+            row.action.clicked.connect(self.open_settings)  # the next step is always in the settings
             self.entity_rows[name] = row
             sl.addWidget(row)
         sl.addStretch(1)
@@ -286,6 +298,7 @@ class IntegrationWindow(QMainWindow):
         self.tabs.setAccessibleName(self.tr("Problems, conflicts, history and activity"))
         self._build_problems()
         self._build_conflicts()
+        self._build_matches()
         self._build_history()
         self._build_activity()
         bl.addWidget(self.tabs, 1, 0, 1, 2)
@@ -337,6 +350,32 @@ class IntegrationWindow(QMainWindow):
         self.conflicts_table.setColumnWidth(3, 200)
         lay.addWidget(self.conflicts_table)
         self.tabs.addTab(page, self.tr("Conflicts"))
+
+    def _build_matches(self) -> None:
+        """Match review after onboarding: the proposals the engine stored (clients and contractors
+        that may already be in QuickBooks), each accepted or rejected here, off the GUI thread."""
+        self.matches_page = page = QWidget()
+        lay = QVBoxLayout(page)
+        hint = QLabel(self.tr("A Work record that looks like one already in QuickBooks waits here until you decide. "
+                              "Accept links the two (no duplicate is created); Reject lets each sync on its own."),
+                      page)
+        hint.setWordWrap(True)
+        hint.setObjectName("Muted")
+        lay.addWidget(hint)
+        self.matches_table = _table([self.tr("In Work"), self.tr("In QuickBooks"), self.tr("Why they may be the same"),
+                                     self.tr("Decision")], self.tr("Matches"), page)
+        self.matches_table.setColumnWidth(0, 190)
+        self.matches_table.setColumnWidth(1, 170)
+        header = self.matches_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the reason wraps; the buttons keep their size
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.sectionResized.connect(lambda *_a: self.matches_table.resizeRowsToContents())
+        lay.addWidget(self.matches_table)
+        self.matches_status = QLabel("", page)
+        self.matches_status.setObjectName("Muted")
+        lay.addWidget(self.matches_status)
+        self.tabs.addTab(page, self.tr("Matches"))
 
     def _build_history(self) -> None:
         page = QWidget()
@@ -467,7 +506,12 @@ class IntegrationWindow(QMainWindow):
         self._render(self.snapshot, from_refresh=False)
 
     def account_name(self, acct_id: str | None) -> str:
-        return self._account_names.get(str(acct_id), str(acct_id)) if acct_id else ""
+        """The account's name: from QuickBooks when it could be read, else as saved with the settings
+        (so a restart without QuickBooks still shows names), else the id."""
+        if not acct_id:
+            return ""
+        key = str(acct_id)
+        return self._account_names.get(key) or self.snapshot.account_names.get(key) or key
 
     def _render(self, snap: Snapshot, from_refresh: bool = True) -> None:
         if from_refresh:
@@ -488,8 +532,8 @@ class IntegrationWindow(QMainWindow):
         self.reconnect_button.setVisible(state == "needs_reconnect")
         self.disconnect_button.setEnabled(state != "disconnected")
         self.sync_button.setEnabled(state == "connected" and not self.service.busy)
-        for name, (on, detail) in entity_status(snap.settings, self.account_name).items():
-            self.entity_rows[name].set_status(on, detail)
+        for name, (on, detail, action) in entity_status(snap.settings, self.account_name).items():
+            self.entity_rows[name].set_status(on, detail, action=action)
         last = snap.last_run
         if last:
             result = {"done": self.tr("finished"), "failed": self.tr("stopped with an error"),
@@ -511,6 +555,7 @@ class IntegrationWindow(QMainWindow):
                              else self.tr("Problems"))
         self.tabs.setTabText(1, self.tr("Conflicts ({0})").format(len(snap.conflicts)) if snap.conflicts
                              else self.tr("Conflicts"))
+        self._fill_matches()
         self.service.set_attention(bool(snap.problems) or state == "needs_reconnect")
         emit(self.refreshed)
         if self._refresh_again and from_refresh:
@@ -557,6 +602,60 @@ class IntegrationWindow(QMainWindow):
                 cl.addWidget(b)
             t.setCellWidget(row, 4, cell)
         t.resizeRowsToContents()
+
+    def _fill_matches(self) -> None:
+        t = self.matches_table
+        rows = self.snapshot.matches
+        waiting = sum(1 for m in rows if m["state"] == "proposed")
+        index = self.tabs.indexOf(self.matches_page)
+        self.tabs.setTabText(index, self.tr("Matches ({0})").format(waiting) if waiting else self.tr("Matches"))
+        t.setRowCount(len(rows))
+        for row, m in enumerate(rows):
+            kind = self.tr("Client") if m["kind"] == "client" else self.tr("Contractor")
+            t.setItem(row, 0, _item(f"{kind}: {m['work_name']}", m["id"]))
+            t.setItem(row, 1, _item(m["qbo_name"]))
+            t.setItem(row, 2, _item(self.tr("{0} (score {1})").format(m["reason"], m["score"])))
+            cell = QWidget(t)
+            cl = QHBoxLayout(cell)
+            cl.setContentsMargins(4, 2, 4, 2)
+            if m["state"] == "proposed":
+                for action, text, slot in (("accept", self.tr("Accept"), self.accept_match),
+                                           ("reject", self.tr("Reject"), self.reject_match)):
+                    b = QPushButton(text, cell)
+                    b.setObjectName(f"match_{action}_{m['id']}")
+                    b.setAccessibleName(f"{text}: {m['work_name']} = {m['qbo_name']}")
+                    b.clicked.connect(lambda _=False, mid=m["id"], fn=slot: fn(mid))
+                    cl.addWidget(b)
+            else:
+                by = self.tr(" (automatically: exact match)") if m.get("decided_by") == "auto" else ""
+                words = self.tr("Accepted") if m["state"] == "accepted" else self.tr("Rejected")
+                cl.addWidget(QLabel(words + by, cell))
+            t.setCellWidget(row, 3, cell)
+        t.resizeRowsToContents()
+
+    def accept_match(self, match_id: int) -> None:
+        self._decide_match(match_id, "accept")
+
+    def reject_match(self, match_id: int) -> None:
+        self._decide_match(match_id, "reject")
+
+    def _decide_match(self, match_id: int, decision: str) -> None:
+        """Accept or reject on the sync worker (database writes stay off the GUI thread); the records
+        it held back sync in the next run."""
+        self.matches_status.setText(self.tr("Saving your decision…"))
+
+        def decide(engine: Any) -> Any:
+            return engine.accept_match(match_id) if decision == "accept" else engine.reject_match(match_id)
+
+        def done(_result: Any) -> None:
+            self.matches_status.setText(self.tr("Saved. The records it held back sync in the next run."))
+            self.refresh()
+
+        def failed(exc: BaseException) -> None:
+            self.matches_status.setText("")
+            self.dialog = show_error(exc, self)
+
+        self.service.submit(decide, on_done=done, on_error=failed)
 
     def _fill_history(self) -> None:
         self.history_table.set_rows(self.snapshot.runs)

@@ -6,7 +6,8 @@ are always what the code shows today. Files:
 
 ``01-connect.png`` ``02-sync-settings.png`` ``03-review.png`` ``04-enable.png`` (the first sync
 running), ``05-integration.png`` (after the first sync, with data), ``06-problems.png`` (the Problems
-tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`` (an error dialog).
+tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`` (an error dialog),
+``09-matches.png`` (the Matches tab: match review after onboarding). ``--size WxH`` renders at a size.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ def _save(widget, out: Path, name: str) -> Path:
     return path
 
 
-def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
+def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None) -> list[Path]:
     """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
-    caught mid-run."""
+    caught mid-run; ``size`` (width, height) renders the wizard and the window at that size."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
     import keyring
@@ -65,7 +66,7 @@ def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
                    ask_on_close=False)
     try:
         wizard = c.wizard
-        wizard.resize(980, 900)
+        wizard.resize(*(size or (980, 900)))
         page = wizard.connect_page
         if not run_until(page.isComplete, 120_000, extra_ms=200):
             raise RuntimeError("connecting to the practice company took too long: " + page.status.text())
@@ -89,10 +90,11 @@ def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
         run_until(lambda: c.integration is not None and c.integration.isVisible(), 600_000)
 
         window = c.integration
-        window.resize(1180, 900)
+        window.resize(*(size or (1180, 900)))
         run_until(lambda: window.history_table.rowCount() >= 1, 30_000, extra_ms=300)
-        window.tabs.setCurrentIndex(3)  # Activity
+        window.tabs.setCurrentIndex(window.tabs.count() - 1)  # Activity
         shots.append(_save(window, out, "05-integration.png"))
+
         window.tabs.setCurrentIndex(0)  # Problems
         if window.problems_table.rowCount():
             window.problems_table.selectRow(0)
@@ -111,6 +113,10 @@ def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
         run_until(lambda: err.isVisible(), 2000, extra_ms=200)
         shots.append(_save(err, out, "08-error.png"))
         err.close()
+
+        window.tabs.setCurrentIndex(window.tabs.indexOf(window.matches_page))
+        run_until(lambda: False, 300)
+        shots.append(_save(window, out, "09-matches.png"))
     finally:
         c.shutdown()
         run_until(lambda: not c.session.service.thread.is_alive(), 60_000)
@@ -121,9 +127,21 @@ def render(out: Path, *, latency_ms: float = 15) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0] if argv else "docs/screenshots")
-    render(out)
+    """``screenshots [OUTDIR] [--size WxH ...]``: each ``--size`` renders every screen at that size
+    into ``OUTDIR/WxH/`` (e.g. ``--size 900x650 --size 1600x1000``); without it, the README sizes."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m qbosync_desktop.desktop.ui.screenshots")
+    parser.add_argument("out", nargs="?", default="docs/screenshots")
+    parser.add_argument("--size", action="append", default=[], metavar="WxH",
+                        help="render the wizard and the window at this size (repeatable)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    out = Path(args.out)
+    if not args.size:
+        render(out)
+    for text in args.size:
+        width, height = (int(v) for v in text.lower().split("x", 1))
+        render(out / f"{width}x{height}", size=(width, height))
     return 0
 
 

@@ -24,6 +24,8 @@ class Snapshot:
     connection: dict[str, Any] | None = None
     settings: SyncSettings = field(default_factory=SyncSettings)
     concept_names: dict[str, str] = field(default_factory=dict)  # concept -> account name
+    account_names: dict[str, str] = field(default_factory=dict)  # account id -> name, as saved with the settings
+    matches: list[dict[str, Any]] = field(default_factory=list)  # match review proposals, best first
     problems: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
@@ -66,6 +68,8 @@ def load_snapshot(workspace: Any) -> Snapshot:
     conn = workspace.connection
     snap = Snapshot(connection=conn.to_dict() if conn is not None else None, settings=workspace.settings())
     snap.concept_names = {name: (m.account_name or m.account_id) for name, m in workspace.concept_mappings().items()}
+    snap.account_names = workspace.account_names()
+    snap.matches = stored_matches()
     snap.problems = problems_mod.open_problems()
     snap.conflicts = open_conflicts()
     for r in Run.select().order_by(Run.id.desc()).limit(RUN_LIMIT):
@@ -78,6 +82,14 @@ def load_snapshot(workspace: Any) -> Snapshot:
                            "work_id": e.work_id, "qbo_id": e.qbo_id, "message": e.message or "",
                            "before": e.before, "after": e.after})
     return snap
+
+
+def stored_matches() -> list[dict[str, Any]]:
+    """Every stored match proposal (waiting ones first, then best first); no reading of either system."""
+    from qbosync_desktop.sync.onboarding.review import stored
+
+    rows = [m.to_dict() for m in stored()]
+    return sorted(rows, key=lambda m: (m["state"] != "proposed", m["kind"], -int(m["score"] or 0), m["id"]))
 
 
 def open_conflicts() -> list[dict[str, Any]]:

@@ -29,7 +29,12 @@ def style_sheet() -> str:
 
 
 def apply_style(app: QApplication) -> None:
-    """Install the style sheet once per application (idempotent: tests create many windows)."""
+    """Install the style sheet and the wheel guard (dropdowns and spin boxes take the mouse wheel
+    only when focused, :mod:`~qbosync_desktop.desktop.ui.widgets.wheel_guard`) once per application
+    (idempotent: tests create many windows)."""
+    from qbosync_desktop.desktop.ui.widgets.wheel_guard import install_wheel_guard
+
+    install_wheel_guard(app)
     if not app.property("qbosync_styled"):
         app.setStyleSheet(style_sheet())
         app.setProperty("qbosync_styled", True)

@@ -30,11 +30,13 @@ import, so turning "Use default state" on (no change in QuickBooks) is enough to
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, Problem, utcnow
+from qbosync_desktop.store.models.sync import Link, OutboxEntry, Problem, utcnow
 from qbosync_desktop.store.models.twoway import Conflict, WorkWrite
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
 from qbosync_desktop.sync.clients import stale
@@ -50,6 +52,10 @@ from qbosync_desktop.sync.clients.fields import (
     work_values,
 )
 from qbosync_desktop.sync.clients.merge import merge
+from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
+from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
+from qbosync_desktop.sync.flows.base import after, stamp
+from qbosync_desktop.sync.onboarding.matching import Proposal
 from qbosync_desktop.sync.onboarding.review import (
     decide,
     decided_unlinked,
@@ -60,6 +66,8 @@ from qbosync_desktop.sync.onboarding.review import (
 )
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
+from qbosync_desktop.sync.rules.fingerprint import fingerprint
+from qbosync_desktop.sync.rules.names import check_name
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,10 +84,21 @@ MAX_409_RETRIES = 3
 APPLY_CHUNK = 100
 #: Above this many linked clients to fetch one by one, read the whole Work list instead.
 BULK_READ_THRESHOLD = 50
-#: ctx.caches keys other phases read (sites, the outbound clients phase, the preview)
-CACHE_READ = "twoway.customers.read"
-CACHE_HOLD = "twoway.hold.client"
-CACHE_IMPORTS = "twoway.imports.client"
+
+
+@dataclass
+class CustomersRun:
+    """What this phase read and decided in the current run (``ctx.flow_state(CustomersRun)``); the
+    sites phase reads it too, so QuickBooks' customers are read once per run."""
+
+    #: the customers read of this run (CDC, a full read, or a query); None until read
+    read: cdc.Changes | None = None
+    #: every customer, for the sites phase when :attr:`read` was not a full read
+    all_customers: list[dict[str, Any]] | None = None
+    #: planned imports by QuickBooks id (the sites phase places sub-customers under them)
+    imports: dict[str, Change] = field(default_factory=dict)
+    #: new match proposals to store when the plan is applied (a preview stores none)
+    fresh: list[Proposal] = field(default_factory=list)
 
 
 class TooLong(WorkValidationError):
@@ -90,33 +109,21 @@ def _twoway(link: Link | None) -> dict[str, Any]:
     return dict(((link.synced or {}) if link is not None else {}).get("twoway") or {})
 
 
-def _stamp(value: Any) -> str | None:
-    from qbosync_desktop.sync.flows.base import stamp
-
-    return stamp(value)
-
-
 def read_customers(ctx: RunContext) -> cdc.Changes:
-    """The customers read of this run (shared with the sites phase through ``ctx.caches``)."""
-
-    def load() -> cdc.Changes:
+    """The customers read of this run (shared with the sites phase through :class:`CustomersRun`)."""
+    state = ctx.flow_state(CustomersRun)
+    if state.read is None:
         since = cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY)))
-        return cdc.read_changes(ctx.qbo, ENTITY, since, now=ctx.now)
-
-    return ctx.cached(CACHE_READ, load)
+        state.read = cdc.read_changes(ctx.qbo, ENTITY, since, now=ctx.now)
+    return state.read
 
 
 def outbound_fingerprint(ctx: RunContext, client: Any) -> str:
     """What the outbound ``clients`` phase computes for this client, so it sees no change."""
-    from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
-    from qbosync_desktop.sync.rules.fingerprint import fingerprint
-
     return fingerprint(customer_body(client, sent_name(ctx, client)))
 
 
 def _sent(client: Any, display_name: str) -> dict[str, Any]:
-    from qbosync_desktop.sync.clients.outbound import customer_body
-
     return customer_body(client, display_name)
 
 
@@ -138,10 +145,8 @@ class ClientsTwoWay:
 
         since = ctx.cursor(WORK_CURSOR)
         work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
-        newest = max((t for t in (_stamp(get(c, "updated_at")) for c in work_changed) if t), default=None)
+        newest = max((t for t in (stamp(get(c, "updated_at")) for c in work_changed) if t), default=None)
         if newest is not None:
-            from qbosync_desktop.sync.flows.base import after
-
             ctx.stage_cursor(WORK_CURSOR, after(newest))
         work_by_id = {str(get(c, "id")): c for c in work_changed}
 
@@ -153,8 +158,6 @@ class ClientsTwoWay:
         decided = [m.qbo_id for m in decided_unlinked(KIND)]
         missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
         if missing:
-            from qbosync_desktop.connectors.qbo.query import quote
-
             for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
                 if is_top_level(c):
                     customers[str(c["Id"])] = c
@@ -172,8 +175,9 @@ class ClientsTwoWay:
             all_work = {str(get(c, "id")): c for c in ctx.work.clients()}
         unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in links]
         decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
-        ctx.caches[CACHE_HOLD] = dict(decisions.waiting_work)
-        ctx.caches["twoway.fresh.client"] = decisions.fresh
+        state = ctx.flow_state(CustomersRun)
+        ctx.state.holds.set(KIND, decisions.waiting_work)
+        state.fresh = decisions.fresh
         matched = {q: (w, info) for w, q, info in decisions.accepted}
 
         changes: list[Change] = []
@@ -197,7 +201,7 @@ class ClientsTwoWay:
             ch = self._import_change(ctx, cust, company, pending.get(qid))
             imports[qid] = ch
             changes.append(ch)
-        ctx.caches[CACHE_IMPORTS] = imports
+        state.imports = imports
 
         # Linked pairs where either side changed, or a conflict decision waits to be applied.
         resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
@@ -329,8 +333,6 @@ class ClientsTwoWay:
         action = "update" if res.changed else "skip"
         reason = "; ".join(parts) or "no change"
         if "name" in res.to_qbo:
-            from qbosync_desktop.sync.rules.names import check_name
-
             bad = check_name(str(res.to_qbo["name"]), what="client")
             if bad is not None:
                 # QuickBooks would refuse the new name (2040/2050): say so before sending anything;
@@ -391,15 +393,43 @@ class ClientsTwoWay:
                 w = self._apply_merge(ctx, ch)
                 if w is not None:
                     qbo_writes.append(w)
-        if ctx.caches.get("twoway.fresh.client"):
+        fresh = ctx.flow_state(CustomersRun).fresh
+        if fresh:
             with database.atomic():
-                store_fresh(KIND, ctx.caches["twoway.fresh.client"])
+                store_fresh(KIND, fresh)
         if any(c.action == "import" or c.meta.get("to_work") for c in changes):
             # The engine may have prefetched the outbound phase's Work client list at run start,
             # before these Work writes: such a stale copy would look changed against the fingerprint
             # set here and push the old values over QuickBooks. Make that phase read Work again.
-            ctx.caches.pop("prefetch.work.clients", None)
+            ctx.state.prefetched.pop(OUTBOUND_CURSOR, None)
         outbox.submit(ctx, qbo_writes)
+
+    # -- the settle hook (called by the engine once every phase has applied) -------------------------
+    def settle(self, ctx: RunContext) -> bool:
+        """Read back, within this run, the QuickBooks customers this run wrote. Returns True when it
+        did (the engine then commits the cursors it staged).
+
+        This phase reads QuickBooks' changes *before* the outbound phases write. Without this step
+        the next sync's CDC window would hold this run's own writes - 5,000 customers after a large
+        initial sync, over CDC's 1,000-object cap, so a sync with no changes would cost several
+        requests and seconds of merging. Reading them now moves that cost into the run that caused
+        it, still merges any edit a person made in QuickBooks meanwhile (the read starts at the
+        cursor staged before the writes, so nothing is skipped), and leaves the cursor past them.
+        The engine calls it only for a run whose outbox work is all finished.
+        """
+        if ctx.run is None:
+            return False
+        wrote = OutboxEntry.select().where(
+            (OutboxEntry.run_id == ctx.run.id) & (OutboxEntry.entity == ENTITY)
+        ).exists()
+        if not wrote:
+            return False
+        ctx.check_cancel()
+        ctx.flow_state(CustomersRun).read = None
+        changes = self.plan(ctx)
+        self.apply(ctx, changes)
+        log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))
+        return True
 
     def _apply_imports(self, ctx: RunContext, imports: list[Change]) -> None:
         """Intents committed first (one transaction), creates sent a few at a time, results applied
@@ -570,4 +600,5 @@ def phase(ctx: RunContext) -> ClientsTwoWay | None:
     return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
 
 
-__all__ = ["ClientsTwoWay", "QboSyncError", "canonical_body", "create_idempotent", "phase", "problem_key"]
+__all__ = ["ClientsTwoWay", "CustomersRun", "QboSyncError", "canonical_body", "create_idempotent", "phase",
+           "problem_key"]

@@ -11,26 +11,25 @@ client in Work, so that write does not bounce back to QBO as an update on the ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.sync.clients.inbound import CACHE_HOLD
 from qbosync_desktop.sync.flows.base import (
-    OutboundPhase,
-    fail,
+    Lister,
     name_fingerprint,
     resolve_display_name,
     stamp,
-    unchanged,
     val,
-    write_change,
 )
+from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import clean, normalise, renamed
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+
+PHASE = "clients"
+CURSOR = "work.clients"
 
 ADDRESS_MAP = (
     ("line1", "Line1"),
@@ -76,54 +75,62 @@ def sent_name(ctx: RunContext, rec: Any, kind: str = "client") -> str:
     return name
 
 
-class ClientsOut(OutboundPhase):
-    name = "clients"
+class ClientsOut(OutboundFlow):
+    name = PHASE
     kind = "client"
-    cursor = "work.clients"
-    lister = "clients"
+    entity = "Customer"
+    cursor = CURSOR
+    full_update = False
+    reason_update = "client changed in Work"
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
+    def work_list(self, work: Any) -> Lister:
+        return work.clients
+
+    def label(self, rec: Any) -> str:
+        return clean(val(rec, "name", ""))
+
+    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
         # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
-        # could make the duplicate the person has not ruled out. The customers phase fills this in.
-        held: dict[str, str] = ctx.caches.get(CACHE_HOLD) or {}
-        for rec in records:
-            wid = str(val(rec, "id"))
-            label = clean(val(rec, "name", ""))
-            if wid in held and ctx.link(self.kind, wid) is None:
-                # Read it again next run (the decision does not change the Work record).
-                ctx.cap_cursor("work.clients", stamp(val(rec, "updated_at")))
-                yield (Change(self.kind, wid, None, "skip", held[wid], entity="Customer", label=label))
-                continue
-            display = sent_name(ctx, rec)
-            body = customer_body(rec, display)
-            pfp = name_fingerprint(ctx, body if display == label else customer_body(rec, label))
-            if unchanged(ctx, self.kind, wid, fingerprint(body), problem_fp=pfp):
-                continue
-            link = ctx.link(self.kind, wid)
-            previously = ((link.synced or {}).get("sent") or {}).get("DisplayName") if link is not None else None
-            if link is None or previously != display:
-                decision, display, found, problem = resolve_display_name(
-                    ctx, label, kind=self.kind, work_id=wid, what="client", link_entity="Customer"
-                )
-                meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}
-                if decision == "fail":
-                    yield (fail(self.kind, rec, problem, entity="Customer", label=label, fp=pfp,
-                                        qbo_id=link.qbo_id if link else None))
-                    continue
-                if decision == "link":
-                    body = customer_body(rec, display)
-                    meta.update(fingerprint=fingerprint(body), sync_token=found.get("SyncToken"),
-                                origin="linked_by_name", synced={"sent": body}, after={"DisplayName": display})
-                    yield (Change(self.kind, wid, found["Id"], "link",
-                                          f"QuickBooks already has the customer '{display}': linked, not duplicated",
-                                          entity="Customer", label=label, meta=meta))
-                    continue
-                if display != body["DisplayName"]:
-                    body = customer_body(rec, display)
-            reason = "new client" if display == label else f"new client, sent as '{display}' (name already used)"
-            yield (write_change(ctx, kind=self.kind, entity="Customer", work_id=wid, label=label, body=body,
-                                        rec=rec, full_update=False, reason_create=reason,
-                                        reason_update="client changed in Work"))
+        # could make the duplicate the person has not ruled out. The customers phase sets the hold.
+        held = ctx.state.holds.of(self.kind).get(d.work_id)
+        if held is not None and d.link is None:
+            # Read it again next run (the decision does not change the Work record).
+            ctx.cap_cursor(self.cursor, stamp(val(d.rec, "updated_at")))
+            return self.held(d, held)
+        return None
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+        """Under the DisplayName already sent, if the Work name did not change (see :func:`sent_name`)."""
+        return customer_body(d.rec, sent_name(ctx, d.rec))
+
+    def problem_fingerprint(self, ctx: RunContext, d: Draft) -> str:
+        named = d.body if d.body["DisplayName"] == d.label else customer_body(d.rec, d.label)
+        return name_fingerprint(ctx, named)
+
+    def write(self, ctx: RunContext, d: Draft) -> Change:
+        """A new or renamed client: its name is checked against QBO's (link an unlinked customer of
+        the same name, rename on collision, or a problem); then a create or a sparse update."""
+        rec, link, body = d.rec, d.link, d.body
+        display = body["DisplayName"]
+        previously = ((link.synced or {}).get("sent") or {}).get("DisplayName") if link is not None else None
+        if link is None or previously != display:
+            decision, display, found, problem = resolve_display_name(
+                ctx, d.label, kind=self.kind, work_id=d.work_id, what="client", link_entity="Customer"
+            )
+            if decision == "fail":
+                return self.fail(d, problem, qbo_id=d.qbo_id)
+            if decision == "link":
+                body = customer_body(rec, display)
+                meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version"),
+                        "fingerprint": fingerprint(body), "sync_token": found.get("SyncToken"),
+                        "origin": "linked_by_name", "synced": {"sent": body}, "after": {"DisplayName": display}}
+                return Change(self.kind, d.work_id, found["Id"], "link",
+                              f"QuickBooks already has the customer '{display}': linked, not duplicated",
+                              entity=self.entity, label=d.label, meta=meta)
+            if display != body["DisplayName"]:
+                body = customer_body(rec, display)
+        reason = "new client" if display == d.label else f"new client, sent as '{display}' (name already used)"
+        return self.create_or_update(ctx, d, body=body, reason_create=reason)
 
 
 def phase(ctx: RunContext) -> ClientsOut | None:

@@ -191,3 +191,24 @@ def defer(ctx: RunContext, entry: OutboxEntry, current: Mapping[str, Any], chang
         ctx.remember_link(link)
     ctx.count(phase, OUTCOME)
     ctx.observer.record(phase, entry.work_id, OUTCOME, message)
+
+
+class TwoWayCustomerUpdates:
+    """This module as the outbox's stale-token policy (:class:`~qbosync_desktop.sync.plan.StalePolicy`)
+    for two-way customer updates; the pipeline registers :data:`POLICY`."""
+
+    def governs(self, entry: OutboxEntry) -> bool:
+        return governs(entry)
+
+    def resend_meta(self, ctx: RunContext, entry: OutboxEntry, meta: dict[str, Any],
+                    current: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Re-send only when QuickBooks changed none of the written fields meanwhile, and not twice
+        in a row (someone is editing the customer right now); else defer to the next merge."""
+        changed = changed_fields(meta, current)
+        if changed or meta.get("stale_retry"):
+            defer(ctx, entry, current, changed)
+            return None
+        return retry_meta(meta, current)
+
+
+POLICY = TwoWayCustomerUpdates()

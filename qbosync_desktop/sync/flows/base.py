@@ -1,5 +1,6 @@
 """What every Work → QBO flow shares: reading changes by cursor, the decision create/update/skip,
-the QBO name index, and the standard ``apply``.
+the QBO name index, and the helpers the flows' checks use. The plan loop itself is the template in
+:mod:`qbosync_desktop.sync.flows.outbound`.
 
 Reading: each flow reads its Work list with ``updated_since`` = its cursor. Records with an open
 problem are read again too (from the oldest such record's ``updated_at``), because a problem can be
@@ -15,21 +16,25 @@ person presses Retry (re-sending a refused payload would only repeat the refusal
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.store.models.sync import Problem
-from qbosync_desktop.sync import outbox
+from qbosync_desktop.core.errors import QboValidationError
+from qbosync_desktop.store.models.sync import AuditEntry, Problem
 from qbosync_desktop.sync.context import NameIndex
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
-from qbosync_desktop.sync.rules.names import normalise
+from qbosync_desktop.sync.rules.names import check_name, clean, collision_problem, normalise, renamed
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
 
 CENT = Decimal("0.01")
+
+#: A Work list method (a bound method of the Work client, e.g. ``work.invoices``): called with no
+#: argument for everything, or ``updated_since=<cursor>`` for what changed since.
+Lister = Callable[..., Iterable[Any]]
 
 
 def val(rec: Any, name: str, default: Any = None) -> Any:
@@ -80,8 +85,8 @@ def after(value: str) -> str:
 
 def changed_since(ctx: RunContext, kind: str, cursor_name: str) -> str | None:
     """Where to start reading: the cursor, or earlier if a record with an open problem is older, or
-    from the beginning when a phase asked for a full re-read (``ctx.caches["reread.<cursor>"]``)."""
-    if ctx.caches.get(f"reread.{cursor_name}"):
+    from the beginning when a phase asked for a full re-read (``ctx.state.reread``)."""
+    if cursor_name in ctx.state.reread:
         return None
     since = ctx.cursor(cursor_name)
     problem_since = [
@@ -94,26 +99,26 @@ def changed_since(ctx: RunContext, kind: str, cursor_name: str) -> str | None:
     return since
 
 
-def _list(lister: Callable[..., Iterable[Any]], since: str | None) -> list[Any]:
+def _list(lister: Lister, since: str | None) -> list[Any]:
     return list(lister(updated_since=since) if since else lister())
 
 
-def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Callable[..., Iterable[Any]]) -> None:
+def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister) -> None:
     """Start reading this phase's Work changes on a background thread (Work reads do not depend on
     QuickBooks writes, so invoices can download while clients are being written: at 40,000 records
     that overlap is the difference between the throttle floor and twice it)."""
-    pool = ctx.caches.get("prefetch.pool")
-    if pool is None or f"prefetch.{cursor_name}" in ctx.caches:
+    pool = ctx.state.prefetch_pool
+    if pool is None or cursor_name in ctx.state.prefetched:
         return
     since = changed_since(ctx, kind, cursor_name)
-    ctx.caches[f"prefetch.{cursor_name}"] = (since, pool.submit(_list, lister, since))
+    ctx.state.prefetched[cursor_name] = pool.submit(_list, lister, since)
 
 
-def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Callable[..., Iterable[Any]]) -> list[Any]:
+def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister) -> list[Any]:
     """Work records changed since the cursor, plus those with an open problem. Stages the new cursor."""
-    fetched = ctx.caches.pop(f"prefetch.{cursor_name}", None)
+    fetched = ctx.state.prefetched.pop(cursor_name, None)
     if fetched is not None:
-        records = fetched[1].result()
+        records = fetched.result()
     else:
         records = _list(lister, changed_since(ctx, kind, cursor_name))
     # A record changed while we paged comes again at the end (Work's keyset paging moves it behind the
@@ -136,7 +141,7 @@ def name_index(ctx: RunContext) -> NameIndex:
     """Every QBO customer and vendor DisplayName (one namespace in QBO), loaded once per run with one
     paged query per entity, and only when a flow is about to create or rename something."""
 
-    def load() -> NameIndex:
+    if ctx.state.names is None:
         idx = NameIndex()
         for entity in ("Customer", "Vendor"):
             for row in ctx.qbo.query(entity, where="Active IN (true, false)", order_by="Id"):
@@ -145,13 +150,12 @@ def name_index(ctx: RunContext) -> NameIndex:
                     "entity": entity, "Id": str(row.get("Id")), "SyncToken": row.get("SyncToken"),
                     "DisplayName": row.get("DisplayName"), "email": email, "Active": row.get("Active", True),
                 })
-        return idx
-
-    return ctx.cached("qbo.names", load)
+        ctx.state.names = idx
+    return ctx.state.names
 
 
 def open_problem_map(ctx: RunContext, kind: str) -> dict[str, Problem]:
-    return ctx.cached(f"problems.{kind}", lambda: ctx.open_problems(kind))
+    return ctx.open_problems(kind)
 
 
 def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str | None = None) -> bool:
@@ -173,8 +177,6 @@ def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str
 
 def last_sent(kind: str, work_id: str) -> dict[str, Any] | None:
     """What the last create/update of a record sent (its audit row): the "before" of an update."""
-    from qbosync_desktop.store.models.sync import AuditEntry
-
     row = (AuditEntry.select(AuditEntry.after)
            .where((AuditEntry.kind == kind) & (AuditEntry.work_id == str(work_id))
                   & (AuditEntry.action.in_(("create", "update"))))
@@ -219,47 +221,6 @@ def write_change(
     return Change(kind, work_id, link.qbo_id, "update", reason_update, payload, entity=entity, label=label, meta=meta)
 
 
-class OutboundPhase:
-    """Base of the Work → QBO phases: subclasses implement ``plan``; ``apply`` is the standard one.
-    ``cursor``/``lister`` name the Work list the phase reads, so the engine can prefetch it."""
-
-    name = ""
-    kind = ""
-    cursor = ""
-    lister = ""
-
-    def prefetch(self, ctx: RunContext) -> None:
-        if self.cursor and self.lister:
-            prefetch(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
-
-    def records(self, ctx: RunContext) -> list[Any]:
-        """The Work records this phase must look at (see :func:`read_changed`)."""
-        return read_changed(ctx, self.kind, self.cursor, getattr(ctx.work, self.lister))
-
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:  # pragma: no cover
-        raise NotImplementedError
-
-    def plan(self, ctx: RunContext) -> list[Change]:
-        return list(self.iter_plan(ctx, self.records(ctx)))
-
-    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
-        outbox.apply_changes(ctx, self.name, changes, total=len(changes))
-
-    def stream(self, ctx: RunContext) -> int:
-        """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
-        as soon as its 30 changes are planned. Returns how many changes there were."""
-        records = self.records(ctx)
-        changes: list[Change] = []
-
-        def planned() -> Iterator[Change]:
-            for ch in self.iter_plan(ctx, records):
-                changes.append(ch)
-                yield ch
-
-        outbox.apply_changes(ctx, self.name, planned(), total=len(records))
-        return len(changes)
-
-
 def resolve_display_name(
     ctx: RunContext,
     name: str,
@@ -282,8 +243,6 @@ def resolve_display_name(
     The chosen name is reserved in the index, so a second Work record with the same name in the
     same run collides instead of being sent (QBO would refuse it with 6240 anyway).
     """
-    from qbosync_desktop.sync.rules.names import check_name, clean, collision_problem, renamed
-
     bad = check_name(name, what=what)
     if bad is not None:
         return "fail", clean(name), None, bad
@@ -356,8 +315,6 @@ MAX_DOC_NUMBER = 21
 def doc_number_problem(number: str, *, what: str) -> Any:
     """A too-long number is a problem, never a truncation: a truncated number could collide with
     another invoice's and would no longer match the paper the customer holds."""
-    from qbosync_desktop.core.errors import QboValidationError
-
     if len(number) <= MAX_DOC_NUMBER:
         return None
     return QboValidationError(
@@ -369,17 +326,10 @@ def doc_number_problem(number: str, *, what: str) -> Any:
     )
 
 
-def _held_for_review(ctx: RunContext, ref_kind: str, ref_id: str) -> str | None:
-    """Why match review holds the referenced client or contractor back, if it does."""
-    if ref_kind == "client":
-        from qbosync_desktop.sync.clients.inbound import CACHE_HOLD
-
-        return (ctx.caches.get(CACHE_HOLD) or {}).get(str(ref_id))
-    if ref_kind == "vendor":
-        from qbosync_desktop.sync.onboarding.review import held_work
-
-        return ctx.cached("twoway.hold.vendor", lambda: held_work("vendor")).get(str(ref_id))
-    return None
+#: Where match review happens once the integration is enabled: the window's Matches tab (the wizard's
+#: Review page is gone by then) or the CLI.
+MATCH_REVIEW_HINT = ("Decide whether they are the same in the Matches tab of the QBO Sync window (or with "
+                     "'qbosync matches'); this {what} then syncs by itself.")
 
 
 def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref_id: str,
@@ -388,19 +338,16 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
     review). Names the referenced record as its own problem does, so the person sees which one to fix
     first - or, when match review holds it, says so instead of pointing at a problem that does not
     exist."""
-    from qbosync_desktop.core.errors import QboValidationError
-
     ref_what = ref_what or ref_kind
     details = {"rule": "references must exist in QuickBooks first", "depends_on": f"{ref_kind} {ref_id}"}
     ref_problem = open_problem_map(ctx, ref_kind).get(str(ref_id))
-    held = _held_for_review(ctx, ref_kind, ref_id) if ref_problem is None else None
+    held = ctx.state.holds.of(ref_kind).get(str(ref_id)) if ref_problem is None else None
     if held:
         pair = held.split(": ", 1)[-1]  # "Waiting for match review: “A” may be “B”" → "“A” may be “B”"
         return QboValidationError(
             f"The {what} '{label}' waits for match review: its {ref_what} {pair} in QuickBooks.",
             title="Waiting for match review",
-            hint=f"Decide whether they are the same on the Review page (or with 'qbosync matches'); "
-                 f"this {what} then syncs by itself.",
+            hint=MATCH_REVIEW_HINT.format(what=what),
             details=details,
         )
     ref_label = ((ref_problem.details or {}).get("record") if ref_problem is not None

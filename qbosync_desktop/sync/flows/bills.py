@@ -9,25 +9,19 @@ Drafts and rejected invoices are not bills. An edit after sync is a full update 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.core.errors import ConfigurationError
+from qbosync_desktop.core.errors import ConfigurationError, QboSyncError
 from qbosync_desktop.sync.flows.base import (
-    OutboundPhase,
+    Lister,
     doc_number_problem,
-    fail,
-    is_fresh,
     iso_date,
     missing_reference,
     money,
-    skip,
-    unchanged,
     val,
-    write_change,
 )
+from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import normalise
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,42 +71,40 @@ def bill_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
     return body
 
 
-class BillsOut(OutboundPhase):
+class BillsOut(OutboundFlow):
     name = "bills"
     kind = "bill"
+    entity = "Bill"
     cursor = CURSOR
-    lister = "contractor_invoices"
+    full_update = True
+    reason_create = "new contractor invoice"
+    reason_update = "contractor invoice changed in Work: all lines sent again"
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
-        for rec in records:
-            wid = str(val(rec, "id"))
-            number = str(val(rec, "number", ""))
-            label = f"Contractor invoice {number}"
-            link = ctx.link(self.kind, wid)
-            if link is None and val(rec, "status") in NOT_BILLS:
-                yield (skip(self.kind, rec, f"{val(rec, 'status')} contractor invoices are not bills",
-                                    entity="Bill", label=label, audit=is_fresh(ctx, CURSOR, rec)))
-                continue
-            body = bill_body(ctx, rec)
-            fp = fingerprint(body)
-            if unchanged(ctx, self.kind, wid, fp):
-                continue
-            problem = doc_number_problem(number, what="contractor invoice")
-            if problem is None:
-                for line in val(rec, "lines", []):
-                    if concept_account(ctx.settings, val(line, "concept", "")) is None:
-                        problem = unmapped_concept(val(line, "concept", ""))
-                        break
-            if problem is None and not ctx.will_exist("vendor", val(rec, "contractor_id")):
-                problem = missing_reference(ctx, "contractor invoice", number, "vendor",
-                                            str(val(rec, "contractor_id")), ref_what="contractor")
-            if problem is not None:
-                yield (fail(self.kind, rec, problem, entity="Bill", label=label, fp=fp,
-                                    qbo_id=link.qbo_id if link else None))
-                continue
-            yield (write_change(ctx, kind=self.kind, entity="Bill", work_id=wid, label=label, body=body,
-                                        rec=rec, full_update=True, reason_create="new contractor invoice",
-                                        reason_update="contractor invoice changed in Work: all lines sent again"))
+    def work_list(self, work: Any) -> Lister:
+        return work.contractor_invoices
+
+    def label(self, rec: Any) -> str:
+        return f"Contractor invoice {val(rec, 'number', '')}"
+
+    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+        if d.link is None and val(d.rec, "status") in NOT_BILLS:
+            return self.skip(ctx, d, f"{val(d.rec, 'status')} contractor invoices are not bills")
+        return None
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+        return bill_body(ctx, d.rec)
+
+    def check(self, ctx: RunContext, d: Draft) -> QboSyncError | None:
+        rec, number = d.rec, str(val(d.rec, "number", ""))
+        problem = doc_number_problem(number, what="contractor invoice")
+        if problem is None:
+            for line in val(rec, "lines", []):
+                if concept_account(ctx.settings, val(line, "concept", "")) is None:
+                    return unmapped_concept(val(line, "concept", ""))
+        if problem is None and not ctx.will_exist("vendor", val(rec, "contractor_id")):
+            problem = missing_reference(ctx, "contractor invoice", number, "vendor",
+                                        str(val(rec, "contractor_id")), ref_what="contractor")
+        return problem
 
 
 def phase(ctx: RunContext) -> BillsOut | None:

@@ -11,26 +11,21 @@ outbox; a void in Work voids the QBO invoice.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.sync.flows.base import (
-    OutboundPhase,
+    Lister,
     doc_number_problem,
-    fail,
-    is_fresh,
     iso_date,
     missing_reference,
     money,
     qty,
-    skip,
     stamp,
-    unchanged,
     val,
-    write_change,
 )
+from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.rules.fingerprint import fingerprint
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -82,61 +77,63 @@ def invoice_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
     return body
 
 
-class InvoicesOut(OutboundPhase):
+class InvoicesOut(OutboundFlow):
     name = "invoices"
     kind = "invoice"
+    entity = "Invoice"
     cursor = CURSOR
-    lister = "invoices"
+    full_update = True
+    reason_create = "new invoice"
+    reason_update = "invoice changed in Work: all lines sent again"
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
-        start = start_date(ctx)
-        for rec in records:
-            wid = str(val(rec, "id"))
-            number = str(val(rec, "number", ""))
-            label = f"Invoice {number}"
-            link = ctx.link(self.kind, wid)
-            status = val(rec, "status", "sent")
-            if status == "void":
-                if link is None:
-                    yield (skip(self.kind, rec, "voided in Work before it was synced", entity="Invoice",
-                                        label=label, audit=is_fresh(ctx, CURSOR, rec)))
-                elif link.fingerprint != VOID:
-                    yield (Change(self.kind, wid, link.qbo_id, "void", "voided in Work",
-                                          {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity="Invoice",
-                                          label=label, meta={"fingerprint": VOID, "audit_action": "void",
-                                                             "work_version": val(rec, "version"),
-                                                             "work_updated_at": stamp(val(rec, "updated_at"))}))
-                continue
-            if link is None and status == "draft":
-                yield (skip(self.kind, rec, "drafts never sync", entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
-                continue
-            issued = iso_date(val(rec, "issue_date"))
-            if link is None and issued and issued < start.isoformat():
-                yield (skip(self.kind, rec, f"dated {issued}, before the start date {start.isoformat()}",
-                                    entity="Invoice", label=label, audit=is_fresh(ctx, CURSOR, rec)))
-                continue
-            body = invoice_body(ctx, rec)
-            fp = fingerprint(body)
-            if unchanged(ctx, self.kind, wid, fp):
-                continue
-            problem = doc_number_problem(number, what="invoice")
-            if problem is None and not ctx.will_exist("client", val(rec, "client_id")):
-                problem = missing_reference(ctx, "invoice", number, "client", str(val(rec, "client_id")))
-            if problem is None:
-                for line in val(rec, "lines", []):
-                    if not ctx.will_exist("item", val(line, "item_id")):
-                        problem = missing_reference(ctx, "invoice", number, "item", str(val(line, "item_id")))
-                        break
-            if problem is not None:
-                yield (fail(self.kind, rec, problem, entity="Invoice", label=label, fp=fp,
-                                    qbo_id=link.qbo_id if link else None))
-                continue
-            yield (write_change(ctx, kind=self.kind, entity="Invoice", work_id=wid, label=label, body=body,
-                                        rec=rec, full_update=True, reason_create="new invoice",
-                                        reason_update="invoice changed in Work: all lines sent again"))
+    def work_list(self, work: Any) -> Lister:
+        return work.invoices
+
+    def label(self, rec: Any) -> str:
+        return f"Invoice {val(rec, 'number', '')}"
+
+    def start(self, ctx: RunContext) -> None:
+        self._start = start_date(ctx)
+
+    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+        rec, link = d.rec, d.link
+        status = val(rec, "status", "sent")
+        if status == "void":
+            if link is None:
+                return self.skip(ctx, d, "voided in Work before it was synced")
+            if link.fingerprint == VOID:
+                return LEAVE
+            return Change(self.kind, d.work_id, link.qbo_id, "void", "voided in Work",
+                          {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity=self.entity,
+                          label=d.label, meta={"fingerprint": VOID, "audit_action": "void",
+                                               "work_version": val(rec, "version"),
+                                               "work_updated_at": stamp(val(rec, "updated_at"))})
+        if link is None and status == "draft":
+            return self.skip(ctx, d, "drafts never sync")
+        issued = iso_date(val(rec, "issue_date"))
+        start = self._start.isoformat()
+        if link is None and issued and issued < start:
+            return self.skip(ctx, d, f"dated {issued}, before the start date {start}")
+        return None
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+        return invoice_body(ctx, d.rec)
+
+    def check(self, ctx: RunContext, d: Draft) -> QboSyncError | None:
+        rec, number = d.rec, str(val(d.rec, "number", ""))
+        problem = doc_number_problem(number, what="invoice")
+        if problem is None and not ctx.will_exist("client", val(rec, "client_id")):
+            problem = missing_reference(ctx, "invoice", number, "client", str(val(rec, "client_id")))
+        if problem is None:
+            for line in val(rec, "lines", []):
+                if not ctx.will_exist("item", val(line, "item_id")):
+                    return missing_reference(ctx, "invoice", number, "item", str(val(line, "item_id")))
+        return problem
 
 
 START_CURSOR = "work.invoices.start_date"
+#: the payments flow's cursor (payments of invoices before the start date were skipped too)
+PAYMENTS_CURSOR = "work.payments"
 
 
 def phase(ctx: RunContext) -> InvoicesOut | None:
@@ -148,8 +145,7 @@ def phase(ctx: RunContext) -> InvoicesOut | None:
     start = start_date(ctx).isoformat()
     used = ctx.cursor(START_CURSOR)
     if used is not None and start < used:
-        ctx.caches[f"reread.{CURSOR}"] = True
-        ctx.caches["reread.work.payments"] = True
+        ctx.state.reread.update((CURSOR, PAYMENTS_CURSOR))
     if used != start:
         ctx.stage_cursor(START_CURSOR, start)
     return InvoicesOut()

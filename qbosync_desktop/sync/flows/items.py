@@ -10,16 +10,19 @@ The QBO item list is read once per run (one paged query), and only when some Wor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.sync.flows.base import OutboundPhase, fail, money, stamp, unchanged, val, write_change
+from qbosync_desktop.sync.flows.base import Lister, fail, money, stamp, val
+from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import MAX_ITEM_NAME, check_name, clean, collision_problem, normalise
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+
+
+CURSOR = "work.items"
 
 
 def item_body(rec: Any, settings: Any) -> dict[str, Any]:
@@ -38,52 +41,62 @@ def item_body(rec: Any, settings: Any) -> dict[str, Any]:
 
 def qbo_items(ctx: RunContext) -> dict[str, dict]:
     """QBO items by normalised name (one paged query per run)."""
+    if ctx.state.qbo_items is None:
+        rows = ctx.qbo.query("Item", where="Active IN (true, false)", order_by="Id")
+        ctx.state.qbo_items = {normalise(r.get("Name", "")): r for r in rows}
+    return ctx.state.qbo_items
 
-    def load() -> dict[str, dict]:
-        return {normalise(r.get("Name", "")): r for r in ctx.qbo.query("Item", where="Active IN (true, false)", order_by="Id")}
 
-    return ctx.cached("qbo.items", load)
-
-
-class ItemsOut(OutboundPhase):
+class ItemsOut(OutboundFlow):
     name = "items"
     kind = "item"
-    cursor = "work.items"
-    lister = "items"
+    entity = "Item"
+    cursor = CURSOR
+    full_update = False
+    reason_create = "new item"
+    reason_update = "item changed in Work"
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
-        seen: dict[str, str] = {}
-        linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
-        for rec in records:
-            wid = str(val(rec, "id"))
-            label = clean(val(rec, "name", ""))
-            meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version")}
-            bad = check_name(label, what="item", limit=MAX_ITEM_NAME)
-            norm = normalise(label)
-            if bad is None and norm in seen and seen[norm] != wid:
-                bad = collision_problem(label, what="item", other="Work item")
-            body = item_body(rec, ctx.settings)
-            if bad is not None:
-                yield (fail(self.kind, rec, bad, entity="Item", label=label, fp=fingerprint(body)))
-                continue
-            seen[norm] = wid
-            if unchanged(ctx, self.kind, wid, fingerprint(body)):
-                continue
-            if ctx.link(self.kind, wid) is None:
-                found = qbo_items(ctx).get(norm)
-                if found is not None and str(found.get("Id")) not in linked_qbo:
-                    linked_qbo.add(str(found.get("Id")))
-                    payload = {**body, "Id": str(found["Id"]), "SyncToken": found.get("SyncToken"), "sparse": True}
-                    meta.update(fingerprint=fingerprint(body), origin="linked_by_name", after=body,
-                                before={k: found.get(k) for k in ("Name", "UnitPrice", "Description", "Active")},
-                                synced={"sent": body})
-                    yield (Change(self.kind, wid, str(found["Id"]), "update",
-                                          f"QuickBooks has an item named '{found.get('Name')}': updated",
-                                          payload, entity="Item", label=label, meta=meta))
-                    continue
-            yield (write_change(ctx, kind=self.kind, entity="Item", work_id=wid, label=label, body=body,
-                                        rec=rec, full_update=False, reason_create="new item",
-                                        reason_update="item changed in Work"))
+    def work_list(self, work: Any) -> Lister:
+        return work.items
+
+    def label(self, rec: Any) -> str:
+        return clean(val(rec, "name", ""))
+
+    def start(self, ctx: RunContext) -> None:
+        self._seen: dict[str, str] = {}  # normalised name → Work id, in this plan
+        self._linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
+
+    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+        """QBO item names are unique, ≤ 100 characters, without ':' - checked even for an unchanged
+        item, since a second Work item may have taken the name."""
+        bad = check_name(d.label, what="item", limit=MAX_ITEM_NAME)
+        norm = normalise(d.label)
+        if bad is None and norm in self._seen and self._seen[norm] != d.work_id:
+            bad = collision_problem(d.label, what="item", other="Work item")
+        if bad is not None:
+            return fail(self.kind, d.rec, bad, entity=self.entity, label=d.label,
+                        fp=fingerprint(item_body(d.rec, ctx.settings)))
+        self._seen[norm] = d.work_id
+        return None
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+        return item_body(d.rec, ctx.settings)
+
+    def write(self, ctx: RunContext, d: Draft) -> Change:
+        """An unlinked item whose name QBO already has updates that item instead of a duplicate."""
+        if d.link is None:
+            found = qbo_items(ctx).get(normalise(d.label))
+            if found is not None and str(found.get("Id")) not in self._linked_qbo:
+                self._linked_qbo.add(str(found.get("Id")))
+                payload = {**d.body, "Id": str(found["Id"]), "SyncToken": found.get("SyncToken"), "sparse": True}
+                meta = {"work_updated_at": stamp(val(d.rec, "updated_at")), "work_version": val(d.rec, "version"),
+                        "fingerprint": d.fp, "origin": "linked_by_name", "after": d.body,
+                        "before": {k: found.get(k) for k in ("Name", "UnitPrice", "Description", "Active")},
+                        "synced": {"sent": d.body}}
+                return Change(self.kind, d.work_id, str(found["Id"]), "update",
+                              f"QuickBooks has an item named '{found.get('Name')}': updated",
+                              payload, entity=self.entity, label=d.label, meta=meta)
+        return super().write(ctx, d)
 
 
 ACCOUNTS_CURSOR = "work.items.accounts"
@@ -97,7 +110,7 @@ def phase(ctx: RunContext) -> ItemsOut | None:
     accounts = f"{ctx.settings.income_account}/{ctx.settings.expense_account}"
     used = ctx.cursor(ACCOUNTS_CURSOR)
     if used is not None and used != accounts:
-        ctx.caches["reread.work.items"] = True
+        ctx.state.reread.add(CURSOR)
     if used != accounts:
         ctx.stage_cursor(ACCOUNTS_CURSOR, accounts)
     return ItemsOut()

@@ -8,24 +8,18 @@ whose invoice *failed* becomes a problem pointing at the invoice's own problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.flows.base import (
-    OutboundPhase,
-    fail,
-    is_fresh,
+    Lister,
     iso_date,
     missing_reference,
     money,
     open_problem_map,
-    skip,
-    unchanged,
     val,
-    write_change,
 )
+from qbosync_desktop.sync.flows.outbound import Draft, OutboundFlow
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.rules.fingerprint import fingerprint
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -54,37 +48,39 @@ def payment_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
     return body
 
 
-class PaymentsOut(OutboundPhase):
+class PaymentsOut(OutboundFlow):
     name = "payments"
     kind = "payment"
+    entity = "Payment"
     cursor = CURSOR
-    lister = "payments"
+    full_update = True
+    reason_create = "new payment"
+    reason_update = "payment changed in Work"
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
-        invoice_problems = open_problem_map(ctx, "invoice")
-        for rec in records:
-            wid = str(val(rec, "id"))
-            # What a person recognises: the reference they typed, else the amount and the date.
-            ref = val(rec, "reference")
-            label = (f"Payment {ref} of {money(val(rec, 'amount', 0)):.2f}" if ref
-                     else f"Payment of {money(val(rec, 'amount', 0)):.2f} on {val(rec, 'date')}")
-            inv = str(val(rec, "invoice_id"))
-            body = payment_body(ctx, rec)
-            fp = fingerprint(body)
-            if unchanged(ctx, self.kind, wid, fp):
-                continue
-            if not ctx.will_exist("invoice", inv):
-                if inv in invoice_problems or not ctx.will_exist("client", val(rec, "client_id")):
-                    yield (fail(self.kind, rec, missing_reference(ctx, "payment", label, "invoice", inv),
-                                        entity="Payment", label=label, fp=fp))
-                else:
-                    yield (skip(self.kind, rec, "its invoice is not synced (a draft, a void, or dated "
-                                        "before the start date)", entity="Payment", label=label,
-                                        audit=is_fresh(ctx, CURSOR, rec)))
-                continue
-            yield (write_change(ctx, kind=self.kind, entity="Payment", work_id=wid, label=label, body=body,
-                                        rec=rec, full_update=True, reason_create="new payment",
-                                        reason_update="payment changed in Work"))
+    def work_list(self, work: Any) -> Lister:
+        return work.payments
+
+    def label(self, rec: Any) -> str:
+        # What a person recognises: the reference they typed, else the amount and the date.
+        ref = val(rec, "reference")
+        return (f"Payment {ref} of {money(val(rec, 'amount', 0)):.2f}" if ref
+                else f"Payment of {money(val(rec, 'amount', 0)):.2f} on {val(rec, 'date')}")
+
+    def start(self, ctx: RunContext) -> None:
+        self._invoice_problems = open_problem_map(ctx, "invoice")
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+        return payment_body(ctx, d.rec)
+
+    def check(self, ctx: RunContext, d: Draft) -> Change | None:
+        """A payment needs its invoice: one that failed makes this a problem; one not synced on
+        purpose makes this a skip."""
+        rec, inv = d.rec, str(val(d.rec, "invoice_id"))
+        if ctx.will_exist("invoice", inv):
+            return None
+        if inv in self._invoice_problems or not ctx.will_exist("client", val(rec, "client_id")):
+            return self.fail(d, missing_reference(ctx, "payment", d.label, "invoice", inv))
+        return self.skip(ctx, d, "its invoice is not synced (a draft, a void, or dated before the start date)")
 
 
 def phase(ctx: RunContext) -> PaymentsOut | None:

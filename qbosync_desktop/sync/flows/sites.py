@@ -26,7 +26,7 @@ from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.sync import Link, utcnow
 from qbosync_desktop.sync import audit, outbox, problems, work_writes
 from qbosync_desktop.sync.clients.fields import get, is_top_level
-from qbosync_desktop.sync.clients.inbound import CACHE_IMPORTS, CACHE_READ
+from qbosync_desktop.sync.clients.inbound import CustomersRun
 from qbosync_desktop.sync.onboarding.matching import name_key
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.addresses import (
@@ -48,14 +48,13 @@ ENTITY = "Customer"
 
 
 def _all_customers(ctx: RunContext) -> list[dict[str, Any]]:
-    read = ctx.caches.get(CACHE_READ)
+    state = ctx.flow_state(CustomersRun)
+    read = state.read
     if read is not None and read.method == "full":
         return read.records
-
-    def load() -> list[dict[str, Any]]:
-        return list(ctx.qbo.query(ENTITY, where="Active IN (true, false)", order_by="Id"))
-
-    return ctx.cached("twoway.customers.all", load)
+    if state.all_customers is None:
+        state.all_customers = list(ctx.qbo.query(ENTITY, where="Active IN (true, false)", order_by="Id"))
+    return state.all_customers
 
 
 def display_name(site: str, client: str) -> str:
@@ -74,7 +73,7 @@ class SitesOnboarding:
         client_links = {lk.qbo_id: lk for lk in ctx.links("client").values()}
         site_links = ctx.links(KIND)
         site_by_qbo = {lk.qbo_id for lk in site_links.values()}
-        planned_imports: dict[str, Change] = ctx.caches.get(CACHE_IMPORTS) or {}
+        planned_imports: dict[str, Change] = ctx.flow_state(CustomersRun).imports
         work_sites = list(ctx.work.sites())
         sites_by_client: dict[str, list[Any]] = {}
         for site in work_sites:

@@ -9,21 +9,16 @@ fix hint, or the explained rename when "Rename on name collision" is on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.flows.base import (
-    OutboundPhase,
-    fail,
-    is_fresh,
+    Lister,
     name_fingerprint,
     resolve_display_name,
-    skip,
     stamp,
-    unchanged,
     val,
-    write_change,
 )
+from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.onboarding.review import held_work
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
@@ -50,49 +45,60 @@ def vendor_body(rec: Any, display_name: str) -> dict[str, Any]:
     return body
 
 
-class VendorsOut(OutboundPhase):
+class VendorsOut(OutboundFlow):
     name = "vendors"
     kind = "vendor"
+    entity = "Vendor"
     cursor = CURSOR
-    lister = "contractors"
+    full_update = False
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
-        for rec in records:
-            wid = str(val(rec, "id"))
-            label = clean(val(rec, "name", ""))
-            if ctx.link(self.kind, wid) is not None:
-                continue  # add-only: a vendor is never edited once it exists
-            held = ctx.cached("twoway.hold.vendor", lambda: held_work("vendor"))
-            if wid in held:  # match review (issue 7) has not decided yet: no duplicate meanwhile
-                yield (Change(self.kind, wid, None, "skip", held[wid], entity="Vendor", label=label))
-                continue
-            if not has_active_contract(rec):
-                yield (skip(self.kind, rec, "no active contract", entity="Vendor", label=label,
-                                    audit=is_fresh(ctx, CURSOR, rec)))
-                continue
-            pfp = name_fingerprint(ctx, vendor_body(rec, label))
-            if unchanged(ctx, self.kind, wid, pfp, problem_fp=pfp):
-                continue
-            decision, display, found, problem = resolve_display_name(
-                ctx, label, kind=self.kind, work_id=wid, what="contractor", link_entity="Vendor",
-                email=val(rec, "email"),
-            )
-            if decision == "fail":
-                yield (fail(self.kind, rec, problem, entity="Vendor", label=label, fp=pfp))
-                continue
-            body = vendor_body(rec, display)
-            if decision == "link":
-                yield (Change(self.kind, wid, found["Id"], "link",
-                                      f"QuickBooks already has the vendor '{display}': linked, never edited",
-                                      entity="Vendor", label=label,
-                                      meta={"fingerprint": fingerprint(body), "origin": "linked_by_name",
-                                            "sync_token": found.get("SyncToken"), "after": {"DisplayName": display},
-                                            "work_updated_at": stamp(val(rec, "updated_at"))}))
-                continue
-            reason = "contractor with an active contract" + ("" if display == label else f", sent as '{display}'")
-            yield (write_change(ctx, kind=self.kind, entity="Vendor", work_id=wid, label=label, body=body,
-                                        rec=rec, full_update=False, reason_create=reason, reason_update=""))
+    def work_list(self, work: Any) -> Lister:
+        return work.contractors
+
+    def label(self, rec: Any) -> str:
+        return clean(val(rec, "name", ""))
+
+    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+        if d.link is not None:
+            return LEAVE  # add-only: a vendor is never edited once it exists
+        held = ctx.state.holds.of(self.kind).get(d.work_id)
+        if held is not None:  # match review (issue 7) has not decided yet: no duplicate meanwhile
+            return self.held(d, held)
+        if not has_active_contract(d.rec):
+            return self.skip(ctx, d, "no active contract")
+        return None
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+        """The body under the Work name (the name actually sent is decided in :meth:`write`)."""
+        return vendor_body(d.rec, d.label)
+
+    def problem_fingerprint(self, ctx: RunContext, d: Draft) -> str:
+        return name_fingerprint(ctx, d.body)
+
+    def write(self, ctx: RunContext, d: Draft) -> Change:
+        """Link an existing QBO vendor with the same name or e-mail, else create one (renamed if
+        the name is taken and "Rename on name collision" is on)."""
+        decision, display, found, problem = resolve_display_name(
+            ctx, d.label, kind=self.kind, work_id=d.work_id, what="contractor", link_entity="Vendor",
+            email=val(d.rec, "email"),
+        )
+        if decision == "fail":
+            return self.fail(d, problem)
+        body = vendor_body(d.rec, display)
+        if decision == "link":
+            return Change(self.kind, d.work_id, found["Id"], "link",
+                          f"QuickBooks already has the vendor '{display}': linked, never edited",
+                          entity=self.entity, label=d.label,
+                          meta={"fingerprint": fingerprint(body), "origin": "linked_by_name",
+                                "sync_token": found.get("SyncToken"), "after": {"DisplayName": display},
+                                "work_updated_at": stamp(val(d.rec, "updated_at"))})
+        reason = "contractor with an active contract" + ("" if display == d.label else f", sent as '{display}'")
+        return self.create_or_update(ctx, d, body=body, reason_create=reason)
 
 
 def phase(ctx: RunContext) -> VendorsOut | None:
-    return VendorsOut() if getattr(ctx.settings, "bills", False) else None
+    if not getattr(ctx.settings, "bills", False):
+        return None
+    # Contractors match review has not decided on wait (bills of theirs name the hold too).
+    ctx.state.holds.provide("vendor", lambda: held_work("vendor"))
+    return VendorsOut()

@@ -364,25 +364,3 @@ def check_accept(work_id: str, qbo_id: str, accepted: Iterable[tuple[str, str]])
                 hint="Reject the other proposal first, or choose a different Work record.",
                 field="match",
             )
-
-
-# ---------------------------------------------------------------------------------------------------
-# SyncEngine hooks (``engine.matches()`` etc. look them up here); the stored side is in ``onboarding``.
-
-
-def proposals(engine: object) -> list:
-    from qbosync_desktop.sync.onboarding import review as onboarding
-
-    return onboarding.proposals(engine)
-
-
-def accept(engine: object, match_id: int) -> object:
-    from qbosync_desktop.sync.onboarding import review as onboarding
-
-    return onboarding.accept(engine, match_id)
-
-
-def reject(engine: object, match_id: int) -> object:
-    from qbosync_desktop.sync.onboarding import review as onboarding
-
-    return onboarding.reject(engine, match_id)

@@ -24,7 +24,7 @@ from typing import Any
 
 from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, utcnow
+from qbosync_desktop.store.models.sync import Cursor, Link, utcnow
 from qbosync_desktop.store.models.twoway import MatchProposal
 from qbosync_desktop.sync import audit
 from qbosync_desktop.sync.clients.fields import get, is_top_level
@@ -278,6 +278,4 @@ def _reread_from_start(kind: str) -> None:
     """The outbound phase skipped the held Work record and moved its cursor past it; now that the
     record is free to sync on its own, make that phase read its list from the start once more
     (cheap: unchanged records are skipped by fingerprint without any QuickBooks request)."""
-    from qbosync_desktop.store.models.sync import Cursor
-
     Cursor.delete().where(Cursor.name == OUTBOUND_CURSORS[kind]).execute()

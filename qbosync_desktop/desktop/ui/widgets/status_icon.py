@@ -8,7 +8,8 @@ screen readers. ``state`` is also a Qt property so tests (and style sheets) can 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from qbosync_desktop.desktop.ui.style import pixmap
 
@@ -58,16 +59,46 @@ class EntityStatus(QWidget):
         row.setSpacing(12)
         row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(text, 1)
+        #: the next step when the entity is on but cannot sync yet (e.g. "Map concepts…"); hidden otherwise
+        self.action = QPushButton("", self)
+        self.action.setObjectName("Primary")
+        self.action.setVisible(False)
+        self.action.setAccessibleName(self.tr("{0}: next step").format(entity))
+        row.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        # Never squeezed below one line of title and one of detail (a short window squeezed the rows
+        # into each other); the space comes from the tables below, which scroll.
+        self.setMinimumHeight(self.title.sizeHint().height() + self.detail.sizeHint().height() + 10)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Ask for the height the wrapped detail needs at this width (layouts do not pass
+        height-for-width up through the window's grid, so a short window overlapped the rows)."""
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        layout = self.layout()
+        needed = layout.heightForWidth(self.width()) if layout is not None and layout.hasHeightForWidth() else -1
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     @property
     def on(self) -> bool:
         return self.icon.state == "on"
 
-    def set_status(self, on: bool, detail: str = "") -> None:
+    def set_status(self, on: bool, detail: str = "", *, action: str = "") -> None:
+        """``on`` shows the green check; off shows the red x with "Off" or, when the entity is on but
+        cannot sync yet, the reason as ``detail`` and the next step as the ``action`` button's text."""
         self.icon.set_state("on" if on else "off")
         words = self.tr("On") if on else self.tr("Off")
+        if not on and detail:
+            words = self.tr("Needs attention")
+        self.action.setText(action)
+        self.action.setAccessibleName(f"{self.entity}: {action}" if action else self.tr("{0}: next step").format(
+            self.entity))
+        self.action.setVisible(bool(action))
         self.detail.setText(detail or words)
+        self._fit_height()
         self.setAccessibleName(f"{self.entity}: {words}")
         self.setAccessibleDescription(detail or words)
         self.setToolTip(f"{self.entity}: {words}" + (f" — {detail}" if detail else ""))

@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QWidget, QWizard
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QPushButton, QWidget, QWizard
 
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.qsettings import ui_settings
@@ -65,6 +65,10 @@ class WizardContext:
         return info
 
     def initial_settings(self) -> SyncSettings:
+        """The settings the Sync Settings page starts from: the saved ones when there are any (after
+        Disconnect and Reconnect they are kept, as the Disconnect dialog promises), else suggestions."""
+        if self.workspace.has_saved_settings:
+            return self.workspace.settings()
         return self.suggested_settings or self.workspace.settings()
 
     def start_practice(self) -> Any:
@@ -75,6 +79,8 @@ class WizardContext:
         if self.session.practice is None:
             self.session.practice = self.practice_factory(self.workspace)
         conn = connect_practice(self.workspace, self.session.practice)
+        if self.workspace.has_saved_settings:
+            return conn  # saved settings win over suggestions (issue 17, bug 3)
         try:
             self.suggested_settings = practice_settings(self.workspace)
         except Exception:  # suggestions are a convenience; the page still loads the real lists
@@ -103,11 +109,75 @@ class SetupWizard(QWizard):
         for page in (self.connect_page, self.settings_page, self.review_page, self.enable_page):
             self.addPage(page)
         self.accepted.connect(self._completed)
+        #: the "Leave setup?" question while it is open (tests answer it)
+        self.confirm_cancel: QMessageBox | None = None
+        self._keyboard_safe_buttons()
+        for page in (self.connect_page, self.settings_page, self.review_page, self.enable_page):
+            page.completeChanged.connect(self._focus_forward)
+        self.currentIdChanged.connect(lambda _id: self._focus_forward())
         data = ui_settings().value("wizard/geometry")
         if isinstance(data, QByteArray) and not data.isEmpty():
             self.restoreGeometry(data)
         else:
             self.resize(900, 860)
+
+    # -- keyboard: Enter goes forward, Cancel asks (issue 17, bug 5) ------------------------------------
+    def _keyboard_safe_buttons(self) -> None:
+        """Enter presses the forward action on every page, never Cancel or Back: only the forward
+        buttons are defaults, and Cancel (a button Enter would press while it has focus) asks first."""
+        for which in (QWizard.WizardButton.CancelButton, QWizard.WizardButton.BackButton,
+                      QWizard.WizardButton.HelpButton):
+            button = self.button(which)
+            if isinstance(button, QPushButton):
+                button.setAutoDefault(False)
+        cancel = self.button(QWizard.WizardButton.CancelButton)
+        cancel.clicked.disconnect()
+        cancel.clicked.connect(self.ask_cancel)
+
+    def forward_button(self) -> QAbstractButton:
+        for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.FinishButton):
+            b = self.button(which)
+            if b.isVisible():
+                return b
+        return self.button(QWizard.WizardButton.NextButton)
+
+    def _focus_forward(self) -> None:
+        """Make the forward button the default and, once the page is complete, give it the focus if
+        the focus sits on Cancel/Back or on nothing usable (e.g. a button that just went disabled)."""
+        forward = self.forward_button()
+        if isinstance(forward, QPushButton):
+            forward.setDefault(True)
+        page = self.currentPage()
+        if page is None or not page.isComplete() or not forward.isEnabled():
+            return
+        focus = QApplication.focusWidget()
+        stuck = (focus is None or not focus.isEnabled() or not focus.isVisible()
+                 or focus in (self.button(QWizard.WizardButton.CancelButton), self.button(QWizard.WizardButton.BackButton)))
+        if stuck:
+            forward.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def ask_cancel(self) -> None:
+        """Cancel (or Escape) asks before leaving: the settings chosen so far are not saved yet."""
+        if self.confirm_cancel is not None and self.confirm_cancel.isVisible():
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Leave setup?"),
+                          self.tr("Leave the setup now? What this page has not saved yet is lost; you can start "
+                                  "the setup again later."),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Leave setup"))
+        box.button(QMessageBox.StandardButton.No).setText(self.tr("Stay"))
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.finished.connect(lambda result: self.reject() if result == QMessageBox.StandardButton.Yes else None)
+        self.confirm_cancel = box
+        box.open()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            self.ask_cancel()
+            return
+        super().keyPressEvent(event)
 
     def _completed(self) -> None:
         self.save_geometry()

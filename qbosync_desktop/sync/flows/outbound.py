@@ -1,0 +1,211 @@
+"""The Work → QBO plan loop, written once: every outbound flow is this template plus what differs.
+
+For each Work record the flow read (changed since its cursor, or with an open problem), in order:
+
+1. **screen** - records that never get a body: a draft, a void, one held for match review, one
+   already linked to a vendor that is never edited. Returns a change (a skip, a void), :data:`LEAVE`
+   (nothing to do, nothing to record), or None to go on.
+2. **body** - the QBO body the record should have now, and its fingerprint.
+3. **unchanged** - linked with the same fingerprint, or an open problem raised for this very
+   fingerprint: nothing to do, no request (see :func:`~qbosync_desktop.sync.flows.base.unchanged`).
+4. **check** - what QuickBooks would refuse, said before sending: a number too long, a reference not
+   in QuickBooks yet, an unmapped concept. Returns a problem (→ a planned "fail"), a change that
+   decides the record otherwise (e.g. a payment whose invoice is not synced on purpose: a skip),
+   or None.
+5. **write** - create or update (full or sparse, by :attr:`OutboundFlow.full_update`); flows that
+   match existing QuickBooks records by name (clients, vendors, items) decide here whether to link
+   instead.
+
+A flow states only what differs: its names (:attr:`name`, :attr:`kind`, :attr:`entity`,
+:attr:`cursor`), which Work list it reads (:meth:`work_list`, a method of the Work client), how a
+record is labelled (:meth:`label`) and turned into a body (:meth:`body`), its :meth:`screen` and
+:meth:`check`, and its update policy (:attr:`full_update`, :attr:`reason_create`,
+:attr:`reason_update`). docs/sync-engine.md "Adding a flow" walks through one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.sync import outbox
+from qbosync_desktop.sync.flows.base import (
+    Lister,
+    fail,
+    is_fresh,
+    prefetch,
+    read_changed,
+    skip,
+    unchanged,
+    val,
+    write_change,
+)
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules.fingerprint import fingerprint
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.sync.context import RunContext
+
+
+class Leave:
+    """The answer "nothing to do for this record, and nothing to record" (see :data:`LEAVE`)."""
+
+    def __repr__(self) -> str:
+        return "LEAVE"
+
+
+#: Returned by :meth:`OutboundFlow.screen` for a record that needs no change and no audit row.
+LEAVE = Leave()
+
+
+@dataclass
+class Draft:
+    """One Work record on its way through the plan loop: what the steps worked out so far."""
+
+    rec: Any
+    work_id: str
+    label: str
+    #: the record's link before this run's decision (None: not in QuickBooks yet)
+    link: Link | None
+    body: dict[str, Any] = field(default_factory=dict)
+    #: fingerprint of :attr:`body` (what the link keeps once sent)
+    fp: str = ""
+    #: the fingerprint a problem of this record is kept under (:meth:`OutboundFlow.problem_fingerprint`)
+    problem_fp: str = ""
+
+    @property
+    def qbo_id(self) -> str | None:
+        return self.link.qbo_id if self.link is not None else None
+
+
+class OutboundFlow:
+    """A Work → QBO phase. Subclasses set the names and override the steps that differ."""
+
+    #: the phase name people see ("invoices") and the counts are kept under
+    name = ""
+    #: the Work-side kind of links and problems ("invoice")
+    kind = ""
+    #: the QBO entity written ("Invoice")
+    entity = ""
+    #: the Work cursor the flow reads from ("work.invoices")
+    cursor = ""
+    #: update policy: True sends every field (QBO replaces lines all-or-nothing), False a sparse update
+    full_update = True
+    #: the reasons shown in the preview and the audit for a create and an update
+    reason_create = ""
+    reason_update = ""
+
+    # -- what a flow states ------------------------------------------------------------------------
+    def work_list(self, work: Any) -> Lister:  # pragma: no cover - every flow overrides it
+        """The Work list this flow reads: a method of the Work client (``return work.invoices``)."""
+        raise NotImplementedError
+
+    def label(self, rec: Any) -> str:  # pragma: no cover - every flow overrides it
+        """What a person recognises the record by ("Invoice INV-1001")."""
+        raise NotImplementedError
+
+    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:  # pragma: no cover - every flow overrides it
+        """The QBO body the record should have now."""
+        raise NotImplementedError
+
+    def start(self, ctx: RunContext) -> None:
+        """Called once before the loop (per-plan state: a start date, names seen so far)."""
+
+    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+        """Before the body: a change that decides the record, :data:`LEAVE`, or None to go on."""
+        return None
+
+    def problem_fingerprint(self, ctx: RunContext, d: Draft) -> str:
+        """The fingerprint a problem of this record is kept under: the body's, unless a setting can
+        fix the problem without the record changing (names: "rename on collision")."""
+        return d.fp
+
+    def check(self, ctx: RunContext, d: Draft) -> QboSyncError | Change | None:
+        """What QuickBooks would refuse (a problem), a change that decides the record, or None."""
+        return None
+
+    def write(self, ctx: RunContext, d: Draft) -> Change:
+        """Create or update the body (flows that can link an existing QBO record override this)."""
+        return self.create_or_update(ctx, d)
+
+    # -- helpers for the steps -----------------------------------------------------------------------
+    def create_or_update(self, ctx: RunContext, d: Draft, *, body: dict[str, Any] | None = None,
+                         reason_create: str | None = None) -> Change:
+        """A create (not linked yet) or an update by the flow's policy; ``body``/``reason_create``
+        replace the draft's when :meth:`write` decided another name (a rename on collision)."""
+        return write_change(ctx, kind=self.kind, entity=self.entity, work_id=d.work_id, label=d.label,
+                            body=d.body if body is None else body, rec=d.rec, full_update=self.full_update,
+                            reason_create=self.reason_create if reason_create is None else reason_create,
+                            reason_update=self.reason_update)
+
+    def skip(self, ctx: RunContext, d: Draft, reason: str) -> Change:
+        """A skip on purpose, audited once (when the record came in because it changed)."""
+        return skip(self.kind, d.rec, reason, entity=self.entity, label=d.label,
+                    audit=is_fresh(ctx, self.cursor, d.rec))
+
+    def held(self, d: Draft, reason: str) -> Change:
+        """A skip because match review holds the record: not audited, no problem closed."""
+        return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label)
+
+    def fail(self, d: Draft, problem: QboSyncError, *, qbo_id: str | None = None) -> Change:
+        """A planned failure, kept under the record's problem fingerprint."""
+        return fail(self.kind, d.rec, problem, entity=self.entity, label=d.label, fp=d.problem_fp, qbo_id=qbo_id)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def plan_record(self, ctx: RunContext, rec: Any) -> Change | None:
+        """The five steps for one record (None: nothing to do)."""
+        wid = str(val(rec, "id"))
+        d = Draft(rec, wid, self.label(rec), ctx.link(self.kind, wid))
+        early = self.screen(ctx, d)
+        if early is not None:
+            return early if isinstance(early, Change) else None
+        d.body = self.body(ctx, d)
+        d.fp = fingerprint(d.body)
+        d.problem_fp = self.problem_fingerprint(ctx, d)
+        if unchanged(ctx, self.kind, wid, d.fp, problem_fp=d.problem_fp):
+            return None
+        verdict = self.check(ctx, d)
+        if isinstance(verdict, Change):
+            return verdict
+        if verdict is not None:
+            return self.fail(d, verdict, qbo_id=d.qbo_id)
+        return self.write(ctx, d)
+
+    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
+        self.start(ctx)
+        for rec in records:
+            ch = self.plan_record(ctx, rec)
+            if ch is not None:
+                yield ch
+
+    # -- the Phase protocol, and the run's prefetch and stream hooks ----------------------------------
+    def prefetch(self, ctx: RunContext) -> None:
+        """Start reading this flow's Work changes in the background (see flows.base.prefetch)."""
+        prefetch(ctx, self.kind, self.cursor, self.work_list(ctx.work))
+
+    def records(self, ctx: RunContext) -> list[Any]:
+        """The Work records this flow must look at (see flows.base.read_changed)."""
+        return read_changed(ctx, self.kind, self.cursor, self.work_list(ctx.work))
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        return list(self.iter_plan(ctx, self.records(ctx)))
+
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        outbox.apply_changes(ctx, self.name, changes, total=len(changes))
+
+    def stream(self, ctx: RunContext) -> int:
+        """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
+        as soon as its 30 changes are planned. Returns how many changes there were."""
+        records = self.records(ctx)
+        changes: list[Change] = []
+
+        def planned() -> Iterator[Change]:
+            for ch in self.iter_plan(ctx, records):
+                changes.append(ch)
+                yield ch
+
+        outbox.apply_changes(ctx, self.name, planned(), total=len(records))
+        return len(changes)
