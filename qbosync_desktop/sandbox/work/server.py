@@ -140,6 +140,8 @@ class WorkApi:
 
     @staticmethod
     def _resource_of(path: str) -> str:
+        if not path.startswith(API):
+            return "page"  # a person's page (:mod:`.pages`), not an API call
         parts = path.removeprefix(API).strip("/").split("/")
         return parts[0] if parts and parts[0] else "?"
 
