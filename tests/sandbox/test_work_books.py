@@ -295,3 +295,22 @@ def test_a_record_stored_before_these_fields_reads_with_their_defaults(work_sand
     assert served["tax"] is None and served["terms"] is None and served["lines"][0]["taxable"] is False
     if payment:
         assert api.get(f"/payments/{payment['id']}")["status"] == "active"
+
+
+def test_records_the_engine_must_refuse_can_be_planted_and_are_served(work_sandbox, api):
+    """Work's own rules refuse these, but older or imported data may hold them (as the demo's invalid
+    e-mail address shows); ``store.bulk_insert`` skips the checks, so engine tests can plant them."""
+    store, user = work_sandbox.store, work_sandbox.user
+    clients, items = _ids(api, "clients"), _ids(api, "items")
+    negative = user.add_invoice(clients["Ann Lee"], [{"item_id": items["Service Call"], "unit_price": "-89.00"}])
+    assert api.get(f"/invoices/{negative['id']}")["total"] == "-89.00"  # a negative total is valid in Work
+    payment = next(p for p in api.all("payments") if p["status"] == "active")
+    (too_big,) = store.bulk_insert("refunds", [{
+        "client_id": payment["client_id"], "payment_id": payment["id"], "credit_note_id": None,
+        "amount": str(Decimal(payment["amount"]) + 100), "date": payment["date"], "method": "card"}])
+    (orphan,) = store.bulk_insert("credit-notes", [{"number": "CN-ORPHAN", "client_id": "cl_99999",
+                                                    "date": payment["date"], "amount": "12.00"}])
+    assert api.get(f"/refunds/{too_big}")["status"] == "active"
+    served = api.get(f"/credit-notes/{orphan}")
+    assert (served["client_id"], served["amount"], served["subtotal"], served["lines"]) == ("cl_99999", "12.00",
+                                                                                          "12.00", [])
