@@ -413,6 +413,21 @@ class Workspace:
                 closed += close_for_turned_off(kinds, f"{LABELS[key]} was turned off in the settings")
         return closed
 
+    def tax_setup(self) -> TaxSetup:
+        """The company's country and tax codes and Work's active tax rates (network: three reads), what
+        the tax-code mapping is chosen from and checked against. A US company's codes are not read:
+        it uses Automated Sales Tax, no mapping."""
+        qbo = self.qbo_client()
+        country = str(qbo.company_info().get("Country") or "US").upper()
+        rates = {r.id: r.name for r in self.work_client().tax_rates() if r.active}
+        codes = None
+        if country != "US":
+            codes = {str(c["Id"]): str(c.get("Name", "")) for c in qbo.query("TaxCode")}
+        return TaxSetup(country=country, rates=rates, codes=codes)
+
+    def tax_code_mappings(self) -> dict[str, TaxCodeMapping]:
+        return {m.rate: m for m in TaxCodeMapping.select().order_by(TaxCodeMapping.rate_name)}
+
     def concept_mappings(self) -> dict[str, ConceptMapping]:
         return {m.concept: m for m in ConceptMapping.select().order_by(ConceptMapping.concept)}
 

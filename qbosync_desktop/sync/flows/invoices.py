@@ -131,7 +131,7 @@ def _tax_code(ctx: RunContext, rec: Invoice, taxable: bool) -> str:
 
 def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
     books = has_books_fields(rec)
-    codes_mode = books and uses_tax_codes(ctx)
+    codes_mode = uses_tax_codes(ctx)  # every line needs a code there, with tax or not
     as_charged = ctx.settings.tax_amounts == TAX_AS_CHARGED
     lines = []
     for line in rec.lines:
@@ -288,7 +288,7 @@ def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
             hint="In Work, bill the amount as a credit note for the client instead (credit notes reach "
                  "QuickBooks as credit memos), then void this invoice.",
             details={"rule": "an invoice total is never negative in QuickBooks", "total": str(rec.total)})
-    if has_books_fields(rec) and uses_tax_codes(ctx):
+    if uses_tax_codes(ctx):
         codes, _rates = qbo_tax_codes(ctx)
         wanted = {NOT_TAXABLE} if rec.tax is None else {
             rec.tax.rate_id if ln.taxable else NOT_TAXABLE for ln in rec.lines}
