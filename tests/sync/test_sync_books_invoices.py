@@ -215,3 +215,28 @@ def test_line_form_keeps_the_billed_amount():
     assert amounts.line_form(d("3"), d("0.333333333"), d("1.00")) == (d(1), d("1.00"), "3 × 0.333333333")
     assert amounts.prorate(d("147.21"), [d("5"), d("9.975")]) == [d("49.15"), d("98.06")]
     assert amounts.prorate(d("1.00"), [d(0), d(0)]) == [d("1.00"), d(0)]
+
+
+def test_cli_settings_sets_tax_amounts_and_tax_codes_by_name(ca_workspace, capsys):
+    from qbosync_desktop.cli import main as cli
+
+    _practice, ws = ca_workspace
+    ws.save_settings(practice_settings(ws), tax=ws.tax_setup())
+    ws.close()
+    assert cli.main(["settings", "set", "tax_amounts=quickbooks", "tax_code.Lakewood=HST ON",
+                     "tax_code.not-taxable=Zero-rated"]) == 0
+    out = capsys.readouterr().out
+    assert "Let QuickBooks calculate" in out and "Lakewood -> HST ON" in out.replace("→", "->")
+    assert "Lines without tax -> Zero-rated" in out.replace("→", "->")
+    assert cli.main(["settings", "set", "tax_code.Lakewood=No such code"]) == 3
+    assert "no tax code 'No such code'" in capsys.readouterr().err
+    assert cli.main(["settings", "set", "tax_amounts=sometimes"]) == 3
+    ws2 = Workspace.open(ws.paths)
+    try:
+        s = ws2.settings()
+        codes = {n: c for c, n in ws2.tax_setup().codes.items()}
+        rates = {n: r for r, n in ws2.tax_setup().rates.items()}
+        assert s.tax_amounts == TAX_QBO_CALCULATES
+        assert s.tax_codes[rates["Lakewood"]] == codes["HST ON"] and s.tax_codes[NOT_TAXABLE] == codes["Zero-rated"]
+    finally:
+        ws2.close()
