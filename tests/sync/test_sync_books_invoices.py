@@ -172,6 +172,12 @@ def test_canadian_company_maps_tax_rates_to_tax_codes_and_keeps_work_tax(ca_work
         key = inv.tax.rate_id if work_line.taxable else NOT_TAXABLE
         assert ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] == settings.tax_codes[key]
 
+    # Nothing changed: the tax codes, rates and terms are kept, so a second run costs at most the
+    # change-feed reads.
+    before = practice.qbo.stats["requests"]
+    assert SyncEngine(ws).run().state == "done"
+    assert practice.qbo.stats["requests"] - before <= 2
+
     # Disconnect forgets the tax-code mappings, like the concept mappings.
     ws.disconnect()
     assert ws.tax_code_mappings() == {} and ws.settings().tax_codes == {}

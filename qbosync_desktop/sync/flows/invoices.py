@@ -11,6 +11,7 @@ outbox; a void in Work voids the QBO invoice.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -63,6 +64,8 @@ class Books:
     terms: dict[str, str] | None = None  # casefolded name → Term Id
     codes: dict[str, JsonObject] | None = None  # TaxCode Id → TaxCode (active ones)
     rates: dict[str, Decimal] | None = None  # TaxRate Id → percent
+    terms_fresh: bool = False  # read from QuickBooks in this run
+    codes_fresh: bool = False
 
 
 def company_country(ctx: RunContext) -> str:
@@ -87,18 +90,67 @@ def uses_tax_codes(ctx: RunContext) -> bool:
     return company_country(ctx) != "US"
 
 
-def qbo_terms(ctx: RunContext) -> dict[str, str]:
+#: cursors keeping QuickBooks lists invoices refer to, per company: '{"realm": ..., "data": ...}'
+TERMS_CURSOR = "qbo.lookup.terms"
+TAX_CODES_CURSOR = "qbo.lookup.tax_codes"
+
+
+def _kept(ctx: RunContext, name: str) -> JsonObject | None:
+    """A list kept in cursor ``name`` for the connected company (None: never read, or another company)."""
+    raw = ctx.cursor(name)
+    if not raw:
+        return None
+    try:
+        kept = json.loads(raw)
+    except ValueError:
+        return None
+    conn = ctx.connection
+    realm = (conn.realm_id if conn is not None else None) or ""
+    if not isinstance(kept, dict) or kept.get("realm") != realm or not isinstance(kept.get("data"), dict):
+        return None
+    data: JsonObject = kept["data"]
+    return data
+
+
+def _keep(ctx: RunContext, name: str, data: JsonObject) -> None:
+    conn = ctx.connection
+    realm = (conn.realm_id if conn is not None else None) or ""
+    ctx.stage_cursor(name, json.dumps({"realm": realm, "data": data}, sort_keys=True))
+
+
+def qbo_terms(ctx: RunContext, wanted: str | None = None) -> dict[str, str]:
+    """QuickBooks' terms, casefolded name → Id. Kept between runs (a run that sends nothing new costs
+    no request for them); read again, once per run at most, when ``wanted`` is not among them (a
+    term added in QuickBooks since is then found)."""
     books = ctx.flow_state(Books)
     if books.terms is None:
+        kept = _kept(ctx, TERMS_CURSOR)
+        books.terms = {str(k): str(v) for k, v in kept.items()} if kept is not None else None
+    if books.terms is None or (wanted is not None and wanted.casefold() not in books.terms
+                               and not books.terms_fresh):
         books.terms = {str(t.get("Name", "")).casefold(): str(t["Id"]) for t in ctx.qbo.query("Term")}
+        books.terms_fresh = True
+        _keep(ctx, TERMS_CURSOR, dict(books.terms))
     return books.terms
 
 
-def qbo_tax_codes(ctx: RunContext) -> tuple[dict[str, JsonObject], dict[str, Decimal]]:
+def qbo_tax_codes(ctx: RunContext, wanted: str | None = None) -> tuple[dict[str, JsonObject], dict[str, Decimal]]:
+    """The company's active tax codes and its rates' percents, kept between runs like the terms and
+    read again (once per run at most) when the code ``wanted`` is not among them."""
     books = ctx.flow_state(Books)
     if books.codes is None or books.rates is None:
-        books.codes = {str(c["Id"]): c for c in ctx.qbo.query("TaxCode")}
+        kept = _kept(ctx, TAX_CODES_CURSOR)
+        if kept is not None:
+            books.codes = dict(kept.get("codes") or {})
+            books.rates = {str(k): Decimal(str(v)) for k, v in (kept.get("rates") or {}).items()}
+    if books.codes is None or books.rates is None or (
+            wanted and wanted not in books.codes and not books.codes_fresh):
+        books.codes = {str(c["Id"]): {"Id": str(c["Id"]), "Name": c.get("Name"),
+                                      "SalesTaxRateList": c.get("SalesTaxRateList") or {}}
+                       for c in ctx.qbo.query("TaxCode")}
         books.rates = {str(r["Id"]): Decimal(str(r.get("RateValue") or 0)) for r in ctx.qbo.query("TaxRate")}
+        books.codes_fresh = True
+        _keep(ctx, TAX_CODES_CURSOR, {"codes": books.codes, "rates": {k: str(v) for k, v in books.rates.items()}})
     return books.codes, books.rates
 
 
@@ -170,7 +222,7 @@ def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
         elif rec.tax is not None and any(ln.taxable for ln in rec.lines):
             body["TxnTaxDetail"] = {"TotalTax": money(tax), "TaxLine": _tax_lines(ctx, rec)}
     if rec.terms:
-        term = qbo_terms(ctx).get(rec.terms.casefold())
+        term = qbo_terms(ctx, rec.terms).get(rec.terms.casefold())
         if term:
             body["SalesTermRef"] = {"value": term}
     if rec.due_date:
@@ -192,7 +244,7 @@ def _tax_lines(ctx: RunContext, rec: Invoice) -> list[JsonObject]:
     """Work's tax as QuickBooks tax lines: one per rate of the mapped code, the amount shared out by
     the rates' percents (the last takes the remainder), so QuickBooks keeps Work's amount."""
     assert rec.tax is not None
-    codes, rates = qbo_tax_codes(ctx)
+    codes, rates = qbo_tax_codes(ctx, _tax_code(ctx, rec, True))
     code = codes.get(_tax_code(ctx, rec, True))
     if code is None:
         return []
@@ -289,7 +341,6 @@ def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
                  "QuickBooks as credit memos), then void this invoice.",
             details={"rule": "an invoice total is never negative in QuickBooks", "total": str(rec.total)})
     if uses_tax_codes(ctx):
-        codes, _rates = qbo_tax_codes(ctx)
         wanted = {NOT_TAXABLE} if rec.tax is None else {
             rec.tax.rate_id if ln.taxable else NOT_TAXABLE for ln in rec.lines}
         for key in sorted(wanted):
@@ -304,7 +355,7 @@ def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
                     hint=f"Choose a QuickBooks tax code for {what} in Sync Settings (“{LABELS['tax_codes']}”); "
                          "the invoice then syncs on the next run.",
                     details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key})
-            if code not in codes:
+            if code not in qbo_tax_codes(ctx, code)[0]:
                 return QboValidationError(
                     f"The invoice '{number}' cannot be sent: {what} is mapped to QuickBooks tax code {code}, "
                     "which the company no longer has (or it is inactive).",
@@ -312,7 +363,7 @@ def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
                     hint=f"Choose another QuickBooks tax code for {what} in Sync Settings.",
                     details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key,
                              "tax_code": code})
-    if rec.terms and rec.terms.casefold() not in qbo_terms(ctx):
+    if rec.terms and rec.terms.casefold() not in qbo_terms(ctx, rec.terms):
         return QboValidationError(
             f"The invoice '{number}' has the payment terms '{rec.terms}', which QuickBooks does not have.",
             title="Payment terms not in QuickBooks",
