@@ -246,3 +246,14 @@ def test_cli_settings_sets_tax_amounts_and_tax_codes_by_name(ca_workspace, capsy
         assert s.tax_codes[rates["Lakewood"]] == codes["HST ON"] and s.tax_codes[NOT_TAXABLE] == codes["Zero-rated"]
     finally:
         ws2.close()
+
+
+def test_enable_refuses_a_canadian_company_without_tax_codes_saying_what_to_do(ca_workspace, capsys):
+    from qbosync_desktop.cli import main as cli
+
+    _practice, ws = ca_workspace
+    ws.save_settings(practice_settings(ws).replace(tax_codes={}))
+    ws.close()
+    assert cli.main(["enable"]) == 3
+    err = capsys.readouterr().err
+    assert "has no QuickBooks tax code" in err and "Choose a QuickBooks tax code" in err
