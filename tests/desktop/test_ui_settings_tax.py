@@ -13,6 +13,7 @@ from qbosync_desktop.sync.rules.settings import (
     NOT_TAXABLE,
     TAX_AS_CHARGED,
     TAX_QBO_CALCULATES,
+    SyncSettings,
     TaxSetup,
 )
 
@@ -63,3 +64,13 @@ def test_a_company_with_tax_codes_must_map_every_rate(qtbot, chart_of_accounts, 
     again = _form(qtbot, chart_of_accounts, dataclasses.replace(work_facts, tax=CA))
     again.set_settings(form.settings())
     assert again._tax_combos["tr_2"].currentText() == "HST ON"
+
+
+def test_the_window_summary_names_the_tax_choices_that_differ_from_the_default():
+    from qbosync_desktop.desktop.ui.integration_window import entity_status
+
+    base = SyncSettings(invoices=True, income_account="1", expense_account="2")
+    assert entity_status(base, str)["Invoices"][1] == "Income: 1 · Expense: 2"
+    changed = base.replace(tax_amounts=TAX_QBO_CALCULATES, tax_codes={"tr_1": "4", NOT_TAXABLE: "9"})
+    assert entity_status(changed, str)["Invoices"][1] == ("Income: 1 · Expense: 2 · Tax calculated by QuickBooks"
+                                                          " · 2 tax codes mapped")
