@@ -295,7 +295,8 @@ def _prove_totals(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
         if amounts.cents(got) == amounts.cents(want):
             continue
         meta = e.meta or {}
-        err = amounts.total_mismatch(meta.get("label") or e.work_id, got, want, likely=expect.get("likely", ""),
+        err = amounts.total_mismatch(expect.get("name") or meta.get("label") or e.work_id, got, want,
+                                     likely=expect.get("likely", ""),
                                      todo=expect.get("todo", ""), what=expect.get("what", "invoice"))
         p = problems.open_problem(e.kind, e.work_id, err, run_id=ctx.run_id, qbo_id=str(obj.get("Id") or ""),
                                   extra={"fingerprint": meta.get("fingerprint"), "record": meta.get("label"),

@@ -312,7 +312,7 @@ class InvoicesOut(OutboundFlow[Invoice]):
 
     def write(self, ctx: RunContext, d: Draft[Invoice]) -> Change:
         ch = self.create_or_update(ctx, d)
-        ch.meta["expect_total"] = {"amount": str(d.rec.total), **mismatch_advice(ctx)}
+        ch.meta["expect_total"] = {"amount": str(d.rec.total), "name": d.rec.number, **mismatch_advice(ctx)}
         return ch
 
 
