@@ -260,3 +260,23 @@ def test_enable_refuses_a_canadian_company_without_tax_codes_saying_what_to_do(c
     assert cli.main(["enable"]) == 3
     err = capsys.readouterr().err
     assert "has no QuickBooks tax code" in err and "Choose a QuickBooks tax code" in err
+
+
+def test_terms_quickbooks_lacks_are_one_problem_until_added_there(engine, configured_workspace, practice):
+    work = practice.work
+    clients = {c["name"]: c["id"] for c in work.store.all("clients")}
+    items = {i["name"]: i["id"] for i in work.store.all("items")}
+    inv = work.user.add_invoice(clients["Ann Lee"], [{"item_id": items["Service Call"]}], number="INV-N45",
+                                terms="Net 45")
+    assert engine.run(initial=True).state == "done"
+    (problem,) = _open("invoice", inv["id"])
+    assert problem.title == "Payment terms not in QuickBooks"
+    assert "INV-N45" in problem.message and "'Net 45'" in problem.hint
+    assert Link.get_or_none(kind="invoice", work_id=inv["id"]) is None
+
+    practice.qbo.user.create("Term", {"Name": "Net 45", "DueDays": 45, "Type": "STANDARD", "Active": True})
+    assert engine.run().state == "done"
+    assert not _open("invoice", inv["id"])
+    q = _rest_invoices(practice)[Link.get(kind="invoice", work_id=inv["id"]).qbo_id]
+    term = next(t for t in practice.qbo.store.all("Term") if t["Name"] == "Net 45")
+    assert q["SalesTermRef"]["value"] == str(term["Id"])
