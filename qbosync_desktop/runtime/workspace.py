@@ -37,13 +37,21 @@ from qbosync_desktop.store.models.connection import (
     ConceptMapping,
     Connection,
     SettingValue,
+    TaxCodeMapping,
 )
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor
-from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, account_groups, check
+from qbosync_desktop.sync.rules.settings import (
+    ACCOUNT_FIELDS,
+    LABELS,
+    SyncSettings,
+    TaxSetup,
+    account_groups,
+    check,
+)
 
 if TYPE_CHECKING:
     from qbosync_desktop.connectors.qbo.client import QboClient
@@ -320,6 +328,7 @@ class Workspace:
         self.secrets.clear(QBO_TOKENS)
         with database.atomic():
             ConceptMapping.delete().execute()
+            TaxCodeMapping.delete().execute()
             if conn is not None:
                 conn.state = DISCONNECTED
                 conn.connected_at = None
@@ -363,6 +372,7 @@ class Workspace:
         """The saved settings (defaults for anything never saved); concepts come from their table."""
         data = {row.key: row.value for row in SettingValue.select()}
         data["concepts"] = {m.concept: m.account_id for m in ConceptMapping.select()}
+        data["tax_codes"] = {m.rate: m.code_id for m in TaxCodeMapping.select()}
         return SyncSettings.from_dict(data)
 
     def save_settings(
@@ -371,12 +381,15 @@ class Workspace:
         *,
         accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]] | None = None,
         concepts: Iterable[Any] | None = None,
+        tax: TaxSetup | None = None,
     ) -> SyncSettings:
-        """Validate (raising ``ConfigurationError`` naming the field), then save in one transaction."""
-        check(settings, accounts, concepts)
+        """Validate (raising ``ConfigurationError`` naming the field), then save in one transaction.
+        ``tax`` (the company's country and tax codes, Work's tax rates) names the tax-code mappings."""
+        check(settings, accounts, concepts, tax)
         names = _account_names(accounts) if accounts is not None else {}
         data = settings.to_dict()
         concept_map = data.pop("concepts")
+        tax_map = data.pop("tax_codes")
         previous = self.settings() if SettingValue.select().exists() else None
         with database.atomic():
             for key, value in data.items():
@@ -397,6 +410,15 @@ class Workspace:
                 name = names.get(str(account_id)) or (old.account_name if old and old.account_id == account_id else None)
                 ConceptMapping.insert(concept=concept, account_id=str(account_id), account_name=name) \
                     .on_conflict_replace().execute()
+            TaxCodeMapping.delete().where(TaxCodeMapping.rate.not_in(list(tax_map) or [""])).execute()
+            for rate, code_id in tax_map.items():
+                old_code = TaxCodeMapping.get_or_none(TaxCodeMapping.rate == rate)
+                TaxCodeMapping.insert(
+                    rate=rate, code_id=str(code_id),
+                    rate_name=(tax.rates.get(rate) if tax else None) or (old_code.rate_name if old_code else None),
+                    code_name=((tax.codes or {}).get(str(code_id)) if tax else None)
+                    or (old_code.code_name if old_code and old_code.code_id == code_id else None),
+                ).on_conflict_replace().execute()
         return settings
 
     @property
@@ -424,6 +446,21 @@ class Workspace:
             if getattr(before, key) and not getattr(after, key):
                 closed += close_for_turned_off(kinds, f"{LABELS[key]} was turned off in the settings")
         return closed
+
+    def tax_setup(self) -> TaxSetup:
+        """The company's country and tax codes and Work's active tax rates (network: three reads), what
+        the tax-code mapping is chosen from and checked against. A US company's codes are not read:
+        it uses Automated Sales Tax, no mapping."""
+        qbo = self.qbo_client()
+        country = str(qbo.company_info().get("Country") or "US").upper()
+        rates = {r.id: r.name for r in self.work_client().tax_rates() if r.active}
+        codes = None
+        if country != "US":
+            codes = {str(c["Id"]): str(c.get("Name", "")) for c in qbo.query("TaxCode")}
+        return TaxSetup(country=country, rates=rates, codes=codes)
+
+    def tax_code_mappings(self) -> dict[str, TaxCodeMapping]:
+        return {m.rate: m for m in TaxCodeMapping.select().order_by(TaxCodeMapping.rate_name)}
 
     def concept_mappings(self) -> dict[str, ConceptMapping]:
         return {m.concept: m for m in ConceptMapping.select().order_by(ConceptMapping.concept)}

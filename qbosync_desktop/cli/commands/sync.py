@@ -17,7 +17,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.cli.commands.settings import work_concepts
+from qbosync_desktop.cli.commands.settings import company_tax, work_concepts
 from qbosync_desktop.cli.common import (
     add_json,
     done_exit_code,
@@ -172,7 +172,8 @@ def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
 def check_ready(ws: Workspace, *, full: bool = False) -> None:
     """Both systems connected and the settings valid.
 
-    ``full`` (enable) also checks them against the company's accounts and Work's concepts. A plain
+    ``full`` (enable) also checks them against the company's accounts, Work's concepts and (Invoices
+    on) the tax setup: a company outside the US needs a tax code for every Work tax rate. A plain
     sync does not: that would cost a metered QuickBooks query on every run (a no-op sync must stay
     within 2 requests), and an account or concept that changed since is a per-record problem anyway.
     """
@@ -180,7 +181,8 @@ def check_ready(ws: Workspace, *, full: bool = False) -> None:
     ws.require_work()
     s = ws.settings()
     if full:
-        check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None)
+        check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None,
+              company_tax(ws) if s.invoices else None)
     else:
         check(s)
 

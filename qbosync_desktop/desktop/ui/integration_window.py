@@ -59,7 +59,7 @@ from qbosync_desktop.desktop.ui.text import tr
 from qbosync_desktop.desktop.ui.widgets.elided_label import ElidedLabel
 from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable, fit_headers
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
-from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
+from qbosync_desktop.sync.rules.settings import TAX_QBO_CALCULATES, SyncSettings, account_groups
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,10 @@ def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str,
             ""),
         "Sites": (settings.sites, tr("Sub-customers ⇄ Work Sites during onboarding") if settings.sites else "", ""),
         "Invoices": (settings.invoices, " · ".join(filter(None, [
-            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account)]))
+            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account),
+            # only what differs from the default: tax as charged in Work, a US company (no codes)
+            tr("Tax calculated by QuickBooks") if settings.tax_amounts == TAX_QBO_CALCULATES else "",
+            tr("{0} tax codes mapped").format(len(settings.tax_codes)) if settings.tax_codes else ""]))
             if settings.invoices else "", ""),
         "Payments": (settings.payments, acct(tr("Deposit to"), settings.deposit_account) if settings.payments else "",
                      ""),

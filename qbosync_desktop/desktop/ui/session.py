@@ -78,11 +78,16 @@ class Session:
                 concepts.append(c if isinstance(c, str) else c.name)
         except Exception:  # concepts only matter for bills; the page says if they are missing
             log.warning("Could not read Work's invoice concepts", exc_info=True)
+        tax = None
+        try:
+            tax = self.workspace.tax_setup()
+        except Exception:  # the engine still makes an unmapped tax rate a problem per invoice
+            log.warning("Could not read the tax setup", exc_info=True)
         return WorkFacts(company_name=company.name, default_state=getattr(company, "default_state", None),
-                         default_country=getattr(company, "default_country", None), concepts=concepts)
+                         default_country=getattr(company, "default_country", None), concepts=concepts, tax=tax)
 
-    def save_settings(self, settings: SyncSettings, accounts: Any = None) -> SyncSettings:
-        saved = self.workspace.save_settings(settings, accounts=accounts)
+    def save_settings(self, settings: SyncSettings, accounts: Any = None, tax: Any = None) -> SyncSettings:
+        saved = self.workspace.save_settings(settings, accounts=accounts, tax=tax)
         return saved
 
     def reconnect(self) -> Any:

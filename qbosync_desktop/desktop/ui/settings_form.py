@@ -10,6 +10,9 @@ shared with the CLI); this form only mirrors them in the controls:
 * Income / Expense (Invoices), deposit (Payments), AP + concept table (Contractor bills) are
   required and filled from the company's chart of accounts, loaded off the GUI thread with a loading
   state and a Retry on failure;
+* Tax amounts ("As charged in Work", the default, or "Let QuickBooks calculate") sits under
+  Invoices; a company outside the US also gets a table mapping each Work tax rate (and "Lines
+  without tax") to one of its QuickBooks tax codes, required while Invoices is on (issue 14);
 * the form is valid exactly when :func:`~qbosync_desktop.sync.rules.settings.validate` returns no issue
   (with the loaded accounts and concepts), and the first issue is shown in words.
 """
@@ -45,8 +48,14 @@ from qbosync_desktop.desktop.ui.widgets.account_combo import AccountCombo
 from qbosync_desktop.sync.rules.settings import (
     CONFLICT_POLICY_LABELS,
     LABELS,
+    NOT_TAXABLE,
+    NOT_TAXABLE_LABEL,
+    TAX_AS_CHARGED,
+    TAX_MODE_HELP,
+    TAX_MODE_LABELS,
     SettingsIssue,
     SyncSettings,
+    TaxSetup,
     account_groups,
     validate,
 )
@@ -64,6 +73,8 @@ class WorkFacts:
     default_state: str | None = None
     default_country: str | None = None
     concepts: list[str] = field(default_factory=list)
+    #: the company's country and tax codes and Work's tax rates (None: not read, e.g. offline)
+    tax: TaxSetup | None = None
 
 
 def account_types(accounts: Any) -> dict[str, str]:
@@ -121,6 +132,8 @@ class SyncSettingsForm(QWidget):
         #: field key → its error label, shown right under the control when the rules say it is missing
         self._errors: dict[str, QLabel] = {}
         self._focus_concept: str | None = None
+        self._tax_combos: dict[str, QComboBox] = {}
+        self._tax_mapped: dict[str, str] = {}
         self._build()
         self.set_settings(settings or SyncSettings())
         self.reload()
@@ -206,6 +219,32 @@ class SyncSettingsForm(QWidget):
         self.expense_account = self._combo("expense_account", box)
         form.addRow(self.tr(LABELS["income_account"]), self._with_error("income_account", self.income_account, box))
         form.addRow(self.tr(LABELS["expense_account"]), self._with_error("expense_account", self.expense_account, box))
+        self.tax_amounts = QComboBox(box)
+        self.tax_amounts.setObjectName("tax_amounts")
+        self.tax_amounts.setAccessibleName(self.tr(LABELS["tax_amounts"]))
+        for value, label in TAX_MODE_LABELS.items():
+            self.tax_amounts.addItem(self.tr(label), value)
+        self.tax_amounts.setToolTip(self.tr(TAX_MODE_HELP))
+        self.tax_amounts.currentIndexChanged.connect(self._on_change)
+        form.addRow(self.tr(LABELS["tax_amounts"]), self.tax_amounts)
+        self.tax_help = QLabel(self.tr(TAX_MODE_HELP), box)
+        self.tax_help.setObjectName("Muted")
+        self.tax_help.setWordWrap(True)
+        self.tax_help.setMaximumWidth(560)
+        form.addRow("", self.tax_help)
+        self.tax_codes = QTableWidget(0, 2, box)
+        self.tax_codes.setObjectName("tax_codes")
+        self.tax_codes.setAccessibleName(self.tr(LABELS["tax_codes"]))
+        self.tax_codes.setHorizontalHeaderLabels([self.tr("Work tax rate"), self.tr("QuickBooks tax code")])
+        self.tax_codes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tax_codes.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.tax_codes.verticalHeader().setVisible(False)
+        self.tax_codes.setMinimumWidth(560)
+        self.tax_codes.setTabKeyNavigation(False)
+        self.tax_codes_label = QLabel(self.tr(LABELS["tax_codes"]), box)
+        form.addRow(self.tax_codes_label, self.tax_codes)
+        self.tax_codes.setVisible(False)
+        self.tax_codes_label.setVisible(False)
         lay.addWidget(box)
         self.payments = self._check("payments", card)
         lay.addWidget(self.payments)
@@ -293,11 +332,15 @@ class SyncSettingsForm(QWidget):
             for key in ("income_account", "expense_account", "deposit_account", "ap_account"):
                 getattr(self, key).select_id(getattr(s, key))
             self._mapped = dict(s.concepts)
+            self._tax_mapped = dict(s.tax_codes)
+            index = self.tax_amounts.findData(s.tax_amounts)
+            self.tax_amounts.setCurrentIndex(max(index, 0))
             self.start_date.setDate(QDate(s.start_date) if s.start_date else NO_START_DATE)
             index = self.conflict_policy.findData(s.conflict_policy)
             self.conflict_policy.setCurrentIndex(max(index, 0))
             self.schedule_minutes.setValue(int(s.schedule_minutes))
             self._fill_concepts()
+            self._fill_tax_codes()
         finally:
             self._loading_values = False
         self._on_change()
@@ -323,7 +366,18 @@ class SyncSettingsForm(QWidget):
             start_date=None if date == NO_START_DATE else dt.date(date.year(), date.month(), date.day()),
             schedule_minutes=self.schedule_minutes.value(),
             rename_on_collision=self.rename_on_collision.isChecked(),
+            tax_amounts=str(self.tax_amounts.currentData() or TAX_AS_CHARGED),
+            tax_codes=self._chosen_tax_codes(),
         )
+
+    def _chosen_tax_codes(self) -> dict[str, str]:
+        if not self._tax_combos:
+            return dict(self._tax_mapped)
+        return {rate: str(combo.currentData()) for rate, combo in self._tax_combos.items() if combo.currentData()}
+
+    def tax_for_save(self) -> TaxSetup | None:
+        """The tax setup the mapping is checked against and named from (None: not loaded)."""
+        return self._work.tax if self._work else None
 
     def account_name(self, acct_id: str | None) -> str:
         if not acct_id or not self._accounts:
@@ -387,6 +441,7 @@ class SyncSettingsForm(QWidget):
         state = facts.default_state or self.tr("none set in Work")
         self.default_state_label.setText(self.tr("Work's default state: {0}").format(state))
         self._fill_concepts()
+        self._fill_tax_codes()
         self._on_change()
 
     def _work_failed(self, exc: BaseException) -> None:
@@ -415,6 +470,37 @@ class SyncSettingsForm(QWidget):
         self.concepts.setMinimumHeight(min(40 + rows_height, 360))
         self._apply_focus_concept()
 
+    def _fill_tax_codes(self) -> None:
+        """One row per active Work tax rate, plus "Lines without tax", for a company with tax codes."""
+        tax = self._work.tax if self._work else None
+        shown = tax is not None and tax.uses_tax_codes
+        self.tax_codes.setVisible(shown)
+        self.tax_codes_label.setVisible(shown)
+        if tax is None or not shown:
+            self._tax_combos = {}
+            self.tax_codes.setRowCount(0)
+            return
+        current = {r: str(c.currentData()) for r, c in self._tax_combos.items() if c.currentData()}
+        rows = [*sorted(tax.rates.items(), key=lambda kv: kv[1].casefold()), (NOT_TAXABLE, NOT_TAXABLE_LABEL)]
+        self.tax_codes.setRowCount(len(rows))
+        self._tax_combos = {}
+        for row, (rate_id, name) in enumerate(rows):
+            label = QLabel(self.tr(name) if rate_id == NOT_TAXABLE else name, self.tax_codes)
+            label.setContentsMargins(8, 0, 8, 0)
+            self.tax_codes.setCellWidget(row, 0, label)
+            combo = QComboBox(self.tax_codes)
+            combo.setAccessibleName(self.tr("QuickBooks tax code for {0}").format(name))
+            combo.addItem(self.tr("Choose a tax code…"), "")
+            for code_id, code_name in sorted((tax.codes or {}).items(), key=lambda kv: kv[1].casefold()):
+                combo.addItem(code_name, code_id)
+            chosen = current.get(rate_id) or self._tax_mapped.get(rate_id)
+            combo.setCurrentIndex(max(combo.findData(chosen), 0) if chosen else 0)
+            combo.currentIndexChanged.connect(self._on_change)
+            self._tax_combos[rate_id] = combo
+            self.tax_codes.setCellWidget(row, 1, combo)
+        self.tax_codes.resizeRowsToContents()
+        self.tax_codes.setMinimumHeight(min(40 + sum(self.tax_codes.rowHeight(r) for r in range(len(rows))), 360))
+
     # ------------------------------------------------------------------ rules
     def _apply_dependencies(self) -> None:
         """Mirror the seed's rules in the controls before validating."""
@@ -439,12 +525,14 @@ class SyncSettingsForm(QWidget):
         self.deposit_account.setEnabled(self.payments.isChecked() and accounts_ready)
         self.ap_account.setEnabled(self.bills.isChecked() and accounts_ready)
         self.concepts.setEnabled(self.bills.isChecked())
+        self.tax_amounts.setEnabled(invoices)
+        self.tax_codes.setEnabled(invoices)
 
     def issues(self) -> list[SettingsIssue]:
         """The rules' verdict on the current controls, plus "still loading"/"could not load"."""
         s = self.settings()
         concepts: Iterable[str] | None = self._work.concepts if self._work else None
-        issues = validate(s, self.accounts_for_save(), concepts)
+        issues = validate(s, self.accounts_for_save(), concepts, self.tax_for_save())
         needs_accounts = s.invoices or s.payments or s.bills
         if needs_accounts and self._accounts is None and self._load_accounts_fn is not None:
             if self._accounts_error is not None:

@@ -50,7 +50,7 @@ class SettingsDialog(QDialog):
         settings = self.form.settings()
         accounts = self.form.accounts_for_save()
         self.save_button.setEnabled(False)
-        run_in_background(self, self.session.save_settings, settings, accounts,
+        run_in_background(self, self.session.save_settings, settings, accounts, self.form.tax_for_save(),
                           on_done=self._saved, on_error=self._failed)
 
     def _saved(self, settings: SyncSettings) -> None:

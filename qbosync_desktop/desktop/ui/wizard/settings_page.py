@@ -64,7 +64,7 @@ class SettingsPage(QWizardPage):
         self._saving = True
         emit(self.completeChanged)
         run_in_background(self, self.ctx.session.save_settings, self.form.settings(), self.form.accounts_for_save(),
-                          on_done=self._done, on_error=self._failed)
+                          self.form.tax_for_save(), on_done=self._done, on_error=self._failed)
         return False
 
     def _done(self, _settings: Any) -> None:
