@@ -17,7 +17,7 @@ import peewee
 from qbosync_desktop.store.migrations import step
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.conflicts import Conflict
-from qbosync_desktop.store.models.connection import ConceptMapping, Connection, SettingValue
+from qbosync_desktop.store.models.connection import ConceptMapping, Connection, SettingValue, TaxCodeMapping
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
@@ -71,6 +71,12 @@ def _v100_twoway_tables(db: peewee.Database) -> None:
         "CREATE UNIQUE INDEX IF NOT EXISTS twoway_conflict_one_open ON twoway_conflict (kind, work_id, field) "
         "WHERE state = 'open'"
     )
+
+
+@step(101)
+def _v101_tax_code_mapping(db: peewee.Database) -> None:
+    """Issue 14: Work tax rate → QuickBooks tax code (companies outside the US)."""
+    db.create_tables([TaxCodeMapping], safe=True)
 
 
 #: version 320: undo of a run (issue 15): reversed audit rows and held records
