@@ -29,6 +29,7 @@ from qbosync_desktop.cli.commands import (
     doctor,
     matches,
     preview,
+    reconcile,
     sandbox,
     settings,
     sync,
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 #: Every command module, in the order ``qbosync --help`` lists their commands.
 COMMANDS = (accounts, audit, autostart, conflicts, connect, demo, disconnect, doctor, keyring_command, matches,
-            preview, sandbox, settings, sync, work_connect)
+            preview, reconcile, sandbox, settings, sync, work_connect)
 
 
 def build_parser() -> argparse.ArgumentParser:
