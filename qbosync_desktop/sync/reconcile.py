@@ -618,3 +618,83 @@ def fix_workspace(ws: Any, row_id: str, action: str, *, reason: str = "") -> tup
         raise FixRefused(f"There is no difference {row_id} now.", title="Difference not found",
                          hint="Run 'qbosync reconcile' to see the current differences and their ids.")
     return apply_fix(diff, action, reason=reason), action == "recreate"
+
+
+# -- the scheduled check -----------------------------------------------------------------------------------
+#: The setting (kept in the store's cursor table, next to the sync's watermarks): days between checks.
+EVERY_DAYS_KEY = "reconcile.every_days"
+LAST_AT_KEY = "reconcile.last_at"
+DEFAULT_EVERY_DAYS = 7
+#: the one problem a scheduled check keeps open while differences exist
+PROBLEM_KIND, PROBLEM_KEY = "reconcile", "check"
+
+
+def every_days() -> int:
+    from qbosync_desktop.store.models.runs import Cursor
+
+    row = Cursor.get_or_none(Cursor.name == EVERY_DAYS_KEY)
+    try:
+        return int(row.value) if row is not None and row.value is not None else DEFAULT_EVERY_DAYS
+    except ValueError:
+        return DEFAULT_EVERY_DAYS
+
+
+def set_every_days(days: int) -> None:
+    """0 turns the scheduled check off."""
+    from qbosync_desktop.core.errors import ConfigurationError
+    from qbosync_desktop.store.models.runs import Cursor
+
+    if not isinstance(days, int) or days < 0 or days > 365:
+        raise ConfigurationError(f"The reconcile interval must be 0 (off) to 365 days, not {days!r}.",
+                                 field="reconcile_every_days", hint="Write e.g. --every-days 7.")
+    with database.atomic():
+        Cursor.insert(name=EVERY_DAYS_KEY, value=str(days), updated_at=utcnow()).on_conflict_replace().execute()
+
+
+def last_checked() -> _dt.datetime | None:
+    from qbosync_desktop.store.models.runs import Cursor
+
+    row = Cursor.get_or_none(Cursor.name == LAST_AT_KEY)
+    if row is None or not row.value:
+        return None
+    return _dt.datetime.fromisoformat(row.value)
+
+
+def is_due(now: _dt.datetime | None = None) -> bool:
+    days = every_days()
+    if days <= 0:
+        return False
+    last = last_checked()
+    return last is None or (now or utcnow()) - last >= _dt.timedelta(days=days)
+
+
+def record_check(report: Report, now: _dt.datetime | None = None) -> None:
+    """Remember when the check ran, and keep one open problem while differences exist (closed once in
+    step): the desktop app's problem list and tray show it like any other problem."""
+    from qbosync_desktop.store.models.runs import Cursor
+    from qbosync_desktop.sync import problems
+
+    when = (now or utcnow()).replace(microsecond=0)
+    with database.atomic():
+        Cursor.insert(name=LAST_AT_KEY, value=when.isoformat(), updated_at=utcnow()).on_conflict_replace().execute()
+        if report.in_step:
+            problems.close_problem(PROBLEM_KIND, PROBLEM_KEY)
+            return
+        n = len(report.differences)
+        err = QboSyncError(
+            f"The scheduled check found {n} difference{'s' if n != 1 else ''} between Work and QuickBooks "
+            f"(for example: {report.differences[0].message})",
+            title="Work and QuickBooks differ",
+            hint="Open the Reconcile tab (or run 'qbosync reconcile') to see each difference and fix it.")
+        problems.open_problem(PROBLEM_KIND, PROBLEM_KEY, err, run_id=None,
+                              extra={"differences": n, "checked_at": when.isoformat() + "Z"})
+
+
+def check_if_due(ws: Any, *, now: _dt.datetime | None = None, force: bool = False) -> Report | None:
+    """The scheduled check: reconcile when the interval has passed (or ``force``), record the result.
+    Returns the report, or None when not due."""
+    if not force and not is_due(now):
+        return None
+    report = check_workspace(ws)
+    record_check(report, now)
+    return report

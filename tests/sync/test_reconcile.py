@@ -228,3 +228,35 @@ def test_ignore_needs_a_reason_and_is_audited(synced, capsys) -> None:
     assert code == 0 and data["ignored"] == 1
     entry = AuditEntry.get((AuditEntry.action == "reconcile_ignore") & (AuditEntry.work_id == inv.id))
     assert entry.after["reason"] == "back-dated on purpose"
+
+
+def test_scheduled_check_is_weekly_and_keeps_one_problem_open(synced, capsys) -> None:
+    import datetime as dt
+
+    from qbosync_desktop.store.models.problems import Problem
+    from qbosync_desktop.sync import reconcile
+
+    ws = synced.ws
+    assert reconcile.every_days() == 7 and reconcile.is_due()
+    first = reconcile.check_if_due(ws)
+    assert first is not None and first.in_step
+    assert reconcile.check_if_due(ws) is None  # not due again until a week has passed
+
+    inv, link = _unpaid_invoice(synced)
+    http = _http(synced)
+    q = _get(http, "Invoice", link.qbo_id)
+    assert q is not None
+    _post(http, "Invoice", {"Id": q["Id"], "SyncToken": q["SyncToken"]}, operation="delete")
+    later = dt.datetime.utcnow() + dt.timedelta(days=8)
+    report = reconcile.check_if_due(ws, now=later)
+    assert report is not None and [d.work_id for d in report.differences] == [inv.id]
+    (p,) = Problem.select().where((Problem.kind == "reconcile") & (Problem.state == "open"))
+    assert "1 difference" in p.message and p.hint
+
+    assert _cli(capsys, "reconcile", "--every-days", "0")[0] == 0
+    assert not reconcile.is_due(later + dt.timedelta(days=30))
+    code, _out = _cli(capsys, "reconcile", "--fix", report.differences[0].id, "--action", "recreate")
+    assert code == 0
+    code, _data = _reconcile(capsys)  # a manual check records its result too: in step closes the problem
+    assert code == 0
+    assert not Problem.select().where((Problem.kind == "reconcile") & (Problem.state == "open")).exists()

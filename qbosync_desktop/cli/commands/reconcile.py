@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--action", choices=("recreate", "relink", "accept", "ignore"), help="the fix to apply")
     p.add_argument("--reason", default="", help="why a difference is ignored (kept in the audit log)")
     p.add_argument("--no-sync", action="store_true", help="after 'recreate', leave the write to the next sync")
+    p.add_argument("--every-days", type=int, metavar="N",
+                   help="set how often the desktop app checks on its own (days; 0 turns it off; default 7)")
     p.set_defaults(func=run)
 
 
@@ -32,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from qbosync_desktop.sync import reconcile
 
     with workspace() as ws:
+        if args.every_days is not None:
+            reconcile.set_every_days(args.every_days)
+            print(f"The desktop app checks every {args.every_days} days." if args.every_days
+                  else "The scheduled reconcile check is off.")
+            return EXIT_OK
         if args.fix:
             if not args.action:
                 raise ConfigurationError("--fix needs --action recreate|relink|accept|ignore.",
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 print(done)
             return EXIT_OK
         report = reconcile.check_workspace(ws)
+        reconcile.record_check(report)
         if args.csv:
             reconcile.write_csv(report, args.csv)
         if args.json:
