@@ -44,6 +44,7 @@ from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog, show_er
 from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
 from qbosync_desktop.desktop.ui.dialogs.settings_dialog import SettingsDialog
 from qbosync_desktop.desktop.ui.qsettings import ui_settings
+from qbosync_desktop.desktop.ui.reconcile_tab import ReconcileTab
 from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
 from qbosync_desktop.desktop.ui.style import icon
 from qbosync_desktop.desktop.ui.text import tr
@@ -301,6 +302,8 @@ class IntegrationWindow(QMainWindow):
         self._build_matches()
         self._build_history()
         self._build_activity()
+        self.reconcile_tab = ReconcileTab(self.session, self.tabs)
+        self.tabs.addTab(self.reconcile_tab, self.tr("Reconcile"))
         bl.addWidget(self.tabs, 1, 0, 1, 2)
         bl.setRowStretch(1, 1)
         root.addWidget(body, 1)
@@ -428,9 +431,16 @@ class IntegrationWindow(QMainWindow):
         s.finished.connect(self._on_finished)
         s.failed.connect(self._on_failed)
         s.schedule_changed.connect(self._on_schedule)
+        s.reconcile_checked.connect(self._on_reconcile_checked)
         s.state_changed.connect(lambda _state: self._sync_controls())
         self._on_schedule(s.next_run)
         self._set_running(s.busy)
+
+    def _on_reconcile_checked(self, report: Any) -> None:
+        """The scheduled reconcile check ran: its rows go to the Reconcile tab, its problem (if any) to
+        the Problems tab."""
+        self.reconcile_tab.show_report(report)
+        self.refresh()
 
     def _set_running(self, running: bool) -> None:
         self.progress_bar.setVisible(running)
