@@ -47,6 +47,7 @@ from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.runtime.progress import CoalescingObserver, Progress
 from qbosync_desktop.runtime.worker_process import SyncWorkerProcess
 from qbosync_desktop.runtime.worker_process import plan as plan_review
+from qbosync_desktop.sync import reconcile
 from qbosync_desktop.sync.engine import RunSummary
 
 __all__ = ["SyncService", "Progress", "IDLE", "SYNCING", "PAUSED", "ATTENTION"]
@@ -374,8 +375,6 @@ class SyncService(QObject):
             return
 
         def check(engine: Any) -> Any:
-            from qbosync_desktop.sync import reconcile
-
             workspace = getattr(engine, "workspace", None)
             return None if workspace is None else reconcile.check_if_due(workspace, force=force)
 

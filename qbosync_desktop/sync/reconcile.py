@@ -23,7 +23,9 @@ once, like any other write.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -32,12 +34,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from qbosync_desktop.connectors.qbo.query import in_list
-from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.core.errors import ConfigurationError, QboSyncError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync import audit
+from qbosync_desktop.store.models.runs import Cursor
+from qbosync_desktop.sync import audit, problems
+from qbosync_desktop.sync.clients.fields import qbo_values
+from qbosync_desktop.sync.flows.base import stamp
 
 #: The JSON shape's version (``qbosync reconcile --json``); bumped only on an incompatible change.
 SCHEMA_VERSION = 1
@@ -139,8 +144,6 @@ def _ref(obj: dict[str, Any], name: str) -> str:
 
 
 def _stamp(value: Any) -> str | None:
-    from qbosync_desktop.sync.flows.base import stamp
-
     return stamp(value)
 
 
@@ -484,9 +487,6 @@ CSV_COLUMNS = ("id", "kind", "work_id", "qbo_id", "label", "check", "message", "
 
 
 def write_csv(report: Report, path: str) -> int:
-    import csv
-    import os
-
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
@@ -557,8 +557,6 @@ def _reactivate_two_way(link: Link, diff: Difference) -> str:
     """A Work client is two-way: the next sync would carry QuickBooks' "inactive" into Work. So the
     merge base is set to "inactive" on both sides: Work's "active" then is the one change, and the
     next sync writes it to QuickBooks (through the outbox, like any merged update)."""
-    from qbosync_desktop.sync.clients.fields import qbo_values
-
     synced = dict(link.synced or {})
     tw = dict(synced.get("twoway") or {})
     sent = synced.get("sent")
@@ -630,8 +628,6 @@ PROBLEM_KIND, PROBLEM_KEY = "reconcile", "check"
 
 
 def every_days() -> int:
-    from qbosync_desktop.store.models.runs import Cursor
-
     row = Cursor.get_or_none(Cursor.name == EVERY_DAYS_KEY)
     try:
         return int(row.value) if row is not None and row.value is not None else DEFAULT_EVERY_DAYS
@@ -641,9 +637,6 @@ def every_days() -> int:
 
 def set_every_days(days: int) -> None:
     """0 turns the scheduled check off."""
-    from qbosync_desktop.core.errors import ConfigurationError
-    from qbosync_desktop.store.models.runs import Cursor
-
     if not isinstance(days, int) or days < 0 or days > 365:
         raise ConfigurationError(f"The reconcile interval must be 0 (off) to 365 days, not {days!r}.",
                                  field="reconcile_every_days", hint="Write e.g. --every-days 7.")
@@ -652,8 +645,6 @@ def set_every_days(days: int) -> None:
 
 
 def last_checked() -> _dt.datetime | None:
-    from qbosync_desktop.store.models.runs import Cursor
-
     row = Cursor.get_or_none(Cursor.name == LAST_AT_KEY)
     if row is None or not row.value:
         return None
@@ -671,9 +662,6 @@ def is_due(now: _dt.datetime | None = None) -> bool:
 def record_check(report: Report, now: _dt.datetime | None = None) -> None:
     """Remember when the check ran, and keep one open problem while differences exist (closed once in
     step): the desktop app's problem list and tray show it like any other problem."""
-    from qbosync_desktop.store.models.runs import Cursor
-    from qbosync_desktop.sync import problems
-
     when = (now or utcnow()).replace(microsecond=0)
     with database.atomic():
         Cursor.insert(name=LAST_AT_KEY, value=when.isoformat(), updated_at=utcnow()).on_conflict_replace().execute()
