@@ -223,6 +223,10 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
     link_of = {kind: {lk.work_id: lk for lk in kind_links} for kind, kind_links in links.items()}
     missing: list[tuple[Link, str, Any]] = []
     payments_off: set[str] = set()  # Work invoice ids with a payment difference
+    paid_by_invoice: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))  # linked payments only
+    for pid, pay in work_recs.get("payment", {}).items():
+        if pid in link_of.get("payment", {}):
+            paid_by_invoice[str(pay.invoice_id)] += _money(pay.amount)
 
     order = ("client", "site", "item", "vendor", "payment", "invoice", "bill")
     for kind in order:
@@ -247,7 +251,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
             if is_name:
                 _compare_name(b, link, label, rec, q, noun, upd)
             elif kind == "invoice":
-                _compare_invoice(b, link, label, rec, q, link_of, work_recs, payments_off, upd)
+                _compare_invoice(b, link, label, rec, q, link_of, paid_by_invoice, payments_off, upd)
             elif kind == "payment":
                 if _compare_payment(b, link, label, rec, q, link_of, upd):
                     payments_off.add(str(rec.invoice_id))
@@ -286,7 +290,7 @@ def _compare_name(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
 
 
 def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, Any],
-                     link_of: dict[str, dict[str, Link]], work_recs: dict[str, dict[str, Any]],
+                     link_of: dict[str, dict[str, Link]], paid_by_invoice: dict[str, Decimal],
                      payments_off: set[str], upd: str | None) -> None:
     acts = ["recreate", "accept", "ignore"]
     void = rec.status == "void"
@@ -313,9 +317,7 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
         b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
               RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:
-        paid = sum((_money(p.amount) for p in work_recs.get("payment", {}).values()
-                    if str(p.invoice_id) == str(rec.id) and str(p.id) in link_of.get("payment", {})), Decimal("0.00"))
-        work_balance = work_total - paid
+        work_balance = work_total - paid_by_invoice.get(str(rec.id), Decimal("0.00"))
         qbo_balance = _money(q.get("Balance"))
         if work_balance != qbo_balance:
             b.add(link, label, "balance", f"{label} has {work_balance} open in Work but {qbo_balance} in QuickBooks "

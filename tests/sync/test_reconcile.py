@@ -70,6 +70,9 @@ def test_in_step_after_the_first_sync(synced, capsys) -> None:
     assert data["differences"] == [] and data["in_step"] is True, data["differences"][:3]
     assert code == cli.EXIT_OK
     assert data["checked"]["invoice"] == Link.select().where(Link.kind == "invoice").count() > 0
+    # batched: one Id IN (...) query per QuickBooks entity here (Customer, Item, Invoice, Payment, Vendor,
+    # Bill), never one request per record
+    assert sum(data["checked"].values()) > 50 and data["requests"] <= 6, (data["requests"], data["checked"])
     assert data["totals"]["invoices_per_month"] and not any(m["differs"] for m in data["totals"]["invoices_per_month"])
     code, text = _cli(capsys, "reconcile")
     assert "in step" in text and code == 0
