@@ -84,10 +84,13 @@ class Difference:
     candidate_qbo_id: str | None = None
     #: when the record's Work version last changed (the next sync re-reads it from there)
     work_updated_at: str | None = field(default=None, repr=False)
+    #: the candidate's SyncToken (what the link keeps after "relink")
+    candidate_sync_token: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("work_updated_at", None)
+        data.pop("candidate_sync_token", None)
         return data
 
 
@@ -394,12 +397,14 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
     except QboSyncError:  # CDC is only for the wording; the query already proved the record is gone
         pass
     candidates: dict[tuple[str, str], str] = {}
+    tokens: dict[tuple[str, str], str] = {}
     for entity in ("Invoice", "Bill"):
         numbers = sorted({str(rec.number) for link, _l, rec in missing
                           if ENTITIES[link.kind][0] == entity and getattr(rec, "number", None)})
         for chunk in _chunks(numbers, BATCH):
             for row in qbo.query(entity, where=in_list("DocNumber", chunk), order_by="Id"):
                 candidates.setdefault((entity, str(row.get("DocNumber"))), str(row.get("Id")))
+                tokens[(entity, str(row.get("Id")))] = str(row.get("SyncToken") or "")
     linked = {(ENTITIES[lk.kind][0], lk.qbo_id) for lk in Link.select(Link.kind, Link.qbo_id) if lk.kind in ENTITIES}
     for link, label, rec in missing:
         entity = ENTITIES[link.kind][0]
@@ -415,6 +420,8 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
         b.add(link, label, "missing", f"{label} {when} (QuickBooks Id {link.qbo_id}).", todo,
               work_value="exists", qbo_value="missing", actions=actions, candidate=cand,
               work_updated_at=_stamp(getattr(rec, "updated_at", None)))
+        if cand is not None and b.report.differences and b.report.differences[-1].candidate_qbo_id == cand:
+            b.report.differences[-1].candidate_sync_token = tokens.get((entity, cand)) or None
 
 
 def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, dict[str, Any]],
@@ -535,7 +542,7 @@ def apply_fix(diff: Difference, action: str, *, reason: str = "") -> str:
         elif action == "relink":
             if not diff.candidate_qbo_id:
                 raise FixRefused("There is no QuickBooks record to re-link to.", title="Nothing to re-link")
-            link.qbo_id, link.qbo_sync_token = diff.candidate_qbo_id, None
+            link.qbo_id, link.qbo_sync_token = diff.candidate_qbo_id, diff.candidate_sync_token
             link.updated_at = utcnow()
             link.save()
             done = f"{diff.label} is now linked to QuickBooks Id {diff.candidate_qbo_id}."

@@ -263,3 +263,29 @@ def test_scheduled_check_is_weekly_and_keeps_one_problem_open(synced, capsys) ->
     code, _data = _reconcile(capsys)  # a manual check records its result too: in step closes the problem
     assert code == 0
     assert not Problem.select().where((Problem.kind == "reconcile") & (Problem.state == "open")).exists()
+
+
+def test_invoice_deleted_and_entered_again_by_hand_is_relinked(synced, capsys) -> None:
+    inv, link = _unpaid_invoice(synced)
+    http = _http(synced)
+    q = _get(http, "Invoice", link.qbo_id)
+    assert q is not None
+    _post(http, "Invoice", {"Id": q["Id"], "SyncToken": q["SyncToken"]}, operation="delete")
+    again = {k: q[k] for k in ("CustomerRef", "DocNumber", "TxnDate", "Line") if k in q}
+    again["Line"] = [ln for ln in again["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+    new_id = _post(http, "Invoice", again)["Invoice"]["Id"]
+
+    code, data = _reconcile(capsys)
+    (row,) = _rows(data, "invoice", inv.id)
+    assert row["check"] == "missing" and row["candidate_qbo_id"] == str(new_id) and "relink" in row["actions"]
+    code, _out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "relink")
+    relinked = Link.get(kind="invoice", work_id=inv.id)
+    assert code == 0 and relinked.qbo_id == str(new_id) and relinked.qbo_sync_token is not None
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []
+    synced.engine.run()
+    back = _get(http, "Invoice", str(new_id))  # the hand-entered invoice is the one kept, not a duplicate
+    assert back is not None and _money(back["TotalAmt"]) == _money(inv.total)
+    numbers = [r for r in http.post(f"{http.company_url}/query", data=f"select * from Invoice where DocNumber = '{inv.number}'",
+                                    headers={"Content-Type": "application/text"}).json()["QueryResponse"].get("Invoice", [])]
+    assert [r["Id"] for r in numbers] == [str(new_id)]
