@@ -11,8 +11,8 @@ How it reads (and what it costs):
 * QuickBooks: for each entity, the linked ids in batches - ``SELECT * FROM Invoice WHERE Id IN (...)
   STARTPOSITION 1 MAXRESULTS 1000`` - never one GET per record. Name lists add ``Active IN (true,
   false)`` so inactive names are seen. An id the query does not return no longer exists.
-* CDC: only when something is missing, one ``/cdc`` read of the last 30 days for the entities with
-  missing records, to say *when* QuickBooks deleted them.
+* CDC: only when something is missing, one ``/cdc`` request over the last 29 days for the entities
+  with missing records, to say that QuickBooks deleted them (not split when capped at 1000 objects).
 * Every request goes through the QuickBooks client, so the shared rate limiter keeps it within the
   throttle; :attr:`Report.requests` counts them.
 
@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from qbosync_desktop.connectors.qbo.query import in_list
+from qbosync_desktop.connectors.qbo.query import Select, in_list
 from qbosync_desktop.core.errors import ConfigurationError, QboSyncError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
@@ -163,7 +163,9 @@ def read_linked(qbo: Any, entity: str, ids: Iterable[str], *, names: bool) -> di
         where = in_list("Id", chunk)
         if names:
             where += " AND Active IN (true, false)"
-        for row in qbo.query(entity, where=where, order_by="Id"):
+        # one request per chunk: at most BATCH ids, so one page of MAXRESULTS 1000 holds them all
+        body = qbo.query_raw(Select(entity).where_raw(where).order_by("Id").page(1, BATCH))
+        for row in (body.get("QueryResponse") or {}).get(entity) or []:
             found[str(row.get("Id"))] = row
     return found
 
@@ -390,7 +392,9 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
     deleted: set[tuple[str, str]] = set()
     try:
         since = utcnow() - _dt.timedelta(days=29)
-        for entity, rows in (qbo.cdc(entities, since) or {}).items():
+        # one request: only whether these ids were deleted matters here, so a capped answer is
+        # not split (that costs a request per halving); an id not in it reads "no longer in QuickBooks"
+        for entity, rows in (qbo.cdc_once(entities, since) or {}).items():
             for row in rows:
                 if str(row.get("status", "")).lower() == "deleted":
                     deleted.add((entity, str(row.get("Id"))))
