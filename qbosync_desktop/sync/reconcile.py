@@ -561,7 +561,8 @@ def apply_fix(diff: Difference, action: str, *, reason: str = "") -> str:
             link.save()
             done = f"{diff.label}: this difference is ignored ({reason.strip()})."
         audit.record(f"reconcile_{action}", diff.kind, diff.work_id, diff.qbo_id, run_id=None, before=before,
-                     after={"qbo_id": link.qbo_id if link.id is not None else None, "reason": reason or None},
+                     after={"qbo_id": None if (action, diff.check) == ("recreate", "missing") else link.qbo_id,
+                            "reason": reason or None},
                      message=f"Reconcile: {diff.message} → {done}")
     return done
 
