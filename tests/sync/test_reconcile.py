@@ -125,6 +125,8 @@ def test_invoice_amount_changed_in_quickbooks_gets_works_version_back(synced, ca
     (row,) = [r for r in _rows(data, "invoice", inv.id) if r["check"] == "total"]
     assert row["work_value"] == str(_money(inv.total)) and row["qbo_value"] == str(_money(changed["TotalAmt"]))
     assert set(row["actions"]) >= {"recreate", "accept", "ignore"}
+    code, text = _cli(capsys, "reconcile")
+    assert code == cli.EXIT_PROBLEMS and f"[{row['id']}]" in text and "What to do:" in text
 
     code, out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate", "--json")
     assert code == 0 and out["sync"]["counts"].get("invoices") == {"updated": 1}, out
