@@ -245,13 +245,13 @@ class WorkClient:
         return self._get(ContractorInvoice, "contractor-invoices", invoice_id)
 
     def get_tax_rate(self, rate_id: str) -> TaxRate:
-        return self._get("tax-rates", rate_id)
+        return self._get(TaxRate, "tax-rates", rate_id)
 
     def get_credit_note(self, credit_note_id: str) -> CreditNote:
-        return self._get("credit-notes", credit_note_id)
+        return self._get(CreditNote, "credit-notes", credit_note_id)
 
     def get_refund(self, refund_id: str) -> Refund:
-        return self._get("refunds", refund_id)
+        return self._get(Refund, "refunds", refund_id)
 
     # -- writes -----------------------------------------------------------------------------------
     def create_client(self, *, idempotency_key: str | None = None, **fields: Any) -> Client:
