@@ -113,8 +113,10 @@ class PaymentsOut(OutboundFlow[Payment]):
         purpose makes this a skip. A payment larger than its invoice's open balance is a problem."""
         rec, inv = d.rec, str(d.rec.invoice_id)
         if ctx.will_exist("invoice", inv):
-            affected(ctx, inv)
-            return self.overpaid(ctx, d)
+            problem = self.overpaid(ctx, d)
+            if problem is None:
+                affected(ctx, inv)
+            return problem
         if inv in self._invoice_problems or not ctx.will_exist("client", rec.client_id):
             return self.fail(d, missing_reference(ctx, "payment", d.label, "invoice", inv))
         return self.skip(ctx, d, "its invoice is not synced (a draft, a void, or dated before the start date)")
