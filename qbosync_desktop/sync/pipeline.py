@@ -7,7 +7,8 @@ plans, so it shows exactly what "Enable" then does.
 Why this order: QBO references must exist before they are used - customers before invoices before
 payments, items before invoices, vendors before bills; credit notes after invoices (a credit memo
 needs its items, its application needs the invoice), refunds after payments and credit notes. The
-proof (reading back totals and balances) comes last. The two-way customers phase comes first so the
+proof (reading back totals and balances) is the credit applications phase's settle step, once every
+phase has applied (sync/proof.py). The two-way customers phase comes first so the
 outbound clients phase sees every link it made; sites (onboarding only) after clients.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from qbosync_desktop.sync import proof
 from qbosync_desktop.sync.clients import inbound, outbound, stale
 from qbosync_desktop.sync.flows import bills, credits, invoices, items, payments, refunds, sites, vendors
 from qbosync_desktop.sync.plan import Phase, StalePolicy
@@ -39,7 +39,6 @@ PHASES: tuple[PhaseFactory, ...] = (
     refunds.phase,
     vendors.phase,
     bills.phase,
-    proof.phase,
 )
 
 

@@ -27,7 +27,6 @@ from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import problems
-from qbosync_desktop.sync.plan import Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -98,16 +97,11 @@ def _mismatch(what: str, label: str, qbo: float, work: str, reason: str, hint: s
 
 
 class Proof:
-    """The last phase: plans nothing, and in a run whose writes are all finished reads back what the
-    run's money writes changed (:class:`~qbosync_desktop.sync.plan.Settles`)."""
+    """Reads back, in a run whose writes are all finished, what the run's money writes changed. The
+    credit applications phase (on whenever invoices are) runs it as its
+    :class:`~qbosync_desktop.sync.plan.Settles` step, so the preview lists no extra phase."""
 
-    name = "proof"
-
-    def plan(self, ctx: RunContext) -> list[Change]:
-        return []
-
-    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
-        return None
+    name = "invoices"  # its problems are counted with the invoices
 
     def settle(self, ctx: RunContext) -> bool:
         st = state(ctx)
@@ -133,8 +127,10 @@ class Proof:
                         "in QuickBooks to match Work; the next sync checks it again.")
                 found.append((pkind, w.work_id, problem, qid))
         # Balances of the invoices this run's payments and credits touched, and those still off
+        # An open balance problem is checked again when its invoice is touched again, or on Retry (a
+        # no-op run reads nothing back).
         open_ids = {str(p.work_id) for p in Problem.select(Problem.work_id).where(
-            (Problem.kind == BALANCE) & (Problem.state == "open")) if p.work_id}
+            (Problem.kind == BALANCE) & (Problem.state == "open") & Problem.retry_requested) if p.work_id}
         invoice_ids = sorted(st.affected_invoices | open_ids)
         linked = {wid: q for wid in invoice_ids if (q := ctx.qbo_id("invoice", wid))}
         if linked:
@@ -167,14 +163,14 @@ class Proof:
             for pkind, work_id, problem, qbo_id in found:
                 if problem is None:
                     problems.close_problem(pkind, work_id)
-                else:
-                    opened.append(problems.open_problem(pkind, work_id, problem, run_id=ctx.run_id, qbo_id=qbo_id))
+                    continue
+                known = Problem.get_or_none((Problem.kind == pkind) & (Problem.work_id == work_id)
+                                            & (Problem.state == "open"))
+                p = problems.open_problem(pkind, work_id, problem, run_id=ctx.run_id, qbo_id=qbo_id)
+                if known is None or known.message != p.message:  # seen again unchanged is not news
+                    opened.append(p)
         for p in opened:
             ctx.count(self.name, "failed")
             ctx.observer.problem(problems.problem_dict(p))
         return True
 
-
-def phase(ctx: RunContext) -> Proof | None:
-    s = ctx.settings
-    return Proof() if s.invoices else None

@@ -35,7 +35,7 @@ from qbosync_desktop.sync.flows.base import (
 )
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow, R
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.proof import Written, affected, state
+from qbosync_desktop.sync.proof import Proof, Written, affected, state
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -223,6 +223,10 @@ class CreditApplicationsOut(OutboundFlow[CreditNote]):
         if inv in self._invoice_problems:
             return missing_reference(ctx, "credit note", d.rec.number, "invoice", inv)
         return self.skip(ctx, d, "its invoice is not synced (a draft, a void, or dated before the start date)")
+
+    def settle(self, ctx: RunContext) -> bool:
+        """The proof after the run's money writes (sync/proof.py): totals and invoice balances."""
+        return Proof().settle(ctx)
 
 
 def phase(ctx: RunContext) -> CreditNotesOut | None:
