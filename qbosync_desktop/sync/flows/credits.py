@@ -46,23 +46,37 @@ APPLIED_CURSOR = "work.credit_notes.applied"
 VOID = "void"  # the fingerprint of a link whose QBO record is gone (deleted) because Work voided it
 
 
+#: the cursor keeping the plain item per company: "<realm id>|<item Id>"
+PLAIN_ITEM_CURSOR = "qbo.lookup.plain_item"
+
+
 @dataclass
 class PlainItem:
-    item: JsonObject | None = None
+    item_id: str | None = None
     read: bool = False
 
 
 def plain_item(ctx: RunContext) -> str | None:
     """The QuickBooks item a line without a Work item uses (a plain-amount credit, a refund): the item
     named "Services" (every QuickBooks company starts with it), else the first active service item by
-    Id. Read once per run, only when a record needs it."""
+    Id. Kept per company in a cursor (a run that sends nothing new costs no request for it); looked
+    up at most once per run, and only when a record needs it and none is kept."""
     st = ctx.flow_state(PlainItem)
     if not st.read:
         st.read = True
-        st.item = next(iter(ctx.qbo.query("Item", where="Name = 'Services' AND Active = true")), None) or next(
-            iter(ctx.qbo.query("Item", where="Type = 'Service' AND Active = true", order_by="Id", page_size=1)),
-            None)
-    return str(st.item["Id"]) if st.item is not None else None
+        conn = ctx.connection
+        realm = (conn.realm_id if conn is not None else None) or ""
+        kept = ctx.cursor(PLAIN_ITEM_CURSOR) or ""
+        if kept.startswith(f"{realm}|") and kept != f"{realm}|":
+            st.item_id = kept.split("|", 1)[1]
+        else:
+            item = next(iter(ctx.qbo.query("Item", where="Name = 'Services' AND Active = true")), None) or next(
+                iter(ctx.qbo.query("Item", where="Type = 'Service' AND Active = true", order_by="Id",
+                                   page_size=1)), None)
+            st.item_id = str(item["Id"]) if item is not None else None
+            if st.item_id is not None:
+                ctx.stage_cursor(PLAIN_ITEM_CURSOR, f"{realm}|{st.item_id}")
+    return st.item_id
 
 
 def no_plain_item(what: str, label: str) -> QboValidationError:
