@@ -158,6 +158,17 @@ def test_edits_and_voids_in_work_update_quickbooks_in_place(synced):
     cn2 = next(cn for cn in wc.credit_notes() if cn.number == "CN-0002")
     user.void_credit_note(cn2.id)
 
+    # the preview counts the same corrections, in a person's words
+    from qbosync_desktop.sync.onboarding.preview import summarise
+    shown = {e["entity"]: e for e in summarise(engine.preview())}
+    writes = ("create", "update", "void", "delete", "fail")
+    counts = {e: {a: n for a, n in shown[e]["counts"].items() if a in writes} for e in shown}
+    assert counts["payments"] == {"update": 1, "void": 1}
+    assert shown["credit_notes"]["label"] == "Credit notes"
+    assert counts["credit_notes"] == {"create": 1, "delete": 1}
+    assert counts["credit_applications"] == {"create": 1}
+    assert shown["refunds"]["label"] == "Refunds" and counts["refunds"] == {"create": 1}
+
     s = engine.run()
     assert s.state == "done", s.error
     assert s.counts["payments"] == {"updated": 1, "voided": 1}, s.counts
