@@ -8,7 +8,8 @@
 
 Reads are batched: one ``select * from <Entity> where Id in (...)`` per 1000 ids (QBO's page size),
 so the proof of a whole initial sync costs a handful of requests within the throttle. Work invoices
-are read back one by one (Work's balance is computed when read; Work has no throttle to speak of).
+are read back one by one, or as the whole list when more than 100 are affected (Work's balance is
+computed when read).
 
 A difference of one cent is one plain-language problem (kind ``invoice_balance``, ``credit_note_total``
 or ``refund_total``, keyed by the Work id): it names the record, gives both amounts, the likely reason
@@ -29,6 +30,7 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.connectors.work.models import Invoice
     from qbosync_desktop.sync.context import RunContext
 
 #: QBO's largest page: one query per this many ids
@@ -86,6 +88,19 @@ def qbo_invoices(ctx: RunContext, ids: Iterable[str]) -> dict[str, JsonObject]:
     return st.invoices
 
 
+#: Above this many invoices the proof reads Work's whole invoice list (a few pages of hundreds)
+#: instead of one request per invoice (an initial sync of 15,000 payments).
+LIST_ABOVE = 100
+
+
+def work_invoices(ctx: RunContext, ids: list[str]) -> dict[str, Invoice]:
+    """Work invoices by id, with the balance Work computes when they are read."""
+    if len(ids) > LIST_ABOVE:
+        wanted = set(ids)
+        return {inv.id: inv for inv in ctx.work.invoices() if inv.id in wanted}
+    return {wid: ctx.work.get_invoice(wid) for wid in ids}
+
+
 def _mismatch(what: str, label: str, qbo: float, work: str, reason: str, hint: str) -> QboSyncError:
     return QboValidationError(
         f"{label}: QuickBooks shows {what} {qbo:.2f}, Work shows {work}. {reason}",
@@ -136,11 +151,12 @@ class Proof:
         if linked:
             st.invoices.clear()  # read back after the writes, not the copy read while planning
             rows = qbo_invoices(ctx, linked.values())
+            work = work_invoices(ctx, list(linked))
             for wid, qid in linked.items():
                 row = rows.get(qid)
-                if row is None:
+                inv = work.get(wid)
+                if row is None or inv is None:
                     continue
-                inv = ctx.work.get_invoice(wid)
                 if inv.balance is None:
                     continue
                 work_balance = f"{inv.balance:.2f}"
