@@ -18,6 +18,8 @@ and what to do. It closes itself in the first run whose proof matches.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,6 +34,8 @@ from qbosync_desktop.sync import problems
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.connectors.work.models import Invoice
     from qbosync_desktop.sync.context import RunContext
+
+log = logging.getLogger(__name__)
 
 #: QBO's largest page: one query per this many ids
 CHUNK = 1000
@@ -119,6 +123,13 @@ class Proof:
     name = "invoices"  # its problems are counted with the invoices
 
     def settle(self, ctx: RunContext) -> bool:
+        started = time.monotonic()
+        try:
+            return self._settle(ctx)
+        finally:
+            log.info("Run %s proof of money writes: %.2fs", ctx.run_id, time.monotonic() - started)
+
+    def _settle(self, ctx: RunContext) -> bool:
         st = state(ctx)
         found: list[tuple[str, str, QboSyncError | None, str | None]] = []  # kind, work id, problem, qbo id
         # Totals of credit memos and refund receipts written this run
@@ -176,9 +187,10 @@ class Proof:
             return False
         opened: list[Problem] = []
         with database.atomic():
+            for pkind in {k for k, _, problem, _ in found if problem is None}:
+                problems.close_problems(pkind, [w for k, w, problem, _ in found if k == pkind and problem is None])
             for pkind, work_id, problem, qbo_id in found:
                 if problem is None:
-                    problems.close_problem(pkind, work_id)
                     continue
                 known = Problem.get_or_none((Problem.kind == pkind) & (Problem.work_id == work_id)
                                             & (Problem.state == "open"))

@@ -84,6 +84,7 @@ class PaymentsOut(OutboundFlow[Payment]):
         self._invoice_problems = open_problem_map(ctx, "invoice")
         #: QBO invoice Id → what this run's payments already take from its open balance
         self._taken: dict[str, float] = {}
+        self._open: dict[str, JsonObject] | None = None
 
     def records(self, ctx: RunContext) -> list[Payment]:
         recs = super().records(ctx)
@@ -128,8 +129,10 @@ class PaymentsOut(OutboundFlow[Payment]):
         qbo_inv = ctx.qbo_id("invoice", d.rec.invoice_id)
         if qbo_inv is None:
             return None
-        ids = {q for r in self._records if not r.is_void and (q := ctx.qbo_id("invoice", r.invoice_id))}
-        found = qbo_invoices(ctx, ids).get(qbo_inv)
+        if self._open is None:  # every invoice this run's payments point at, read in one go
+            self._open = dict(qbo_invoices(ctx, {q for r in self._records if not r.is_void
+                                                 and (q := ctx.qbo_id("invoice", r.invoice_id))}))
+        found = self._open.get(qbo_inv)
         if found is None:
             return None
         open_amount = float(found.get("Balance") or 0)
