@@ -231,7 +231,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 after_commit.append(_Recorded(phase, e.work_id, outcome, meta.get("message", "")))
                 continue
             e.attempts += 1
-            if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and (
+            if isinstance(oc.error, StaleObject) and e.operation in ("update", "void", "delete") and (
                     not meta.get("stale_retry") or _stale_policy(ctx, e) is not None):
                 # Handled by _retry_stale after this transaction. "stale" (not "failed") until then, so
                 # a crash before the re-read leaves the intent for the next run's replay, not lost.

@@ -27,9 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
 
 #: Actions a Change may carry. "fail" changes become problems; "skip" ones are audited with a reason.
-ACTIONS = ("create", "link", "update", "skip", "fail", "void", "import")
+#: "delete" is for sales forms QuickBooks cannot void (a credit memo, a refund receipt voided in Work).
+ACTIONS = ("create", "link", "update", "skip", "fail", "void", "delete", "import")
 #: Actions that write to QuickBooks (through the outbox).
-WRITE_ACTIONS = ("create", "update", "void")
+WRITE_ACTIONS = ("create", "update", "void", "delete")
 
 
 @dataclass
