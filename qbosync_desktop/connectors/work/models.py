@@ -59,6 +59,14 @@ def _dec(value: Any) -> Decimal:
     return parsed
 
 
+def _req(data: dict[str, Any], key: str) -> Any:
+    """A field Work must send: absent or null is a ``KeyError`` naming it (a record without it is unreadable)."""
+    value = data.get(key)
+    if value is None or value == "":
+        raise KeyError(key)
+    return value
+
+
 def _enum(value: Any, allowed: tuple[str, ...]) -> str:
     """A status Work documents; an unknown one is refused (the sync cannot know what it means)."""
     if value not in allowed:
@@ -255,8 +263,8 @@ class Invoice(Record):
         tax = InvoiceTax.from_api(data.get("tax"))
         off = _dec(data.get("discount_amount"))
         total = _dec(data["total"]) if data.get("total") is not None else subtotal - off + (tax.amount if tax else 0)
-        return cls(**cls._base(data), number=data["number"], client_id=data["client_id"], site_id=data.get("site_id"),
-                   issue_date=date.fromisoformat(data["issue_date"]), due_date=_date(data.get("due_date")),
+        return cls(**cls._base(data), number=_req(data, "number"), client_id=_req(data, "client_id"),
+                   site_id=data.get("site_id"), issue_date=date.fromisoformat(_req(data, "issue_date")), due_date=_date(data.get("due_date")),
                    status=_enum(data["status"], INVOICE_STATUSES), lines=lines, notes=data.get("notes"),
                    total=total, subtotal=subtotal,
                    discount=Discount.from_api(data.get("discount")), discount_amount=off, tax=tax,
@@ -275,8 +283,8 @@ class Payment(Record):
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Payment:
-        return cls(**cls._base(data), invoice_id=data["invoice_id"], client_id=data["client_id"],
-                   amount=_dec(data["amount"]), date=date.fromisoformat(data["date"]), method=data.get("method") or "other",
+        return cls(**cls._base(data), invoice_id=_req(data, "invoice_id"), client_id=_req(data, "client_id"),
+                   amount=_dec(_req(data, "amount")), date=date.fromisoformat(_req(data, "date")), method=data.get("method") or "other",
                    reference=data.get("reference"), status=_enum(data.get("status") or "active", RECORD_STATUSES))
 
     @property
@@ -420,8 +428,8 @@ class ContractorInvoice(Record):
     def from_api(cls, data: dict[str, Any]) -> ContractorInvoice:
         lines = tuple(ContractorInvoiceLine.from_api(line) for line in data.get("lines") or [])
         total = _dec(data["total"]) if data.get("total") is not None else sum((ln.amount for ln in lines), Decimal(0))
-        return cls(**cls._base(data), contractor_id=data["contractor_id"], contract_id=data["contract_id"],
-                   number=data["number"], date=date.fromisoformat(data["date"]), due_date=_date(data.get("due_date")),
+        return cls(**cls._base(data), contractor_id=_req(data, "contractor_id"), contract_id=_req(data, "contract_id"),
+                   number=_req(data, "number"), date=date.fromisoformat(_req(data, "date")), due_date=_date(data.get("due_date")),
                    lines=lines, status=_enum(data["status"], CONTRACTOR_INVOICE_STATUSES), total=total)
 
 
@@ -493,7 +501,7 @@ def find_bad_field(model: type[Record], data: Any, exc: BaseException) -> tuple[
             if isinstance(exc, KeyError) and exc.args and exc.args[0] not in part and exc.args[0] not in data:
                 return f"{key}[{i + 1}].{exc.args[0]}", None, "missing (Work must send it)"
     if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0]), None, "missing (Work must send it)"
+        return str(exc.args[0]), data.get(exc.args[0]), "missing (Work must send it)"
     return "record", None, f"{type(exc).__name__}: {exc}"
 
 
