@@ -58,6 +58,7 @@ from qbosync_desktop.core.errors import (
     WorkAuthError,
     WorkConflict,
     WorkNotFound,
+    WorkRecordUnreadable,
     WorkServerError,
     WorkThrottled,
     WorkValidationError,
@@ -218,7 +219,15 @@ class WorkClient:
 
     def _get(self, model: type[R], resource: str, record_id: str) -> R:
         assert RESOURCES[resource][0] is model
-        return model.from_api(self._request("GET", f"/{resource}/{record_id}", what=(resource, record_id)))
+        data = self._request("GET", f"/{resource}/{record_id}", what=(resource, record_id))
+        try:
+            return model.from_api(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            u = Unreadable.of(resource, model, data, exc)
+            raise WorkRecordUnreadable(
+                f"The {RESOURCES[resource][1]} {u.number or record_id} has a value the sync cannot read: "
+                f"{u.field} is {'missing' if u.value is None else repr(u.value)} ({u.reason}).",
+                details={"work_id": record_id, "field": u.field, "reason": u.reason}) from None
 
     # -- typed reads ------------------------------------------------------------------------------
     def clients(self, updated_since: datetime | str | None = None) -> Iterator[Client]:
