@@ -99,3 +99,32 @@ def test_one_malformed_invoice_among_200_is_one_problem_and_the_rest_sync(big_en
     assert bad.number in _qbo_docnumbers(ws)
     assert [q for q in problems.open_problems() if q["kind"] == "invoice"] == []
     assert bad.number not in str(problems.open_problems())
+
+
+def test_payments_for_a_void_or_unknown_invoice_are_problems_with_the_true_reason(big_enabled: Any) -> None:
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    practice, ws = big_enabled
+    work = ws.work_client()
+    invoices = {inv.id: inv for inv in work.invoices()}
+    payments = [p for p in work.payments() if not p.is_void]
+    to_void, to_orphan = payments[0], payments[1]
+    voided = invoices[to_void.invoice_id]
+    # a paid invoice voided in Work with its payment still active; a payment pointing at no invoice
+    practice.work.store.bulk_edit("invoices", {voided.id: {"status": "void"}})
+    practice.work.store.bulk_edit("payments", {to_orphan.id: {"invoice_id": "in_999999"}})
+
+    summary = SyncEngine(ws).run(initial=True)
+    assert summary.state == "done", summary.error
+
+    by_id = {q["work_id"]: q for q in problems.open_problems("payment")}
+    void_p, orphan_p = by_id[to_void.id], by_id[to_orphan.id]
+    assert "void in Work" in void_p["message"] and voided.number in void_p["message"]
+    assert "void this payment" in void_p["hint"]
+    assert "in_999999" in orphan_p["message"] and "does not have" in orphan_p["message"]
+    assert "In Work" in orphan_p["hint"]
+    # neither reached QuickBooks: no payment line on the voided invoice, which itself is not there
+    assert voided.number not in _qbo_docnumbers(ws)
+    qbo_refs = {str(line.get("Amount")) for row in ws.qbo_client().query("Payment", order_by="Id")
+                for line in row.get("Line") or [] if not line.get("LinkedTxn")}
+    assert qbo_refs == set()  # no unapplied payment was made up for the orphan either
