@@ -22,6 +22,7 @@ from qbosync_desktop.sync.flows.base import (
     money,
     open_problem_map,
 )
+from qbosync_desktop.sync.flows.invoices import start_date
 from qbosync_desktop.sync.flows.outbound import Draft, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 
@@ -90,8 +91,6 @@ class PaymentsOut(OutboundFlow[Payment]):
     def invoice_not_synced(self, ctx: RunContext, d: Draft[Payment]) -> Change:
         """Why the payment's invoice is not in QuickBooks, read from Work: a draft or an invoice dated
         before the start date is a counted skip saying so; a void or unknown invoice is a problem."""
-        from qbosync_desktop.sync.flows.invoices import start_date
-
         inv = str(d.rec.invoice_id)
         try:
             invoice = ctx.work.get_invoice(inv)
