@@ -32,6 +32,7 @@ from qbosync_desktop.cli.commands import (
     doctor,
     matches,
     preview,
+    reconcile,
     restore,
     sandbox,
     settings,
@@ -66,7 +67,7 @@ log = logging.getLogger(__name__)
 
 #: Every command module, in the order ``qbosync --help`` lists their commands.
 COMMANDS = (accounts, audit, autostart, conflicts, connect, demo, disconnect, doctor, keyring_command, matches,
-            preview, restore, sandbox, settings, sync, work_connect)
+            preview, reconcile, restore, sandbox, settings, sync, work_connect)
 
 
 def build_parser() -> argparse.ArgumentParser:

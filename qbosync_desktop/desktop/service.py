@@ -24,7 +24,8 @@ Why a service between the UI and the engine (DESIGN §2-3):
   :data:`EXIT_GRACE_SECONDS` to finish and be applied. The thread is a daemon, so a worker stuck on
   a dead connection can never keep the process alive (no ``QThread.wait()`` on the GUI).
 * **Schedule** is a ``QTimer`` on the GUI thread (every ``schedule_minutes``); pausing stops it;
-  "Sync now" works even while paused (a person asked for it).
+  "Sync now" works even while paused (a person asked for it). After a finished run the reconcile
+  check runs on the worker thread when its interval (``reconcile_every_days``, weekly) has passed.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.runtime.progress import CoalescingObserver, Progress
 from qbosync_desktop.runtime.worker_process import SyncWorkerProcess
 from qbosync_desktop.runtime.worker_process import plan as plan_review
+from qbosync_desktop.sync import reconcile
 from qbosync_desktop.sync.engine import RunSummary
 
 __all__ = ["SyncService", "Progress", "IDLE", "SYNCING", "PAUSED", "ATTENTION"]
@@ -118,6 +120,7 @@ class SyncService(QObject):
     needs_reconnect = Signal(object)  # NeedsReconnect
     state_changed = Signal(str)  # idle | syncing | paused | attention
     schedule_changed = Signal(object)  # next scheduled run (datetime, local) or None
+    reconcile_checked = Signal(object)  # sync.reconcile.Report of a scheduled reconcile check
 
     def __init__(self, engine_factory: Callable[[], Any], *, worker_paths: AppPaths | None = None,
                  schedule_minutes: int = 15, minute_ms: int = 60_000, progress_interval: float = 0.1,
@@ -361,6 +364,28 @@ class SyncService(QObject):
         self.last_summary = summary
         self.last_error = None
         self._run_ended()
+        if summary.state == "done":
+            self.reconcile_if_due()
+
+    def reconcile_if_due(self, *, force: bool = False) -> None:
+        """The scheduled reconcile check (issue 15): after a finished run, on the worker thread (so it
+        never overlaps a run and never blocks the GUI), when ``reconcile_every_days`` have passed.
+        Differences become one open problem; :attr:`reconcile_checked` carries the report."""
+        if self._stopping:
+            return
+
+        def check(engine: Any) -> Any:
+            workspace = getattr(engine, "workspace", None)
+            return None if workspace is None else reconcile.check_if_due(workspace, force=force)
+
+        def done(report: Any) -> None:
+            if report is not None:
+                emit(self.reconcile_checked, report)
+
+        def failed(exc: BaseException) -> None:  # tried again after the next run
+            log.warning("The scheduled reconcile check failed: %s", exc)
+
+        self.submit(check, done, failed)
 
     @Slot(object)
     def _on_failed(self, exc: BaseException) -> None:

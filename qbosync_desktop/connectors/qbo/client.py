@@ -493,6 +493,13 @@ class QboClient:
                         out[e].extend(rows)
         return out
 
+    def cdc_once(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """One CDC request and no splitting: up to 1000 objects per entity, possibly not all of them
+        (for callers that only look for something, e.g. reconcile asking whether an id was deleted)."""
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return self._cdc_once(list(entities), since)
+
     def cdc(
         self, entities: list[str], since: datetime, *, now: datetime | None = None
     ) -> dict[str, list[dict[str, Any]]]:

@@ -52,6 +52,7 @@ from qbosync_desktop.desktop.ui.problem_groups import (
     record_links,
 )
 from qbosync_desktop.desktop.ui.qsettings import ui_settings
+from qbosync_desktop.desktop.ui.reconcile_tab import ReconcileTab
 from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
 from qbosync_desktop.desktop.ui.status_line import SyncStatus, exact_time, relative_time
 from qbosync_desktop.desktop.ui.style import icon
@@ -339,6 +340,8 @@ class IntegrationWindow(QMainWindow):
         # Row heights of wrapped cells are measured at the width the table has when it is shown (a
         # hidden tab measured them at its tiny hidden width: rows hundreds of pixels tall)
         self.tabs.currentChanged.connect(lambda _i: QTimer.singleShot(0, self._fit_rows))
+        self.reconcile_tab = ReconcileTab(self.session, self.tabs)
+        self.tabs.addTab(self.reconcile_tab, self.tr("Reconcile"))
         bl.addWidget(self.tabs, 1, 0, 1, 2)
         bl.setRowStretch(1, 1)
         self.body_scroll.setWidget(body)
@@ -507,9 +510,16 @@ class IntegrationWindow(QMainWindow):
         s.finished.connect(self._on_finished)
         s.failed.connect(self._on_failed)
         s.schedule_changed.connect(self._on_schedule)
+        s.reconcile_checked.connect(self._on_reconcile_checked)
         s.state_changed.connect(lambda _state: self._sync_controls())
         self._on_schedule(s.next_run)
         self._set_running(s.busy)
+
+    def _on_reconcile_checked(self, report: Any) -> None:
+        """The scheduled reconcile check ran: its rows go to the Reconcile tab, its problem (if any) to
+        the Problems tab."""
+        self.reconcile_tab.show_report(report)
+        self.refresh()
 
     def _set_running(self, running: bool) -> None:
         was = self.status.running

@@ -23,6 +23,7 @@ from qbosync_desktop.desktop.service import SyncService
 from qbosync_desktop.desktop.ui.settings_form import WorkFacts
 from qbosync_desktop.runtime.practice import connect_practice
 from qbosync_desktop.store import backups
+from qbosync_desktop.sync import reconcile
 from qbosync_desktop.sync.audit import export_csv
 from qbosync_desktop.sync.engine import SyncEngine
 from qbosync_desktop.sync.onboarding.review import stored as stored_matches
@@ -136,6 +137,34 @@ class Session:
                 settle.save(groups=settle_groups)
 
         self.service.submit(apply, on_done=on_done, on_error=on_error)
+
+    def reconcile(self, on_done: Callable[[Any], None] | None = None,
+                  on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Compare every linked record (read-only) on the service's worker; ``on_done`` gets the
+        :class:`~qbosync_desktop.sync.reconcile.Report` (the check is recorded like a scheduled one)."""
+
+        def check(engine: Any) -> Any:
+            report = reconcile.check_workspace(engine.workspace)
+            reconcile.record_check(report)
+            return report
+
+        self.service.submit(check, on_done=on_done, on_error=on_error)
+
+    def reconcile_fix(self, diff: Any, action: str, reason: str = "", on_done: Callable[[Any], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Apply one reconcile fix on the worker; "recreate" then queues a sync (through the outbox).
+        ``on_done`` gets the plain-words result."""
+
+        def fix(_engine: Any) -> str:
+            return reconcile.apply_fix(diff, action, reason=reason)
+
+        def done(text: Any) -> None:
+            if action == "recreate":
+                self.service.sync_now()
+            if on_done is not None:
+                on_done(text)
+
+        self.service.submit(fix, on_done=done, on_error=on_error)
 
     def export_audit(self, path: str) -> int:
         """Write the audit log to a CSV file (database work); returns the number of rows."""

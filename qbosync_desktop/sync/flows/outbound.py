@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from qbosync_desktop.connectors.work.models import Record, Unreadable
 from qbosync_desktop.core.errors import QboSyncError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import outbox
 from qbosync_desktop.sync.flows.base import (
     Lister,
@@ -182,8 +183,12 @@ class OutboundFlow(Generic[R]):
             # even when a problem was raised in between for another version of it - e.g. after a
             # Disconnect forgot the concept mappings and they were made again the same (issue 15).
             # A re-send would only overwrite whatever a bookkeeper changed there since.
+            # A problem the proof after that very write raised (QuickBooks' total differs from
+            # Work's) stays open: the write happened, but the books do not match.
             problem = ctx.open_problems(self.kind).get(wid)
-            return None if problem is None else self.settled(d)
+            if problem is None or _raised_after_sending(problem, d.fp):
+                return None
+            return self.settled(d)
         if unchanged(ctx, self.kind, wid, d.fp, problem_fp=d.problem_fp):
             return None
         verdict = self.check(ctx, d)
@@ -258,3 +263,9 @@ class OutboundFlow(Generic[R]):
         outbox.apply_changes(ctx, self.name, planned(),
                              total=len(records) + len(ctx.state.unreadable.get(self.kind, [])))
         return len(changes)
+
+
+def _raised_after_sending(problem: Problem, fp: str) -> bool:
+    """True when the problem was opened by the check after sending exactly this body."""
+    details = problem.details or {}
+    return bool(details.get("sent")) and details.get("fingerprint") == fp

@@ -1,0 +1,56 @@
+"""The Reconcile tab (issue 15): "Check now" lists what a bookkeeper changed in QuickBooks, a fix runs
+off the GUI thread and "Send Work's version again" syncs through the outbox; the scheduled check
+reports into the tab and the Problems tab. Real workspace, real service, both practice servers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fixtures.qbo_sandbox import qbo_session
+
+from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
+from qbosync_desktop.desktop.ui.session import Session
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
+
+
+def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
+    paid = {p.invoice_id for p in synced.ws.work_client().payments()}
+    inv = next(i for i in synced.ws.work_client().invoices()
+               if i.status == "sent" and i.id not in paid and Link.get_or_none(kind="invoice", work_id=i.id))
+    link = Link.get(kind="invoice", work_id=inv.id)
+    http = qbo_session(synced.practice.qbo)
+    url = f"{http.company_url}/invoice"
+    q = http.get(f"{url}/{link.qbo_id}").json()["Invoice"]
+    assert http.post(url, params={"operation": "delete"}, json={"Id": q["Id"], "SyncToken": q["SyncToken"]}).ok
+
+    session = Session(synced.ws, schedule=False)
+    w = IntegrationWindow(session)
+    qtbot.addWidget(w)
+    tab = w.reconcile_tab
+    try:
+        assert w.tabs.tabText(w.tabs.indexOf(tab)) == "Reconcile"
+        tab.check()
+        assert not tab.check_button.isEnabled()  # the GUI thread did not wait for the check
+        qtbot.waitUntil(lambda: tab.report is not None, timeout=60_000)
+        assert tab.table.rowCount() == 1 and "deleted in QuickBooks" in tab.table.item(0, 1).text()
+        row_id = tab.report.differences[0].id
+        tab.select_row(row_id)
+        assert tab.action_buttons["recreate"].isEnabled() and not tab.action_buttons["accept"].isEnabled()
+
+        with qtbot.waitSignal(session.service.finished, timeout=120_000) as done:
+            tab.action_buttons["recreate"].click()
+        assert done.args[0].state == "done" and done.args[0].counts.get("invoices") == {"created": 1}
+        new = Link.get(kind="invoice", work_id=inv.id)
+        back = http.get(f"{url}/{new.qbo_id}").json()["Invoice"]
+        assert back["DocNumber"] == inv.number and Decimal(str(back["TotalAmt"])) == Decimal(str(inv.total))
+        assert tab.table.rowCount() == 0
+
+        # the scheduled check: done after a finished run when due; its report lands in the tab
+        with qtbot.waitSignal(session.service.reconcile_checked, timeout=60_000) as checked:
+            session.service.reconcile_if_due(force=True)
+        assert checked.args[0].in_step and tab.report is checked.args[0]
+        assert not Problem.select().where((Problem.kind == "reconcile") & (Problem.state == "open")).exists()
+    finally:
+        session.close()
+        qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
