@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from qbosync_desktop.connectors.work.models import Company, Record
+from qbosync_desktop.connectors.work.models import Company, Record, Unreadable
 from qbosync_desktop.core.errors import Cancelled
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
@@ -121,6 +121,9 @@ class RunState:
     names: NameIndex | None = None
     #: QBO items by normalised name (flows.items), read on first use
     qbo_items: dict[str, JsonObject] | None = None
+    #: Work records a flow's list met that did not parse, per kind (flows.base.read_changed); each
+    #: becomes one problem and the rest sync on (issue 16)
+    unreadable: dict[str, list[Unreadable]] = field(default_factory=dict)
 
 
 @dataclass

@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from qbosync_desktop.connectors.work.models import Record
-from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.connectors.work.models import Record, Unreadable
+from qbosync_desktop.core.errors import QboSyncError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import outbox
@@ -41,6 +41,7 @@ from qbosync_desktop.sync.flows.base import (
     prefetch,
     read_changed,
     skip,
+    stamp,
     unchanged,
     write_change,
 )
@@ -197,8 +198,37 @@ class OutboundFlow(Generic[R]):
             return self.fail(d, verdict, qbo_id=d.qbo_id)
         return self.write(ctx, d)
 
+    def unreadable_problem(self, ctx: RunContext, u: Unreadable) -> Change | None:
+        """A record Work sent that did not parse: one planned failure naming the record, the field and
+        the value (None when its problem is already open for this very version: nothing to repeat)."""
+        word = self.kind.replace("_", " ")
+        who = f"{word} {u.number}" if u.number else (f"{word} “{u.name}”" if u.name else f"a {word}")
+        where = f" (Work id {u.id})" if u.id else ""
+        value = "missing" if u.value is None else repr(u.value)
+        problem = WorkRecordUnreadable(
+            f"The {who}{where} has a value the sync cannot read: {u.field} is {value} ({u.reason}). "
+            f"It was not sent to QuickBooks; everything else syncs.",
+            title=f"{word.capitalize()} with an unreadable {u.field} in Work",
+            hint=f"Open the {who} in Work and correct its {u.field}; it syncs by itself once it is saved there.",
+            details={"resource": u.resource, "work_id": u.id, "number": u.number, "field": u.field,
+                     "value": None if u.value is None else str(u.value)[:200], "reason": u.reason,
+                     "work_version": u.version})
+        fp = fingerprint({"unreadable": u.resource, "version": u.version, "updated_at": stamp(u.updated_at),
+                          "field": u.field, "value": None if u.value is None else str(u.value)})
+        work_id = u.id or f"(no id) {u.number or ''}".strip()
+        open_now = ctx.open_problems(self.kind).get(work_id)
+        if open_now is not None and (open_now.details or {}).get("fingerprint") == fp:
+            return None
+        meta: JsonObject = {"work_updated_at": stamp(u.updated_at), "work_version": u.version, "fingerprint": fp}
+        return Change(self.kind, work_id, None, "fail", problem.message, problem=problem, entity=self.entity,
+                      label=who[0].upper() + who[1:], meta=meta)
+
     def iter_plan(self, ctx: RunContext, records: list[R]) -> Iterator[Change]:
         self.start(ctx)
+        for u in ctx.state.unreadable.pop(self.kind, []):
+            bad = self.unreadable_problem(ctx, u)
+            if bad is not None:
+                yield bad
         for rec in records:
             ch = self.plan_record(ctx, rec)
             if ch is not None:
@@ -230,7 +260,8 @@ class OutboundFlow(Generic[R]):
                 changes.append(ch)
                 yield ch
 
-        outbox.apply_changes(ctx, self.name, planned(), total=len(records))
+        outbox.apply_changes(ctx, self.name, planned(),
+                             total=len(records) + len(ctx.state.unreadable.get(self.kind, [])))
         return len(changes)
 
 
