@@ -114,7 +114,8 @@ class PracticeProcess:
     The servers stop with :meth:`stop`, or by themselves when the app is gone.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
+    def __init__(self, data_dir: str | Path | None = None, *, start_timeout: float = PRACTICE_START_TIMEOUT,
+                 **options: Any) -> None:
         import json
         import multiprocessing
         from types import SimpleNamespace
@@ -126,7 +127,7 @@ class PracticeProcess:
         self._proc.start()
         child.close()
         try:
-            if not self._conn.poll(PRACTICE_START_TIMEOUT):
+            if not self._conn.poll(start_timeout):
                 self._proc.terminate()
                 raise EOFError
             message = self._conn.recv()
