@@ -93,7 +93,7 @@ def measure(ws: Any, *, time_scale: float, latency_ms: float, concurrency: int,
     (the outbox's pool) and the Work readers (``work-read`` pool) are other threads and not in it.
     ``process_cpu_seconds`` is every thread of this process (the servers run in other processes).
     """
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
     from qbosync_desktop.sync.engine import SyncEngine
 
     engine = SyncEngine(ws, concurrency=concurrency)

@@ -13,8 +13,8 @@ The reasons for each hidden import:
   itself imports. The stdlib-hook collects keyring's metadata; these names make sure the modules are
   there even if that hook changes.
 - SecretService talks D-Bus through ``secretstorage`` and ``jeepney`` (imported lazily).
-- The app discovers CLI subcommands with ``pkgutil`` (``qbosync_desktop.cli.commands``), and UI pages
-  and practice servers are imported by name, so the whole package is collected as submodules.
+- Every module of the app is reached by a plain ``import`` (tests/core/test_layers.py forbids importing
+  by name), which PyInstaller follows; the whole package is still collected as submodules, as a net.
 - Qt: QtSvg brings the SVG image-format and icon-engine plugins (every icon is SVG); QtNetwork the
   single-instance socket; the platform plugins (xcb, wayland, offscreen, cocoa, windows) come with the
   PySide6 hooks.
@@ -61,7 +61,7 @@ HIDDEN_IMPORTS = (
     "PySide6.QtNetwork",
 )
 
-#: Packages whose submodules are all collected (imported by name or discovered with pkgutil).
+#: Packages whose submodules are all collected (a net: every module is also reached by a plain import).
 COLLECT_SUBMODULES = ("qbosync_desktop",)
 
 #: Distributions whose metadata must be in the bundle: keyring finds backends through entry points,

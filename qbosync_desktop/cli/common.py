@@ -1,8 +1,13 @@
-"""Helpers shared by the ``qbosync`` commands of the sync feature (not a command: the name starts with _).
+"""Helpers shared by the ``qbosync`` commands.
 
-Every command opens the data folder through :func:`workspace` and turns its result into one of the
-stable exit codes (``cli.EXIT_*``): 0 done with no open problems, 1 done with open problems, 2
+Every command opens the data folder through :func:`workspace` (and the engine through
+:func:`sync_engine`) and turns its result into one of the stable exit codes of
+:mod:`qbosync_desktop.cli.output`: 0 done with no open problems, 1 done with open problems, 2
 QuickBooks needs reconnecting, 3 usage or configuration error.
+
+Cold start: ``qbosync --version`` and ``--help`` import every command module, so this module imports
+the workspace (keyring, database), the store and the engine (every flow) inside the helpers that use
+them, when a command runs.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ import contextlib
 import datetime as dt
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.cli.output import EXIT_OK, EXIT_PROBLEMS
 from qbosync_desktop.core import errors
-from qbosync_desktop.runtime.workspace import Workspace
+
+if TYPE_CHECKING:
+    from qbosync_desktop.runtime.workspace import Workspace
+    from qbosync_desktop.sync.engine import SyncEngine
 
 
 @contextlib.contextmanager
@@ -25,6 +34,8 @@ def workspace() -> Iterator[Workspace]:
     A keyring, network or "not connected" error met while the folder is connected to the practice
     company whose servers have stopped (they live inside ``qbosync demo``) is reported as that.
     """
+    from qbosync_desktop.runtime.workspace import Workspace
+
     ws = Workspace.open()
     try:
         yield ws
@@ -37,6 +48,13 @@ def workspace() -> Iterator[Workspace]:
         raise
     finally:
         ws.close()
+
+
+def sync_engine(ws: Workspace) -> SyncEngine:
+    """The sync engine on an open workspace."""
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    return SyncEngine(ws)
 
 
 def symbol(fancy: str, plain: str) -> str:
@@ -73,18 +91,14 @@ def iso(value: Any) -> str | None:
 
 
 def open_problem_count() -> int:
-    """Open problems right now (0 before the engine's tables exist)."""
-    try:
-        from qbosync_desktop.store.models.sync import Problem
-    except ModuleNotFoundError:  # pragma: no cover - before the engine lands
-        return 0
+    """Open problems right now."""
+    from qbosync_desktop.store.models.problems import Problem
+
     return Problem.select().where(Problem.state == "open").count()
 
 
 def done_exit_code() -> int:
     """0 when nothing is left for the user to fix, 1 when some record is an open problem."""
-    from qbosync_desktop.cli.main import EXIT_OK, EXIT_PROBLEMS
-
     return EXIT_PROBLEMS if open_problem_count() else EXIT_OK
 
 

@@ -15,6 +15,9 @@ from keyring.errors import PasswordDeleteError
 
 class MemoryKeyring(KeyringBackend):
     priority = 1  # type: ignore[assignment]
+    #: Installed on purpose only (``keyring.set_keyring``): keyring's own detection considers every
+    #: loaded backend class, and must never pick this one for a real company on a keyring-less machine.
+    viable = False
 
     def __init__(self) -> None:
         super().__init__()

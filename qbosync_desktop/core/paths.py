@@ -37,10 +37,6 @@ class AppPaths:
     def lock_dir(self) -> Path:
         return self.data_dir / "locks"
 
-    @property
-    def backup_dir(self) -> Path:
-        return self.data_dir / "backups"
-
     def ensure(self) -> AppPaths:
         for d in (self.data_dir, self.config_dir, self.log_dir, self.lock_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -1,4 +1,4 @@
-"""The only module that touches the OS keyring.
+"""The only module that uses the keyring (with :mod:`.keyring_memory`, the in-memory backend).
 
 Secrets: the QuickBooks access token, its expiry, the rotating refresh token, the Intuit app's client
 secret and the Work API key. They live in the OS keyring under the service name ``qbosync-desktop``,
@@ -11,6 +11,9 @@ Why no silent fallback: a token written to a plaintext file is a liability the u
 to. Only when the user opted in explicitly (``appconfig: insecure_file_secrets = true``, which the UI
 sets after a warning) are secrets kept in a 0600 JSON file in the data folder.
 
+The sync worker process has no keyring of its own: :func:`use_relay_keyring` installs a backend that
+asks the app, which answers with :func:`relay_request` from its own keyring.
+
 Never call this from the GUI thread: a locked keyring may show a password prompt and block.
 """
 
@@ -20,14 +23,17 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import keyring
 import keyring.errors
+from keyring.backend import KeyringBackend
 
 from qbosync_desktop import APP_ID
 from qbosync_desktop.core import appconfig
 from qbosync_desktop.core.errors import KeyringUnavailable
+from qbosync_desktop.core.keyring_memory import MemoryKeyring
 from qbosync_desktop.core.paths import AppPaths, get_paths
 
 log = logging.getLogger(__name__)
@@ -160,8 +166,55 @@ class SecretStore:
         os.chmod(self._file, 0o600)
 
 
+def use_memory_keyring() -> None:
+    """Keep secrets in this process's memory from now on: practice mode on a machine without an OS
+    keyring (throwaway credentials), and the screenshot renderer. Never for a real company."""
+    keyring.set_keyring(MemoryKeyring())
+
+
+#: How the sync worker asks the app: ``ask(op, service, username, value) -> (status, result)`` with
+#: the answer of :func:`relay_request`; raises ``ConnectionError`` when the app is gone.
+Ask = Callable[[str, str, str, str | None], tuple[str, object]]
+
+
+class RelayKeyring(KeyringBackend):
+    """The sync worker process's keyring: every call is answered by the app's own keyring."""
+
+    priority = 1  # type: ignore[assignment]
+    viable = False  # installed on purpose only, never by keyring's detection (see MemoryKeyring)
+
+    def __init__(self, ask: Ask) -> None:
+        super().__init__()
+        self._ask = ask
+
+    def _call(self, op: str, service: str, username: str, value: str | None = None) -> object:
+        try:
+            status, result = self._ask(op, service, username, value)
+        except ConnectionError:
+            raise keyring.errors.KeyringError("The app that started the sync has closed.") from None
+        if status == "ok":
+            return result
+        if status == "delete_error":
+            raise keyring.errors.PasswordDeleteError(username)
+        raise keyring.errors.KeyringError(f"The app's keyring refused the request ({result}).")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._call("get", service, username)  # type: ignore[return-value]
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._call("set", service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._call("delete", service, username)
+
+
+def use_relay_keyring(ask: Ask) -> None:
+    """The sync worker process: every keyring call from now on is answered by the app (``ask``)."""
+    keyring.set_keyring(RelayKeyring(ask))
+
+
 def relay_request(op: str, service: str, username: str, value: str | None) -> tuple[str, object]:
-    """Answer a keyring request from the sync worker process (sync/worker_process.py), which has no
+    """Answer a keyring request from the sync worker process (runtime/worker_process.py), which has no
     keyring of its own: the app stays the only keyring user. Only this app's service name is served;
     errors go back by class name only, never with a value. Called on the desktop service's thread."""
     if service != SERVICE:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import logging
+import multiprocessing
 import sys
 from collections.abc import Sequence
 
@@ -33,69 +33,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(list(argv) if argv is not None else None)
 
 
-def instance_key() -> str:
-    """Single-instance key: one per data folder, so two --home folders can run side by side."""
-    digest = hashlib.sha1(str(get_paths().data_dir).encode()).hexdigest()[:12]
-    return f"{APP_ID}-{digest}"
-
-
-class SingleInstance:
-    """First instance listens on a local socket; later ones send 'show' and exit.
-
-    Race: two launches at the same moment may both fail to connect; the one whose ``listen`` fails
-    with AddressInUse after ``removeServer`` lost the race and tries to connect once more.
-    """
-
-    def __init__(self, key: str) -> None:
-        from PySide6.QtNetwork import QLocalServer
-
-        self.key = key
-        self.server: QLocalServer | None = None
-
-    def notify_running(self) -> bool:
-        from PySide6.QtNetwork import QLocalSocket
-
-        sock = QLocalSocket()
-        sock.connectToServer(self.key)
-        if sock.waitForConnected(300):
-            sock.write(b"show\n")
-            sock.flush()
-            sock.waitForBytesWritten(300)
-            sock.disconnectFromServer()
-            return True
-        return False
-
-    def listen(self, on_show) -> bool:
-        from PySide6.QtNetwork import QLocalServer
-
-        server = QLocalServer()
-        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not server.listen(self.key):
-            QLocalServer.removeServer(self.key)
-            if not server.listen(self.key):
-                return False
-
-        def accept() -> None:
-            conn = server.nextPendingConnection()
-            if conn is None:
-                return
-
-            def read() -> None:
-                if b"show" in bytes(conn.readAll().data()):
-                    on_show()
-
-            conn.readyRead.connect(read)
-
-        server.newConnection.connect(accept)
-        self.server = server
-        return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import multiprocessing
-
-    # In a PyInstaller bundle the sync worker process (sync/worker_process.py) starts this same
-    # executable; freeze_support() turns that start into the worker and never returns there.
+    # In a PyInstaller bundle the sync worker process (runtime/worker_process.py) starts this same
+    # executable; freeze_support() turns that start into the worker and never returns there. So Qt
+    # and the UI are imported below, after it: the worker never loads Qt (and --version stays fast).
     multiprocessing.freeze_support()
     args = parse_args(argv)
     if args.home:
@@ -120,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from qbosync_desktop.core.resources import icon_path
+    from qbosync_desktop.desktop.single_instance import SingleInstance, instance_key
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
@@ -134,11 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("Another instance is running; asked it to show its window.")
         return 0
 
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-
+    # The UI (every window, the engine through the service) is imported only once this is the
+    # running instance, with the QApplication up: a second launch just asks the first and exits.
     from qbosync_desktop.desktop.ui.bootstrap import start_ui
 
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
     controller = start_ui(app, args)
     single.listen(controller.show_window)
     app.aboutToQuit.connect(controller.shutdown)

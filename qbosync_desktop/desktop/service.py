@@ -33,6 +33,7 @@ import atexit
 import datetime as dt
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,8 @@ from qbosync_desktop.core.errors import NeedsReconnect, QboSyncError
 from qbosync_desktop.core.paths import AppPaths
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.runtime.progress import CoalescingObserver, Progress
+from qbosync_desktop.runtime.worker_process import SyncWorkerProcess
+from qbosync_desktop.runtime.worker_process import plan as plan_review
 from qbosync_desktop.sync.engine import RunSummary
 
 __all__ = ["SyncService", "Progress", "IDLE", "SYNCING", "PAUSED", "ATTENTION"]
@@ -60,8 +63,6 @@ GUI_SWITCH_INTERVAL = 0.002
 
 def prefer_gui_latency() -> float:
     """Shorten the GIL switch interval for a GUI process; returns the previous value (tests restore it)."""
-    import sys
-
     previous = sys.getswitchinterval()
     sys.setswitchinterval(GUI_SWITCH_INTERVAL)
     return previous
@@ -127,8 +128,6 @@ class SyncService(QObject):
         self._queue: queue.Queue = queue.Queue()
         self._process: Any = None
         if worker_paths is not None:
-            from qbosync_desktop.runtime.worker_process import SyncWorkerProcess
-
             self._process = SyncWorkerProcess(worker_paths, progress_interval=progress_interval)
             self._cancel: Any = self._process.cancel
         else:
@@ -266,11 +265,9 @@ class SyncService(QObject):
              on_error: Callable[[BaseException], None] | None = None) -> None:
         """The Review page's (preview, match proposals): read both companies in full — in the worker
         process when there is one, like a run — serialised with runs; callbacks on the GUI thread."""
-        from qbosync_desktop.runtime.worker_process import plan
-
         process = self._process
         if process is None:
-            self.submit(lambda engine: plan(engine, matches), on_done, on_error)
+            self.submit(lambda engine: plan_review(engine, matches), on_done, on_error)
         else:
             self.submit(lambda _engine: process.plan(matches), on_done, on_error)
 

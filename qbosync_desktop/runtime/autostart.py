@@ -35,6 +35,8 @@ from typing import Any, Protocol
 import platformdirs
 
 from qbosync_desktop import APP_ID, APP_NAME, ORG_NAME
+from qbosync_desktop.core import appconfig
+from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.core.paths import AppPaths, get_paths
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
@@ -392,9 +394,6 @@ def set_enabled(enabled: bool, paths: AppPaths | None = None, backend: Backend |
     OS errors (read-only home, registry policy) become :class:`~qbosync_desktop.core.errors.ConfigurationError`
     with the location, so the settings screen can say what could not be written.
     """
-    from qbosync_desktop.core import appconfig
-    from qbosync_desktop.core.errors import ConfigurationError
-
     backend = backend or backend_for(name=entry_name(paths))
     command = launch_command(paths)
     try:

@@ -17,15 +17,19 @@ data in the chosen home, so ``qbosync status`` works afterwards, but syncing aga
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import keyring
+import requests
 
 from qbosync_desktop.core import errors, secrets
-from qbosync_desktop.core.secrets import SecretStore
+from qbosync_desktop.core.secrets import SecretStore, use_memory_keyring
+from qbosync_desktop.runtime.priority import lower_priority
 from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
 
 if TYPE_CHECKING:
@@ -70,6 +74,7 @@ def start_practice(
     time_scale: float = 1.0,
     latency_ms: float = 0,
     qbo_seed: str = "practice",
+    qbo_company: str = "us",
     work_seed: str | None = "demo",
     work_clients: int | None = None,
     work_invoices: int | None = None,
@@ -80,14 +85,18 @@ def start_practice(
     ``data_dir`` keeps both servers' data (sub-folders ``qbo`` and ``work``) so a later start finds the
     same companies; ``None`` uses throwaway folders. ``work_seed=None`` with ``work_clients`` /
     ``work_invoices`` generates a Work company of that size (scale mode, for benchmarks).
-    ``qbo_options`` go to :class:`QboSandbox` as is (e.g. ``lost_response_rate`` for drills).
+    ``qbo_company`` picks the practice QuickBooks company: ``"us"`` (Automated Sales Tax) or ``"ca"``
+    (Canadian tax codes and rates). ``qbo_options`` go to :class:`QboSandbox` as is (e.g.
+    ``lost_response_rate`` for drills).
     """
+    # The servers are imported here: the desktop app runs them in a process of their own
+    # (PracticeProcess), so its own process never loads them (nor does `qbosync --help`).
     from qbosync_desktop.sandbox.qbo import QboSandbox
     from qbosync_desktop.sandbox.work import WorkSandbox
 
     base = Path(data_dir) if data_dir is not None else None
     qbo = QboSandbox(auto_consent=True, throttle=throttle, time_scale=time_scale, latency_ms=latency_ms,
-                     seed=qbo_seed, data_dir=base / "qbo" if base else None, **qbo_options)
+                     seed=qbo_seed, company=qbo_company, data_dir=base / "qbo" if base else None, **qbo_options)
     qbo_config = qbo.start()
     try:
         work = WorkSandbox(seed=work_seed, clients=work_clients, invoices=work_invoices,
@@ -116,10 +125,6 @@ class PracticeProcess:
 
     def __init__(self, data_dir: str | Path | None = None, *, start_timeout: float = PRACTICE_START_TIMEOUT,
                  **options: Any) -> None:
-        import json
-        import multiprocessing
-        from types import SimpleNamespace
-
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve_practice, args=(child, str(data_dir) if data_dir else None, options),
@@ -165,10 +170,6 @@ class PracticeProcess:
 def _serve_practice(conn: Any, data_dir: str | None, options: dict[str, Any]) -> None:
     """The practice process: start both servers, send their addresses, serve until told to stop or
     until the app is gone (its end of the pipe closes)."""
-    import json
-
-    from qbosync_desktop.runtime.worker_process import lower_priority
-
     lower_priority()  # background helpers give way to the window, like the sync worker
     try:
         practice = start_practice(data_dir=data_dir, **options)
@@ -196,10 +197,8 @@ def ensure_keyring(paths: Any = None) -> bool:
         SecretStore(paths).check()
         return False
     except errors.KeyringUnavailable:
-        from qbosync_desktop.core.keyring_memory import MemoryKeyring
-
         log.info("No usable OS keyring: practice mode keeps its throwaway credentials in memory")
-        keyring.set_keyring(MemoryKeyring())
+        use_memory_keyring()
         return True
 
 
@@ -262,8 +261,6 @@ def practice_stopped(workspace: Workspace) -> errors.PracticeNotRunning | None:
 def _consent(url: str) -> None:
     """The "browser": open the authorization address; the practice consent page redirects at once
     to the loopback listener, exactly as a person pressing Connect would make it."""
-    import requests
-
     try:
         requests.get(url, timeout=30, allow_redirects=True)
     except requests.RequestException as exc:

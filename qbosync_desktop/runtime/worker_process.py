@@ -15,11 +15,11 @@ Parent side — :class:`SyncWorkerProcess`, used from the desktop service's work
 * One run at a time: :meth:`SyncWorkerProcess.run` sends the request and serves the worker's messages
   until the run ends: coalesced progress, problems, log records, and keyring requests.
 * **Secrets never leave the app's keyring.** The worker has no keyring of its own: its keyring backend
-  (:class:`ParentKeyring`) asks the parent over the private pipe, and the parent answers from the same
-  keyring it uses — the OS keyring; in tests and keyring-less practice mode the in-memory one — through
-  :func:`qbosync_desktop.core.secrets.relay_request` (under the secrets module's lock). So there is one
-  keyring user, token rotation done by the worker lands where the app reads it, and only this app's
-  service name is served.
+  (:class:`~qbosync_desktop.core.secrets.RelayKeyring`) asks the parent over the private pipe, and the
+  parent answers from the same keyring it uses — the OS keyring; in tests and keyring-less practice
+  mode the in-memory one — through :func:`qbosync_desktop.core.secrets.relay_request` (under the
+  secrets module's lock). So there is one keyring user, token rotation done by the worker lands where
+  the app reads it, and only this app's service name is served.
 * **Logs** are formatted and redacted in the worker, then written by the parent's handlers (one log
   file, one writer; the redaction filter runs again there).
 * **It runs at a lower priority** (nice 10; "below normal" on Windows), so when the machine is
@@ -39,26 +39,23 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
-
 from qbosync_desktop.core import secrets
 from qbosync_desktop.core.errors import QboSyncError, SyncWorkerStopped
-from qbosync_desktop.core.paths import AppPaths
+from qbosync_desktop.core.logs import RedactingFilter
+from qbosync_desktop.core.paths import AppPaths, use_paths
+from qbosync_desktop.runtime.priority import lower_priority
+from qbosync_desktop.runtime.progress import CoalescingObserver
+from qbosync_desktop.runtime.workspace import Workspace
+from qbosync_desktop.sync.engine import SyncEngine
 
 log = logging.getLogger(__name__)
 
 #: How long :meth:`SyncWorkerProcess.stop` waits for an idle worker to exit before ending it.
 STOP_TIMEOUT = 10.0
-
-#: The worker's niceness on Linux and macOS (Windows: "below normal" priority class).
-BACKGROUND_NICE = 10
 
 
 # ------------------------------------------------------------------------------------------------
@@ -86,39 +83,17 @@ class _Channel:
             self.gone.set()
             return False
 
-    def keyring(self, op: str, service: str, username: str, value: str | None = None) -> str | None:
+    def ask_keyring(self, op: str, service: str, username: str, value: str | None) -> tuple[str, object]:
+        """One keyring request answered by the app (:func:`secrets.relay_request`); ConnectionError
+        when the app is gone."""
         with self._request_lock:
             if not self.send(("keyring", op, service, username, value)):
-                raise keyring.errors.KeyringError("The app that started the sync has closed.")
+                raise ConnectionError("the app has closed")
             try:
-                status, result = self.conn.recv()
+                return self.conn.recv()
             except (OSError, EOFError):
                 self.gone.set()
-                raise keyring.errors.KeyringError("The app that started the sync has closed.") from None
-        if status == "ok":
-            return result
-        if status == "delete_error":
-            raise keyring.errors.PasswordDeleteError(username)
-        raise keyring.errors.KeyringError(f"The app's keyring refused the request ({result}).")
-
-
-class ParentKeyring(KeyringBackend):
-    """The worker's keyring: every call is answered by the desktop app's own keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self, channel: _Channel) -> None:
-        super().__init__()
-        self._channel = channel
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._channel.keyring("get", service, username)
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._channel.keyring("set", service, username, password)
-
-    def delete_password(self, service: str, username: str) -> None:
-        self._channel.keyring("delete", service, username)
+                raise ConnectionError("the app has closed") from None
 
 
 class _PipeLogHandler(logging.Handler):
@@ -126,8 +101,6 @@ class _PipeLogHandler(logging.Handler):
 
     def __init__(self, channel: _Channel) -> None:
         super().__init__()
-        from qbosync_desktop.core.logs import RedactingFilter
-
         self.channel = channel
         self.addFilter(RedactingFilter())
 
@@ -187,22 +160,6 @@ def plan(engine: Any, matches: bool = True) -> tuple[Any, list[dict[str, Any]] |
     return engine.preview(), found
 
 
-def lower_priority() -> None:
-    """Give way to the window: a background sync must never take the CPU from the person using the
-    computer (or from the app's own window when both want it). Best effort on every OS."""
-    try:
-        if sys.platform == "win32":
-            import ctypes
-
-            below_normal = 0x4000  # BELOW_NORMAL_PRIORITY_CLASS
-            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), below_normal)
-        else:
-            os.nice(BACKGROUND_NICE)
-    except (OSError, AttributeError):
-        log.info("Could not lower the sync worker's priority", exc_info=True)
-
-
 def _watch_parent(gone: threading.Event) -> None:
     parent = multiprocessing.parent_process()
     if parent is None:
@@ -218,12 +175,10 @@ def _watch_parent(gone: threading.Event) -> None:
 def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, cancel: Any, log_level: int,
                 interval: float) -> None:
     """The worker process: open the data folder, then run syncs on request until told to stop."""
-    from qbosync_desktop.core import paths as paths_mod
-
     gone = threading.Event()
     channel = _Channel(conn, gone)
     _watch_parent(gone)
-    paths_mod.use_paths(paths)
+    use_paths(paths)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -231,13 +186,8 @@ def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, ca
     root.setLevel(log_level)
     logging.getLogger("urllib3").setLevel(max(log_level, logging.INFO))  # see logs.setup_logging
     logging.getLogger("peewee").setLevel(max(log_level, logging.INFO))
-    keyring.set_keyring(ParentKeyring(channel))
+    secrets.use_relay_keyring(channel.ask_keyring)
     lower_priority()
-
-    from qbosync_desktop.runtime.progress import CoalescingObserver
-    from qbosync_desktop.runtime.workspace import Workspace
-    from qbosync_desktop.sync.engine import SyncEngine  # imports every flow
-
     try:
         home = Workspace.open(paths)  # owns the database for the life of the process
     except BaseException as exc:  # e.g. the database cannot be opened: said in words, in the app's log

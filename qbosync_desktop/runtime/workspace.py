@@ -10,6 +10,9 @@ deleted, the concept → expense-account mappings are forgotten (the contractor 
 to remap them ... unless you disconnect"), and the links are kept so that reconnecting to the same
 company resumes without duplicates — unless the user asks to forget them. Connecting to a *different*
 company forgets the links by itself: they hold the other company's QuickBooks Ids.
+
+Cold start: the connectors (requests, OAuth) are imported by the methods that build them, so opening
+a workspace — ``qbosync status``, ``settings show``, the window's first paint — does not load them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from qbosync_desktop.core import errors, secrets
 from qbosync_desktop.core.logs import register_secret
 from qbosync_desktop.core.paths import AppPaths, get_paths
 from qbosync_desktop.store import close_database, database, open_database
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.connection import (
     CONNECTED,
     DISCONNECTED,
@@ -32,11 +37,15 @@ from qbosync_desktop.store.models.connection import (
     ConceptMapping,
     Connection,
     SettingValue,
-    utcnow,
 )
-from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, check
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Cursor
+from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, account_groups, check
 
-if TYPE_CHECKING:  # connectors are imported lazily: opening a workspace must not need them
+if TYPE_CHECKING:
     from qbosync_desktop.connectors.qbo.client import QboClient
     from qbosync_desktop.connectors.work.client import WorkClient
 
@@ -311,23 +320,10 @@ class Workspace:
     def _forget_links(self) -> None:
         """Delete what ties local state to one QuickBooks company (links, queue, cursors, reviews).
 
-        Runs and the audit log are history and stay. The other areas' models are looked up by name
-        so this module does not depend on which of them exist yet.
+        Runs and the audit log are history and stay.
         """
-        import importlib
-
-        for module_name, names in (
-            ("qbosync_desktop.store.models.twoway", ("Conflict", "MatchProposal", "WorkWrite")),
-            ("qbosync_desktop.store.models.sync", ("Problem", "OutboxEntry", "Batch", "Cursor", "Link")),
-        ):
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
-            for name in names:
-                model = getattr(module, name, None)
-                if model is not None and model.table_exists():
-                    model.delete().execute()
+        for model in (Conflict, MatchProposal, WorkWrite, Problem, OutboxEntry, Batch, Cursor, Link):
+            model.delete().execute()
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> SyncSettings:
@@ -480,8 +476,6 @@ def environment_for(discovery_url: str | None) -> str:
 
 def _account_names(accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]]
                    ) -> dict[str, str]:
-    from qbosync_desktop.sync.rules.settings import account_groups
-
     names: dict[str, str] = {}
     for group in account_groups(accounts).values():
         names.update(group)

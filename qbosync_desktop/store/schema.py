@@ -1,17 +1,35 @@
-"""Registers the migration steps of every schema version.
+"""The migration step of every schema version, in one place.
 
-Version 1 is the foundation's: a key/value table for small persistent facts. The engine's models
-(``store.models`` 2-9 connection and settings, ``store.models_sync`` 10-99 links/outbox/runs/problems/
-audit, ``store.models_twoway`` 100-199 matches/conflicts) are imported here so that every step is registered whenever the runner runs.
+One atomic step per version (see :mod:`qbosync_desktop.store.migrations`). Each feature area owns a
+range of versions: the foundation 1, connection and settings 2-9, the sync engine 10-99 (links,
+outbox, runs and cursors, problems, audit), onboarding and two-way 100-199 (match proposals,
+conflicts, Work writes). The models live by concept in :mod:`qbosync_desktop.store.models`; the
+steps here import them plainly, so importing this module registers every step.
+
+Never edit a released step: a database that already ran it would not run it again. The model lists
+below keep the order the tables were first created in.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import peewee
 
 from qbosync_desktop.store.migrations import step
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.connection import ConceptMapping, Connection, SettingValue
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Cursor, Run
+
+#: version 2: the connection row, the sync settings and the concept mappings
+CONNECTION_MODELS = (Connection, SettingValue, ConceptMapping)
+#: version 10: the sync engine's tables
+SYNC_MODELS = [Link, Batch, OutboxEntry, Cursor, Run, Problem, AuditEntry]
+#: version 100: onboarding and two-way tables
+TWOWAY_MODELS = [MatchProposal, Conflict, WorkWrite]
 
 
 @step(1)
@@ -19,12 +37,36 @@ def _v1_meta(db: peewee.Database) -> None:
     db.execute_sql("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
 
 
-# Each area registers its steps on import: connection/settings (versions 2-9), sync engine (10-99),
-# onboarding/two-way (100-199).
-_AREAS = ("qbosync_desktop.store.models.connection", "qbosync_desktop.store.models.sync", "qbosync_desktop.store.models.twoway")
-for _module in _AREAS:
-    try:
-        importlib.import_module(_module)
-    except ModuleNotFoundError as exc:  # pragma: no cover - only before that area exists
-        if exc.name != _module:
-            raise
+@step(2)
+def _v2_connection_settings(db: peewee.Database) -> None:
+    with db.bind_ctx(CONNECTION_MODELS):
+        db.create_tables(CONNECTION_MODELS, safe=True)
+
+
+@step(10)
+def _v10_sync_tables(db: peewee.Database) -> None:
+    # The runner binds the proxy to ``db`` before migrating, so the models create in ``db``.
+    db.create_tables(SYNC_MODELS, safe=True)
+    # At most one open problem per record (a partial unique index; peewee cannot declare it).
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS sync_problem_one_open ON sync_problem (kind, work_id) "
+        "WHERE state = 'open'"
+    )
+    db.execute_sql("CREATE INDEX IF NOT EXISTS sync_audit_record ON sync_audit (kind, work_id)")
+
+
+@step(100)
+def _v100_twoway_tables(db: peewee.Database) -> None:
+    db.create_tables(TWOWAY_MODELS, safe=True)
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS twoway_match_one_accepted_qbo ON twoway_match (kind, qbo_id) "
+        "WHERE state = 'accepted'"
+    )
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS twoway_match_one_accepted_work ON twoway_match (kind, work_id) "
+        "WHERE state = 'accepted'"
+    )
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS twoway_conflict_one_open ON twoway_conflict (kind, work_id, field) "
+        "WHERE state = 'open'"
+    )

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from qbosync_desktop.store.models.sync import AuditEntry, utcnow
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.base import utcnow
 
 CSV_COLUMNS = ("id", "run_id", "at", "action", "kind", "work_id", "qbo_id", "message", "before", "after")
 

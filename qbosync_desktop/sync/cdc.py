@@ -26,7 +26,10 @@ import datetime as _dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.protocols import QboApi
 
 from qbosync_desktop.connectors.qbo.query import quote as qbo_quote
 
@@ -71,7 +74,7 @@ class Changes:
     next_cursor: str = ""
 
 
-def _query_all(qbo: Any, entity: str, where: str | None) -> list[dict[str, Any]]:
+def _query_all(qbo: QboApi, entity: str, where: str | None) -> list[dict[str, Any]]:
     # Name-list entities hide inactive records unless asked (QBO_API_NOTES "Reads").
     active = "Active IN (true, false)"
     clause = f"{where} AND {active}" if where else active
@@ -94,7 +97,7 @@ def next_cursor(records: list[dict[str, Any]], since: _dt.datetime | None, now: 
 
 
 def read_changes(
-    qbo: Any,
+    qbo: QboApi,
     entity: str,
     since: _dt.datetime | None,
     *,

@@ -25,74 +25,30 @@ import concurrent.futures as cf
 import datetime as _dt
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from qbosync_desktop.connectors.work.models import Company, Record
 from qbosync_desktop.core.errors import Cancelled
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Cursor, Link, Problem, Run, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Cursor, Run
+from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
+from qbosync_desktop.sync.rules.settings import SyncSettings
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.core.paths import AppPaths
+    from qbosync_desktop.store.models.connection import Connection
     from qbosync_desktop.sync.engine import Observer
     from qbosync_desktop.sync.plan import StalePolicy
 
 S = TypeVar("S")
 
 log = logging.getLogger(__name__)
-
-
-class RequestCounter:
-    """Wraps a QboClient and counts the calls made through it (``Run.qbo_requests``).
-
-    One call of ``query``/``accounts`` may page or fan out into several HTTP requests; every page
-    consumed is counted, so the figure matches what QuickBooks meters.
-    """
-
-    _COUNTED = {"query_raw", "count", "get", "create", "update", "void", "delete", "batch", "cdc", "company_info"}
-
-    def __init__(self, qbo: Any) -> None:
-        self._qbo = qbo
-        self.calls = 0
-        self._lock = threading.Lock()
-        stats = getattr(qbo, "stats", None)
-        self._base = getattr(stats, "requests", None) if not isinstance(stats, dict) else None
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests made during this run: the connector's own counter when it has one (it sees
-        every page and every retry), else the calls counted here."""
-        stats = getattr(self._qbo, "stats", None)
-        now = getattr(stats, "requests", None)
-        if self._base is not None and isinstance(now, int):
-            return now - self._base
-        return self.calls
-
-    def add(self, n: int = 1) -> None:
-        with self._lock:
-            self.calls += n
-
-    def query(self, *args: Any, **kwargs: Any) -> Iterable[dict]:
-        self.add()
-        for i, row in enumerate(self._qbo.query(*args, **kwargs), start=1):
-            if i % 1000 == 0:
-                self.add()
-            yield row
-
-    def accounts(self) -> dict[str, list[dict]]:
-        self.add(4)
-        return self._qbo.accounts()
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._qbo, name)
-        if name in self._COUNTED and callable(target):
-
-            def counted(*args: Any, **kwargs: Any) -> Any:
-                self.add()
-                return target(*args, **kwargs)
-
-            return counted
-        return target
 
 
 class NameIndex:
@@ -103,12 +59,12 @@ class NameIndex:
     """
 
     def __init__(self) -> None:
-        self.by_name: dict[str, list[dict]] = {}
+        self.by_name: dict[str, list[JsonObject]] = {}
 
-    def add(self, norm: str, record: dict) -> None:
+    def add(self, norm: str, record: JsonObject) -> None:
         self.by_name.setdefault(norm, []).append(record)
 
-    def get(self, norm: str) -> list[dict]:
+    def get(self, norm: str) -> list[JsonObject]:
         return self.by_name.get(norm, [])
 
 
@@ -145,8 +101,7 @@ class RunState:
     :meth:`RunContext.flow_state`)."""
 
     #: the Work company (default state/country), read on first use
-    company: Any = None
-    company_read: bool = False
+    company: Company | None = None
     #: committed cursor values by name (read once per run)
     cursors: dict[str, str | None] = field(default_factory=dict)
     #: cursor names a phase must read from the beginning this run (a setting changed what its
@@ -155,7 +110,7 @@ class RunState:
     #: where prefetched Work reads run (the engine sets it for a run; a preview reads inline)
     prefetch_pool: cf.Executor | None = None
     #: prefetched Work lists by cursor name (see flows.base.prefetch)
-    prefetched: dict[str, cf.Future[list[Any]]] = field(default_factory=dict)
+    prefetched: dict[str, cf.Future[list[Record]]] = field(default_factory=dict)
     #: match-review holds, per kind
     holds: Holds = field(default_factory=Holds)
     #: open problems per kind (dropped whenever a phase's apply opened or closed some)
@@ -165,22 +120,23 @@ class RunState:
     #: QBO customer and vendor DisplayNames (flows.base.name_index), read on first use
     names: NameIndex | None = None
     #: QBO items by normalised name (flows.items), read on first use
-    qbo_items: dict[str, dict] | None = None
+    qbo_items: dict[str, JsonObject] | None = None
 
 
 @dataclass
 class RunContext:
     """The state of one engine run or preview. Build it with :func:`make_context`."""
 
-    qbo: Any
-    work: Any
-    settings: Any
+    #: the QuickBooks client; ``qbo_requests`` is read from its own counter (every page, every retry)
+    qbo: CountedQboApi
+    work: WorkApi
+    settings: SyncSettings
     observer: Observer
     cancel: threading.Event = field(default_factory=threading.Event)
     preview: bool = False
     initial: bool = False
     run: Run | None = None
-    workspace: Any = None
+    workspace: EngineWorkspace | None = None
     #: set by the QBO batch sender; how many batches may be in flight at once (≤ 10 per QBO).
     concurrency: int = 4
     now: _dt.datetime = field(default_factory=utcnow)
@@ -192,15 +148,25 @@ class RunContext:
     #: how a stale SyncToken (5010) on an outbox entry is handled, when a flow governs it (the
     #: pipeline lists them; an entry no policy governs is re-sent with the current token)
     stale_policies: tuple[StalePolicy, ...] = ()
-    _flow_states: dict[type, Any] = field(default_factory=dict)
+    _flow_states: dict[type, object] = field(default_factory=dict)
     _staged_cursors: dict[str, str] = field(default_factory=dict)
     _cursor_caps: dict[str, str] = field(default_factory=dict)
     _links: dict[str, dict[str, Link]] = field(default_factory=dict)
+    _qbo_requests_before: int = 0
+
+    def __post_init__(self) -> None:
+        # (some unit tests build a context without connectors)
+        self._qbo_requests_before = self.qbo.stats.requests if self.qbo is not None else 0
 
     # -- run bookkeeping ---------------------------------------------------------------------------
     @property
     def run_id(self) -> int | None:
         return self.run.id if self.run is not None else None
+
+    @property
+    def qbo_requests(self) -> int:
+        """HTTP requests to QuickBooks during this run, as QuickBooks meters them (``Run.qbo_requests``)."""
+        return self.qbo.stats.requests - self._qbo_requests_before
 
     def check_cancel(self) -> None:
         """Cooperative cancellation, checked between batches and phases (DESIGN §3)."""
@@ -215,15 +181,20 @@ class RunContext:
     def flow_state(self, cls: type[S]) -> S:
         """A flow's own per-run state: one ``cls()`` per run, made on first use."""
         st = self._flow_states.get(cls)
-        if st is None:
-            st = self._flow_states[cls] = cls()
+        if not isinstance(st, cls):
+            st = cls()
+            self._flow_states[cls] = st
         return st
 
-    def company(self) -> Any:
+    @property
+    def connection(self) -> Connection | None:
+        """The connection row (integration date, onboarding done); None without a workspace."""
+        return self.workspace.connection if self.workspace is not None else None
+
+    def company(self) -> Company:
         """The Work company (default state/country). Work reads are free of QBO metering."""
-        if not self.state.company_read:
+        if self.state.company is None:
             self.state.company = self.work.company()
-            self.state.company_read = True
         return self.state.company
 
     def links(self, kind: str) -> dict[str, Link]:
@@ -232,7 +203,7 @@ class RunContext:
             self._links[kind] = {lk.work_id: lk for lk in Link.select().where(Link.kind == kind)}
         return self._links[kind]
 
-    def link(self, kind: str, work_id: Any) -> Link | None:
+    def link(self, kind: str, work_id: object) -> Link | None:
         return self.links(kind).get(str(work_id))
 
     def remember_link(self, link: Link) -> None:
@@ -251,11 +222,11 @@ class RunContext:
             ids[kind] = {lk.qbo_id for lk in self.links(kind).values()}
         return ids[kind]
 
-    def qbo_id(self, kind: str, work_id: Any) -> str | None:
+    def qbo_id(self, kind: str, work_id: object) -> str | None:
         lk = self.link(kind, work_id)
         return lk.qbo_id if lk is not None else None
 
-    def will_exist(self, kind: str, work_id: Any) -> bool:
+    def will_exist(self, kind: str, work_id: object) -> bool:
         """True if the record is linked, or a phase earlier in this run plans to create/link it."""
         return self.link(kind, work_id) is not None or (kind, str(work_id)) in self.planned
 
@@ -327,20 +298,21 @@ class RunContext:
 class Parts:
     """A stand-in for a Workspace when the caller already holds the connectors (tests, tools, bench).
 
-    The engine needs only ``qbo_client()``, ``work_client()``, ``settings()`` and ``paths`` (for the
-    run lock); the real :class:`qbosync_desktop.runtime.workspace.Workspace` provides the same.
+    It satisfies :class:`~qbosync_desktop.sync.protocols.EngineWorkspace`, as the real
+    :class:`qbosync_desktop.runtime.workspace.Workspace` does.
     """
 
-    qbo: Any
-    work: Any
-    sync_settings: Any
-    paths: Any = None
+    qbo: CountedQboApi
+    work: WorkApi
+    sync_settings: SyncSettings
+    paths: AppPaths | None = None
+    connection: Connection | None = None
 
-    def qbo_client(self) -> Any:
+    def qbo_client(self) -> CountedQboApi:
         return self.qbo
 
-    def work_client(self) -> Any:
+    def work_client(self) -> WorkApi:
         return self.work
 
-    def settings(self) -> Any:
+    def settings(self) -> SyncSettings:
         return self.sync_settings

@@ -36,14 +36,18 @@ import filelock
 
 from qbosync_desktop.core.errors import Cancelled, QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Problem, Run, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod
-from qbosync_desktop.sync.context import RequestCounter, RunContext
+from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
 from qbosync_desktop.sync.pipeline import STALE_POLICIES, build_phases
 from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Settles, Streams
+from qbosync_desktop.sync.protocols import EngineWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -131,24 +135,16 @@ class Preview:
 class SyncEngine:
     """Runs, previews and reports syncs for one workspace (one company)."""
 
-    def __init__(self, workspace: Any, *, concurrency: int = 4) -> None:
+    def __init__(self, workspace: EngineWorkspace, *, concurrency: int = 4) -> None:
         self.workspace = workspace
         self.concurrency = concurrency
         self._thread_lock = threading.Lock()
 
     # -- connectors --------------------------------------------------------------------------------
-    def _qbo(self) -> Any:
-        ws = self.workspace
-        return ws.qbo_client() if hasattr(ws, "qbo_client") else ws.qbo()
-
-    def _work(self) -> Any:
-        ws = self.workspace
-        return ws.work_client() if hasattr(ws, "work_client") else ws.work()
-
     def _context(self, observer: Observer, cancel: threading.Event, *, preview: bool, initial: bool) -> RunContext:
         return RunContext(
-            qbo=RequestCounter(self._qbo()),
-            work=self._work(),
+            qbo=self.workspace.qbo_client(),
+            work=self.workspace.work_client(),
             settings=self.workspace.settings(),
             observer=observer,
             cancel=cancel,
@@ -160,7 +156,7 @@ class SyncEngine:
         )
 
     def _file_lock(self) -> filelock.BaseFileLock | None:
-        paths = getattr(self.workspace, "paths", None)
+        paths = self.workspace.paths
         if paths is None:
             return None
         paths.ensure()
@@ -226,7 +222,8 @@ class SyncEngine:
         ctx = self._context(observer, cancel, preview=False, initial=initial)
         ctx.run = run
         observer.run_started(run.id, 0)
-        state, error, fatal = "done", None, None
+        state, error = "done", None
+        fatal: Exception | None = None
         pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="work-read")
         ctx.state.prefetch_pool = pool
         try:
@@ -271,7 +268,7 @@ class SyncEngine:
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts
-        run.qbo_requests = ctx.qbo.requests
+        run.qbo_requests = ctx.qbo_requests
         run.error = error
         with database.atomic():
             run.save()
@@ -281,7 +278,7 @@ class SyncEngine:
             kind=run.kind,
             counts=ctx.counts,
             open_problems=Problem.select().where(Problem.state == "open").count(),
-            qbo_requests=ctx.qbo.requests,
+            qbo_requests=ctx.qbo_requests,
             started_at=run.started_at,
             finished_at=run.finished_at,
             seconds=time.monotonic() - started,
@@ -328,17 +325,17 @@ class SyncEngine:
         return self.run(observer=observer, cancel=cancel)
 
     # -- match review and conflicts: the engine is the one facade the CLI and the app call --------
-    def matches(self) -> list[Any]:
+    def matches(self) -> list[MatchProposal]:
         return review.proposals(self)
 
-    def accept_match(self, match_id: int) -> Any:
+    def accept_match(self, match_id: int) -> MatchProposal:
         return review.accept(self, match_id)
 
-    def reject_match(self, match_id: int) -> Any:
+    def reject_match(self, match_id: int) -> MatchProposal:
         return review.reject(self, match_id)
 
-    def conflicts(self) -> list[Any]:
+    def conflicts(self) -> list[dict[str, Any]]:
         return conflicts_mod.open_conflicts(self)
 
-    def resolve(self, conflict_id: int, keep: str) -> Any:
+    def resolve(self, conflict_id: int, keep: str) -> dict[str, Any]:
         return conflicts_mod.resolve(self, conflict_id, keep)

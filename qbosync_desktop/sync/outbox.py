@@ -33,20 +33,26 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import peewee
 
 from qbosync_desktop.connectors.qbo.client import BatchOp
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, QuickBooksError, StaleObject
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import AuditEntry, Batch, Link, OutboxEntry, utcnow
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, problems
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
     from qbosync_desktop.sync.plan import StalePolicy
+    from qbosync_desktop.sync.protocols import QboApi
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +126,34 @@ def _bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
 # Applying results
 
 
+class _Recorded(NamedTuple):
+    """One record's outcome, told to the observer once the transaction committed."""
+
+    phase: str
+    work_id: str | None
+    outcome: str
+    message: str
+
+
+#: what a transaction tells once it committed: a link for the run's cache, a problem, an outcome
+_AfterCommit = Link | Problem | _Recorded
+
+
+def _notify(ctx: RunContext, after: list[_AfterCommit]) -> None:
+    for item in after:
+        if isinstance(item, Link):
+            ctx.remember_link(item)
+        elif isinstance(item, Problem):
+            ctx.observer.problem(problems.problem_dict(item))
+        else:
+            ctx.observer.record(*item)
+
+
 @dataclass
 class _Outcome:
     entry: OutboxEntry
-    obj: dict | None
-    error: QuickBooksError | None
+    obj: JsonObject | None
+    error: QboSyncError | None
 
 
 def _link_values(entry: OutboxEntry, obj: dict) -> dict[str, Any]:
@@ -186,7 +215,7 @@ def _upsert_links(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
 def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[OutboxEntry]:
     """Apply one batch's response in ONE transaction. Returns the entries that hit a stale SyncToken."""
     stale: list[OutboxEntry] = []
-    after_commit: list[tuple[str, Any]] = []
+    after_commit: list[_AfterCommit] = []
     done: list[tuple[OutboxEntry, dict]] = []
     now = utcnow()
     with database.atomic():
@@ -197,7 +226,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 done.append((e, oc.obj))
                 outcome = _OUTCOME.get(e.operation, "updated")
                 ctx.count(phase, outcome)
-                after_commit.append(("record", (phase, e.work_id, outcome, meta.get("message", ""))))
+                after_commit.append(_Recorded(phase, e.work_id, outcome, meta.get("message", "")))
                 continue
             e.attempts += 1
             if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and (
@@ -219,12 +248,12 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                            "record": meta.get("label"), "sent": True},
                 )
                 ctx.count(phase, "failed")
-                after_commit.append(("problem", p))
-                after_commit.append(("record", (phase, e.work_id, "failed", err.message)))
+                after_commit.append(p)
+                after_commit.append(_Recorded(phase, e.work_id, "failed", err.message))
             e.save()
         if done:
             links = _upsert_links(ctx, done)
-            qbo_ids = {(lk.kind, lk.work_id): lk.qbo_id for lk in links}
+            qbo_ids: dict[tuple[str, str | None], str] = {(lk.kind, lk.work_id): lk.qbo_id for lk in links}
             _bulk_insert(AuditEntry, [
                 {"run_id": ctx.run_id, "at": now, "action": (e.meta or {}).get("audit_action", e.operation),
                  "kind": e.kind, "work_id": e.work_id, "qbo_id": qbo_ids.get((e.kind, e.work_id)),
@@ -235,21 +264,15 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
             OutboxEntry.update(state="done", done_at=now, last_error=None, attempts=OutboxEntry.attempts + 1).where(
                 OutboxEntry.id.in_([e.id for e, _ in done])).execute()
             for kind in {e.kind for e, _ in done}:
-                ids = [e.work_id for e, _ in done if e.kind == kind]
+                ids = [e.work_id for e, _ in done if e.kind == kind and e.work_id is not None]
                 known = ctx.state.open_problems.get(kind)
                 if known is None or any(w in known for w in ids):  # skip the statement when none is open
                     problems.close_problems(kind, ids)
-            after_commit = [("link", lk) for lk in links] + after_commit
+            after_commit = [*links, *after_commit]
         batch.state, batch.done_at = "done", now
         batch.attempts += 1
         Batch.update(state="done", done_at=now, attempts=Batch.attempts + 1).where(Batch.id == batch.id).execute()
-    for what, item in after_commit:
-        if what == "link":
-            ctx.remember_link(item)
-        elif what == "problem":
-            ctx.observer.problem(problems.problem_dict(item))
-        elif what == "record":
-            ctx.observer.record(*item)
+    _notify(ctx, after_commit)
     return stale
 
 
@@ -282,15 +305,15 @@ def _persist(ctx: RunContext, changes: list[Change], *, mode: str, supersedes: O
                 "batch_position": pos, "state": "pending", "attempts": 0, "meta": meta, "created_at": now,
             })
         _bulk_insert(OutboxEntry, rows)
-        ids = [i for (i,) in OutboxEntry.select(OutboxEntry.id).where(OutboxEntry.batch_id == batch.id)
-               .order_by(OutboxEntry.batch_position).tuples()]
+        ids = [e.id for e in OutboxEntry.select(OutboxEntry.id).where(OutboxEntry.batch_id == batch.id)
+               .order_by(OutboxEntry.batch_position)]
         entries = [OutboxEntry(id=i, **row) for i, row in zip(ids, rows, strict=True)]
         batch.composition = [[str(e.batch_position), e.id] for e in entries]
         Batch.update(composition=batch.composition).where(Batch.id == batch.id).execute()
     return batch, entries
 
 
-def _send(qbo: Any, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
+def _send(qbo: QboApi, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcome]:
     """HTTP only (runs on a worker thread). Raises for transport/fatal errors; per-record QuickBooks
     faults come back as outcomes."""
     if batch.mode == "single":
@@ -511,7 +534,7 @@ def replay_unfinished(ctx: RunContext) -> int:
 
 def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     """Record links, skips and planned failures. No QBO request is made here."""
-    after: list[tuple[str, Any]] = []
+    after: list[_AfterCommit] = []
     with database.atomic():
         for ch in changes:
             if ch.action == "link":
@@ -529,13 +552,13 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                               after=ch.meta.get("after"), message=ch.reason)
                 problems.close_problem(ch.kind, wid)
                 ctx.count(phase, "linked")
-                after.append(("link", link))
-                after.append(("record", (phase, wid, "linked", ch.reason)))
+                after.append(link)
+                after.append(_Recorded(phase, wid, "linked", ch.reason))
             elif ch.action == "skip":
                 if ch.meta.get("audit", False):
                     audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
                     ctx.count(phase, "skipped")
-                    after.append(("record", (phase, ch.work_id, "skipped", ch.reason)))
+                    after.append(_Recorded(phase, ch.work_id, "skipped", ch.reason))
                 if ch.meta.get("close_problem") and ch.work_id is not None:
                     problems.close_problem(ch.kind, str(ch.work_id))
             elif ch.action == "fail" and ch.problem is not None and ch.work_id is not None:
@@ -547,15 +570,9 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                 if p.last_seen_run == ctx.run_id:
                     # New or changed in this run; one seen again unchanged is not news (no write either).
                     ctx.count(phase, "failed")
-                    after.append(("problem", p))
-                    after.append(("record", (phase, ch.work_id, "failed", ch.problem.message)))
-    for what, item in after:
-        if what == "link":
-            ctx.remember_link(item)
-        elif what == "problem":
-            ctx.observer.problem(problems.problem_dict(item))
-        else:
-            ctx.observer.record(*item)
+                    after.append(p)
+                    after.append(_Recorded(phase, ch.work_id, "failed", ch.problem.message))
+    _notify(ctx, after)
 
 
 def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *, total: int | None = None) -> None:

@@ -16,14 +16,14 @@ only way to guarantee that is that the run executes the very plan the preview di
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.core.json_types import JsonObject
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Mapping
 
-    from qbosync_desktop.store.models.sync import OutboxEntry
+    from qbosync_desktop.store.models.outbox import OutboxEntry
     from qbosync_desktop.sync.context import RunContext
 
 #: Actions a Change may carry. "fail" changes become problems; "skip" ones are audited with a reason.
@@ -47,15 +47,15 @@ class Change:
     qbo_id: str | None
     action: str
     reason: str = ""
-    payload: dict[str, Any] | None = None
+    payload: JsonObject | None = None
     problem: QboSyncError | None = None
     entity: str = ""
     label: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: JsonObject = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The stable JSON shape the preview shows (CLI ``--json`` and the UI list behind a number)."""
-        out: dict[str, Any] = {
+        out: JsonObject = {
             "kind": self.kind,
             "work_id": self.work_id,
             "qbo_id": self.qbo_id,
@@ -120,8 +120,8 @@ class StalePolicy(Protocol):
         """Is this entry's 5010 the policy's to decide (also on a second 5010 in a row)?"""
         ...
 
-    def resend_meta(self, ctx: RunContext, entry: OutboxEntry, meta: dict[str, Any],
-                    current: Mapping[str, Any]) -> dict[str, Any] | None:
+    def resend_meta(self, ctx: RunContext, entry: OutboxEntry, meta: JsonObject,
+                    current: JsonObject) -> JsonObject | None:
         """``current`` is the record as re-read. Return the meta to re-send the entry with (the
         outbox sets the current SyncToken), or None when the policy recorded the entry otherwise
         (e.g. deferred it to the next merge)."""

@@ -16,7 +16,8 @@ from typing import Any
 
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Problem, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def open_problem(
 
 def close_problem(kind: str, work_id: str) -> int:
     """Close the record's open problem because it synced. Returns how many were closed (0 or 1)."""
-    return (
+    return int(
         Problem.update(state="closed", closed_at=utcnow(), retry_requested=False)
         .where((Problem.kind == kind) & (Problem.work_id == str(work_id)) & (Problem.state == "open"))
         .execute()
@@ -111,7 +112,7 @@ def close_problems(kind: str, work_ids: list[str]) -> int:
     """Close the open problems of several records of one kind that synced (one statement)."""
     if not work_ids:
         return 0
-    return (
+    return int(
         Problem.update(state="closed", closed_at=utcnow(), retry_requested=False)
         .where((Problem.kind == kind) & (Problem.work_id.in_([str(w) for w in work_ids])) & (Problem.state == "open"))
         .execute()
@@ -153,4 +154,4 @@ def request_retry(problem_id: int | None = None) -> int:
                 hint="Run 'qbosync problems' to see the open problems and their numbers.",
             )
         q = q.where(Problem.id == problem_id)
-    return q.execute()
+    return int(q.execute())

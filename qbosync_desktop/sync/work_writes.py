@@ -15,26 +15,30 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import hashlib
-import inspect
 import json
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, WorkApiError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import utcnow
-from qbosync_desktop.store.models.twoway import WorkWrite
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.outbox import WorkWrite
 from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.connectors.work.models import Record
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
 
 
 #: Creates in flight at once (Work's demo server and API take several; QuickBooks is not involved).
 WORKERS = 4
+
+#: the Work record type a create returns (Client, Site, ...)
+R = TypeVar("R", bound="Record")
 
 
 def problem_key(qbo_id: str) -> str:
@@ -44,20 +48,13 @@ def problem_key(qbo_id: str) -> str:
 
 def canonical_body(body: dict[str, Any]) -> dict[str, Any]:
     """The body with keys sorted at every level, exactly as a replay reads it back from SQLite."""
-    return json.loads(json.dumps(body, sort_keys=True, default=str))
+    canonical: dict[str, Any] = json.loads(json.dumps(body, sort_keys=True, default=str))
+    return canonical
 
 
-def create_idempotent(create: Callable[..., Any], body: dict[str, Any], key: str) -> Any:
-    """Call the Work connector's create with the idempotency key (when it takes one), same bytes
-    on every attempt."""
-    body = canonical_body(body)
-    try:
-        params = inspect.signature(create).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = {}
-    if "idempotency_key" in params:
-        return create(idempotency_key=key, **body)
-    return create(**body)
+def create_idempotent(create: Callable[..., R], body: dict[str, Any], key: str) -> R:
+    """Call the Work connector's create with the idempotency key, same bytes on every attempt."""
+    return create(idempotency_key=key, **canonical_body(body))
 
 
 def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: dict[str, Any] | None = None
@@ -71,7 +68,7 @@ def intent(ctx: RunContext, kind: str, qbo_id: str, body: dict[str, Any], meta: 
             meta=meta)
 
 
-def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., Any], *, phase: str, label: str) -> Any | None:
+def send(ctx: RunContext, ww: WorkWrite, create: Callable[..., R], *, phase: str, label: str) -> R | None:
     """Send one intent. Returns the created record, or None after opening the record's problem
     (Work refused it). Transient and fatal errors propagate: the intent stays pending for a replay."""
     try:
@@ -96,12 +93,14 @@ def refused(ctx: RunContext, ww: WorkWrite, exc: QboSyncError, *, phase: str, la
     ctx.observer.record(phase, None, "failed", exc.message)
 
 
-def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: int = WORKERS
-             ) -> tuple[list[tuple[WorkWrite, Any, QboSyncError | None]], QboSyncError | None]:
+def send_all(ctx: RunContext, writes: list[WorkWrite], create: Callable[[WorkApi], Callable[..., R]],
+             *, workers: int = WORKERS) -> tuple[list[tuple[WorkWrite, R | None, QboSyncError | None]], QboSyncError | None]:
     """Send many intents, a few at a time (HTTP only on the worker threads; the caller applies the
     results on its own thread, SQLite's one writer). Returns ``(results, stop)``: per intent the
     record or Work's refusal, and the first transient/fatal error, which the caller raises after
-    applying what did succeed (the rest stays pending and is replayed by the next run).
+    applying what did succeed (the rest stays pending and is replayed by the next run). ``create``
+    picks the connector's create method (``lambda work: work.create_client``): each thread calls it
+    on its own copy of the connector.
 
     Why threads: onboarding a company with 1,000 customers is 1,000 creates in Work, one round trip
     each; Work takes several at once. Each thread uses its own copy of the connector with its own
@@ -111,7 +110,7 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: 
     sessions: list[requests.Session] = []
     lock = threading.Lock()
 
-    def connector() -> Any:
+    def connector() -> WorkApi:
         client = getattr(local, "client", None)
         if client is None:
             client = copy.copy(ctx.work)
@@ -121,12 +120,12 @@ def send_all(ctx: RunContext, writes: list[WorkWrite], method: str, *, workers: 
             local.client = client
         return client
 
-    def one(ww: WorkWrite) -> tuple[WorkWrite, Any, QboSyncError | None]:
+    def one(ww: WorkWrite) -> tuple[WorkWrite, R | None, QboSyncError | None]:
         if ctx.cancel.is_set():
             return ww, None, Cancelled("The sync was stopped before it finished. Everything done so far is kept.")
         try:
-            client = connector() if len(writes) > 1 and hasattr(ctx.work, "session") else ctx.work
-            return ww, create_idempotent(getattr(client, method), ww.body, ww.idempotency_key), None
+            client = connector() if len(writes) > 1 else ctx.work
+            return ww, create_idempotent(create(client), ww.body, ww.idempotency_key), None
         except QboSyncError as exc:
             return ww, None, exc
 

@@ -101,7 +101,7 @@ def test_bills_need_every_work_concept_mapped(connected_workspace, capsys):
 
 
 def test_disconnect_keeps_links_and_bare_connect_resumes_the_same_company(connected_workspace, practice, capsys):
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     ws = connected_workspace
     Link.create(kind="client", work_id="w-1", qbo_id="1", origin="created")

@@ -78,7 +78,9 @@ def synced(practice, capsys, home, db):
 
 def test_end_to_end_initial_sync_then_a_no_op_sync(synced, practice, capsys):
     from qbosync_desktop.connectors.work.client import WorkClient
-    from qbosync_desktop.store.models.sync import AuditEntry, Link, Problem
+    from qbosync_desktop.store.models.audit import AuditEntry
+    from qbosync_desktop.store.models.links import Link
+    from qbosync_desktop.store.models.problems import Problem
 
     qbo = practice.qbo.store
     work = WorkClient(practice.work_config.base_url, practice.work_config.api_key)
@@ -95,7 +97,7 @@ def test_end_to_end_initial_sync_then_a_no_op_sync(synced, practice, capsys):
     assert (synced["enable_code"] == 1) == bool(open_problems)
 
     # Issue 7: an ambiguous near-match waits for the user's match review (neither synced nor failed).
-    from qbosync_desktop.store.models.twoway import MatchProposal
+    from qbosync_desktop.store.models.onboarding import MatchProposal
 
     in_review = {(m.kind, m.work_id) for m in MatchProposal.select().where(MatchProposal.state == "proposed")}
 

@@ -47,7 +47,7 @@ def test_a_problem_is_listed_with_its_fix_and_closes_after_fixing_and_retrying(c
     assert retried["run"]["state"] == "done"
     _, after = _json(capsys, "problems")
     assert smith["id"] not in {p["id"] for p in after["problems"]}
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     link = Link.get(Link.kind == "client", Link.work_id == smith["work_id"])
     assert practice.qbo.store.get("Customer", link.qbo_id)["DisplayName"] == "Smith Residential"
@@ -68,7 +68,7 @@ def test_a_revoked_grant_means_exit_2_until_reconnected(configured_workspace, pr
                            auth=(cfg.client_id, cfg.client_secret), timeout=10)
     assert revoke.status_code == 200
     # A change to send, so the next sync must talk to QuickBooks (a no-op sync may not need to).
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     practice.work.user.edit_client(Link.get(Link.kind == "client", Link.origin == "created").work_id,
                                    phone="(303) 555-0199")

@@ -7,7 +7,7 @@ import datetime as dt
 
 from fixtures.two_way import engine, qbo_customer, work_client
 
-from qbosync_desktop.store.models.sync import Cursor
+from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import cdc
 
 

@@ -30,6 +30,8 @@ TABLE = {
     "5010": (errors.StaleObject, "changed"),
     "6000": (errors.QboValidationError, "did not accept"),
     "6070": (errors.QboValidationError, "quantity times its price"),
+    "6090": (errors.QboValidationError, "neither an amount nor a percent"),
+    "6100": (errors.QboValidationError, "tax code"),
     "6140": (errors.DuplicateDocNumber, "'1001'"),
     "6150": (errors.QboValidationError, "parent customer"),
     "6190": (errors.SubscriptionLapsed, "subscription"),

@@ -9,7 +9,9 @@ import threading
 import pytest
 
 from qbosync_desktop.desktop.ui.session import Session
-from qbosync_desktop.store.models.sync import Link, OutboxEntry, Run
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import OutboxEntry
+from qbosync_desktop.store.models.runs import Run
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from qbosync_desktop.core import secrets
 from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
 from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.desktop.ui.session import Session
-from qbosync_desktop.store.models.twoway import Conflict
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.links import Link
 
 
 @pytest.fixture
@@ -28,11 +29,25 @@ def synced(qtbot, configured_workspace, practice):
     qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
 
 
-def test_conflicts_side_by_side_and_resolved_per_field(qtbot, synced):
+def _make_a_conflict(qtbot, window, practice) -> None:
+    """The test's own conflict, whatever the seed holds: the same field of one linked client is changed
+    on both sides (as people would, through the servers' user handles), then the window syncs; the
+    practice settings keep "ask me" for clients, so the run records a conflict."""
+    link = Link.select().where(Link.kind == "client").order_by(Link.id).first()
+    assert link is not None, "the first sync linked clients"
+    practice.work.user.edit_client(link.work_id, email="work-side@conflict.example.com")
+    practice.qbo.user.update_customer(link.qbo_id, PrimaryEmailAddr={"Address": "qbo-side@conflict.example.com"})
+    with qtbot.waitSignal(window.service.finished, timeout=120_000):
+        window.sync_button.click()
+    qtbot.waitUntil(lambda: window.conflicts_table.rowCount()
+                    == Conflict.select().where(Conflict.state == "open").count(), timeout=10_000)
+
+
+def test_conflicts_side_by_side_and_resolved_per_field(qtbot, synced, practice):
     window = synced
+    _make_a_conflict(qtbot, window, practice)
     open_conflicts = list(Conflict.select().where(Conflict.state == "open"))
-    if not open_conflicts:
-        pytest.skip("the practice data produced no conflict")  # pragma: no cover - the demo seed has some
+    assert open_conflicts, "editing one field on both sides makes a conflict"
     t = window.conflicts_table
     assert t.rowCount() == len(open_conflicts) and window.tabs.tabText(1) == f"Conflicts ({len(open_conflicts)})"
     first = open_conflicts[0]

@@ -9,7 +9,10 @@ import pytest
 
 from qbosync_desktop.core import errors
 from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
-from qbosync_desktop.store.models.sync import AuditEntry, Problem, Run, utcnow
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.rules.settings import SyncSettings
 

@@ -14,7 +14,7 @@ from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.desktop.ui.session import Session
 from qbosync_desktop.desktop.ui.settings_form import SyncSettingsForm
 from qbosync_desktop.desktop.ui.style import apply_style
-from qbosync_desktop.store.models.sync import utcnow
+from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
@@ -205,7 +205,7 @@ def test_bug5_enter_after_starting_the_practice_company_goes_forward_and_cancel_
 
 # -- bug 6 ------------------------------------------------------------------------------------------
 def test_bug6_matches_view_lists_proposals_and_accepts_off_the_gui_thread(qtbot, ui_session, ui_workspace):
-    from qbosync_desktop.store.models.twoway import MatchProposal
+    from qbosync_desktop.store.models.onboarding import MatchProposal
     from qbosync_desktop.sync.flows.base import MATCH_REVIEW_HINT
 
     assert "Review page" not in MATCH_REVIEW_HINT and "Matches" in MATCH_REVIEW_HINT
@@ -232,7 +232,8 @@ def test_bug6_matches_view_lists_proposals_and_accepts_off_the_gui_thread(qtbot,
 def test_bug8_invoices_off_closes_their_problems_as_a_counted_skip_and_shows_the_entity_off(qtbot, ui_session,
                                                                                           ui_workspace):
     from qbosync_desktop.core import errors
-    from qbosync_desktop.store.models.sync import AuditEntry, Problem
+    from qbosync_desktop.store.models.audit import AuditEntry
+    from qbosync_desktop.store.models.problems import Problem
 
     on = SyncSettings(invoices=True, income_account="1", expense_account="80", payments=True, deposit_account="4")
     ui_workspace.save_settings(on)

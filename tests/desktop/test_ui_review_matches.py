@@ -4,14 +4,14 @@ nothing is written to QuickBooks or Work before Enable."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
 from qbosync_desktop.desktop.ui.session import Session
 from qbosync_desktop.desktop.ui.wizard.wizard import SetupWizard, WizardContext
-from qbosync_desktop.store.models.sync import OutboxEntry, Run
-from qbosync_desktop.store.models.twoway import MatchProposal
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.outbox import OutboxEntry
+from qbosync_desktop.store.models.runs import Run
 
 
 def test_review_lists_records_and_match_decisions_replan(qtbot, configured_workspace, practice):
@@ -58,9 +58,14 @@ def test_review_lists_records_and_match_decisions_replan(qtbot, configured_works
 
 
 def test_pick_another_quickbooks_record_for_a_work_client(qtbot, configured_workspace, practice):
-    # A second QuickBooks customer that also looks like Work's "Brightside Dental" (a person can tell).
-    other = practice.qbo.user.create("Customer", {"DisplayName": "Brightside Dental Inc",
-                                                  "PrimaryEmailAddr": {"Address": "front@brightside.example"}})
+    # The test's own case, whatever the seed holds: a Work client and two QuickBooks customers that
+    # both carry its name (a person can tell them apart), so the matcher has to ask which one.
+    name = "Quillfeather Optometry"
+    practice.work.user.add_client(name, email="desk@quillfeather.example")
+    practice.qbo.user.create("Customer", {"DisplayName": f"{name} LLC",
+                                          "PrimaryEmailAddr": {"Address": "office@quillfeather.example"}})
+    other = practice.qbo.user.create("Customer", {"DisplayName": f"{name} Inc",
+                                                  "PrimaryEmailAddr": {"Address": "front@quillfeather.example"}})
     session = Session(configured_workspace, schedule=False)
     wizard = SetupWizard(WizardContext(session))
     qtbot.addWidget(wizard)
@@ -69,9 +74,8 @@ def test_pick_another_quickbooks_record_for_a_work_client(qtbot, configured_work
         wizard.show()
         review = wizard.review_page
         qtbot.waitUntil(review.isComplete, timeout=60_000)
-        candidates = [m for m in review.matches if m["work_name"] == "Brightside Dental" and m["state"] == "proposed"]
-        if len(candidates) < 2:
-            pytest.skip("the matcher did not propose both customers")  # pragma: no cover - depends on scoring
+        candidates = [m for m in review.matches if m["work_name"] == name and m["state"] == "proposed"]
+        assert len(candidates) == 2, "both customers of that name are proposed, neither accepted"
         shown = candidates[0]
         pick = review.match_table.findChild(QComboBox, f"pick_{shown['id']}")
         assert pick is not None and pick.count() == len(candidates), "Pick another… lists the other candidates"

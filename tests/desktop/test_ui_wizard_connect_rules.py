@@ -84,7 +84,7 @@ def test_real_company_sign_in_by_pasted_address_and_work_test(qtbot, home, pract
 
 def test_enable_page_cancel_stops_after_the_batch_in_flight(qtbot, home, make_practice, wizard_for):
     from qbosync_desktop.runtime.practice import connect_practice, practice_settings
-    from qbosync_desktop.store.models.sync import OutboxEntry
+    from qbosync_desktop.store.models.outbox import OutboxEntry
 
     practice = make_practice(latency_ms=25)
     ws = Workspace.open(home)

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QApplication, QWizard
 
 from qbosync_desktop.desktop.ui.bootstrap import Controller
 from qbosync_desktop.runtime.workspace import Workspace
-from qbosync_desktop.store.models.sync import Link, Run
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.runs import Run
 
 
 @pytest.fixture

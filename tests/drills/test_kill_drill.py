@@ -25,7 +25,9 @@ from qbosync_desktop.core.secrets import enable_insecure_file_secrets
 from qbosync_desktop.runtime.practice import connect_practice, practice_settings
 from qbosync_desktop.runtime.workspace import Workspace
 from qbosync_desktop.store import close_database, open_database
-from qbosync_desktop.store.models.sync import Batch, Link, Problem
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import Batch
+from qbosync_desktop.store.models.problems import Problem
 
 KILLS = 20
 SEED = int(os.environ.get("QBOSYNC_KILL_DRILL_SEED", "20261122"))

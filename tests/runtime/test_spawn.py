@@ -42,7 +42,7 @@ def test_the_sync_worker_is_a_spawned_interpreter_and_gets_its_secrets_over_the_
     import PySide6.QtCore  # noqa: F401  (the app's process has Qt loaded: a fork would copy it)
 
     from qbosync_desktop.runtime.worker_process import SyncWorkerProcess
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
 
     ws = configured_workspace
     ws.mark_enabled()

@@ -23,7 +23,8 @@ from qbosync_desktop.core.errors import QboSyncError, SyncWorkerStopped
 from qbosync_desktop.desktop.ui.session import Session
 from qbosync_desktop.runtime.practice import connect_practice, practice_settings
 from qbosync_desktop.runtime.workspace import Workspace
-from qbosync_desktop.store.models.sync import OutboxEntry, Run
+from qbosync_desktop.store.models.outbox import OutboxEntry
+from qbosync_desktop.store.models.runs import Run
 
 
 def _close(qtbot, session):

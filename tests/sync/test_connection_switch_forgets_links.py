@@ -4,7 +4,9 @@ duplicates), connecting a different company forgets them (they would update the 
 from __future__ import annotations
 
 from qbosync_desktop.runtime.workspace import Workspace
-from qbosync_desktop.store.models.sync import Cursor, Link, Problem
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.store.models.runs import Cursor
 
 
 def _connect(ws: Workspace, realm: str) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from qbosync_desktop.store.models.sync import Batch, Link, OutboxEntry, Run
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
+from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync.context import Parts
 from qbosync_desktop.sync.engine import SyncEngine
 
@@ -112,7 +114,7 @@ def test_lost_responses_are_retried_with_the_same_requestid_and_write_once(confi
 def test_finished_outbox_rows_are_pruned_after_30_days_unfinished_never(db):
     import datetime as dt
 
-    from qbosync_desktop.store.models.sync import utcnow
+    from qbosync_desktop.store.models.base import utcnow
     from qbosync_desktop.sync import outbox
 
     old = utcnow() - dt.timedelta(days=31)

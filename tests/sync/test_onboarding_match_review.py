@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fixtures.two_way import engine, qbo_customers, work_clients
 
-from qbosync_desktop.store.models.sync import Link
+from qbosync_desktop.store.models.links import Link
 
 SEEDED = {
     "Ann Lee": "Ann Lee",
@@ -82,7 +82,7 @@ def test_one_qbo_customer_cannot_be_accepted_for_two_clients(clients_workspace, 
     import pytest
 
     from qbosync_desktop.core.errors import ConfigurationError
-    from qbosync_desktop.store.models.twoway import MatchProposal
+    from qbosync_desktop.store.models.onboarding import MatchProposal
 
     eng = engine(clients_workspace)
     (ann,) = [p for p in eng.matches() if p.work_name == "Ann Lee"]

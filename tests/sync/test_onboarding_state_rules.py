@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from fixtures.two_way import engine, qbo_customer, with_settings, work_client
 
-from qbosync_desktop.store.models.sync import Link, Problem
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
 
 SEED_MESSAGE = (
     "The Client record has an unknown State of Country <United States>. Please add a State to the "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fixtures.two_way import engine
 
-from qbosync_desktop.store.models.sync import Link
+from qbosync_desktop.store.models.links import Link
 
 
 def test_an_accepted_vendor_match_creates_no_second_vendor(configured_workspace, practice) -> None:

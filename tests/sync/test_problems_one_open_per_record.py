@@ -6,7 +6,7 @@ import peewee
 import pytest
 
 from qbosync_desktop.core.errors import DuplicateName, QboSyncError
-from qbosync_desktop.store.models.sync import Problem
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import problems
 
 

@@ -3,7 +3,8 @@ an unmapped concept (a problem naming the mapping to make) and "Rename on name c
 
 from __future__ import annotations
 
-from qbosync_desktop.store.models.sync import Link, Problem
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync.engine import SyncEngine
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from qbosync_desktop.store.models.sync import AuditEntry, Link, Problem
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
 
 
 def _qbo_obj(practice, entity, qbo_id):

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from fixtures.sync_engine import RecordingObserver
 
-from qbosync_desktop.store.models.sync import AuditEntry, Link, Problem
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
 
 
 def _open(kind: str, work_id: str) -> int:
@@ -22,7 +24,7 @@ def _open(kind: str, work_id: str) -> int:
 
 def _undecided_matches() -> set[str]:
     try:
-        from qbosync_desktop.store.models.twoway import MatchProposal
+        from qbosync_desktop.store.models.onboarding import MatchProposal
     except ModuleNotFoundError:  # pragma: no cover - before issue 7
         return set()
     return {m.work_id for m in MatchProposal.select().where((MatchProposal.kind == "client")
@@ -145,7 +147,7 @@ def test_second_sync_without_changes_makes_no_request_and_writes_nothing(synced)
 def test_cancel_stops_the_run_between_batches_and_keeps_what_was_done(engine, practice):
     import threading
 
-    from qbosync_desktop.store.models.sync import Batch
+    from qbosync_desktop.store.models.outbox import Batch
 
     cancel = threading.Event()
 

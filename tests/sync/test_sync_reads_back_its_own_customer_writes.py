@@ -6,7 +6,7 @@ thousands: over CDC's 1,000-object cap, so a sync with no changes would cost sev
 
 from __future__ import annotations
 
-from qbosync_desktop.store.models.sync import Cursor
+from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import cdc
 from qbosync_desktop.sync.engine import SyncEngine
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fixtures.two_way import engine, qbo_customer, with_settings, work_client
 
-from qbosync_desktop.store.models.twoway import Conflict
+from qbosync_desktop.store.models.conflicts import Conflict
 
 # An imported customer (not in the Work demo data), and a client Work sent to QuickBooks.
 IMPORTED = "Harbor View Apartments"
@@ -15,11 +15,15 @@ SENT = "Hank Rivera"
 
 
 @pytest.fixture
-def enabled(clients_workspace, practice):
+def enabled(clients_workspace, practice, shared_practice, memory_keyring):
+    """After the first sync (run in the module's first test, restored in the others)."""
     eng = engine(clients_workspace)
-    summary = eng.run(initial=True)
-    assert summary.ok
+    shared_practice.reach("clients-enabled", clients_workspace, memory_keyring, lambda: _first_sync(eng))
     return eng
+
+
+def _first_sync(eng) -> None:
+    assert eng.run(initial=True).ok
 
 
 def test_a_change_on_each_side_propagates_within_one_sync(enabled, practice) -> None:
@@ -122,7 +126,7 @@ def test_inactive_propagates_both_ways(enabled, practice) -> None:
 
 
 def test_a_rename_flows_and_a_name_quickbooks_refuses_is_a_problem(enabled, practice) -> None:
-    from qbosync_desktop.store.models.sync import Problem
+    from qbosync_desktop.store.models.problems import Problem
 
     w = work_client(practice, IMPORTED)
     q = qbo_customer(practice, IMPORTED)

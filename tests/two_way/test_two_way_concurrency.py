@@ -8,8 +8,8 @@ from __future__ import annotations
 from fixtures.two_way import engine, qbo_customer, work_client, work_clients
 
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link
-from qbosync_desktop.store.models.twoway import WorkWrite
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import WorkWrite
 from qbosync_desktop.sync.engine import Observer
 from qbosync_desktop.sync.work_writes import canonical_body
 

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from fixtures.two_way import engine, qbo_customer, with_settings, work_client
 
-from qbosync_desktop.store.models.sync import AuditEntry, OutboxEntry
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.outbox import OutboxEntry
 from qbosync_desktop.sync.context import Parts
 from qbosync_desktop.sync.engine import Observer, SyncEngine
 
@@ -79,10 +80,15 @@ def _phone(practice: Any) -> tuple[str, str]:
 
 
 @pytest.fixture
-def enabled(clients_workspace, practice):
+def enabled(clients_workspace, practice, shared_practice, memory_keyring):
+    """After the first sync (run in the module's first test, restored in the others)."""
     eng = engine(clients_workspace)
-    assert eng.run(initial=True).ok
+    shared_practice.reach("clients-enabled", clients_workspace, memory_keyring, lambda: _first_sync(eng))
     return eng
+
+
+def _first_sync(eng) -> None:
+    assert eng.run(initial=True).ok
 
 
 def _race(enabled, practice, qbo_edit: dict[str, Any]) -> tuple[str, EditsQuickBooksMeanwhile, Any, Writes]:

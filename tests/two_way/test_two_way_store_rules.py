@@ -6,7 +6,8 @@ from __future__ import annotations
 import peewee
 import pytest
 
-from qbosync_desktop.store.models.twoway import Conflict, MatchProposal
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.onboarding import MatchProposal
 
 
 def test_one_qbo_record_cannot_be_accepted_twice(db) -> None:

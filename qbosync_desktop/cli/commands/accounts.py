@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from qbosync_desktop.cli.common import add_json, workspace
+from qbosync_desktop.cli.output import print_json
 from qbosync_desktop.sync.rules.settings import ACCOUNT_GROUP_LABELS, ACCOUNT_GROUPS
 
 GROUP_TITLES = {"income": "Income", "expense": "Expense", "deposit": "Deposit", "ap": "Accounts Payable"}
@@ -22,8 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     with workspace() as ws:
         ws.require_qbo()
         grouped = ws.qbo_client().accounts()

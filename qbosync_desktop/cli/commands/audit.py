@@ -4,6 +4,8 @@ One row per audit entry (create / update / link / skip / void / import / conflic
 with the run, the time, both ids and the before/after values as JSON text; the engine's
 :func:`qbosync_desktop.sync.audit.export_csv` writes it (atomically, UTF-8 with BOM for spreadsheets,
 cells that would be formulas quoted).
+
+Cold start: the audit export (store) is imported when the handler runs.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from qbosync_desktop.cli.output import print_json
 from qbosync_desktop.runtime import autostart
 
 
@@ -48,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         st = autostart.set_enabled(args.action == "on")
     if args.json:
-        from qbosync_desktop.cli.main import print_json
-
         print_json(st.to_dict())
     else:
         sys.stdout.write("\n".join(describe(st)) + "\n")

@@ -3,13 +3,16 @@
 A conflict is a client field changed differently in Work and in QuickBooks while the policy is
 "ask me": neither side was overwritten. Resolving records which value to keep; the next sync writes
 it to the other side.
+
+Cold start: the conflicts module (store, engine rules) is imported when a handler runs.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from qbosync_desktop.cli.common import add_json, workspace
+from qbosync_desktop.cli.common import add_json, sync_engine, workspace
+from qbosync_desktop.cli.output import EXIT_OK, EXIT_PROBLEMS, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_conflicts(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import EXIT_OK, EXIT_PROBLEMS, print_json
     from qbosync_desktop.sync.clients.conflicts import open_conflicts
 
     with workspace():
@@ -44,11 +46,8 @@ def run_conflicts(args: argparse.Namespace) -> int:
 
 
 def run_resolve(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import EXIT_OK, print_json
-    from qbosync_desktop.sync.engine import SyncEngine
-
     with workspace() as ws:
-        engine = SyncEngine(ws)
+        engine = sync_engine(ws)
         decided = engine.resolve(args.id, args.keep)
         summary = engine.run() if args.sync else None
     side = "Work" if args.keep == "work" else "QuickBooks"

@@ -15,9 +15,11 @@ import argparse
 import logging
 import sys
 import threading
+import webbrowser
 from typing import Any
 
 from qbosync_desktop.cli.common import add_json, workspace
+from qbosync_desktop.cli.output import print_json
 from qbosync_desktop.core import errors
 from qbosync_desktop.core.logs import register_secret
 
@@ -63,8 +65,6 @@ def _read_pasted(auth: Any, stop: threading.Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     if args.client_secret:
         register_secret(args.client_secret)
     stop = threading.Event()
@@ -85,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
             if args.no_browser:
                 print("Open this address in a browser and connect your QuickBooks company:", file=sys.stderr)
             else:
-                import webbrowser
-
                 print("Opening the QuickBooks sign-in page. If no browser opens, use this address:",
                       file=sys.stderr)
                 webbrowser.open(url)

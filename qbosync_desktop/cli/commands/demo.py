@@ -6,6 +6,8 @@ concept mapped, invoices from 120 days back), shows the preview and the match re
 what happened. The practice servers live only while this command runs (``--keep-running`` keeps them
 up until Ctrl-C, so ``qbosync sync`` can be tried from another terminal with the same ``--home``);
 their data is kept under the home's data folder, so the next ``demo`` continues with the same companies.
+
+Cold start: the practice servers and the engine are imported when the tour runs.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from qbosync_desktop.cli.common import (
     open_problem_count,
     print_problems,
     problem_to_dict,
+    sync_engine,
     workspace,
 )
+from qbosync_desktop.cli.output import print_json
 from qbosync_desktop.core import errors
 
 
@@ -41,10 +45,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
     from qbosync_desktop.runtime.practice import connect_practice, practice_settings, start_practice
-    from qbosync_desktop.sync.engine import SyncEngine
-
     with workspace() as ws:
         conn = ws.connection
         if conn is not None and conn.realm_id and conn.environment != "practice" and conn.state != "disconnected":
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             preview, matches = show_preview(ws, args.json)
             _say(args, "Running the initial sync...")
             data, code = initial_sync(ws, args.json)
-            problems = [problem_to_dict(p) for p in SyncEngine(ws).problems()]
+            problems = [problem_to_dict(p) for p in sync_engine(ws).problems()]
             result: dict[str, Any] = {
                 "practice": {"qbo_base_url": practice.qbo_config.base_url, "realm_id": practice.qbo_config.realm_id,
                              "work_base_url": practice.work_config.base_url},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from qbosync_desktop.cli.common import add_json, workspace
+from qbosync_desktop.cli.output import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     with workspace() as ws:
         ws.disconnect(forget=args.forget)
     if args.json:

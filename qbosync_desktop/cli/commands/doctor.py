@@ -8,6 +8,8 @@ import platform
 import sys
 
 from qbosync_desktop import __version__
+from qbosync_desktop.cli.output import print_json
+from qbosync_desktop.core.errors import KeyringUnavailable
 from qbosync_desktop.core.paths import HOME_ENV, get_paths
 
 
@@ -18,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def collect() -> dict[str, object]:
+    # Imported here, not at start-up: the keyring package, package metadata and Qt (loaded only to
+    # report the version it really runs; the CLI uses no Qt otherwise) cost more than all of --help.
     from importlib import metadata
 
-    from qbosync_desktop.core.errors import KeyringUnavailable
     from qbosync_desktop.core.secrets import SecretStore
 
     paths = get_paths()
@@ -62,8 +65,6 @@ def collect() -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     info = collect()
     if args.json:
-        from qbosync_desktop.cli.main import print_json
-
         print_json(info)
         return 0
     width = 16

@@ -4,14 +4,15 @@ QBO Sync keeps tokens, the client secret and the Work API key in the OS keyring.
 usable keyring (a minimal Linux desktop, a server run from cron) the user may choose, knowingly, to
 keep them in a 0600 file in the data folder instead. Never chosen silently: ``use-file`` requires
 ``--i-understand`` after printing what it means, and ``use-keyring`` moves them back.
+
+Cold start: the secrets module (and with it the keyring package) is imported when a handler runs.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from qbosync_desktop.cli.main import EXIT_OK, EXIT_USAGE, print_json
-from qbosync_desktop.core import secrets
+from qbosync_desktop.cli.output import EXIT_OK, EXIT_USAGE, print_json
 from qbosync_desktop.core.errors import KeyringUnavailable
 from qbosync_desktop.core.paths import get_paths
 
@@ -37,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from qbosync_desktop.core import secrets
+
     paths = get_paths()
     store = secrets.SecretStore(paths)
     file_mode = secrets.insecure_file_secrets_enabled(paths)
@@ -59,6 +62,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _use_file(args: argparse.Namespace) -> int:
+    from qbosync_desktop.core import secrets
+
     paths = get_paths()
     print(WARNING.format(file=paths.data_dir / "secrets-insecure.json"))
     if not args.i_understand:
@@ -70,6 +75,8 @@ def _use_file(args: argparse.Namespace) -> int:
 
 
 def _use_keyring(args: argparse.Namespace) -> int:
+    from qbosync_desktop.core import secrets
+
     moved = secrets.disable_insecure_file_secrets(get_paths())
     print(f"Secrets are kept in the system keyring again ({moved} moved); the plaintext file was deleted.")
     return EXIT_OK

@@ -3,6 +3,8 @@
 Lists the proposed links between existing QuickBooks customers/vendors and Work clients/contractors,
 each with its score and reason; exact unambiguous ones are already accepted. Accepting links the two
 records (the first sync then creates no second one); rejecting lets both sync on their own.
+
+Cold start: the match review (store, engine) is imported when the handler runs.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qbosync_desktop.cli.common import add_json, symbol, workspace
+from qbosync_desktop.cli.common import add_json, symbol, sync_engine, workspace
+from qbosync_desktop.cli.output import EXIT_OK, print_json
 
 STATE_WORDS = {"accepted": "accepted", "rejected": "rejected", "proposed": "waiting for you"}
 
@@ -28,13 +31,10 @@ def _row(m: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import EXIT_OK, print_json
-    from qbosync_desktop.sync.engine import SyncEngine
-
     with workspace() as ws:
         ws.require_qbo()
         ws.require_work()
-        engine = SyncEngine(ws)
+        engine = sync_engine(ws)
         rows = engine.matches()
         for match_id in args.accept:
             engine.accept_match(match_id)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from qbosync_desktop.cli.common import add_json, workspace
+from qbosync_desktop.cli.common import add_json, sync_engine, workspace
+from qbosync_desktop.cli.output import EXIT_OK, EXIT_PROBLEMS, print_json
+from qbosync_desktop.sync.onboarding.preview import render_text, to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,14 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import EXIT_OK, EXIT_PROBLEMS, print_json
-    from qbosync_desktop.sync.engine import SyncEngine
-    from qbosync_desktop.sync.onboarding.preview import render_text, to_json
-
     with workspace() as ws:
         ws.require_qbo()
         ws.require_work()
-        preview = SyncEngine(ws).preview()
+        preview = sync_engine(ws).preview()
         if args.json:
             print_json(to_json(preview))
         else:

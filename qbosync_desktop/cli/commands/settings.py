@@ -14,11 +14,11 @@ import argparse
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.cli.common import add_json, symbol, workspace
+from qbosync_desktop.cli.output import print_json
 from qbosync_desktop.core import errors
-from qbosync_desktop.runtime.workspace import Workspace
 from qbosync_desktop.sync.rules.settings import (
     ACCOUNT_FIELDS,
     ACCOUNT_GROUP_LABELS,
@@ -29,6 +29,9 @@ from qbosync_desktop.sync.rules.settings import (
     SyncSettings,
     account_groups,
 )
+
+if TYPE_CHECKING:
+    from qbosync_desktop.runtime.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +226,6 @@ def print_settings(s: SyncSettings, names: Mapping[str, str] | None = None) -> N
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     with workspace() as ws:
         s = ws.settings()
         if args.json:
@@ -235,8 +236,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_set(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     pairs = parse_assignments(args.assignments)
     with workspace() as ws:
         # Values that need no company data (switches, dates, numbers) are checked first: a typo there

@@ -4,6 +4,9 @@ The same :class:`~qbosync_desktop.sync.engine.SyncEngine` the desktop app's work
 CLI only adds a progress printer (stderr, so ``--json`` stdout stays clean) and the exit codes: 0 done
 with no open problems, 1 done with open problems, 2 QuickBooks needs reconnecting, 3 usage or
 configuration error (e.g. ``sync`` before ``enable``, or settings that break a rule).
+
+Cold start: the engine (every flow) and the store are imported when a handler runs (here and in
+:mod:`qbosync_desktop.cli.common`), not when ``qbosync --help`` builds the parser.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import argparse
 import dataclasses
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.cli.commands.settings import work_concepts
 from qbosync_desktop.cli.common import (
     add_json,
     done_exit_code,
@@ -22,12 +26,24 @@ from qbosync_desktop.cli.common import (
     print_problems,
     problem_to_dict,
     symbol,
+    sync_engine,
     work_key_refused,
     workspace,
 )
+from qbosync_desktop.cli.output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_RECONNECT,
+    EXIT_USAGE,
+    print_json,
+)
 from qbosync_desktop.core import errors
-from qbosync_desktop.runtime.workspace import Workspace
+from qbosync_desktop.sync.onboarding.preview import render_text
 from qbosync_desktop.sync.rules.settings import LABELS, check
+
+if TYPE_CHECKING:
+    from qbosync_desktop.runtime.workspace import Workspace
 
 #: The entities of the integration page, in its order, with the setting that switches each on.
 ENTITIES = (("clients", "clients"), ("sites", "sites"), ("invoices", "invoices"), ("payments", "payments"),
@@ -107,10 +123,8 @@ def _print_summary(data: dict[str, Any]) -> None:
 
 
 def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str, Any], int]:
-    from qbosync_desktop.sync.engine import SyncEngine
-
     try:
-        summary = SyncEngine(ws).run(initial=initial, observer=_observer(as_json))
+        summary = sync_engine(ws).run(initial=initial, observer=_observer(as_json))
     except errors.NeedsReconnect:
         ws.mark_needs_reconnect()
         raise
@@ -123,8 +137,6 @@ def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str
 
 def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
     """Print the run's outcome; a run that did not finish (failed, cancelled) exits 4 with its error."""
-    from qbosync_desktop.cli.main import EXIT_FAILURE, print_json
-
     problems = open_problem_count()
     if data.get("state") in ("failed", "cancelled"):
         code = EXIT_FAILURE
@@ -149,8 +161,6 @@ def check_ready(ws: Workspace, *, full: bool = False) -> None:
     sync does not: that would cost a metered QuickBooks query on every run (a no-op sync must stay
     within 2 requests), and an account or concept that changed since is a per-record problem anyway.
     """
-    from qbosync_desktop.cli.commands.settings import work_concepts
-
     ws.require_qbo()
     ws.require_work()
     s = ws.settings()
@@ -164,10 +174,7 @@ def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]
     """Plan the initial sync without writing anything and print it (issue 7's preview), then the match
     review: proposed links between existing records, exact unambiguous ones already accepted, the
     others waiting for the person's decision (their records are held). Returns (counts, matches)."""
-    from qbosync_desktop.sync.engine import SyncEngine
-    from qbosync_desktop.sync.onboarding.preview import render_text
-
-    engine = SyncEngine(ws)
+    engine = sync_engine(ws)
     preview = engine.preview()
     counts = preview.counts()
     matches = [m.to_dict() if hasattr(m, "to_dict") else dict(m) for m in engine.matches()]
@@ -225,16 +232,13 @@ def status_view(ws: Workspace) -> dict[str, Any]:
     conn = ws.connection
     s = ws.settings()
     last = None
-    try:
-        from qbosync_desktop.store.models.sync import Run
+    from qbosync_desktop.store.models.runs import Run
 
-        row = Run.select().where(Run.kind != "preview").order_by(Run.id.desc()).first()
-        if row is not None:
-            last = {"id": row.id, "kind": row.kind, "state": row.state, "started_at": iso(row.started_at),
-                    "finished_at": iso(row.finished_at), "counts": row.counts or {},
-                    "qbo_requests": row.qbo_requests, "error": row.error}
-    except ModuleNotFoundError:  # pragma: no cover - before the engine lands
-        pass
+    row = Run.select().where(Run.kind != "preview").order_by(Run.id.desc()).first()
+    if row is not None:
+        last = {"id": row.id, "kind": row.kind, "state": row.state, "started_at": iso(row.started_at),
+                "finished_at": iso(row.finished_at), "counts": row.counts or {},
+                "qbo_requests": row.qbo_requests, "error": row.error}
     practice_running = None
     if conn is not None and conn.environment == "practice":
         from qbosync_desktop.runtime.practice import practice_stopped
@@ -251,8 +255,6 @@ def status_view(ws: Workspace) -> dict[str, Any]:
 
 
 def status_exit_code(view: dict[str, Any]) -> int:
-    from qbosync_desktop.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_RECONNECT, EXIT_USAGE
-
     conn = view["connection"] or {}
     if conn.get("state") == "needs_reconnect":
         return EXIT_RECONNECT
@@ -262,8 +264,6 @@ def status_exit_code(view: dict[str, Any]) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     with workspace() as ws:
         view = status_view(ws)
     code = status_exit_code(view)
@@ -289,11 +289,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_problems(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-    from qbosync_desktop.sync.engine import SyncEngine
-
     with workspace() as ws:
-        problems = [problem_to_dict(p) for p in SyncEngine(ws).problems()]
+        problems = [problem_to_dict(p) for p in sync_engine(ws).problems()]
     if args.json:
         print_json({"problems": problems})
     else:
@@ -302,11 +299,9 @@ def run_problems(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    from qbosync_desktop.sync.engine import SyncEngine
-
     with workspace() as ws:
         check_ready(ws)
-        eng = SyncEngine(ws)
+        eng = sync_engine(ws)
         if args.problem_id is not None:
             open_ids = {problem_to_dict(p)["id"] for p in eng.problems()}
             if args.problem_id not in open_ids:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from qbosync_desktop.cli.common import add_json, work_key_refused, workspace
+from qbosync_desktop.cli.output import print_json
 from qbosync_desktop.core import errors
 from qbosync_desktop.core.logs import register_secret
 
@@ -22,8 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qbosync_desktop.cli.main import print_json
-
     register_secret(args.api_key)
     with workspace() as ws:
         try:

@@ -215,7 +215,7 @@ class QboClient:
         """Exponential with "equal jitter": half fixed, half random, so retries of many clients
         after one outage do not arrive in lockstep."""
         ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
     def _count(self, status: int | None, retry: bool = False, throttled: bool = False) -> None:
         with self._stats_lock:
@@ -355,7 +355,8 @@ class QboClient:
 
     def get(self, entity: str, id: str) -> dict[str, Any]:
         body = self.request("GET", f"{entity.lower()}/{id}", context={"entity": entity})
-        return _pick(body, entity)
+        obj: dict[str, Any] = _pick(body, entity)
+        return obj
 
     def company_info(self) -> dict[str, Any]:
         return self.get("CompanyInfo", self.realm_id)
@@ -452,7 +453,7 @@ class QboClient:
         for op in ops:
             answer = answers.get(op.bid)
             if answer is None:
-                err = errors.QuickBooksError(
+                err: errors.QboSyncError = errors.QuickBooksError(
                     "QuickBooks did not answer for this record in the batch.",
                     details={"bId": op.bid, "batch_requestid": requestid},
                 )

@@ -225,6 +225,19 @@ RULES: dict[str, Rule] = {
         title="A line amount does not add up",
         hint="Correct the quantity, price or amount of the line in Work, then press Retry.",
     ),
+    "6090": Rule(
+        errors.QboValidationError,
+        lambda c: f"A discount on this {c['thing']} has neither an amount nor a percent, and QuickBooks needs one.",
+        title="A discount is incomplete",
+        hint="Give the discount an amount or a percent in Work, then press Retry.",
+    ),
+    "6100": Rule(
+        errors.QboValidationError,
+        lambda c: f"A line of this {c['thing']} has a tax code that QuickBooks does not accept here: "
+        "in a US company a line can only be taxable (TAX) or not taxable (NON).",
+        title="A line's tax code is not accepted",
+        hint="Check the tax settings in Sync Settings, then press Retry.",
+    ),
     "6140": Rule(
         errors.DuplicateDocNumber,
         lambda c: "QuickBooks already has a transaction numbered "
@@ -252,10 +265,15 @@ RULES: dict[str, Rule] = {
 }
 
 
+#: How an entity is named in a sentence ("this credit memo"); others are their lower-cased name.
+THINGS = {"": "record", "CreditMemo": "credit memo", "RefundReceipt": "refund", "Term": "payment term",
+          "TaxCode": "tax code", "TaxRate": "tax rate"}
+
+
 def _ctx(fe: FaultError, context: Mapping[str, Any] | None) -> dict[str, str]:
     c = {k: str(v) for k, v in (context or {}).items() if v not in (None, "")}
     entity = c.get("entity", "")
-    c.setdefault("thing", {"": "record"}.get(entity, entity.lower() or "record"))
+    c.setdefault("thing", THINGS.get(entity, entity.lower() or "record"))
     c.setdefault("element", fe.element or "")
     c.setdefault("detail", fe.detail or fe.message)
     return c

@@ -178,8 +178,8 @@ class WorkClient:
         for page in self.pages(resource, updated_since=updated_since):
             yield from page.records
 
-    def _get(self, resource: str, record_id: str) -> Any:
-        model = RESOURCES[resource][0]
+    def _get(self, model: type[R], resource: str, record_id: str) -> R:
+        assert RESOURCES[resource][0] is model
         return model.from_api(self._request("GET", f"/{resource}/{record_id}", what=(resource, record_id)))
 
     # -- typed reads ------------------------------------------------------------------------------
@@ -208,25 +208,25 @@ class WorkClient:
         return list(self._each("invoice-concepts", None))
 
     def get_client(self, client_id: str) -> Client:
-        return self._get("clients", client_id)
+        return self._get(Client, "clients", client_id)
 
     def get_site(self, site_id: str) -> Site:
-        return self._get("sites", site_id)
+        return self._get(Site, "sites", site_id)
 
     def get_item(self, item_id: str) -> Item:
-        return self._get("items", item_id)
+        return self._get(Item, "items", item_id)
 
     def get_invoice(self, invoice_id: str) -> Invoice:
-        return self._get("invoices", invoice_id)
+        return self._get(Invoice, "invoices", invoice_id)
 
     def get_payment(self, payment_id: str) -> Payment:
-        return self._get("payments", payment_id)
+        return self._get(Payment, "payments", payment_id)
 
     def get_contractor(self, contractor_id: str) -> Contractor:
-        return self._get("contractors", contractor_id)
+        return self._get(Contractor, "contractors", contractor_id)
 
     def get_contractor_invoice(self, invoice_id: str) -> ContractorInvoice:
-        return self._get("contractor-invoices", invoice_id)
+        return self._get(ContractorInvoice, "contractor-invoices", invoice_id)
 
     # -- writes -----------------------------------------------------------------------------------
     def create_client(self, *, idempotency_key: str | None = None, **fields: Any) -> Client:

@@ -13,6 +13,7 @@ a contract) belong to their record and share its version.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -248,8 +249,8 @@ class ContractorInvoice(Record):
     contractor_id: str
     contract_id: str
     number: str
-    date: date
-    due_date: date | None
+    date: _dt.date
+    due_date: _dt.date | None
     lines: tuple[ContractorInvoiceLine, ...]
     status: str  # "draft" | "submitted" | "approved" | "paid" | "rejected"
     total: Decimal

@@ -22,10 +22,17 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from qbosync_desktop import APP_NAME
 from qbosync_desktop.core import appconfig
-from qbosync_desktop.core.errors import NeedsReconnect
+from qbosync_desktop.core.errors import ConfigurationError, NeedsReconnect
+from qbosync_desktop.desktop.service import prefer_gui_latency
+from qbosync_desktop.desktop.ui.background import run_in_background
 from qbosync_desktop.desktop.ui.crash import CrashReporter
 from qbosync_desktop.desktop.ui.dialogs.error_dialog import show_error
+from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
+from qbosync_desktop.desktop.ui.session import Session
 from qbosync_desktop.desktop.ui.style import apply_style
+from qbosync_desktop.desktop.ui.tray import Tray
+from qbosync_desktop.desktop.ui.wizard.wizard import SetupWizard, WizardContext
+from qbosync_desktop.runtime.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +44,10 @@ class Controller(QObject):
                  practice_factory: Any = None, open_url: Any = None, minute_ms: int = 60_000,
                  ask_on_close: bool = True) -> None:
         super().__init__()
-        from qbosync_desktop.desktop.ui.session import Session
-        from qbosync_desktop.desktop.ui.tray import Tray
-        from qbosync_desktop.runtime.workspace import Workspace
-
         self.app = app
         self.args = args
         self.ask_on_close = ask_on_close
         apply_style(app)
-        from qbosync_desktop.desktop.service import prefer_gui_latency
-
         prefer_gui_latency()
         self.crash = CrashReporter(self._show_unexpected, self)
         try:
@@ -74,8 +75,6 @@ class Controller(QObject):
                 and conn.state != "disconnected":
             # Practice mode would sign this folder in to the practice company and forget the real
             # company's links; refuse and say how to rehearse safely.
-            from qbosync_desktop.core.errors import ConfigurationError
-
             self.args = args = argparse.Namespace(**{**vars(args), "demo": False})
             if self.workspace.enabled:
                 self.open_integration(show=True)
@@ -94,8 +93,6 @@ class Controller(QObject):
 
     # ------------------------------------------------------------------ windows
     def open_wizard(self, show: bool = True) -> None:
-        from qbosync_desktop.desktop.ui.wizard.wizard import SetupWizard, WizardContext
-
         ctx = WizardContext(self.session, practice_mode=bool(self.args.demo), practice_factory=self.practice_factory)
         self.wizard = SetupWizard(ctx)
         self.wizard.setWindowTitle(self.wizard.windowTitle() + (self.tr(" — Practice company") if self.args.demo
@@ -109,8 +106,6 @@ class Controller(QObject):
                 self.wizard.connect_page.start_practice()
 
     def open_integration(self, show: bool = True) -> None:
-        from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
-
         if self.integration is None:
             self.integration = IntegrationWindow(self.session)
             self.integration.disconnected.connect(self._disconnected)
@@ -127,9 +122,6 @@ class Controller(QObject):
 
     def _resume_practice(self, show: bool) -> None:
         """--demo with an enabled practice company: restart its servers and sign in again (new ports)."""
-        from qbosync_desktop.desktop.ui.background import run_in_background
-        from qbosync_desktop.desktop.ui.wizard.wizard import WizardContext
-
         ctx = WizardContext(self.session, practice_mode=True, practice_factory=self.practice_factory)
         self.open_integration(show=show)
         run_in_background(self, ctx.start_practice, on_done=lambda _c: self.integration.refresh(),
@@ -181,8 +173,6 @@ class Controller(QObject):
         return super().eventFilter(obj, event)
 
     def _keep_running_in_background(self) -> bool:
-        from qbosync_desktop.desktop.ui.tray import Tray
-
         if Tray.available():
             return True
         if appconfig.get("tray_close_asked"):

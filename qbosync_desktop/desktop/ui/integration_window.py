@@ -49,7 +49,7 @@ from qbosync_desktop.desktop.ui.style import icon
 from qbosync_desktop.desktop.ui.text import tr
 from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
-from qbosync_desktop.sync.rules.settings import SyncSettings
+from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
 
 log = logging.getLogger(__name__)
 
@@ -499,8 +499,6 @@ class IntegrationWindow(QMainWindow):
         self.dialog = show_error(exc, self)
 
     def _accounts_loaded(self, accounts: Any) -> None:
-        from qbosync_desktop.sync.rules.settings import account_groups
-
         for group in account_groups(accounts).values():
             self._account_names.update(group)
         self._render(self.snapshot, from_refresh=False)
@@ -733,10 +731,8 @@ class IntegrationWindow(QMainWindow):
                                                   self.tr("CSV files (*.csv)"))
         if not path:
             return
-        from qbosync_desktop.sync.audit import export_csv
-
         self.export_status.setText(self.tr("Exporting…"))
-        run_in_background(self, export_csv, path,
+        run_in_background(self, self.session.export_audit, path,
                           on_done=lambda n: self.export_status.setText(
                               self.tr("Exported {0} rows to {1}").format(n, path)),
                           on_error=lambda e: setattr(self, "dialog", show_error(e, self)))

@@ -12,12 +12,22 @@ tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication
+
+from qbosync_desktop.core.errors import DuplicateName
+from qbosync_desktop.core.secrets import use_memory_keyring
+from qbosync_desktop.desktop.ui.bootstrap import Controller
+from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog
+from qbosync_desktop.desktop.ui.eventloop import run_until
+from qbosync_desktop.desktop.ui.wizard.enable import EnablePage
+from qbosync_desktop.runtime.practice import start_practice
+from qbosync_desktop.runtime.workspace import Workspace
 
 
 def _save(widget, out: Path, name: str) -> Path:
@@ -32,26 +42,11 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
     """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
     caught mid-run; ``size`` (width, height) renders the wizard and the window at that size."""
     out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is created
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
-    import keyring
-    from PySide6.QtWidgets import QApplication
-
-    from qbosync_desktop.core.keyring_memory import MemoryKeyring
-
-    keyring.set_keyring(MemoryKeyring())
+    use_memory_keyring()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("QBO Sync")
-
-    import argparse
-
-    from qbosync_desktop.core.errors import DuplicateName
-    from qbosync_desktop.desktop.ui.bootstrap import Controller
-    from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog
-    from qbosync_desktop.desktop.ui.eventloop import run_until
-    from qbosync_desktop.desktop.ui.wizard.enable import EnablePage
-    from qbosync_desktop.runtime.practice import start_practice
-    from qbosync_desktop.runtime.workspace import Workspace
-
     EnablePage.LAND_DELAY_MS = 1500
     shots: list[Path] = []
     ws = Workspace.open()

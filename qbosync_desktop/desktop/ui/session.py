@@ -4,6 +4,9 @@ Every method here that does I/O is *blocking* and must be called off the GUI thr
 :func:`~qbosync_desktop.desktop.ui.background.run_in_background` or the service's worker). Keeping them in one
 place gives the wizard, the integration window and the tests a single seam: a test builds a Session on
 a real workspace connected to the practice servers and drives the real windows with it.
+
+This module and :mod:`.snapshot` are the only UI modules that reach the store, the engine's records
+or a connector; every window goes through them (tests/core/test_layers.py checks it).
 """
 
 from __future__ import annotations
@@ -11,11 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from qbosync_desktop.connectors.qbo.oauth.config import INTUIT_DISCOVERY_URLS
+from qbosync_desktop.core.errors import NotConnected
 from qbosync_desktop.desktop.service import SyncService
 from qbosync_desktop.desktop.ui.settings_form import WorkFacts
+from qbosync_desktop.runtime.practice import connect_practice
+from qbosync_desktop.sync.audit import export_csv
+from qbosync_desktop.sync.engine import SyncEngine
+from qbosync_desktop.sync.onboarding.review import stored as stored_matches
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 log = logging.getLogger(__name__)
@@ -40,8 +49,6 @@ class Session:
     def engine(self) -> Any:
         with self._engine_lock:
             if self._engine is None:
-                from qbosync_desktop.sync.engine import SyncEngine  # imports every flow
-
                 self._engine = SyncEngine(self.workspace)
             return self._engine
 
@@ -79,20 +86,38 @@ class Session:
     def reconnect(self) -> Any:
         """Sign in to the same company again with the saved app keys (the secret stays in the keyring)."""
         if self.practice is not None:
-            from qbosync_desktop.runtime.practice import connect_practice
-
             return connect_practice(self.workspace, self.practice)
         conn = self.workspace.connection
         if conn is None or not conn.client_id:
-            from qbosync_desktop.core.errors import NotConnected
-
             raise NotConnected("There is no saved QuickBooks connection to renew.")
         return self.workspace.connect_quickbooks(discovery_url=conn.discovery_url, client_id=conn.client_id,
                                                  client_secret=None, redirect_uri=conn.redirect_uri,
                                                  environment=conn.environment, open_url=self.open_url)
+
+    def decide_matches(self, decisions: Iterable[tuple[int, bool]], on_done: Callable[[Any], None] | None = None,
+                       on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Accept (True) or reject (False) match proposals by id on the service's worker (they write
+        links); ``on_done`` gets every stored proposal as dicts, best first per kind."""
+        decisions = list(decisions)
+
+        def apply(engine: Any) -> list[dict[str, Any]]:
+            for match_id, accept in decisions:
+                (engine.accept_match if accept else engine.reject_match)(match_id)
+            return [m.to_dict() for m in stored_matches()]
+
+        self.service.submit(apply, on_done=on_done, on_error=on_error)
+
+    def export_audit(self, path: str) -> int:
+        """Write the audit log to a CSV file (database work); returns the number of rows."""
+        return export_csv(path)
 
     def disconnect(self, forget: bool = False) -> None:
         self.workspace.disconnect(forget=forget)
 
     def close(self) -> None:
         self.service.shutdown()
+
+
+def intuit_discovery_url(environment: str) -> str:
+    """Intuit's OpenID discovery address for ``production`` or ``sandbox``."""
+    return INTUIT_DISCOVERY_URLS[environment]

@@ -456,11 +456,5 @@ class SyncSettingsForm(QWidget):
             emit(self.validity_changed, *state)
         emit(self.changed)
 
-    def first_issue_widget(self) -> QWidget | None:
-        issues = self.issues()
-        if not issues:
-            return None
-        return getattr(self, issues[0].field, None) if issues[0].field != "accounts" else self.retry_button
-
 
 __all__ = ["NO_START_DATE", "SyncSettingsForm", "WorkFacts"]

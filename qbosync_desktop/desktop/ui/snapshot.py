@@ -12,6 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.runs import Run
+from qbosync_desktop.sync import problems as problems_mod
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 #: How much history the window shows; the CSV export has everything.
@@ -62,9 +66,6 @@ def _conflict_dict(c: Any) -> dict[str, Any]:
 
 def load_snapshot(workspace: Any) -> Snapshot:
     """Read the window's data. Call on a worker thread (it is database work)."""
-    from qbosync_desktop.store.models.sync import AuditEntry, Run
-    from qbosync_desktop.sync import problems as problems_mod
-
     conn = workspace.connection
     snap = Snapshot(connection=conn.to_dict() if conn is not None else None, settings=workspace.settings())
     snap.concept_names = {name: (m.account_name or m.account_id) for name, m in workspace.concept_mappings().items()}
@@ -93,11 +94,5 @@ def stored_matches() -> list[dict[str, Any]]:
 
 
 def open_conflicts() -> list[dict[str, Any]]:
-    """Open field conflicts (the two-way area's table), oldest first; empty before that area exists."""
-    try:
-        from qbosync_desktop.store.models.twoway import Conflict
-    except ImportError:
-        return []
-    if not Conflict.table_exists():
-        return []
+    """Open field conflicts (the two-way client sync's), oldest first."""
     return [_conflict_dict(c) for c in Conflict.select().where(Conflict.state == "open").order_by(Conflict.id)]

@@ -11,7 +11,7 @@ from typing import Any
 from qbosync_desktop.sandbox.qbo import operations, query
 from qbosync_desktop.sandbox.qbo.clock import intuit_time, parse_time
 from qbosync_desktop.sandbox.qbo.faults import ApiFault, business, invalid_request, required
-from qbosync_desktop.sandbox.qbo.storage import ENTITIES, NAME_LISTS, Company
+from qbosync_desktop.sandbox.qbo.storage import ENTITIES, HIDES_INACTIVE, Company
 
 BATCH_LIMIT = 30
 CDC_MAX_DAYS = 30
@@ -21,7 +21,7 @@ WRITE_OPERATIONS = ("create", "update", "delete", "void")
 
 def run_query(company: Company, text: str) -> dict[str, Any]:
     q = query.parse(text, ENTITIES)
-    return query.execute(q, company.rows(q.entity), hides_inactive=q.entity in NAME_LISTS)
+    return query.execute(q, company.rows(q.entity), hides_inactive=q.entity in HIDES_INACTIVE)
 
 
 def batch(company: Company, body: Any) -> dict[str, Any]:

@@ -40,12 +40,14 @@ from qbosync_desktop.sandbox.qbo.faults import (
     unsupported_operation,
 )
 from qbosync_desktop.sandbox.qbo.oauth import ACCOUNTING_SCOPE, SCOPES, OAuthError, OAuthServer
-from qbosync_desktop.sandbox.qbo.storage import Company
+from qbosync_desktop.sandbox.qbo.storage import ENTITIES, SINGLETONS, Company
 from qbosync_desktop.sandbox.qbo.throttle import Throttle
 
 log = logging.getLogger(__name__)
 JSON = "application/json;charset=UTF-8"
-ENTITY_PATHS = {name.lower(): name for name in operations.RULES}
+#: Every entity with ``GET /{entity}/{id}``; writes are refused (500 Unsupported Operation) for
+#: those without rules (TaxCode, TaxRate).
+ENTITY_PATHS = {name.lower(): name for name in ENTITIES if name not in SINGLETONS}
 
 
 @dataclass
@@ -73,6 +75,10 @@ class Stats:
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
+
+    def reset(self, counts: dict[str, int] | None = None) -> None:
+        with self._lock:
+            self._counts = Counter(counts or {})
 
 
 class Reply(NamedTuple):

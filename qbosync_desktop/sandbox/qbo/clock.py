@@ -35,6 +35,15 @@ class Clock:
         with self._lock:
             self._offset += float(seconds)
 
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def set_offset(self, seconds: float) -> None:
+        """Only for :meth:`QboSandbox.restore`, which puts the company back to the same moment."""
+        with self._lock:
+            self._offset = float(seconds)
+
 
 def intuit_time(ts: float) -> str:
     """``MetaData`` style: whole seconds with the company's offset."""

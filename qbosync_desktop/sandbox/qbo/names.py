@@ -22,6 +22,7 @@ from qbosync_desktop.sandbox.qbo.refs import (
     boolean,
     check_length,
     check_name,
+    home_currency,
     money,
     name_ref,
     ref_value,
@@ -111,9 +112,9 @@ def normalize_customer(company: Company, obj: dict[str, Any], previous: dict[str
         obj["BillWithParent"] = False
         obj["FullyQualifiedName"] = name
     _keep_balances(obj, previous, "Balance", "BalanceWithJobs")
-    obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+    obj.setdefault("CurrencyRef", home_currency(company))
     obj.setdefault("PreferredDeliveryMethod", "Print")
-    obj.setdefault("Taxable", False)
+    obj["Taxable"] = boolean(obj.get("Taxable"), default=True)
     return obj
 
 
@@ -149,7 +150,7 @@ def normalize_vendor(company: Company, obj: dict[str, Any], previous: dict[str, 
     obj["Active"] = boolean(obj.get("Active"))
     obj["Vendor1099"] = boolean(obj.get("Vendor1099"), default=False)
     _keep_balances(obj, previous, "Balance")
-    obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+    obj.setdefault("CurrencyRef", home_currency(company))
     return obj
 
 
@@ -202,5 +203,26 @@ def normalize_account(company: Company, obj: dict[str, Any], previous: dict[str,
     obj["Active"] = boolean(obj.get("Active"))
     obj["SubAccount"] = False
     obj["CurrentBalance"] = previous.get("CurrentBalance", 0) if previous else 0
-    obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+    obj.setdefault("CurrencyRef", home_currency(company))
+    return obj
+
+
+TERM_NAME_MAX = 31
+
+
+def normalize_term(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
+    """Sales terms (``Type: STANDARD``): Name unique, DueDays a whole number of days, 0 or more."""
+    name = check_name(obj.get("Name"), "Name", TERM_NAME_MAX)
+    own = ("Term", str(previous["Id"])) if previous else None
+    if company.lookup("term", name) - {own}:
+        raise ApiFault(6240, "Duplicate Name Exists Error", "The name supplied already exists. : Another term is already using this name.")
+    try:
+        days = int(obj.get("DueDays") or 0)
+    except (TypeError, ValueError):
+        raise ApiFault(2010, "Request has invalid or unsupported property", "DueDays must be a whole number") from None
+    if days < 0:
+        raise business("DueDays cannot be negative", "DueDays")
+    obj.update({"Name": name, "DueDays": days, "Type": "STANDARD", "Active": boolean(obj.get("Active"))})
+    obj.setdefault("DiscountPercent", 0)
+    obj.setdefault("DiscountDays", 0)
     return obj

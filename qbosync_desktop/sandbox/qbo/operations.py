@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from qbosync_desktop.sandbox.qbo import names, transactions
+from qbosync_desktop.sandbox.qbo import credits, names, transactions
 from qbosync_desktop.sandbox.qbo.faults import (
     ApiFault,
     invalid_request,
@@ -29,7 +29,7 @@ from qbosync_desktop.sandbox.qbo.transactions import WriteOptions
 
 #: Fields QBO computes or owns; ignored when a client sends them.
 READ_ONLY = ("Id", "SyncToken", "MetaData", "domain", "sparse", "FullyQualifiedName", "Level", "Balance",
-             "BalanceWithJobs", "UnappliedAmt", "CurrentBalance")
+             "BalanceWithJobs", "UnappliedAmt", "CurrentBalance", "RemainingCredit")
 
 Normalizer = Callable[[Company, dict[str, Any], dict[str, Any] | None, WriteOptions], dict[str, Any]]
 Hook = Callable[[Company, dict[str, Any] | None, dict[str, Any] | None], None]
@@ -55,6 +55,9 @@ RULES: dict[str, EntityRules] = {
     "Payment": EntityRules(transactions.normalize_payment, after_save=transactions.payment_saved,
                            void=transactions.void_payment, after_delete=transactions.delete_payment, deletable=True),
     "Bill": EntityRules(transactions.normalize_bill, deletable=True),
+    "Term": EntityRules(names.normalize_term),
+    "CreditMemo": EntityRules(credits.normalize_credit_memo, before_delete=credits.delete_credit_memo, deletable=True),
+    "RefundReceipt": EntityRules(credits.normalize_refund_receipt, deletable=True),
 }
 
 
@@ -124,6 +127,8 @@ def update(company: Company, entity: str, body: Any, opts: WriteOptions = WriteO
     if sparse:
         obj = copy.deepcopy(existing)
         obj.update(_writable(body))
+        if "Line" in body and "TxnTaxDetail" not in body:
+            obj.pop("TxnTaxDetail", None)  # new lines: tax computed again, not the old amount kept as an override
     else:
         obj = _writable(body)
     obj = rules.normalize(company, obj, existing, opts)

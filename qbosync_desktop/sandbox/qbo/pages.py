@@ -30,8 +30,20 @@ VIEWS: dict[str, tuple[str, str, list[tuple[str, Any]]]] = {
     ]),
     "/invoices": ("Invoice", "Invoices", [
         ("Id", lambda o: o["Id"]), ("No.", lambda o: o.get("DocNumber")), ("Date", lambda o: o.get("TxnDate")),
-        ("Customer", lambda o: (o.get("CustomerRef") or {}).get("name")), ("Total", lambda o: f"{o.get('TotalAmt', 0):.2f}"),
+        ("Customer", lambda o: (o.get("CustomerRef") or {}).get("name")),
+        ("Tax", lambda o: f"{(o.get('TxnTaxDetail') or {}).get('TotalTax', 0):.2f}"),
+        ("Total", lambda o: f"{o.get('TotalAmt', 0):.2f}"),
         ("Balance", lambda o: f"{o.get('Balance', 0):.2f}"), ("Note", lambda o: o.get("PrivateNote")),
+    ]),
+    "/creditmemos": ("CreditMemo", "Credit memos", [
+        ("Id", lambda o: o["Id"]), ("No.", lambda o: o.get("DocNumber")), ("Date", lambda o: o.get("TxnDate")),
+        ("Customer", lambda o: (o.get("CustomerRef") or {}).get("name")), ("Total", lambda o: f"{o.get('TotalAmt', 0):.2f}"),
+        ("Credit left", lambda o: f"{o.get('Balance', 0):.2f}"),
+    ]),
+    "/refunds": ("RefundReceipt", "Refunds", [
+        ("Id", lambda o: o["Id"]), ("No.", lambda o: o.get("DocNumber")), ("Date", lambda o: o.get("TxnDate")),
+        ("Customer", lambda o: (o.get("CustomerRef") or {}).get("name")), ("Amount", lambda o: f"{o.get('TotalAmt', 0):.2f}"),
+        ("Paid from", lambda o: (o.get("DepositToAccountRef") or {}).get("name")),
     ]),
     "/payments": ("Payment", "Payments", [
         ("Id", lambda o: o["Id"]), ("Date", lambda o: o.get("TxnDate")),

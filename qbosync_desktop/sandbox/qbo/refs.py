@@ -6,6 +6,7 @@ reference to an inactive record with 610 "Object Not Found" (its wording is abou
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from qbosync_desktop.sandbox.qbo.faults import (
@@ -66,16 +67,31 @@ def check_length(value: Any, element: str, limit: int) -> None:
         raise bad_length(element, limit, len(str(value)))
 
 
+CENT = Decimal("0.01")
+
+
+def decimal(value: Any, element: str) -> Decimal:
+    """A JSON number as an exact decimal: ``0.33`` is 0.33, not the binary float next to it."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise invalid_request(f"{element} must be a number, got {value!r}") from None
+    if not number.is_finite() or isinstance(value, bool):
+        raise invalid_request(f"{element} must be a number, got {value!r}")
+    return number
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """Round to the cent, half away from zero (0.495 -> 0.50): how QBO rounds line amounts and tax."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def money(value: Any, element: str, *, needed: bool = True) -> float:
     if value is None or value == "":
         if needed:
             raise required(element)
         return 0.0
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise invalid_request(f"{element} must be a number, got {value!r}") from None
-    return round(number, 2)
+    return float(to_cents(decimal(value, element)))
 
 
 def boolean(value: Any, default: bool = True) -> bool:
@@ -84,3 +100,13 @@ def boolean(value: Any, default: bool = True) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return bool(value)
+
+
+CURRENCY_NAMES = {"USD": "United States Dollar", "CAD": "Canadian Dollar"}
+
+
+def home_currency(company: Company) -> dict[str, str]:
+    """``CurrencyRef`` of the company's home currency (Preferences.CurrencyPrefs.HomeCurrency)."""
+    prefs = company.get("Preferences", "1") or {}
+    code = str(((prefs.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value") or "USD")
+    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}

@@ -1,4 +1,9 @@
-"""The "practice" company: a small US home-services business, the same every time.
+"""The "practice" company: a small home-services business, the same every time, in two flavours.
+
+``us`` (default): in Oregon, with Automated Sales Tax (its per-state tax codes, ``tax.US_STATE_TAX``).
+``ca``: the same business, names and amounts in British Columbia/Ontario, with Canadian tax codes
+and rates (GST, HST, QST 9.975 %, PST...) that every invoice line names, in Canadian dollars.
+Both have the sales terms Due on receipt, Net 15 and Net 30 (the company default, Id 3).
 
 Its data is chosen to exercise the sync: several Income and Expense/COGS accounts for the dropdowns,
 two bank accounts plus Undeposited Funds for the deposit choice, about fifteen customers — three with
@@ -12,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qbosync_desktop.sandbox.qbo import operations
+from qbosync_desktop.sandbox.qbo import operations, tax
 from qbosync_desktop.sandbox.qbo.storage import Company
 
 COMPANY_NAME = "Cedar & Pine Home Services"
@@ -119,21 +124,64 @@ INVOICES: list[tuple[str, str, list[tuple[str, float, float]]]] = [
 ]
 
 
-def seed_practice(company: Company) -> None:
-    """Create the practice company (call once, on an empty company, with the lock held)."""
-    company.put("CompanyInfo", {
+#: (name, DueDays) — ids 1, 2, 3 in this order; Preferences.SalesFormsPrefs.DefaultTerms is "3".
+TERMS: list[tuple[str, int]] = [("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30)]
+
+#: The Canadian company's places: US city -> (city, province, postal code). State OR -> BC, WA -> ON.
+CA_PLACES: dict[str, tuple[str, str, str]] = {
+    "Portland": ("Vancouver", "BC", "V6B 1A1"), "Beaverton": ("Burnaby", "BC", "V5H 2E2"),
+    "Salem": ("Victoria", "BC", "V8W 1P6"), "Hood River": ("Kelowna", "BC", "V1Y 6H2"),
+    "Bend": ("Kamloops", "BC", "V2C 1A1"), "Milwaukie": ("Richmond", "BC", "V6X 1A5"),
+    "Lake Oswego": ("North Vancouver", "BC", "V7M 1A1"), "Astoria": ("Nanaimo", "BC", "V9R 5H9"),
+    "Oregon City": ("Surrey", "BC", "V3T 1V8"), "Gresham": ("Coquitlam", "BC", "V3B 7N5"),
+    "Tigard": ("Langley", "BC", "V3A 4R3"), "Vancouver": ("Toronto", "ON", "M5V 2T6"),
+    "Seattle": ("Ottawa", "ON", "K1P 5G4"), "Bellevue": ("Mississauga", "ON", "L5B 3C2"),
+}
+#: The Canadian company's tax code per item (services: GST only in BC; goods: GST + PST).
+CA_ITEM_CODES = {"Materials": "GST/PST BC"}
+
+
+def _localise(value: Any, flavour: str) -> Any:
+    """The Canadian company's copy of a seed value: addresses moved to Canada (recursively)."""
+    if flavour != tax.CA:
+        return value
+    if isinstance(value, list):
+        return [_localise(v, flavour) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _localise(v, flavour) for k, v in value.items()}
+    if "City" in out and out.get("Country") == "USA":
+        city, province, postal = CA_PLACES.get(str(out["City"]), (str(out["City"]), "BC", "V6B 1A1"))
+        out.update({"City": city, "PostalCode": postal, "Country": "Canada"})
+        if "CountrySubDivisionCode" in out:
+            out["CountrySubDivisionCode"] = province
+    return out
+
+
+def seed_practice(company: Company, flavour: str = tax.US) -> None:
+    """Create the practice company (call once, on an empty company, with the lock held).
+
+    ``flavour``: ``"us"`` (Automated Sales Tax) or ``"ca"`` (Canadian tax codes and rates)."""
+    if flavour not in tax.FLAVOURS:
+        raise ValueError(f"unknown company flavour {flavour!r}")
+    canadian = flavour == tax.CA
+    company.put("CompanyInfo", _localise({
         "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False, "CompanyName": COMPANY_NAME,
-        "LegalName": COMPANY_NAME + " LLC", "Country": "US", "SupportedLanguages": "en",
+        "LegalName": COMPANY_NAME + (" Ltd." if canadian else " LLC"), "Country": "CA" if canadian else "US",
+        "SupportedLanguages": "en",
         "CompanyAddr": _addr("1200 SE Division St", "Portland", "OR", "97202"),
         "Email": {"Address": "books@cedarandpine.example.com"}, "FiscalYearStartMonth": "January",
         "CompanyStartDate": "2020-01-01", "NameValue": [{"Name": "QBOIndustryType", "Value": "Home Services"}],
-    })
+    }, flavour))
     company.put("Preferences", {
         "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False,
-        "SalesFormsPrefs": {"CustomTxnNumbers": False, "AllowDeposit": True, "DefaultTerms": {"value": "3"}},
-        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+        "SalesFormsPrefs": {"CustomTxnNumbers": False, "AllowDeposit": True, "DefaultTerms": {"value": "3"},
+                            "AllowDiscount": True},
+        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "CAD" if canadian else "USD"}},
         "AccountingInfoPrefs": {"TrackDepartments": False, "ClassTrackingPerTxn": False},
+        "TaxPrefs": {"UsingSalesTax": True} if canadian else {"UsingSalesTax": True, "PartnerTaxEnabled": True},
     })
+    tax.seed_tax(company, flavour)
     ids: dict[tuple[str, str], str] = {}
 
     def make(entity: str, body: dict[str, Any], key: str) -> dict[str, Any]:
@@ -141,15 +189,18 @@ def seed_practice(company: Company) -> None:
         ids[(entity, key)] = str(obj["Id"])
         return obj
 
+    for term_name, days in TERMS:
+        make("Term", {"Name": term_name, "DueDays": days}, term_name)
     for name, acct_type, sub_type in ACCOUNTS:
         make("Account", {"Name": name, "AccountType": acct_type, "AccountSubType": sub_type}, name)
     for body in CUSTOMERS:
-        make("Customer", body, body["DisplayName"])
+        make("Customer", _localise(body, flavour), body["DisplayName"])
     for parent, name, addr in SUB_CUSTOMERS:
         make("Customer", {"DisplayName": name, "ParentRef": {"value": ids[("Customer", parent)]}, "Job": True,
-                          "BillWithParent": True, "BillAddr": addr}, name)
+                          "BillWithParent": True, "BillAddr": _localise(addr, flavour)}, name)
     for body in VENDORS:
-        make("Vendor", body, body["DisplayName"])
+        make("Vendor", _localise(body, flavour), body["DisplayName"])
+    codes = {c["Name"]: str(c["Id"]) for c in company.all("TaxCode")}
     for name, item_type, price, income, expense, description in ITEMS:
         body: dict[str, Any] = {"Name": name, "Type": item_type, "UnitPrice": price, "Description": description,
                                 "IncomeAccountRef": {"value": ids[("Account", income)]}}
@@ -160,7 +211,9 @@ def seed_practice(company: Company) -> None:
         make("Invoice", {
             "CustomerRef": {"value": ids[("Customer", customer)]}, "DocNumber": doc,
             "Line": [{"DetailType": "SalesItemLineDetail", "Amount": round(qty * price, 2),
-                      "SalesItemLineDetail": {"ItemRef": {"value": ids[("Item", item)]}, "Qty": qty, "UnitPrice": price}}
+                      "SalesItemLineDetail": {"ItemRef": {"value": ids[("Item", item)]}, "Qty": qty, "UnitPrice": price,
+                                              **({"TaxCodeRef": {"value": codes[CA_ITEM_CODES.get(item, "GST")]}}
+                                                 if canadian else {})}}
                      for item, qty, price in lines],
         }, doc)
     operations.create(company, "Payment", {

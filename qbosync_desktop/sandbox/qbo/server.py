@@ -14,7 +14,7 @@ import logging
 import random
 import socket
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from qbosync_desktop.sandbox.qbo.clock import Clock
 from qbosync_desktop.sandbox.qbo.oauth import OAuthServer
 from qbosync_desktop.sandbox.qbo.seed import seed_practice
 from qbosync_desktop.sandbox.qbo.storage import ENTITIES, Company, Persistence
+from qbosync_desktop.sandbox.qbo.tax import FLAVOURS
 from qbosync_desktop.sandbox.qbo.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,23 @@ class SandboxConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
+
+
+#: What :meth:`QboSandbox.snapshot` copies of the company and of the OAuth server.
+_COMPANY_STATE = ("objects", "stamps", "tombstones", "next_ids", "replay", "index", "relations")
+_OAUTH_STATE = ("clients", "codes", "grants", "access", "refresh")
+
+
+@dataclass(frozen=True)
+class SandboxSnapshot:
+    """A started sandbox's state at one moment (see :meth:`QboSandbox.snapshot`)."""
+
+    state: dict[str, dict[str, Any]]
+    stats: dict[str, int]
+    settings: Settings
+    throttle: bool
+    clock_offset: float
+    rng: Any
 
 
 class _Handler(WSGIRequestHandler):
@@ -223,6 +241,7 @@ class QboSandbox:
         throttle_xml: bool = False,
         random_seed: int | None = None,
         app_name: str = APP_NAME,
+        company: str = "us",
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ConfigurationError(
@@ -231,6 +250,9 @@ class QboSandbox:
             )
         if seed not in (None, "", "practice", "empty"):
             raise ConfigurationError(f"Unknown practice data set {seed!r}.", hint="Use 'practice' or 'empty'.", field="seed")
+        if company not in FLAVOURS:
+            raise ConfigurationError(f"Unknown practice company {company!r}.",
+                                     hint="Use 'us' (Automated Sales Tax) or 'ca' (Canadian tax codes).", field="company")
         if time_scale <= 0:
             raise ConfigurationError("time_scale must be positive.", hint="Use 1 for real time, 60 for a 1-second minute.",
                                      field="time_scale")
@@ -240,6 +262,7 @@ class QboSandbox:
         self.access_token_ttl = access_token_ttl
         self.data_dir = Path(data_dir) if data_dir else None
         self.seed = seed
+        self.company_flavour = company
         self.redirect_uris = list(redirect_uris)
         self.host = host
         self.port = port
@@ -266,7 +289,7 @@ class QboSandbox:
         company.load()
         if company.is_empty() and self.seed == "practice":
             with company.write_lock():
-                seed_practice(company)
+                seed_practice(company, self.company_flavour)
         oauth = OAuthServer(self.clock, self.access_token_ttl, persistence)
         oauth.load()
         client = oauth.ensure_client(self.app_name)
@@ -324,6 +347,46 @@ class QboSandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # --- snapshot / restore ----------------------------------------------------------------------
+    def snapshot(self) -> SandboxSnapshot:
+        """Everything a test can change, copied: the company, the OAuth grants and tokens, the request
+        counters, the drill settings, the throttle switch, the clock offset and the random state.
+
+        With :meth:`restore` one started server serves many tests, each from the same state, for the
+        cost of a copy (tests start the practice servers once per module). In-memory companies only:
+        a server with a data folder is restarted instead.
+        """
+        company, oauth = self._started(), self.oauth
+        assert oauth is not None
+        if self._persistence is not None:
+            raise RuntimeError("snapshot() needs an in-memory sandbox (no data_dir)")
+        with company.lock, oauth.lock:
+            state = {
+                "company": {k: copy.deepcopy(getattr(company, k)) for k in _COMPANY_STATE},
+                "oauth": {k: copy.deepcopy(getattr(oauth, k)) for k in _OAUTH_STATE},
+            }
+        return SandboxSnapshot(
+            state=state, stats=self._stats.snapshot(), settings=copy.copy(self.settings),
+            throttle=self._throttle.enabled, clock_offset=self.clock.offset, rng=self._rng.getstate(),
+        )
+
+    def restore(self, snap: SandboxSnapshot) -> None:
+        """Put the server back exactly as :meth:`snapshot` found it (the address stays the same)."""
+        company, oauth = self._started(), self.oauth
+        assert oauth is not None
+        with company.lock, oauth.lock:
+            for k, v in snap.state["company"].items():
+                setattr(company, k, copy.deepcopy(v))
+            company._json = {}
+            for k, v in snap.state["oauth"].items():
+                setattr(oauth, k, copy.deepcopy(v))
+        self._stats.reset(snap.stats)
+        for f in fields(Settings):
+            setattr(self.settings, f.name, getattr(snap.settings, f.name))
+        self._throttle.reset(enabled=snap.throttle)
+        self.clock.set_offset(snap.clock_offset)
+        self._rng.setstate(snap.rng)
 
     # --- handles -------------------------------------------------------------------------------
     def _started(self) -> Company:

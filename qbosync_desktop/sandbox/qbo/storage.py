@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,14 @@ import peewee
 
 from qbosync_desktop.sandbox.qbo.clock import Clock, intuit_time
 
-NAME_LISTS = ("Customer", "Vendor", "Item", "Account")
-TRANSACTIONS = ("Invoice", "Payment", "Bill")
+NAME_LISTS = ("Customer", "Vendor", "Item", "Account", "Term")
+#: Lists QBO keeps itself: readable and queryable, never written through ``POST /taxcode`` etc.
+TAX_LISTS = ("TaxCode", "TaxRate")
+#: Queries hide inactive records of these unless the query mentions ``Active``.
+HIDES_INACTIVE = NAME_LISTS + TAX_LISTS
+TRANSACTIONS = ("Invoice", "Payment", "Bill", "CreditMemo", "RefundReceipt")
 SINGLETONS = ("CompanyInfo", "Preferences")
-ENTITIES = NAME_LISTS + TRANSACTIONS + SINGLETONS
+ENTITIES = NAME_LISTS + TAX_LISTS + TRANSACTIONS + SINGLETONS
 DB_FILE = "qbo-sandbox.sqlite3"
 #: Uniqueness groups QBO enforces: DisplayName across customers and vendors, item and account names,
 #: DocNumber per transaction type. Case-insensitive, inactive records included.
@@ -34,17 +38,30 @@ INDEXED = {
     "Vendor": ("party", "DisplayName"),
     "Item": ("item", "Name"),
     "Account": ("account", "Name"),
+    "Term": ("term", "Name"),
     "Invoice": ("doc:Invoice", "DocNumber"),
     "Bill": ("doc:Bill", "DocNumber"),
+    "CreditMemo": ("doc:CreditMemo", "DocNumber"),
+    "RefundReceipt": ("doc:RefundReceipt", "DocNumber"),
 }
+
+
+def linked_ids(payment: dict[str, Any] | None, txn_type: str) -> set[str]:
+    """Ids of the transactions of ``txn_type`` (Invoice, CreditMemo) a payment's lines link to."""
+    if not payment:
+        return set()
+    return {str(lk.get("TxnId")) for ln in payment.get("Line") or [] for lk in ln.get("LinkedTxn") or []
+            if lk.get("TxnType") == txn_type}
 
 
 def linked_invoice_ids(payment: dict[str, Any] | None) -> set[str]:
     """Ids of the invoices a payment is applied to."""
-    if not payment:
-        return set()
-    return {str(lk.get("TxnId")) for ln in payment.get("Line") or [] for lk in ln.get("LinkedTxn") or []
-            if lk.get("TxnType") == "Invoice"}
+    return linked_ids(payment, "Invoice")
+
+
+def linked_credit_ids(payment: dict[str, Any] | None) -> set[str]:
+    """Ids of the credit memos a payment applies."""
+    return linked_ids(payment, "CreditMemo")
 
 
 def _parent_id(customer: dict[str, Any]) -> set[str]:
@@ -55,9 +72,9 @@ def _parent_id(customer: dict[str, Any]) -> set[str]:
 #: Reference indexes: which objects point at a given id. Validating a payment needs "the payments
 #: applied to this invoice" and "the sub-customers of this customer"; scanning every payment and
 #: customer for that made a sync of 15,000 payments quadratic (minutes of sandbox CPU).
-RELATIONS = {
-    "Payment": ("payments_by_invoice", linked_invoice_ids),
-    "Customer": ("customers_by_parent", _parent_id),
+RELATIONS: dict[str, tuple[tuple[str, Callable[[dict[str, Any]], set[str]]], ...]] = {
+    "Payment": (("payments_by_invoice", linked_invoice_ids), ("payments_by_credit", linked_credit_ids)),
+    "Customer": (("customers_by_parent", _parent_id),),
 }
 
 
@@ -145,7 +162,7 @@ class Company:
         self.next_ids: dict[str, int] = {e: 1 for e in ENTITIES}
         self.replay: dict[str, tuple[int, bytes]] = {}
         self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
-        self.relations: dict[str, dict[str, set[str]]] = {name: {} for name, _ in RELATIONS.values()}
+        self.relations: dict[str, dict[str, set[str]]] = {name: {} for pairs in RELATIONS.values() for name, _ in pairs}
         self._json: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
     @contextmanager
@@ -190,10 +207,9 @@ class Company:
         return set(self.relations[relation].get(str(target_id), ()))
 
     def _index_obj(self, entity: str, obj: dict[str, Any], add: bool) -> None:
-        relation = RELATIONS.get(entity)
-        if relation is not None:
-            table = self.relations[relation[0]]
-            for target in relation[1](obj):
+        for name, targets in RELATIONS.get(entity, ()):
+            table = self.relations[name]
+            for target in targets(obj):
                 ids = table.setdefault(target, set())
                 if add:
                     ids.add(str(obj["Id"]))

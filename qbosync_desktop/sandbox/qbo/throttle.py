@@ -34,6 +34,13 @@ class Throttle:
         self._batches: dict[str, deque[float]] = {}
         self._in_flight: dict[str, int] = {}
 
+    def reset(self, *, enabled: bool) -> None:
+        """Forget the request history (requests still in flight keep their count until they leave)."""
+        with self._lock:
+            self.enabled = enabled
+            self._requests.clear()
+            self._batches.clear()
+
     def enter(self, realm: str, *, batch: bool = False) -> str | None:
         """Admit a request, or return why it is refused (then do not call :meth:`leave`)."""
         now = self._now()

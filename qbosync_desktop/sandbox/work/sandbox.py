@@ -11,9 +11,11 @@ benchmarks), and its API key is printed on stdout.
 
 from __future__ import annotations
 
+import copy as copy_module
 import json
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from qbosync_desktop.sandbox.work.db import WorkDatabase
-from qbosync_desktop.sandbox.work.server import WorkApi
+from qbosync_desktop.sandbox.work.server import Stats, WorkApi
 from qbosync_desktop.sandbox.work.store import WorkStore
 from qbosync_desktop.sandbox.work.user import WorkUser
 
@@ -47,6 +49,16 @@ class WorkSandboxConfig:
     def to_json(self) -> str:
         """The CLI's first stdout line: what a client needs to connect."""
         return json.dumps({"base_url": self.base_url, "api_key": self.api_key})
+
+
+@dataclass(frozen=True)
+class WorkSnapshot:
+    """A started demo server's data at one moment (see :meth:`WorkSandbox.snapshot`)."""
+
+    db: sqlite3.Connection
+    latency_ms: float
+    stats: Stats
+    recent: tuple[Any, ...]
 
 
 class WorkSandbox:
@@ -132,6 +144,45 @@ class WorkSandbox:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    # -- snapshot / restore -----------------------------------------------------------------------
+    def snapshot(self) -> WorkSnapshot:
+        """The database copied into memory (SQLite's backup API), the latency setting, the counters
+        and the request log.
+
+        With :meth:`restore` one started server serves many tests from the same data for the cost of
+        a page copy (tests start the practice servers once per module).
+        """
+        store, api = self._started()
+        assert self._wdb is not None
+        copy = sqlite3.connect(":memory:", check_same_thread=False)
+        with store.write_lock:
+            live = sqlite3.connect(self._wdb.path, timeout=15)
+            try:
+                live.backup(copy)
+            finally:
+                live.close()
+        return WorkSnapshot(copy, api.latency_ms, copy_module.deepcopy(api.stats), tuple(api.recent))
+
+    def restore(self, snap: WorkSnapshot) -> None:
+        """Put the data, counters and request log back as :meth:`snapshot` found them; no faults pending.
+
+        The store's clock keeps counting up, so a record changed after the restore is still newer
+        than everything a client saw before.
+        """
+        store, api = self._started()
+        assert self._wdb is not None
+        with store.write_lock:
+            live = sqlite3.connect(self._wdb.path, timeout=15)
+            try:
+                snap.db.backup(live)
+            finally:
+                live.close()
+        api.clear_faults()
+        api.stats = copy_module.deepcopy(snap.stats)
+        api.recent.clear()
+        api.recent.extend(snap.recent)
+        self.set_latency(snap.latency_ms)
 
     # -- handles ----------------------------------------------------------------------------------
     def _started(self) -> tuple[WorkStore, WorkApi]:

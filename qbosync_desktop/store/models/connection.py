@@ -1,4 +1,4 @@
-"""Connection, sync settings and concept mappings (schema versions 2-9).
+"""The connection, the sync settings and the concept mappings.
 
 One data folder holds one company connection, so :class:`Connection` is a single row (``id = 1``).
 It keeps only what is needed to rebuild the connectors: the realm, the OAuth endpoints' discovery
@@ -10,45 +10,22 @@ later needs no migration; :class:`ConceptMapping` keeps the contractor seed's "m
 concept once to an expense account" — a table of its own because the seed says the mappings are
 forgotten on disconnect while the other settings are kept.
 
-Shared helpers for the other areas' models: :class:`BaseModel` (bound to the database proxy),
-:class:`JSONField` and :func:`utcnow` (naive UTC, the one time convention in the database).
+Schema version 2 creates these tables (:mod:`qbosync_desktop.store.schema`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import peewee
 
-from qbosync_desktop.store.db import database
-from qbosync_desktop.store.migrations import step
+from qbosync_desktop.store.models.base import BaseModel, JSONField
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"
 DISCONNECTED = "disconnected"
 CONNECTION_STATES = (CONNECTED, NEEDS_RECONNECT, DISCONNECTED)
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC: every timestamp in the database is UTC without tzinfo (peewee stores it as text)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-class JSONField(peewee.TextField):
-    """A JSON document in a TEXT column (SQLite has no JSON type that peewee maps portably)."""
-
-    def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, sort_keys=True, default=str)
-
-    def python_value(self, value: Any) -> Any:
-        return None if value is None else json.loads(value)
-
-
-class BaseModel(peewee.Model):
-    class Meta:
-        database = database
 
 
 class Connection(BaseModel):
@@ -126,11 +103,3 @@ class ConceptMapping(BaseModel):
     class Meta:
         table_name = "concept_mapping"
 
-
-MODELS = (Connection, SettingValue, ConceptMapping)
-
-
-@step(2)
-def _v2_connection_settings(db: peewee.Database) -> None:
-    with db.bind_ctx(MODELS):
-        db.create_tables(MODELS, safe=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import utcnow
-from qbosync_desktop.store.models.twoway import Conflict
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.sync import audit
 
 KEEP_CHOICES = ("work", "quickbooks")

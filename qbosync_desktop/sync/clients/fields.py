@@ -9,10 +9,10 @@ overwritten.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from qbosync_desktop.connectors.work.models import Client
 from qbosync_desktop.sync.rules.addresses import FIELDS as ADDRESS_FIELDS
 from qbosync_desktop.sync.rules.addresses import Address, from_qbo, from_work, to_qbo, to_work
 
@@ -24,28 +24,22 @@ FIELDS: tuple[str, ...] = (*PERSON_FIELDS, "address", "active")
 WORK_MAX = {"name": 255, "first_name": 100, "last_name": 100, "company_name": 255, "phone": 50}
 
 
-def get(record: Any, name: str, default: Any = None) -> Any:
-    """Read a field from a Work record dataclass or a plain dict."""
-    if isinstance(record, Mapping):
-        return record.get(name, default)
-    return getattr(record, name, default)
-
-
-def _s(value: Any) -> str:
+def _s(value: object) -> str:
     return " ".join(str(value).split()) if value not in (None, "") else ""
 
 
-def work_values(client: Any, address_field: str = "billing_address") -> dict[str, Any]:
-    """A Work client (or site, with ``address_field="address"``) → canonical values."""
-    raw = get(client, address_field)
-    if raw is not None and dataclasses.is_dataclass(raw):
-        raw = dataclasses.asdict(raw)
-    addr = from_work(raw)
-    out: dict[str, Any] = {f: _s(get(client, f)) for f in PERSON_FIELDS}
-    out["address"] = addr.as_dict()
-    active = get(client, "active", True)
-    out["active"] = True if active is None else bool(active)
-    return out
+def work_values(client: Client) -> dict[str, Any]:
+    """A Work client → canonical values (the keys of :data:`FIELDS`)."""
+    return {
+        "name": _s(client.name),
+        "first_name": _s(client.first_name),
+        "last_name": _s(client.last_name),
+        "company_name": _s(client.company_name),
+        "email": _s(client.email),
+        "phone": _s(client.phone),
+        "address": from_work(client.billing_address).as_dict(),
+        "active": bool(client.active),
+    }
 
 
 def qbo_values(customer: Mapping[str, Any]) -> dict[str, Any]:

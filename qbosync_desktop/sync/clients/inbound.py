@@ -34,16 +34,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.connectors.qbo.query import quote
+from qbosync_desktop.connectors.work.models import Client, Company
 from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, OutboxEntry, Problem, utcnow
-from qbosync_desktop.store.models.twoway import Conflict, WorkWrite
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.conflicts import Conflict
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
 from qbosync_desktop.sync.clients import stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
     address_of,
-    get,
     is_top_level,
     qbo_patch,
     qbo_values,
@@ -118,12 +121,12 @@ def read_customers(ctx: RunContext) -> cdc.Changes:
     return state.read
 
 
-def outbound_fingerprint(ctx: RunContext, client: Any) -> str:
+def outbound_fingerprint(ctx: RunContext, client: Client) -> str:
     """What the outbound ``clients`` phase computes for this client, so it sees no change."""
     return fingerprint(customer_body(client, sent_name(ctx, client)))
 
 
-def _sent(client: Any, display_name: str) -> dict[str, Any]:
+def _sent(client: Client, display_name: str) -> dict[str, Any]:
     return customer_body(client, display_name)
 
 
@@ -145,10 +148,10 @@ class ClientsTwoWay:
 
         since = ctx.cursor(WORK_CURSOR)
         work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
-        newest = max((t for t in (stamp(get(c, "updated_at")) for c in work_changed) if t), default=None)
+        newest = max((t for t in (stamp(c.updated_at) for c in work_changed) if t), default=None)
         if newest is not None:
             ctx.stage_cursor(WORK_CURSOR, after(newest))
-        work_by_id = {str(get(c, "id")): c for c in work_changed}
+        work_by_id = {str(c.id): c for c in work_changed}
 
         # Customers CDC will not report again but that need handling now: a failed import (the fix
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
@@ -172,7 +175,7 @@ class ClientsTwoWay:
         all_work = dict(work_by_id)
         fresh_ids = {str(c["Id"]) for c in read.records}
         if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
-            all_work = {str(get(c, "id")): c for c in ctx.work.clients()}
+            all_work = {str(c.id): c for c in ctx.work.clients()}
         unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in links]
         decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
         state = ctx.flow_state(CustomersRun)
@@ -223,36 +226,33 @@ class ClientsTwoWay:
         for wid in list(pairs):
             if wid in resolved or wid in recheck:
                 continue
-            link, cust, client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
-            qbo_known = cust is None or str(cust.get("SyncToken")) == str(link.qbo_sync_token)
-            work_known = client is None or str(get(client, "version")) == str(link.work_version)
+            link, read_cust, read_client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
+            qbo_known = read_cust is None or str(read_cust.get("SyncToken")) == str(link.qbo_sync_token)
+            work_known = read_client is None or str(read_client.version) == str(link.work_version)
             if qbo_known and work_known:
                 del pairs[wid]
         need = [w for w in pairs if w not in work_by_id]
         if len(need) > BULK_READ_THRESHOLD:
             # Many QuickBooks-side changes (e.g. a bulk edit): one paged list beats a GET per client.
-            work_by_id.update({str(get(c, "id")): c for c in ctx.work.clients()})
+            work_by_id.update({str(c.id): c for c in ctx.work.clients()})
         for wid, qid in sorted(pairs.items()):
             link = links[wid]
-            client = work_by_id.get(wid)
-            if client is None:
-                client = ctx.work.get_client(wid)
-            cust = customers.get(qid)
-            changes.append(self._merge_change(ctx, link, client, cust, s.conflict_policy))
+            client = work_by_id.get(wid) or ctx.work.get_client(wid)
+            changes.append(self._merge_change(ctx, link, client, customers.get(qid), s.conflict_policy))
         return changes
 
-    def _link_changes(self, ctx: RunContext, client: Any, cust: dict[str, Any], info: dict[str, Any]) -> list[Change]:
+    def _link_changes(self, ctx: RunContext, client: Client, cust: dict[str, Any], info: dict[str, Any]) -> list[Change]:
         """An accepted match: the link, then (as its own change, so the preview counts what the run
         does) the first merge of the pair - gaps filled, real differences by the policy."""
-        wid, qid = str(get(client, "id")), str(cust["Id"])
-        label = str(get(client, "name"))
+        wid, qid = str(client.id), str(cust["Id"])
+        label = str(client.name)
         reason = f"Matched with QuickBooks customer \u201c{cust.get('DisplayName')}\u201d: {info.get('reason', '')}"
         link_ch = Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=label,
                          meta={"match": info, "sync_token": cust.get("SyncToken")})
         lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
         return [link_ch, self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)]
 
-    def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Any, pending: WorkWrite | None) -> Change:
+    def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Company, pending: WorkWrite | None) -> Change:
         qid = str(cust["Id"])
         label = str(cust.get("DisplayName") or qid)
         key = problem_key(qid)
@@ -265,7 +265,7 @@ class ClientsTwoWay:
         try:
             addr = client_address_for_work(
                 address_of(values), use_default_state=s.use_default_state,
-                default_state=get(company, "default_state"), default_country=get(company, "default_country"),
+                default_state=company.default_state, default_country=company.default_country,
                 qbo_id=qid)
         except MissingState as exc:
             return Change(KIND, key, qid, "fail", exc.message, problem=exc, entity=ENTITY, label=label)
@@ -286,7 +286,7 @@ class ClientsTwoWay:
         return Change(KIND, key, qid, "import", reason, payload=body, entity=ENTITY, label=label,
                       meta={"qbo": values, "sync_token": cust.get("SyncToken")})
 
-    def _merge_meta(self, client: Any, cust: dict[str, Any] | None, res: Any, qbo_now: dict[str, Any] | None
+    def _merge_meta(self, client: Client, cust: dict[str, Any] | None, res: Any, qbo_now: dict[str, Any] | None
                     ) -> dict[str, Any]:
         return {
             "to_work": res.to_work,
@@ -297,16 +297,16 @@ class ClientsTwoWay:
             "base_qbo": res.base_qbo,
             "qbo_now": qbo_now if qbo_now is not None else qbo_values(cust or {}),
             "sync_token": (cust or {}).get("SyncToken"),
-            "work_version": get(client, "version"),
+            "work_version": client.version,
             "client": client,
         }
 
-    def _merge_change(self, ctx: RunContext, link: Link, client: Any, cust: dict[str, Any] | None, policy: str
+    def _merge_change(self, ctx: RunContext, link: Link, client: Client, cust: dict[str, Any] | None, policy: str
                       ) -> Change:
         tw = _twoway(link)
         w_now = work_values(client)
         q_now = qbo_values(cust) if cust is not None else (tw.get("qbo_seen") or None)
-        label = str(get(client, "name"))
+        label = str(client.name)
         if q_now is None:
             # Linked by the outbound phase and never read back: QuickBooks holds what was sent.
             sent = (link.synced or {}).get("sent")
@@ -338,7 +338,7 @@ class ClientsTwoWay:
                 # QuickBooks would refuse the new name (2040/2050): say so before sending anything;
                 # the record syncs once the name is fixed in Work.
                 return Change(KIND, link.work_id, link.qbo_id, "fail", bad.message, problem=bad, entity=ENTITY,
-                              label=label, meta={"work_version": get(client, "version")})
+                              label=label, meta={"work_version": client.version})
         payload = None
         if res.to_qbo:
             payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
@@ -444,15 +444,15 @@ class ClientsTwoWay:
                                         meta={"qbo": ch.meta.get("qbo")})
                 for ch in imports
             ]
-        results, stop = work_writes.send_all(ctx, writes, "create_client")
+        results, stop = work_writes.send_all(ctx, writes, lambda work: work.create_client)
         by_write = {id(ww): ch for ww, ch in zip(writes, imports, strict=True)}
         for i in range(0, len(results), APPLY_CHUNK):
             done: list[tuple[str, Change]] = []
             with database.atomic():
                 for ww, client, exc in results[i:i + APPLY_CHUNK]:
                     ch = by_write[id(ww)]
-                    if exc is not None:
-                        if not (exc.fatal or exc.transient or exc is stop):
+                    if client is None:  # not created: Work refused it, or the run stops (``exc`` says which)
+                        if exc is not None and not (exc.fatal or exc.transient or exc is stop):
                             work_writes.refused(ctx, ww, exc, phase=PHASE, label=ch.label)
                         continue
                     done.append((self._link_import(ctx, ch, ww, client), ch))
@@ -462,17 +462,17 @@ class ClientsTwoWay:
         if stop is not None:
             raise stop
 
-    def _link_import(self, ctx: RunContext, ch: Change, ww: WorkWrite, client: Any) -> str:
+    def _link_import(self, ctx: RunContext, ch: Change, ww: WorkWrite, client: Client) -> str:
         """Apply one created client (inside the caller's transaction). Returns its Work id."""
         qid = str(ch.qbo_id)
-        wid = str(get(client, "id"))
+        wid = str(client.id)
         w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
         work_writes.mark_done(ww, wid)
         link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
         if link is None:
             link = Link.create(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=ch.meta.get("sync_token"),
-                               work_version=str(get(client, "version")), origin="imported", updated_at=utcnow())
-        link.synced = {"sent": _sent(client, q_vals.get("name") or get(client, "name")),
+                               work_version=str(client.version), origin="imported", updated_at=utcnow())
+        link.synced = {"sent": _sent(client, q_vals.get("name") or client.name),
                        "twoway": {"work": w_vals, "qbo": q_vals, "qbo_seen": q_vals}}
         ctx.remember_link(link)
         link.fingerprint = outbound_fingerprint(ctx, client)
@@ -496,7 +496,7 @@ class ClientsTwoWay:
         while to_work:
             try:
                 patch = work_patch(to_work, work_values(client))
-                client = ctx.work.update_client(wid, get(client, "version"), **patch)
+                client = ctx.work.update_client(wid, client.version, **patch)
                 break
             except WorkConflict:
                 attempts += 1
@@ -527,9 +527,9 @@ class ClientsTwoWay:
         with database.atomic():
             link = Link.get((Link.kind == KIND) & (Link.work_id == wid))
             before = (link.synced, link.work_version, link.qbo_sync_token, link.fingerprint)
-            display = to_qbo.get("name") or q_now.get("name") or get(client, "name")
+            display = to_qbo.get("name") or q_now.get("name") or client.name
             link.synced = {**(link.synced or {}), "sent": _sent(client, display), "twoway": synced_twoway}
-            link.work_version = str(get(client, "version"))
+            link.work_version = str(client.version)
             if meta.get("sync_token") is not None and not to_qbo:
                 link.qbo_sync_token = str(meta["sync_token"])
             ctx.remember_link(link)
@@ -559,7 +559,7 @@ class ClientsTwoWay:
             "phase": PHASE,
             "synced": link.synced,
             "fingerprint": link.fingerprint,
-            "work_version": get(client, "version"),
+            "work_version": client.version,
             "before": {f: q_now.get(f) for f in to_qbo},
             "after": to_qbo,
             "message": "Changed in Work: " + ", ".join(sorted(to_qbo)),
@@ -597,7 +597,7 @@ class ClientsTwoWay:
 
 
 def phase(ctx: RunContext) -> ClientsTwoWay | None:
-    return ClientsTwoWay() if getattr(ctx.settings, "clients", True) else None
+    return ClientsTwoWay() if ctx.settings.clients else None
 
 
 __all__ = ["ClientsTwoWay", "CustomersRun", "QboSyncError", "canonical_body", "create_idempotent", "phase",

@@ -35,11 +35,11 @@ POLICIES: tuple[str, ...] = ("ask", "work", "quickbooks")
 WORK, QUICKBOOKS = "work", "quickbooks"
 
 
-def _text(v: Any) -> str:
+def _text(v: object) -> str:
     return " ".join(str(v).split()) if v not in (None, "") else ""
 
 
-def _plain(v: Any) -> str:
+def _plain(v: object) -> str:
     return fold_accents(_text(v)).casefold()
 
 
@@ -58,7 +58,8 @@ def _address_key(v: Any) -> Any:
 
 
 #: How two values of a field are judged equivalent. Anything not listed compares on cleaned text.
-EQUIVALENCE: dict[str, Callable[[Any], Any]] = {
+#: field → the key two values are compared by (equal keys: the same value written differently)
+EQUIVALENCE: dict[str, Callable[[Any], object]] = {
     "name": name_key,
     "first_name": name_key,
     "last_name": name_key,

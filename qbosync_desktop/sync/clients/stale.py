@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, OutboxEntry, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.outbox import OutboxEntry
 from qbosync_desktop.sync import audit
 from qbosync_desktop.sync.clients.conflicts import FIELD_LABELS
 from qbosync_desktop.sync.clients.fields import FIELDS, qbo_values

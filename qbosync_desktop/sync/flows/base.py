@@ -18,10 +18,13 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from qbosync_desktop.core.errors import QboValidationError
-from qbosync_desktop.store.models.sync import AuditEntry, Problem
+from qbosync_desktop.connectors.work.models import Record
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError
+from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.store.models.audit import AuditEntry
+from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync.context import NameIndex
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
@@ -34,29 +37,21 @@ CENT = Decimal("0.01")
 
 #: A Work list method (a bound method of the Work client, e.g. ``work.invoices``): called with no
 #: argument for everything, or ``updated_since=<cursor>`` for what changed since.
-Lister = Callable[..., Iterable[Any]]
+R = TypeVar("R", bound=Record)
+Lister = Callable[..., Iterable[R]]
 
 
-def val(rec: Any, name: str, default: Any = None) -> Any:
-    """A field of a Work record (a connector dataclass, or a dict)."""
-    if isinstance(rec, dict):
-        v = rec.get(name, default)
-    else:
-        v = getattr(rec, name, default)
-    return default if v is None else v
-
-
-def money(value: Any) -> float:
+def money(value: object) -> float:
     """QBO amounts are JSON numbers; Work sends decimal strings. Round half up to cents first."""
     return float(Decimal(str(value or 0)).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-def qty(value: Any) -> float:
+def qty(value: object) -> float:
     d = Decimal(str(value or 0))
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def iso_date(value: Any) -> str | None:
+def iso_date(value: object) -> str | None:
     if value in (None, ""):
         return None
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -64,7 +59,7 @@ def iso_date(value: Any) -> str | None:
     return str(value)[:10]
 
 
-def stamp(value: Any) -> str | None:
+def stamp(value: object) -> str | None:
     """A Work ``updated_at`` as a fixed-width UTC ISO string (sorts as text)."""
     if value in (None, ""):
         return None
@@ -90,20 +85,24 @@ def changed_since(ctx: RunContext, kind: str, cursor_name: str) -> str | None:
         return None
     since = ctx.cursor(cursor_name)
     problem_since = [
-        (p.details or {}).get("work_updated_at")
+        str(stamp_at)
         for p in Problem.select(Problem.details).where((Problem.kind == kind) & (Problem.state == "open"))
+        if (stamp_at := (p.details or {}).get("work_updated_at"))
     ]
-    problem_since = [s for s in problem_since if s]
     if problem_since and since is not None:
         since = min([since, *problem_since])
     return since
 
 
-def _list(lister: Lister, since: str | None) -> list[Any]:
+def _list(lister: Lister[R], since: str | None) -> list[R]:
     return list(lister(updated_since=since) if since else lister())
 
 
-def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister) -> None:
+def _list_records(lister: Lister[Record], since: str | None) -> list[Record]:
+    return _list(lister, since)
+
+
+def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[Record]) -> None:
     """Start reading this phase's Work changes on a background thread (Work reads do not depend on
     QuickBooks writes, so invoices can download while clients are being written: at 40,000 records
     that overlap is the difference between the throttle floor and twice it)."""
@@ -111,24 +110,26 @@ def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister) -> No
     if pool is None or cursor_name in ctx.state.prefetched:
         return
     since = changed_since(ctx, kind, cursor_name)
-    ctx.state.prefetched[cursor_name] = pool.submit(_list, lister, since)
+    ctx.state.prefetched[cursor_name] = pool.submit(_list_records, lister, since)
 
 
-def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister) -> list[Any]:
+def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> list[R]:
     """Work records changed since the cursor, plus those with an open problem. Stages the new cursor."""
     fetched = ctx.state.prefetched.pop(cursor_name, None)
+    records: list[R]
     if fetched is not None:
-        records = fetched.result()
+        # prefetched under this cursor name by the same flow with the same lister
+        records = cast("list[R]", fetched.result())
     else:
         records = _list(lister, changed_since(ctx, kind, cursor_name))
     # A record changed while we paged comes again at the end (Work's keyset paging moves it behind the
     # cursor): keep only its newest version, or one record would be planned - and created - twice.
-    newest_by_id: dict[str, Any] = {}
+    newest_by_id: dict[str, R] = {}
     for rec in records:
-        newest_by_id.pop(str(val(rec, "id")), None)
-        newest_by_id[str(val(rec, "id"))] = rec
+        newest_by_id.pop(rec.id, None)
+        newest_by_id[rec.id] = rec
     records = list(newest_by_id.values())
-    newest = max((s for s in (stamp(val(r, "updated_at")) for r in records) if s), default=None)
+    newest = max((s for s in (stamp(r.updated_at) for r in records) if s), default=None)
     if newest is not None:
         current = ctx.cursor(cursor_name)
         nxt = after(newest)
@@ -175,7 +176,7 @@ def unchanged(ctx: RunContext, kind: str, work_id: str, fp: str, problem_fp: str
     return link is not None and link.fingerprint == fp
 
 
-def last_sent(kind: str, work_id: str) -> dict[str, Any] | None:
+def last_sent(kind: str, work_id: str) -> JsonObject | None:
     """What the last create/update of a record sent (its audit row): the "before" of an update."""
     row = (AuditEntry.select(AuditEntry.after)
            .where((AuditEntry.kind == kind) & (AuditEntry.work_id == str(work_id))
@@ -193,18 +194,18 @@ def write_change(
     entity: str,
     work_id: str,
     label: str,
-    body: dict[str, Any],
-    rec: Any,
+    body: JsonObject,
+    rec: Record,
     full_update: bool,
     reason_create: str,
     reason_update: str,
 ) -> Change:
     """Create or update ``body`` for a Work record, keeping what applying the response needs."""
     fp = fingerprint(body)
-    meta = {
+    meta: JsonObject = {
         "fingerprint": fp,
-        "work_version": val(rec, "version"),
-        "work_updated_at": stamp(val(rec, "updated_at")),
+        "work_version": rec.version,
+        "work_updated_at": stamp(rec.updated_at),
     }
     link = ctx.link(kind, work_id)
     if link is None:
@@ -230,7 +231,7 @@ def resolve_display_name(
     what: str,
     link_entity: str,
     email: str | None = None,
-) -> tuple[str, str, dict | None, Any]:
+) -> tuple[str, str, JsonObject | None, QboSyncError | None]:
     """Decide the DisplayName of a record about to be created (or renamed) in QBO.
 
     Returns ``(decision, display_name, qbo_record, problem)`` where decision is:
@@ -239,6 +240,8 @@ def resolve_display_name(
     * ``"link"`` - an unlinked QBO ``link_entity`` with the same normalised name (or, for vendors,
       the same e-mail) exists: link it instead of creating a duplicate;
     * ``"fail"`` - ``problem`` says why and what to do.
+
+    ``qbo_record`` is set exactly for "link" and ``problem`` exactly for "fail", so callers narrow on them.
 
     The chosen name is reserved in the index, so a second Work record with the same name in the
     same run collides instead of being sent (QBO would refuse it with 6240 anyway).
@@ -272,7 +275,7 @@ def resolve_display_name(
         same_run = hit["entity"] == "planned" and entity == link_entity
         if same_run:
             other = what
-        if getattr(ctx.settings, "rename_on_collision", False):
+        if ctx.settings.rename_on_collision:
             new = renamed(name, work_id)
             if not idx.get(normalise(new)):
                 idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
@@ -282,29 +285,29 @@ def resolve_display_name(
     return "use", clean(name), None, None
 
 
-def is_fresh(ctx: RunContext, cursor_name: str, rec: Any) -> bool:
+def is_fresh(ctx: RunContext, cursor_name: str, rec: Record) -> bool:
     """True when the record came in because it changed (not because a problem made us re-read):
     only fresh records get a "skip" audit row, so re-reading never repeats the same skip."""
     cur = ctx.cursor(cursor_name)
-    s = stamp(val(rec, "updated_at"))
+    s = stamp(rec.updated_at)
     return cur is None or s is None or s >= cur
 
 
-def skip(kind: str, rec: Any, reason: str, *, entity: str, label: str, audit: bool) -> Change:
-    return Change(kind, str(val(rec, "id")), None, "skip", reason, entity=entity, label=label,
+def skip(kind: str, rec: Record, reason: str, *, entity: str, label: str, audit: bool) -> Change:
+    return Change(kind, rec.id, None, "skip", reason, entity=entity, label=label,
                   meta={"audit": audit, "close_problem": True})
 
 
-def name_fingerprint(ctx: RunContext, body: dict[str, Any]) -> str:
+def name_fingerprint(ctx: RunContext, body: JsonObject) -> str:
     """The fingerprint a name problem is kept under: the body plus the setting that can fix it."""
-    return fingerprint({**body, "_rename_on_collision": bool(getattr(ctx.settings, "rename_on_collision", False))})
+    return fingerprint({**body, "_rename_on_collision": bool(ctx.settings.rename_on_collision)})
 
 
-def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, fp: str, qbo_id: str | None = None) -> Change:
+def fail(kind: str, rec: Record, problem: QboSyncError, *, entity: str, label: str, fp: str, qbo_id: str | None = None) -> Change:
     """A planned failure. ``fp`` is the fingerprint the record had, so it is not re-evaluated until it
     changes (see :func:`unchanged`)."""
-    meta = {"work_updated_at": stamp(val(rec, "updated_at")), "work_version": val(rec, "version"), "fingerprint": fp}
-    return Change(kind, str(val(rec, "id")), qbo_id, "fail", problem.message, problem=problem, entity=entity,
+    meta: JsonObject = {"work_updated_at": stamp(rec.updated_at), "work_version": rec.version, "fingerprint": fp}
+    return Change(kind, rec.id, qbo_id, "fail", problem.message, problem=problem, entity=entity,
                   label=label, meta=meta)
 
 
@@ -312,7 +315,7 @@ def fail(kind: str, rec: Any, problem: Any, *, entity: str, label: str, fp: str,
 MAX_DOC_NUMBER = 21
 
 
-def doc_number_problem(number: str, *, what: str) -> Any:
+def doc_number_problem(number: str, *, what: str) -> QboValidationError | None:
     """A too-long number is a problem, never a truncation: a truncated number could collide with
     another invoice's and would no longer match the paper the customer holds."""
     if len(number) <= MAX_DOC_NUMBER:
@@ -333,7 +336,7 @@ MATCH_REVIEW_HINT = ("Decide whether they are the same in the Matches tab of the
 
 
 def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref_id: str,
-                      ref_what: str | None = None) -> Any:
+                      ref_what: str | None = None) -> QboValidationError:
     """The record refers to one that is not in QuickBooks (it failed, is not synced, or waits for match
     review). Names the referenced record as its own problem does, so the person sees which one to fix
     first - or, when match review holds it, says so instead of pointing at a problem that does not

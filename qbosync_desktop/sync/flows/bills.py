@@ -9,16 +9,17 @@ Drafts and rejected invoices are not bills. An edit after sync is a full update 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from qbosync_desktop.connectors.work.models import ContractorInvoice
 from qbosync_desktop.core.errors import ConfigurationError, QboSyncError
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import (
     Lister,
     doc_number_problem,
     iso_date,
     missing_reference,
     money,
-    val,
 )
 from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
@@ -26,13 +27,15 @@ from qbosync_desktop.sync.rules.names import normalise
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
+    from qbosync_desktop.sync.rules.settings import SyncSettings
 
 CURSOR = "work.contractor_invoices"
 NOT_BILLS = ("draft", "rejected")
 
 
-def concept_account(settings: Any, concept: str) -> str | None:
-    concepts = getattr(settings, "concepts", None) or {}
+def concept_account(settings: SyncSettings, concept: str) -> str | None:
+    concepts = settings.concepts
     if concept in concepts:
         return concepts[concept]
     by_norm = {normalise(k): v for k, v in concepts.items()}
@@ -48,30 +51,30 @@ def unmapped_concept(concept: str) -> ConfigurationError:
     )
 
 
-def bill_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
+def bill_body(ctx: RunContext, rec: ContractorInvoice) -> JsonObject:
     lines = []
-    for line in val(rec, "lines", []):
-        entry: dict[str, Any] = {
+    for line in rec.lines:
+        entry: JsonObject = {
             "DetailType": "AccountBasedExpenseLineDetail",
-            "Amount": money(val(line, "amount", 0)),
-            "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(concept_account(ctx.settings, val(line, "concept", "")))}},
+            "Amount": money(line.amount),
+            "AccountBasedExpenseLineDetail": {"AccountRef": {"value": str(concept_account(ctx.settings, line.concept))}},
         }
-        if val(line, "description"):
-            entry["Description"] = val(line, "description")
+        if line.description:
+            entry["Description"] = line.description
         lines.append(entry)
-    body: dict[str, Any] = {
-        "VendorRef": {"value": ctx.qbo_id("vendor", val(rec, "contractor_id")) or "planned"},
+    body: JsonObject = {
+        "VendorRef": {"value": ctx.qbo_id("vendor", rec.contractor_id) or "planned"},
         "APAccountRef": {"value": str(ctx.settings.ap_account)},
-        "DocNumber": val(rec, "number"),
-        "TxnDate": iso_date(val(rec, "date")),
+        "DocNumber": rec.number,
+        "TxnDate": iso_date(rec.date),
         "Line": lines,
     }
-    if val(rec, "due_date"):
-        body["DueDate"] = iso_date(val(rec, "due_date"))
+    if rec.due_date:
+        body["DueDate"] = iso_date(rec.due_date)
     return body
 
 
-class BillsOut(OutboundFlow):
+class BillsOut(OutboundFlow[ContractorInvoice]):
     name = "bills"
     kind = "bill"
     entity = "Bill"
@@ -80,32 +83,32 @@ class BillsOut(OutboundFlow):
     reason_create = "new contractor invoice"
     reason_update = "contractor invoice changed in Work: all lines sent again"
 
-    def work_list(self, work: Any) -> Lister:
+    def work_list(self, work: WorkApi) -> Lister[ContractorInvoice]:
         return work.contractor_invoices
 
-    def label(self, rec: Any) -> str:
-        return f"Contractor invoice {val(rec, 'number', '')}"
+    def label(self, rec: ContractorInvoice) -> str:
+        return f"Contractor invoice {rec.number}"
 
-    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
-        if d.link is None and val(d.rec, "status") in NOT_BILLS:
-            return self.skip(ctx, d, f"{val(d.rec, 'status')} contractor invoices are not bills")
+    def screen(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> Change | Leave | None:
+        if d.link is None and d.rec.status in NOT_BILLS:
+            return self.skip(ctx, d, f"{d.rec.status} contractor invoices are not bills")
         return None
 
-    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+    def body(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> JsonObject:
         return bill_body(ctx, d.rec)
 
-    def check(self, ctx: RunContext, d: Draft) -> QboSyncError | None:
-        rec, number = d.rec, str(val(d.rec, "number", ""))
+    def check(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> QboSyncError | None:
+        rec, number = d.rec, str(d.rec.number)
         problem = doc_number_problem(number, what="contractor invoice")
         if problem is None:
-            for line in val(rec, "lines", []):
-                if concept_account(ctx.settings, val(line, "concept", "")) is None:
-                    return unmapped_concept(val(line, "concept", ""))
-        if problem is None and not ctx.will_exist("vendor", val(rec, "contractor_id")):
+            for line in rec.lines:
+                if concept_account(ctx.settings, line.concept) is None:
+                    return unmapped_concept(line.concept)
+        if problem is None and not ctx.will_exist("vendor", rec.contractor_id):
             problem = missing_reference(ctx, "contractor invoice", number, "vendor",
-                                        str(val(rec, "contractor_id")), ref_what="contractor")
+                                        str(rec.contractor_id), ref_what="contractor")
         return problem
 
 
 def phase(ctx: RunContext) -> BillsOut | None:
-    return BillsOut() if getattr(ctx.settings, "bills", False) else None
+    return BillsOut() if ctx.settings.bills else None

@@ -11,9 +11,11 @@ outbox; a void in Work voids the QBO invoice.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from qbosync_desktop.connectors.work.models import Invoice
 from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import (
     Lister,
     doc_number_problem,
@@ -22,13 +24,13 @@ from qbosync_desktop.sync.flows.base import (
     money,
     qty,
     stamp,
-    val,
 )
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
 
 CURSOR = "work.invoices"
 VOID = "void"  # the fingerprint of a link whose QBO invoice has been voided
@@ -36,48 +38,40 @@ VOID = "void"  # the fingerprint of a link whose QBO invoice has been voided
 
 def start_date(ctx: RunContext) -> _dt.date:
     """The seed's product syncs invoices from the integration date on; the user may pick earlier."""
-    settings = ctx.settings
-    integration = None
-    conn = getattr(ctx.workspace, "connection", None)
-    if conn is not None and not callable(conn):
-        integration = getattr(conn, "integration_enabled_at", None)
-    if hasattr(settings, "effective_start_date"):
-        chosen = settings.effective_start_date(integration)
-    else:
-        chosen = getattr(settings, "start_date", None) or integration
+    conn = ctx.connection
+    integration = conn.integration_enabled_at if conn is not None else None
+    chosen = ctx.settings.effective_start_date(integration)
     if isinstance(chosen, _dt.datetime):
         chosen = chosen.date()
     return chosen or ctx.now.date()
 
 
-def invoice_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
+def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
     lines = []
-    for line in val(rec, "lines", []):
-        item_qbo = ctx.qbo_id("item", val(line, "item_id")) or "planned"
-        detail: dict[str, Any] = {"ItemRef": {"value": item_qbo}, "Qty": qty(val(line, "quantity", 0)),
-                                  "UnitPrice": money(val(line, "unit_price", 0))}
-        amount = val(line, "amount")
-        if amount is None:
-            amount = float(val(line, "quantity", 0) or 0) * float(val(line, "unit_price", 0) or 0)
-        entry: dict[str, Any] = {"DetailType": "SalesItemLineDetail", "Amount": money(amount),
-                                 "SalesItemLineDetail": detail}
-        if val(line, "description"):
-            entry["Description"] = val(line, "description")
+    for line in rec.lines:
+        item_qbo = ctx.qbo_id("item", line.item_id) or "planned"
+        detail: JsonObject = {"ItemRef": {"value": item_qbo}, "Qty": qty(line.quantity),
+                              "UnitPrice": money(line.unit_price)}
+        # (the connector fills in quantity × unit price, to the cent, when Work omits the amount)
+        entry: JsonObject = {"DetailType": "SalesItemLineDetail", "Amount": money(line.amount),
+                             "SalesItemLineDetail": detail}
+        if line.description:
+            entry["Description"] = line.description
         lines.append(entry)
-    body: dict[str, Any] = {
-        "CustomerRef": {"value": ctx.qbo_id("client", val(rec, "client_id")) or "planned"},
-        "DocNumber": val(rec, "number"),
-        "TxnDate": iso_date(val(rec, "issue_date")),
+    body: JsonObject = {
+        "CustomerRef": {"value": ctx.qbo_id("client", rec.client_id) or "planned"},
+        "DocNumber": rec.number,
+        "TxnDate": iso_date(rec.issue_date),
         "Line": lines,
     }
-    if val(rec, "due_date"):
-        body["DueDate"] = iso_date(val(rec, "due_date"))
-    if val(rec, "notes"):
-        body["PrivateNote"] = val(rec, "notes")
+    if rec.due_date:
+        body["DueDate"] = iso_date(rec.due_date)
+    if rec.notes:
+        body["PrivateNote"] = rec.notes
     return body
 
 
-class InvoicesOut(OutboundFlow):
+class InvoicesOut(OutboundFlow[Invoice]):
     name = "invoices"
     kind = "invoice"
     entity = "Invoice"
@@ -86,18 +80,18 @@ class InvoicesOut(OutboundFlow):
     reason_create = "new invoice"
     reason_update = "invoice changed in Work: all lines sent again"
 
-    def work_list(self, work: Any) -> Lister:
+    def work_list(self, work: WorkApi) -> Lister[Invoice]:
         return work.invoices
 
-    def label(self, rec: Any) -> str:
-        return f"Invoice {val(rec, 'number', '')}"
+    def label(self, rec: Invoice) -> str:
+        return f"Invoice {rec.number}"
 
     def start(self, ctx: RunContext) -> None:
         self._start = start_date(ctx)
 
-    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+    def screen(self, ctx: RunContext, d: Draft[Invoice]) -> Change | Leave | None:
         rec, link = d.rec, d.link
-        status = val(rec, "status", "sent")
+        status = rec.status
         if status == "void":
             if link is None:
                 return self.skip(ctx, d, "voided in Work before it was synced")
@@ -106,28 +100,28 @@ class InvoicesOut(OutboundFlow):
             return Change(self.kind, d.work_id, link.qbo_id, "void", "voided in Work",
                           {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity=self.entity,
                           label=d.label, meta={"fingerprint": VOID, "audit_action": "void",
-                                               "work_version": val(rec, "version"),
-                                               "work_updated_at": stamp(val(rec, "updated_at"))})
+                                               "work_version": rec.version,
+                                               "work_updated_at": stamp(rec.updated_at)})
         if link is None and status == "draft":
             return self.skip(ctx, d, "drafts never sync")
-        issued = iso_date(val(rec, "issue_date"))
+        issued = iso_date(rec.issue_date)
         start = self._start.isoformat()
         if link is None and issued and issued < start:
             return self.skip(ctx, d, f"dated {issued}, before the start date {start}")
         return None
 
-    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+    def body(self, ctx: RunContext, d: Draft[Invoice]) -> JsonObject:
         return invoice_body(ctx, d.rec)
 
-    def check(self, ctx: RunContext, d: Draft) -> QboSyncError | None:
-        rec, number = d.rec, str(val(d.rec, "number", ""))
+    def check(self, ctx: RunContext, d: Draft[Invoice]) -> QboSyncError | None:
+        rec, number = d.rec, str(d.rec.number)
         problem = doc_number_problem(number, what="invoice")
-        if problem is None and not ctx.will_exist("client", val(rec, "client_id")):
-            problem = missing_reference(ctx, "invoice", number, "client", str(val(rec, "client_id")))
+        if problem is None and not ctx.will_exist("client", rec.client_id):
+            problem = missing_reference(ctx, "invoice", number, "client", str(rec.client_id))
         if problem is None:
-            for line in val(rec, "lines", []):
-                if not ctx.will_exist("item", val(line, "item_id")):
-                    return missing_reference(ctx, "invoice", number, "item", str(val(line, "item_id")))
+            for line in rec.lines:
+                if not ctx.will_exist("item", line.item_id):
+                    return missing_reference(ctx, "invoice", number, "item", str(line.item_id))
         return problem
 
 
@@ -137,7 +131,7 @@ PAYMENTS_CURSOR = "work.payments"
 
 
 def phase(ctx: RunContext) -> InvoicesOut | None:
-    if not getattr(ctx.settings, "invoices", False):
+    if not ctx.settings.invoices:
         return None
     # Invoices (and so their payments) dated before the start date were skipped and the cursor moved
     # past them. If the start date is now earlier, read both lists again from the beginning (cheap:

@@ -10,9 +10,11 @@ The QBO item list is read once per run (one paged query), and only when some Wor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from qbosync_desktop.sync.flows.base import Lister, fail, money, stamp, val
+from qbosync_desktop.connectors.work.models import Item
+from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.sync.flows.base import Lister, fail, money, stamp
 from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
@@ -20,22 +22,24 @@ from qbosync_desktop.sync.rules.names import MAX_ITEM_NAME, check_name, clean, c
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
+    from qbosync_desktop.sync.rules.settings import SyncSettings
 
 
 CURSOR = "work.items"
 
 
-def item_body(rec: Any, settings: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "Name": clean(val(rec, "name", "")),
-        "Type": "Service" if val(rec, "kind", "service") == "service" else "NonInventory",
-        "UnitPrice": money(val(rec, "unit_price", 0)),
-        "Active": bool(val(rec, "active", True)),
+def item_body(rec: Item, settings: SyncSettings) -> JsonObject:
+    body: JsonObject = {
+        "Name": clean(rec.name),
+        "Type": "Service" if rec.kind == "service" else "NonInventory",
+        "UnitPrice": money(rec.unit_price),
+        "Active": bool(rec.active),
         "IncomeAccountRef": {"value": str(settings.income_account)},
         "ExpenseAccountRef": {"value": str(settings.expense_account)},
     }
-    if val(rec, "description"):
-        body["Description"] = val(rec, "description")
+    if rec.description:
+        body["Description"] = rec.description
     return body
 
 
@@ -47,7 +51,7 @@ def qbo_items(ctx: RunContext) -> dict[str, dict]:
     return ctx.state.qbo_items
 
 
-class ItemsOut(OutboundFlow):
+class ItemsOut(OutboundFlow[Item]):
     name = "items"
     kind = "item"
     entity = "Item"
@@ -56,17 +60,17 @@ class ItemsOut(OutboundFlow):
     reason_create = "new item"
     reason_update = "item changed in Work"
 
-    def work_list(self, work: Any) -> Lister:
+    def work_list(self, work: WorkApi) -> Lister[Item]:
         return work.items
 
-    def label(self, rec: Any) -> str:
-        return clean(val(rec, "name", ""))
+    def label(self, rec: Item) -> str:
+        return clean(rec.name)
 
     def start(self, ctx: RunContext) -> None:
         self._seen: dict[str, str] = {}  # normalised name → Work id, in this plan
         self._linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
 
-    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+    def screen(self, ctx: RunContext, d: Draft[Item]) -> Change | Leave | None:
         """QBO item names are unique, ≤ 100 characters, without ':' - checked even for an unchanged
         item, since a second Work item may have taken the name."""
         bad = check_name(d.label, what="item", limit=MAX_ITEM_NAME)
@@ -79,17 +83,17 @@ class ItemsOut(OutboundFlow):
         self._seen[norm] = d.work_id
         return None
 
-    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+    def body(self, ctx: RunContext, d: Draft[Item]) -> JsonObject:
         return item_body(d.rec, ctx.settings)
 
-    def write(self, ctx: RunContext, d: Draft) -> Change:
+    def write(self, ctx: RunContext, d: Draft[Item]) -> Change:
         """An unlinked item whose name QBO already has updates that item instead of a duplicate."""
         if d.link is None:
             found = qbo_items(ctx).get(normalise(d.label))
             if found is not None and str(found.get("Id")) not in self._linked_qbo:
                 self._linked_qbo.add(str(found.get("Id")))
                 payload = {**d.body, "Id": str(found["Id"]), "SyncToken": found.get("SyncToken"), "sparse": True}
-                meta = {"work_updated_at": stamp(val(d.rec, "updated_at")), "work_version": val(d.rec, "version"),
+                meta = {"work_updated_at": stamp(d.rec.updated_at), "work_version": d.rec.version,
                         "fingerprint": d.fp, "origin": "linked_by_name", "after": d.body,
                         "before": {k: found.get(k) for k in ("Name", "UnitPrice", "Description", "Active")},
                         "synced": {"sent": d.body}}
@@ -103,7 +107,7 @@ ACCOUNTS_CURSOR = "work.items.accounts"
 
 
 def phase(ctx: RunContext) -> ItemsOut | None:
-    if not getattr(ctx.settings, "invoices", False):
+    if not ctx.settings.invoices:
         return None
     # Items post to the chosen accounts; when the choice changes, every item is read again so its
     # fingerprint (which includes the accounts) shows it needs an update.

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from qbosync_desktop.connectors.work.models import Record
 from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync import outbox
 from qbosync_desktop.sync.flows.base import (
     Lister,
@@ -39,15 +41,18 @@ from qbosync_desktop.sync.flows.base import (
     read_changed,
     skip,
     unchanged,
-    val,
     write_change,
 )
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from qbosync_desktop.store.models.sync import Link
+    from qbosync_desktop.store.models.links import Link
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
+
+#: the Work record type a flow reads (a connector dataclass: Invoice, Contractor, ...)
+R = TypeVar("R", bound=Record)
 
 
 class Leave:
@@ -62,15 +67,15 @@ LEAVE = Leave()
 
 
 @dataclass
-class Draft:
+class Draft(Generic[R]):
     """One Work record on its way through the plan loop: what the steps worked out so far."""
 
-    rec: Any
+    rec: R
     work_id: str
     label: str
     #: the record's link before this run's decision (None: not in QuickBooks yet)
     link: Link | None
-    body: dict[str, Any] = field(default_factory=dict)
+    body: JsonObject = field(default_factory=dict)
     #: fingerprint of :attr:`body` (what the link keeps once sent)
     fp: str = ""
     #: the fingerprint a problem of this record is kept under (:meth:`OutboundFlow.problem_fingerprint`)
@@ -81,8 +86,9 @@ class Draft:
         return self.link.qbo_id if self.link is not None else None
 
 
-class OutboundFlow:
-    """A Work → QBO phase. Subclasses set the names and override the steps that differ."""
+class OutboundFlow(Generic[R]):
+    """A Work → QBO phase over Work records of type ``R``. Subclasses set the names and override
+    the steps that differ."""
 
     #: the phase name people see ("invoices") and the counts are kept under
     name = ""
@@ -99,40 +105,40 @@ class OutboundFlow:
     reason_update = ""
 
     # -- what a flow states ------------------------------------------------------------------------
-    def work_list(self, work: Any) -> Lister:  # pragma: no cover - every flow overrides it
+    def work_list(self, work: WorkApi) -> Lister[R]:  # pragma: no cover - every flow overrides it
         """The Work list this flow reads: a method of the Work client (``return work.invoices``)."""
         raise NotImplementedError
 
-    def label(self, rec: Any) -> str:  # pragma: no cover - every flow overrides it
+    def label(self, rec: R) -> str:  # pragma: no cover - every flow overrides it
         """What a person recognises the record by ("Invoice INV-1001")."""
         raise NotImplementedError
 
-    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:  # pragma: no cover - every flow overrides it
+    def body(self, ctx: RunContext, d: Draft[R]) -> JsonObject:  # pragma: no cover - every flow overrides it
         """The QBO body the record should have now."""
         raise NotImplementedError
 
     def start(self, ctx: RunContext) -> None:
         """Called once before the loop (per-plan state: a start date, names seen so far)."""
 
-    def screen(self, ctx: RunContext, d: Draft) -> Change | Leave | None:
+    def screen(self, ctx: RunContext, d: Draft[R]) -> Change | Leave | None:
         """Before the body: a change that decides the record, :data:`LEAVE`, or None to go on."""
         return None
 
-    def problem_fingerprint(self, ctx: RunContext, d: Draft) -> str:
+    def problem_fingerprint(self, ctx: RunContext, d: Draft[R]) -> str:
         """The fingerprint a problem of this record is kept under: the body's, unless a setting can
         fix the problem without the record changing (names: "rename on collision")."""
         return d.fp
 
-    def check(self, ctx: RunContext, d: Draft) -> QboSyncError | Change | None:
+    def check(self, ctx: RunContext, d: Draft[R]) -> QboSyncError | Change | None:
         """What QuickBooks would refuse (a problem), a change that decides the record, or None."""
         return None
 
-    def write(self, ctx: RunContext, d: Draft) -> Change:
+    def write(self, ctx: RunContext, d: Draft[R]) -> Change:
         """Create or update the body (flows that can link an existing QBO record override this)."""
         return self.create_or_update(ctx, d)
 
     # -- helpers for the steps -----------------------------------------------------------------------
-    def create_or_update(self, ctx: RunContext, d: Draft, *, body: dict[str, Any] | None = None,
+    def create_or_update(self, ctx: RunContext, d: Draft[R], *, body: JsonObject | None = None,
                          reason_create: str | None = None) -> Change:
         """A create (not linked yet) or an update by the flow's policy; ``body``/``reason_create``
         replace the draft's when :meth:`write` decided another name (a rename on collision)."""
@@ -141,23 +147,23 @@ class OutboundFlow:
                             reason_create=self.reason_create if reason_create is None else reason_create,
                             reason_update=self.reason_update)
 
-    def skip(self, ctx: RunContext, d: Draft, reason: str) -> Change:
+    def skip(self, ctx: RunContext, d: Draft[R], reason: str) -> Change:
         """A skip on purpose, audited once (when the record came in because it changed)."""
         return skip(self.kind, d.rec, reason, entity=self.entity, label=d.label,
                     audit=is_fresh(ctx, self.cursor, d.rec))
 
-    def held(self, d: Draft, reason: str) -> Change:
+    def held(self, d: Draft[R], reason: str) -> Change:
         """A skip because match review holds the record: not audited, no problem closed."""
         return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label)
 
-    def fail(self, d: Draft, problem: QboSyncError, *, qbo_id: str | None = None) -> Change:
+    def fail(self, d: Draft[R], problem: QboSyncError, *, qbo_id: str | None = None) -> Change:
         """A planned failure, kept under the record's problem fingerprint."""
         return fail(self.kind, d.rec, problem, entity=self.entity, label=d.label, fp=d.problem_fp, qbo_id=qbo_id)
 
     # -- the loop ----------------------------------------------------------------------------------
-    def plan_record(self, ctx: RunContext, rec: Any) -> Change | None:
+    def plan_record(self, ctx: RunContext, rec: R) -> Change | None:
         """The five steps for one record (None: nothing to do)."""
-        wid = str(val(rec, "id"))
+        wid = rec.id
         d = Draft(rec, wid, self.label(rec), ctx.link(self.kind, wid))
         early = self.screen(ctx, d)
         if early is not None:
@@ -174,7 +180,7 @@ class OutboundFlow:
             return self.fail(d, verdict, qbo_id=d.qbo_id)
         return self.write(ctx, d)
 
-    def iter_plan(self, ctx: RunContext, records: list[Any]) -> Iterator[Change]:
+    def iter_plan(self, ctx: RunContext, records: list[R]) -> Iterator[Change]:
         self.start(ctx)
         for rec in records:
             ch = self.plan_record(ctx, rec)
@@ -186,7 +192,7 @@ class OutboundFlow:
         """Start reading this flow's Work changes in the background (see flows.base.prefetch)."""
         prefetch(ctx, self.kind, self.cursor, self.work_list(ctx.work))
 
-    def records(self, ctx: RunContext) -> list[Any]:
+    def records(self, ctx: RunContext) -> list[R]:
         """The Work records this flow must look at (see flows.base.read_changed)."""
         return read_changed(ctx, self.kind, self.cursor, self.work_list(ctx.work))
 

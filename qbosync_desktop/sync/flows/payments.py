@@ -8,38 +8,40 @@ whose invoice *failed* becomes a problem pointing at the invoice's own problem.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from qbosync_desktop.connectors.work.models import Payment
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import (
     Lister,
     iso_date,
     missing_reference,
     money,
     open_problem_map,
-    val,
 )
 from qbosync_desktop.sync.flows.outbound import Draft, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
 
 CURSOR = "work.payments"
 #: QBO PaymentRefNum holds at most 21 characters; a longer Work reference goes to the private note.
 MAX_REF = 21
 
 
-def payment_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
-    amount = money(val(rec, "amount", 0))
-    body: dict[str, Any] = {
-        "CustomerRef": {"value": ctx.qbo_id("client", val(rec, "client_id")) or "planned"},
+def payment_body(ctx: RunContext, rec: Payment) -> JsonObject:
+    amount = money(rec.amount)
+    body: JsonObject = {
+        "CustomerRef": {"value": ctx.qbo_id("client", rec.client_id) or "planned"},
         "TotalAmt": amount,
-        "TxnDate": iso_date(val(rec, "date")),
+        "TxnDate": iso_date(rec.date),
         "DepositToAccountRef": {"value": str(ctx.settings.deposit_account)},
         "Line": [{"Amount": amount, "LinkedTxn": [
-            {"TxnId": ctx.qbo_id("invoice", val(rec, "invoice_id")) or "planned", "TxnType": "Invoice"}]}],
+            {"TxnId": ctx.qbo_id("invoice", rec.invoice_id) or "planned", "TxnType": "Invoice"}]}],
     }
-    ref = val(rec, "reference")
+    ref = rec.reference
     if ref:
         if len(ref) <= MAX_REF:
             body["PaymentRefNum"] = ref
@@ -48,7 +50,7 @@ def payment_body(ctx: RunContext, rec: Any) -> dict[str, Any]:
     return body
 
 
-class PaymentsOut(OutboundFlow):
+class PaymentsOut(OutboundFlow[Payment]):
     name = "payments"
     kind = "payment"
     entity = "Payment"
@@ -57,32 +59,32 @@ class PaymentsOut(OutboundFlow):
     reason_create = "new payment"
     reason_update = "payment changed in Work"
 
-    def work_list(self, work: Any) -> Lister:
+    def work_list(self, work: WorkApi) -> Lister[Payment]:
         return work.payments
 
-    def label(self, rec: Any) -> str:
+    def label(self, rec: Payment) -> str:
         # What a person recognises: the reference they typed, else the amount and the date.
-        ref = val(rec, "reference")
-        return (f"Payment {ref} of {money(val(rec, 'amount', 0)):.2f}" if ref
-                else f"Payment of {money(val(rec, 'amount', 0)):.2f} on {val(rec, 'date')}")
+        ref = rec.reference
+        return (f"Payment {ref} of {money(rec.amount):.2f}" if ref
+                else f"Payment of {money(rec.amount):.2f} on {rec.date}")
 
     def start(self, ctx: RunContext) -> None:
         self._invoice_problems = open_problem_map(ctx, "invoice")
 
-    def body(self, ctx: RunContext, d: Draft) -> dict[str, Any]:
+    def body(self, ctx: RunContext, d: Draft[Payment]) -> JsonObject:
         return payment_body(ctx, d.rec)
 
-    def check(self, ctx: RunContext, d: Draft) -> Change | None:
+    def check(self, ctx: RunContext, d: Draft[Payment]) -> Change | None:
         """A payment needs its invoice: one that failed makes this a problem; one not synced on
         purpose makes this a skip."""
-        rec, inv = d.rec, str(val(d.rec, "invoice_id"))
+        rec, inv = d.rec, str(d.rec.invoice_id)
         if ctx.will_exist("invoice", inv):
             return None
-        if inv in self._invoice_problems or not ctx.will_exist("client", val(rec, "client_id")):
+        if inv in self._invoice_problems or not ctx.will_exist("client", rec.client_id):
             return self.fail(d, missing_reference(ctx, "payment", d.label, "invoice", inv))
         return self.skip(ctx, d, "its invoice is not synced (a draft, a void, or dated before the start date)")
 
 
 def phase(ctx: RunContext) -> PaymentsOut | None:
     s = ctx.settings
-    return PaymentsOut() if getattr(s, "payments", False) and getattr(s, "invoices", False) else None
+    return PaymentsOut() if s.payments and s.invoices else None

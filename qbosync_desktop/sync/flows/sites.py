@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.connectors.work.models import Client, Site
 from qbosync_desktop.core.errors import QboValidationError
+from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Link, utcnow
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.sync import audit, outbox, problems, work_writes
-from qbosync_desktop.sync.clients.fields import get, is_top_level
+from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.clients.inbound import CustomersRun
 from qbosync_desktop.sync.onboarding.matching import name_key
 from qbosync_desktop.sync.plan import Change
@@ -75,13 +78,13 @@ class SitesOnboarding:
         site_by_qbo = {lk.qbo_id for lk in site_links.values()}
         planned_imports: dict[str, Change] = ctx.flow_state(CustomersRun).imports
         work_sites = list(ctx.work.sites())
-        sites_by_client: dict[str, list[Any]] = {}
+        sites_by_client: dict[str, list[Site]] = {}
         for site in work_sites:
-            sites_by_client.setdefault(str(get(site, "client_id")), []).append(site)
+            sites_by_client.setdefault(str(site.client_id), []).append(site)
         claimed: set[str] = set()
-        work_clients: dict[str, Any] = {}
+        work_clients: dict[str, Client] = {}
 
-        def work_client(wid: str) -> Any:
+        def work_client(wid: str) -> Client:
             if wid not in work_clients:
                 work_clients[wid] = ctx.work.get_client(wid)
             return work_clients[wid]
@@ -108,10 +111,11 @@ class SitesOnboarding:
             # The parent's address: QuickBooks' record first (the seed), then the client as in Work.
             parent_addr = from_qbo(parent.get("BillAddr"))
             if plink is not None:
-                work_addr = from_work(get(work_client(plink.work_id), "billing_address"))
+                work_addr = from_work(work_client(plink.work_id).billing_address)
                 client_id = plink.work_id
             else:
-                work_addr = from_work((planned.payload or {}).get("billing_address"))
+                imported = planned.payload if planned is not None else None
+                work_addr = from_work((imported or {}).get("billing_address"))
                 client_id = None
             if not parent_addr.state and parent_addr.country in ("", work_addr.country):
                 parent_addr = parent_addr.__class__(**{**parent_addr.as_dict(), "state": work_addr.state,
@@ -119,12 +123,12 @@ class SitesOnboarding:
             # An existing Work site of that client with the same name is the same site.
             if client_id is not None:
                 same = [s for s in sites_by_client.get(client_id, [])
-                        if name_key(get(s, "name")) == name_key(label) and str(get(s, "id")) not in claimed
-                        and str(get(s, "id")) not in site_links]
+                        if name_key(s.name) == name_key(label) and str(s.id) not in claimed
+                        and str(s.id) not in site_links]
                 if len(same) == 1:
-                    sid = str(get(same[0], "id"))
+                    sid = str(same[0].id)
                     claimed.add(sid)
-                    changes.append(Change(KIND, sid, qid, "link", f"Work already has the site \u201c{get(same[0], 'name')}"
+                    changes.append(Change(KIND, sid, qid, "link", f"Work already has the site \u201c{same[0].name}"
                                           "\u201d for this client: linked, not duplicated", entity=ENTITY, label=label,
                                           meta={"origin": "matched", "sync_token": sub.get("SyncToken")}))
                     continue
@@ -135,8 +139,8 @@ class SitesOnboarding:
             except MissingSiteState as exc:
                 changes.append(Change(KIND, key, qid, "fail", exc.message, problem=exc, entity=ENTITY, label=label))
                 continue
-            body = {"client_id": client_id, "name": label[:255], "address": to_work(addr),
-                    "active": bool(sub.get("Active", True))}
+            body: JsonObject = {"client_id": client_id, "name": label[:255], "address": to_work(addr),
+                                "active": bool(sub.get("Active", True))}
             reason = "sub-customer in QuickBooks"
             if addr.state != from_qbo(sub.get("BillAddr")).state:
                 reason += f" (State {addr.state} from its customer)"
@@ -146,14 +150,14 @@ class SitesOnboarding:
         # Work sites of linked (or about-to-be-created) clients that QuickBooks does not have yet.
         names = {name_key(c.get("DisplayName")) for c in customers}
         for site in work_sites:
-            sid, cid = str(get(site, "id")), str(get(site, "client_id"))
+            sid, cid = str(site.id), str(site.client_id)
             if sid in site_links or sid in claimed:
                 continue
             if not ctx.will_exist("client", cid):
                 continue
             client = work_client(cid)
-            label = str(get(site, "name"))
-            display = display_name(label, str(get(client, "name")))
+            label = str(site.name)
+            display = display_name(label, str(client.name))
             if name_key(display) in names:
                 err = QboValidationError(
                     f"QuickBooks already has a customer named \u201c{display}\u201d, so the site \u201c{label}\u201d "
@@ -165,15 +169,15 @@ class SitesOnboarding:
                 changes.append(Change(KIND, sid, None, "fail", err.message, problem=err, entity=ENTITY, label=label))
                 continue
             names.add(name_key(display))
-            addr = from_work(get(site, "address"))
+            addr = from_work(site.address)
             parent_qid = ctx.qbo_id("client", cid)
-            body: dict[str, Any] = {"DisplayName": display, "Job": True, "BillWithParent": True,
-                                    "ParentRef": {"value": parent_qid}, "Active": bool(get(site, "active", True))}
+            body = {"DisplayName": display, "Job": True, "BillWithParent": True,
+                    "ParentRef": {"value": parent_qid}, "Active": bool(site.active)}
             if not addr.is_empty():
                 body["BillAddr"] = to_qbo(addr)
             changes.append(Change(KIND, sid, None, "create", "new site in Work", payload=body, entity=ENTITY,
                                   label=label, meta={"origin": "created", "client_id": cid,
-                                                     "work_version": get(site, "version"), "after": body}))
+                                                     "work_version": site.version, "after": body}))
         return changes
 
     def apply(self, ctx: RunContext, changes: list[Change]) -> None:
@@ -207,11 +211,11 @@ class SitesOnboarding:
         site = work_writes.send(ctx, ww, ctx.work.create_site, phase=PHASE, label=ch.label)
         if site is None:
             return
-        sid = str(get(site, "id"))
+        sid = str(site.id)
         with database.atomic():
             work_writes.mark_done(ww, sid)
             if Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid)) is None:
-                link = Link.create(kind=KIND, work_id=sid, qbo_id=qid, work_version=str(get(site, "version")),
+                link = Link.create(kind=KIND, work_id=sid, qbo_id=qid, work_version=str(site.version),
                                    origin="imported", updated_at=utcnow())
                 ctx.remember_link(link)
             audit.record("import", KIND, sid, qid, run_id=ctx.run_id, after=body, message=ch.reason)
@@ -223,12 +227,12 @@ class SitesOnboarding:
 def onboarding_over(ctx: RunContext) -> bool:
     """True once an initial sync finished for this connection (``Connection.onboarding_done_at``):
     running Enable again later must not bring the sites back."""
-    conn = getattr(ctx.workspace, "connection", None)
-    return bool(getattr(conn, "onboarding_done_at", None))
+    conn = ctx.connection
+    return conn is not None and conn.onboarding_done_at is not None
 
 
 def phase(ctx: RunContext) -> SitesOnboarding | None:
     s = ctx.settings
-    if ctx.initial and getattr(s, "sites", False) and getattr(s, "clients", True) and not onboarding_over(ctx):
+    if ctx.initial and s.sites and s.clients and not onboarding_over(ctx):
         return SitesOnboarding()
     return None

@@ -13,7 +13,11 @@ Skips are listed with their reason but are not promised numbers: a skip is the a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.engine import Preview
+    from qbosync_desktop.sync.plan import Change
 
 #: Planned action → the outcome a run counts for it (RunSummary.counts).
 ACTION_OUTCOME: dict[str, str] = {
@@ -54,15 +58,15 @@ def entity_label(name: str) -> str:
     return ENTITY_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def _row(ch: Any) -> dict[str, Any]:
-    row = ch.to_dict()
+def _row(ch: Change) -> dict[str, Any]:
+    row: dict[str, Any] = ch.to_dict()
     if ch.problem is not None:
         row["message"] = ch.problem.message
         row["hint"] = ch.problem.hint
     return row
 
 
-def summarise(preview: Any) -> list[dict[str, Any]]:
+def summarise(preview: Preview) -> list[dict[str, Any]]:
     """One entry per entity: label, counts per action, and the records behind every number."""
     out = []
     for name, changes in preview.phases:
@@ -78,7 +82,7 @@ def summarise(preview: Any) -> list[dict[str, Any]]:
     return out
 
 
-def to_json(preview: Any) -> dict[str, Any]:
+def to_json(preview: Preview) -> dict[str, Any]:
     """The stable JSON shape of ``qbosync preview --json`` (documented in docs/two-way-sync.md)."""
     return {"counts": preview.counts(), "entities": summarise(preview)}
 
@@ -97,7 +101,7 @@ def _lines_for(rows: Iterable[dict[str, Any]], limit: int) -> list[str]:
     return lines
 
 
-def render_text(preview: Any, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update")) -> str:
+def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update")) -> str:
     """The preview as plain text: a line per entity with its numbers, then the records behind the
     numbers that need a look (failures with what to do, links, imports, updates)."""
     show = tuple(show)

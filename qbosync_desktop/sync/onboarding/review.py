@@ -20,15 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.sync import Cursor, Link, utcnow
-from qbosync_desktop.store.models.twoway import MatchProposal
+from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import audit
-from qbosync_desktop.sync.clients.fields import get, is_top_level
+from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal, check_accept, propose
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.connectors.work.models import Client, Contractor
+    from qbosync_desktop.sync.engine import SyncEngine
 
 #: Work kind → QuickBooks entity.
 ENTITIES = {"client": "Customer", "vendor": "Vendor"}
@@ -39,13 +45,13 @@ LINK_ON_ACCEPT = ("vendor",)
 OUTBOUND_CURSORS = {"client": "work.clients", "vendor": "work.contractors"}
 
 
-def work_candidate(record: Any) -> Candidate:
+def work_candidate(record: Client | Contractor) -> Candidate:
     return Candidate(
-        id=str(get(record, "id")),
-        name=str(get(record, "name") or ""),
-        email=get(record, "email"),
-        phone=get(record, "phone"),
-        company_name=get(record, "company_name"),
+        id=str(record.id),
+        name=str(record.name or ""),
+        email=record.email,
+        phone=record.phone,
+        company_name=record.company_name,
     )
 
 
@@ -181,32 +187,34 @@ def link_matched(kind: str, work_id: str, qbo_id: str, *, run_id: int | None, me
 # The engine's match-review API (SyncEngine.matches / accept_match / reject_match delegate here)
 
 
-def _read_candidates(engine: Any, kind: str) -> tuple[list[Candidate], list[Candidate]]:
-    qbo, work = engine._qbo(), engine._work()
+def _read_candidates(engine: SyncEngine, kind: str) -> tuple[list[Candidate], list[Candidate]]:
+    qbo, work = engine.workspace.qbo_client(), engine.workspace.work_client()
     entity = ENTITIES[kind]
     objs = list(qbo.query(entity, where="Active IN (true, false)", order_by="Id"))
+    records: list[Client | Contractor]
     if kind == "client":
         objs = [o for o in objs if is_top_level(o)]
         records = list(work.clients())
     else:
-        records = [c for c in work.contractors() if _has_active_contract(c)]
+        records = [c for c in work.contractors() if has_active_contract(c)]
     return [work_candidate(r) for r in records], [qbo_candidate(o) for o in objs]
 
 
-def _has_active_contract(contractor: Any) -> bool:
-    return any((get(c, "status") or "active") == "active" for c in get(contractor, "contracts") or [])
+def has_active_contract(contractor: Contractor) -> bool:
+    """Only contractors with an active contract become QuickBooks vendors (and take part in matching)."""
+    return any(c.status == "active" for c in contractor.contracts)
 
 
-def refresh(engine: Any, kinds: Iterable[str] = ("client", "vendor")) -> list[MatchProposal]:
+def refresh(engine: SyncEngine, kinds: Iterable[str] = ("client", "vendor")) -> list[MatchProposal]:
     """Read both sides, store new proposals, link the pre-accepted ones; return every proposal.
 
     Decided proposals keep their state: the person's answers are never overwritten by a refresh.
     """
     settings = engine.workspace.settings()
     for kind in kinds:
-        if kind == "client" and not getattr(settings, "clients", True):
+        if kind == "client" and not settings.clients:
             continue
-        if kind == "vendor" and not getattr(settings, "bills", False):
+        if kind == "vendor" and not settings.bills:
             continue
         work, qbo = _read_candidates(engine, kind)
         d = decide(kind, work, qbo, fresh=True)
@@ -223,7 +231,7 @@ def stored() -> list[MatchProposal]:
     return list(MatchProposal.select().order_by(MatchProposal.kind, MatchProposal.score.desc(), MatchProposal.id))
 
 
-def proposals(engine: Any) -> list[MatchProposal]:
+def proposals(engine: SyncEngine) -> list[MatchProposal]:
     """``SyncEngine.matches()``: refresh when connected, then every proposal (best first)."""
     return refresh(engine)
 
@@ -239,7 +247,7 @@ def _get(match_id: int) -> MatchProposal:
     return m
 
 
-def accept(engine: Any, match_id: int) -> MatchProposal:
+def accept(engine: SyncEngine, match_id: int) -> MatchProposal:
     """Accept one proposal: its records become one linked pair (the other proposals of either record
     are rejected, as one record can only be linked once)."""
     m = _get(match_id)
@@ -259,7 +267,7 @@ def accept(engine: Any, match_id: int) -> MatchProposal:
     return m
 
 
-def reject(engine: Any, match_id: int) -> MatchProposal:
+def reject(engine: SyncEngine, match_id: int) -> MatchProposal:
     """Reject one proposal. An accepted one's link is removed if it is only a match so far."""
     m = _get(match_id)
     with database.atomic():

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from qbosync_desktop.connectors.work.models import Address as WorkAddress
 from qbosync_desktop.core.errors import QboSyncError
 
 #: The seed's wording, verbatim (including "State of Country" and "'Use default State'").
@@ -153,15 +154,17 @@ def from_qbo(bill_addr: Mapping[str, Any] | None) -> Address:
 
 def to_qbo(addr: Address) -> dict[str, str]:
     """:class:`Address` → QuickBooks ``BillAddr`` (empty parts left out: QBO stores "" as a value)."""
-    return {k: getattr(addr, f) for f, k in _QBO_KEYS.items() if getattr(addr, f)}
+    parts = addr.as_dict()
+    return {k: parts[f] for f, k in _QBO_KEYS.items() if parts[f]}
 
 
-def from_work(address: Mapping[str, Any] | Any | None) -> Address:
-    """Work ``billing_address`` (a mapping or a dataclass with the contract's keys) → :class:`Address`."""
+def from_work(address: WorkAddress | Mapping[str, Any] | None) -> Address:
+    """Work ``billing_address`` (the connector's address, or its JSON form as :func:`to_work` makes
+    it for a planned import) → :class:`Address`."""
     if address is None:
         return Address()
-    if not isinstance(address, Mapping):
-        address = {k: getattr(address, k) for k in dir(address) if not k.startswith("_")}
+    if isinstance(address, WorkAddress):
+        address = address.to_api()
     values = {}
     for f, aliases in _WORK_ALIASES.items():
         values[f] = next((address[a] for a in aliases if address.get(a) not in (None, "")), "")
@@ -170,7 +173,7 @@ def from_work(address: Mapping[str, Any] | Any | None) -> Address:
 
 def to_work(addr: Address) -> dict[str, str | None]:
     """:class:`Address` → Work ``billing_address`` (missing parts as None, which the Work API expects)."""
-    return {f: (getattr(addr, f) or None) for f in FIELDS}
+    return {f: (value or None) for f, value in addr.as_dict().items()}
 
 
 class MissingState(QboSyncError):

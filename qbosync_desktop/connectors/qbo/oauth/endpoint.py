@@ -64,7 +64,7 @@ def authorization_url(cfg: OAuthConfig, state: str, scope: str = SCOPE) -> str:
     session = OAuth2Session(cfg.client_id, redirect_uri=cfg.redirect_uri, scope=[scope], state=state)
     with _allow_loopback_http(cfg.authorization_endpoint):
         url, _ = session.authorization_url(cfg.authorization_endpoint, state=state)
-    return url
+    return str(url)
 
 
 def _raise_for_server_error(resp: requests.Response) -> requests.Response:

@@ -110,15 +110,6 @@ class ErrorDialog(QDialog):
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
 
-    def add_action(self, text: str, callback, *, primary: bool = True) -> QPushButton:
-        """An extra button (e.g. "Reconnect") that runs ``callback`` and closes the dialog."""
-        button = self.buttons.addButton(text, QDialogButtonBox.ButtonRole.AcceptRole)
-        if primary:
-            button.setObjectName("Primary")
-            button.setDefault(True)
-        button.clicked.connect(callback)
-        return button
-
     def _toggle_details(self, shown: bool) -> None:
         self.details.setVisible(shown)
         self.details_button.setText(self.tr("Hide details") if shown else self.tr("Show details"))

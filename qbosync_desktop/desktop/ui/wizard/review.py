@@ -247,18 +247,9 @@ class ReviewPage(QWizardPage):
 
     def _submit_decisions(self, decisions: list[tuple[int, bool]]) -> None:
         """Apply decisions on the worker (they write links), then re-plan the preview."""
-
-        def apply(engine: Any) -> list[dict[str, Any]]:
-            from qbosync_desktop.store.models.twoway import MatchProposal
-
-            for match_id, accept in decisions:
-                (engine.accept_match if accept else engine.reject_match)(match_id)
-            return [m.to_dict() for m in MatchProposal.select().order_by(
-                MatchProposal.kind, MatchProposal.score.desc(), MatchProposal.id)]
-
         self.loading = True
         emit(self.completeChanged)
-        self.ctx.session.service.submit(apply, on_done=self._decided, on_error=self._failed)
+        self.ctx.session.decide_matches(decisions, on_done=self._decided, on_error=self._failed)
 
     def _decided(self, matches: list[dict[str, Any]]) -> None:
         self.matches = matches

@@ -17,11 +17,13 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QPushB
 
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.qsettings import ui_settings
+from qbosync_desktop.desktop.ui.session import intuit_discovery_url
 from qbosync_desktop.desktop.ui.style import icon
 from qbosync_desktop.desktop.ui.wizard.connect import ConnectPage
 from qbosync_desktop.desktop.ui.wizard.enable import EnablePage
 from qbosync_desktop.desktop.ui.wizard.review import ReviewPage
 from qbosync_desktop.desktop.ui.wizard.settings_page import SettingsPage
+from qbosync_desktop.runtime.practice import PracticeProcess, connect_practice, practice_settings
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,6 @@ log = logging.getLogger(__name__)
 def default_practice_factory(workspace: Any) -> Any:
     """The desktop app's practice servers: in a process of their own (practice.PracticeProcess), so
     serving the sync's requests never competes with the window."""
-    from qbosync_desktop.runtime.practice import PracticeProcess
-
     return PracticeProcess(data_dir=workspace.paths.data_dir / "practice")
 
 
@@ -51,9 +51,7 @@ class WizardContext:
         self.discovery_urls: dict[str, str] = {}
 
     def discovery_url(self, environment: str) -> str:
-        from qbosync_desktop.connectors.qbo.oauth.authorize import INTUIT_DISCOVERY_URLS
-
-        return self.discovery_urls.get(environment) or INTUIT_DISCOVERY_URLS[environment]
+        return self.discovery_urls.get(environment) or intuit_discovery_url(environment)
 
     def connection_info(self) -> dict[str, Any] | None:
         """The saved connection (one local row; no secrets)."""
@@ -74,8 +72,6 @@ class WizardContext:
     def start_practice(self) -> Any:
         """Background: start the practice servers (once), connect through the real paths, and suggest
         the practice settings (everything on, accounts by their usual names)."""
-        from qbosync_desktop.runtime.practice import connect_practice, practice_settings
-
         if self.session.practice is None:
             self.session.practice = self.practice_factory(self.workspace)
         conn = connect_practice(self.workspace, self.session.practice)
