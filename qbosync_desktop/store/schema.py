@@ -18,7 +18,7 @@ from qbosync_desktop.store.migrations import step
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.connection import ConceptMapping, Connection, SettingValue
-from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.links import RECHECK_SQL, Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
@@ -70,3 +70,10 @@ def _v100_twoway_tables(db: peewee.Database) -> None:
         "CREATE UNIQUE INDEX IF NOT EXISTS twoway_conflict_one_open ON twoway_conflict (kind, work_id, field) "
         "WHERE state = 'open'"
     )
+
+
+@step(101)
+def _v101_link_recheck_index(db: peewee.Database) -> None:
+    # Two-way: the few client links flagged for a recheck (sync/clients/stale.py), found without
+    # reading every link (issue 18).
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS sync_link_recheck ON sync_link (kind) WHERE {RECHECK_SQL}")

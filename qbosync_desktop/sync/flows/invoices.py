@@ -11,6 +11,7 @@ outbox; a void in Work voids the QBO invoice.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Invoice
@@ -85,6 +86,11 @@ class InvoicesOut(OutboundFlow[Invoice]):
 
     def label(self, rec: Invoice) -> str:
         return f"Invoice {rec.number}"
+
+    def references(self, rec: Invoice) -> Iterable[tuple[str, str]]:
+        yield "client", str(rec.client_id)
+        for line in rec.lines:
+            yield "item", str(line.item_id)
 
     def start(self, ctx: RunContext) -> None:
         self._start = start_date(ctx)

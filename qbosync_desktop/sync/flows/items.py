@@ -68,7 +68,7 @@ class ItemsOut(OutboundFlow[Item]):
 
     def start(self, ctx: RunContext) -> None:
         self._seen: dict[str, str] = {}  # normalised name → Work id, in this plan
-        self._linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
+        self._linked_qbo = set(ctx.linked_qbo_ids(self.kind))
 
     def screen(self, ctx: RunContext, d: Draft[Item]) -> Change | Leave | None:
         """QBO item names are unique, ≤ 100 characters, without ':' - checked even for an unchanged
