@@ -20,7 +20,9 @@ Columns:
   ``peak MB`` - its high-water resident memory (``VmHWM``) during the initial sync. The high-water
   mark is reset just before the sync (``/proc/self/clear_refs``), so it is the sync's own peak
   (it still includes ``base``);
-* ``no-op s`` / ``no-op req`` - the following sync with nothing to do: wall time and QuickBooks requests.
+* ``no-op s`` / ``no-op CPU s`` / ``no-op req`` - the following sync with nothing to do: wall time, CPU
+  of the engine's thread, and QuickBooks requests. Its wall time is bound by round trips: the
+  practice servers answer after ``--latency-ms`` (Work reads and the one QuickBooks CDC read).
 
 ``--tracemalloc FILE`` also traces Python allocations in the child and writes the top allocating
 lines at the largest snapshot (taken at phase boundaries) to FILE (slows the sync about 2×).
@@ -175,7 +177,7 @@ def run_size(clients: int, invoices: int, opts: dict[str, Any]) -> dict[str, Any
 
 
 HEADER = ("clients/invoices", "records", "requests", "wall s", "floor s", "over", "main ms/rec", "proc ms/rec",
-          "base MB", "peak MB", "no-op s", "no-op req")
+          "base MB", "peak MB", "no-op s", "no-op CPU s", "no-op req")
 
 
 def row(f: dict[str, Any]) -> tuple[str, ...]:
@@ -183,7 +185,8 @@ def row(f: dict[str, Any]) -> tuple[str, ...]:
     return (f"{f['clients'] // 1000}k/{f['invoices'] // 1000}k", f"{f['records_written']:,}", f"{f['qbo_requests']:,}",
             f"{f['wall_seconds']:.1f}", f"{f['floor_seconds']:.1f}", f"{f['over_floor_percent']:+.0f} %",
             f"{f['main_thread_cpu_seconds'] * 1000 / n:.3f}", f"{f['process_cpu_seconds'] * 1000 / n:.3f}",
-            f"{f['base_rss_mb']:.0f}", f"{f['peak_rss_mb']:.0f}", f"{f['noop_seconds']:.3f}", str(f["noop_requests"]))
+            f"{f['base_rss_mb']:.0f}", f"{f['peak_rss_mb']:.0f}", f"{f['noop_seconds']:.3f}", f"{f.get('noop_cpu_seconds', float('nan')):.3f}",
+            str(f["noop_requests"]))
 
 
 def table(results: list[dict[str, Any]]) -> str:

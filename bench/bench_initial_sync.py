@@ -111,9 +111,9 @@ def measure(ws: Any, *, time_scale: float, latency_ms: float, concurrency: int,
     floor = math.ceil(written / 30) / 40 * minute
     if between is not None:
         between()
-    t = time.monotonic()
+    t, noop_cpu = time.monotonic(), time.thread_time()
     again = engine.run()
-    noop_wall = time.monotonic() - t
+    noop_wall, noop_cpu = time.monotonic() - t, time.thread_time() - noop_cpu
     return {
         "state": summary.state,
         "counts": summary.counts,
@@ -133,6 +133,7 @@ def measure(ws: Any, *, time_scale: float, latency_ms: float, concurrency: int,
         "concurrency": concurrency,
         "noop_requests": again.qbo_requests,
         "noop_seconds": round(noop_wall, 3),
+        "noop_cpu_seconds": round(noop_cpu, 3),
         "noop_state": again.state,
     }
 

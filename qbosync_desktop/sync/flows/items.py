@@ -68,7 +68,7 @@ class ItemsOut(OutboundFlow[Item]):
 
     def start(self, ctx: RunContext) -> None:
         self._seen: dict[str, str] = {}  # normalised name → Work id, in this plan
-        self._linked_qbo = set(ctx.linked_qbo_ids(self.kind))
+        self._linked_qbo: set[str] | None = None  # read when an unlinked item's name is looked up
 
     def screen(self, ctx: RunContext, d: Draft[Item]) -> Change | Leave | None:
         """QBO item names are unique, ≤ 100 characters, without ':' - checked even for an unchanged
@@ -90,7 +90,9 @@ class ItemsOut(OutboundFlow[Item]):
         """An unlinked item whose name QBO already has updates that item instead of a duplicate."""
         if d.link is None:
             found = qbo_items(ctx).get(normalise(d.label))
-            if found is not None and str(found.get("Id")) not in self._linked_qbo:
+            if found is not None and self._linked_qbo is None:
+                self._linked_qbo = set(ctx.linked_qbo_ids(self.kind))
+            if found is not None and self._linked_qbo is not None and str(found.get("Id")) not in self._linked_qbo:
                 self._linked_qbo.add(str(found.get("Id")))
                 payload = {**d.body, "Id": str(found["Id"]), "SyncToken": found.get("SyncToken"), "sparse": True}
                 meta = {"work_updated_at": stamp(d.rec.updated_at), "work_version": d.rec.version,
