@@ -86,8 +86,8 @@ def _linked(kind: str, column: Any, ids: set[str]) -> set[str]:
     found: set[str] = set()
     wanted = sorted(ids)
     for i in range(0, len(wanted), 500):
-        rows = Link.select(column).where((Link.kind == kind) & column.in_(wanted[i:i + 500])).tuples()
-        found.update(str(row[0]) for row in rows)
+        found.update(str(getattr(lk, column.name)) for lk in
+                     Link.select(column).where((Link.kind == kind) & column.in_(wanted[i:i + 500])))
     return found
 
 
