@@ -13,6 +13,12 @@ no changes: ≤ 2 requests and < 1 s.
 
     python bench/bench_initial_sync.py                 # the full size
     python bench/bench_initial_sync.py --clients 500 --invoices 2000    # a quick look
+    python bench/bench_initial_sync.py --books --company ca   # tax/discount/terms variant, Canadian company
+
+``--books`` (issue 14) reports how many of the invoices written carry tax, a discount or terms (the
+Work scale data has them in fixed fractions) and how many ended as a "QuickBooks total differs from
+Work" problem (must be 0); ``--company ca`` runs against the Canadian practice company, so every
+line carries a mapped tax code and the tax goes as per-rate tax lines.
 """
 
 from __future__ import annotations
@@ -79,7 +85,7 @@ def prepare(ws: Any, practice: Any, *, no_payments: bool = False) -> None:
     settings = practice_settings(ws).replace(bills=False, sites=False, start_date=today - dt.timedelta(days=400))
     if no_payments:
         settings = settings.replace(payments=False)
-    ws.save_settings(settings)
+    ws.save_settings(settings, tax=ws.tax_setup())
     ws.mark_enabled()
 
 
@@ -138,6 +144,25 @@ def measure(ws: Any, *, time_scale: float, latency_ms: float, concurrency: int,
     }
 
 
+def _books_figures(ws: object, company: str) -> dict[str, object]:
+    """Invoices written with tax, a discount or terms, and the TotalAmt mismatches (must be 0)."""
+    from qbosync_desktop.store.models.links import Link
+    from qbosync_desktop.store.models.problems import Problem
+
+    linked = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")}
+    taxed = discounted = with_terms = 0
+    for inv in ws.work_client().invoices():  # type: ignore[attr-defined]
+        if inv.id not in linked:
+            continue
+        taxed += inv.tax is not None and inv.tax.amount > 0
+        discounted += bool(inv.discount_amount or any(ln.discount_amount for ln in inv.lines))
+        with_terms += bool(inv.terms)
+    mismatched = Problem.select().where((Problem.kind == "invoice") & (Problem.state == "open")
+                                        & (Problem.title == "QuickBooks total differs from Work")).count()
+    return {"company": company, "invoices_linked": len(linked), "taxed": taxed, "discounted": discounted,
+            "with_terms": with_terms, "total_mismatches": mismatched}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=5000)
@@ -147,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=8, help="batches in flight (QBO allows 10 requests)")
     ap.add_argument("--no-payments", action="store_true",
                     help="leave payments out (the QBO sandbox scans every payment per payment: O(n²) at 15,000)")
+    ap.add_argument("--books", action="store_true",
+                    help="report invoices with tax/discounts/terms and TotalAmt mismatches (issue 14)")
+    ap.add_argument("--company", choices=("us", "ca"), default="us", help="the QuickBooks practice company flavour")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--verbose", action="store_true", help="log each phase's plan/apply time to stderr")
     args = ap.parse_args(argv)
@@ -165,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     # Both practice servers in their own processes: QuickBooks is remote in real life, and a server
     # in this process would share the engine's GIL and make the engine look slower than it is.
-    qbo_proc, qbo_cfg = _server(["sandbox", "qbo", "--auto-consent", "--throttle", "--time-scale",
+    qbo_proc, qbo_cfg = _server(["sandbox", "qbo", "--auto-consent", "--company", args.company, "--throttle", "--time-scale",
                                  str(args.time_scale), "--latency-ms", str(args.latency_ms)], home)
     work_proc, work_cfg = _server(["sandbox", "work", "--clients", str(args.clients), "--invoices",
                                    str(args.invoices)], home)
@@ -178,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = {"size": {"clients": args.clients, "invoices": args.invoices},
                    **measure(ws, time_scale=args.time_scale, latency_ms=args.latency_ms,
                              concurrency=args.concurrency)}
+        if args.books:
+            figures["books"] = _books_figures(ws, args.company)
     finally:
         ws.close()
         for proc in (qbo_proc, work_proc):

@@ -50,11 +50,12 @@ def workspace() -> Iterator[Workspace]:
         ws.close()
 
 
-def sync_engine(ws: Workspace) -> SyncEngine:
-    """The sync engine on an open workspace."""
+def sync_engine(ws: Workspace, *, wait: float = 10.0) -> SyncEngine:
+    """The sync engine on an open workspace. ``wait``: seconds a run waits for another program's run
+    on the same data folder (``--wait``) before ``DataFolderBusy``."""
     from qbosync_desktop.sync.engine import SyncEngine
 
-    return SyncEngine(ws)
+    return SyncEngine(ws, lock_timeout=wait)
 
 
 def symbol(fancy: str, plain: str) -> str:
@@ -97,9 +98,17 @@ def open_problem_count() -> int:
     return Problem.select().where(Problem.state == "open").count()
 
 
+def open_conflict_count() -> int:
+    """Changes waiting for the person's decision ("ask me" conflicts) right now."""
+    from qbosync_desktop.sync.clients.conflicts import open_count
+
+    return open_count()
+
+
 def done_exit_code() -> int:
-    """0 when nothing is left for the user to fix, 1 when some record is an open problem."""
-    return EXIT_PROBLEMS if open_problem_count() else EXIT_OK
+    """0 when nothing is left for the user to do, 1 when some record is an open problem or a change
+    waits for their decision (an open conflict: the field does not sync until it is decided)."""
+    return EXIT_PROBLEMS if open_problem_count() or open_conflict_count() else EXIT_OK
 
 
 def problem_to_dict(problem: Any) -> dict[str, Any]:

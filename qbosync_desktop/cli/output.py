@@ -1,8 +1,10 @@
 """What every ``qbosync`` command prints and returns: the stable exit codes, JSON, and errors.
 
 Exit codes (stable, documented in docs/cli.md): 0 done with no open problems, 1 done with open
-problems, 2 QuickBooks needs reconnecting, 3 usage or configuration error, 4 other failure (130 for
-Ctrl-C is :func:`qbosync_desktop.cli.main.main`'s). Command modules import this module, never
+problems, 2 QuickBooks needs reconnecting, 3 usage or configuration error, 4 other failure; local
+faults: 5 the disk is full, 6 the database is damaged (``qbosync restore``), 7 the database is
+read-only, 8 another QBO Sync program is syncing this data folder (nothing was started). 130 for
+Ctrl-C is :func:`qbosync_desktop.cli.main.main`'s. Command modules import this module, never
 ``cli.main`` (which imports them).
 """
 
@@ -18,6 +20,10 @@ EXIT_PROBLEMS = 1
 EXIT_RECONNECT = 2
 EXIT_USAGE = 3
 EXIT_FAILURE = 4
+EXIT_DISK_FULL = 5
+EXIT_DATABASE_DAMAGED = 6
+EXIT_READ_ONLY = 7
+EXIT_BUSY = 8
 
 
 def print_json(data: object) -> None:
@@ -37,6 +43,14 @@ def print_error(exc: errors.QboSyncError, *, as_json: bool = False) -> None:
 
 
 def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, errors.DiskFull):
+        return EXIT_DISK_FULL
+    if isinstance(exc, errors.DatabaseDamaged):
+        return EXIT_DATABASE_DAMAGED
+    if isinstance(exc, errors.DatabaseReadOnly):
+        return EXIT_READ_ONLY
+    if isinstance(exc, errors.DataFolderBusy):
+        return EXIT_BUSY
     if isinstance(exc, errors.NeedsReconnect):
         return EXIT_RECONNECT
     if isinstance(exc, errors.ConfigurationError):

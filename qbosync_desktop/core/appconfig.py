@@ -14,7 +14,7 @@ import os
 import threading
 from typing import Any
 
-from qbosync_desktop.core.paths import AppPaths, get_paths
+from qbosync_desktop.core.paths import AppPaths, get_paths, private_open
 
 _lock = threading.Lock()
 
@@ -41,5 +41,6 @@ def set_value(key: str, value: Any, paths: AppPaths | None = None) -> None:
         data = load(paths)
         data[key] = value
         tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        with private_open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True))
         os.replace(tmp, f)

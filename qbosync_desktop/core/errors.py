@@ -380,3 +380,69 @@ class SyncWorkerStopped(QboSyncError):
     @classmethod
     def default_message(cls) -> str:
         return "The background sync process ended before the run finished."
+
+
+# --------------------------------------------------------------------------------------------------
+# The data folder (docs/troubleshooting.md "The local database"). Each has its own CLI exit code.
+
+RESTORE_HINT = (
+    "Restore the newest good copy from the 'backups' folder next to the database: in the app press "
+    "Restore, or run 'qbosync restore' ('qbosync restore --list' shows the copies). The damaged file is "
+    "kept beside it, renamed, so nothing is deleted."
+)
+
+
+class DiskFull(DatabaseError):
+    """Writing to the data folder failed because the disk (or the process's file-size limit) is full.
+
+    SQLite rolled the unfinished transaction back, and every QuickBooks write was recorded in the
+    outbox before it was sent, so the next run finishes the work without sending anything twice.
+    """
+
+    title = "The disk is full"
+    hint = ("Free some space on the disk that holds the data folder (empty the trash, delete large files), "
+            "then run the sync again. Nothing was lost: the next sync finishes this one's work and sends "
+            "nothing to QuickBooks twice.")
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "QBO Sync could not write to its data folder because the disk is full."
+
+
+class DatabaseDamaged(DatabaseError):
+    """The database file is empty, truncated, not a database, fails SQLite's integrity check, or lacks
+    tables it must have. Never treated as a fresh install: that would silently forget every link."""
+
+    title = "The database is damaged"
+    hint = RESTORE_HINT
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "QBO Sync's database file is damaged, so it was not opened."
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The database file or its folder cannot be written (permissions, a read-only disk or share)."""
+
+    title = "The database is read-only"
+    hint = ("Give your user account write access to the data folder and its files (or move it off the "
+            "read-only disk), then start QBO Sync again. Nothing was changed.")
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "QBO Sync cannot write to its database file."
+
+
+class DataFolderBusy(QboSyncError):
+    """Another QBO Sync program (the app, its sync worker or another ``qbosync``) is writing to this
+    data folder. One data folder has one writer at a time; nothing was started."""
+
+    title = "Another QBO Sync is syncing this company"
+    hint = ("Wait for it to finish, then try again (on the command line '--wait SECONDS' waits longer). "
+            "Nothing was started, so nothing runs twice.")
+    #: The same run started later succeeds once the other program is done.
+    transient = True
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "Another QBO Sync program is syncing this company right now."

@@ -79,6 +79,38 @@ class _RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file; a full disk (or file size limit) costs log lines, never a traceback.
+
+    ``logging`` prints a "Logging error" traceback to stderr when a handler cannot write: on a full
+    disk that would bury the one plain message the user needs. One plain line is printed instead,
+    once, and later records are dropped until writing works again.
+    """
+
+    _warned = False
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        # Created 0600 (a rotation opens a new file: it must not be world-readable either).
+        import os
+
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        import errno
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+            if not _LogFile._warned:
+                _LogFile._warned = True
+                try:
+                    sys.stderr.write(f"Could not write the log file {self.baseFilename}: the disk is full.\n")
+                except (OSError, ValueError):
+                    pass
+            return
+        super().handleError(record)
+
+
 FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
 _configured_file: Path | None = None
 
@@ -95,7 +127,7 @@ def setup_logging(log_dir: Path, *, stderr: bool = False, level: int = logging.I
             root.removeHandler(h)
             h.close()
     handlers: list[logging.Handler] = []
-    fh = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    fh = _LogFile(log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     handlers.append(fh)
     if stderr:
         sh = logging.StreamHandler(sys.stderr)

@@ -11,6 +11,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import platformdirs
 
@@ -37,9 +38,21 @@ class AppPaths:
     def lock_dir(self) -> Path:
         return self.data_dir / "locks"
 
+    @property
+    def backup_dir(self) -> Path:
+        """Good copies of the database (``store.backups``, ``store.migrations``; ``qbosync restore``)."""
+        return self.data_dir / "backups"
+
     def ensure(self) -> AppPaths:
+        """Create the folders, private (0700): ``mkdir``'s mode is only used on creation and is
+        subject to the umask, so folders made by an older version are tightened here too."""
         for d in (self.data_dir, self.config_dir, self.log_dir, self.lock_dir):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if d.stat().st_mode & 0o777 != 0o700:
+                try:
+                    os.chmod(d, 0o700)
+                except OSError:  # not ours (a shared --home): leave it, the files are still 0600
+                    pass
         return self
 
     def lock_file(self, name: str) -> Path:
@@ -61,9 +74,26 @@ class AppPaths:
             pass
         value = uuid.uuid4().hex
         tmp = f.with_suffix(".tmp")
-        tmp.write_text(value, encoding="ascii")
+        with private_open(tmp, "w", encoding="ascii") as fh:
+            fh.write(value)
         os.replace(tmp, f)
         return value
+
+
+def private_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> IO[Any]:
+    """Open ``path`` for writing as a file only this user can read (0600), whatever the umask.
+
+    Every file QBO Sync writes that holds company data (the data folder's files, the audit export,
+    settings) is created through this or with ``os.open(..., 0o600)``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.chmod(path, 0o600)  # an existing file keeps its old mode on open: tighten it
+        return open(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 _override: Path | None = None

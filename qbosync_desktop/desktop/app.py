@@ -78,11 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The UI (every window, the engine through the service) is imported only once this is the
     # running instance, with the QApplication up: a second launch just asks the first and exits.
+    from qbosync_desktop.core import writer_lock
+    from qbosync_desktop.core.errors import DataFolderBusy
     from qbosync_desktop.desktop.ui.bootstrap import start_ui
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    controller = start_ui(app, args)
+    writer_lock.set_program("app")
+    controller = start_ui(app, args)  # may restore the database (it takes the app lock for that)
+    if controller is None:
+        log.info("%s did not start: the data folder cannot be used (see the dialog)", APP_NAME)
+        return 1
+    # Held while the app runs: 'qbosync restore' must not swap the database under an open app.
+    app_lock: writer_lock.WriterLock | None = None
+    lock = writer_lock.WriterLock(paths, writer_lock.APP)
+    try:
+        lock.acquire(timeout=0)
+        app_lock = lock
+    except DataFolderBusy as exc:
+        log.warning("The app lock is held elsewhere (%s); starting anyway", exc.message)
     single.listen(controller.show_window)
     app.aboutToQuit.connect(controller.shutdown)
     if args.quit_after is not None:
@@ -90,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("%s %s started (data folder %s)", APP_NAME, __version__, paths.data_dir)
     with loop:
         loop.run_until_complete(_until_quit(app))
+    if app_lock is not None:
+        app_lock.release()
     log.info("%s stopped", APP_NAME)
     return 0
 

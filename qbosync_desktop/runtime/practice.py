@@ -30,7 +30,7 @@ import requests
 from qbosync_desktop.core import errors, secrets
 from qbosync_desktop.core.secrets import SecretStore, use_memory_keyring
 from qbosync_desktop.runtime.priority import lower_priority
-from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
+from qbosync_desktop.sync.rules.settings import NOT_TAXABLE, SyncSettings, TaxSetup, account_groups
 
 if TYPE_CHECKING:
     from qbosync_desktop.runtime.workspace import Workspace
@@ -308,6 +308,24 @@ def _pick(choices: dict[str, str], *preferred: str, fuzzy: bool = False) -> str 
     return next(iter(by_name.values()), None)
 
 
+def practice_tax_codes(tax: TaxSetup) -> dict[str, str]:
+    """For a company with tax codes: each Work rate → the company's first code that taxes (the tax is
+    sent as Work charged it, so the code only files the tax in QuickBooks), lines without tax →
+    "Exempt" (else "Zero-rated"). A US company needs none."""
+    if not tax.uses_tax_codes or not tax.codes:
+        return {}
+    by_name = {name.casefold(): cid for cid, name in tax.codes.items()}
+    out: dict[str, str] = {}
+    none = by_name.get("exempt") or by_name.get("zero-rated")
+    if none:
+        out[NOT_TAXABLE] = none
+    taxed = [cid for cid, name in tax.codes.items() if name.casefold() not in ("exempt", "zero-rated")]
+    if taxed:
+        for rate_id in tax.rates:
+            out[rate_id] = taxed[0]
+    return out
+
+
 def practice_settings(workspace: Workspace, *, today: dt.date | None = None) -> SyncSettings:
     """Sensible settings for the tour: everything on, accounts chosen by their usual names, every
     Work invoice concept mapped, and invoices from 120 days back (the demo data spans 90 days).
@@ -328,6 +346,7 @@ def practice_settings(workspace: Workspace, *, today: dt.date | None = None) -> 
     invoices = bool(income and expense_account)
     today = today or dt.date.today()
     return SyncSettings(
+        tax_codes=practice_tax_codes(workspace.tax_setup()) if invoices else {},
         clients=True,
         sites=True,
         invoices=invoices,

@@ -43,7 +43,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from qbosync_desktop.core import secrets
+from qbosync_desktop.core import secrets, writer_lock
 from qbosync_desktop.core.errors import QboSyncError, SyncWorkerStopped
 from qbosync_desktop.core.logs import RedactingFilter
 from qbosync_desktop.core.paths import AppPaths, use_paths
@@ -179,6 +179,7 @@ def worker_main(conn: multiprocessing.connection.Connection, paths: AppPaths, ca
     channel = _Channel(conn, gone)
     _watch_parent(gone)
     use_paths(paths)
+    writer_lock.set_program("app sync worker")  # named in the busy message a concurrent CLI run prints
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -37,13 +37,21 @@ from qbosync_desktop.store.models.connection import (
     ConceptMapping,
     Connection,
     SettingValue,
+    TaxCodeMapping,
 )
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor
-from qbosync_desktop.sync.rules.settings import ACCOUNT_FIELDS, LABELS, SyncSettings, account_groups, check
+from qbosync_desktop.sync.rules.settings import (
+    ACCOUNT_FIELDS,
+    LABELS,
+    SyncSettings,
+    TaxSetup,
+    account_groups,
+    check,
+)
 
 if TYPE_CHECKING:
     from qbosync_desktop.connectors.qbo.client import QboClient
@@ -54,6 +62,8 @@ log = logging.getLogger(__name__)
 #: The company grant: deleted on every disconnect.
 #: The SettingValue key holding the chosen accounts' names (not a setting: SyncSettings ignores it).
 ACCOUNT_NAMES_KEY = "account_names"
+#: SettingValue keys holding Review decisions, not settings (sync/rules/keep.py, sync/clients/settle.py).
+DECISION_PREFIX = "decision."
 
 #: The problem kinds an entity's switch governs: turning it off closes their open problems.
 TURNED_OFF_KINDS: dict[str, tuple[str, ...]] = {
@@ -156,7 +166,7 @@ class Workspace:
         A different realm than the one the links were made for forgets those links first: they name
         another company's QuickBooks records.
         """
-        with database.atomic():
+        with self._writer(), database.atomic():
             conn = self.connection
             existed = conn is not None
             if conn is not None and conn.realm_id and conn.realm_id != realm_id:
@@ -199,7 +209,8 @@ class Workspace:
         when the redirect URI is local), hands the address to ``open_url`` (a browser, or the CLI
         printing it), waits for the redirect or a pasted address (``on_authorizer`` receives the live
         :class:`~qbosync_desktop.connectors.qbo.oauth.authorize.Authorizer` for that), exchanges the code and records the
-        connection. Never call on the GUI thread: it blocks until the user has signed in.
+        connection. Never call on the GUI thread: it blocks until the user has signed in. If the
+        sign-in fails, the client secret given here is removed from the keyring again.
         """
         from qbosync_desktop.connectors.qbo.oauth.authorize import Authorizer, OAuthConfig, save_client_secret
 
@@ -210,14 +221,28 @@ class Workspace:
             parts = urlsplit(discovery_url)
             api_base = f"{parts.scheme}://{parts.netloc}/v3"
         oauth = OAuthConfig.from_discovery(discovery_url, client_id, redirect_uri, env, api_base)
+        previous_secret = self.secrets.get(secrets.QBO_CLIENT_SECRET) if client_secret else None
         if client_secret:
             save_client_secret(self.secrets, client_secret)
-        with Authorizer(oauth, self.secrets) as auth:
-            url = auth.begin()
-            if on_authorizer is not None:
-                on_authorizer(auth)
-            open_url(url)
-            result = auth.complete(timeout=timeout, cancel=cancel)
+        try:
+            with Authorizer(oauth, self.secrets) as auth:
+                url = auth.begin()
+                if on_authorizer is not None:
+                    on_authorizer(auth)
+                open_url(url)
+                result = auth.complete(timeout=timeout, cancel=cancel)
+        except BaseException:
+            # A failed (or cancelled) connect keeps no secret it was given: the keyring is left as it
+            # was before (the previous connection's secret, or none).
+            if client_secret:
+                try:
+                    if previous_secret:
+                        self.secrets.set(secrets.QBO_CLIENT_SECRET, previous_secret)
+                    else:
+                        self.secrets.delete(secrets.QBO_CLIENT_SECRET)
+                except errors.QboSyncError as exc:  # the keyring went away meanwhile: say so in the log
+                    log.warning("Could not remove the client secret after the failed connect: %s", exc.message)
+            raise
         return self.record_connection(
             realm_id=result.realm_id,
             company_name=result.company_name,
@@ -286,17 +311,24 @@ class Workspace:
         keep the user connected locally), the QuickBooks keyring entries are deleted, the concept
         mappings are forgotten, and the links are kept unless ``forget``. The Intuit app's client secret
         and the Work connection are kept (they are not the company's grant: a bare reconnect works);
-        ``forget`` removes them too, for a clean start.
+        ``forget`` removes them too, for a clean start. Waits for a run in progress (the data folder's
+        sync lock, at most 10 s; then ``DataFolderBusy``).
         """
-        conn = self.connection
-        if conn is not None and conn.realm_id and self.secrets.get(secrets.QBO_REFRESH_TOKEN):
-            try:
-                self._token_manager(conn).revoke()
-            except errors.QboSyncError as exc:
-                log.warning("Could not revoke the QuickBooks grant (%s); disconnecting locally anyway", exc.message)
+        with self._writer():  # not while a run uses the grant, the links or the outbox
+            conn = self.connection
+            if conn is not None and conn.realm_id and self.secrets.get(secrets.QBO_REFRESH_TOKEN):
+                try:
+                    self._token_manager(conn).revoke()
+                except errors.QboSyncError as exc:
+                    log.warning("Could not revoke the QuickBooks grant (%s); disconnecting locally anyway",
+                                exc.message)
+            self._disconnect_locked(conn, forget)
+
+    def _disconnect_locked(self, conn: Connection | None, forget: bool) -> None:
         self.secrets.clear(QBO_TOKENS)
         with database.atomic():
             ConceptMapping.delete().execute()
+            TaxCodeMapping.delete().execute()
             if conn is not None:
                 conn.state = DISCONNECTED
                 conn.connected_at = None
@@ -317,6 +349,14 @@ class Workspace:
             if forget:
                 self._work = None
 
+    def _writer(self, timeout: float = 10.0) -> Any:
+        """The data folder's sync lock (``core.writer_lock``): forgetting links or the outbox while a
+        run (in the app, or a ``qbosync``) uses them would make it write records again. Waits a
+        bounded time, then ``DataFolderBusy`` names who holds it."""
+        from qbosync_desktop.core import writer_lock
+
+        return writer_lock.holding(self.paths, writer_lock.SYNC, timeout=timeout)
+
     def _forget_links(self) -> None:
         """Delete what ties local state to one QuickBooks company (links, queue, cursors, reviews).
 
@@ -324,12 +364,15 @@ class Workspace:
         """
         for model in (Conflict, MatchProposal, WorkWrite, Problem, OutboxEntry, Batch, Cursor, Link):
             model.delete().execute()
+        # The person's Review decisions name this company's records ("keep QuickBooks' value").
+        SettingValue.delete().where(SettingValue.key.startswith(DECISION_PREFIX)).execute()
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> SyncSettings:
         """The saved settings (defaults for anything never saved); concepts come from their table."""
         data = {row.key: row.value for row in SettingValue.select()}
         data["concepts"] = {m.concept: m.account_id for m in ConceptMapping.select()}
+        data["tax_codes"] = {m.rate: m.code_id for m in TaxCodeMapping.select()}
         return SyncSettings.from_dict(data)
 
     def save_settings(
@@ -338,12 +381,15 @@ class Workspace:
         *,
         accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]] | None = None,
         concepts: Iterable[Any] | None = None,
+        tax: TaxSetup | None = None,
     ) -> SyncSettings:
-        """Validate (raising ``ConfigurationError`` naming the field), then save in one transaction."""
-        check(settings, accounts, concepts)
+        """Validate (raising ``ConfigurationError`` naming the field), then save in one transaction.
+        ``tax`` (the company's country and tax codes, Work's tax rates) names the tax-code mappings."""
+        check(settings, accounts, concepts, tax)
         names = _account_names(accounts) if accounts is not None else {}
         data = settings.to_dict()
         concept_map = data.pop("concepts")
+        tax_map = data.pop("tax_codes")
         previous = self.settings() if SettingValue.select().exists() else None
         with database.atomic():
             for key, value in data.items():
@@ -364,12 +410,22 @@ class Workspace:
                 name = names.get(str(account_id)) or (old.account_name if old and old.account_id == account_id else None)
                 ConceptMapping.insert(concept=concept, account_id=str(account_id), account_name=name) \
                     .on_conflict_replace().execute()
+            TaxCodeMapping.delete().where(TaxCodeMapping.rate.not_in(list(tax_map) or [""])).execute()
+            for rate, code_id in tax_map.items():
+                old_code = TaxCodeMapping.get_or_none(TaxCodeMapping.rate == rate)
+                TaxCodeMapping.insert(
+                    rate=rate, code_id=str(code_id),
+                    rate_name=(tax.rates.get(rate) if tax else None) or (old_code.rate_name if old_code else None),
+                    code_name=((tax.codes or {}).get(str(code_id)) if tax else None)
+                    or (old_code.code_name if old_code and old_code.code_id == code_id else None),
+                ).on_conflict_replace().execute()
         return settings
 
     @property
     def has_saved_settings(self) -> bool:
         """True once settings were saved (they outlive Disconnect; only the concept mappings go)."""
-        return SettingValue.select().where(SettingValue.key != ACCOUNT_NAMES_KEY).exists()
+        return SettingValue.select().where((SettingValue.key != ACCOUNT_NAMES_KEY)
+                                           & ~SettingValue.key.startswith(DECISION_PREFIX)).exists()
 
     def account_names(self) -> dict[str, str]:
         """Id → name of the accounts the settings chose, as saved with them (concepts' included)."""
@@ -390,6 +446,21 @@ class Workspace:
             if getattr(before, key) and not getattr(after, key):
                 closed += close_for_turned_off(kinds, f"{LABELS[key]} was turned off in the settings")
         return closed
+
+    def tax_setup(self) -> TaxSetup:
+        """The company's country and tax codes and Work's active tax rates (network: three reads), what
+        the tax-code mapping is chosen from and checked against. A US company's codes are not read:
+        it uses Automated Sales Tax, no mapping."""
+        qbo = self.qbo_client()
+        country = str(qbo.company_info().get("Country") or "US").upper()
+        rates = {r.id: r.name for r in self.work_client().tax_rates() if r.active}
+        codes = None
+        if country != "US":
+            codes = {str(c["Id"]): str(c.get("Name", "")) for c in qbo.query("TaxCode")}
+        return TaxSetup(country=country, rates=rates, codes=codes)
+
+    def tax_code_mappings(self) -> dict[str, TaxCodeMapping]:
+        return {m.rate: m for m in TaxCodeMapping.select().order_by(TaxCodeMapping.rate_name)}
 
     def concept_mappings(self) -> dict[str, ConceptMapping]:
         return {m.concept: m for m in ConceptMapping.select().order_by(ConceptMapping.concept)}

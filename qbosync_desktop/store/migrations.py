@@ -21,7 +21,8 @@ from pathlib import Path
 
 import peewee
 
-from qbosync_desktop.core.errors import DatabaseError
+from qbosync_desktop.core.errors import DatabaseDamaged, DatabaseError
+from qbosync_desktop.store.checks import as_database_error
 
 log = logging.getLogger(__name__)
 
@@ -102,5 +103,52 @@ def migrate(db: peewee.Database, path: Path | None = None, *, target: int | None
                 fn(db)
                 db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (version,))
         except peewee.DatabaseError as exc:
+            specific = as_database_error(exc, path)
+            if specific is not None:
+                specific.details["migration"] = version
+                raise specific from exc
             raise DatabaseError(details={"migration": version, "error": str(exc)}) from exc
     return target
+
+
+def expected_schema() -> dict[str, set[str]]:
+    """Every table (and its columns) of the concrete models bound to the app database's proxy."""
+    _load_step_modules()  # imports every model module
+    out: dict[str, set[str]] = {}
+    seen: set[type] = set()
+    todo: list[type] = list(peewee.Model.__subclasses__())
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        subclasses: list[type] = model.__subclasses__()
+        todo.extend(subclasses)
+        meta = getattr(model, "_meta", None)
+        if subclasses:  # a base class (BaseModel, SyncModel): its subclasses are the tables
+            continue
+        # Bound to the app database's proxy (store.db.database); the Work sandbox's models bind a file.
+        if meta is None or not isinstance(meta.database, peewee.DatabaseProxy) \
+                or not getattr(meta, "table_name", None):
+            continue
+        out.setdefault(meta.table_name, set()).update(f.column_name for f in meta.sorted_fields)
+    return out
+
+
+def schema_check(db: peewee.Database, path: Path | str) -> None:
+    """After migrating: every table and column the models need exists (a damaged file that SQLite
+    still reads, or a database some other program emptied, must not look like a working one)."""
+    have = set(db.get_tables())
+    missing: list[str] = []
+    for table, columns in sorted(expected_schema().items()):
+        if table not in have:
+            missing.append(table)
+            continue
+        present = {c.name for c in db.get_columns(table)}
+        missing += [f"{table}.{c}" for c in sorted(columns - present)]
+    if missing:
+        raise DatabaseDamaged(
+            f"The database file {path} is missing parts QBO Sync needs ({', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''}).",
+            details={"path": str(path), "missing": ", ".join(missing)},
+        )

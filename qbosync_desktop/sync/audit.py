@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from qbosync_desktop.core.paths import private_open
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.base import utcnow
 
@@ -86,7 +87,8 @@ def rows(items: Iterable[AuditEntry]) -> Iterable[list[str]]:
 def export_csv(path: str | os.PathLike[str], *, run_id: int | None = None) -> int:
     """Write the audit log (or one run's part) to ``path`` as UTF-8 CSV. Returns the row count.
 
-    Written to a temp file and renamed, so a half-written export never replaces a good one.
+    Written to a temp file and renamed, so a half-written export never replaces a good one. The file
+    is private (0600): it holds client names and e-mail addresses.
     """
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
@@ -94,7 +96,7 @@ def export_csv(path: str | os.PathLike[str], *, run_id: int | None = None) -> in
     q = AuditEntry.select().order_by(AuditEntry.id)
     if run_id is not None:
         q = q.where(AuditEntry.run_id == run_id)
-    with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
+    with private_open(tmp, "w", newline="", encoding="utf-8-sig") as fh:  # 0600: client names, e-mails
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for row in rows(q.iterator()):

@@ -14,9 +14,16 @@ Contract (docs/architecture.md "Engine", docs/sync-engine.md):
 * ``problems()``, ``retry(problem_id=None)``; issue 7's ``matches()``, ``accept_match()``,
   ``reject_match()``, ``conflicts()``, ``resolve()`` delegate to the two-way modules when present.
 
-Runs are serialised per data folder with a file lock: the tray app and a cron'd ``qbosync sync``
-must never work on the same outbox at once (two senders could both replay the same batch and then
-both apply its response). The lock is an OS lock, so a killed process releases it at once.
+Runs are serialised per data folder with a file lock (:mod:`qbosync_desktop.core.writer_lock`): the tray
+app and a cron'd ``qbosync sync`` must never work on the same outbox at once (two senders could both
+replay the same batch and then both apply its response). The lock is an OS lock, so a killed process
+releases it at once. A run waits ``lock_timeout`` seconds for it, then raises ``DataFolderBusy``
+naming the holder (pid, app or CLI, since when).
+
+Local storage faults (disk full, read-only or damaged database) surface as the plain
+``DatabaseError`` subclasses of :func:`qbosync_desktop.store.db.as_database_error`, fatal to the run.
+After a run that finished and changed something a good copy of the database goes to ``backups/``
+(:mod:`qbosync_desktop.store.backups`).
 
 :class:`Observer` is how progress leaves the engine (no Qt here): the desktop service subclasses it
 and re-emits each call as a Qt signal. Observer methods are called on the engine's thread.
@@ -30,12 +37,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import filelock
-
-from qbosync_desktop.core.errors import Cancelled, QboSyncError
-from qbosync_desktop.store.db import database
+from qbosync_desktop.core import writer_lock
+from qbosync_desktop.core.errors import Cancelled, DatabaseError, DataFolderBusy, QboSyncError
+from qbosync_desktop.store import backups
+from qbosync_desktop.store.db import as_database_error, database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.problems import Problem
@@ -87,6 +95,9 @@ class RunSummary:
     kind: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     open_problems: int = 0
+    #: changes that wait for the person's decision ("ask me" conflicts still open), counted in every
+    #: run so a two-way client never stops silently (issue 15)
+    open_conflicts: int = 0
     qbo_requests: int = 0
     started_at: _dt.datetime | None = None
     finished_at: _dt.datetime | None = None
@@ -104,6 +115,7 @@ class RunSummary:
             "kind": self.kind,
             "counts": self.counts,
             "open_problems": self.open_problems,
+            "open_conflicts": self.open_conflicts,
             "qbo_requests": self.qbo_requests,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -139,9 +151,11 @@ class Preview:
 class SyncEngine:
     """Runs, previews and reports syncs for one workspace (one company)."""
 
-    def __init__(self, workspace: EngineWorkspace, *, concurrency: int = 4) -> None:
+    def __init__(self, workspace: EngineWorkspace, *, concurrency: int = 4, lock_timeout: float = 10.0) -> None:
         self.workspace = workspace
         self.concurrency = concurrency
+        #: How long a run waits for another program's run on the same data folder (``--wait``).
+        self.lock_timeout = lock_timeout
         self._thread_lock = threading.Lock()
 
     # -- connectors --------------------------------------------------------------------------------
@@ -159,12 +173,11 @@ class SyncEngine:
             stale_policies=STALE_POLICIES,
         )
 
-    def _file_lock(self) -> filelock.BaseFileLock | None:
+    def _file_lock(self) -> writer_lock.WriterLock | None:
         paths = self.workspace.paths
         if paths is None:
             return None
-        paths.ensure()
-        return filelock.FileLock(str(paths.lock_file("sync")))
+        return writer_lock.WriterLock(paths, writer_lock.SYNC)
 
     # -- public API --------------------------------------------------------------------------------
     def preview(self) -> Preview:
@@ -190,23 +203,23 @@ class SyncEngine:
         cancel = cancel or threading.Event()
         flock = self._file_lock()
         if not self._thread_lock.acquire(blocking=False):
-            raise QboSyncError(
+            raise DataFolderBusy(
                 "A sync is already running for this company.",
                 title="Sync already running",
                 hint="Wait for the current sync to finish; its progress is shown in the window.",
             )
         try:
             if flock is not None:
-                try:
-                    flock.acquire(timeout=10)
-                except filelock.Timeout:
-                    raise QboSyncError(
-                        "Another QBO Sync program is syncing this company right now.",
-                        title="Sync already running",
-                        hint="Wait for it to finish (or close the other window), then try again.",
-                    ) from None
+                # Raises DataFolderBusy naming the holder (pid, app or CLI, since when).
+                flock.acquire(timeout=self.lock_timeout)
             try:
                 return self._run_locked(initial, observer, cancel)
+            except Exception as exc:
+                storage = None if isinstance(exc, QboSyncError) else as_database_error(exc)
+                if storage is None:
+                    raise
+                storage.fatal = True
+                raise storage from exc
             finally:
                 if flock is not None:
                     flock.release()
@@ -274,10 +287,18 @@ class SyncEngine:
             state, error = "failed", exc.to_dict()
             fatal = exc
             log.warning("Run %s stopped: %s", run.id, exc.message)
-        except Exception as exc:  # a bug: record it on the run, then let it propagate
-            state, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
-            fatal = exc
-            log.exception("Run %s crashed", run.id)
+        except Exception as exc:  # a bug (record it on the run, then let it propagate) or a local fault
+            storage = as_database_error(exc)
+            if storage is not None:
+                # Disk full / read-only / damaged file: a plain, fatal error. SQLite rolled back the
+                # unfinished transaction; the outbox holds every intent sent, so nothing is lost.
+                storage.fatal = True
+                state, error, fatal = "failed", storage.to_dict(), storage
+                log.warning("Run %s stopped: %s (%s)", run.id, storage.message, exc)
+            else:
+                state, error = "failed", {"type": type(exc).__name__, "message": str(exc)}
+                fatal = exc
+                log.exception("Run %s crashed", run.id)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         run.finished_at = utcnow()
@@ -285,14 +306,26 @@ class SyncEngine:
         run.counts = ctx.counts
         run.qbo_requests = ctx.qbo_requests
         run.error = error
-        with database.atomic():
-            run.save()
+        try:
+            with database.atomic():
+                run.save()
+        except Exception as exc:
+            storage = as_database_error(exc)
+            if storage is None:
+                raise
+            # The disk is still full: the run stays "running" in the file, and the next run closes
+            # it as interrupted (see above). Report the storage fault, not this second symptom.
+            log.warning("Run %s could not be closed: %s", run.id, storage.message)
+            raise (fatal if isinstance(fatal, DatabaseError) else storage) from exc
+        if state == "done":
+            self._good_copy(ctx)
         summary = RunSummary(
             run_id=run.id,
             state=state,
             kind=run.kind,
             counts=ctx.counts,
             open_problems=Problem.select().where(Problem.state == "open").count(),
+            open_conflicts=conflicts_mod.open_count(),
             qbo_requests=ctx.qbo_requests,
             started_at=run.started_at,
             finished_at=run.finished_at,
@@ -303,6 +336,14 @@ class SyncEngine:
         if fatal is not None and (not isinstance(fatal, QboSyncError) or fatal.fatal):
             raise fatal
         return summary
+
+    def _good_copy(self, ctx: RunContext) -> None:
+        """After a finished run that changed something: a good copy in backups/ (store/backups.py)."""
+        paths = self.workspace.paths
+        db = database.obj
+        if paths is None or db is None or Path(db.database) != paths.db_path:
+            return  # a test's Parts, or a database that is not this folder's
+        backups.after_run(db, paths, ctx.counts)
 
     @staticmethod
     def _commit_or_drop_cursors(ctx: RunContext) -> None:

@@ -33,6 +33,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import peewee
@@ -49,6 +50,7 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, problems
 from qbosync_desktop.sync.context import LinkRef
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
+from qbosync_desktop.sync.rules import amounts
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -283,12 +285,39 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 known = ctx.state.open_problems.get(kind)
                 if known is None or any(w in known for w in ids):  # skip the statement when none is open
                     problems.close_problems(kind, ids)
+            after_commit += _prove_totals(ctx, done)
             after_commit = [*links, *after_commit]
         batch.state, batch.done_at = "done", now
         batch.attempts += 1
         Batch.update(state="done", done_at=now, attempts=Batch.attempts + 1).where(Batch.id == batch.id).execute()
     _notify(ctx, after_commit)
     return stale
+
+
+def _prove_totals(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list[_AfterCommit]:
+    """The proof after every write that carries ``meta["expect_total"]`` (invoices; credits and
+    refunds may use it too): QuickBooks' ``TotalAmt`` from the write's own response against Work's
+    total. A difference of one cent opens the record's one problem, kept under the fingerprint that
+    was sent, so an unchanged record is not re-sent on every run (the record stays linked: it *is*
+    in QuickBooks, with another total)."""
+    out: list[_AfterCommit] = []
+    for e, obj in done:
+        expect = (e.meta or {}).get("expect_total")
+        if not expect or e.operation not in ("create", "update") or e.work_id is None:
+            continue
+        got = Decimal(str(obj.get("TotalAmt", 0)))
+        want = Decimal(str(expect["amount"]))
+        if amounts.cents(got) == amounts.cents(want):
+            continue
+        meta = e.meta or {}
+        err = amounts.total_mismatch(expect.get("name") or meta.get("label") or e.work_id, got, want,
+                                     likely=expect.get("likely", ""),
+                                     todo=expect.get("todo", ""), what=expect.get("what", "invoice"))
+        p = problems.open_problem(e.kind, e.work_id, err, run_id=ctx.run_id, qbo_id=str(obj.get("Id") or ""),
+                                  extra={"fingerprint": meta.get("fingerprint"), "record": meta.get("label"),
+                                         "work_updated_at": meta.get("work_updated_at"), "sent": True})
+        out.append(p)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -65,6 +65,10 @@ class Change:
         }
         if self.problem is not None:
             out["problem"] = self.problem.to_dict()
+        if self.meta.get("changes"):
+            # An existing QuickBooks record this change would alter (or, linked, leaves as it is):
+            # field by field, before → after (issue 15, sync/rules/keep.py).
+            out["changes"] = self.meta["changes"]
         return out
 
 

@@ -31,7 +31,7 @@ def test_settings_set_then_show_json_round_trip(capsys):
         "invoices": True, "income_account": "11", "expense_account": "12", "payments": True,
         "deposit_account": "13", "bills": False, "ap_account": None, "concepts": {"Travel": "14"},
         "conflict_policy": "work", "start_date": "2025-02-03", "schedule_minutes": 30,
-        "rename_on_collision": True,
+        "rename_on_collision": True, "tax_amounts": "work", "tax_codes": {},
     }
     assert json.loads(out)["labels"]["income_account"] == "Use this Income Account"
 

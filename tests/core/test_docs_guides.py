@@ -31,7 +31,7 @@ def test_admin_guide_names_every_setting_in_the_seeds_words_with_its_cli_key():
     guide = (DOCS / "admin-guide.md").read_text(encoding="utf-8")
     headings = {line[4:].strip() for line in guide.splitlines() if line.startswith("### ")}
     for field in dataclasses.fields(SyncSettings):
-        key = "concept.<name>" if field.name == "concepts" else field.name
+        key = {"concepts": "concept.<name>", "tax_codes": "tax_code.<rate>"}.get(field.name, field.name)
         assert f"{LABELS[field.name]} `[{key}]`" in headings, field.name
 
 

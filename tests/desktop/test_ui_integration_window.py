@@ -163,3 +163,24 @@ def test_a_scheduled_run_that_cannot_reach_the_server_says_so_without_a_dialog(q
     qtbot.waitUntil(lambda: window.dialog is not before, timeout=5000)
     assert window.dialog.windowTitle() == "Could not reach the server"
     window.dialog.close()
+
+
+def test_retry_keeps_the_selection_and_says_the_result_under_the_list(qtbot, window, ui_workspace):
+    """Issue 17: Retry's result appeared far from the list and the selection jumped to the first row."""
+    _problem("client", "2001", errors.DuplicateName("“Bo Li” is already used by a vendor.", code="6240",
+                                                     details={"record": "Bo Li"}))
+    second = _problem("client", "2002", errors.DuplicateName("“Cy Ng” is already used by a vendor.", code="6240",
+                                                              details={"record": "Cy Ng"}))
+    refreshed(qtbot, window)
+    window.problems_table.selectRow(1)
+    assert window.selected_problem()["id"] == second.id
+    window.retry_button.click()
+    assert window.problems_status.text() == "Retrying…"
+    qtbot.waitUntil(lambda: not window.service.busy, timeout=10_000)
+    refreshed(qtbot, window)
+    assert window.selected_problem()["id"] == second.id, "the refresh after Retry kept the selected problem"
+    # The ui fixture's servers are closed: the retry stops, and says so next to the list and in the status line
+    assert window.problems_status.text().startswith("The retry stopped: Could not reach the server")
+    assert window.status_line.text() == "Last sync stopped: Could not reach the server · 2 problems"
+    if window.dialog is not None:
+        window.dialog.close()

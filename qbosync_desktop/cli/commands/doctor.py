@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import sys
+from typing import Any
 
 from qbosync_desktop import __version__
 from qbosync_desktop.cli.output import print_json
@@ -54,12 +55,36 @@ def collect() -> dict[str, object]:
         "config_dir": str(paths.config_dir),
         "log_dir": str(paths.log_dir),
         "database": str(paths.db_path),
+        "database_check": _database_check(paths),
+        "backups": _backups(paths),
         "keyring_backend": store.backend_name(),
         "keyring": keyring_status,
         "qt": qt,
         "qt_platform": os.environ.get("QT_QPA_PLATFORM") or "default",
         "libraries": versions,
     }
+
+
+def _database_check(paths: Any) -> str:
+    """"ok", "not created yet", or why it is damaged - read-only, without opening it for writing."""
+    from qbosync_desktop.store import backups
+
+    if not paths.db_path.exists():
+        return "not created yet"
+    found = backups.inspect(paths.db_path)
+    if found.good:
+        return f"ok (schema {found.version}, {found.size:,} bytes)"
+    return f"DAMAGED ({found.problem}): run 'qbosync restore --list'"
+
+
+def _backups(paths: Any) -> str:
+    from qbosync_desktop.store import backups
+
+    copies = backups.list_backups(paths)
+    good = [b for b in copies if b.good]
+    if not copies:
+        return "none"
+    return f"{len(copies)} in {paths.backup_dir} ({len(good)} good; newest {copies[0].name})"
 
 
 def run(args: argparse.Namespace) -> int:

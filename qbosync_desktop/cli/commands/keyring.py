@@ -5,6 +5,9 @@ usable keyring (a minimal Linux desktop, a server run from cron) the user may ch
 keep them in a 0600 file in the data folder instead. Never chosen silently: ``use-file`` requires
 ``--i-understand`` after printing what it means, and ``use-keyring`` moves them back.
 
+``status`` exits 0 when secrets can be kept (a usable keyring, or the plaintext file by the user's
+choice) and 4 when they cannot (no usable keyring, no opt-in).
+
 Cold start: the secrets module (and with it the keyring package) is imported when a handler runs.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from qbosync_desktop.cli.output import EXIT_OK, EXIT_USAGE, print_json
+from qbosync_desktop.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, print_json
 from qbosync_desktop.core.errors import KeyringUnavailable
 from qbosync_desktop.core.paths import get_paths
 
@@ -58,7 +61,9 @@ def _status(args: argparse.Namespace) -> int:
         print(f"Keyring backend: {info['backend']} ({'usable' if usable else 'not usable'})")
         if problem and not file_mode:
             print(f"What to do: {problem}")
-    return EXIT_OK
+    # Non-zero when secrets cannot be kept: no usable keyring and no explicit plaintext-file opt-in
+    # (scripts and 'qbosync doctor' users check the code, not the wording).
+    return EXIT_OK if usable or file_mode else EXIT_FAILURE
 
 
 def _use_file(args: argparse.Namespace) -> int:

@@ -17,11 +17,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from qbosync_desktop.cli.commands.settings import work_concepts
+from qbosync_desktop.cli.commands.settings import company_tax, work_concepts
 from qbosync_desktop.cli.common import (
     add_json,
     done_exit_code,
     iso,
+    open_conflict_count,
     open_problem_count,
     print_problems,
     problem_to_dict,
@@ -59,13 +60,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     ):
         p = sub.add_parser(name, help=help_text)
         add_json(p)
+        if name in ("enable", "sync"):
+            add_wait(p)
         p.set_defaults(func=func)
     p = sub.add_parser("retry", help="retry one problem's record (ID) or all of them (--all), then sync")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("problem_id", nargs="?", type=int, metavar="ID")
     g.add_argument("--all", action="store_true", help="retry every open problem")
     add_json(p)
+    add_wait(p)
     p.set_defaults(func=run_retry)
+
+
+def add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                   help="when another QBO Sync program (the app, another qbosync) is syncing this data folder, "
+                        "wait at most this long for it (default 10), then exit 8 saying who it is")
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -122,9 +132,9 @@ def _print_summary(data: dict[str, Any]) -> None:
         print(f"  QuickBooks requests: {data['qbo_requests']}")
 
 
-def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str, Any], int]:
+def run_engine(ws: Workspace, *, initial: bool, as_json: bool, wait: float = 10.0) -> tuple[dict[str, Any], int]:
     try:
-        summary = sync_engine(ws).run(initial=initial, observer=_observer(as_json))
+        summary = sync_engine(ws, wait=wait).run(initial=initial, observer=_observer(as_json))
     except errors.NeedsReconnect:
         ws.mark_needs_reconnect()
         raise
@@ -138,6 +148,7 @@ def run_engine(ws: Workspace, *, initial: bool, as_json: bool) -> tuple[dict[str
 def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
     """Print the run's outcome; a run that did not finish (failed, cancelled) exits 4 with its error."""
     problems = open_problem_count()
+    conflicts = open_conflict_count()
     if data.get("state") in ("failed", "cancelled"):
         code = EXIT_FAILURE
         error = data.get("error") or {}
@@ -145,19 +156,24 @@ def _finish(data: dict[str, Any], code: int, as_json: bool, title: str) -> int:
         if error.get("hint"):
             title += f"\nWhat to do: {error['hint']}"
     if as_json:
-        print_json({"run": data, "open_problems": problems, "exit_code": code})
+        print_json({"run": data, "open_problems": problems, "open_conflicts": conflicts, "exit_code": code})
     else:
         print(title)
         _print_summary(data)
         print(f"{problems} open problem{'s' if problems != 1 else ''}"
               + (": see 'qbosync problems'." if problems else "."))
+        if conflicts:
+            from qbosync_desktop.sync.clients.conflicts import waiting_text
+
+            print(f"{waiting_text(conflicts)}: see 'qbosync conflicts'.")
     return code
 
 
 def check_ready(ws: Workspace, *, full: bool = False) -> None:
     """Both systems connected and the settings valid.
 
-    ``full`` (enable) also checks them against the company's accounts and Work's concepts. A plain
+    ``full`` (enable) also checks them against the company's accounts, Work's concepts and (Invoices
+    on) the tax setup: a company outside the US needs a tax code for every Work tax rate. A plain
     sync does not: that would cost a metered QuickBooks query on every run (a no-op sync must stay
     within 2 requests), and an account or concept that changed since is a per-record problem anyway.
     """
@@ -165,7 +181,8 @@ def check_ready(ws: Workspace, *, full: bool = False) -> None:
     ws.require_work()
     s = ws.settings()
     if full:
-        check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None)
+        check(s, ws.qbo_client().accounts(), work_concepts(ws) if s.bills else None,
+              company_tax(ws) if s.invoices else None)
     else:
         check(s)
 
@@ -193,11 +210,11 @@ def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]
     return counts, matches
 
 
-def initial_sync(ws: Workspace, as_json: bool) -> tuple[dict[str, Any], int]:
+def initial_sync(ws: Workspace, as_json: bool, wait: float = 10.0) -> tuple[dict[str, Any], int]:
     """Enable Integration: the date is recorded (the default invoice start), the initial sync runs,
     and once it finished onboarding is over (Sites stop syncing, as the seed says)."""
     ws.mark_enabled()
-    data, code = run_engine(ws, initial=True, as_json=as_json)
+    data, code = run_engine(ws, initial=True, as_json=as_json, wait=wait)
     if data.get("state", "done") == "done":
         ws.mark_onboarding_done()
     return data, code
@@ -208,7 +225,7 @@ def run_enable(args: argparse.Namespace) -> int:
     with workspace() as ws:
         check_ready(ws, full=True)
         preview, matches = show_preview(ws, args.json)
-        data, code = initial_sync(ws, args.json)
+        data, code = initial_sync(ws, args.json, args.wait)
         if args.json:
             data = {**data, "preview": preview, "matches": matches}
         return _finish(data, code, args.json, "Integration enabled; initial sync finished.")
@@ -223,7 +240,7 @@ def run_sync(args: argparse.Namespace) -> int:
                 hint="Choose the sync settings, then run 'qbosync enable' for the initial sync.",
             )
         check_ready(ws)
-        data, code = run_engine(ws, initial=False, as_json=args.json)
+        data, code = run_engine(ws, initial=False, as_json=args.json, wait=args.wait)
         return _finish(data, code, args.json, "Sync finished.")
 
 
@@ -251,6 +268,7 @@ def status_view(ws: Workspace) -> dict[str, Any]:
         "entities": {name: bool(getattr(s, key)) for name, key in ENTITIES},
         "last_run": last,
         "open_problems": open_problem_count(),
+        "open_conflicts": open_conflict_count(),
     }
 
 
@@ -260,7 +278,7 @@ def status_exit_code(view: dict[str, Any]) -> int:
         return EXIT_RECONNECT
     if conn.get("state") != "connected" or not conn.get("work_base_url"):
         return EXIT_USAGE
-    return EXIT_PROBLEMS if view["open_problems"] else EXIT_OK
+    return EXIT_PROBLEMS if view["open_problems"] or view.get("open_conflicts") else EXIT_OK
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -285,6 +303,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"Last run: #{last['id']} {last['kind']} {last['state']}, started {last['started_at']}, "
               f"{last['qbo_requests']} QuickBooks requests")
     print(f"Open problems: {view['open_problems']}")
+    if view.get("open_conflicts"):
+        print(f"Waiting for your decision: {view['open_conflicts']} ('qbosync conflicts')")
     return code
 
 
@@ -301,7 +321,7 @@ def run_problems(args: argparse.Namespace) -> int:
 def run_retry(args: argparse.Namespace) -> int:
     with workspace() as ws:
         check_ready(ws)
-        eng = sync_engine(ws)
+        eng = sync_engine(ws, wait=args.wait)
         if args.problem_id is not None:
             open_ids = {problem_to_dict(p)["id"] for p in eng.problems()}
             if args.problem_id not in open_ids:

@@ -40,11 +40,14 @@ from qbosync_desktop.connectors.work.models import (
     Concept,
     Contractor,
     ContractorInvoice,
+    CreditNote,
     Invoice,
     Item,
     Payment,
     Record,
+    Refund,
     Site,
+    TaxRate,
     format_timestamp,
 )
 from qbosync_desktop.core.errors import (
@@ -77,6 +80,9 @@ RESOURCES: dict[str, tuple[type[Record], str]] = {
     "contractors": (Contractor, "contractor"),
     "contractor-invoices": (ContractorInvoice, "contractor invoice"),
     "invoice-concepts": (Concept, "invoice concept"),
+    "tax-rates": (TaxRate, "tax rate"),
+    "credit-notes": (CreditNote, "credit note"),
+    "refunds": (Refund, "refund"),
 }
 
 
@@ -207,6 +213,16 @@ class WorkClient:
     def invoice_concepts(self) -> list[Concept]:
         return list(self._each("invoice-concepts", None))
 
+    def tax_rates(self) -> list[TaxRate]:
+        """Every tax rate (inactive ones too: older invoices were charged with them)."""
+        return list(self._each("tax-rates", None))
+
+    def credit_notes(self, updated_since: datetime | str | None = None) -> Iterator[CreditNote]:
+        return self._each("credit-notes", updated_since)
+
+    def refunds(self, updated_since: datetime | str | None = None) -> Iterator[Refund]:
+        return self._each("refunds", updated_since)
+
     def get_client(self, client_id: str) -> Client:
         return self._get(Client, "clients", client_id)
 
@@ -227,6 +243,15 @@ class WorkClient:
 
     def get_contractor_invoice(self, invoice_id: str) -> ContractorInvoice:
         return self._get(ContractorInvoice, "contractor-invoices", invoice_id)
+
+    def get_tax_rate(self, rate_id: str) -> TaxRate:
+        return self._get(TaxRate, "tax-rates", rate_id)
+
+    def get_credit_note(self, credit_note_id: str) -> CreditNote:
+        return self._get(CreditNote, "credit-notes", credit_note_id)
+
+    def get_refund(self, refund_id: str) -> Refund:
+        return self._get(Refund, "refunds", refund_id)
 
     # -- writes -----------------------------------------------------------------------------------
     def create_client(self, *, idempotency_key: str | None = None, **fields: Any) -> Client:

@@ -16,7 +16,7 @@ import dataclasses
 import datetime as _dt
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 R = TypeVar("R", bound="Record")
@@ -38,6 +38,11 @@ def format_timestamp(value: datetime) -> str:
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def round_cents(value: Decimal) -> Decimal:
+    """Work's one rounding step: half away from zero, to the cent (docs/work-api.md, "Amounts")."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _dec(value: Any) -> Decimal:
@@ -109,13 +114,14 @@ class Client(Record):
     phone: str | None
     billing_address: Address | None
     active: bool
+    tax_exempt: bool = False  # never charged sales tax (e.g. a school or a charity)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Client:
         return cls(**cls._base(data), name=data["name"], first_name=data.get("first_name"),
                    last_name=data.get("last_name"), company_name=data.get("company_name"), email=data.get("email"),
                    phone=data.get("phone"), billing_address=Address.from_api(data.get("billing_address")),
-                   active=bool(data.get("active", True)))
+                   active=bool(data.get("active", True)), tax_exempt=bool(data.get("tax_exempt", False)))
 
 
 @dataclass(frozen=True)
@@ -124,11 +130,13 @@ class Site(Record):
     name: str
     address: Address | None
     active: bool
+    tax_rate_id: str | None = None  # the tax rate charged for work at this site
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Site:
         return cls(**cls._base(data), client_id=data["client_id"], name=data["name"],
-                   address=Address.from_api(data.get("address")), active=bool(data.get("active", True)))
+                   address=Address.from_api(data.get("address")), active=bool(data.get("active", True)),
+                   tax_rate_id=data.get("tax_rate_id"))
 
 
 @dataclass(frozen=True)
@@ -147,19 +155,56 @@ class Item(Record):
 
 
 @dataclass(frozen=True)
+class Discount:
+    """``kind`` "percent" (``value`` 0..100, up to three decimals) or "amount" (``value`` in money)."""
+
+    kind: str
+    value: Decimal
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any] | None) -> Discount | None:
+        return cls(kind=data["kind"], value=_dec(data["value"])) if data else None
+
+
+@dataclass(frozen=True)
+class InvoiceTax:
+    """The tax Work charged: the rate as it was when charged, the base and the amount (rounded once)."""
+
+    rate_id: str
+    name: str
+    percent: Decimal  # e.g. Decimal("9.975")
+    taxable_amount: Decimal
+    amount: Decimal
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any] | None) -> InvoiceTax | None:
+        if not data:
+            return None
+        return cls(rate_id=data["rate_id"], name=data["name"], percent=_dec(data["percent"]),
+                   taxable_amount=_dec(data.get("taxable_amount")), amount=_dec(data.get("amount")))
+
+
+@dataclass(frozen=True)
 class InvoiceLine:
     item_id: str
     description: str | None
     quantity: Decimal
     unit_price: Decimal
-    amount: Decimal  # quantity × unit_price rounded to the cent, computed by Work
+    amount: Decimal  # quantity × unit_price rounded half up to the cent, computed by Work (before discounts)
+    taxable: bool = False
+    discount: Discount | None = None
+    discount_amount: Decimal = Decimal(0)
+    net_amount: Decimal | None = None  # amount − discount_amount; None only when built by hand
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> InvoiceLine:
         quantity, price = _dec(data.get("quantity")), _dec(data.get("unit_price"))
-        amount = _dec(data["amount"]) if data.get("amount") is not None else (quantity * price).quantize(Decimal("0.01"))
+        amount = _dec(data["amount"]) if data.get("amount") is not None else round_cents(quantity * price)
+        off = _dec(data.get("discount_amount"))
+        net = _dec(data["net_amount"]) if data.get("net_amount") is not None else amount - off
         return cls(item_id=data["item_id"], description=data.get("description"), quantity=quantity,
-                   unit_price=price, amount=amount)
+                   unit_price=price, amount=amount, taxable=bool(data.get("taxable", False)),
+                   discount=Discount.from_api(data.get("discount")), discount_amount=off, net_amount=net)
 
 
 @dataclass(frozen=True)
@@ -172,15 +217,27 @@ class Invoice(Record):
     status: str  # "draft" | "sent" | "paid" | "void"
     lines: tuple[InvoiceLine, ...]
     notes: str | None
-    total: Decimal
+    total: Decimal  # what the client was billed: subtotal − discount_amount + tax amount
+    subtotal: Decimal = Decimal(0)  # Σ line net_amount
+    discount: Discount | None = None  # the invoice-level discount, before tax
+    discount_amount: Decimal = Decimal(0)
+    tax: InvoiceTax | None = None  # None: no tax charged (no rate, or a tax-exempt client)
+    terms: str | None = None  # e.g. "Net 30"
+    balance: Decimal | None = None  # total − active payments − active credits applied; 0 when void
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Invoice:
         lines = tuple(InvoiceLine.from_api(line) for line in data.get("lines") or [])
-        total = _dec(data["total"]) if data.get("total") is not None else sum((ln.amount for ln in lines), Decimal(0))
+        subtotal = (_dec(data["subtotal"]) if data.get("subtotal") is not None
+                    else sum((ln.amount if ln.net_amount is None else ln.net_amount for ln in lines), Decimal(0)))
+        tax = InvoiceTax.from_api(data.get("tax"))
+        off = _dec(data.get("discount_amount"))
+        total = _dec(data["total"]) if data.get("total") is not None else subtotal - off + (tax.amount if tax else 0)
         return cls(**cls._base(data), number=data["number"], client_id=data["client_id"], site_id=data.get("site_id"),
                    issue_date=date.fromisoformat(data["issue_date"]), due_date=_date(data.get("due_date")),
-                   status=data["status"], lines=lines, notes=data.get("notes"), total=total)
+                   status=data["status"], lines=lines, notes=data.get("notes"), total=total, subtotal=subtotal,
+                   discount=Discount.from_api(data.get("discount")), discount_amount=off, tax=tax,
+                   terms=data.get("terms"), balance=_dec(data["balance"]) if data.get("balance") is not None else None)
 
 
 @dataclass(frozen=True)
@@ -191,12 +248,93 @@ class Payment(Record):
     date: date
     method: str
     reference: str | None
+    status: str = "active"  # "active" | "void" (a voided payment no longer counts)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Payment:
         return cls(**cls._base(data), invoice_id=data["invoice_id"], client_id=data["client_id"],
                    amount=_dec(data["amount"]), date=date.fromisoformat(data["date"]), method=data.get("method") or "other",
-                   reference=data.get("reference"))
+                   reference=data.get("reference"), status=data.get("status") or "active")
+
+    @property
+    def is_void(self) -> bool:
+        return self.status == "void"
+
+
+@dataclass(frozen=True)
+class TaxRate(Record):
+    name: str
+    percent: Decimal  # up to three decimals, e.g. Decimal("9.975")
+    active: bool
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> TaxRate:
+        return cls(**cls._base(data), name=data["name"], percent=_dec(data["percent"]),
+                   active=bool(data.get("active", True)))
+
+
+@dataclass(frozen=True)
+class CreditNoteLine:
+    item_id: str
+    description: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    taxable: bool
+    amount: Decimal  # quantity × unit_price rounded half up to the cent
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> CreditNoteLine:
+        quantity, price = _dec(data.get("quantity")), _dec(data.get("unit_price"))
+        amount = _dec(data["amount"]) if data.get("amount") is not None else round_cents(quantity * price)
+        return cls(item_id=data["item_id"], description=data.get("description"), quantity=quantity,
+                   unit_price=price, taxable=bool(data.get("taxable", False)), amount=amount)
+
+
+@dataclass(frozen=True)
+class CreditNote(Record):
+    """A credit to a client; with ``invoice_id`` its whole ``amount`` is applied to that invoice."""
+
+    number: str
+    client_id: str
+    invoice_id: str | None
+    date: date
+    lines: tuple[CreditNoteLine, ...]  # empty: a plain amount
+    tax: InvoiceTax | None
+    subtotal: Decimal
+    amount: Decimal  # the credit: subtotal + tax amount
+    status: str  # "active" | "void"
+    notes: str | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> CreditNote:
+        lines = tuple(CreditNoteLine.from_api(line) for line in data.get("lines") or [])
+        amount = _dec(data["amount"])
+        return cls(**cls._base(data), number=data["number"], client_id=data["client_id"],
+                   invoice_id=data.get("invoice_id"), date=date.fromisoformat(data["date"]), lines=lines,
+                   tax=InvoiceTax.from_api(data.get("tax")),
+                   subtotal=_dec(data["subtotal"]) if data.get("subtotal") is not None else amount, amount=amount,
+                   status=data.get("status") or "active", notes=data.get("notes"))
+
+
+@dataclass(frozen=True)
+class Refund(Record):
+    """Money paid back to a client against one payment or one (unapplied) credit note."""
+
+    client_id: str
+    payment_id: str | None
+    credit_note_id: str | None
+    amount: Decimal
+    date: date
+    method: str
+    reference: str | None
+    status: str  # "active" | "void"
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Refund:
+        return cls(**cls._base(data), client_id=data["client_id"], payment_id=data.get("payment_id"),
+                   credit_note_id=data.get("credit_note_id"), amount=_dec(data["amount"]),
+                   date=date.fromisoformat(data["date"]), method=data.get("method") or "other",
+                   reference=data.get("reference"), status=data.get("status") or "active")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Builds the UI for :func:`qbosync_desktop.desktop.app.main`: wizard or integration window, tray, error hooks.
 
+The data folder is opened first (``dialogs.restore_dialog.open_workspace``): a damaged database is
+never opened as a new one; the person is offered the newest good copy from ``backups/`` instead.
 First start with no enabled integration → the setup wizard; later starts → the integration window,
 or only the tray with ``--tray``. ``--demo`` is practice mode: both practice servers start with the
 app, on 127.0.0.1, in a helper process of their own (practice.PracticeProcess: serving the sync's
@@ -109,6 +111,8 @@ class Controller(QObject):
         if self.integration is None:
             self.integration = IntegrationWindow(self.session)
             self.integration.disconnected.connect(self._disconnected)
+            self.integration.status_changed.connect(self.tray.set_status_line)
+            self.tray.set_status_line(self.integration.status_text)
             self.integration.installEventFilter(self)
         service = self.session.service
         service.set_schedule(self.workspace.settings().schedule_minutes)
@@ -208,5 +212,13 @@ class Controller(QObject):
             self.session.practice.stop()
 
 
-def start_ui(app: QApplication, args: argparse.Namespace) -> Controller:
-    return Controller(app, args)
+def start_ui(app: QApplication, args: argparse.Namespace) -> Controller | None:
+    """The controller, or ``None`` when the data folder cannot be used (a damaged database the person
+    chose not to restore, a read-only one, a full disk): the start-up dialog has said why."""
+    from qbosync_desktop.desktop.ui.dialogs.restore_dialog import open_workspace
+
+    apply_style(app)
+    workspace = open_workspace()
+    if workspace is None:
+        return None
+    return Controller(app, args, workspace=workspace)

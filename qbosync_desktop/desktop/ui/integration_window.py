@@ -13,8 +13,8 @@ import datetime as dt
 import logging
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -43,24 +44,31 @@ from qbosync_desktop.desktop.ui.dialogs.disconnect import DisconnectDialog
 from qbosync_desktop.desktop.ui.dialogs.error_dialog import ErrorDialog, show_error
 from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
 from qbosync_desktop.desktop.ui.dialogs.settings_dialog import SettingsDialog
+from qbosync_desktop.desktop.ui.problem_groups import (
+    DIRECT_FIXES,
+    ProblemGroup,
+    group_problems,
+    problem_code,
+    record_links,
+)
 from qbosync_desktop.desktop.ui.qsettings import ui_settings
 from qbosync_desktop.desktop.ui.snapshot import Snapshot, load_snapshot
+from qbosync_desktop.desktop.ui.status_line import SyncStatus, exact_time, relative_time
 from qbosync_desktop.desktop.ui.style import icon
 from qbosync_desktop.desktop.ui.text import tr
-from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable
+from qbosync_desktop.desktop.ui.widgets.elided_label import ElidedLabel
+from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable, fit_headers
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
-from qbosync_desktop.sync.rules.settings import SyncSettings, account_groups
+from qbosync_desktop.sync.rules.settings import TAX_QBO_CALCULATES, SyncSettings, account_groups
 
 log = logging.getLogger(__name__)
+
+#: Cause cards above the problem list (the rest are in the list, which can be filtered by cause).
+MAX_CAUSE_CARDS = 3
 
 #: The five entities of the settings summary, in the seed's order.
 ENTITIES = ("Clients", "Sites", "Invoices", "Payments", "Contractor bills")
 
-#: Problems with a fix the window can apply itself: problem code → (button text, settings change).
-DIRECT_FIXES: dict[str, tuple[str, dict[str, Any]]] = {
-    "missing_state": (tr("Turn on “Use default state” and retry"), {"use_default_state": True}),
-    "missing_site_state": (tr("Turn on “Use Client state/country” and retry"), {"sites_use_client_address": True}),
-}
 
 HEALTH_TEXT = {
     "connected": tr("Connected"),
@@ -118,7 +126,10 @@ def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str,
             ""),
         "Sites": (settings.sites, tr("Sub-customers ⇄ Work Sites during onboarding") if settings.sites else "", ""),
         "Invoices": (settings.invoices, " · ".join(filter(None, [
-            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account)]))
+            acct(tr("Income"), settings.income_account), acct(tr("Expense"), settings.expense_account),
+            # only what differs from the default: tax as charged in Work, a US company (no codes)
+            tr("Tax calculated by QuickBooks") if settings.tax_amounts == TAX_QBO_CALCULATES else "",
+            tr("{0} tax codes mapped").format(len(settings.tax_codes)) if settings.tax_codes else ""]))
             if settings.invoices else "", ""),
         "Payments": (settings.payments, acct(tr("Deposit to"), settings.deposit_account) if settings.payments else "",
                      ""),
@@ -166,6 +177,7 @@ class IntegrationWindow(QMainWindow):
     refreshed = Signal()
     disconnected = Signal()
     edit_requested = Signal()
+    status_changed = Signal(str, str)  # the status line's text and level (ok / syncing / attention)
 
     def __init__(self, session: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,6 +189,11 @@ class IntegrationWindow(QMainWindow):
         self._refresh_again = False
         self._manual_run = False
         self.failure_text = ""
+        self.status = SyncStatus()
+        self.status_text = ""
+        self._progress: Progress | None = None
+        self._group_filter: str | None = None  # the cause card whose records the table shows
+        self.groups: list[ProblemGroup] = []
         self.quit_on_close = False
         self.dialog: QWidget | None = None  # the dialog currently open (tests drive it)
         self.setObjectName("IntegrationWindow")
@@ -187,6 +204,11 @@ class IntegrationWindow(QMainWindow):
         self.restore_geometry()
         self.refresh()
         run_in_background(self, session.load_accounts, on_done=self._accounts_loaded, on_error=lambda _e: None)
+        # "synced 40 seconds ago" ages by itself (no database read: the words are recomputed)
+        self._clock = QTimer(self)
+        self._clock.setInterval(10_000)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start()
 
     # ------------------------------------------------------------------ build
     def _build(self) -> None:
@@ -206,8 +228,15 @@ class IntegrationWindow(QMainWindow):
         self.company_label.setAccessibleName(self.tr("QuickBooks company"))
         self.work_label = QLabel("", header)
         self.work_label.setObjectName("Muted")
+        self.status_line = QLabel("", header)
+        self.status_line.setObjectName("StatusLine")
+        self.status_line.setWordWrap(True)
+        self.status_line.setAccessibleName(self.tr("Sync status"))
+        self.status_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                                 | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         names.addWidget(self.company_label)
         names.addWidget(self.work_label)
+        names.addWidget(self.status_line)
         hl.addLayout(names, 1)
         self.health_label = QLabel("", header)
         self.health_label.setObjectName("Health")
@@ -225,7 +254,13 @@ class IntegrationWindow(QMainWindow):
         hl.addWidget(self.disconnect_button)
         root.addWidget(header)
 
-        body = QWidget(central)
+        # The body scrolls vertically (never sideways), so the window fits a 900×650 screen
+        self.body_scroll = QScrollArea(central)
+        self.body_scroll.setObjectName("BodyScroll")
+        self.body_scroll.setWidgetResizable(True)
+        self.body_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.body_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = _Body(self.body_scroll)
         bl = QGridLayout(body)
         bl.setContentsMargins(24, 18, 24, 18)
         bl.setHorizontalSpacing(18)
@@ -241,13 +276,13 @@ class IntegrationWindow(QMainWindow):
         title.setObjectName("SectionTitle")
         top.addWidget(title, 1)
         self.edit_button = QPushButton(self.tr("Edit settings"), settings_card)
-        self.edit_button.clicked.connect(self.open_settings)
+        self.edit_button.clicked.connect(lambda: self.open_settings())
         top.addWidget(self.edit_button)
         sl.addLayout(top)
         self.entity_rows: dict[str, EntityStatus] = {}
         for name in ENTITIES:
             row = EntityStatus(self.tr(name), settings_card)
-            row.action.clicked.connect(self.open_settings)  # the next step is always in the settings
+            row.action.clicked.connect(lambda: self.open_settings())  # the next step is always in the settings
             self.entity_rows[name] = row
             sl.addWidget(row)
         sl.addStretch(1)
@@ -301,37 +336,86 @@ class IntegrationWindow(QMainWindow):
         self._build_matches()
         self._build_history()
         self._build_activity()
+        # Row heights of wrapped cells are measured at the width the table has when it is shown (a
+        # hidden tab measured them at its tiny hidden width: rows hundreds of pixels tall)
+        self.tabs.currentChanged.connect(lambda _i: QTimer.singleShot(0, self._fit_rows))
         bl.addWidget(self.tabs, 1, 0, 1, 2)
         bl.setRowStretch(1, 1)
-        root.addWidget(body, 1)
+        self.body_scroll.setWidget(body)
+        root.addWidget(self.body_scroll, 1)
         self.setCentralWidget(central)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.refresh)
 
     def _build_problems(self) -> None:
+        """Cause cards on top (one per root cause, each with the button that fixes all its records),
+        the records below, and every action's result right under the list."""
         page = QWidget()
         lay = QVBoxLayout(page)
+        self.causes_box = QWidget(page)
+        self.causes_layout = QVBoxLayout(self.causes_box)
+        self.causes_layout.setContentsMargins(0, 0, 0, 0)
+        self.causes_layout.setSpacing(6)
+        self.cause_cards: list[QFrame] = []
+        lay.addWidget(self.causes_box)
+        filter_row = QHBoxLayout()
+        self.filter_label = QLabel("", page)
+        self.filter_label.setObjectName("Muted")
+        self.filter_label.setWordWrap(True)
+        self.show_all_button = QPushButton(self.tr("Show all problems"), page)
+        self.show_all_button.clicked.connect(lambda: self.show_group(None))
+        filter_row.addWidget(self.filter_label, 1)
+        filter_row.addWidget(self.show_all_button)
+        self.filter_label.setVisible(False)
+        self.show_all_button.setVisible(False)
+        lay.addLayout(filter_row)
         self.problems_table = RecordTable([self.tr("Record"), self.tr("What happened"), self.tr("What to do")],
                                           _problem_cells, self.tr("Problems"), page)
         self.problems_table.selectionModel().selectionChanged.connect(lambda *_a: self._problem_selected())
-        self.problems_table.setColumnWidth(0, 180)
-        self.problems_table.setColumnWidth(1, 420)
-        lay.addWidget(self.problems_table)
+        fit_headers(self.problems_table, (180, 360))
+        self.problems_table.setMinimumHeight(110)
+        lay.addWidget(self.problems_table, 1)
         row = QHBoxLayout()
         self.retry_button = QPushButton(self.tr("Retry"), page)
+        self.retry_button.setAccessibleName(self.tr("Retry the selected problem"))
         self.retry_button.clicked.connect(self.retry_selected)
         self.retry_all_button = QPushButton(self.tr("Retry all"), page)
+        self.retry_all_button.setAccessibleName(self.tr("Retry all problems"))
         self.retry_all_button.clicked.connect(lambda: self.retry(None))
         self.details_button = QPushButton(self.tr("Details…"), page)
+        self.details_button.setAccessibleName(self.tr("Details of the selected problem"))
         self.details_button.clicked.connect(self.show_problem_details)
+        self.copy_button = QPushButton(self.tr("Copy"), page)
+        self.copy_button.setAccessibleName(self.tr("Copy the selected problem's text"))
+        self.copy_button.setToolTip(self.tr("Copy the record, what happened and what to do (Ctrl+C)"))
+        self.copy_button.clicked.connect(self.copy_problem)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self.problems_table, self.copy_problem)
         self.fix_button = QPushButton("", page)
         self.fix_button.setObjectName("Primary")
         self.fix_button.setAccessibleName(self.tr("Apply the suggested fix and retry"))
         self.fix_button.clicked.connect(self.apply_direct_fix)
         self.fix_button.setVisible(False)
-        for b in (self.retry_button, self.retry_all_button, self.details_button, self.fix_button):
+        for b in (self.retry_button, self.retry_all_button, self.details_button, self.copy_button):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
+        links = QHBoxLayout()
+        self.open_qbo_button = QPushButton(self.tr("Open in QuickBooks"), page)
+        self.open_qbo_button.setAccessibleName(self.tr("Open the selected record in QuickBooks"))
+        self.open_qbo_button.clicked.connect(lambda: self.open_record("qbo"))
+        self.open_work_button = QPushButton(self.tr("Open in Work"), page)
+        self.open_work_button.setAccessibleName(self.tr("Open the selected record in Work"))
+        self.open_work_button.clicked.connect(lambda: self.open_record("work"))
+        #: the result of Retry / a fix, next to the list it is about (not far away in the Sync card)
+        self.problems_status = QLabel("", page)
+        self.problems_status.setObjectName("Muted")
+        self.problems_status.setWordWrap(True)
+        self.problems_status.setAccessibleName(self.tr("Result of the last action on problems"))
+        row.addWidget(self.open_qbo_button)
+        row.addWidget(self.open_work_button)
+        # Under the list: the selected record's own fix and the result of the last action on the list
+        links.addWidget(self.fix_button)
+        links.addWidget(self.problems_status, 1)
+        lay.addLayout(links)
         self.tabs.addTab(page, self.tr("Problems"))
 
     def _build_conflicts(self) -> None:
@@ -345,9 +429,7 @@ class IntegrationWindow(QMainWindow):
         lay.addWidget(hint)
         self.conflicts_table = _table([self.tr("Record"), self.tr("Field"), self.tr("In Work"),
                                        self.tr("In QuickBooks"), self.tr("Keep")], self.tr("Conflicts"), page)
-        self.conflicts_table.setColumnWidth(0, 180)
-        self.conflicts_table.setColumnWidth(2, 200)
-        self.conflicts_table.setColumnWidth(3, 200)
+        fit_headers(self.conflicts_table, (180, 100, 170, 170))
         lay.addWidget(self.conflicts_table)
         self.tabs.addTab(page, self.tr("Conflicts"))
 
@@ -362,10 +444,9 @@ class IntegrationWindow(QMainWindow):
         hint.setWordWrap(True)
         hint.setObjectName("Muted")
         lay.addWidget(hint)
-        self.matches_table = _table([self.tr("In Work"), self.tr("In QuickBooks"), self.tr("Why they may be the same"),
+        self.matches_table = _table([self.tr("In Work"), self.tr("In QuickBooks"), self.tr("Why they match"),
                                      self.tr("Decision")], self.tr("Matches"), page)
-        self.matches_table.setColumnWidth(0, 190)
-        self.matches_table.setColumnWidth(1, 170)
+        fit_headers(self.matches_table, (170, 150))
         header = self.matches_table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the reason wraps; the buttons keep their size
@@ -383,8 +464,7 @@ class IntegrationWindow(QMainWindow):
         self.history_table = RecordTable([self.tr("Started"), self.tr("Kind"), self.tr("Result"), self.tr("Duration"),
                                           self.tr("QuickBooks requests"), self.tr("What happened")],
                                          _run_cells, self.tr("History"), page)
-        for col, width in enumerate((150, 90, 90, 90, 160)):
-            self.history_table.setColumnWidth(col, width)
+        fit_headers(self.history_table, (150, 90, 90, 90, 160))
         lay.addWidget(self.history_table)
         self.tabs.addTab(page, self.tr("History"))
 
@@ -412,8 +492,7 @@ class IntegrationWindow(QMainWindow):
         self.activity_table = RecordTable([self.tr("When"), self.tr("Action"), self.tr("Record"), self.tr("Work id"),
                                            self.tr("QuickBooks id"), self.tr("Message")], _audit_cells,
                                           self.tr("Activity"), page)
-        for col, width in enumerate((150, 80, 80, 100, 120)):
-            self.activity_table.setColumnWidth(col, width)
+        fit_headers(self.activity_table, (150, 80, 80, 100, 120))
         lay.addWidget(self.activity_table)
         self.export_status = QLabel("", page)
         self.export_status.setObjectName("Muted")
@@ -433,12 +512,17 @@ class IntegrationWindow(QMainWindow):
         self._set_running(s.busy)
 
     def _set_running(self, running: bool) -> None:
+        was = self.status.running
         self.progress_bar.setVisible(running)
         self.cancel_button.setVisible(running)
-        self.sync_button.setEnabled(not running)
-        if running:
+        self.sync_button.setEnabled(not running and self.snapshot.state == "connected")
+        if running and not was:
             self.progress_bar.setRange(0, 0)
             self.progress_label.setText(self.tr("Syncing…"))
+        if not running:
+            self._progress = None
+        self.status.running = running
+        self._update_status()
 
     def _sync_controls(self) -> None:
         self._set_running(self.service.busy)
@@ -448,16 +532,70 @@ class IntegrationWindow(QMainWindow):
 
     def _on_progress(self, p: Progress) -> None:
         self._set_running(True)
+        self._progress = p
         show_fraction(self.progress_bar, p.fraction)
         bits = [f"{p.entity}: {p.done}/{p.total}" if p.total else p.entity, fmt_counts(p.counts), fmt_eta(p.eta_seconds)]
         self.progress_label.setText(" · ".join(b for b in bits if b))
+        self._update_status()
 
     def _on_finished(self, summary: Any) -> None:
         self._manual_run = False
         self.failure_text = ""
         self._set_running(False)
-        self.progress_label.setText(fmt_counts(summary.counts))
+        counts = fmt_counts(summary.counts)
+        self.progress_label.setText(self.tr("Sync finished: {0}").format(counts) if counts
+                                    else self.tr("Sync finished: nothing to change"))
+        if self.problems_status.text() == self.tr("Retrying…"):
+            self.problems_status.setText(self.tr("Retried. {0} problems remain open.").format(
+                int(getattr(summary, "open_problems", 0) or 0)))
         self.refresh()
+
+    # ------------------------------------------------------------------ status line
+    def _update_status(self) -> None:
+        """The one line that says where things stand, here and in the tray (status_changed)."""
+        snap, st = self.snapshot, self.status
+        st.connection = snap.state
+        st.paused = bool(self.service.paused)
+        p = self._progress
+        st.done, st.total = ((p.done_overall, p.total_overall) if p is not None and p.total_overall
+                             else (p.done, p.total) if p is not None else (0, 0))
+        last = snap.last_run
+        st.last_sync = (last["finished_at"] or last["started_at"]) if last else None
+        st.last_failed = self.failure_text.split(":", 1)[0] if self.failure_text else ""
+        st.problems = len(snap.problems)
+        st.waiting = len(snap.conflicts) + sum(1 for m in snap.matches if m.get("state") == "proposed")
+        text, level = st.text(), st.level
+        self.status_line.setText(text)
+        self.status_line.setToolTip(self.tr("Last sync finished {0}").format(exact_time(st.last_sync))
+                                    if st.last_sync else "")
+        if self.status_line.property("level") != level:
+            self.status_line.setProperty("level", level)
+            self.status_line.style().unpolish(self.status_line)
+            self.status_line.style().polish(self.status_line)
+        if (text, level) != (self.status_text, getattr(self, "_status_level", "")):
+            self.status_text, self._status_level = text, level
+            emit(self.status_changed, text, level)
+
+    def _tick(self) -> None:
+        self._show_last_sync()
+        self._update_status()
+
+    def _show_last_sync(self) -> None:
+        snap = self.snapshot
+        last = snap.last_run
+        if last:
+            result = {"done": self.tr("finished"), "failed": self.tr("stopped with an error"),
+                      "cancelled": self.tr("cancelled")}.get(last["state"], last["state"])
+            problems = len(snap.problems)
+            extra = self.tr(" · {0} open problems").format(problems) if problems else ""
+            when = last["finished_at"] or last["started_at"]
+            self.last_sync_label.setText(self.tr("Last sync: {0}, {1}{2}").format(relative_time(when), result, extra))
+            self.last_sync_label.setToolTip(exact_time(when))
+        else:
+            self.last_sync_label.setText(self.tr("Last sync: never"))
+        if self.failure_text:
+            self.last_sync_label.setText(self.last_sync_label.text() + "\n" +
+                                         self.tr("The last attempt stopped — {0}").format(self.failure_text))
 
     def _on_failed(self, exc: BaseException) -> None:
         """A run stopped. A dialog when a person asked for the run (or it is not a passing problem);
@@ -467,6 +605,10 @@ class IntegrationWindow(QMainWindow):
         self._set_running(False)
         self.refresh()
         self.failure_text = f"{getattr(exc, 'title', type(exc).__name__)}: {getattr(exc, 'message', exc)}"
+        self._show_last_sync()
+        self._update_status()
+        if self.problems_status.text() == self.tr("Retrying…"):
+            self.problems_status.setText(self.tr("The retry stopped: {0}").format(self.failure_text))
         if isinstance(exc, NeedsReconnect):
             return  # the header shows Reconnect and the controller opens the reconnect dialog
         if manual or not getattr(exc, "transient", False):
@@ -532,19 +674,7 @@ class IntegrationWindow(QMainWindow):
         self.sync_button.setEnabled(state == "connected" and not self.service.busy)
         for name, (on, detail, action) in entity_status(snap.settings, self.account_name).items():
             self.entity_rows[name].set_status(on, detail, action=action)
-        last = snap.last_run
-        if last:
-            result = {"done": self.tr("finished"), "failed": self.tr("stopped with an error"),
-                      "cancelled": self.tr("cancelled")}.get(last["state"], last["state"])
-            problems = len(snap.problems)
-            extra = self.tr(" · {0} open problems").format(problems) if problems else ""
-            self.last_sync_label.setText(self.tr("Last sync: {0}, {1}{2}").format(
-                fmt_time(last["finished_at"] or last["started_at"]), result, extra))
-        else:
-            self.last_sync_label.setText(self.tr("Last sync: never"))
-        if self.failure_text:
-            self.last_sync_label.setText(self.last_sync_label.text() + "\n" +
-                                         self.tr("The last attempt stopped — {0}").format(self.failure_text))
+        self._show_last_sync()
         self._fill_problems()
         self._fill_conflicts()
         self._fill_history()
@@ -555,19 +685,122 @@ class IntegrationWindow(QMainWindow):
                              else self.tr("Conflicts"))
         self._fill_matches()
         self.service.set_attention(bool(snap.problems) or state == "needs_reconnect")
+        self._update_status()
         emit(self.refreshed)
         if self._refresh_again and from_refresh:
             self._refresh_again = False
             self.refresh()
 
     def _fill_problems(self) -> None:
+        """Refill the list keeping the selected problem selected (a refresh after Retry must not
+        jump to another row); the cause cards are rebuilt from the same snapshot."""
         t = self.problems_table
-        t.set_rows(self.snapshot.problems)
+        before = self.selected_problem()
+        self.groups = group_problems(self.snapshot.problems)
+        if self._group_filter is not None and not any(g.key == self._group_filter for g in self.groups):
+            self._group_filter = None
+        group = next((g for g in self.groups if g.key == self._group_filter), None)
+        rows = [p for p in self.snapshot.problems if group is None or p["id"] in group.ids]
+        t.set_rows(rows)
         has = bool(self.snapshot.problems)
         self.retry_all_button.setEnabled(has)
-        if has:
-            t.selectRow(0)
+        if rows:
+            keep = next((i for i, p in enumerate(rows) if before is not None and p["id"] == before["id"]), 0)
+            t.selectRow(keep)
+        self.filter_label.setVisible(group is not None)
+        self.show_all_button.setVisible(group is not None)
+        if group is not None:
+            self.filter_label.setText(self.tr("Showing the {0} records of “{1}”").format(group.count, group.title))
+        self._fill_causes()
         self._problem_selected()
+
+    def _fill_causes(self) -> None:
+        for card in self.cause_cards:
+            card.setParent(None)
+            card.deleteLater()
+        self.cause_cards = []
+        # Causes with a fix of their own first (mapping a concept, a settings switch), then the biggest
+        candidates = [g for g in self.groups if g.count > 1 or g.concept is not None or g.fix is not None]
+        shown = sorted(candidates, key=lambda g: (g.concept is None and g.fix is None, -g.count))[:MAX_CAUSE_CARDS]
+        for g in shown:
+            self.cause_cards.append(self._cause_card(g))
+            self.causes_layout.addWidget(self.cause_cards[-1])
+        self.causes_box.setVisible(bool(shown))
+
+    def _cause_card(self, g: ProblemGroup) -> QFrame:
+        card = QFrame(self.causes_box)
+        card.setObjectName("CauseCard")
+        card.setProperty("cause", g.key)
+        row = QHBoxLayout(card)
+        row.setContentsMargins(12, 8, 12, 8)
+        words = QVBoxLayout()
+        # One line each, elided with the full text in the tooltip: a card never grows taller than two
+        # lines, however narrow the window (wrapped cards were squeezed into each other)
+        title = ElidedLabel(self.tr("{0} · {1} records").format(g.title, g.count) if g.count > 1 else g.title, card)
+        title.setObjectName("CauseTitle")
+        hint = ElidedLabel(g.hint, card)
+        hint.setObjectName("Muted")
+        hint.setVisible(bool(g.hint) and g.concept is None)
+        words.addWidget(title)
+        words.addWidget(hint)
+        row.addLayout(words, 1)
+        fix = QPushButton(g.action, card)
+        if g.concept is not None or g.fix is not None:
+            fix.setObjectName("Primary")  # a real fix; a plain retry is not the highlighted action
+        fix.setAccessibleName(self.tr("{0} (fixes {1} records)").format(g.action, g.count))
+        fix.clicked.connect(lambda _=False, group=g: self.fix_group(group))
+        show = QPushButton(self.tr("Show"), card)
+        show.setAccessibleName(self.tr("Show the {0} records of: {1}").format(g.count, g.title))
+        show.clicked.connect(lambda _=False, key=g.key: self.show_group(key))
+        row.addWidget(fix, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(show, 0, Qt.AlignmentFlag.AlignVCenter)
+        card.setAccessibleName(title.full_text())
+        card.setToolTip("\n".join(filter(None, [title.full_text(), g.hint])))
+        return card
+
+    def _fit_rows(self) -> None:
+        for table in (self.matches_table, self.conflicts_table):
+            if table.isVisible():
+                table.resizeRowsToContents()
+
+    def show_group(self, key: str | None) -> None:
+        """Show only the records of one cause (None: all problems)."""
+        self._group_filter = key
+        self._fill_problems()
+
+    def fix_group(self, group: ProblemGroup) -> None:
+        """The cause card's button: open the concept mapping (then retry the group when saved), apply
+        the direct settings fix and retry, or retry the group."""
+        if group.concept is not None:
+            dialog = self.open_settings(focus_concept=group.concept)
+            dialog.accepted.connect(lambda ids=list(group.ids): self.retry_ids(ids))
+            return
+        if group.fix is not None:
+            self._change_settings(group.fix[1])
+        self.retry_ids(group.ids)
+
+    def retry_ids(self, ids: list[int]) -> None:
+        """Mark these problems for retry (on the worker) and run once."""
+        self.problems_status.setText(self.tr("Retrying…"))
+        self.session.request_retry(ids, on_done=lambda _n: self.sync_now(),
+                                   on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
+
+    def copy_problem(self) -> None:
+        p = self.selected_problem()
+        if p is None:
+            return
+        QGuiApplication.clipboard().setText("\n".join(_problem_cells(p)))
+        self.problems_status.setText(self.tr("Copied the problem's text."))
+
+    def open_record(self, where: str) -> None:
+        p = self.selected_problem()
+        if p is None:
+            return
+        qbo, work = record_links(p, self.snapshot.connection)
+        url = qbo if where == "qbo" else work
+        if url:
+            self.session.open_url(url)
+            self.problems_status.setText(self.tr("Opened {0}").format(url))
 
     def selected_problem(self) -> dict[str, Any] | None:
         return self.problems_table.selected_row()
@@ -576,7 +809,13 @@ class IntegrationWindow(QMainWindow):
         p = self.selected_problem()
         self.retry_button.setEnabled(p is not None)
         self.details_button.setEnabled(p is not None)
-        fix = DIRECT_FIXES.get(str((p or {}).get("code") or ((p or {}).get("details") or {}).get("code")))
+        self.copy_button.setEnabled(p is not None)
+        qbo, work = record_links(p, self.snapshot.connection) if p is not None else (None, None)
+        self.open_qbo_button.setEnabled(bool(qbo))
+        self.open_qbo_button.setToolTip(qbo or self.tr("QuickBooks has no address for this record yet"))
+        self.open_work_button.setEnabled(bool(work))
+        self.open_work_button.setToolTip(work or self.tr("Work has no web address for this record"))
+        fix = DIRECT_FIXES.get(problem_code(p or {}))
         self.fix_button.setVisible(fix is not None)
         if fix is not None:
             self.fix_button.setText(fix[0])
@@ -682,6 +921,7 @@ class IntegrationWindow(QMainWindow):
 
     def retry(self, problem_id: int | None) -> None:
         self._manual_run = True
+        self.problems_status.setText(self.tr("Retrying…"))
         self.service.retry(problem_id)
         self._set_running(True)
 
@@ -708,10 +948,14 @@ class IntegrationWindow(QMainWindow):
 
     def apply_direct_fix(self) -> None:
         p = self.selected_problem()
-        fix = DIRECT_FIXES.get(str((p or {}).get("code") or ((p or {}).get("details") or {}).get("code")))
+        fix = DIRECT_FIXES.get(problem_code(p or {}))
         if p is None or fix is None:
             return
-        change = fix[1]
+        self._change_settings(fix[1])
+        self.retry(p["id"])
+
+    def _change_settings(self, change: dict[str, Any]) -> None:
+        """Save the settings with ``change`` applied, on the sync worker (queued before the retry)."""
         workspace = self.session.workspace
 
         def turn_on(_engine: Any) -> SyncSettings:
@@ -719,7 +963,6 @@ class IntegrationWindow(QMainWindow):
 
         self.service.submit(turn_on, on_done=lambda _s: self.refresh(),
                             on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
-        self.retry(p["id"])
 
     def resolve_conflict(self, conflict_id: int, keep: str) -> None:
         self.service.submit(lambda engine: engine.resolve(conflict_id, keep), on_done=lambda _r: self.refresh(),
@@ -737,12 +980,15 @@ class IntegrationWindow(QMainWindow):
                               self.tr("Exported {0} rows to {1}").format(n, path)),
                           on_error=lambda e: setattr(self, "dialog", show_error(e, self)))
 
-    def open_settings(self) -> None:
+    def open_settings(self, focus_concept: str | None = None) -> SettingsDialog:
         dialog = SettingsDialog(self.session, self.snapshot.settings, self)
+        if focus_concept:
+            dialog.form.focus_concept(focus_concept)
         dialog.accepted.connect(self._settings_saved)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.dialog = dialog
+        return dialog
 
     def _settings_saved(self) -> None:
         dialog = self.dialog
@@ -796,6 +1042,16 @@ class IntegrationWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_geometry()
         super().closeEvent(event)
+
+
+class _Body(QWidget):
+    """The scrolling body: as tall as its minimum needs, the rest goes to the tabs. (A scroll area asks
+    a height-for-width widget for its *preferred* height, and the tables' preferred heights made the
+    body taller than a 1600×1000 window: a scroll bar for nothing.)"""
+
+    def heightForWidth(self, width: int) -> int:
+        layout = self.layout()
+        return layout.minimumSize().height() if layout is not None else -1
 
 
 def problem_record_label(p: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ company's data folder owns in one place. Nothing secret is ever stored here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -19,4 +20,13 @@ def settings_path(paths: AppPaths | None = None) -> Path:
 
 
 def ui_settings(paths: AppPaths | None = None) -> QSettings:
-    return QSettings(str(settings_path(paths)), QSettings.Format.IniFormat)
+    path = settings_path(paths)
+    if not path.exists():
+        # Created private (0600) like every file of the data folders; Qt keeps an existing file's
+        # mode when it rewrites it, but would create a new one with the umask's (often 0644).
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError:  # a full or read-only disk: Qt reports its own failure to write
+            pass
+    return QSettings(str(path), QSettings.Format.IniFormat)

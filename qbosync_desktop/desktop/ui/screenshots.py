@@ -7,7 +7,9 @@ are always what the code shows today. Files:
 ``01-connect.png`` ``02-sync-settings.png`` ``03-review.png`` ``04-enable.png`` (the first sync
 running), ``05-integration.png`` (after the first sync, with data), ``06-problems.png`` (the Problems
 tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`` (an error dialog),
-``09-matches.png`` (the Matches tab: match review after onboarding). ``--size WxH`` renders at a size.
+``09-matches.png`` (the Matches tab: match review after onboarding), and from the command line also
+``10-map-concept.png`` (a cause card's fix: Edit settings at the unmapped concept) and
+``11-connect-real.png`` (Connect for a real company). ``--size WxH`` renders at a size.
 """
 
 from __future__ import annotations
@@ -30,17 +32,72 @@ from qbosync_desktop.runtime.practice import start_practice
 from qbosync_desktop.runtime.workspace import Workspace
 
 
-def _save(widget, out: Path, name: str) -> Path:
+def _save(widget, out: Path, name: str, issues: dict[str, list[str]] | None = None,
+          size: tuple[int, int] | None = None) -> Path:
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+    from qbosync_desktop.desktop.ui.layout_check import layout_issues, unnamed_controls
+
+    run_until(lambda: False, 50)  # let pending layout requests settle before measuring
     widget.repaint()
+    if issues is not None:
+        issues[name] = layout_issues(widget) + unnamed_controls(widget)
+        if size is not None and (widget.width() > size[0] or widget.height() > size[1]):
+            issues[name].append(f"{type(widget).__name__} needs {widget.width()}×{widget.height()}, more than "
+                                f"the {size[0]}×{size[1]} screen")
     path = out / name
     widget.grab().save(str(path))
     print(path)
     return path
 
 
-def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None) -> list[Path]:
+def _scroll_to(window, widget) -> None:
+    """Scroll the window's body so ``widget`` starts at the top (a short window shows the tabs)."""
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+
+    run_until(lambda: False, 50)
+    bar = window.body_scroll.verticalScrollBar()
+    bar.setValue(min(bar.maximum(), widget.mapTo(window.body_scroll.widget(), widget.rect().topLeft()).y() - 12))
+
+
+def _extra_screens(c, window, out: Path, size: tuple[int, int] | None,
+                   issues: dict[str, list[str]] | None) -> list[Path]:
+    """``10-map-concept.png``: the cause card's "Map the concept…" opens Edit settings at that concept;
+    ``11-connect-real.png``: the Connect page for a real company (the keys form under Advanced, open
+    because no publisher profile is shipped)."""
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+    from qbosync_desktop.desktop.ui.wizard.wizard import SetupWizard, WizardContext
+
+    shots = []
+    group = next((g for g in window.groups if g.concept is not None), None)
+    if group is not None:
+        window.fix_group(group)
+        dialog = window.dialog
+        form = dialog.form
+        run_until(lambda: not form.loading and group.concept in form._concept_combos
+                  and form._concept_combos[group.concept].loaded, 60_000, extra_ms=300)
+        if size is not None:
+            dialog.resize(min(760, size[0]), min(620, size[1]))
+        run_until(lambda: False, 200)
+        shots.append(_save(dialog, out, "10-map-concept.png", issues, size))
+        dialog.reject()
+    wizard = SetupWizard(WizardContext(c.session))
+    wizard.resize(*(size or (980, 900)))
+    wizard.connect_page.real_choice.setChecked(True)
+    wizard.show()
+    run_until(lambda: wizard.isVisible(), 5000, extra_ms=300)
+    shots.append(_save(wizard, out, "11-connect-real.png", issues, size))
+    wizard.hide()
+    wizard.deleteLater()
+    return shots
+
+
+def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None,
+           issues: dict[str, list[str]] | None = None, extra: bool = False) -> list[Path]:
     """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
-    caught mid-run; ``size`` (width, height) renders the wizard and the window at that size."""
+    caught mid-run; ``size`` (width, height) renders the wizard and the window at that size;
+    ``issues`` (when given) receives each screen's :func:`~qbosync_desktop.desktop.ui.layout_check.layout_issues`
+    (sideways scrolling, clipped text) and unnamed controls as the screen was saved; ``extra`` adds the
+    Map-the-concept dialog and the real-company Connect page (``10-…``, ``11-…``)."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is created
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
@@ -65,39 +122,51 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         page = wizard.connect_page
         if not run_until(page.isComplete, 120_000, extra_ms=200):
             raise RuntimeError("connecting to the practice company took too long: " + page.status.text())
-        shots.append(_save(wizard, out, "01-connect.png"))
+        shots.append(_save(wizard, out, "01-connect.png", issues, size))
 
         wizard.next()
         sp = wizard.settings_page
         run_until(lambda: sp.form is not None and sp.form.income_account.loaded and not sp.form.loading, 60_000,
                   extra_ms=200)
-        shots.append(_save(wizard, out, "02-sync-settings.png"))
+        shots.append(_save(wizard, out, "02-sync-settings.png", issues, size))
 
         wizard.next()
         run_until(lambda: wizard.currentPage() is wizard.review_page and wizard.review_page.isComplete(), 120_000,
                   extra_ms=200)
-        shots.append(_save(wizard, out, "03-review.png"))
+        shots.append(_save(wizard, out, "03-review.png", issues, size))
 
         wizard.next()
         enable = wizard.enable_page
         run_until(lambda: enable.table.rowCount() >= 3 or enable.summary is not None, 300_000, extra_ms=100)
-        shots.append(_save(wizard, out, "04-enable.png"))
+        shots.append(_save(wizard, out, "04-enable.png", issues, size))
         run_until(lambda: c.integration is not None and c.integration.isVisible(), 600_000)
 
         window = c.integration
         window.resize(*(size or (1180, 900)))
         run_until(lambda: window.history_table.rowCount() >= 1, 30_000, extra_ms=300)
         window.tabs.setCurrentIndex(window.tabs.count() - 1)  # Activity
-        shots.append(_save(window, out, "05-integration.png"))
+        shots.append(_save(window, out, "05-integration.png", issues, size))
 
+        # A new Work invoice concept that nobody mapped yet: every contractor bills "Overtime", the next
+        # sync fails those bills for one reason, and the Problems tab shows them as one cause card
+        user = practice_holder[0].work.user
+        user.add_concept("Overtime", "Hours beyond the contract")
+        for contractor in user.store.all("contractors"):
+            if contractor.get("contracts"):
+                user.add_contractor_invoice(contractor["id"], [{"concept": "Overtime", "amount": "180.00",
+                                                                "description": "Crew overtime"}], status="approved")
+        window.sync_now()
+        run_until(lambda: not c.session.service.busy and any(g.concept == "Overtime" for g in window.groups),
+                  120_000, extra_ms=300)
         window.tabs.setCurrentIndex(0)  # Problems
         if window.problems_table.rowCount():
             window.problems_table.selectRow(0)
-        shots.append(_save(window, out, "06-problems.png"))
+        _scroll_to(window, window.tabs)
+        shots.append(_save(window, out, "06-problems.png", issues, size))
 
         window.open_disconnect()
         run_until(lambda: window.dialog is not None and window.dialog.isVisible(), 5000, extra_ms=200)
-        shots.append(_save(window.dialog, out, "07-disconnect.png"))
+        shots.append(_save(window.dialog, out, "07-disconnect.png", issues))
         window.dialog.reject()
 
         err = ErrorDialog(DuplicateName("A vendor named “Ann Lee” already exists in QuickBooks, and QuickBooks "
@@ -106,12 +175,15 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         err.details_button.setChecked(True)
         err.show()
         run_until(lambda: err.isVisible(), 2000, extra_ms=200)
-        shots.append(_save(err, out, "08-error.png"))
+        shots.append(_save(err, out, "08-error.png", issues))
         err.close()
 
         window.tabs.setCurrentIndex(window.tabs.indexOf(window.matches_page))
+        _scroll_to(window, window.tabs)
         run_until(lambda: False, 300)
-        shots.append(_save(window, out, "09-matches.png"))
+        shots.append(_save(window, out, "09-matches.png", issues, size))
+        if extra:
+            shots += _extra_screens(c, window, out, size, issues)
     finally:
         c.shutdown()
         run_until(lambda: not c.session.service.thread.is_alive(), 60_000)
@@ -132,12 +204,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="render the wizard and the window at this size (repeatable)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     out = Path(args.out)
+    found: dict[str, list[str]] = {}
     if not args.size:
-        render(out)
+        render(out, issues=found, extra=True)
     for text in args.size:
         width, height = (int(v) for v in text.lower().split("x", 1))
-        render(out / f"{width}x{height}", size=(width, height))
-    return 0
+        shots: dict[str, list[str]] = {}
+        render(out / f"{width}x{height}", size=(width, height), issues=shots, extra=True)
+        found.update({f"{width}x{height}/{k}": v for k, v in shots.items()})
+    for name, problems in found.items():
+        for problem in problems:
+            print(f"LAYOUT {name}: {problem}")
+    return 1 if any(found.values()) else 0
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from qbosync_desktop.core.errors import NotConnected
 from qbosync_desktop.desktop.service import SyncService
 from qbosync_desktop.desktop.ui.settings_form import WorkFacts
 from qbosync_desktop.runtime.practice import connect_practice
+from qbosync_desktop.store import backups
 from qbosync_desktop.sync.audit import export_csv
 from qbosync_desktop.sync.engine import SyncEngine
 from qbosync_desktop.sync.onboarding.review import stored as stored_matches
+from qbosync_desktop.sync.problems import request_retry
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 log = logging.getLogger(__name__)
@@ -76,11 +78,16 @@ class Session:
                 concepts.append(c if isinstance(c, str) else c.name)
         except Exception:  # concepts only matter for bills; the page says if they are missing
             log.warning("Could not read Work's invoice concepts", exc_info=True)
+        tax = None
+        try:
+            tax = self.workspace.tax_setup()
+        except Exception:  # the engine still makes an unmapped tax rate a problem per invoice
+            log.warning("Could not read the tax setup", exc_info=True)
         return WorkFacts(company_name=company.name, default_state=getattr(company, "default_state", None),
-                         default_country=getattr(company, "default_country", None), concepts=concepts)
+                         default_country=getattr(company, "default_country", None), concepts=concepts, tax=tax)
 
-    def save_settings(self, settings: SyncSettings, accounts: Any = None) -> SyncSettings:
-        saved = self.workspace.save_settings(settings, accounts=accounts)
+    def save_settings(self, settings: SyncSettings, accounts: Any = None, tax: Any = None) -> SyncSettings:
+        saved = self.workspace.save_settings(settings, accounts=accounts, tax=tax)
         return saved
 
     def reconnect(self) -> Any:
@@ -93,6 +100,11 @@ class Session:
         return self.workspace.connect_quickbooks(discovery_url=conn.discovery_url, client_id=conn.client_id,
                                                  client_secret=None, redirect_uri=conn.redirect_uri,
                                                  environment=conn.environment, open_url=self.open_url)
+
+    def request_retry(self, ids: list[int], on_done: Callable[[int], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Mark these problems for retry on the service's worker (database writes stay off the GUI thread)."""
+        self.service.submit(lambda _engine: sum(request_retry(i) for i in ids), on_done=on_done, on_error=on_error)
 
     def decide_matches(self, decisions: Iterable[tuple[int, bool]], on_done: Callable[[Any], None] | None = None,
                        on_error: Callable[[BaseException], None] | None = None) -> None:
@@ -107,6 +119,24 @@ class Session:
 
         self.service.submit(apply, on_done=on_done, on_error=on_error)
 
+    def decide_review(self, keep: Iterable[tuple[str, bool]], settle_groups: dict[str, str] | None = None,
+                      on_done: Callable[[Any], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Store the Review page's decisions on the service's worker: "keep QuickBooks' value" per
+        existing record (``("item:12", True)``) and how matched clients' differing fields are settled."""
+        keep = list(keep)
+
+        def apply(_engine: Any) -> None:
+            from qbosync_desktop.sync.clients import settle
+            from qbosync_desktop.sync.onboarding.review import keep_quickbooks_values
+
+            for spec, kept in keep:
+                keep_quickbooks_values([spec], keep=kept)
+            if settle_groups:
+                settle.save(groups=settle_groups)
+
+        self.service.submit(apply, on_done=on_done, on_error=on_error)
+
     def export_audit(self, path: str) -> int:
         """Write the audit log to a CSV file (database work); returns the number of rows."""
         return export_csv(path)
@@ -116,6 +146,17 @@ class Session:
 
     def close(self) -> None:
         self.service.shutdown()
+
+
+def newest_good_copy(paths: Any) -> Any:
+    """The newest good copy of the database in ``backups/`` (``store.backups.Backup``), or None.
+    Blocking (reads and checks each copy): the start-up dialog calls it before any window exists."""
+    return backups.newest_good(paths)
+
+
+def restore_copy(paths: Any, name: str) -> Any:
+    """Put the copy ``name`` in place of the database (the damaged file is kept, renamed). Blocking."""
+    return backups.restore(paths, name)
 
 
 def intuit_discovery_url(environment: str) -> str:

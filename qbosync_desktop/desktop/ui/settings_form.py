@@ -10,6 +10,9 @@ shared with the CLI); this form only mirrors them in the controls:
 * Income / Expense (Invoices), deposit (Payments), AP + concept table (Contractor bills) are
   required and filled from the company's chart of accounts, loaded off the GUI thread with a loading
   state and a Retry on failure;
+* Tax amounts ("As charged in Work", the default, or "Let QuickBooks calculate") sits under
+  Invoices; a company outside the US also gets a table mapping each Work tax rate (and "Lines
+  without tax") to one of its QuickBooks tax codes, required while Invoices is on (issue 14);
 * the form is valid exactly when :func:`~qbosync_desktop.sync.rules.settings.validate` returns no issue
   (with the loaded accounts and concepts), and the first issue is shown in words.
 """
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QVBoxLayout,
@@ -44,8 +48,14 @@ from qbosync_desktop.desktop.ui.widgets.account_combo import AccountCombo
 from qbosync_desktop.sync.rules.settings import (
     CONFLICT_POLICY_LABELS,
     LABELS,
+    NOT_TAXABLE,
+    NOT_TAXABLE_LABEL,
+    TAX_AS_CHARGED,
+    TAX_MODE_HELP,
+    TAX_MODE_LABELS,
     SettingsIssue,
     SyncSettings,
+    TaxSetup,
     account_groups,
     validate,
 )
@@ -63,6 +73,14 @@ class WorkFacts:
     default_state: str | None = None
     default_country: str | None = None
     concepts: list[str] = field(default_factory=list)
+    #: the company's country and tax codes and Work's tax rates (None: not read, e.g. offline)
+    tax: TaxSetup | None = None
+
+
+def account_types(accounts: Any) -> dict[str, str]:
+    """Account Id → AccountType from ``QboClient.accounts()`` (grouped) or a flat list."""
+    rows = [a for group in accounts.values() for a in group] if isinstance(accounts, Mapping) else list(accounts or ())
+    return {str(a["Id"]): str(a.get("AccountType") or "") for a in rows if isinstance(a, Mapping) and "Id" in a}
 
 
 AccountsLoader = Callable[[], Any]  # -> QboClient.accounts() shape or a flat list of Account dicts
@@ -96,6 +114,8 @@ class SyncSettingsForm(QWidget):
 
     validity_changed = Signal(bool, str)
     changed = Signal()
+    #: False where the page shows the reason in a bar of its own, always in view (the wizard, the dialog)
+    show_reason_inline = True
 
     def __init__(self, settings: SyncSettings | None = None, *, load_accounts: AccountsLoader | None = None,
                  load_work: WorkLoader | None = None, parent: QWidget | None = None) -> None:
@@ -104,10 +124,16 @@ class SyncSettingsForm(QWidget):
         self._load_work_fn = load_work
         self._accounts: dict[str, dict[str, str]] | None = None
         self._accounts_error: BaseException | None = None
+        self._types: dict[str, str] = {}  # account Id → QuickBooks AccountType (the pickers' headings)
         self._work: WorkFacts | None = None
         self._tasks: list[Task] = []
         self._last_validity: tuple[bool, str] | None = None
         self._concept_combos: dict[str, AccountCombo] = {}
+        #: field key → its error label, shown right under the control when the rules say it is missing
+        self._errors: dict[str, QLabel] = {}
+        self._focus_concept: str | None = None
+        self._tax_combos: dict[str, QComboBox] = {}
+        self._tax_mapped: dict[str, str] = {}
         self._build()
         self.set_settings(settings or SyncSettings())
         self.reload()
@@ -125,6 +151,23 @@ class SyncSettingsForm(QWidget):
         combo.setObjectName(key)
         combo.account_changed.connect(self._on_change)
         return combo
+
+    def _with_error(self, key: str, widget: QWidget, parent: QWidget) -> QWidget:
+        """``widget`` with its error line under it (hidden until the rules name this field)."""
+        box = QWidget(parent)
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        widget.setParent(box)
+        lay.addWidget(widget)
+        error = QLabel("", box)
+        error.setObjectName("FieldError")
+        error.setWordWrap(True)
+        error.setVisible(False)
+        error.setAccessibleName(self.tr("Problem with: {0}").format(self.tr(LABELS[key])))
+        lay.addWidget(error)
+        self._errors[key] = error
+        return box
 
     def _build(self) -> None:
         outer = QVBoxLayout(self)
@@ -174,14 +217,40 @@ class SyncSettingsForm(QWidget):
         box, form = _indented(card)
         self.income_account = self._combo("income_account", box)
         self.expense_account = self._combo("expense_account", box)
-        form.addRow(self.tr(LABELS["income_account"]), self.income_account)
-        form.addRow(self.tr(LABELS["expense_account"]), self.expense_account)
+        form.addRow(self.tr(LABELS["income_account"]), self._with_error("income_account", self.income_account, box))
+        form.addRow(self.tr(LABELS["expense_account"]), self._with_error("expense_account", self.expense_account, box))
+        self.tax_amounts = QComboBox(box)
+        self.tax_amounts.setObjectName("tax_amounts")
+        self.tax_amounts.setAccessibleName(self.tr(LABELS["tax_amounts"]))
+        for value, label in TAX_MODE_LABELS.items():
+            self.tax_amounts.addItem(self.tr(label), value)
+        self.tax_amounts.setToolTip(self.tr(TAX_MODE_HELP))
+        self.tax_amounts.currentIndexChanged.connect(self._on_change)
+        form.addRow(self.tr(LABELS["tax_amounts"]), self.tax_amounts)
+        self.tax_help = QLabel(self.tr(TAX_MODE_HELP), box)
+        self.tax_help.setObjectName("Muted")
+        self.tax_help.setWordWrap(True)
+        self.tax_help.setMaximumWidth(560)
+        form.addRow("", self.tax_help)
+        self.tax_codes = QTableWidget(0, 2, box)
+        self.tax_codes.setObjectName("tax_codes")
+        self.tax_codes.setAccessibleName(self.tr(LABELS["tax_codes"]))
+        self.tax_codes.setHorizontalHeaderLabels([self.tr("Work tax rate"), self.tr("QuickBooks tax code")])
+        self.tax_codes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tax_codes.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.tax_codes.verticalHeader().setVisible(False)
+        self.tax_codes.setMinimumWidth(560)
+        self.tax_codes.setTabKeyNavigation(False)
+        self.tax_codes_label = QLabel(self.tr(LABELS["tax_codes"]), box)
+        form.addRow(self.tax_codes_label, self.tax_codes)
+        self.tax_codes.setVisible(False)
+        self.tax_codes_label.setVisible(False)
         lay.addWidget(box)
         self.payments = self._check("payments", card)
         lay.addWidget(self.payments)
         box, form = _indented(card)
         self.deposit_account = self._combo("deposit_account", box)
-        form.addRow(self.tr(LABELS["deposit_account"]), self.deposit_account)
+        form.addRow(self.tr(LABELS["deposit_account"]), self._with_error("deposit_account", self.deposit_account, box))
         lay.addWidget(box)
         outer.addWidget(card)
 
@@ -191,7 +260,7 @@ class SyncSettingsForm(QWidget):
         lay.addWidget(self.bills)
         box, form = _indented(card)
         self.ap_account = self._combo("ap_account", box)
-        form.addRow(self.tr(LABELS["ap_account"]), self.ap_account)
+        form.addRow(self.tr(LABELS["ap_account"]), self._with_error("ap_account", self.ap_account, box))
         self.concepts = QTableWidget(0, 2, box)
         self.concepts.setObjectName("concepts")
         self.concepts.setAccessibleName(self.tr(LABELS["concepts"]))
@@ -200,9 +269,13 @@ class SyncSettingsForm(QWidget):
         self.concepts.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.concepts.verticalHeader().setVisible(False)
         self.concepts.setMinimumHeight(110)
-        self.concepts.setMinimumWidth(560)
         self.concepts.setTabKeyNavigation(False)
-        form.addRow(self.tr(LABELS["concepts"]), self.concepts)
+        self.concepts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.concepts.horizontalHeader().setMinimumSectionSize(120)
+        form.addRow(self._with_error("concepts", self.concepts, box))
+        concepts_label = QLabel(self.tr(LABELS["concepts"]), box)
+        concepts_label.setWordWrap(True)
+        form.insertRow(form.rowCount() - 1, concepts_label)
         lay.addWidget(box)
         outer.addWidget(card)
 
@@ -259,11 +332,15 @@ class SyncSettingsForm(QWidget):
             for key in ("income_account", "expense_account", "deposit_account", "ap_account"):
                 getattr(self, key).select_id(getattr(s, key))
             self._mapped = dict(s.concepts)
+            self._tax_mapped = dict(s.tax_codes)
+            index = self.tax_amounts.findData(s.tax_amounts)
+            self.tax_amounts.setCurrentIndex(max(index, 0))
             self.start_date.setDate(QDate(s.start_date) if s.start_date else NO_START_DATE)
             index = self.conflict_policy.findData(s.conflict_policy)
             self.conflict_policy.setCurrentIndex(max(index, 0))
             self.schedule_minutes.setValue(int(s.schedule_minutes))
             self._fill_concepts()
+            self._fill_tax_codes()
         finally:
             self._loading_values = False
         self._on_change()
@@ -289,7 +366,18 @@ class SyncSettingsForm(QWidget):
             start_date=None if date == NO_START_DATE else dt.date(date.year(), date.month(), date.day()),
             schedule_minutes=self.schedule_minutes.value(),
             rename_on_collision=self.rename_on_collision.isChecked(),
+            tax_amounts=str(self.tax_amounts.currentData() or TAX_AS_CHARGED),
+            tax_codes=self._chosen_tax_codes(),
         )
+
+    def _chosen_tax_codes(self) -> dict[str, str]:
+        if not self._tax_combos:
+            return dict(self._tax_mapped)
+        return {rate: str(combo.currentData()) for rate, combo in self._tax_combos.items() if combo.currentData()}
+
+    def tax_for_save(self) -> TaxSetup | None:
+        """The tax setup the mapping is checked against and named from (None: not loaded)."""
+        return self._work.tax if self._work else None
 
     def account_name(self, acct_id: str | None) -> str:
         if not acct_id or not self._accounts:
@@ -330,12 +418,13 @@ class SyncSettingsForm(QWidget):
 
     def _accounts_loaded(self, accounts: Any) -> None:
         self._accounts = account_groups(accounts)
+        self._types = account_types(accounts)
         self._status("")
         for key, group in (("income_account", "income"), ("expense_account", "expense"),
                            ("deposit_account", "deposit"), ("ap_account", "ap")):
-            getattr(self, key).set_accounts(self._accounts[group])
+            getattr(self, key).set_accounts(self._accounts[group], self._types)
         for combo in self._concept_combos.values():
-            combo.set_accounts(self._accounts["expense"])
+            combo.set_accounts(self._accounts["expense"], self._types)
         self._on_change()
 
     def _accounts_failed(self, exc: BaseException) -> None:
@@ -352,6 +441,7 @@ class SyncSettingsForm(QWidget):
         state = facts.default_state or self.tr("none set in Work")
         self.default_state_label.setText(self.tr("Work's default state: {0}").format(state))
         self._fill_concepts()
+        self._fill_tax_codes()
         self._on_change()
 
     def _work_failed(self, exc: BaseException) -> None:
@@ -369,7 +459,7 @@ class SyncSettingsForm(QWidget):
             combo = AccountCombo(self.tr("Expense account for the concept {0}").format(name), self.concepts)
             combo.select_id(current.get(name) or self._mapped.get(name))
             if self._accounts is not None:
-                combo.set_accounts(self._accounts["expense"])
+                combo.set_accounts(self._accounts["expense"], self._types)
             elif self._accounts_error is not None:
                 combo.set_failed()
             combo.account_changed.connect(self._on_change)
@@ -377,7 +467,39 @@ class SyncSettingsForm(QWidget):
             self.concepts.setCellWidget(row, 1, combo)
         self.concepts.resizeRowsToContents()
         rows_height = sum(self.concepts.rowHeight(r) for r in range(len(names)))
-        self.concepts.setMinimumHeight(min(110 + rows_height, 360))
+        self.concepts.setMinimumHeight(min(40 + rows_height, 360))
+        self._apply_focus_concept()
+
+    def _fill_tax_codes(self) -> None:
+        """One row per active Work tax rate, plus "Lines without tax", for a company with tax codes."""
+        tax = self._work.tax if self._work else None
+        shown = tax is not None and tax.uses_tax_codes
+        self.tax_codes.setVisible(shown)
+        self.tax_codes_label.setVisible(shown)
+        if tax is None or not shown:
+            self._tax_combos = {}
+            self.tax_codes.setRowCount(0)
+            return
+        current = {r: str(c.currentData()) for r, c in self._tax_combos.items() if c.currentData()}
+        rows = [*sorted(tax.rates.items(), key=lambda kv: kv[1].casefold()), (NOT_TAXABLE, NOT_TAXABLE_LABEL)]
+        self.tax_codes.setRowCount(len(rows))
+        self._tax_combos = {}
+        for row, (rate_id, name) in enumerate(rows):
+            label = QLabel(self.tr(name) if rate_id == NOT_TAXABLE else name, self.tax_codes)
+            label.setContentsMargins(8, 0, 8, 0)
+            self.tax_codes.setCellWidget(row, 0, label)
+            combo = QComboBox(self.tax_codes)
+            combo.setAccessibleName(self.tr("QuickBooks tax code for {0}").format(name))
+            combo.addItem(self.tr("Choose a tax code…"), "")
+            for code_id, code_name in sorted((tax.codes or {}).items(), key=lambda kv: kv[1].casefold()):
+                combo.addItem(code_name, code_id)
+            chosen = current.get(rate_id) or self._tax_mapped.get(rate_id)
+            combo.setCurrentIndex(max(combo.findData(chosen), 0) if chosen else 0)
+            combo.currentIndexChanged.connect(self._on_change)
+            self._tax_combos[rate_id] = combo
+            self.tax_codes.setCellWidget(row, 1, combo)
+        self.tax_codes.resizeRowsToContents()
+        self.tax_codes.setMinimumHeight(min(40 + sum(self.tax_codes.rowHeight(r) for r in range(len(rows))), 360))
 
     # ------------------------------------------------------------------ rules
     def _apply_dependencies(self) -> None:
@@ -403,12 +525,14 @@ class SyncSettingsForm(QWidget):
         self.deposit_account.setEnabled(self.payments.isChecked() and accounts_ready)
         self.ap_account.setEnabled(self.bills.isChecked() and accounts_ready)
         self.concepts.setEnabled(self.bills.isChecked())
+        self.tax_amounts.setEnabled(invoices)
+        self.tax_codes.setEnabled(invoices)
 
     def issues(self) -> list[SettingsIssue]:
         """The rules' verdict on the current controls, plus "still loading"/"could not load"."""
         s = self.settings()
         concepts: Iterable[str] | None = self._work.concepts if self._work else None
-        issues = validate(s, self.accounts_for_save(), concepts)
+        issues = validate(s, self.accounts_for_save(), concepts, self.tax_for_save())
         needs_accounts = s.invoices or s.payments or s.bills
         if needs_accounts and self._accounts is None and self._load_accounts_fn is not None:
             if self._accounts_error is not None:
@@ -447,14 +571,118 @@ class SyncSettingsForm(QWidget):
             self._apply_dependencies()
         finally:
             self._loading_values = False
+        issues = self.issues()
+        self._mark_issues(issues)
         reason = self.reason_text()
         self.reason.setText(reason)
-        self.reason.setVisible(bool(reason))
+        self.reason.setVisible(bool(reason) and self.show_reason_inline)
         state = (not reason, reason)
         if state != self._last_validity:
             self._last_validity = state
             emit(self.validity_changed, *state)
         emit(self.changed)
 
+    def focus_concept(self, concept: str) -> None:
+        """Bring the concept's expense account dropdown into view and focus it (now, or as soon as
+        Work's concepts have loaded): the Problems tab's "Map the concept 'Labor'…" lands here."""
+        self._focus_concept = concept
+        self._apply_focus_concept()
 
-__all__ = ["NO_START_DATE", "SyncSettingsForm", "WorkFacts"]
+    def _apply_focus_concept(self) -> None:
+        combo = self._concept_combos.get(self._focus_concept or "")
+        if combo is None:
+            return
+        self._focus_concept = None
+        self.bills.setChecked(True)
+        combo.setProperty("invalid", combo.current_id() is None)
+        combo.style().polish(combo)
+        self.reveal(combo)
+        combo.setFocus()
+
+    def reveal(self, widget: QWidget) -> None:
+        """Scroll the nearest scroll area so ``widget`` is visible."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget, 20, 40)
+
+    def _mark_issues(self, issues: list[SettingsIssue]) -> None:
+        """Each missing field: its message right under it and a red border (the greyed-out Next alone
+        said nothing about *where*)."""
+        by_field: dict[str, list[str]] = {}
+        for issue in issues:
+            by_field.setdefault(issue.field, []).append(issue.message)
+        for key, label in self._errors.items():
+            messages = by_field.get(key, [])
+            label.setText(" ".join(messages))
+            label.setVisible(bool(messages))
+        for key in ("income_account", "expense_account", "deposit_account", "ap_account"):
+            self._set_invalid(getattr(self, key), key in by_field)
+        for combo in self._concept_combos.values():
+            self._set_invalid(combo, "concepts" in by_field and combo.loaded and combo.current_id() is None)
+
+    @staticmethod
+    def _set_invalid(widget: QWidget, invalid: bool) -> None:
+        if bool(widget.property("invalid")) != invalid:
+            widget.setProperty("invalid", invalid)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def first_issue_widget(self) -> QWidget | None:
+        issues = self.issues()
+        if not issues:
+            return None
+        return getattr(self, issues[0].field, None) if issues[0].field != "accounts" else self.retry_button
+
+
+class IssueBar(QWidget):
+    """The form's first problem in words, kept in view under the scrolling form, with "Show me" that
+    scrolls to the field and focuses it (Next or Save stays greyed out until it is fixed)."""
+
+    def __init__(self, form: SyncSettingsForm, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = form
+        form.show_reason_inline = False
+        form.reason.setVisible(False)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 6, 12, 6)
+        self.label = QLabel("", self)
+        self.label.setObjectName("Reason")
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName(self.tr("Why you cannot go on yet"))
+        self.show_button = QPushButton(self.tr("Show me"), self)
+        self.show_button.setAccessibleName(self.tr("Show the field that needs a choice"))
+        self.show_button.clicked.connect(self.show_field)
+        self._last_field: str | None = None
+        self._seen = False
+        row.addWidget(self.label, 1)
+        row.addWidget(self.show_button)
+        form.validity_changed.connect(lambda _ok, _why: self.update_text())
+        self.update_text()
+
+    def update_text(self) -> None:
+        reason = self.form.reason_text()
+        self.label.setText(reason)
+        self.setVisible(bool(reason))
+        # A change that makes another field the first problem brings that field into view (not the
+        # first check after loading: the page opens at its top)
+        issues = self.form.issues()
+        first = issues[0].field if issues else None
+        if first is not None and first != self._last_field and self._seen and not self.form.loading:
+            widget = self.form.first_issue_widget()
+            if widget is not None:
+                self.form.reveal(widget)
+        self._last_field = first
+        self._seen = True
+
+    def show_field(self) -> None:
+        widget = self.form.first_issue_widget()
+        if widget is None and self.form.issues() and self.form.issues()[0].field == "concepts":
+            widget = self.form.concepts
+        if widget is not None:
+            self.form.reveal(widget)
+            widget.setFocus()
+
+
+__all__ = ["NO_START_DATE", "IssueBar", "SyncSettingsForm", "WorkFacts"]

@@ -68,6 +68,8 @@ def load_snapshot(workspace: Any) -> Snapshot:
     """Read the window's data. Call on a worker thread (it is database work)."""
     conn = workspace.connection
     snap = Snapshot(connection=conn.to_dict() if conn is not None else None, settings=workspace.settings())
+    if conn is not None and snap.connection is not None:
+        snap.connection["api_base"] = conn.api_base  # where "Open in QuickBooks" points for the practice company
     snap.concept_names = {name: (m.account_name or m.account_id) for name, m in workspace.concept_mappings().items()}
     snap.account_names = workspace.account_names()
     snap.matches = stored_matches()

@@ -36,9 +36,11 @@ class Tray(QObject):
         self.service = service
         self.icon_name = ""
         self.status_text = tr("Idle")
+        #: the integration window's status line ("Up to date · synced 2 minutes ago"); wins over the state words
+        self.status_line = ""
         self._known_problems: int | None = None
         self.tray = QSystemTrayIcon(self)
-        self.tray.setToolTip("QBO Sync")
+        self.tray.setToolTip(tr("QBO Sync"))
         self.menu = QMenu()
         self.status_action = QAction(self.status_text, self.menu)
         self.status_action.setEnabled(False)
@@ -103,13 +105,18 @@ class Tray(QObject):
     def _on_state(self, state: str) -> None:
         self.icon_name = TRAY_ICONS.get(state, "tray-idle")
         self.tray.setIcon(icon(self.icon_name))
-        self.status_text = {
+        self.status_text = self.status_line or {
             SYNCING: tr("Syncing…"),
             PAUSED: tr("Scheduled syncs paused"),
             ATTENTION: tr("Needs attention"),
         }.get(state, tr("Up to date"))
-        self.tray.setToolTip(f"QBO Sync — {self.status_text}")
+        self.tray.setToolTip(tr("QBO Sync — {0}").format(self.status_text))
         self.update_menu()
+
+    def set_status_line(self, text: str, _level: str = "") -> None:
+        """The window's status line becomes the tooltip and the first menu line (same words everywhere)."""
+        self.status_line = text
+        self._on_state(self.service.state)
 
     def _on_finished(self, summary: Any) -> None:
         count = int(getattr(summary, "open_problems", 0) or 0)
@@ -124,7 +131,8 @@ class Tray(QObject):
         if type(exc).__name__ == "NeedsReconnect":
             return  # its own notification
         title = getattr(exc, "title", tr("Sync stopped"))
-        self.status_text = tr("Last sync stopped: {0}").format(title)
+        if not self.status_line:
+            self.status_text = tr("Last sync stopped: {0}").format(title)
         self.notify(tr("Sync stopped"), f"{title}. " + str(getattr(exc, "hint", "") or ""))
 
     def _on_reconnect(self, exc: Any) -> None:

@@ -35,8 +35,17 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "contractor-invoices": ("contractor_invoices", "ci_"),
     "invoice-concepts": ("invoice_concepts", "cn_"),
     "company": ("company", "cmp_"),
+    "tax-rates": ("tax_rates", "tx_"),
+    "credit-notes": ("credit_notes", "cr_"),
+    "refunds": ("refunds", "rf_"),
 }
 CONTRACT_PREFIX = "ct_"
+
+#: Expression indexes for the sums an invoice's ``balance`` needs (payments and credit notes of an
+#: invoice) and the checks a refund needs (refunds of a payment or a credit note): the balance is
+#: computed when an invoice is read, so these lookups run on every page of invoices.
+JSON_INDEXES = (("payments", "invoice_id"), ("credit_notes", "invoice_id"), ("refunds", "payment_id"),
+                ("refunds", "credit_note_id"))
 
 PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "busy_timeout": 15000, "foreign_keys": 0}
 
@@ -108,6 +117,9 @@ class WorkDatabase:
         wdb = cls(db=db, path=path, tables=tables, meta=_meta_model(db), idempotency=_idempotency_model(db))
         with wdb.connection():
             db.create_tables([*tables.values(), wdb.meta, wdb.idempotency], safe=True)
+            for table, field in JSON_INDEXES:
+                db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_{field}" ON "{table}" '
+                               f"(json_extract(data, '$.{field}'))")
         return wdb
 
     @contextlib.contextmanager

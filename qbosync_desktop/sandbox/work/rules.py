@@ -20,6 +20,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from qbosync_desktop.sandbox.work.amounts import AmountError, compute_credit_note, compute_invoice
+
 Lookup = Callable[[str, str], "dict[str, Any] | None"]
 
 READ_ONLY = ("id", "version", "created_at", "updated_at")
@@ -29,6 +31,8 @@ ITEM_KINDS = ("service", "product")
 PAYMENT_METHODS = ("cash", "check", "card", "bank_transfer", "other")
 CONTRACT_STATUSES = ("active", "ended", "cancelled")
 CONTRACTOR_INVOICE_STATUSES = ("draft", "submitted", "approved", "paid", "rejected")
+RECORD_STATUSES = ("active", "void")  # payments, credit notes, refunds
+DISCOUNT_KINDS = ("percent", "amount")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CENT = Decimal("0.01")
 
@@ -126,6 +130,46 @@ def format_decimal(number: Decimal, places: int) -> str:
 
 money = decimal_text(2)
 quantity = decimal_text(4, minimum=Decimal(0))
+_percent_places = decimal_text(3, minimum=Decimal(0))
+
+
+def percent(value: Any) -> str:
+    """A rate or a discount in percent, 0..100 with up to three decimals ("9.975")."""
+    out = _percent_places(value)
+    if Decimal(out) > 100:
+        raise _Bad("must be at most 100")
+    return out
+
+
+def optional(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else conv(value)
+
+
+def flag(default: bool) -> Callable[[Any], bool]:
+    """A boolean that may be left out (``None`` → ``default``)."""
+    def conv(value: Any) -> bool:
+        return default if value is None else boolean(value)
+    return conv
+
+
+def discount(value: Any) -> Any:
+    """``null``, ``{"kind": "percent", "value": "10"}`` or ``{"kind": "amount", "value": "25.00"}``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"kind", "value"}:
+        raise _Bad('must be null or an object {"kind": "percent" | "amount", "value": "..."}')
+    kind = enum(DISCOUNT_KINDS)(value["kind"])
+    amount = percent(value["value"]) if kind == "percent" else decimal_text(2, minimum=Decimal(0))(value["value"])
+    return {"kind": kind, "value": amount}
+
+
+def tax_choice(value: Any) -> Any:
+    """``null`` (no tax) or ``{"rate_id": "tx_1"}``: the server copies the rate's name and percent in."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"rate_id"}:
+        raise _Bad('must be null or {"rate_id": "<a tax rate id>"}')
+    return {"rate_id": required_ref(value["rate_id"])}
 
 
 def iso_date(*, required: bool = False) -> Callable[[Any], Any]:
@@ -185,7 +229,7 @@ def _list_of(fields: dict[str, Callable[[Any], Any]], *, min_items: int = 1) -> 
         for n, entry in enumerate(value):
             if not isinstance(entry, dict):
                 raise _Bad(f"entry {n} must be an object")
-            unknown = sorted(set(entry) - set(fields) - {"amount", "id"})
+            unknown = sorted(set(entry) - set(fields) - {"amount", "id", "discount_amount", "net_amount"})
             if unknown:
                 raise _Bad(f"entry {n} has unknown fields: " + ", ".join(unknown))
             item = {}
@@ -201,7 +245,10 @@ def _list_of(fields: dict[str, Callable[[Any], Any]], *, min_items: int = 1) -> 
     return conv
 
 
-INVOICE_LINE = {"item_id": required_ref, "description": text(4000), "quantity": quantity, "unit_price": money}
+INVOICE_LINE = {"item_id": required_ref, "description": text(4000), "quantity": quantity, "unit_price": money,
+                "taxable": flag(False), "discount": discount}
+CREDIT_LINE = {"item_id": required_ref, "description": text(4000), "quantity": quantity, "unit_price": money,
+               "taxable": flag(False)}
 CONTRACTOR_LINE = {"concept": text(100, required=True), "description": text(4000), "amount": money}
 CONTRACT = {"title": text(255, required=True), "start_date": iso_date(required=True), "end_date": iso_date(),
             "status": enum(CONTRACT_STATUSES, optional=True)}  # None → "active"
@@ -219,12 +266,14 @@ FIELDS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
         "phone": (text(50), False),
         "billing_address": (address, False),
         "active": (boolean, False),
+        "tax_exempt": (boolean, False),
     },
     "sites": {
         "client_id": (required_ref, True),
         "name": (text(255, required=True), True),
         "address": (address, False),
         "active": (boolean, False),
+        "tax_rate_id": (ref, False),
     },
     "items": {
         "name": (text(255, required=True), True),
@@ -242,6 +291,9 @@ FIELDS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
         "status": (enum(INVOICE_STATUSES), True),
         "lines": (_list_of(INVOICE_LINE), True),
         "notes": (text(4000), False),
+        "tax": (tax_choice, False),
+        "discount": (discount, False),
+        "terms": (text(50), False),
     },
     "payments": {
         "invoice_id": (required_ref, True),
@@ -250,6 +302,7 @@ FIELDS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
         "date": (iso_date(required=True), True),
         "method": (enum(PAYMENT_METHODS), True),
         "reference": (text(100), False),
+        "status": (enum(RECORD_STATUSES), False),
     },
     "contractors": {
         "name": (text(255, required=True), True),
@@ -277,16 +330,49 @@ FIELDS: dict[str, dict[str, tuple[Callable[[Any], Any], bool]]] = {
         "default_country": (text(100), False),
         "currency": (text(3, required=True), True),
     },
+    "tax-rates": {
+        "name": (text(100, required=True), True),
+        "percent": (percent, True),
+        "active": (boolean, False),
+    },
+    "credit-notes": {
+        "number": (text(50, required=True), True),
+        "client_id": (required_ref, True),
+        "invoice_id": (ref, False),
+        "date": (iso_date(required=True), True),
+        "lines": (_list_of(CREDIT_LINE, min_items=0), False),
+        "tax": (tax_choice, False),
+        "amount": (optional(decimal_text(2, minimum=CENT)), False),  # required when there are no lines
+        "status": (enum(RECORD_STATUSES), False),
+        "notes": (text(4000), False),
+    },
+    "refunds": {
+        "client_id": (required_ref, True),
+        "payment_id": (ref, False),
+        "credit_note_id": (ref, False),
+        "amount": (decimal_text(2, minimum=CENT), True),
+        "date": (iso_date(required=True), True),
+        "method": (enum(PAYMENT_METHODS), True),
+        "reference": (text(100), False),
+        "status": (enum(RECORD_STATUSES), False),
+    },
 }
 
 #: Fields computed by the server; present in responses, refused in requests.
-COMPUTED = {"invoices": ("total",), "contractor-invoices": ("total",)}
+COMPUTED = {"invoices": ("total", "subtotal", "discount_amount", "balance"), "contractor-invoices": ("total",),
+            "credit-notes": ("subtotal",)}
+#: Computed when a record is read (it depends on other records), never stored.
+READ_TIME = {"invoices": ("balance",)}
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "clients": {"active": True},
-    "sites": {"active": True},
+    "clients": {"active": True, "tax_exempt": False},
+    "sites": {"active": True, "tax_rate_id": None},
     "items": {"active": True, "description": None},
-    "invoices": {"status": "draft", "notes": None, "site_id": None, "due_date": None},
-    "payments": {"reference": None},
+    "invoices": {"status": "draft", "notes": None, "site_id": None, "due_date": None, "tax": None,
+                 "discount": None, "terms": None},
+    "payments": {"reference": None, "status": "active"},
+    "tax-rates": {"active": True},
+    "credit-notes": {"invoice_id": None, "lines": [], "tax": None, "status": "active", "notes": None},
+    "refunds": {"payment_id": None, "credit_note_id": None, "reference": None, "status": "active"},
     "contractors": {"contracts": []},
     "contractor-invoices": {"status": "submitted", "due_date": None},
 }
@@ -320,16 +406,37 @@ def validate(resource: str, body: Any, *, creating: bool) -> dict[str, Any]:
     return out
 
 
-def compute(resource: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Fill in the server-computed fields (line amounts, totals)."""
+def upgrade(resource: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A record stored before a field existed reads with that field's default (and its amounts computed)."""
+    if FIELDS.get(resource, {}).keys() <= data.keys():
+        return data
+    return compute(resource, with_defaults(resource, data))
+
+
+def with_defaults(resource: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Every field present: the missing ones get their default (or null)."""
+    data = {**{k: None for k in FIELDS.get(resource, {})}, **DEFAULTS.get(resource, {}), **data}
     if resource == "invoices":
-        total = Decimal(0)
-        for line in data["lines"]:
-            amount = (Decimal(line["quantity"]) * Decimal(line["unit_price"])).quantize(CENT, rounding=ROUND_HALF_UP)
-            line["amount"] = str(amount)
-            total += amount
-        data["total"] = str(total.quantize(CENT))
-    elif resource == "contractor-invoices":
+        data["lines"] = [{"taxable": False, "discount": None, **line} for line in data["lines"]]
+    elif resource == "credit-notes":
+        data["lines"] = [{"taxable": False, **line} for line in data["lines"] or []]
+    return data
+
+
+def compute(resource: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the server-computed fields (line amounts, discounts, tax, totals): see :mod:`.amounts`."""
+    try:
+        if resource == "invoices":
+            compute_invoice(data)
+        elif resource == "credit-notes":
+            if not data.get("lines") and data.get("amount") is None:
+                raise AmountError("A credit note needs lines or an amount.", "amount")
+            if not data.get("lines") and data.get("tax"):
+                raise AmountError("A credit note without lines cannot carry tax: give its lines.", "tax")
+            compute_credit_note(data)
+    except AmountError as exc:
+        raise ApiError(422, "unprocessable", str(exc), {"field": exc.field}) from None
+    if resource == "contractor-invoices":
         data["total"] = str(sum((Decimal(line["amount"]) for line in data["lines"]), Decimal(0)).quantize(CENT))
     return data
 
@@ -350,21 +457,56 @@ def check_references(resource: str, data: dict[str, Any], lookup: Lookup, before
         if before is not None and data["client_id"] != before["client_id"]:
             raise ApiError(422, "unprocessable", "A site cannot be moved to another client.", {"field": "client_id"})
         need("clients", data["client_id"], "client_id")
-    elif resource == "invoices":
+        need("tax-rates", data.get("tax_rate_id"), "tax_rate_id")
+    elif resource in ("invoices", "credit-notes"):
+        word = "invoice" if resource == "invoices" else "credit note"
         if before is not None and before["status"] == "void":
-            raise ApiError(422, "unprocessable", "A void invoice cannot be changed.", {"field": "status"})
-        need("clients", data["client_id"], "client_id")
-        site = need("sites", data.get("site_id"), "site_id")
-        if site is not None and site["client_id"] != data["client_id"]:
-            raise ApiError(422, "unprocessable", "The site belongs to another client.", {"field": "site_id"})
+            raise ApiError(422, "unprocessable", f"A void {word} cannot be changed.", {"field": "status"})
+        client = need("clients", data["client_id"], "client_id")
+        if resource == "invoices":
+            site = need("sites", data.get("site_id"), "site_id")
+            if site is not None and site["client_id"] != data["client_id"]:
+                raise ApiError(422, "unprocessable", "The site belongs to another client.", {"field": "site_id"})
+        else:
+            invoice = need("invoices", data.get("invoice_id"), "invoice_id")
+            if invoice is not None and invoice["client_id"] != data["client_id"]:
+                raise ApiError(422, "unprocessable", "The invoice belongs to another client.", {"field": "invoice_id"})
+            moved = before is None or before.get("invoice_id") != data.get("invoice_id")
+            if invoice is not None and moved and invoice["status"] in ("void", "draft"):
+                raise ApiError(422, "unprocessable", f"A credit cannot be applied to a {invoice['status']} invoice.",
+                               {"field": "invoice_id"})
         for line in data["lines"]:
             need("items", line["item_id"], "lines.item_id")
+        tax = data.get("tax")
+        if tax:
+            need("tax-rates", tax["rate_id"], "tax.rate_id")
+            if client is not None and client.get("tax_exempt") and (before is None or before.get("tax") != tax):
+                raise ApiError(422, "unprocessable", f"The client is tax-exempt: this {word} cannot carry tax.",
+                               {"field": "tax"})
+    elif resource == "refunds":
+        if (data.get("payment_id") is None) == (data.get("credit_note_id") is None):
+            raise ApiError(422, "unprocessable", "A refund is paid back against either a payment or a credit note.",
+                           {"field": "payment_id"})
+        if before is not None and before["status"] == "void":
+            raise ApiError(422, "unprocessable", "A void refund cannot be changed.", {"field": "status"})
+        need("clients", data["client_id"], "client_id")
+        for kind, field in (("payments", "payment_id"), ("credit-notes", "credit_note_id")):
+            source = need(kind, data.get(field), field)
+            if source is not None and source["client_id"] != data["client_id"]:
+                raise ApiError(422, "unprocessable", f"The {field[:-3].replace('_', ' ')} belongs to another client.",
+                               {"field": field})
+            if source is not None and source["status"] == "void":
+                raise ApiError(422, "unprocessable", f"A void {field[:-3].replace('_', ' ')} cannot be refunded.",
+                               {"field": field})
     elif resource == "payments":
+        if before is not None and before.get("status") == "void":
+            raise ApiError(422, "unprocessable", "A void payment cannot be changed.", {"field": "status"})
         invoice = need("invoices", data["invoice_id"], "invoice_id")
         need("clients", data["client_id"], "client_id")
         if invoice is not None and invoice["client_id"] != data["client_id"]:
             raise ApiError(422, "unprocessable", "The invoice belongs to another client.", {"field": "invoice_id"})
-        if invoice is not None and invoice["status"] in ("void", "draft"):
+        moved = before is None or before["invoice_id"] != data["invoice_id"]
+        if invoice is not None and moved and invoice["status"] in ("void", "draft"):
             raise ApiError(422, "unprocessable", f"A {invoice['status']} invoice cannot take a payment.",
                            {"field": "invoice_id"})
     elif resource == "contractor-invoices":

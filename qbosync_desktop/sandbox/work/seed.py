@@ -38,8 +38,27 @@ Invoices (~120, numbers INV-1001...)
     "SUMMIT-2024-SERVICE-AGREEMENT-0042" (over QBO's 21 characters) and one with a zero-amount line
     (a "Warranty Part" at 0.00).
 Payments
-    Every paid invoice is paid in full (one paid in two instalments); three sent invoices are
-    partly paid.
+    Every paid invoice is paid in full by its active payments (one paid in two instalments); three
+    of the ~120 sent invoices are partly paid.
+    The ~120 invoices above carry no tax, discount or terms (``tax``/``discount``/``terms`` null,
+    lines not taxable): they keep the figures older tests and the QuickBooks practice data rely on.
+Books (issue 14; added after everything else, made "as a Work user would", no random numbers)
+    * Tax rates: Denver 8.81 %, Boulder 8.845 %, Lakewood 7.5 %, Mountain Resort District 9.975 %,
+      and the inactive "Denver (before 2025)" 8.31 %; four new sites carry one each.
+    * "Wash Park Preschool" is tax-exempt.
+    * INV-2001 (Mile High Brewing Co., Denver): taxable and untaxed lines, Net 30; paid by a check
+      first typed 10.00 short and with a wrong reference, then corrected (payment version 2).
+    * INV-2002 (Foothills Vet Clinic, Boulder): a 10 % line discount and a 25.00 invoice discount,
+      Net 15; paid; 40.00 refunded against the payment (a partial refund).
+    * INV-2003 (Wash Park Preschool, tax-exempt): taxable goods, no tax; a 20.00 credit applied to
+      it and then voided (CN-0001).
+    * INV-2004 (Cherry Creek Apartments, Mountain Resort District 9.975 %): a 5 % invoice
+      discount, due on receipt; a returned cartridge credited with its tax and applied to it
+      (CN-0002, 37.94), so it stays partly open.
+    * INV-2005 (Ann Lee, Denver): 1.5 × 0.33 = 0.495 → a 0.50 line, its tax 0.04.
+    * INV-2006 (Union Station Deli, Lakewood): a check that bounced (voided), then paid by card; a
+      15.00 refund against the card payment keyed by mistake and voided.
+    * CN-0003: an open 60.00 credit for Red Rocks Yoga, 25.00 of it refunded by check.
 Contractors (6) with 1-2 contracts each; ~20 contractor invoices over the 4 concepts, mostly approved
     or paid, some submitted, one draft, one rejected.
 """
@@ -88,6 +107,7 @@ FIRST = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Ethan", "Mia", "Lucas", "Harp
          "Logan", "Grace", "Owen", "Chloe", "Wyatt", "Nora", "Caleb", "Ruby", "Henry"]
 LAST = ["Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Martinez", "Wilson", "Anderson",
         "Taylor", "Thomas", "Moore", "Jackson", "White", "Harris", "Clark", "Lewis", "Young"]
+TAX_EXEMPT = "Wash Park Preschool"  # a non-profit school: never charged sales tax
 BUSINESSES = ["Front Range Dentistry", "Mile High Brewing Co.", "Cherry Creek Apartments", "Foothills Vet Clinic",
               "Red Rocks Yoga", "Sloan's Lake Cafe", "Highlands Hair Studio", "Union Station Deli",
               "Platte River Fitness", "Wash Park Preschool"]
@@ -142,7 +162,7 @@ def demo_clients(rng: random.Random) -> list[dict[str, Any]]:
         _client("Old Town Laundromat", rng, active=False),
     ]
     for business in BUSINESSES:
-        clients.append(_client(business, rng))
+        clients.append(_client(business, rng, tax_exempt=business == TAX_EXEMPT))
     used = {c["name"] for c in clients}
     while len(clients) < 42:
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
@@ -204,6 +224,8 @@ def load(store: WorkStore, seed: str | None = "demo", *, today: dt.date | None =
     payments = _demo_payments(rng, today, invoices, invoice_ids, plans)
     store.bulk_insert("payments", payments)
     _load_contractors(store, rng, today, created)
+    _load_books(store, today, by_name, {name: item_id for name, (item_id, _price) in items.items()},
+                {cid: len(ids) for cid, ids in sites_of.items()})
 
 
 def _demo_invoices(rng: random.Random, today: dt.date, client_ids: list[str], sites_of: dict[str, list[str]],
@@ -330,3 +352,116 @@ def _load_contractors(store: WorkStore, rng: random.Random, today: dt.date, crea
                          "date": issued.isoformat(), "due_date": (issued + dt.timedelta(days=15)).isoformat(),
                          "lines": lines, "status": status})
     store.bulk_insert("contractor-invoices", invoices)
+
+
+#: name, percent, active. Percent strings as Work writes them (up to three decimals).
+TAX_RATES = [
+    ("Denver", "8.81", True),
+    ("Boulder", "8.845", True),
+    ("Lakewood", "7.5", True),
+    ("Mountain Resort District", "9.975", True),
+    ("Denver (before 2025)", "8.31", False),
+]
+#: The line whose 1.5 units at 0.33 make 0.495 → 0.50 (round half up): PEX offcuts sold at scrap price.
+ROUNDING_LINE = {"item": "PEX Pipe 10 ft", "quantity": "1.5", "unit_price": "0.33",
+                 "description": "PEX offcut, 15 ft at scrap price (0.33 per 10 ft)"}
+
+
+def _load_books(store: WorkStore, today: dt.date, clients: dict[str, str], items: dict[str, str],
+                site_count: dict[str, int]) -> None:
+    """The "books" records (issue 14): tax, discounts, terms, payment corrections, credits, refunds.
+
+    Added after everything else and without the random generator, so the older demo records stay
+    exactly as they were (and with them the counts other tests rely on). Made through the Work-user
+    handle, as a person would, so edits and voids carry real versions and timestamps.
+    """
+    from qbosync_desktop.sandbox.work.user import WorkUser
+
+    user = WorkUser(store)
+    rates = {name: store.create("tax-rates", {"name": name, "percent": pct, "active": active})["id"]
+             for name, pct, active in TAX_RATES}
+
+    def site(client: str, label: str, city: str, postal: str, rate: str) -> str:
+        assert site_count.get(clients[client], 0) < 3, client  # no client has more than three sites
+        address = {"line1": "100 Market St", "line2": None, "city": city, "state": "CO", "postal_code": postal,
+                   "country": "US"}
+        return user.add_site(clients[client], label, address=address, tax_rate_id=rates[rate])["id"]
+
+    def day(days_ago: int) -> str:
+        return (today - dt.timedelta(days=days_ago)).isoformat()
+
+    def line(item: str, quantity: str = "1", *, taxable: bool = False, price: str | None = None,
+             discount: dict[str, str] | None = None, description: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"item_id": items[item], "description": description or item, "quantity": quantity,
+                               "taxable": taxable, "discount": discount}
+        if price is not None:
+            out["unit_price"] = price
+        return out
+
+    def invoice(number: str, client: str, lines: list[dict[str, Any]], days_ago: int, **fields: Any) -> dict[str, Any]:
+        days = {"Net 15": 15, "Due on receipt": 0}.get(str(fields.get("terms")), 30)
+        return user.add_invoice(clients[client], lines, number=number, issue_date=day(days_ago),
+                                due_date=day(days_ago - days), **fields)
+
+    # INV-2001: Denver 8.81 %, mixed taxable lines, Net 30; the check was first typed 10.00 short, then corrected.
+    taproom = site("Mile High Brewing Co.", "Taproom", "Denver", "80202", "Denver")
+    inv = invoice("INV-2001", "Mile High Brewing Co.", [
+        line("Garbage Disposal", taxable=True), line("Hourly Labor", "1.5"), line("PEX Pipe 10 ft", "3", taxable=True)],
+        52, site_id=taproom, tax_rate_id=rates["Denver"], terms="Net 30")
+    payment = user.record_payment(inv["id"], str(Decimal(inv["total"]) - 10), date=day(40), method="check",
+                                  reference="CHK 5120")
+    user.edit_payment(payment["id"], amount=inv["total"], reference="CHK 5210")
+
+    # INV-2002: Boulder 8.845 %, a 10 % line discount and a 25.00 invoice discount, Net 15; paid in
+    # full, then 40.00 of it refunded as a goodwill gesture (a partial refund against the payment).
+    clinic = site("Foothills Vet Clinic", "Clinic", "Boulder", "80302", "Boulder")
+    inv = invoice("INV-2002", "Foothills Vet Clinic", [
+        line("Sump Pump Install", taxable=True, discount={"kind": "percent", "value": "10"}),
+        line("Faucet Cartridge", "2", taxable=True), line("Service Call")],
+        45, site_id=clinic, tax_rate_id=rates["Boulder"], discount={"kind": "amount", "value": "25.00"},
+        terms="Net 15")
+    payment = user.record_payment(inv["id"], date=day(38), method="card")
+    user.add_refund("40.00", payment_id=payment["id"], date=day(30), method="card", reference="Goodwill refund")
+
+    # INV-2003: the tax-exempt client; taxable goods, no tax. A 20.00 credit applied to it was voided
+    # (issued by mistake), so its balance is the whole total again.
+    inv = invoice("INV-2003", TAX_EXEMPT, [line("Garbage Disposal", taxable=True), line("Leak Repair")], 33,
+                  terms="Net 30")
+    mistaken = user.add_credit_note(clients[TAX_EXEMPT], amount="20.00", invoice_id=inv["id"], number="CN-0001",
+                                    date=day(31), notes="Issued by mistake")
+    user.void_credit_note(mistaken["id"])
+
+    # INV-2004: Mountain Resort District 9.975 %, a 5 % invoice discount, due on receipt; a returned
+    # cartridge credited (with its tax) and applied to the invoice, which stays partly open.
+    lodge = site("Cherry Creek Apartments", "Ski Lodge Units", "Breckenridge", "80424", "Mountain Resort District")
+    inv = invoice("INV-2004", "Cherry Creek Apartments", [
+        line("Water Heater Install", taxable=True), line("Faucet Cartridge", "3", taxable=True),
+        line("Hourly Labor", "2")],
+        27, site_id=lodge, tax_rate_id=rates["Mountain Resort District"], discount={"kind": "percent", "value": "5"},
+        terms="Due on receipt")
+    user.add_credit_note(clients["Cherry Creek Apartments"], lines=[line("Faucet Cartridge", taxable=True)],
+                         invoice_id=inv["id"], tax_rate_id=rates["Mountain Resort District"], number="CN-0002",
+                         date=day(20), notes="Returned one unused cartridge")
+
+    # INV-2005: 1.5 × 0.33 = 0.495 → 0.50; Denver tax on the offcut only (0.50 × 8.81 % = 0.04405 → 0.04).
+    r = ROUNDING_LINE
+    inv = invoice("INV-2005", "Ann Lee", [
+        line("Service Call"),
+        line(r["item"], r["quantity"], price=r["unit_price"], description=r["description"], taxable=True)],
+        18, tax_rate_id=rates["Denver"], terms="Net 30")
+
+    # INV-2006: Lakewood 7.5 %; the check bounced (voided) and the client paid by card; a refund
+    # keyed against the card payment by mistake was voided.
+    shop = site("Union Station Deli", "Kitchen", "Lakewood", "80226", "Lakewood")
+    inv = invoice("INV-2006", "Union Station Deli", [line("Garbage Disposal", taxable=True), line("Drain Cleaning")],
+                  40, site_id=shop, tax_rate_id=rates["Lakewood"], terms="Net 30")
+    bounced = user.record_payment(inv["id"], date=day(35), method="check", reference="CHK 871")
+    user.void_payment(bounced["id"])
+    card = user.record_payment(inv["id"], date=day(28), method="card")
+    wrong = user.add_refund("15.00", payment_id=card["id"], date=day(26), method="card")
+    user.void_refund(wrong["id"])
+
+    # An open credit (no invoice) for a missed appointment, 25.00 of it refunded.
+    credit = user.add_credit_note(clients["Red Rocks Yoga"], amount="60.00", number="CN-0003", date=day(15),
+                                  notes="Missed appointment - goodwill credit")
+    user.add_refund("25.00", credit_note_id=credit["id"], date=day(12), method="check", reference="CHK 6001")

@@ -13,6 +13,9 @@ What it enforces, because the connector must cope with a real deployment doing t
 Test hooks: :meth:`WorkApi.fail_next` answers the next N API calls with a chosen status (429 with
 ``Retry-After``, 500, 503, ...) before they touch any data; ``latency_ms`` delays every answer; the
 ``stats`` counters and the ``recent`` request log let tests check what the connector really sent.
+
+Outside ``/api/v1`` the server answers with pages for people (:mod:`.pages`): a person rehearsing the
+sync corrects or voids payments, credits and refunds there, as in the Work application.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +36,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from qbosync_desktop.sandbox.work.db import RESOURCES
+from qbosync_desktop.sandbox.work.pages import WorkPages
 from qbosync_desktop.sandbox.work.rules import ApiError
 from qbosync_desktop.sandbox.work.store import DEFAULT_LIMIT, WorkStore
 
@@ -81,6 +86,7 @@ class WorkApi:
         self._faults: list[Fault] = []
         self._late: list[Fault] = []  # status field unused: seconds to hold the answer are in retry_after
         self._lock = threading.Lock()
+        self.pages = WorkPages(store, secrets.token_urlsafe(24))
         self.url_map = Map([
             Rule(f"{API}/company", endpoint="company", methods=["GET"]),
             Rule(f"{API}/<{_ANY}:resource>", endpoint="collection", methods=["GET", "POST"]),
@@ -134,6 +140,8 @@ class WorkApi:
 
     @staticmethod
     def _resource_of(path: str) -> str:
+        if not path.startswith(API):
+            return "page"  # a person's page (:mod:`.pages`), not an API call
         parts = path.removeprefix(API).strip("/").split("/")
         return parts[0] if parts and parts[0] else "?"
 
@@ -141,8 +149,8 @@ class WorkApi:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         try:
-            if not request.path.startswith(API + "/"):
-                raise ApiError(404, "not_found", "There is nothing at this address. The Work API lives under /api/v1.")
+            if not request.path.startswith(API + "/") and request.path != API:
+                return self.pages.respond(request), False
             fault = self._take_fault(request.path)
             if fault is not None:
                 raise _fault_error(fault)

@@ -1,9 +1,16 @@
 """Acting "as a Work user would": the changes people make in Work while the sync is running.
 
-Tests, drills and practice mode use this handle to edit a client, add or void an invoice, record a
-payment or add a contractor invoice, and then watch the sync pick the change up. Every change goes
-through the same validation and versioning as the API, so it bumps ``version`` and ``updated_at``
-exactly like a change made in the real Work application.
+Tests, drills and practice mode use this handle to edit a client, add or void an invoice, record,
+correct or void a payment, issue a credit note, pay a refund or add a contractor invoice, and then
+watch the sync pick the change up. Every change goes through the same validation and versioning as
+the API, so it bumps ``version`` and ``updated_at`` exactly like a change made in the real Work
+application. (Invoices, payments, credit notes and refunds are read-only through the API: in Work
+people make them in the application, which is what this handle stands for.)
+
+When money settles an invoice, the invoice's status follows its balance as Work's application does:
+a ``sent`` invoice whose balance reaches 0.00 becomes ``paid``; a ``paid`` invoice whose balance
+rises again (a payment voided or lowered, a credit voided) goes back to ``sent``. Only that status
+change bumps the invoice's version; the ``balance`` itself is computed when the invoice is read.
 """
 
 from __future__ import annotations
@@ -59,8 +66,11 @@ class WorkUser:
     # -- invoices and payments ------------------------------------------------------------------
     def add_invoice(self, client_id: str, lines: list[dict[str, Any]], *, number: str | None = None,
                     issue_date: str | None = None, due_date: str | None = None, status: str = "sent",
-                    site_id: str | None = None, notes: str | None = None) -> dict[str, Any]:
-        """Lines need ``item_id``; ``quantity`` defaults to 1, ``unit_price`` and ``description`` to the item's."""
+                    site_id: str | None = None, notes: str | None = None, tax_rate_id: str | None = None,
+                    discount: dict[str, Any] | None = None, terms: str | None = None) -> dict[str, Any]:
+        """Lines need ``item_id``; ``quantity`` defaults to 1, ``unit_price`` and ``description`` to the item's,
+        ``taxable`` to false; a line may carry a ``discount``. ``tax_rate_id`` charges that rate on the
+        taxable lines; ``discount`` is ``{"kind": "percent"|"amount", "value": "..."}``."""
         today = dt.date.today()
         issue = issue_date or today.isoformat()
         body = {
@@ -72,13 +82,20 @@ class WorkUser:
             "status": status,
             "lines": [self._line(line) for line in lines],
             "notes": notes,
+            "tax": {"rate_id": tax_rate_id} if tax_rate_id else None,
+            "discount": discount,
+            "terms": terms,
         }
         return self.store.create("invoices", body)
 
-    def _line(self, line: dict[str, Any]) -> dict[str, Any]:
+    def _line(self, line: dict[str, Any], *, credit: bool = False) -> dict[str, Any]:
         item = self.store.get("items", line["item_id"])
-        return {"item_id": line["item_id"], "description": line.get("description", item["name"]),
-                "quantity": str(line.get("quantity", "1")), "unit_price": str(line.get("unit_price", item["unit_price"]))}
+        out = {"item_id": line["item_id"], "description": line.get("description", item["name"]),
+               "quantity": str(line.get("quantity", "1")), "unit_price": str(line.get("unit_price", item["unit_price"])),
+               "taxable": bool(line.get("taxable", False))}
+        if not credit:
+            out["discount"] = line.get("discount")
+        return out
 
     def _next_invoice_number(self) -> str:
         numbers = [r["number"] for r in self.store.all("invoices")]
@@ -86,24 +103,37 @@ class WorkUser:
         return f"INV-{highest + 1}"
 
     def edit_invoice(self, invoice_id: str, **fields: Any) -> dict[str, Any]:
+        """Change fields; ``tax_rate_id="tx_2"`` (or ``None``) picks the tax rate charged."""
         if "lines" in fields:
             fields["lines"] = [self._line(line) for line in fields["lines"]]
+        if "tax_rate_id" in fields:
+            rate = fields.pop("tax_rate_id")
+            fields["tax"] = {"rate_id": rate} if rate else None
         return self.store.update("invoices", invoice_id, fields)
 
     def void_invoice(self, invoice_id: str) -> dict[str, Any]:
         return self.store.update("invoices", invoice_id, {"status": "void"})
 
     def balance(self, invoice_id: str) -> Decimal:
+        """Total − active payments − active credits applied (the invoice's ``balance``)."""
+        return self.store.balance(invoice_id)
+
+    def _settle(self, invoice_id: str | None) -> None:
+        """The invoice's status follows its balance (see the module docstring)."""
+        if not invoice_id:
+            return
         invoice = self.store.get("invoices", invoice_id)
-        paid = sum((Decimal(p["amount"]) for p in self.store.all("payments") if p["invoice_id"] == invoice_id),
-                   Decimal(0))
-        return Decimal(invoice["total"]) - paid
+        balance = Decimal(invoice["balance"])
+        if invoice["status"] == "sent" and balance <= 0 < Decimal(invoice["total"]):
+            self.store.update("invoices", invoice_id, {"status": "paid"})
+        elif invoice["status"] == "paid" and balance > 0:
+            self.store.update("invoices", invoice_id, {"status": "sent"})
 
     def record_payment(self, invoice_id: str, amount: str | None = None, *, date: str | None = None,
                        method: str = "card", reference: str | None = None) -> dict[str, Any]:
         """Record a payment (default: the whole balance); a fully paid invoice becomes ``paid``."""
         invoice = self.store.get("invoices", invoice_id)
-        balance = self.balance(invoice_id)
+        balance = self.store.unsettled(invoice_id)  # a void invoice is refused by Work's rules (422) below
         value = Decimal(amount) if amount is not None else balance
         if value > balance:
             raise ApiError(422, "unprocessable", f"The payment ({value}) is more than the balance ({balance}).",
@@ -115,6 +145,61 @@ class WorkUser:
         if value == balance and invoice["status"] != "paid":
             self.store.update("invoices", invoice_id, {"status": "paid"})
         return payment
+
+    def edit_payment(self, payment_id: str, **fields: Any) -> dict[str, Any]:
+        """Correct a payment (``amount``, ``date``, ``method``, ``reference``); the invoice's status follows."""
+        payment = self.store.update("payments", payment_id, fields)
+        self._settle(payment["invoice_id"])
+        return payment
+
+    def void_payment(self, payment_id: str) -> dict[str, Any]:
+        """Void a payment (a bounced check, a payment recorded twice): it no longer counts."""
+        payment = self.store.update("payments", payment_id, {"status": "void"})
+        self._settle(payment["invoice_id"])
+        return payment
+
+    # -- tax rates, credit notes and refunds ----------------------------------------------------
+    def add_tax_rate(self, name: str, percent: str, **fields: Any) -> dict[str, Any]:
+        return self.store.create("tax-rates", {"name": name, "percent": percent, **fields})
+
+    def edit_tax_rate(self, rate_id: str, **fields: Any) -> dict[str, Any]:
+        """Invoices keep the name and percent they were charged with until they are edited."""
+        return self.store.update("tax-rates", rate_id, fields)
+
+    def add_credit_note(self, client_id: str, *, lines: list[dict[str, Any]] | None = None, amount: str | None = None,
+                        invoice_id: str | None = None, tax_rate_id: str | None = None, number: str | None = None,
+                        date: str | None = None, notes: str | None = None) -> dict[str, Any]:
+        """A credit to a client: ``lines`` (like invoice lines, without discounts) or a plain ``amount``.
+        With ``invoice_id`` the whole credit is applied to that invoice (at most its balance)."""
+        count = self.store.count("credit-notes")
+        credit = self.store.create("credit-notes", {
+            "number": number or f"CN-{count + 1:04d}", "client_id": client_id, "invoice_id": invoice_id,
+            "date": date or dt.date.today().isoformat(),
+            "lines": [self._line(line, credit=True) for line in lines or []],
+            "tax": {"rate_id": tax_rate_id} if tax_rate_id else None,
+            "amount": str(amount) if amount is not None else None, "notes": notes,
+        })
+        self._settle(invoice_id)
+        return credit
+
+    def void_credit_note(self, credit_note_id: str) -> dict[str, Any]:
+        credit = self.store.update("credit-notes", credit_note_id, {"status": "void"})
+        self._settle(credit["invoice_id"])
+        return credit
+
+    def add_refund(self, amount: str, *, payment_id: str | None = None, credit_note_id: str | None = None,
+                   date: str | None = None, method: str = "card", reference: str | None = None) -> dict[str, Any]:
+        """Pay money back against a payment or an unapplied credit note (at most what is left of it)."""
+        source = (self.store.get("payments", payment_id) if payment_id
+                  else self.store.get("credit-notes", credit_note_id or ""))
+        return self.store.create("refunds", {
+            "client_id": source["client_id"], "payment_id": payment_id, "credit_note_id": credit_note_id,
+            "amount": str(amount), "date": date or dt.date.today().isoformat(), "method": method,
+            "reference": reference,
+        })
+
+    def void_refund(self, refund_id: str) -> dict[str, Any]:
+        return self.store.update("refunds", refund_id, {"status": "void"})
 
     # -- contractors ----------------------------------------------------------------------------
     def add_contractor(self, name: str, contracts: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:

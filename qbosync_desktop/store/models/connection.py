@@ -103,3 +103,17 @@ class ConceptMapping(BaseModel):
     class Meta:
         table_name = "concept_mapping"
 
+
+
+class TaxCodeMapping(BaseModel):
+    """A Work tax rate (or "not-taxable": lines Work charged no tax on) → the QBO TaxCode its invoice
+    lines carry, in a company outside the US (issue 14). Forgotten on Disconnect like the concept
+    mappings: tax codes belong to one QuickBooks company."""
+
+    rate = peewee.CharField(primary_key=True)
+    rate_name = peewee.CharField(null=True)
+    code_id = peewee.CharField()
+    code_name = peewee.CharField(null=True)
+
+    class Meta:
+        table_name = "tax_code_mapping"

@@ -17,7 +17,7 @@ KINDS = ("client", "site", "item", "invoice", "payment", "vendor", "bill")
 
 #: Where the two-way client sync flags a link whose QuickBooks customer changed during our write
 #: (``sync/clients/stale.py``), and the condition of the partial index that finds those few links
-#: without reading every link (schema version 101). The query must use the very same text.
+#: without reading every link (schema version 102). The query must use the very same text.
 RECHECK_PATH = "$.twoway.recheck"
 RECHECK_SQL = f"json_extract(synced, '{RECHECK_PATH}') IS NOT NULL"
 

@@ -58,6 +58,18 @@ def open_conflicts(engine: Any = None) -> list[dict[str, Any]]:
     return [conflict_dict(c) for c in rows]
 
 
+def open_count() -> int:
+    """How many changes wait for the person's decision (every run summary reports it)."""
+    return Conflict.select().where(Conflict.state == "open").count()
+
+
+def waiting_text(count: int) -> str:
+    """The status line's words for open conflicts ("3 changes wait for your decision"), or ""."""
+    if count <= 0:
+        return ""
+    return f"{count} change{'s' if count != 1 else ''} wait{'s' if count == 1 else ''} for your decision"
+
+
 def resolve(engine: Any, conflict_id: int, keep: str) -> dict[str, Any]:
     """Decide one open conflict: keep the Work value or the QuickBooks value. Applied by the next sync."""
     if keep not in KEEP_CHOICES:

@@ -43,7 +43,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
-from qbosync_desktop.sync.clients import stale
+from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
     address_of,
@@ -54,7 +54,7 @@ from qbosync_desktop.sync.clients.fields import (
     work_patch,
     work_values,
 )
-from qbosync_desktop.sync.clients.merge import merge
+from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
 from qbosync_desktop.sync.flows.base import after, stamp
@@ -68,6 +68,7 @@ from qbosync_desktop.sync.onboarding.review import (
     work_candidate,
 )
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import check_name
@@ -102,6 +103,8 @@ class CustomersRun:
     imports: dict[str, Change] = field(default_factory=dict)
     #: new match proposals to store when the plan is applied (a preview stores none)
     fresh: list[Proposal] = field(default_factory=list)
+    #: the Review answers for first merges (:func:`settle.stored`), read once per run
+    settle: dict[str, Any] | None = None
 
 
 class TooLong(WorkValidationError):
@@ -254,7 +257,21 @@ class ClientsTwoWay:
         link_ch = Change(KIND, wid, qid, "link", reason.rstrip(": "), entity=ENTITY, label=label,
                          meta={"match": info, "sync_token": cust.get("SyncToken")})
         lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
-        return [link_ch, self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)]
+        first = self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)
+        to_qbo, q_now = first.meta.get("to_qbo") or {}, first.meta.get("qbo_now") or {}
+        if to_qbo:
+            # An existing QuickBooks customer the first sync would change: listed field by field in
+            # the preview (``--keep-qbo client:ID`` settles this record with QuickBooks' values).
+            first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": v} for f, v in to_qbo.items()]
+        elif keep.kept(KIND, qid):
+            # Kept by the person: still listed (as kept) with what the group answers would have sent.
+            answers = self._settle_for(ctx, wid)
+            w_now = work_values(client)
+            first.meta["kept"] = True
+            first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": w_now.get(f)} for f in FIELDS
+                                     if settle.group_answer(f) == "work" and not equivalent(f, w_now.get(f), q_now.get(f))
+                                     and answers.get(f) == "quickbooks"]
+        return [link_ch, first]
 
     def _import_change(self, ctx: RunContext, cust: dict[str, Any], company: Company, pending: WorkWrite | None) -> Change:
         qid = str(cust["Id"])
@@ -321,7 +338,8 @@ class ClientsTwoWay:
             # Created in QuickBooks from Work by the outbound phase: both sides agreed on what was sent.
             bw = bq = qbo_values(sent)
         bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
-        res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS)
+        res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS,
+                    settle=self._settle_for(ctx, link.work_id))
         meta = self._merge_meta(client, cust, res, q_now)
         meta["used_bases"] = (bw, bq)  # what a deferred QuickBooks write puts back (sync/stale.py)
         if cust is None:
@@ -355,6 +373,14 @@ class ClientsTwoWay:
             ctx.put_link(ghost)
         return Change(KIND, link.work_id, link.qbo_id, action, reason[:1].upper() + reason[1:], payload=payload,
                       entity=ENTITY, label=label, meta=meta)
+
+    @staticmethod
+    def _settle_for(ctx: RunContext, work_id: str) -> dict[str, str]:
+        """The Review answers for a field without a base (:mod:`settle`), read once per run."""
+        state = ctx.flow_state(CustomersRun)
+        if state.settle is None:
+            state.settle = settle.stored()
+        return settle.for_record(work_id, state.settle)
 
     @staticmethod
     def _apply_resolutions(link: Link, bw: dict | None, bq: dict | None, w_now: dict, q_now: dict
@@ -510,7 +536,7 @@ class ClientsTwoWay:
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
                 res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
-                            policy=ctx.settings.conflict_policy, fields=FIELDS)
+                            policy=ctx.settings.conflict_policy, fields=FIELDS, settle=self._settle_for(ctx, wid))
                 to_work, to_qbo = res.to_work, res.to_qbo
                 base_w, base_q = res.base_work, res.base_qbo
                 used_bw, used_bq = tw.get("work"), tw.get("qbo")
@@ -543,6 +569,11 @@ class ClientsTwoWay:
                 link.updated_at = utcnow()
                 link.save()
             self._record_conflicts(ctx, wid, qid, ch.label, conflicts)
+            # A field open as a conflict that this merge settled (values now equivalent, a policy or
+            # the Review answer decided it): the conflict is over.
+            Conflict.update(state="resolved", resolution="settled", resolved_at=utcnow(), applied_at=utcnow()).where(
+                (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "open")
+                & Conflict.field.not_in([c["field"] for c in conflicts] or [""])).execute()
             Conflict.update(applied_at=utcnow()).where(
                 (Conflict.kind == KIND) & (Conflict.work_id == wid) & (Conflict.state == "resolved")
                 & (Conflict.applied_at.is_null())).execute()

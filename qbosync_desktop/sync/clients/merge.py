@@ -33,6 +33,9 @@ from qbosync_desktop.sync.rules.addresses import country_name
 Policy = Literal["ask", "work", "quickbooks"]
 POLICIES: tuple[str, ...] = ("ask", "work", "quickbooks")
 WORK, QUICKBOOKS = "work", "quickbooks"
+#: Leave each side's value as it is (a first merge's answer; see :func:`merge` ``settle``).
+AS_IS = "as_is"
+SETTLE_CHOICES: tuple[str, ...] = (QUICKBOOKS, WORK, AS_IS)
 
 
 def _text(v: object) -> str:
@@ -125,8 +128,15 @@ def merge(
     base_qbo: Mapping[str, Any] | None,
     policy: str = "ask",
     fields: tuple[str, ...] | None = None,
+    settle: Mapping[str, str] | None = None,
 ) -> MergeResult:
-    """Merge one record. ``work``/``qbo`` hold canonical field values (same names on both sides)."""
+    """Merge one record. ``work``/``qbo`` hold canonical field values (same names on both sides).
+
+    ``settle`` (field → ``"work"``, ``"quickbooks"`` or ``"as_is"``) is the person's answer, given
+    once at Review, for a field without a base whose values differ on a freshly matched pair: take one
+    side's value, or leave each side as it is (each side's value becomes its own base). Such a field
+    then never becomes an "ask me" conflict: a baseline exists from the first merge on (issue 15).
+    """
     if policy not in POLICIES:
         raise ValueError(f"unknown conflict policy {policy!r}")
     names = fields or tuple(dict.fromkeys([*work.keys(), *qbo.keys()]))
@@ -148,7 +158,17 @@ def merge(
             w_changed = not equivalent(f, w, bw)
             q_changed = not equivalent(f, q, bq)
 
-        if w_changed and q_changed and not equivalent(f, w, q):
+        choice = (settle or {}).get(f) if bw is None and bq is None else None
+        if w_changed and q_changed and choice in SETTLE_CHOICES:
+            if choice == AS_IS:
+                res.base_work[f], res.base_qbo[f] = w, q
+                continue
+            res.decided.append((f, str(choice)))
+            if choice == WORK:
+                res.to_qbo[f] = new_q = w
+            else:
+                res.to_work[f] = new_w = q
+        elif w_changed and q_changed and not equivalent(f, w, q):
             if policy == "ask":
                 res.conflicts.append(FieldConflict(f, w, q, bw if bw is not None else bq))
                 # keep the old bases: the field stays "changed" on both sides until resolved

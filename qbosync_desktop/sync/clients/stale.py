@@ -221,5 +221,5 @@ POLICY = TwoWayCustomerUpdates()
 
 def flagged_for_recheck(kind: str) -> dict[str, Link]:
     """Links of ``kind`` whose ``synced`` holds the recheck flag, by Work id: one query on a partial
-    index (schema version 101), so the customers phase does not read every link to find the few."""
+    index (schema version 102), so the customers phase does not read every link to find the few."""
     return {lk.work_id: lk for lk in Link.select().where((Link.kind == kind) & SQL(RECHECK_SQL))}

@@ -22,7 +22,7 @@ from qbosync_desktop.sync.flows.base import (
     missing_reference,
     money,
 )
-from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
+from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.names import normalise
 
@@ -96,6 +96,12 @@ class BillsOut(OutboundFlow[ContractorInvoice]):
     def screen(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> Change | Leave | None:
         if d.link is None and d.rec.status in NOT_BILLS:
             return self.skip(ctx, d, f"{d.rec.status} contractor invoices are not bills")
+        if (d.link is not None and d.link.work_version == str(d.rec.version)
+                and any(concept_account(ctx.settings, line.concept) is None for line in d.rec.lines)):
+            # Unchanged in Work since our last write, and a concept mapping is gone (Disconnect
+            # forgets them): there is nothing to send, so nothing to map yet either. Leave the bill as
+            # QuickBooks has it; once mapped again to the same accounts it is still unchanged.
+            return LEAVE
         return None
 
     def body(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> JsonObject:

@@ -11,11 +11,14 @@ outbox; a void in Work voids the QBO invoice.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from qbosync_desktop.connectors.work.models import Invoice
-from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.connectors.work.models import Discount, Invoice
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import (
     Lister,
@@ -28,6 +31,8 @@ from qbosync_desktop.sync.flows.base import (
 )
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules import amounts
+from qbosync_desktop.sync.rules.settings import LABELS, NOT_TAXABLE, TAX_AS_CHARGED, TAX_QBO_CALCULATES
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -47,29 +52,210 @@ def start_date(ctx: RunContext) -> _dt.date:
     return chosen or ctx.now.date()
 
 
+#: the cursor keeping the connected company's country: "<realm id>|<country>" (read once per company)
+COUNTRY_CURSOR = "qbo.company.country"
+
+
+@dataclass
+class Books:
+    """What invoices need from QuickBooks besides references, read at most once per run and only
+    when an invoice needs it: the company's country, its terms, its tax codes and rates."""
+
+    country: str | None = None
+    terms: dict[str, str] | None = None  # casefolded name → Term Id
+    codes: dict[str, JsonObject] | None = None  # TaxCode Id → TaxCode (active ones)
+    rates: dict[str, Decimal] | None = None  # TaxRate Id → percent
+    terms_fresh: bool = False  # read from QuickBooks in this run
+    codes_fresh: bool = False
+
+
+def company_country(ctx: RunContext) -> str:
+    """The connected company's country (CompanyInfo.Country), kept per realm in a cursor so a run
+    costs no request for it after the first. "US" means Automated Sales Tax (one total tax and
+    TAX/NON line codes); any other country uses tax codes per line (docs/sync-engine.md)."""
+    books = ctx.flow_state(Books)
+    if books.country is None:
+        conn = ctx.connection
+        realm = (conn.realm_id if conn is not None else None) or ""
+        kept = ctx.cursor(COUNTRY_CURSOR)
+        if kept and kept.split("|", 1)[0] == realm and "|" in kept:
+            books.country = kept.split("|", 1)[1]
+        else:
+            info = ctx.qbo.company_info()
+            books.country = str(info.get("Country") or "US").upper()
+            ctx.stage_cursor(COUNTRY_CURSOR, f"{realm}|{books.country}")
+    return books.country
+
+
+def uses_tax_codes(ctx: RunContext) -> bool:
+    return company_country(ctx) != "US"
+
+
+#: cursors keeping QuickBooks lists invoices refer to, per company: '{"realm": ..., "data": ...}'
+TERMS_CURSOR = "qbo.lookup.terms"
+TAX_CODES_CURSOR = "qbo.lookup.tax_codes"
+
+
+def _kept(ctx: RunContext, name: str) -> JsonObject | None:
+    """A list kept in cursor ``name`` for the connected company (None: never read, or another company)."""
+    raw = ctx.cursor(name)
+    if not raw:
+        return None
+    try:
+        kept = json.loads(raw)
+    except ValueError:
+        return None
+    conn = ctx.connection
+    realm = (conn.realm_id if conn is not None else None) or ""
+    if not isinstance(kept, dict) or kept.get("realm") != realm or not isinstance(kept.get("data"), dict):
+        return None
+    data: JsonObject = kept["data"]
+    return data
+
+
+def _keep(ctx: RunContext, name: str, data: JsonObject) -> None:
+    conn = ctx.connection
+    realm = (conn.realm_id if conn is not None else None) or ""
+    ctx.stage_cursor(name, json.dumps({"realm": realm, "data": data}, sort_keys=True))
+
+
+def qbo_terms(ctx: RunContext, wanted: str | None = None) -> dict[str, str]:
+    """QuickBooks' terms, casefolded name → Id. Kept between runs (a run that sends nothing new costs
+    no request for them); read again, once per run at most, when ``wanted`` is not among them (a
+    term added in QuickBooks since is then found)."""
+    books = ctx.flow_state(Books)
+    if books.terms is None:
+        kept = _kept(ctx, TERMS_CURSOR)
+        books.terms = {str(k): str(v) for k, v in kept.items()} if kept is not None else None
+    if books.terms is None or (wanted is not None and wanted.casefold() not in books.terms
+                               and not books.terms_fresh):
+        books.terms = {str(t.get("Name", "")).casefold(): str(t["Id"]) for t in ctx.qbo.query("Term")}
+        books.terms_fresh = True
+        _keep(ctx, TERMS_CURSOR, dict(books.terms))
+    return books.terms
+
+
+def qbo_tax_codes(ctx: RunContext, wanted: str | None = None) -> tuple[dict[str, JsonObject], dict[str, Decimal]]:
+    """The company's active tax codes and its rates' percents, kept between runs like the terms and
+    read again (once per run at most) when the code ``wanted`` is not among them."""
+    books = ctx.flow_state(Books)
+    if books.codes is None or books.rates is None:
+        kept = _kept(ctx, TAX_CODES_CURSOR)
+        if kept is not None:
+            books.codes = dict(kept.get("codes") or {})
+            books.rates = {str(k): Decimal(str(v)) for k, v in (kept.get("rates") or {}).items()}
+    if books.codes is None or books.rates is None or (
+            wanted and wanted not in books.codes and not books.codes_fresh):
+        books.codes = {str(c["Id"]): {"Id": str(c["Id"]), "Name": c.get("Name"),
+                                      "SalesTaxRateList": c.get("SalesTaxRateList") or {}}
+                       for c in ctx.qbo.query("TaxCode")}
+        books.rates = {str(r["Id"]): Decimal(str(r.get("RateValue") or 0)) for r in ctx.qbo.query("TaxRate")}
+        books.codes_fresh = True
+        _keep(ctx, TAX_CODES_CURSOR, {"codes": books.codes, "rates": {k: str(v) for k, v in books.rates.items()}})
+    return books.codes, books.rates
+
+
+def code_rates(code: JsonObject) -> list[str]:
+    """The TaxRate Ids of a tax code's sales rates, in QuickBooks' order."""
+    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+    return [str((d.get("TaxRateRef") or {}).get("value")) for d in details if d.get("TaxRateRef")]
+
+
+def has_books_fields(rec: Invoice) -> bool:
+    """An invoice with tax, a taxable line, a discount or terms. Invoices without any of them (all
+    invoices before issue 14) keep the body they had, so an upgrade does not re-send them; the
+    TotalAmt proof still checks QuickBooks added no tax to them."""
+    return bool(rec.tax is not None or rec.terms or rec.discount_amount
+                or any(ln.taxable or ln.discount_amount for ln in rec.lines))
+
+
+def _price(value: Decimal) -> float | int:
+    """A unit price as before issue 14 (to the cent) when it has no more decimals, else as Work has it."""
+    if value == value.quantize(amounts.CENT):
+        return money(value)
+    return qty(value)
+
+
+def _tax_code(ctx: RunContext, rec: Invoice, taxable: bool) -> str:
+    """The QuickBooks tax code of a line in a company with tax codes ("" when not mapped)."""
+    key = rec.tax.rate_id if (rec.tax is not None and taxable) else NOT_TAXABLE
+    return ctx.settings.tax_codes.get(key, "")
+
+
 def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
+    books = has_books_fields(rec)
+    codes_mode = uses_tax_codes(ctx)  # every line needs a code there, with tax or not
+    as_charged = ctx.settings.tax_amounts == TAX_AS_CHARGED
     lines = []
     for line in rec.lines:
         item_qbo = ctx.qbo_id("item", line.item_id) or "planned"
-        detail: JsonObject = {"ItemRef": {"value": item_qbo}, "Qty": qty(line.quantity),
-                              "UnitPrice": money(line.unit_price)}
+        q, price, note = amounts.line_form(line.quantity, line.unit_price, line.amount)
+        detail: JsonObject = {"ItemRef": {"value": item_qbo}, "Qty": qty(q), "UnitPrice": _price(price)}
+        if codes_mode:
+            detail["TaxCodeRef"] = {"value": _tax_code(ctx, rec, line.taxable) or "unmapped"}
+        elif books:
+            detail["TaxCodeRef"] = {"value": "TAX" if (line.taxable and rec.tax is not None) else "NON"}
         # (the connector fills in quantity × unit price, to the cent, when Work omits the amount)
         entry: JsonObject = {"DetailType": "SalesItemLineDetail", "Amount": money(line.amount),
                              "SalesItemLineDetail": detail}
-        if line.description:
-            entry["Description"] = line.description
+        description = " ".join(p for p in (line.description, f"({note})" if note else None) if p)
+        if description:
+            entry["Description"] = description
         lines.append(entry)
+    off = sum((ln.discount_amount for ln in rec.lines), Decimal(0)) + rec.discount_amount
+    if off:
+        line_discounts = [(ln.description or "a line", _discount_text(ln.discount)) for ln in rec.lines
+                          if ln.discount_amount and ln.discount is not None]
+        lines.append({"DetailType": "DiscountLineDetail", "Amount": money(off),
+                      "Description": amounts.discount_note(line_discounts, _discount_text(rec.discount)
+                                                           if rec.discount_amount else None),
+                      "DiscountLineDetail": {"PercentBased": False}})
     body: JsonObject = {
         "CustomerRef": {"value": ctx.qbo_id("client", rec.client_id) or "planned"},
         "DocNumber": rec.number,
         "TxnDate": iso_date(rec.issue_date),
         "Line": lines,
     }
+    if books and as_charged:
+        tax = rec.tax.amount if rec.tax is not None else Decimal(0)
+        if not codes_mode:
+            body["TxnTaxDetail"] = {"TotalTax": money(tax)}
+        elif rec.tax is not None and any(ln.taxable for ln in rec.lines):
+            body["TxnTaxDetail"] = {"TotalTax": money(tax), "TaxLine": _tax_lines(ctx, rec)}
+    if rec.terms:
+        term = qbo_terms(ctx, rec.terms).get(rec.terms.casefold())
+        if term:
+            body["SalesTermRef"] = {"value": term}
     if rec.due_date:
         body["DueDate"] = iso_date(rec.due_date)
     if rec.notes:
         body["PrivateNote"] = rec.notes
     return body
+
+
+def _discount_text(discount: Discount | None) -> str:
+    if discount is None:
+        return ""
+    if discount.kind == "percent":
+        return f"{discount.value.normalize():f}%"
+    return amounts.fmt(discount.value)
+
+
+def _tax_lines(ctx: RunContext, rec: Invoice) -> list[JsonObject]:
+    """Work's tax as QuickBooks tax lines: one per rate of the mapped code, the amount shared out by
+    the rates' percents (the last takes the remainder), so QuickBooks keeps Work's amount."""
+    assert rec.tax is not None
+    codes, rates = qbo_tax_codes(ctx, _tax_code(ctx, rec, True))
+    code = codes.get(_tax_code(ctx, rec, True))
+    if code is None:
+        return []
+    ids = code_rates(code)
+    shares = amounts.prorate(rec.tax.amount, [rates.get(r, Decimal(0)) for r in ids])
+    return [{"Amount": money(share), "DetailType": "TaxLineDetail",
+             "TaxLineDetail": {"TaxRateRef": {"value": rid}, "PercentBased": True,
+                               "TaxPercent": qty(rates.get(rid, Decimal(0))),
+                               "NetAmountTaxable": money(rec.tax.taxable_amount)}}
+            for rid, share in zip(ids, shares, strict=True)]
 
 
 class InvoicesOut(OutboundFlow[Invoice]):
@@ -128,7 +314,69 @@ class InvoicesOut(OutboundFlow[Invoice]):
             for line in rec.lines:
                 if not ctx.will_exist("item", line.item_id):
                     return missing_reference(ctx, "invoice", number, "item", str(line.item_id))
-        return problem
+        return problem or books_problem(ctx, rec)
+
+    def write(self, ctx: RunContext, d: Draft[Invoice]) -> Change:
+        ch = self.create_or_update(ctx, d)
+        ch.meta["expect_total"] = {"amount": str(d.rec.total), "name": d.rec.number, **mismatch_advice(ctx)}
+        return ch
+
+
+def mismatch_advice(ctx: RunContext) -> dict[str, str]:
+    """The likely reason and the next step of a total that differs, by the "Tax amounts" setting."""
+    if ctx.settings.tax_amounts == TAX_QBO_CALCULATES:
+        return {"likely": "QuickBooks recalculated the tax (Sync Settings say “Tax amounts: Let QuickBooks "
+                          "calculate”), and its tax differs from what Work charged.",
+                "todo": "Choose “As charged in Work” for Tax amounts in Sync Settings: the invoice is then sent "
+                        "again with Work's tax. Or correct the tax setup in QuickBooks and press Retry."}
+    return {"likely": "QuickBooks changed an amount the app sent (its rounding or its tax setup).",
+            "todo": "Open the invoice in QuickBooks and compare it with the one in Work; correct the difference "
+                    "there, or press Retry to send Work's invoice again."}
+
+
+def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
+    """What QuickBooks cannot hold as Work billed it, said before sending: a negative total, a tax
+    rate without a QuickBooks tax code, payment terms QuickBooks does not have."""
+    number = rec.number
+    if rec.total < 0:
+        return QboValidationError(
+            f"The invoice '{number}' has a negative total ({amounts.fmt(rec.total)}). QuickBooks cannot hold "
+            "a negative invoice, so it was not sent.",
+            title="Negative invoice total",
+            hint="In Work, bill the amount as a credit note for the client instead (credit notes reach "
+                 "QuickBooks as credit memos), then void this invoice.",
+            details={"rule": "an invoice total is never negative in QuickBooks", "total": str(rec.total)})
+    if uses_tax_codes(ctx):
+        wanted = {NOT_TAXABLE} if rec.tax is None else {
+            rec.tax.rate_id if ln.taxable else NOT_TAXABLE for ln in rec.lines}
+        for key in sorted(wanted):
+            code = ctx.settings.tax_codes.get(key)
+            what = (f"the Work tax rate '{rec.tax.name}' ({rec.tax.percent.normalize():f} %)"
+                    if rec.tax is not None and key == rec.tax.rate_id else "lines without tax")
+            if not code:
+                return QboValidationError(
+                    f"The invoice '{number}' cannot be sent: {what} has no QuickBooks tax code, and every "
+                    "invoice line in this company needs one.",
+                    title="Tax rate not mapped to a QuickBooks tax code",
+                    hint=f"Choose a QuickBooks tax code for {what} in Sync Settings (“{LABELS['tax_codes']}”); "
+                         "the invoice then syncs on the next run.",
+                    details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key})
+            if code not in qbo_tax_codes(ctx, code)[0]:
+                return QboValidationError(
+                    f"The invoice '{number}' cannot be sent: {what} is mapped to QuickBooks tax code {code}, "
+                    "which the company no longer has (or it is inactive).",
+                    title="Mapped tax code not in QuickBooks",
+                    hint=f"Choose another QuickBooks tax code for {what} in Sync Settings.",
+                    details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key,
+                             "tax_code": code})
+    if rec.terms and rec.terms.casefold() not in qbo_terms(ctx, rec.terms):
+        return QboValidationError(
+            f"The invoice '{number}' has the payment terms '{rec.terms}', which QuickBooks does not have.",
+            title="Payment terms not in QuickBooks",
+            hint=f"Add the terms '{rec.terms}' in QuickBooks (Settings, All lists, Terms) with the same name; the "
+                 "invoice then syncs on the next run.",
+            details={"rule": "terms are matched by name", "terms": rec.terms})
+    return None
 
 
 START_CURSOR = "work.invoices.start_date"

@@ -17,7 +17,9 @@ from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import Lister, fail, money, stamp
 from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
+from qbosync_desktop.sync.rules.keep import describe, field_changes
 from qbosync_desktop.sync.rules.names import MAX_ITEM_NAME, check_name, clean, collision_problem, normalise
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,6 +71,7 @@ class ItemsOut(OutboundFlow[Item]):
     def start(self, ctx: RunContext) -> None:
         self._seen: dict[str, str] = {}  # normalised name → Work id, in this plan
         self._linked_qbo: set[str] | None = None  # read when an unlinked item's name is looked up
+        self._keep = keep.stored()
 
     def screen(self, ctx: RunContext, d: Draft[Item]) -> Change | Leave | None:
         """QBO item names are unique, ≤ 100 characters, without ':' - checked even for an unchanged
@@ -93,15 +96,36 @@ class ItemsOut(OutboundFlow[Item]):
             if found is not None and self._linked_qbo is None:
                 self._linked_qbo = set(ctx.linked_qbo_ids(self.kind))
             if found is not None and self._linked_qbo is not None and str(found.get("Id")) not in self._linked_qbo:
-                self._linked_qbo.add(str(found.get("Id")))
-                payload = {**d.body, "Id": str(found["Id"]), "SyncToken": found.get("SyncToken"), "sparse": True}
+                qid = str(found["Id"])
+                self._linked_qbo.add(qid)
+                changes = field_changes(found, d.body)
                 meta = {"work_updated_at": stamp(d.rec.updated_at), "work_version": d.rec.version,
-                        "fingerprint": d.fp, "origin": "linked_by_name", "after": d.body,
-                        "before": {k: found.get(k) for k in ("Name", "UnitPrice", "Description", "Active")},
-                        "synced": {"sent": d.body}}
-                return Change(self.kind, d.work_id, str(found["Id"]), "update",
-                              f"QuickBooks has an item named '{found.get('Name')}': updated",
+                        "fingerprint": d.fp, "origin": "linked_by_name", "changes": changes,
+                        "sync_token": found.get("SyncToken")}
+                if not changes or keep.kept(self.kind, qid, self._keep):
+                    # Nothing to change, or the person keeps QuickBooks' values: link without a
+                    # write. The link keeps the Work content's fingerprint, so later syncs leave the
+                    # item alone until Work changes it again.
+                    why = ("same values in both" if not changes
+                           else "you chose to keep QuickBooks' values: " + describe(changes))
+                    if changes:  # Work's values at the decision: a field Work changes later is sent again
+                        meta["synced"] = {"kept": {c["field"]: d.body.get(c["field"]) for c in changes}}
+                    return Change(self.kind, d.work_id, qid, "link",
+                                  f"QuickBooks has an item named '{found.get('Name')}': linked, {why}",
+                                  entity=self.entity, label=d.label, meta=meta)
+                payload = {**d.body, "Id": qid, "SyncToken": found.get("SyncToken"), "sparse": True}
+                meta.update({"after": d.body, "synced": {"sent": d.body},
+                             "before": {c["field"]: found.get(c["field"]) for c in changes}})
+                return Change(self.kind, d.work_id, qid, "update",
+                              f"QuickBooks has an item named '{found.get('Name')}': updated ({describe(changes)})",
                               payload, entity=self.entity, label=d.label, meta=meta)
+        kept = ((d.link.synced or {}).get("kept") if d.link is not None else None) or {}
+        if kept:
+            # QuickBooks' values the person kept stay, field by field, until Work changes that field.
+            body = {k: v for k, v in d.body.items() if not (k in kept and keep.same(kept[k], v))}
+            ch = self.create_or_update(ctx, d, body=body)
+            ch.meta["fingerprint"] = d.fp
+            return ch
         return super().write(ctx, d)
 
 

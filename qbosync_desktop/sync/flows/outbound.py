@@ -162,6 +162,11 @@ class OutboundFlow(Generic[R]):
         """A skip because match review holds the record: not audited, no problem closed."""
         return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label)
 
+    def settled(self, d: Draft[R]) -> Change:
+        """QuickBooks holds what the record should have: close its open problem, write nothing."""
+        return Change(self.kind, d.work_id, d.qbo_id, "skip", "QuickBooks already holds this version",
+                      entity=self.entity, label=d.label, meta={"audit": False, "close_problem": True})
+
     def fail(self, d: Draft[R], problem: QboSyncError, *, qbo_id: str | None = None) -> Change:
         """A planned failure, kept under the record's problem fingerprint."""
         return fail(self.kind, d.rec, problem, entity=self.entity, label=d.label, fp=d.problem_fp, qbo_id=qbo_id)
@@ -177,6 +182,13 @@ class OutboundFlow(Generic[R]):
         d.body = self.body(ctx, d)
         d.fp = fingerprint(d.body)
         d.problem_fp = self.problem_fingerprint(ctx, d)
+        if d.link is not None and d.link.fingerprint == d.fp:
+            # QuickBooks already holds exactly this body (our last write sent it): nothing to write,
+            # even when a problem was raised in between for another version of it - e.g. after a
+            # Disconnect forgot the concept mappings and they were made again the same (issue 15).
+            # A re-send would only overwrite whatever a bookkeeper changed there since.
+            problem = ctx.open_problems(self.kind).get(wid)
+            return None if problem is None else self.settled(d)
         if unchanged(ctx, self.kind, wid, d.fp, problem_fp=d.problem_fp):
             return None
         verdict = self.check(ctx, d)

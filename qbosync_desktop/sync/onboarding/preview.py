@@ -82,9 +82,47 @@ def summarise(preview: Preview) -> list[dict[str, Any]]:
     return out
 
 
+def existing_changes(preview: Preview) -> list[dict[str, Any]]:
+    """Every existing QuickBooks record the sync would change (or links while keeping its values),
+    with its fields before → after: ``[{entity, kind, qbo_id, work_id, label, action, kept, changes}]``.
+    ``kept`` is True when the person chose to keep QuickBooks' values (the record is linked, not
+    written)."""
+    out = []
+    for name, changes in preview.phases:
+        for ch in changes:
+            if ch.meta.get("changes") and ch.action in ("update", "link", "skip"):
+                out.append({"entity": name, "kind": ch.kind, "qbo_id": ch.qbo_id, "work_id": ch.work_id,
+                            "label": ch.label, "action": ch.action,
+                            "kept": bool(ch.meta.get("kept")) or ch.action != "update",
+                            "changes": ch.meta["changes"]})
+    return out
+
+
 def to_json(preview: Preview) -> dict[str, Any]:
     """The stable JSON shape of ``qbosync preview --json`` (documented in docs/two-way-sync.md)."""
-    return {"counts": preview.counts(), "entities": summarise(preview)}
+    return {"counts": preview.counts(), "entities": summarise(preview), "existing": existing_changes(preview)}
+
+
+def render_existing(preview: Preview) -> list[str]:
+    """The text lines listing existing QuickBooks records the sync would change, before → after."""
+    rows = existing_changes(preview)
+    if not rows:
+        return []
+    lines = ["Existing QuickBooks records this would change (keep QuickBooks' values with "
+             "'qbosync preview --keep-qbo KIND:ID'):"]
+    for row in rows:
+        state = "keeping QuickBooks' values" if row["kept"] else "will be changed"
+        lines.append(f"  {row['kind']}:{row['qbo_id']} {row['label']} ({state})")
+        for c in row["changes"]:
+            lines.append(f"      {c['field']}: {value_text(c.get('before'))} \u2192 {value_text(c.get('after'))}")
+    return lines
+
+
+def value_text(v: Any) -> str:
+    """A before/after value as a person reads it (an address on one line, empty as '(empty)')."""
+    if isinstance(v, dict):
+        return ", ".join(str(x) for x in v.values() if x) or "(empty)"
+    return "(empty)" if v in (None, "") else str(v)
 
 
 def _lines_for(rows: Iterable[dict[str, Any]], limit: int) -> list[str]:
@@ -118,4 +156,5 @@ def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fa
                 words = ACTION_LABELS.get(action, action)
                 lines.append(f"    {words[:1].upper()}{words[1:]}:")
                 lines += _lines_for(entry["records"][action], limit)
+    lines += render_existing(preview)
     return "\n".join(lines)

@@ -29,8 +29,10 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import audit
+from qbosync_desktop.sync.clients import settle
 from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal, check_accept, propose
+from qbosync_desktop.sync.rules import keep as keep_mod
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.connectors.work.models import Client, Contractor
@@ -299,3 +301,23 @@ def _reread_from_start(kind: str) -> None:
     record is free to sync on its own, make that phase read its list from the start once more
     (cheap: unchanged records are skipped by fingerprint without any QuickBooks request)."""
     Cursor.delete().where(Cursor.name == OUTBOUND_CURSORS[kind]).execute()
+
+
+def keep_quickbooks_values(specs: Iterable[str], *, keep: bool = True) -> None:
+    """The person's "keep QuickBooks' value" for existing records (``["item:12", "client:7"]``, QuickBooks
+    Ids). An item is then linked without the update; a matched client's first merge takes every
+    differing field from QuickBooks (its per-record Review answer, :mod:`settle`)."""
+    pairs = keep_mod.parse(specs)
+    with database.atomic():
+        keep_mod.save(pairs, keep=keep)
+        for kind, qbo_id in pairs:
+            if kind != "client":
+                continue
+            m = MatchProposal.get_or_none((MatchProposal.kind == "client") & (MatchProposal.qbo_id == qbo_id)
+                                          & (MatchProposal.state == "accepted"))
+            if m is None:
+                raise ConfigurationError(
+                    f"QuickBooks customer {qbo_id} is not matched with a Work client.",
+                    hint="Accept its match first ('qbosync matches --accept ID'), then keep its values.",
+                    field="keep_qbo")
+            settle.save(records={m.work_id: settle.QUICKBOOKS if keep else dict(settle.groups())})

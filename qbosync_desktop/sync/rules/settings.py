@@ -49,7 +49,22 @@ LABELS: dict[str, str] = {
     "start_date": "Sync invoices dated from",
     "schedule_minutes": "Sync every (minutes)",
     "rename_on_collision": "Rename on name collision",
+    "tax_amounts": "Tax amounts",
+    "tax_codes": "QuickBooks tax code for each Work tax rate",
 }
+
+#: "Tax amounts" (issue 14): send the tax Work charged (the default), or let QuickBooks calculate it.
+TAX_AS_CHARGED = "work"
+TAX_QBO_CALCULATES = "quickbooks"
+TAX_MODES = (TAX_AS_CHARGED, TAX_QBO_CALCULATES)
+TAX_MODE_LABELS = {TAX_AS_CHARGED: "As charged in Work", TAX_QBO_CALCULATES: "Let QuickBooks calculate"}
+TAX_MODE_HELP = ("“As charged in Work” sends each invoice's tax as Work charged it, so QuickBooks shows what the "
+                 "customer was billed. “Let QuickBooks calculate” lets QuickBooks work out the tax itself; an "
+                 "invoice whose QuickBooks total then differs from Work's is listed as a problem.")
+#: The tax-code mapping's key for invoice lines Work charged no tax on (a company with tax codes
+#: needs a code on every line: usually "Exempt" or "Zero-rated").
+NOT_TAXABLE = "not-taxable"
+NOT_TAXABLE_LABEL = "Lines without tax"
 
 #: Switches (on/off) in display order; the others are values.
 SWITCHES = ("clients", "use_default_state", "sites", "sites_use_client_address", "invoices", "payments", "bills",
@@ -97,6 +112,9 @@ class SyncSettings:
     start_date: dt.date | None = None
     schedule_minutes: int = DEFAULT_SCHEDULE_MINUTES
     rename_on_collision: bool = False
+    tax_amounts: str = TAX_AS_CHARGED
+    #: Work tax rate id (or :data:`NOT_TAXABLE`) → QuickBooks TaxCode Id; companies outside the US only
+    tax_codes: dict[str, str] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> SyncSettings:
         return dataclasses.replace(self, **changes)
@@ -106,6 +124,7 @@ class SyncSettings:
         data = dataclasses.asdict(self)
         data["start_date"] = self.start_date.isoformat() if self.start_date else None
         data["concepts"] = dict(sorted(self.concepts.items()))
+        data["tax_codes"] = dict(sorted(self.tax_codes.items()))
         return data
 
     @classmethod
@@ -116,8 +135,9 @@ class SyncSettings:
         start = values.get("start_date")
         if isinstance(start, str):
             values["start_date"] = dt.date.fromisoformat(start)
-        if "concepts" in values:
-            values["concepts"] = dict(values["concepts"] or {})
+        for key in ("concepts", "tax_codes"):
+            if key in values:
+                values[key] = dict(values[key] or {})
         return cls(**values)
 
     def effective_start_date(self, integration_date: dt.date | dt.datetime | None) -> dt.date | None:
@@ -127,6 +147,21 @@ class SyncSettings:
         if isinstance(integration_date, dt.datetime):
             return integration_date.date()
         return integration_date
+
+
+@dataclass(frozen=True)
+class TaxSetup:
+    """What the tax-code mapping is checked against: the company's country, its tax codes (Id →
+    name; None when not read) and Work's active tax rates (id → name)."""
+
+    country: str
+    rates: dict[str, str]
+    codes: dict[str, str] | None = None
+
+    @property
+    def uses_tax_codes(self) -> bool:
+        """A US company uses Automated Sales Tax (no mapping); any other country maps tax codes."""
+        return self.country.upper() != "US"
 
 
 @dataclass(frozen=True)
@@ -183,13 +218,15 @@ def validate(
     settings: SyncSettings,
     accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]] | None = None,
     concepts: Iterable[Any] | None = None,
+    tax: TaxSetup | None = None,
 ) -> list[SettingsIssue]:
     """Every broken rule, in the order of the settings page.
 
     ``accounts`` (optional) lets the account settings be checked against the company's chart of
     accounts: an Id that is missing or of the wrong type is an issue. ``concepts`` (optional: Work's
     invoice concepts, names or objects with ``.name``) lets "every concept is mapped" be checked.
-    Without them only the combinations are checked (e.g. before QuickBooks is reachable).
+    ``tax`` (optional: the company's country and tax codes, Work's tax rates) lets "every Work tax
+    rate has a QuickBooks tax code" be checked for a company outside the US. Without them only the combinations are checked (e.g. before QuickBooks is reachable).
     """
     s = settings
     issues: list[SettingsIssue] = []
@@ -251,6 +288,32 @@ def validate(
                     add(SettingsIssue("concepts", f"The concept '{concept}' has no expense account.",
                                       f"Map the concept '{concept}' to an expense account in Sync Settings."))
 
+    if s.tax_amounts not in TAX_MODES:
+        add(SettingsIssue(
+            "tax_amounts",
+            f"{_q('tax_amounts')} must be one of: {', '.join(TAX_MODES)} (not '{s.tax_amounts}').",
+            "Choose 'work' (As charged in Work) or 'quickbooks' (Let QuickBooks calculate).",
+        ))
+    if s.invoices and tax is not None and tax.uses_tax_codes:
+        for key, name in [*sorted(tax.rates.items(), key=lambda kv: kv[1].casefold()), (NOT_TAXABLE, NOT_TAXABLE_LABEL)]:
+            what = f"the Work tax rate '{name}'" if key != NOT_TAXABLE else "invoice lines without tax"
+            code = s.tax_codes.get(key)
+            if not code:
+                add(SettingsIssue(
+                    "tax_codes",
+                    f"{_q('tax_codes')}: {what} has no QuickBooks tax code. This company uses tax codes, so "
+                    "every invoice line needs one.",
+                    f"Choose a QuickBooks tax code for {what} (for lines without tax usually “Exempt” or "
+                    "“Zero-rated”).",
+                ))
+            elif tax.codes is not None and code not in tax.codes:
+                add(SettingsIssue(
+                    "tax_codes",
+                    f"{_q('tax_codes')}: {what} is mapped to tax code {code}, which the connected company does "
+                    "not have.",
+                    f"Choose one of the company's tax codes for {what}.",
+                ))
+
     if s.conflict_policy not in CONFLICT_POLICIES:
         add(SettingsIssue(
             "conflict_policy",
@@ -272,8 +335,9 @@ def check(
     settings: SyncSettings,
     accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]] | None = None,
     concepts: Iterable[Any] | None = None,
+    tax: TaxSetup | None = None,
 ) -> None:
     """Raise the first issue of :func:`validate` as a :class:`ConfigurationError` naming its field."""
-    issues = validate(settings, accounts, concepts)
+    issues = validate(settings, accounts, concepts, tax)
     if issues:
         raise issues[0].to_error()

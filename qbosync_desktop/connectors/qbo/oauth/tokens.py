@@ -227,7 +227,7 @@ class TokenManager:
         """The cross-process half of single-flight refresh (tray app + cron CLI on one data folder)."""
         path = self.paths.lock_file(LOCK_NAME)
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(str(path), timeout=self.lock_timeout)
+        lock = filelock.FileLock(str(path), timeout=self.lock_timeout, mode=0o600)
         try:
             lock.acquire()
         except filelock.Timeout:

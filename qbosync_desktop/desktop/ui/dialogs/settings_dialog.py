@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.desktop.ui.background import run_in_background
-from qbosync_desktop.desktop.ui.settings_form import SyncSettingsForm
+from qbosync_desktop.desktop.ui.settings_form import IssueBar, SyncSettingsForm
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 
@@ -20,11 +21,13 @@ class SettingsDialog(QDialog):
         self.session = session
         self.setWindowTitle(self.tr("Sync Settings"))
         self.setAccessibleName(self.windowTitle())
-        self.resize(760, 820)
+        self.resize(760, 620)
         self.form = SyncSettingsForm(settings, load_accounts=session.load_accounts, load_work=session.load_work)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
+        self.issue_bar = IssueBar(self.form, self)
         self.status = QLabel("", self)
         self.status.setObjectName("Reason")
         self.status.setWordWrap(True)
@@ -38,6 +41,7 @@ class SettingsDialog(QDialog):
         self.save_button.setEnabled(self.form.is_valid())
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.issue_bar)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.saved: SyncSettings | None = None
@@ -46,7 +50,7 @@ class SettingsDialog(QDialog):
         settings = self.form.settings()
         accounts = self.form.accounts_for_save()
         self.save_button.setEnabled(False)
-        run_in_background(self, self.session.save_settings, settings, accounts,
+        run_in_background(self, self.session.save_settings, settings, accounts, self.form.tax_for_save(),
                           on_done=self._saved, on_error=self._failed)
 
     def _saved(self, settings: SyncSettings) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 Index = QModelIndex | QPersistentModelIndex
@@ -58,6 +59,22 @@ class RecordModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.headers[section]
         return None
+
+
+def fit_headers(view: QTableView, widths: Sequence[int] = ()) -> None:
+    """Set the columns' widths (``widths``, in order) but never narrower than their header text in
+    the semi-bold header font plus its padding, so no header is cut off ("uickBooks request")."""
+    header = view.horizontalHeader()
+    model = view.model()
+    bold = QFont(header.font())
+    bold.setWeight(QFont.Weight.DemiBold)
+    fm = QFontMetrics(bold)
+    for col in range(header.count()):
+        text = str(model.headerData(col, Qt.Orientation.Horizontal) or "") if model is not None else ""
+        need = fm.horizontalAdvance(text) + 24
+        want = widths[col] if col < len(widths) else header.sectionSize(col)
+        if header.sectionResizeMode(col) == QHeaderView.ResizeMode.Interactive:
+            view.setColumnWidth(col, max(want, need))
 
 
 class RecordTable(QTableView):

@@ -6,6 +6,10 @@ QuickBooks Online Sync Settings." Signing in waits for a browser, so it runs on 
 the page completes by itself when the loopback redirect arrives, or when the person pastes the
 address the browser was sent to (production Intuit keys need an HTTPS redirect page, QBO_API_NOTES).
 
+With a publisher profile (:mod:`qbosync_desktop.core.publisher`: the Intuit app's keys shipped with
+the app) the admin sees only **Connect to QuickBooks**; the developer-keys form (Client ID, secret,
+redirect URI, environment) is under **Advanced**, open by itself when no profile is shipped.
+
 "Practice company" starts both practice servers in this process and connects through the very same
 OAuth and Work code paths (practice.connect_practice), so a rehearsal exercises the real thing.
 """
@@ -26,11 +30,15 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
+    QToolButton,
     QVBoxLayout,
+    QWidget,
     QWizardPage,
 )
 
 from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.core.publisher import PublisherProfile, load_profile
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.background import run_in_background
 from qbosync_desktop.desktop.ui.text import heading
@@ -57,6 +65,12 @@ class ConnectPage(QWizardPage):
         self._authorizer: Any = None
         self._cancel = threading.Event()
         self.busy = False
+        self.profile: PublisherProfile | None = None
+        self.profile_error = ""
+        try:
+            self.profile = load_profile()
+        except QboSyncError as exc:  # a broken profile: say so, and the keys form stays usable
+            self.profile_error = _error_text(exc)
 
         self.real_choice = QRadioButton(self.tr("My QuickBooks company"), self)
         self.practice_choice = QRadioButton(self.tr("Practice company (runs on this computer; nothing is sent "
@@ -67,12 +81,32 @@ class ConnectPage(QWizardPage):
         self.real_choice.setChecked(True)
         self.real_choice.toggled.connect(self._mode_changed)
 
-        # Real company: Intuit app keys, sign-in, paste box, Work
+        # Real company: sign-in (keys from the publisher profile, or under Advanced), paste box, Work
         self.real_box = QFrame(self)
         self.real_box.setObjectName("Card")
         form = QFormLayout(self.real_box)
         form.setContentsMargins(18, 14, 18, 14)
         form.setVerticalSpacing(8)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.sign_in_hint = QLabel(self.tr("Sign in as an admin of the QuickBooks company. QBO Sync asks for "
+                                           "accounting access only."), self.real_box)
+        self.sign_in_hint.setWordWrap(True)
+        self.sign_in_hint.setObjectName("Muted")
+        if self.profile_error:
+            self.sign_in_hint.setText(self.profile_error)
+            self.sign_in_hint.setObjectName("Reason")
+        form.addRow(self.sign_in_hint)
+        self.advanced_button = QToolButton(self.real_box)
+        self.advanced_button.setText(self.tr("Advanced: use your own Intuit app keys"))
+        self.advanced_button.setAccessibleName(self.tr("Advanced: use your own Intuit app keys"))
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.toggled.connect(self._advanced_toggled)
+        self.advanced_box = QWidget(self.real_box)
+        keys = QFormLayout(self.advanced_box)
+        keys.setContentsMargins(0, 0, 0, 0)
+        keys.setVerticalSpacing(8)
         self.client_id = QLineEdit(self.real_box)
         self.client_id.setAccessibleName(self.tr("Intuit app client ID"))
         self.client_secret = QLineEdit(self.real_box)
@@ -85,10 +119,12 @@ class ConnectPage(QWizardPage):
         self.environment.setAccessibleName(self.tr("QuickBooks environment"))
         self.environment.addItem(self.tr("Sandbox (development keys)"), "sandbox")
         self.environment.addItem(self.tr("Production"), "production")
-        form.addRow(self.tr("Client ID"), self.client_id)
-        form.addRow(self.tr("Client secret"), self.client_secret)
-        form.addRow(self.tr("Redirect URI"), self.redirect_uri)
-        form.addRow(self.tr("Environment"), self.environment)
+        for w in (self.client_id, self.client_secret, self.redirect_uri, self.environment):
+            w.setParent(self.advanced_box)
+        keys.addRow(self.tr("Client ID"), self.client_id)
+        keys.addRow(self.tr("Client secret"), self.client_secret)
+        keys.addRow(self.tr("Redirect URI"), self.redirect_uri)
+        keys.addRow(self.tr("Environment"), self.environment)
         self.connect_button = QPushButton(self.tr("Connect to QuickBooks"), self.real_box)
         self.connect_button.setObjectName("Primary")
         self.connect_button.clicked.connect(self.connect_quickbooks)
@@ -110,9 +146,14 @@ class ConnectPage(QWizardPage):
         prow.addWidget(self.paste, 1)
         prow.addWidget(self.paste_button)
         form.addRow(prow)
+        form.addRow(self.advanced_button)
+        form.addRow(self.advanced_box)
+        # Without a profile the keys are needed: Advanced starts open
+        self.advanced_button.setChecked(self.profile is None)
+        self._advanced_toggled(self.profile is None)
         self.work_url = QLineEdit(self.real_box)
         self.work_url.setAccessibleName(self.tr("Work address"))
-        self.work_url.setPlaceholderText("https://yourcompany.work.example/api")
+        self.work_url.setPlaceholderText(self.tr("https://yourcompany.work.example/api"))
         self.work_key = QLineEdit(self.real_box)
         self.work_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.work_key.setAccessibleName(self.tr("Work API key"))
@@ -146,7 +187,17 @@ class ConnectPage(QWizardPage):
         self.work_status = QLabel(self.tr("Work: not connected"), self)
         self.work_status.setObjectName("SectionTitle")
 
-        layout = QVBoxLayout(self)
+        # The page scrolls vertically (the real-company form with Advanced open is taller than a 650 px
+        # screen); never sideways
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content = QWidget(self.scroll)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+        layout = QVBoxLayout(content)
         layout.setSpacing(10)
         layout.addWidget(self.real_choice)
         layout.addWidget(self.practice_choice)
@@ -156,6 +207,7 @@ class ConnectPage(QWizardPage):
         layout.addWidget(self.work_status)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        self.scroll.setWidget(content)
         self._mode_changed()
 
     # ------------------------------------------------------------------ page
@@ -175,6 +227,14 @@ class ConnectPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return bool(self._qbo_company and self._work_company) and not self.busy
+
+    def _advanced_toggled(self, on: bool) -> None:
+        self.advanced_box.setVisible(on)
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    def uses_profile(self) -> bool:
+        """Connect with the publisher's keys (a profile exists and Advanced is closed)."""
+        return self.profile is not None and not self.advanced_button.isChecked()
 
     def _mode_changed(self) -> None:
         practice = self.practice_choice.isChecked()
@@ -205,14 +265,23 @@ class ConnectPage(QWizardPage):
 
     # ------------------------------------------------------------------ actions
     def connect_quickbooks(self) -> None:
-        env = self.environment.currentData()
-        client_id, secret = self.client_id.text().strip(), self.client_secret.text()
-        redirect = self.redirect_uri.text().strip() or DEFAULT_REDIRECT
+        profile = self.profile if self.uses_profile() else None
+        if profile is not None:
+            env, client_id, secret, redirect = (profile.environment, profile.client_id, profile.client_secret,
+                                                profile.redirect_uri)
+        else:
+            env = self.environment.currentData()
+            client_id, secret = self.client_id.text().strip(), self.client_secret.text()
+            redirect = self.redirect_uri.text().strip() or DEFAULT_REDIRECT
         if not client_id:
+            self.advanced_button.setChecked(True)
             self.status.setText(self.tr("Enter the client ID of your Intuit app (developer.intuit.com → Keys)."))
+            self.client_id.setFocus()
             return
         self._cancel.clear()
-        workspace, open_url, discovery = self.ctx.workspace, self.ctx.open_url, self.ctx.discovery_url(env)
+        workspace, open_url = self.ctx.workspace, self.ctx.open_url
+        discovery = (profile.discovery_url if profile is not None and profile.discovery_url
+                     else self.ctx.discovery_url(env))
 
         def sign_in() -> Any:
             return workspace.connect_quickbooks(

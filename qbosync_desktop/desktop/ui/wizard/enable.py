@@ -153,9 +153,12 @@ class EnablePage(QWizardPage):
             workspace = self.ctx.workspace
             self.ctx.session.service.submit(lambda _engine: workspace.mark_onboarding_done())
             problems = summary.open_problems
-            self.result_label.setText(
-                self.tr("The integration is enabled. {0} records need a look — they are listed under "
-                        "Problems.").format(problems) if problems else self.tr("The integration is enabled."))
+            text = (self.tr("The integration is enabled. {0} records need a look — they are listed under "
+                            "Problems.").format(problems) if problems else self.tr("The integration is enabled."))
+            waiting = int(getattr(summary, "open_conflicts", 0) or 0)
+            if waiting:
+                text += " " + self.tr("{0} change(s) wait for your decision under Conflicts.").format(waiting)
+            self.result_label.setText(text)
             self.phase_label.setText(self.tr("Finished in {0:.0f} s").format(summary.seconds))
             emit(self.completeChanged)
             QTimer.singleShot(self.LAND_DELAY_MS, self._land)

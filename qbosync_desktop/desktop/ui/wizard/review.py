@@ -19,7 +19,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -37,6 +39,8 @@ from PySide6.QtWidgets import (
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.text import heading
+from qbosync_desktop.sync.clients import settle
+from qbosync_desktop.sync.onboarding.preview import existing_changes, value_text
 
 ACTION_WORDS = {
     "create": "will be created",
@@ -62,6 +66,7 @@ class ReviewPage(QWizardPage):
         self.matches: list[dict[str, Any]] = []
         self.loading = False
         self.error: BaseException | None = None
+        self.settle_answers: dict[str, str] | None = None
 
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
@@ -92,17 +97,60 @@ class ReviewPage(QWizardPage):
         self.match_table.verticalHeader().setVisible(False)
         self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.match_table.setTabKeyNavigation(False)
-        self.match_table.horizontalHeader().setStretchLastSection(True)
-        self.match_table.setColumnWidth(0, 170)
-        self.match_table.setColumnWidth(1, 170)
-        self.match_table.setColumnWidth(2, 240)
+        # The reason wraps in the space left; the decision and the buttons keep the width they need
+        header = self.match_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
+        header.sectionResized.connect(lambda *_a: self.match_table.resizeRowsToContents())
+        self.match_table.setWordWrap(True)
+        self.match_table.setColumnWidth(0, 150)
+        self.match_table.setColumnWidth(1, 175)
         self.no_matches = QLabel(self.tr("No existing QuickBooks record looks like a Work record."), box)
         self.no_matches.setObjectName("Muted")
         ml.addWidget(self.match_table)
         ml.addWidget(self.no_matches)
 
+        # Existing QuickBooks records the first sync would change, before → after, each with "Keep
+        # QuickBooks' value"; and, once, how a matched client's differing fields are settled (issue 15).
+        existing = QWidget(self)
+        el = QVBoxLayout(existing)
+        el.setContentsMargins(0, 0, 0, 0)
+        etitle = QLabel(self.tr("Existing QuickBooks records Enable would change"), existing)
+        etitle.setObjectName("SectionTitle")
+        el.addWidget(etitle)
+        self.changes_table = QTableWidget(0, 3, existing)
+        self.changes_table.setAccessibleName(self.tr("Existing QuickBooks records Enable would change"))
+        self.changes_table.setHorizontalHeaderLabels([self.tr("QuickBooks record"), self.tr("Before → after"),
+                                                      self.tr("Keep QuickBooks' value")])
+        self.changes_table.verticalHeader().setVisible(False)
+        self.changes_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.changes_table.setTabKeyNavigation(False)
+        self.changes_table.horizontalHeader().setStretchLastSection(True)
+        self.changes_table.setColumnWidth(0, 200)
+        self.changes_table.setColumnWidth(1, 320)
+        self.no_changes = QLabel(self.tr("Enable changes no existing QuickBooks record."), existing)
+        self.no_changes.setObjectName("Muted")
+        el.addWidget(self.changes_table)
+        el.addWidget(self.no_changes)
+        el.addWidget(QLabel(self.tr("When a matched client's fields differ, settle them once:"), existing))
+        settle_row = QGridLayout()
+        self.settle_combos: dict[str, QComboBox] = {}
+        for n, (group, label) in enumerate(settle.GROUP_LABELS.items()):
+            combo = QComboBox(existing)
+            combo.setObjectName(f"settle_{group}")
+            combo.setAccessibleName(self.tr("{0} of a matched client that differs").format(label))
+            for choice, words in settle.CHOICE_LABELS.items():
+                combo.addItem(f"{label}: {self.tr(words)}", choice)
+            combo.activated.connect(lambda _i, g=group: self.settle_group(g))
+            self.settle_combos[group] = combo
+            settle_row.addWidget(combo, n // 3, n % 3)
+        el.addLayout(settle_row)
+
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.tree)
+        split.addWidget(existing)
         split.addWidget(box)
         split.setSizes([380, 260])
         layout = QVBoxLayout(self)
@@ -141,6 +189,7 @@ class ReviewPage(QWizardPage):
         self.ctx.total_estimate = sum(len(chs) for _n, chs in self.preview.phases)
         self._fill_tree()
         self._fill_matches()
+        self._fill_changes()
         counts = self.preview.counts()
         fails = sum(c.get("fail", 0) for c in counts.values())
         self.status.setText(self.tr("{0} records planned; {1} will fail (see why below). Nothing is written until "
@@ -189,6 +238,46 @@ class ReviewPage(QWizardPage):
                 if action == "fail":
                     group.setExpanded(True)
                     top.setExpanded(True)
+
+    # ------------------------------------------------------------------ existing records
+    def _fill_changes(self) -> None:
+        t = self.changes_table
+        rows = existing_changes(self.preview) if self.preview is not None else []
+        t.setRowCount(len(rows))
+        self.no_changes.setVisible(not rows)
+        t.setVisible(bool(rows))
+        for row, r in enumerate(rows):
+            spec = f"{r['kind']}:{r['qbo_id']}"
+            t.setItem(row, 0, QTableWidgetItem(f"{r['label']}  ({spec})"))
+            text = "\n".join(f"{c['field']}: {value_text(c.get('before'))} → {value_text(c.get('after'))}" for c in r["changes"])
+            cell = QTableWidgetItem(text)
+            cell.setToolTip(text)
+            t.setItem(row, 1, cell)
+            box = QCheckBox(self.tr("Keep QuickBooks' value"), t)
+            box.setObjectName(f"keep_{spec}")
+            box.setAccessibleName(self.tr("Keep QuickBooks' value for {0}").format(r["label"]))
+            box.setChecked(bool(r["kept"]))
+            box.toggled.connect(lambda on, sp=spec: self.keep_quickbooks(sp, on))
+            t.setCellWidget(row, 2, box)
+        t.resizeRowsToContents()
+        answers = self.settle_answers or settle.DEFAULTS
+        for group, combo in self.settle_combos.items():
+            combo.setCurrentIndex(max(0, combo.findData(answers.get(group, settle.DEFAULTS[group]))))
+
+    def keep_quickbooks(self, spec: str, keep: bool) -> None:
+        """The person ticked (or cleared) "Keep QuickBooks' value": stored, then the preview re-planned."""
+        self._submit_review([(spec, keep)], None)
+
+    def settle_group(self, group: str) -> None:
+        choice = self.settle_combos[group].currentData()
+        self.settle_answers = {**(self.settle_answers or settle.DEFAULTS), group: choice}
+        self._submit_review([], {group: choice})
+
+    def _submit_review(self, keep: list[tuple[str, bool]], groups: dict[str, str] | None) -> None:
+        self.loading = True
+        emit(self.completeChanged)
+        self.ctx.session.decide_review(keep, groups, on_done=lambda _r: self.reload(matches=False),
+                                       on_error=self._failed)
 
     # ------------------------------------------------------------------ matches
     def _fill_matches(self) -> None:

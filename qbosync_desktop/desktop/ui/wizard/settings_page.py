@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWizardPage
 
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.background import run_in_background
-from qbosync_desktop.desktop.ui.settings_form import SyncSettingsForm
+from qbosync_desktop.desktop.ui.settings_form import IssueBar, SyncSettingsForm
 from qbosync_desktop.desktop.ui.text import heading
 
 
@@ -28,9 +29,11 @@ class SettingsPage(QWizardPage):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.scroll)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.issue_bar: IssueBar | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.scroll, 1)
 
     def initializePage(self) -> None:
         session = self.ctx.session
@@ -38,6 +41,11 @@ class SettingsPage(QWizardPage):
                                      load_work=session.load_work)
         self.form.validity_changed.connect(lambda _ok, _why: emit(self.completeChanged))
         self.scroll.setWidget(self.form)
+        if self.issue_bar is not None:
+            self.issue_bar.setParent(None)
+            self.issue_bar.deleteLater()
+        self.issue_bar = IssueBar(self.form, self)
+        self._layout.addWidget(self.issue_bar)
         self._saved = False
         emit(self.completeChanged)
 
@@ -56,7 +64,7 @@ class SettingsPage(QWizardPage):
         self._saving = True
         emit(self.completeChanged)
         run_in_background(self, self.ctx.session.save_settings, self.form.settings(), self.form.accounts_for_save(),
-                          on_done=self._done, on_error=self._failed)
+                          self.form.tax_for_save(), on_done=self._done, on_error=self._failed)
         return False
 
     def _done(self, _settings: Any) -> None:
@@ -68,6 +76,6 @@ class SettingsPage(QWizardPage):
     def _failed(self, exc: BaseException) -> None:
         self._saving = False
         emit(self.completeChanged)
-        if self.form is not None:
-            self.form.reason.setText(f"{exc.message} {exc.hint}" if isinstance(exc, QboSyncError) else str(exc))
-            self.form.reason.setVisible(True)
+        if self.issue_bar is not None:
+            self.issue_bar.label.setText(f"{exc.message} {exc.hint}" if isinstance(exc, QboSyncError) else str(exc))
+            self.issue_bar.setVisible(True)

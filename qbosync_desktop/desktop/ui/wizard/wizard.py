@@ -144,6 +144,12 @@ class SetupWizard(QWizard):
         if isinstance(forward, QPushButton):
             forward.setDefault(True)
         page = self.currentPage()
+        if page is not None:
+            # A page's own buttons (Start the practice company, Retry, Accept…) are pressed with Space;
+            # Enter always means the forward action, also while one of them has the focus.
+            for b in page.findChildren(QPushButton):
+                if b.autoDefault():
+                    b.setAutoDefault(False)
         if page is None or not page.isComplete() or not forward.isEnabled():
             return
         focus = QApplication.focusWidget()
