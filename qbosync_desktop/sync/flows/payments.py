@@ -17,6 +17,7 @@ excess unapplied and the books would disagree with Work).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Payment
@@ -82,6 +83,11 @@ class PaymentsOut(OutboundFlow[Payment]):
         ref = rec.reference
         return (f"Payment {ref} of {money(rec.amount):.2f}" if ref
                 else f"Payment of {money(rec.amount):.2f} on {rec.date}")
+
+    def references(self, rec: Payment) -> Iterable[tuple[str, str]]:
+        yield "client", str(rec.client_id)
+        if rec.invoice_id:
+            yield "invoice", str(rec.invoice_id)
 
     def start(self, ctx: RunContext) -> None:
         self._invoice_problems = open_problem_map(ctx, "invoice")
