@@ -33,8 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import keyring
 
@@ -51,6 +53,95 @@ def _server(argv: list[str], home: Path) -> tuple[subprocess.Popen, SimpleNamesp
     if not line:
         raise SystemExit(f"server {argv[:2]} did not start")
     return proc, SimpleNamespace(**json.loads(line))
+
+
+def scaled_workspace(paths: Any, time_scale: float) -> Any:
+    """The real workspace, with the connector's limiter on the sandbox's time scale."""
+    from qbosync_desktop.connectors.qbo.client import QboClient
+    from qbosync_desktop.connectors.qbo.ratelimit import RateLimits
+    from qbosync_desktop.runtime.workspace import Workspace
+
+    class BenchWorkspace(Workspace):
+        scaled_qbo: QboClient | None = None
+
+        def qbo_client(self) -> QboClient:
+            if self.scaled_qbo is None:
+                conn = self.require_qbo()
+                self.scaled_qbo = QboClient(conn.api_base, conn.realm_id, self._token_manager(conn),
+                                            limits=RateLimits(time_scale=time_scale),
+                                            retry_wait_429=60.0 / time_scale)
+            return self.scaled_qbo
+
+    return BenchWorkspace.open(paths)
+
+
+def prepare(ws: Any, practice: Any, *, no_payments: bool = False) -> None:
+    """Connect ``ws`` to the practice servers (the real OAuth code path, consent answers itself) and
+    save the bench's settings: everything but bills and sites, invoices from 400 days back."""
+    from qbosync_desktop.runtime.practice import connect_practice, practice_settings
+
+    connect_practice(ws, practice, timeout=30)
+    today = dt.date.today()
+    settings = practice_settings(ws).replace(bills=False, sites=False, start_date=today - dt.timedelta(days=400))
+    if no_payments:
+        settings = settings.replace(payments=False)
+    ws.save_settings(settings, tax=ws.tax_setup())
+    ws.mark_enabled()
+
+
+def measure(ws: Any, *, time_scale: float, latency_ms: float, concurrency: int,
+            observer: Any = None, between: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The initial sync, then a sync with no changes; their figures. ``between`` runs after the
+    initial sync and before the no-op one (the growth bench reads peak memory there).
+
+    ``main_thread_cpu_seconds`` is ``time.thread_time()`` of this thread across the initial sync:
+    the engine plans, applies and does all bookkeeping on the calling thread; the batch senders
+    (the outbox's pool) and the Work readers (``work-read`` pool) are other threads and not in it.
+    ``process_cpu_seconds`` is every thread of this process (the servers run in other processes).
+    """
+    from qbosync_desktop.store.models.links import Link
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    engine = SyncEngine(ws, concurrency=concurrency)
+    qc = ws.qbo_client()
+    stats0 = (qc.stats.requests, qc.stats.throttled)
+    t, cpu_thread, cpu_process = time.monotonic(), time.thread_time(), time.process_time()
+    summary = engine.run(initial=True, observer=observer)
+    wall = time.monotonic() - t
+    cpu_thread, cpu_process = time.thread_time() - cpu_thread, time.process_time() - cpu_process
+    stats1 = (qc.stats.requests, qc.stats.throttled)
+    created = Link.select().where(Link.origin == "created").count()
+    written = sum(n for by in summary.counts.values() for k, n in by.items() if k in ("created", "updated", "voided"))
+    requests = stats1[0] - stats0[0]
+    minute = 60.0 / time_scale
+    floor = math.ceil(written / 30) / 40 * minute
+    if between is not None:
+        between()
+    t, noop_cpu = time.monotonic(), time.thread_time()
+    again = engine.run()
+    noop_wall, noop_cpu = time.monotonic() - t, time.thread_time() - noop_cpu
+    return {
+        "state": summary.state,
+        "counts": summary.counts,
+        "open_problems": summary.open_problems,
+        "records_written": written,
+        "links_created": created,
+        "qbo_requests": requests,
+        "qbo_requests_per_record": round(requests / max(written, 1), 4),
+        "throttled_429": stats1[1] - stats0[1],
+        "wall_seconds": round(wall, 2),
+        "floor_seconds": round(floor, 2),
+        "over_floor_percent": round((wall / floor - 1) * 100, 1) if floor else None,
+        "main_thread_cpu_seconds": round(cpu_thread, 2),
+        "process_cpu_seconds": round(cpu_process, 2),
+        "time_scale": time_scale,
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        "noop_requests": again.qbo_requests,
+        "noop_seconds": round(noop_wall, 3),
+        "noop_cpu_seconds": round(noop_cpu, 3),
+        "noop_state": again.state,
+    }
 
 
 def _books_figures(ws: object, company: str) -> dict[str, object]:
@@ -97,13 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="qbosync-bench-"))
     set_home(home)
 
-    from qbosync_desktop.connectors.qbo.client import QboClient
-    from qbosync_desktop.connectors.qbo.ratelimit import RateLimits
     from qbosync_desktop.core.paths import get_paths
-    from qbosync_desktop.runtime.practice import connect_practice, practice_settings
-    from qbosync_desktop.runtime.workspace import Workspace
-    from qbosync_desktop.store.models.links import Link
-    from qbosync_desktop.sync.engine import SyncEngine
 
     t0 = time.monotonic()
     # Both practice servers in their own processes: QuickBooks is remote in real life, and a server
@@ -114,67 +199,13 @@ def main(argv: list[str] | None = None) -> int:
                                    str(args.invoices)], home)
     print(f"servers up in {time.monotonic() - t0:.1f}s (Work scale data generated)", file=sys.stderr)
 
-    class BenchWorkspace(Workspace):
-        """The real workspace, with the connector's limiter on the sandbox's time scale."""
-
-        scaled_qbo: QboClient | None = None
-
-        def qbo_client(self) -> QboClient:
-            if self.scaled_qbo is None:
-                conn = self.require_qbo()
-                self.scaled_qbo = QboClient(conn.api_base, conn.realm_id, self._token_manager(conn),
-                                            limits=RateLimits(time_scale=args.time_scale),
-                                            retry_wait_429=60.0 / args.time_scale)
-            return self.scaled_qbo
-
     practice = SimpleNamespace(qbo_config=qbo_cfg, work_config=work_cfg)
-    ws = BenchWorkspace.open(get_paths())
+    ws = scaled_workspace(get_paths(), args.time_scale)
     try:
-        connect_practice(ws, practice, timeout=30)  # the real OAuth code path, consent answers itself
-        today = dt.date.today()
-        settings = practice_settings(ws).replace(bills=False, sites=False, start_date=today - dt.timedelta(days=400))
-        if args.no_payments:
-            settings = settings.replace(payments=False)
-        ws.save_settings(settings, tax=ws.tax_setup())
-        ws.mark_enabled()
-        engine = SyncEngine(ws, concurrency=args.concurrency)
-        qc = ws.qbo_client()
-
-        stats0 = (qc.stats.requests, qc.stats.throttled)
-        t = time.monotonic()
-        summary = engine.run(initial=True)
-        wall = time.monotonic() - t
-        stats1 = (qc.stats.requests, qc.stats.throttled)
-        created = Link.select().where(Link.origin == "created").count()
-        written = sum(n for by in summary.counts.values() for k, n in by.items()
-                      if k in ("created", "updated", "voided"))
-        requests = stats1[0] - stats0[0]
-        minute = 60.0 / args.time_scale
-        floor = math.ceil(written / 30) / 40 * minute
-
-        t = time.monotonic()
-        again = engine.run()
-        noop_wall = time.monotonic() - t
-        figures = {
-            "size": {"clients": args.clients, "invoices": args.invoices},
-            "state": summary.state,
-            "counts": summary.counts,
-            "open_problems": summary.open_problems,
-            "records_written": written,
-            "links_created": created,
-            "qbo_requests": requests,
-            "qbo_requests_per_record": round(requests / max(written, 1), 4),
-            "throttled_429": stats1[1] - stats0[1],
-            "wall_seconds": round(wall, 2),
-            "floor_seconds": round(floor, 2),
-            "over_floor_percent": round((wall / floor - 1) * 100, 1) if floor else None,
-            "time_scale": args.time_scale,
-            "latency_ms": args.latency_ms,
-            "concurrency": args.concurrency,
-            "noop_requests": again.qbo_requests,
-            "noop_seconds": round(noop_wall, 3),
-            "noop_state": again.state,
-        }
+        prepare(ws, practice, no_payments=args.no_payments)
+        figures = {"size": {"clients": args.clients, "invoices": args.invoices},
+                   **measure(ws, time_scale=args.time_scale, latency_ms=args.latency_ms,
+                             concurrency=args.concurrency)}
         if args.books:
             figures["books"] = _books_figures(ws, args.company)
     finally:

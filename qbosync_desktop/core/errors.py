@@ -299,6 +299,14 @@ class WorkThrottled(WorkApiError):
         self.retry_after = retry_after
 
 
+class WorkRecordUnreadable(WorkApiError):
+    """One record in a Work list did not parse (issue 16): a problem of that record alone, never of
+    the run - every other record syncs, and this one is read again when Work changes it."""
+
+    title = "A record in Work has a value the sync cannot read"
+    hint = "Correct the value in Work; the record syncs by itself once it is changed there."
+
+
 class WorkServerError(WorkApiError):
     title = "Work had a temporary problem"
     hint = "The sync retries by itself."

@@ -123,7 +123,8 @@ class PracticeProcess:
     The servers stop with :meth:`stop`, or by themselves when the app is gone.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
+    def __init__(self, data_dir: str | Path | None = None, *, start_timeout: float = PRACTICE_START_TIMEOUT,
+                 **options: Any) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve_practice, args=(child, str(data_dir) if data_dir else None, options),
@@ -131,7 +132,7 @@ class PracticeProcess:
         self._proc.start()
         child.close()
         try:
-            if not self._conn.poll(PRACTICE_START_TIMEOUT):
+            if not self._conn.poll(start_timeout):
                 self._proc.terminate()
                 raise EOFError
             message = self._conn.recv()

@@ -18,7 +18,7 @@ from qbosync_desktop.store.migrations import step
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.connection import ConceptMapping, Connection, SettingValue, TaxCodeMapping
-from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.links import RECHECK_SQL, Link
 from qbosync_desktop.store.models.onboarding import MatchProposal
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
@@ -77,6 +77,13 @@ def _v100_twoway_tables(db: peewee.Database) -> None:
 def _v101_tax_code_mapping(db: peewee.Database) -> None:
     """Issue 14: Work tax rate → QuickBooks tax code (companies outside the US)."""
     db.create_tables([TaxCodeMapping], safe=True)
+
+
+@step(102)
+def _v102_link_recheck_index(db: peewee.Database) -> None:
+    # Two-way: the few client links flagged for a recheck (sync/clients/stale.py), found without
+    # reading every link (issue 18).
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS sync_link_recheck ON sync_link (kind) WHERE {RECHECK_SQL}")
 
 
 #: version 320: undo of a run (issue 15): reversed audit rows and held records

@@ -25,11 +25,11 @@ import concurrent.futures as cf
 import datetime as _dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from qbosync_desktop.connectors.work.models import Company, Record
+from qbosync_desktop.connectors.work.models import Company, Record, Unreadable
 from qbosync_desktop.core.errors import Cancelled
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
@@ -95,6 +95,90 @@ class Holds:
         return self._held[kind]
 
 
+
+#: How many links a run keeps in memory per kind. Links are looked up by id in the indexed table;
+#: the cache only saves repeating a look-up within a phase (a run's memory must not grow with the
+#: company, docs/sync-engine.md "Memory").
+LINK_CACHE_SIZE = 4096
+#: Ids per ``IN (...)`` look-up (SQLite's default limit on variables is 32,766 since 3.32; 999 before).
+LOOKUP_CHUNK = 500
+
+
+class LinkRef(NamedTuple):
+    """What a run keeps of a link it wrote: the ids (the row itself is read again when needed)."""
+
+    kind: str
+    work_id: str
+    qbo_id: str
+
+
+class LinkCache:
+    """Links of one kind by Work id: a bounded, first-in-first-out cache in front of ``sync_link``.
+
+    A miss is remembered (None) until it is evicted or :meth:`forget` drops it - every link written
+    during a run goes through :meth:`RunContext.remember_link`, which does. A preview's cache is
+    unbounded: it holds planned links (:meth:`put`) that never reach the database.
+    """
+
+    def __init__(self, kind: str, *, bounded: bool = True, size: int = LINK_CACHE_SIZE) -> None:
+        self.kind = kind
+        self.size = size if bounded else 0
+        self.entries: dict[str, Link | None] = {}
+
+    def get(self, work_id: str) -> Link | None:
+        try:
+            return self.entries[work_id]
+        except KeyError:
+            pass
+        link = Link.get_or_none((Link.kind == self.kind) & (Link.work_id == work_id))
+        self._keep(work_id, link)
+        return link
+
+    def load(self, work_ids: Iterable[str]) -> dict[str, Link]:
+        wanted = list(dict.fromkeys(work_ids))
+        missing = [w for w in wanted if w not in self.entries]
+        found: dict[str, Link] = {}
+        for i in range(0, len(missing), LOOKUP_CHUNK):
+            chunk = missing[i:i + LOOKUP_CHUNK]
+            found.update((lk.work_id, lk) for lk in Link.select().where((Link.kind == self.kind)
+                                                                       & (Link.work_id.in_(chunk))))
+        for w in missing:
+            self._keep(w, found.get(w))
+        return {w: lk for w in wanted if (lk := self.entries.get(w, found.get(w))) is not None}
+
+    def by_qbo(self, qbo_ids: Iterable[str]) -> dict[str, Link]:
+        wanted = list(dict.fromkeys(qbo_ids))
+        out: dict[str, Link] = {}
+        for i in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[i:i + LOOKUP_CHUNK]
+            for lk in Link.select().where((Link.kind == self.kind) & (Link.qbo_id.in_(chunk))):
+                cached = self.entries.get(lk.work_id)
+                if cached is not None and cached.qbo_id == lk.qbo_id:
+                    lk = cached  # a preview's planned version of it
+                out[lk.qbo_id] = lk
+                self._keep(lk.work_id, lk)
+        if not self.size:  # a preview: planned links are not in the table
+            want = set(wanted)
+            for planned in self.entries.values():
+                if planned is not None and planned.qbo_id in want and planned.qbo_id not in out:
+                    out[planned.qbo_id] = planned
+        return out
+
+    def put(self, link: Link) -> None:
+        self.entries.pop(link.work_id, None)
+        self._keep(link.work_id, link)
+
+    def forget(self, work_id: str) -> None:
+        self.entries.pop(work_id, None)
+
+    def _keep(self, work_id: str, link: Link | None) -> None:
+        entries = self.entries
+        if work_id not in entries:
+            entries[work_id] = link
+            if self.size and len(entries) > self.size:
+                del entries[next(iter(entries))]
+
+
 @dataclass
 class RunState:
     """The generic state one run carries between modules (typed; flows add their own with
@@ -121,6 +205,9 @@ class RunState:
     names: NameIndex | None = None
     #: QBO items by normalised name (flows.items), read on first use
     qbo_items: dict[str, JsonObject] | None = None
+    #: Work records a flow's list met that did not parse, per kind (flows.base.read_changed); each
+    #: becomes one problem and the rest sync on (issue 16)
+    unreadable: dict[str, list[Unreadable]] = field(default_factory=dict)
 
 
 @dataclass
@@ -151,7 +238,7 @@ class RunContext:
     _flow_states: dict[type, object] = field(default_factory=dict)
     _staged_cursors: dict[str, str] = field(default_factory=dict)
     _cursor_caps: dict[str, str] = field(default_factory=dict)
-    _links: dict[str, dict[str, Link]] = field(default_factory=dict)
+    _links: dict[str, LinkCache] = field(default_factory=dict)
     _qbo_requests_before: int = 0
 
     def __post_init__(self) -> None:
@@ -197,29 +284,71 @@ class RunContext:
             self.state.company = self.work.company()
         return self.state.company
 
+    def link_cache(self, kind: str) -> LinkCache:
+        cache = self._links.get(kind)
+        if cache is None:
+            cache = self._links[kind] = LinkCache(kind, bounded=not self.preview)
+        return cache
+
     def links(self, kind: str) -> dict[str, Link]:
-        """All links of a kind by Work id, loaded once per run with one query."""
-        if kind not in self._links:
-            self._links[kind] = {lk.work_id: lk for lk in Link.select().where(Link.kind == kind)}
-        return self._links[kind]
+        """Every link of a kind by Work id, read now with one query (not kept: only the onboarding
+        run's sites phase needs them all; everything else looks links up by id). A preview's planned
+        links are included."""
+        found = {lk.work_id: lk for lk in Link.select().where(Link.kind == kind)}
+        cache = self._links.get(kind)
+        if cache is not None and not cache.size:
+            found.update((w, lk) for w, lk in cache.entries.items() if lk is not None)
+        return found
 
     def link(self, kind: str, work_id: object) -> Link | None:
-        return self.links(kind).get(str(work_id))
+        return self.link_cache(kind).get(str(work_id))
 
-    def remember_link(self, link: Link) -> None:
-        """Keep the per-run cache in step after the outbox committed a link."""
-        if link.kind in self._links:
-            self._links[link.kind][link.work_id] = link
+    def load_links(self, kind: str, work_ids: Iterable[object]) -> dict[str, Link]:
+        """The links of these Work ids (one query per 500 ids), kept in the run's bounded cache."""
+        return self.link_cache(kind).load(str(w) for w in work_ids)
+
+    def links_by_qbo(self, kind: str, qbo_ids: Iterable[str]) -> dict[str, Link]:
+        """The links of these QBO ids, by QBO id (one query per 500 ids)."""
+        return self.link_cache(kind).by_qbo(qbo_ids)
+
+    def linked_work_ids(self, kind: str, work_ids: Iterable[object]) -> set[str]:
+        """Which of these Work ids are linked (ids only, one query per 500; a preview's planned links
+        count as linked)."""
+        wanted = list(dict.fromkeys(str(w) for w in work_ids))
+        found: set[str] = set()
+        for i in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[i:i + LOOKUP_CHUNK]
+            found.update(str(row[0]) for row in database.execute_sql(
+                f"SELECT work_id FROM sync_link WHERE kind = ? AND work_id IN ({', '.join('?' * len(chunk))})",
+                (kind, *chunk)))
+        cache = self._links.get(kind)
+        if cache is not None and not cache.size:
+            found.update(w for w in wanted if cache.entries.get(w) is not None)
+        return found
+
+    def put_link(self, link: Link) -> None:
+        """A preview's planned link (never in the database) for later phases of the same preview."""
+        self.link_cache(link.kind).put(link)
+
+    def remember_link(self, link: Link | LinkRef) -> None:
+        """Keep the per-run cache in step after a link was written: a model instance is cached as it
+        is (the caller may still be filling it in); of a :class:`LinkRef` (the outbox's bulk writes)
+        the cached entry, or the remembered miss, is dropped, so the next look-up reads the row."""
+        if isinstance(link, Link):
+            self.link_cache(link.kind).put(link)
+        elif link.kind in self._links:
+            self._links[link.kind].forget(link.work_id)
         ids = self.state.linked_qbo_ids.get(link.kind)
         if ids is not None:
             ids.add(link.qbo_id)
 
     def linked_qbo_ids(self, kind: str) -> set[str]:
-        """QBO ids already linked for a kind (kept in step as links are made, so checking a name does
-        not cost a pass over every link - that would be quadratic while a phase streams)."""
+        """QBO ids already linked for a kind, read once per run as plain strings (kept in step as
+        links are made, so checking a name does not cost a query per candidate)."""
         ids = self.state.linked_qbo_ids
         if kind not in ids:
-            ids[kind] = {lk.qbo_id for lk in self.links(kind).values()}
+            ids[kind] = {str(row[0]) for row in database.execute_sql(
+                "SELECT qbo_id FROM sync_link WHERE kind = ?", (kind,))}
         return ids[kind]
 
     def qbo_id(self, kind: str, work_id: object) -> str | None:

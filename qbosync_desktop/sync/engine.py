@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting", "deferred",
             "held")
 
+#: How many phases after the running one may have their Work list read ahead (and held in memory).
+#: Two: the small items list does not keep the invoices from downloading while clients are written.
+PREFETCH_AHEAD = 2
+
 
 class Observer:
     """Progress callbacks; every method is a no-op. Subclass and override what you need."""
@@ -259,13 +263,24 @@ class SyncEngine:
         ctx.state.prefetch_pool = pool
         try:
             phases = build_phases(ctx)
-            for phase in phases:
-                if isinstance(phase, Prefetches):
-                    phase.prefetch(ctx)
+            # Work lists are read ahead on a background thread, but only PREFETCH_AHEAD phases
+            # ahead of the phase running: a list read is held in memory until its phase plans it.
+            reading = [phase for phase in phases if isinstance(phase, Prefetches)]
+            started = 0
+
+            def read_ahead(through: int) -> None:
+                nonlocal started
+                while started < min(through, len(reading)):
+                    reading[started].prefetch(ctx)
+                    started += 1
+
+            read_ahead(PREFETCH_AHEAD + 1)
             outbox_mod.replay_unfinished(ctx)
             outbox_mod.prune()
             for phase in phases:
                 ctx.check_cancel()
+                if isinstance(phase, Prefetches):
+                    read_ahead(reading.index(phase) + PREFETCH_AHEAD + 1)
                 # No ``ctx.planned`` here: in a run the previous phase has already applied, so the
                 # links are the truth (a planned create that QBO then refused must not count).
                 t_plan = time.monotonic()

@@ -48,6 +48,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, problems, undo_apply
+from qbosync_desktop.sync.context import LinkRef
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 from qbosync_desktop.sync.rules import amounts
 
@@ -138,12 +139,12 @@ class _Recorded(NamedTuple):
 
 
 #: what a transaction tells once it committed: a link for the run's cache, a problem, an outcome
-_AfterCommit = Link | Problem | _Recorded
+_AfterCommit = Link | LinkRef | Problem | _Recorded
 
 
 def _notify(ctx: RunContext, after: list[_AfterCommit]) -> None:
     for item in after:
-        if isinstance(item, Link):
+        if isinstance(item, (Link, LinkRef)):
             ctx.remember_link(item)
         elif isinstance(item, Problem):
             ctx.observer.problem(problems.problem_dict(item))
@@ -176,25 +177,40 @@ def _link_values(entry: OutboxEntry, obj: dict) -> dict[str, Any]:
     return values
 
 
-def _upsert_links(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list[Link]:
+def _bulk_update(model: Any, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """``UPDATE`` many rows by id, one prepared statement per set of columns (``executemany``)."""
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for row_id, values in rows:
+        groups.setdefault(tuple(values), []).append((row_id, values))
+    for names, group in groups.items():
+        fields = [model._meta.fields[name] for name in names]
+        sets = ", ".join(f'"{f.column_name}" = ?' for f in fields)
+        sql = f'UPDATE "{model._meta.table_name}" SET {sets} WHERE "id" = ?'
+        params = [(*(f.db_value(values[f.name]) for f in fields), row_id) for row_id, values in group]
+        database.obj.cursor().executemany(sql, params)
+
+
+def _upsert_links(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list[LinkRef]:
     """Insert or update the links of a batch's successful entries with a handful of statements (a
     batch of 30 costs a few statements, not 30 × several: at 40,000 records that is the difference
-    between the throttle floor and twice it). The run's link cache says which links exist: every
-    link written during a run goes through it (``RunContext.remember_link``)."""
-    rows, out = [], []
+    between the throttle floor and twice it). Which links exist is looked up by Work id in the
+    run's cache (one query per planned chunk; see ``RunContext.load_links``). Returns what the run
+    must know of each link (its ids), not model copies: a run keeps no per-record objects."""
+    rows: list[dict[str, Any]] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
+    out: list[LinkRef] = []
     for e, obj in done:
         values = _link_values(e, obj)
         lk = ctx.link(e.kind, e.work_id)
-        if lk is not None and lk.id is None:  # made earlier in this run: fetch its row to update it
+        if lk is not None and lk.id is None:  # a preview's planned link (not in the table)
             lk = Link.get_or_none((Link.kind == e.kind) & (Link.work_id == e.work_id))
         if lk is None:
             rows.append({"kind": e.kind, "work_id": e.work_id, "origin": (e.meta or {}).get("origin", "created"),
                          **values})
-            continue
-        for k, v in values.items():
-            setattr(lk, k, v)
-        lk.save()
-        out.append(lk)
+        else:
+            updates.append((lk.id, values))
+        out.append(LinkRef(e.kind, str(e.work_id), values["qbo_id"]))
+    _bulk_update(Link, updates)
     if not rows:
         return out
     try:
@@ -210,7 +226,6 @@ def _upsert_links(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
             else:
                 Link.update(**{k: v for k, v in row.items() if k not in ("kind", "work_id", "origin")}).where(
                     Link.id == lk.id).execute()
-    out += [Link(**row) for row in rows]  # cache copies (no id: refetched if updated in this run)
     return out
 
 
@@ -231,7 +246,7 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 after_commit.append(_Recorded(phase, e.work_id, outcome, meta.get("message", "")))
                 continue
             e.attempts += 1
-            if isinstance(oc.error, StaleObject) and e.operation in ("update", "void") and (
+            if isinstance(oc.error, StaleObject) and e.operation in ("update", "void", "delete") and (
                     not meta.get("stale_retry") or _stale_policy(ctx, e) is not None):
                 # Handled by _retry_stale after this transaction. "stale" (not "failed") until then, so
                 # a crash before the re-read leaves the intent for the next run's replay, not lost.

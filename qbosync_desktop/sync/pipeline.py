@@ -5,7 +5,10 @@ and applies (writes through the outbox); see :mod:`qbosync_desktop.sync.plan`. T
 plans, so it shows exactly what "Enable" then does.
 
 Why this order: QBO references must exist before they are used - customers before invoices before
-payments, items before invoices, vendors before bills. The two-way customers phase comes first so the
+payments, items before invoices, vendors before bills; credit notes after invoices (a credit memo
+needs its items, its application needs the invoice), refunds after payments and credit notes. The
+proof (reading back totals and balances) is the credit applications phase's settle step, once every
+phase has applied (sync/proof.py). The two-way customers phase comes first so the
 outbound clients phase sees every link it made; sites (onboarding only) after clients.
 """
 
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.sync.clients import inbound, outbound, stale
-from qbosync_desktop.sync.flows import bills, invoices, items, payments, sites, vendors
+from qbosync_desktop.sync.flows import bills, credits, invoices, items, payments, refunds, sites, vendors
 from qbosync_desktop.sync.plan import Phase, StalePolicy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +33,10 @@ PHASES: tuple[PhaseFactory, ...] = (
     sites.phase,
     items.phase,
     invoices.phase,
+    credits.phase,
     payments.phase,
+    credits.applications_phase,
+    refunds.phase,
     vendors.phase,
     bills.phase,
 )

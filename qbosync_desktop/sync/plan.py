@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
 
 #: Actions a Change may carry. "fail" changes become problems; "skip" ones are audited with a reason.
-ACTIONS = ("create", "link", "update", "skip", "fail", "void", "import", "delete")
-#: Actions that write to QuickBooks (through the outbox). "delete" only comes from an undo (sync/undo.py).
+#: "delete" is for sales forms QuickBooks cannot void (a credit memo, a refund receipt voided in Work)
+#: and for an undo's reversal of a created transaction (sync/undo.py).
+ACTIONS = ("create", "link", "update", "skip", "fail", "void", "delete", "import")
+#: Actions that write to QuickBooks (through the outbox).
 WRITE_ACTIONS = ("create", "update", "void", "delete")
 
 

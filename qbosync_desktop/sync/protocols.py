@@ -26,9 +26,11 @@ from qbosync_desktop.connectors.work.models import (
     Concept,
     Contractor,
     ContractorInvoice,
+    CreditNote,
     Invoice,
     Item,
     Payment,
+    Refund,
     Site,
 )
 from qbosync_desktop.core.json_types import JsonObject
@@ -99,6 +101,16 @@ class WorkApi(Protocol):
     def invoices(self, updated_since: datetime | str | None = None) -> Iterator[Invoice]: ...
 
     def payments(self, updated_since: datetime | str | None = None) -> Iterator[Payment]: ...
+
+    def credit_notes(self, updated_since: datetime | str | None = None) -> Iterator[CreditNote]: ...
+
+    def refunds(self, updated_since: datetime | str | None = None) -> Iterator[Refund]: ...
+
+    def get_invoice(self, invoice_id: str) -> Invoice: ...
+
+    def get_payment(self, payment_id: str) -> Payment: ...
+
+    def get_credit_note(self, credit_note_id: str) -> CreditNote: ...
 
     def contractor_invoices(self, updated_since: datetime | str | None = None) -> Iterator[ContractorInvoice]: ...
 

@@ -304,7 +304,7 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     if work_total != qbo_total:
         b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
               RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    work_tax = _money(getattr(rec, "tax", None) or getattr(rec, "tax_total", None))
+    work_tax = Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount)
     qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
     if work_tax != qbo_tax:
         b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
@@ -322,7 +322,9 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
         b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
               RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:
-        work_balance = work_total - paid_by_invoice.get(str(rec.id), Decimal("0.00"))
+        # Work's own balance counts applied credit notes as well as payments (docs/work-api.md)
+        work_balance = (_money(rec.balance) if rec.balance is not None
+                        else work_total - paid_by_invoice.get(str(rec.id), Decimal("0.00")))
         qbo_balance = _money(q.get("Balance"))
         if work_balance != qbo_balance:
             b.add(link, label, "balance", f"{label} has {work_balance} open in Work but {qbo_balance} in QuickBooks "

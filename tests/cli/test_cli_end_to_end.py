@@ -167,6 +167,9 @@ def test_end_to_end_initial_sync_then_a_no_op_sync(synced, practice, capsys):
         if inv.id not in links["invoice"] and ("invoice", inv.id) not in problems:
             assert pay.id not in links["payment"]
             continue
+        if pay.status == "void":  # voided in Work before it was ever synced: a counted skip, never sent
+            assert pay.id not in links["payment"] and ("payment", pay.id) not in problems
+            continue
         if not synced_or_one_problem("payment", pay.id):
             continue
         q = qbo.get("Payment", links["payment"][pay.id].qbo_id)

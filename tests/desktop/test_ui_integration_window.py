@@ -51,6 +51,20 @@ def test_checks_and_xs_follow_the_settings(qtbot, window, ui_workspace):
     assert "Income: 79" in rows["Invoices"].detail.text() and "Deposit to: 35" in rows["Payments"].detail.text()
 
 
+def test_credit_notes_and_refunds_have_their_check_or_x(qtbot, window, ui_workspace):
+    """Issue 14: credit notes follow Invoices; refunds follow Payments (paid from its account)."""
+    rows = window.entity_rows
+    assert rows["Credit notes"].icon.state == "off" and rows["Refunds"].icon.state == "off"
+    ui_workspace.save_settings(SyncSettings(invoices=True, income_account="79", expense_account="80"))
+    refreshed(qtbot, window)
+    assert rows["Credit notes"].icon.state == "on" and rows["Refunds"].icon.state == "off"
+    ui_workspace.save_settings(SyncSettings(invoices=True, income_account="79", expense_account="80",
+                                            payments=True, deposit_account="35"))
+    refreshed(qtbot, window)
+    assert rows["Credit notes"].on and rows["Refunds"].on
+    assert "paid from: 35" in rows["Refunds"].detail.text()
+
+
 def _problem(kind, work_id, exc):
     return problems_mod.open_problem(kind, work_id, exc, run_id=None)
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -58,16 +59,32 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
     user = practice.work.user
     items = [r["id"] for r in practice.work.store.all("items")][:3]
     kills = killed_mid_run = attempts = 0
+    earlier: list[dict] = []
     with open(tmp_path / "children.log", "wb") as log:
         practice.qbo.set_faults(latency_ms=40)  # a little network time, as with the real QuickBooks
         while kills < KILLS and attempts < 3 * KILLS:
             attempts += 1
-            # Keep giving the drill work, as a Work user would: new clients, invoices and payments.
+            # Keep giving the drill work, as a Work user would: new clients, invoices and payments, a
+            # credit applied to an invoice, an open credit, refunds, and corrections of earlier payments
+            # (edited and voided, most of them already in QuickBooks by then).
+            paid = []
             for n in range(5):
                 client = user.add_client(f"Drill Client {attempts}-{n}", email=f"drill{attempts}.{n}@example.com")
                 inv = user.add_invoice(client["id"], [{"item_id": items[n % len(items)]}, {"item_id": items[-1]}])
+                if n == 2:
+                    user.add_credit_note(client["id"], amount="1.00", invoice_id=inv["id"])
                 if n:
-                    user.record_payment(inv["id"])
+                    paid.append(user.record_payment(inv["id"]))
+                if n == 1:
+                    user.add_refund("1.00", payment_id=paid[-1]["id"])
+                if n == 4:
+                    credit = user.add_credit_note(client["id"], amount="2.00")
+                    user.add_refund("0.50", credit_note_id=credit["id"])
+            for old_payment in earlier[:1]:
+                user.edit_payment(old_payment["id"], amount=str(Decimal(old_payment["amount"]) - Decimal("0.50")))
+            for old_payment in earlier[1:2]:
+                user.void_payment(old_payment["id"])
+            earlier = paid[2:]
             practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
             before = practice.qbo.stats.get("requests", 0)
             proc = _sync(root, log)
@@ -114,7 +131,43 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
                 problem = Problem.get_or_none((Problem.kind == kind) & (Problem.work_id == rec.id)
                                               & (Problem.state == "open"))
                 assert not (has_link and problem is not None and problem.code is None), (kind, rec.id)
+        # Credit memos, refund receipts, credit applications and corrected payments: each once.
         drill_clients = {c.id for c in wc.clients() if c.name.startswith("Drill Client")}
+        payment_links = list(Link.select().where(Link.kind.in_(("payment", "credit_application"))))
+        assert len({lk.qbo_id for lk in payment_links}) == len(payment_links)
+        for kind, entity, records in (("credit_note", "CreditMemo", list(wc.credit_notes())),
+                                      ("refund", "RefundReceipt", list(wc.refunds()))):
+            links = {lk.work_id: lk for lk in Link.select().where(Link.kind == kind)}
+            qbo = {str(r["Id"]): r for r in store.all(entity)}
+            assert len({lk.qbo_id for lk in links.values()}) == len(links)
+            drill = [r for r in records if r.client_id in drill_clients]
+            assert drill, kind
+            for rec in drill:
+                assert rec.id in links, (kind, rec.id)
+                assert Decimal(str(qbo[links[rec.id].qbo_id]["TotalAmt"])).quantize(Decimal("0.01")) == rec.amount
+            mine = {lk.qbo_id for lk in links.values()}
+            drill_customers = {Link.get(kind="client", work_id=c).qbo_id for c in drill_clients}
+            assert {i for i, r in qbo.items() if r["CustomerRef"]["value"] in drill_customers} == \
+                {links[r.id].qbo_id for r in drill} <= mine
+        qbo_payments = {str(r["Id"]): r for r in store.all("Payment")}
+        edited = voided = 0
+        for pay in work["payment"]:
+            if pay.client_id not in drill_clients:
+                continue
+            link = Link.get_or_none(kind="payment", work_id=pay.id)
+            if pay.status == "void":
+                voided += 1
+                assert link is None or Decimal(str(qbo_payments[link.qbo_id]["TotalAmt"])) == 0
+                continue
+            assert link is not None, pay.id
+            edited += pay.version > 1
+            assert Decimal(str(qbo_payments[link.qbo_id]["TotalAmt"])).quantize(Decimal("0.01")) == pay.amount
+        assert edited and voided
+        qbo_invoices = {str(r["Id"]): r for r in store.all("Invoice")}
+        for rec in work["invoice"]:
+            if rec.client_id in drill_clients:  # every drill invoice's balance is Work's, to the cent
+                q = qbo_invoices[Link.get(kind="invoice", work_id=rec.id).qbo_id]
+                assert Decimal(str(q["Balance"])).quantize(Decimal("0.01")) == rec.balance, rec.number
         drill_invoices = [r for r in work["invoice"] if r.client_id in drill_clients]
         assert len(drill_invoices) == 5 * attempts
         qbo_docs = Counter(r.get("DocNumber") for r in store.all("Invoice"))

@@ -88,6 +88,9 @@ def test_initial_sync_puts_every_record_in_quickbooks_once_or_as_one_problem(eng
     for pay in wc.payments():
         link = Link.get_or_none(kind="payment", work_id=pay.id)
         inv_link = Link.get_or_none(kind="invoice", work_id=pay.invoice_id)
+        if pay.status == "void":  # voided in Work before the first sync: a counted skip, never sent
+            assert link is None and _open("payment", pay.id) == 0, pay.id
+            continue
         assert (link is not None) == (inv_link is not None), pay.id
         if link is None:
             assert _open("payment", pay.id) == 1

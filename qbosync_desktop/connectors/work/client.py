@@ -48,6 +48,7 @@ from qbosync_desktop.connectors.work.models import (
     Refund,
     Site,
     TaxRate,
+    Unreadable,
     format_timestamp,
 )
 from qbosync_desktop.core.errors import (
@@ -57,6 +58,7 @@ from qbosync_desktop.core.errors import (
     WorkAuthError,
     WorkConflict,
     WorkNotFound,
+    WorkRecordUnreadable,
     WorkServerError,
     WorkThrottled,
     WorkValidationError,
@@ -92,6 +94,8 @@ class Page(Generic[R]):
 
     records: list[R]
     next_cursor: str | None
+    #: records of this page that did not parse (each one a problem of its own; the others read on)
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 def _jsonable(value: Any) -> Any:
@@ -132,6 +136,8 @@ class WorkClient:
         self.max_wait = max_wait
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         self._sleep = sleep
+        #: resource → records the lists met that did not parse, until :meth:`take_unreadable`
+        self._set_aside: dict[str, list[Unreadable]] = {}
 
     @classmethod
     def from_secrets(cls, base_url: str, secret_store: Any, **kwargs: Any) -> WorkClient:
@@ -165,10 +171,21 @@ class WorkClient:
         if updated_since is not None:
             params["updated_since"] = updated_since if isinstance(updated_since, str) else format_timestamp(updated_since)
         body = self._request("GET", f"/{resource}", params=params)
-        try:
-            return Page([model.from_api(item) for item in body["data"]], body.get("next_cursor"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self._unreadable("GET", f"/{resource}", exc) from None
+        items, next_cursor = body.get("data"), body.get("next_cursor")
+        if not isinstance(items, list) or not (next_cursor is None or isinstance(next_cursor, str)):
+            raise self._unreadable("GET", f"/{resource}", TypeError("no list of records"))
+        # Record by record: one that does not parse (an invalid date, an unknown status...) is set
+        # aside as an Unreadable and becomes one problem; the rest of the page reads on (issue 16).
+        records: list[Record] = []
+        bad: list[Unreadable] = []
+        for item in items:
+            try:
+                records.append(model.from_api(item))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                bad.append(Unreadable.of(resource, model, item, exc))
+                log.warning("Work %s %s could not be read: field %s: %s", resource,
+                            bad[-1].id or "(no id)", bad[-1].field, bad[-1].reason)
+        return Page(records, next_cursor, tuple(bad))
 
     def pages(self, resource: str, *, updated_since: datetime | str | None = None,
               cursor: str | None = None) -> Iterator[Page[Record]]:
@@ -182,11 +199,35 @@ class WorkClient:
 
     def _each(self, resource: str, updated_since: datetime | str | None) -> Iterator[Any]:
         for page in self.pages(resource, updated_since=updated_since):
+            if page.unreadable:
+                self._set_aside.setdefault(resource, []).extend(page.unreadable)
             yield from page.records
+
+    def take_unreadable(self, resource: str) -> list[Unreadable]:
+        """The records of ``resource`` the lists met since the last call that did not parse (each
+        once per read: the newest copy of a record read twice wins)."""
+        found = self._set_aside.pop(resource, [])
+        newest: dict[str, Unreadable] = {}
+        anonymous = []
+        for u in found:
+            if u.id is None:
+                anonymous.append(u)
+            else:
+                newest.pop(u.id, None)
+                newest[u.id] = u
+        return [*newest.values(), *anonymous]
 
     def _get(self, model: type[R], resource: str, record_id: str) -> R:
         assert RESOURCES[resource][0] is model
-        return model.from_api(self._request("GET", f"/{resource}/{record_id}", what=(resource, record_id)))
+        data = self._request("GET", f"/{resource}/{record_id}", what=(resource, record_id))
+        try:
+            return model.from_api(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            u = Unreadable.of(resource, model, data, exc)
+            raise WorkRecordUnreadable(
+                f"The {RESOURCES[resource][1]} {u.number or record_id} has a value the sync cannot read: "
+                f"{u.field} is {'missing' if u.value is None else repr(u.value)} ({u.reason}).",
+                details={"work_id": record_id, "field": u.field, "reason": u.reason}) from None
 
     # -- typed reads ------------------------------------------------------------------------------
     def clients(self, updated_since: datetime | str | None = None) -> Iterator[Client]:

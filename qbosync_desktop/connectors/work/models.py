@@ -46,7 +46,37 @@ def round_cents(value: Decimal) -> Decimal:
 
 
 def _dec(value: Any) -> Decimal:
-    return Decimal(str(value)) if value is not None else Decimal(0)
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise ValueError(f"not an amount: {value!r}")
+    try:
+        parsed = Decimal(str(value))
+    except ArithmeticError:  # decimal.InvalidOperation: "12,50", "abc"
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not parsed.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return parsed
+
+
+def _req(data: dict[str, Any], key: str) -> Any:
+    """A field Work must send: absent or null is a ``KeyError`` naming it (a record without it is unreadable)."""
+    value = data.get(key)
+    if value is None or value == "":
+        raise KeyError(key)
+    return value
+
+
+def _enum(value: Any, allowed: tuple[str, ...]) -> str:
+    """A status Work documents; an unknown one is refused (the sync cannot know what it means)."""
+    if value not in allowed:
+        raise ValueError(f"unknown value {value!r} (expected one of {', '.join(allowed)})")
+    return str(value)
+
+
+INVOICE_STATUSES = ("draft", "sent", "paid", "void")
+RECORD_STATUSES = ("active", "void")  # payments, credit notes, refunds
+CONTRACTOR_INVOICE_STATUSES = ("draft", "submitted", "approved", "paid", "rejected")
 
 
 @dataclass(frozen=True)
@@ -233,9 +263,10 @@ class Invoice(Record):
         tax = InvoiceTax.from_api(data.get("tax"))
         off = _dec(data.get("discount_amount"))
         total = _dec(data["total"]) if data.get("total") is not None else subtotal - off + (tax.amount if tax else 0)
-        return cls(**cls._base(data), number=data["number"], client_id=data["client_id"], site_id=data.get("site_id"),
-                   issue_date=date.fromisoformat(data["issue_date"]), due_date=_date(data.get("due_date")),
-                   status=data["status"], lines=lines, notes=data.get("notes"), total=total, subtotal=subtotal,
+        return cls(**cls._base(data), number=_req(data, "number"), client_id=_req(data, "client_id"),
+                   site_id=data.get("site_id"), issue_date=date.fromisoformat(_req(data, "issue_date")), due_date=_date(data.get("due_date")),
+                   status=_enum(data["status"], INVOICE_STATUSES), lines=lines, notes=data.get("notes"),
+                   total=total, subtotal=subtotal,
                    discount=Discount.from_api(data.get("discount")), discount_amount=off, tax=tax,
                    terms=data.get("terms"), balance=_dec(data["balance"]) if data.get("balance") is not None else None)
 
@@ -252,9 +283,9 @@ class Payment(Record):
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Payment:
-        return cls(**cls._base(data), invoice_id=data["invoice_id"], client_id=data["client_id"],
-                   amount=_dec(data["amount"]), date=date.fromisoformat(data["date"]), method=data.get("method") or "other",
-                   reference=data.get("reference"), status=data.get("status") or "active")
+        return cls(**cls._base(data), invoice_id=_req(data, "invoice_id"), client_id=_req(data, "client_id"),
+                   amount=_dec(_req(data, "amount")), date=date.fromisoformat(_req(data, "date")), method=data.get("method") or "other",
+                   reference=data.get("reference"), status=_enum(data.get("status") or "active", RECORD_STATUSES))
 
     @property
     def is_void(self) -> bool:
@@ -397,9 +428,9 @@ class ContractorInvoice(Record):
     def from_api(cls, data: dict[str, Any]) -> ContractorInvoice:
         lines = tuple(ContractorInvoiceLine.from_api(line) for line in data.get("lines") or [])
         total = _dec(data["total"]) if data.get("total") is not None else sum((ln.amount for ln in lines), Decimal(0))
-        return cls(**cls._base(data), contractor_id=data["contractor_id"], contract_id=data["contract_id"],
-                   number=data["number"], date=date.fromisoformat(data["date"]), due_date=_date(data.get("due_date")),
-                   lines=lines, status=data["status"], total=total)
+        return cls(**cls._base(data), contractor_id=_req(data, "contractor_id"), contract_id=_req(data, "contract_id"),
+                   number=_req(data, "number"), date=date.fromisoformat(_req(data, "date")), due_date=_date(data.get("due_date")),
+                   lines=lines, status=_enum(data["status"], CONTRACTOR_INVOICE_STATUSES), total=total)
 
 
 @dataclass(frozen=True)
@@ -410,3 +441,99 @@ class Concept(Record):
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Concept:
         return cls(**cls._base(data), name=data["name"], description=data.get("description"))
+
+
+# -- records that do not parse (issue 16: one bad record never stops a sync) ----------------------------
+
+#: keys whose value is a date, a timestamp, or money/quantity, checked by :func:`find_bad_field`
+_TIMESTAMP_KEYS = ("created_at", "updated_at")
+_MONEY_KEYS = ("amount", "total", "subtotal", "balance", "unit_price", "quantity", "percent", "value",
+               "discount_amount", "taxable_amount", "net_amount")
+_ENUMS: dict[str, tuple[str, ...]] = {"Invoice": INVOICE_STATUSES, "Payment": RECORD_STATUSES,
+                                      "ContractorInvoice": CONTRACTOR_INVOICE_STATUSES}
+
+
+def _check_value(key: str, value: Any) -> str | None:
+    """Why ``value`` is not readable as field ``key`` (None: it is)."""
+    if value is None:
+        return None
+    try:
+        if key in _TIMESTAMP_KEYS:
+            parse_timestamp(value)
+        elif key.endswith("date"):
+            if not isinstance(value, str):
+                return "not a date"
+            date.fromisoformat(value)
+        elif key in _MONEY_KEYS:
+            _dec(value)
+        elif key == "version":
+            int(value)
+        elif key == "lines" and not isinstance(value, list):
+            return "not a list of lines"
+    except (TypeError, ValueError, AttributeError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def find_bad_field(model: type[Record], data: Any, exc: BaseException) -> tuple[str, Any, str]:
+    """Which field of ``data`` made ``model.from_api`` fail with ``exc``: ``(field, value, reason)``.
+
+    Dates, timestamps, money and statuses are checked by name (top level, then each line); a missing
+    required field shows as the ``KeyError`` it raised. ``("record", ..., ...)`` when nothing is found.
+    """
+    if not isinstance(data, dict):
+        return "record", data, "not an object"
+    allowed = _ENUMS.get(model.__name__)
+    if allowed is not None and "status" in data and data["status"] not in allowed:
+        return "status", data["status"], f"unknown status (Work documents {', '.join(allowed)})"
+    for key, value in data.items():
+        reason = _check_value(key, value)
+        if reason is not None:
+            return key, value, reason
+    for key in ("lines", "contracts"):
+        for i, part in enumerate(data.get(key) or [] if isinstance(data.get(key), list) else []):
+            if not isinstance(part, dict):
+                return f"{key}[{i + 1}]", part, "not an object"
+            for sub, value in part.items():
+                reason = _check_value(sub, value)
+                if reason is not None:
+                    return f"{key}[{i + 1}].{sub}", value, reason
+            if isinstance(exc, KeyError) and exc.args and exc.args[0] not in part and exc.args[0] not in data:
+                return f"{key}[{i + 1}].{exc.args[0]}", None, "missing (Work must send it)"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0]), data.get(exc.args[0]), "missing (Work must send it)"
+    return "record", None, f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """One record in a Work list that did not parse: what the sync reports instead of stopping."""
+
+    resource: str  # "invoices"
+    id: str | None
+    number: str | None  # the number a person knows it by (invoices, credit notes), when readable
+    name: str | None
+    version: int | None
+    updated_at: datetime | None
+    field: str
+    value: Any
+    reason: str
+
+    @classmethod
+    def of(cls, resource: str, model: type[Record], data: Any, exc: BaseException) -> Unreadable:
+        field, value, reason = find_bad_field(model, data, exc)
+        raw = data if isinstance(data, dict) else {}
+
+        def text(key: str) -> str | None:
+            v = raw.get(key)
+            return str(v) if isinstance(v, (str, int)) and not isinstance(v, bool) else None
+
+        try:
+            version: int | None = int(raw["version"])
+        except (KeyError, TypeError, ValueError):
+            version = None
+        try:
+            updated: datetime | None = parse_timestamp(raw["updated_at"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            updated = None
+        return cls(resource, text("id"), text("number"), text("name"), version, updated, field, value, reason)

@@ -68,8 +68,8 @@ log = logging.getLogger(__name__)
 #: Cause cards above the problem list (the rest are in the list, which can be filtered by cause).
 MAX_CAUSE_CARDS = 3
 
-#: The five entities of the settings summary, in the seed's order.
-ENTITIES = ("Clients", "Sites", "Invoices", "Payments", "Contractor bills")
+#: The entities of the settings summary, in the seed's order (issue 14 adds credits and refunds).
+ENTITIES = ("Clients", "Sites", "Invoices", "Credit notes", "Payments", "Refunds", "Contractor bills")
 
 
 HEALTH_TEXT = {
@@ -135,6 +135,12 @@ def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str,
             if settings.invoices else "", ""),
         "Payments": (settings.payments, acct(tr("Deposit to"), settings.deposit_account) if settings.payments else "",
                      ""),
+        # Credit notes follow Invoices; refunds follow Payments and are paid from its account.
+        "Credit notes": (settings.invoices, tr("Credit memos, applied to their invoices") if settings.invoices else "",
+                         ""),
+        "Refunds": (settings.payments and settings.invoices,
+                    acct(tr("Refund receipts paid from"), settings.deposit_account)
+                    if settings.payments and settings.invoices else "", ""),
     }
     if settings.bills and not settings.concepts:
         # Disconnect forgets the concept mappings: every bill would fail until they are mapped again.

@@ -15,6 +15,12 @@ from qbosync_desktop.store.models.base import BaseModel, JSONField, utcnow
 # Kinds of linked records. Work entity names, so problems and audit rows read naturally.
 KINDS = ("client", "site", "item", "invoice", "payment", "vendor", "bill")
 
+#: Where the two-way client sync flags a link whose QuickBooks customer changed during our write
+#: (``sync/clients/stale.py``), and the condition of the partial index that finds those few links
+#: without reading every link (schema version 102). The query must use the very same text.
+RECHECK_PATH = "$.twoway.recheck"
+RECHECK_SQL = f"json_extract(synced, '{RECHECK_PATH}') IS NOT NULL"
+
 
 class Link(BaseModel):
     """One Work record ⇄ one QBO record.

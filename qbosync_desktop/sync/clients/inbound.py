@@ -145,10 +145,8 @@ class ClientsTwoWay:
         read = read_customers(ctx)
         ctx.stage_cursor(cdc.cursor_name(ENTITY), read.next_cursor)
         customers = {str(c["Id"]): c for c in read.records if is_top_level(c)}
-        links = ctx.links(KIND)
-        linked_now = set(links)  # (a preview adds planned links to the cache while planning)
-        by_qbo = {lk.qbo_id: lk for lk in links.values()}
-
+        # Links are looked up by id for the records the change feeds name (never every link: a sync
+        # with nothing to do must cost the same at 100 clients and at 100,000).
         since = ctx.cursor(WORK_CURSOR)
         work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
         newest = max((t for t in (stamp(c.updated_at) for c in work_changed) if t), default=None)
@@ -162,6 +160,7 @@ class ClientsTwoWay:
         waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
             (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
         decided = [m.qbo_id for m in decided_unlinked(KIND)]
+        by_qbo = ctx.links_by_qbo(KIND, [*customers, *waiting, *pending, *decided])
         missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
         if missing:
             for c in ctx.qbo.query(ENTITY, where=f"Id IN {quote(sorted(set(missing)))}", order_by="Id"):
@@ -179,7 +178,8 @@ class ClientsTwoWay:
         fresh_ids = {str(c["Id"]) for c in read.records}
         if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
             all_work = {str(c.id): c for c in ctx.work.clients()}
-        unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in links]
+        linked_w = ctx.linked_work_ids(KIND, all_work)
+        unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in linked_w]
         decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
         state = ctx.flow_state(CustomersRun)
         ctx.state.holds.set(KIND, decisions.waiting_work)
@@ -214,14 +214,18 @@ class ClientsTwoWay:
             (Conflict.kind == KIND) & (Conflict.state == "resolved") & (Conflict.applied_at.is_null()))}
         # ... or a QuickBooks write of ours met a concurrent edit there (5010, sync/stale.py): that
         # edit must reach the merge even if no change feed reports the customer again.
-        recheck = {wid for wid, lk in links.items()
-                   if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK) and wid in linked_now}
+        flagged = stale.flagged_for_recheck(KIND)
+        recheck = {wid for wid, lk in flagged.items() if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK)}
+        links = {lk.work_id: lk for lk in by_qbo.values()}
+        # (not a preview's links planned above by this very plan: those pairs are merged already)
+        links.update((w, lk) for w, lk in ctx.load_links(KIND, [*work_by_id, *resolved]).items() if lk.id is not None)
+        links.update((wid, flagged[wid]) for wid in recheck if wid not in links)
         pairs: dict[str, str] = {}
         for qid in customers:
             if qid in by_qbo:
                 pairs[by_qbo[qid].work_id] = qid
         for wid in [*work_by_id, *resolved, *recheck]:
-            if wid in linked_now and wid not in pairs:
+            if wid in links and wid not in pairs:
                 pairs[wid] = links[wid].qbo_id
         # Versions we wrote (or last merged) ourselves are no change: the customers the outbound
         # phase just created, our own updates read back by CDC, clients we just wrote in Work. They
@@ -365,8 +369,8 @@ class ClientsTwoWay:
             # unsaved copy in the preview's cache lets the outbound phase plan exactly as it will then.
             ghost = Link(**{**link.__data__, "synced": {**(link.synced or {}),
                                                         "sent": _sent(client, q_now.get("name") or label)}})
-            ctx.links(KIND)[link.work_id] = ghost
             ghost.fingerprint = outbound_fingerprint(ctx, client)
+            ctx.put_link(ghost)
         return Change(KIND, link.work_id, link.qbo_id, action, reason[:1].upper() + reason[1:], payload=payload,
                       entity=ENTITY, label=label, meta=meta)
 

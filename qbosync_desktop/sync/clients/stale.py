@@ -32,10 +32,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from peewee import SQL
+
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
-from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.links import RECHECK_PATH, RECHECK_SQL, Link
 from qbosync_desktop.store.models.outbox import OutboxEntry
 from qbosync_desktop.sync import audit
 from qbosync_desktop.sync.clients.conflicts import FIELD_LABELS
@@ -49,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 META_KEY = "twoway"
 #: Link.synced["twoway"] flag: a concurrent QuickBooks edit the merge has not seen yet.
 RECHECK = "recheck"
+assert f"$.{META_KEY}.{RECHECK}" == RECHECK_PATH  # the store's partial index finds the flagged links
 #: The run's count and the Observer outcome of a deferred write.
 OUTCOME = "deferred"
 
@@ -214,3 +217,9 @@ class TwoWayCustomerUpdates:
 
 
 POLICY = TwoWayCustomerUpdates()
+
+
+def flagged_for_recheck(kind: str) -> dict[str, Link]:
+    """Links of ``kind`` whose ``synced`` holds the recheck flag, by Work id: one query on a partial
+    index (schema version 102), so the customers phase does not read every link to find the few."""
+    return {lk.work_id: lk for lk in Link.select().where((Link.kind == kind) & SQL(RECHECK_SQL))}

@@ -114,7 +114,11 @@ def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[Record
 
 
 def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> list[R]:
-    """Work records changed since the cursor, plus those with an open problem. Stages the new cursor."""
+    """Work records changed since the cursor, plus those with an open problem. Stages the new cursor.
+
+    Records the list met that did not parse are kept in ``ctx.state.unreadable[kind]`` (the flow turns
+    each into one problem); the cursor moves past them too - their problem keeps them read again
+    until Work changes them (see :func:`changed_since`)."""
     fetched = ctx.state.prefetched.pop(cursor_name, None)
     records: list[R]
     if fetched is not None:
@@ -129,7 +133,13 @@ def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]
         newest_by_id.pop(rec.id, None)
         newest_by_id[rec.id] = rec
     records = list(newest_by_id.values())
-    newest = max((s for s in (stamp(r.updated_at) for r in records) if s), default=None)
+    resource = getattr(lister, "__name__", "").replace("_", "-")
+    take = getattr(ctx.work, "take_unreadable", None)
+    bad = take(resource) if take is not None and resource else []
+    readable = set(newest_by_id)
+    ctx.state.unreadable[kind] = [u for u in bad if u.id not in readable]  # a newer copy parsed: use it
+    stamps = [stamp(r.updated_at) for r in records] + [stamp(u.updated_at) for u in bad if u.updated_at]
+    newest = max((s for s in stamps if s), default=None)
     if newest is not None:
         current = ctx.cursor(cursor_name)
         nxt = after(newest)

@@ -9,6 +9,7 @@ Drafts and rejected invoices are not bills. An edit after sync is a full update 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import ContractorInvoice
@@ -88,6 +89,9 @@ class BillsOut(OutboundFlow[ContractorInvoice]):
 
     def label(self, rec: ContractorInvoice) -> str:
         return f"Contractor invoice {rec.number}"
+
+    def references(self, rec: ContractorInvoice) -> Iterable[tuple[str, str]]:
+        yield "vendor", str(rec.contractor_id)
 
     def screen(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> Change | Leave | None:
         if d.link is None and d.rec.status in NOT_BILLS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -271,6 +272,11 @@ class InvoicesOut(OutboundFlow[Invoice]):
 
     def label(self, rec: Invoice) -> str:
         return f"Invoice {rec.number}"
+
+    def references(self, rec: Invoice) -> Iterable[tuple[str, str]]:
+        yield "client", str(rec.client_id)
+        for line in rec.lines:
+            yield "item", str(line.item_id)
 
     def start(self, ctx: RunContext) -> None:
         self._start = start_date(ctx)

@@ -70,7 +70,7 @@ class ItemsOut(OutboundFlow[Item]):
 
     def start(self, ctx: RunContext) -> None:
         self._seen: dict[str, str] = {}  # normalised name → Work id, in this plan
-        self._linked_qbo = {lk.qbo_id for lk in ctx.links(self.kind).values()}
+        self._linked_qbo: set[str] | None = None  # read when an unlinked item's name is looked up
         self._keep = keep.stored()
 
     def screen(self, ctx: RunContext, d: Draft[Item]) -> Change | Leave | None:
@@ -93,7 +93,9 @@ class ItemsOut(OutboundFlow[Item]):
         """An unlinked item whose name QBO already has updates that item instead of a duplicate."""
         if d.link is None:
             found = qbo_items(ctx).get(normalise(d.label))
-            if found is not None and str(found.get("Id")) not in self._linked_qbo:
+            if found is not None and self._linked_qbo is None:
+                self._linked_qbo = set(ctx.linked_qbo_ids(self.kind))
+            if found is not None and self._linked_qbo is not None and str(found.get("Id")) not in self._linked_qbo:
                 qid = str(found["Id"])
                 self._linked_qbo.add(qid)
                 changes = field_changes(found, d.body)

@@ -25,15 +25,16 @@ record is labelled (:meth:`label`) and turned into a body (:meth:`body`), its :m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from qbosync_desktop.connectors.work.models import Record
-from qbosync_desktop.core.errors import QboSyncError
+from qbosync_desktop.connectors.work.models import Record, Unreadable
+from qbosync_desktop.core.errors import QboSyncError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import outbox
+from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import (
     Lister,
     fail,
@@ -41,6 +42,7 @@ from qbosync_desktop.sync.flows.base import (
     prefetch,
     read_changed,
     skip,
+    stamp,
     unchanged,
     write_change,
 )
@@ -122,6 +124,11 @@ class OutboundFlow(Generic[R]):
     def start(self, ctx: RunContext) -> None:
         """Called once before the loop (per-plan state: a start date, names seen so far)."""
 
+    def references(self, rec: R) -> Iterable[tuple[str, str]]:
+        """The (kind, Work id) of the records this one refers to (an invoice's client and items): their
+        links are looked up for a whole chunk of records with one query per kind."""
+        return ()
+
     def screen(self, ctx: RunContext, d: Draft[R]) -> Change | Leave | None:
         """Before the body: a change that decides the record, :data:`LEAVE`, or None to go on."""
         return None
@@ -202,12 +209,49 @@ class OutboundFlow(Generic[R]):
             return self.fail(d, verdict, qbo_id=d.qbo_id)
         return self.write(ctx, d)
 
-    def iter_plan(self, ctx: RunContext, records: list[R]) -> Iterator[Change]:
+    def unreadable_problem(self, ctx: RunContext, u: Unreadable) -> Change | None:
+        """A record Work sent that did not parse: one planned failure naming the record, the field and
+        the value (None when its problem is already open for this very version: nothing to repeat)."""
+        word = self.kind.replace("_", " ")
+        who = f"{word} {u.number}" if u.number else (f"{word} “{u.name}”" if u.name else f"a {word}")
+        where = f" (Work id {u.id})" if u.id else ""
+        value = "missing" if u.value is None else repr(u.value)
+        problem = WorkRecordUnreadable(
+            f"The {who}{where} has a value the sync cannot read: {u.field} is {value} ({u.reason}). "
+            f"It was not sent to QuickBooks; everything else syncs.",
+            title=f"{word.capitalize()} with an unreadable {u.field} in Work",
+            hint=f"Open the {who} in Work and correct its {u.field}; it syncs by itself once it is saved there.",
+            details={"resource": u.resource, "work_id": u.id, "number": u.number, "field": u.field,
+                     "value": None if u.value is None else str(u.value)[:200], "reason": u.reason,
+                     "work_version": u.version})
+        fp = fingerprint({"unreadable": u.resource, "version": u.version, "updated_at": stamp(u.updated_at),
+                          "field": u.field, "value": None if u.value is None else str(u.value)})
+        work_id = u.id or f"(no id) {u.number or ''}".strip()
+        open_now = ctx.open_problems(self.kind).get(work_id)
+        if open_now is not None and (open_now.details or {}).get("fingerprint") == fp:
+            return None
+        meta: JsonObject = {"work_updated_at": stamp(u.updated_at), "work_version": u.version, "fingerprint": fp}
+        return Change(self.kind, work_id, None, "fail", problem.message, problem=problem, entity=self.entity,
+                      label=who[0].upper() + who[1:], meta=meta)
+
+    def iter_plan(self, ctx: RunContext, records: Iterable[R]) -> Iterator[Change]:
         self.start(ctx)
-        for rec in records:
-            ch = self.plan_record(ctx, rec)
-            if ch is not None:
-                yield ch
+        for u in ctx.state.unreadable.pop(self.kind, []):
+            bad = self.unreadable_problem(ctx, u)
+            if bad is not None:
+                yield bad
+        for chunk in _chunks(records, LOOKUP_CHUNK):
+            ctx.load_links(self.kind, (rec.id for rec in chunk))  # one query for the chunk's links
+            refs: dict[str, set[str]] = {}
+            for rec in chunk:
+                for kind, ref in self.references(rec):
+                    refs.setdefault(kind, set()).add(str(ref))
+            for kind, ids in refs.items():
+                ctx.load_links(kind, ids)
+            for rec in chunk:
+                ch = self.plan_record(ctx, rec)
+                if ch is not None:
+                    yield ch
 
     # -- the Phase protocol, and the run's prefetch and stream hooks ----------------------------------
     def prefetch(self, ctx: RunContext) -> None:
@@ -228,18 +272,39 @@ class OutboundFlow(Generic[R]):
         """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
         as soon as its 30 changes are planned. Returns how many changes there were."""
         records = self.records(ctx)
-        changes: list[Change] = []
+        total, planned = len(records), [0]
 
-        def planned() -> Iterator[Change]:
-            for ch in self.iter_plan(ctx, records):
-                changes.append(ch)
+        def changes() -> Iterator[Change]:
+            # Nothing of a planned record is kept here: its Work record is let go as it is planned
+            # and its change once it is sent (a run's memory must not grow with the company).
+            for ch in self.iter_plan(ctx, _drain(records)):
+                planned[0] += 1
                 yield ch
 
-        outbox.apply_changes(ctx, self.name, planned(), total=len(records))
-        return len(changes)
+        outbox.apply_changes(ctx, self.name, changes(),
+                             total=total + len(ctx.state.unreadable.get(self.kind, [])))
+        return planned[0]
 
 
 def _raised_after_sending(problem: Problem, fp: str) -> bool:
     """True when the problem was opened by the check after sending exactly this body."""
     details = problem.details or {}
     return bool(details.get("sent")) and details.get("fingerprint") == fp
+
+
+def _drain(records: list[R]) -> Iterator[R]:
+    """Yield the records in order, letting go of each one (the list is emptied)."""
+    records.reverse()
+    while records:
+        yield records.pop()
+
+
+def _chunks(records: Iterable[R], size: int) -> Iterator[list[R]]:
+    chunk: list[R] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -36,7 +36,10 @@ ENTITY_LABELS: dict[str, str] = {
     "sites": "Sites (onboarding only)",
     "items": "Items",
     "invoices": "Invoices",
+    "credit_notes": "Credit notes",
     "payments": "Payments",
+    "credit_applications": "Credits applied to invoices",
+    "refunds": "Refunds",
     "vendors": "Contractors (vendors)",
     "bills": "Contractor bills",
 }
@@ -48,10 +51,11 @@ ACTION_LABELS: dict[str, str] = {
     "link": "to link (already in both)",
     "update": "to update",
     "void": "to void in QuickBooks",
+    "delete": "to delete in QuickBooks (voided in Work)",
     "fail": "will fail",
     "skip": "left as they are",
 }
-ACTION_ORDER = ("create", "import", "link", "update", "void", "fail", "skip")
+ACTION_ORDER = ("create", "import", "link", "update", "void", "delete", "fail", "skip")
 
 
 def entity_label(name: str) -> str:

@@ -83,6 +83,16 @@ def _stored(kind: str) -> list[MatchProposal]:
     return list(MatchProposal.select().where(MatchProposal.kind == kind).order_by(MatchProposal.id))
 
 
+def _linked(kind: str, column: Any, ids: set[str]) -> set[str]:
+    """Those of ``ids`` that have a link of ``kind`` in ``column`` (Link.work_id or Link.qbo_id)."""
+    found: set[str] = set()
+    wanted = sorted(ids)
+    for i in range(0, len(wanted), 500):
+        found.update(str(getattr(lk, column.name)) for lk in
+                     Link.select(column).where((Link.kind == kind) & column.in_(wanted[i:i + 500])))
+    return found
+
+
 def decide(
     kind: str,
     work: Iterable[Candidate],
@@ -91,13 +101,15 @@ def decide(
     fresh: bool,
 ) -> Decisions:
     """Combine stored decisions with (when ``fresh``) new proposals among unlinked records."""
-    links = list(Link.select(Link.work_id, Link.qbo_id).where(Link.kind == kind))
-    linked_w = {lk.work_id for lk in links}
-    linked_q = {lk.qbo_id for lk in links}
+    work, qbo = list(work), list(qbo)
+    stored = _stored(kind)
+    # Which of the records in question are linked, looked up by id (not every link of the kind: the
+    # customers phase decides on every run, and its cost must follow the change, not the company).
+    linked_w = _linked(kind, Link.work_id, {w.id for w in work} | {m.work_id for m in stored})
+    linked_q = _linked(kind, Link.qbo_id, {q.id for q in qbo} | {m.qbo_id for m in stored})
     work = [w for w in work if w.id not in linked_w]
     qbo = [q for q in qbo if q.id not in linked_q]
     out = Decisions()
-    stored = _stored(kind)
     known_pairs = {(m.work_id, m.qbo_id) for m in stored}
     taken_w: set[str] = set(linked_w)
     taken_q: set[str] = set(linked_q)

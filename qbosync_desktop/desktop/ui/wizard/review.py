@@ -40,7 +40,7 @@ from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.text import heading
 from qbosync_desktop.sync.clients import settle
-from qbosync_desktop.sync.onboarding.preview import existing_changes, value_text
+from qbosync_desktop.sync.onboarding.preview import entity_label, existing_changes, value_text
 
 ACTION_WORDS = {
     "create": "will be created",
@@ -49,9 +49,10 @@ ACTION_WORDS = {
     "import": "will be brought into Work",
     "skip": "will be skipped",
     "void": "will be voided",
+    "delete": "will be deleted (voided in Work; QuickBooks cannot void it)",
     "fail": "will fail",
 }
-ACTION_ORDER = ("create", "link", "update", "import", "void", "skip", "fail")
+ACTION_ORDER = ("create", "link", "update", "import", "void", "delete", "skip", "fail")
 
 
 class ReviewPage(QWizardPage):
@@ -214,7 +215,7 @@ class ReviewPage(QWizardPage):
             for ch in changes:
                 by_action[ch.action].append(ch)
             parts = [f"{len(by_action[a])} {a if a != 'fail' else 'will fail'}" for a in ACTION_ORDER if by_action[a]]
-            top = QTreeWidgetItem([f"{entity.capitalize()} — " + (", ".join(parts) or self.tr("nothing to do")), ""])
+            top = QTreeWidgetItem([f"{entity_label(entity)} — " + (", ".join(parts) or self.tr("nothing to do")), ""])
             top.setData(0, Qt.ItemDataRole.UserRole, entity)
             font = top.font(0)
             font.setBold(True)

@@ -1,0 +1,110 @@
+"""Work refunds → QBO refund receipts (issue 14).
+
+A refund is money paid back against one payment or one credit note. It becomes a ``RefundReceipt``
+for the client's customer: one line of the amount (QuickBooks needs an item on every line: the
+:func:`~qbosync_desktop.sync.flows.credits.plain_item`), paid from the Payments deposit account
+(``DepositToAccountRef`` = the "Deposit to" account chosen for payments: the money goes back out
+of the account it came into). QuickBooks does not link a refund receipt to a payment or a credit
+memo; the private note names what it refunds.
+
+A refund larger than its payment (or credit note) is one problem, never sent. A refund voided in
+Work: never synced → a counted skip; synced → its refund receipt is deleted (QuickBooks cannot void
+one).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qbosync_desktop.connectors.work.models import Refund
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError
+from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.sync.flows.base import Lister, iso_date, missing_reference, money
+from qbosync_desktop.sync.flows.credits import VOID, amount_line, deleted, no_plain_item, plain_item
+from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
+from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.proof import Written, state
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.sync.context import RunContext
+    from qbosync_desktop.sync.protocols import WorkApi
+
+CURSOR = "work.refunds"
+#: QBO PaymentRefNum holds at most 21 characters
+MAX_REF = 21
+
+
+def refund_body(ctx: RunContext, rec: Refund) -> JsonObject:
+    against = (f"payment {rec.payment_id}" if rec.payment_id else f"credit note {rec.credit_note_id}")
+    body: JsonObject = {
+        "CustomerRef": {"value": ctx.qbo_id("client", rec.client_id) or "planned"},
+        "TxnDate": iso_date(rec.date),
+        "DepositToAccountRef": {"value": str(ctx.settings.deposit_account)},
+        "Line": [amount_line(plain_item(ctx), rec.amount, f"Refund ({rec.method})")],
+        "PrivateNote": f"Refund against Work {against}" + (f", reference {rec.reference}" if rec.reference else ""),
+    }
+    if rec.reference and len(rec.reference) <= MAX_REF:
+        body["PaymentRefNum"] = rec.reference
+    return body
+
+
+def too_large(label: str, amount: float, what: str, limit: float) -> QboValidationError:
+    return QboValidationError(
+        f"The {label} is {amount:.2f}, more than its {what} ({limit:.2f}). Money cannot be paid back beyond "
+        "what was received or credited, so it was not sent to QuickBooks.",
+        title=f"Refund larger than its {what}",
+        hint=f"Correct the refund's amount (or the {what}) in Work; it then syncs by itself.",
+        details={"rule": f"a refund may not exceed its {what}", "refund": f"{amount:.2f}", what: f"{limit:.2f}"},
+    )
+
+
+class RefundsOut(OutboundFlow[Refund]):
+    name = "refunds"
+    kind = "refund"
+    entity = "RefundReceipt"
+    cursor = CURSOR
+    full_update = True
+    reason_create = "new refund"
+    reason_update = "refund changed in Work"
+
+    def work_list(self, work: WorkApi) -> Lister[Refund]:
+        return work.refunds
+
+    def label(self, rec: Refund) -> str:
+        return f"Refund of {money(rec.amount):.2f} on {rec.date}"
+
+    def screen(self, ctx: RunContext, d: Draft[Refund]) -> Change | Leave | None:
+        if d.rec.status != "void":
+            return None
+        if d.link is None:
+            return self.skip(ctx, d, "voided in Work before it was synced")
+        if d.link.fingerprint == VOID:
+            return LEAVE
+        return deleted(self.kind, self.entity, d, "refund voided in Work: the refund receipt is deleted "
+                       "(QuickBooks cannot void one)")
+
+    def body(self, ctx: RunContext, d: Draft[Refund]) -> JsonObject:
+        return refund_body(ctx, d.rec)
+
+    def check(self, ctx: RunContext, d: Draft[Refund]) -> QboSyncError | None:
+        rec = d.rec
+        if not ctx.will_exist("client", rec.client_id):
+            return missing_reference(ctx, "refund", d.label, "client", str(rec.client_id))
+        amount = money(rec.amount)
+        if rec.payment_id:
+            paid = ctx.work.get_payment(rec.payment_id)
+            if amount > money(paid.amount) + 0.004:
+                return too_large(d.label, amount, "payment", money(paid.amount))
+        elif rec.credit_note_id:
+            credit = ctx.work.get_credit_note(rec.credit_note_id)
+            if amount > money(credit.amount) + 0.004:
+                return too_large(d.label, amount, "credit note", money(credit.amount))
+        if plain_item(ctx) is None:
+            return no_plain_item("refund", d.label)
+        state(ctx).totals.append(Written(self.kind, d.work_id, d.label, f"{amount:.2f}"))
+        return None
+
+
+def phase(ctx: RunContext) -> RefundsOut | None:
+    s = ctx.settings
+    return RefundsOut() if s.payments and s.invoices else None
