@@ -97,7 +97,8 @@ class PaymentsOut(OutboundFlow[Payment]):
 
     def records(self, ctx: RunContext) -> list[Payment]:
         recs = super().records(ctx)
-        self._records = recs
+        # only the invoice ids are kept: the records themselves are let go as they are planned
+        self._invoice_ids = {str(r.invoice_id) for r in recs if not r.is_void and r.invoice_id}
         return recs
 
     def screen(self, ctx: RunContext, d: Draft[Payment]) -> Change | Leave | None:
@@ -175,8 +176,8 @@ class PaymentsOut(OutboundFlow[Payment]):
         if qbo_inv is None:
             return None
         if self._open is None:  # every invoice this run's payments point at, read in one go
-            self._open = dict(qbo_invoices(ctx, {q for r in self._records if not r.is_void
-                                                 and (q := ctx.qbo_id("invoice", r.invoice_id))}))
+            self._open = dict(qbo_invoices(ctx, {q for inv in self._invoice_ids
+                                                 if (q := ctx.qbo_id("invoice", inv))}))
         found = self._open.get(qbo_inv)
         if found is None:
             return None
