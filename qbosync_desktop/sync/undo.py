@@ -61,15 +61,16 @@ from qbosync_desktop.sync.clients import inbound
 from qbosync_desktop.sync.clients import outbound as clients_out
 from qbosync_desktop.sync.clients.fields import FIELDS, qbo_patch, qbo_values, work_patch, work_values
 from qbosync_desktop.sync.engine import Observer, SyncEngine
-from qbosync_desktop.sync.flows import bills, invoices, items, payments, vendors
+from qbosync_desktop.sync.flows import bills, credits, invoices, items, payments, refunds, vendors
 from qbosync_desktop.sync.plan import Change
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
 
 #: Work kinds of QuickBooks transactions (deleted) and names (made inactive), with their entity.
-TRANSACTIONS = {"payment": "Payment", "refund": "RefundReceipt", "refund_receipt": "RefundReceipt",
-                "credit_memo": "CreditMemo", "creditmemo": "CreditMemo", "invoice": "Invoice",
+TRANSACTIONS = {"credit_application": "Payment", "payment": "Payment", "refund": "RefundReceipt",
+                "refund_receipt": "RefundReceipt", "credit_note": "CreditMemo", "credit_memo": "CreditMemo",
+                "creditmemo": "CreditMemo", "invoice": "Invoice",
                 "bill_payment": "BillPayment", "bill": "Bill"}
 NAMES = {"site": "Customer", "client": "Customer", "vendor": "Vendor", "item": "Item"}
 #: Order of the reversing writes: what applies to an invoice before the invoice, sub-customers before
@@ -87,6 +88,9 @@ CURSORS = {
     "item": (items.CURSOR,),
     "invoice": (invoices.CURSOR,),
     "payment": (payments.CURSOR,),
+    "credit_note": (credits.CURSOR,),
+    "credit_application": (credits.APPLIED_CURSOR,),
+    "refund": (refunds.CURSOR,),
     "vendor": (vendors.CURSOR,),
     "bill": (bills.CURSOR,),
 }
