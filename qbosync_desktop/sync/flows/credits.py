@@ -122,12 +122,16 @@ def credit_memo_body(ctx: RunContext, rec: CreditNote) -> JsonObject:
     return body
 
 
-def deleted(kind: str, entity: str, d: Draft[R], reason: str) -> Change:
-    """A delete of a linked QuickBooks record Work voided (QuickBooks cannot void it)."""
+def voided(ctx: RunContext, flow: OutboundFlow[R], d: Draft[R], reason: str) -> Change | Leave:
+    """A record Work voided whose QuickBooks form cannot be voided (a credit memo, a refund receipt):
+    never synced → a counted skip; already deleted → nothing to do; else a delete of the linked record."""
     link = d.link
-    assert link is not None
-    return Change(kind, d.work_id, link.qbo_id, "delete", reason,
-                  {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity=entity, label=d.label,
+    if link is None:
+        return flow.skip(ctx, d, "voided in Work before it was synced")
+    if link.fingerprint == VOID:
+        return LEAVE
+    return Change(flow.kind, d.work_id, link.qbo_id, "delete", reason,
+                  {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity=flow.entity, label=d.label,
                   meta={"fingerprint": VOID, "audit_action": "delete", "work_version": d.rec.version,
                         "work_updated_at": stamp(d.rec.updated_at)})
 
@@ -150,14 +154,10 @@ class CreditNotesOut(OutboundFlow[CreditNote]):
     def screen(self, ctx: RunContext, d: Draft[CreditNote]) -> Change | Leave | None:
         if d.rec.status != "void":
             return None
-        if d.link is None:
-            return self.skip(ctx, d, "voided in Work before it was synced")
-        if d.link.fingerprint == VOID:
-            return LEAVE
-        if d.rec.invoice_id:
+        if d.link is not None and d.link.fingerprint != VOID and d.rec.invoice_id:
             affected(ctx, d.rec.invoice_id)
-        return deleted(self.kind, self.entity, d, "credit note voided in Work: the credit memo is deleted "
-                       "(QuickBooks cannot void one)")
+        return voided(ctx, self, d, "credit note voided in Work: the credit memo is deleted "
+                      "(QuickBooks cannot void one)")
 
     def body(self, ctx: RunContext, d: Draft[CreditNote]) -> JsonObject:
         return credit_memo_body(ctx, d.rec)

@@ -20,8 +20,8 @@ from qbosync_desktop.connectors.work.models import Refund
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import Lister, iso_date, missing_reference, money
-from qbosync_desktop.sync.flows.credits import VOID, amount_line, deleted, no_plain_item, plain_item
-from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
+from qbosync_desktop.sync.flows.credits import amount_line, no_plain_item, plain_item, voided
+from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import Written, state
 
@@ -76,12 +76,8 @@ class RefundsOut(OutboundFlow[Refund]):
     def screen(self, ctx: RunContext, d: Draft[Refund]) -> Change | Leave | None:
         if d.rec.status != "void":
             return None
-        if d.link is None:
-            return self.skip(ctx, d, "voided in Work before it was synced")
-        if d.link.fingerprint == VOID:
-            return LEAVE
-        return deleted(self.kind, self.entity, d, "refund voided in Work: the refund receipt is deleted "
-                       "(QuickBooks cannot void one)")
+        return voided(ctx, self, d, "refund voided in Work: the refund receipt is deleted "
+                      "(QuickBooks cannot void one)")
 
     def body(self, ctx: RunContext, d: Draft[Refund]) -> JsonObject:
         return refund_body(ctx, d.rec)
