@@ -5,27 +5,15 @@ direct call of a slot. Real practice servers, OAuth, engine and database."""
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from qbosync_desktop.desktop.ui.bootstrap import Controller
-from qbosync_desktop.runtime.workspace import Workspace
-
 
 @pytest.fixture
-def controller(qtbot, home, make_practice):
-    ws = Workspace.open(home)
-    args = argparse.Namespace(demo=False, tray=False, home=None, debug=False)
-    c = Controller(QApplication.instance(), args, workspace=ws, practice_factory=lambda _ws: make_practice(),
-                   open_url=lambda url: None, ask_on_close=False)
-    yield c
-    c.shutdown()
-    qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)
-    ws.close()
+def controller(make_controller):
+    return make_controller(demo=False)
 
 
 def key(k: Qt.Key, window: QWidget) -> None:

@@ -3,27 +3,16 @@ enabled integration and the integration window, on the real practice servers, OA
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QWizard
 
-from qbosync_desktop.desktop.ui.bootstrap import Controller
-from qbosync_desktop.runtime.workspace import Workspace
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.runs import Run
 
 
 @pytest.fixture
-def controller(qtbot, home, make_practice):
-    ws = Workspace.open(home)
-    args = argparse.Namespace(demo=True, tray=False, home=None, debug=False)
-    c = Controller(QApplication.instance(), args, workspace=ws, practice_factory=lambda _ws: make_practice(),
-                   open_url=lambda url: None, ask_on_close=False)
-    yield c
-    c.shutdown()
-    qtbot.waitUntil(lambda: not c.session.service.thread.is_alive(), timeout=30_000)
-    ws.close()
+def controller(make_controller):
+    return make_controller(demo=True)
 
 
 @pytest.mark.timeout(240)
