@@ -75,6 +75,15 @@ def scaled_workspace(paths: Any, time_scale: float) -> Any:
     return BenchWorkspace.open(paths)
 
 
+def print_figures(figures: dict[str, Any], *, as_json: bool) -> None:
+    """The bench's figures on stdout: JSON, or one ``name  value`` line each."""
+    if as_json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for k, v in figures.items():
+            print(f"{k:26} {v}")
+
+
 def prepare(ws: Any, practice: Any, *, no_payments: bool = False) -> None:
     """Connect ``ws`` to the practice servers (the real OAuth code path, consent answers itself) and
     save the bench's settings: everything but bills and sites, invoices from 400 days back."""
@@ -214,11 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
         shutil.rmtree(home, ignore_errors=True)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        for k, v in figures.items():
-            print(f"{k:26} {v}")
+    print_figures(figures, as_json=args.json)
     return 0
 
 

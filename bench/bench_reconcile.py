@@ -13,8 +13,6 @@ invoice shows the cost of a difference (one CDC read, one number query).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import shutil
 import sys
 import tempfile
@@ -26,6 +24,8 @@ import keyring
 
 from qbosync_desktop.core.keyring_memory import MemoryKeyring
 from qbosync_desktop.core.paths import set_home
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_initial_sync's helpers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,11 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="qbosync-bench-reconcile-"))
     set_home(home)
 
-    from qbosync_desktop.connectors.qbo.client import QboClient
-    from qbosync_desktop.connectors.qbo.ratelimit import RateLimits
+    from bench_initial_sync import prepare, print_figures, scaled_workspace
+
     from qbosync_desktop.core.paths import get_paths
-    from qbosync_desktop.runtime.practice import connect_practice, practice_settings, start_practice
-    from qbosync_desktop.runtime.workspace import Workspace
+    from qbosync_desktop.runtime.practice import start_practice
     from qbosync_desktop.store.models.links import Link
     from qbosync_desktop.sync import reconcile
     from qbosync_desktop.sync.engine import SyncEngine
@@ -55,29 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                               throttle=True, time_scale=args.time_scale)
     print(f"servers up in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 
-    class BenchWorkspace(Workspace):
-        """The real workspace, with the connector's limiter on the sandbox's time scale."""
-
-        scaled_qbo: QboClient | None = None
-
-        def qbo_client(self) -> QboClient:
-            if self.scaled_qbo is None:
-                conn = self.require_qbo()
-                self.scaled_qbo = QboClient(conn.api_base, conn.realm_id, self._token_manager(conn),
-                                            limits=RateLimits(time_scale=args.time_scale),
-                                            retry_wait_429=60.0 / args.time_scale)
-            return self.scaled_qbo
-
-    ws = BenchWorkspace.open(get_paths())
+    ws = scaled_workspace(get_paths(), args.time_scale)
     try:
-        connect_practice(ws, SimpleNamespace(qbo_config=practice.qbo_config, work_config=practice.work_config),
-                         timeout=30)
-        settings = practice_settings(ws).replace(bills=False, sites=False,
-                                                 start_date=dt.date.today() - dt.timedelta(days=400))
-        if args.no_payments:
-            settings = settings.replace(payments=False)
-        ws.save_settings(settings)
-        ws.mark_enabled()
+        prepare(ws, SimpleNamespace(qbo_config=practice.qbo_config, work_config=practice.work_config),
+                no_payments=args.no_payments)
         t = time.monotonic()
         summary = SyncEngine(ws).run(initial=True)
         print(f"initial sync {summary.state} in {time.monotonic() - t:.1f}s: {summary.counts}", file=sys.stderr)
@@ -106,11 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         ws.close()
         practice.stop()
         shutil.rmtree(home, ignore_errors=True)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        for k, v in figures.items():
-            print(f"{k:26} {v}")
+    print_figures(figures, as_json=args.json)
     return 0
 
 
