@@ -16,8 +16,10 @@ import dataclasses
 import datetime as _dt
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, TypeVar
+
+from qbosync_desktop.core.money import round_cents
 
 R = TypeVar("R", bound="Record")
 
@@ -40,9 +42,6 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def round_cents(value: Decimal) -> Decimal:
-    """Work's one rounding step: half away from zero, to the cent (docs/work-api.md, "Amounts")."""
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _dec(value: Any) -> Decimal:

@@ -6,9 +6,10 @@ reference to an inactive record with 610 "Object Not Found" (its wording is abou
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from qbosync_desktop.core.money import round_cents as to_cents
 from qbosync_desktop.sandbox.qbo.faults import (
     bad_length,
     invalid_character,
@@ -67,7 +68,6 @@ def check_length(value: Any, element: str, limit: int) -> None:
         raise bad_length(element, limit, len(str(value)))
 
 
-CENT = Decimal("0.01")
 
 
 def decimal(value: Any, element: str) -> Decimal:
@@ -81,9 +81,6 @@ def decimal(value: Any, element: str) -> Decimal:
     return number
 
 
-def to_cents(value: Decimal) -> Decimal:
-    """Round to the cent, half away from zero (0.495 -> 0.50): how QBO rounds line amounts and tax."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def money(value: Any, element: str, *, needed: bool = True) -> float:

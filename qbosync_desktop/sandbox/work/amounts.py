@@ -21,10 +21,11 @@ The engine relies on this rule to send QuickBooks the figures Work billed; tests
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-CENT = Decimal("0.01")
+from qbosync_desktop.core.money import round_cents
+
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
@@ -37,9 +38,6 @@ class AmountError(ValueError):
         self.field = field
 
 
-def round_cents(value: Decimal) -> Decimal:
-    """R(x): half away from zero, to the cent."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def line_amount(quantity: Any, unit_price: Any) -> Decimal:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from qbosync_desktop.connectors.work.models import Record
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.core.money import round_cents
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync.context import NameIndex
@@ -33,7 +34,6 @@ from qbosync_desktop.sync.rules.names import check_name, clean, collision_proble
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
 
-CENT = Decimal("0.01")
 
 #: A Work list method (a bound method of the Work client, e.g. ``work.invoices``): called with no
 #: argument for everything, or ``updated_since=<cursor>`` for what changed since.
@@ -43,7 +43,7 @@ Lister = Callable[..., Iterable[R]]
 
 def money(value: object) -> float:
     """QBO amounts are JSON numbers; Work sends decimal strings. Round half up to cents first."""
-    return float(Decimal(str(value or 0)).quantize(CENT, rounding=ROUND_HALF_UP))
+    return float(round_cents(Decimal(str(value or 0))))
 
 
 def qty(value: object) -> float:

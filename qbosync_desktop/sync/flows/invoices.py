@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from qbosync_desktop.connectors.work.models import Discount, Invoice
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.core.money import CENT
 from qbosync_desktop.sync.flows.base import (
     Lister,
     doc_number_problem,
@@ -171,7 +172,7 @@ def has_books_fields(rec: Invoice) -> bool:
 
 def _price(value: Decimal) -> float | int:
     """A unit price as before issue 14 (to the cent) when it has no more decimals, else as Work has it."""
-    if value == value.quantize(amounts.CENT):
+    if value == value.quantize(CENT):
         return money(value)
     return qty(value)
 

@@ -20,20 +20,17 @@ the rules in words; this module is them made precise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from qbosync_desktop.core.errors import QboValidationError
+from qbosync_desktop.core.money import round_cents as cents
 
-CENT = Decimal("0.01")
 ZERO = Decimal(0)
 #: QuickBooks keeps quantities and unit prices to 7 decimals (docs/qbo-sandbox.md "Line amounts").
 QBO_DECIMALS = 7
 
 
 
-def cents(value: Decimal) -> Decimal:
-    """R: to the cent, half away from zero (Work's and QuickBooks' rounding)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _decimals(value: Decimal) -> int:
