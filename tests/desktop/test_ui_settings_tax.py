@@ -24,7 +24,8 @@ CA = TaxSetup(country="CA", rates={"tr_1": "Denver", "tr_2": "Boulder"},
 def _form(qtbot, chart, facts):
     f = SyncSettingsForm(load_accounts=lambda: chart, load_work=lambda: facts)
     qtbot.addWidget(f)
-    qtbot.waitUntil(lambda: not f.loading and f.income_account.loaded, timeout=5000)
+    # the accounts and the Work facts load on two background tasks: wait for both
+    qtbot.waitUntil(lambda: not f.loading and f.income_account.loaded and f._work is not None, timeout=5000)
     return f
 
 
