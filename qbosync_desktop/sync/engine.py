@@ -52,6 +52,7 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
+from qbosync_desktop.sync import skips as skips_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
@@ -98,6 +99,8 @@ class RunSummary:
     state: str
     kind: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: records left out on purpose, phase → reason → count (:mod:`qbosync_desktop.sync.skips`)
+    skips: dict[str, dict[str, int]] = field(default_factory=dict)
     open_problems: int = 0
     #: changes that wait for the person's decision ("ask me" conflicts still open), counted in every
     #: run so a two-way client never stops silently (issue 15)
@@ -118,6 +121,8 @@ class RunSummary:
             "state": self.state,
             "kind": self.kind,
             "counts": self.counts,
+            "skips": self.skips,
+            "skipped": skips_mod.run_text(self.skips),
             "open_problems": self.open_problems,
             "open_conflicts": self.open_conflicts,
             "qbo_requests": self.qbo_requests,
@@ -322,6 +327,7 @@ class SyncEngine:
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts
+        run.skips = ctx.skips
         run.qbo_requests = ctx.qbo_requests
         run.error = error
         try:
@@ -342,6 +348,7 @@ class SyncEngine:
             state=state,
             kind=run.kind,
             counts=ctx.counts,
+            skips=ctx.skips,
             open_problems=Problem.select().where(Problem.state == "open").count(),
             open_conflicts=conflicts_mod.open_count(),
             qbo_requests=ctx.qbo_requests,

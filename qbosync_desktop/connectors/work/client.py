@@ -227,7 +227,9 @@ class WorkClient:
             raise WorkRecordUnreadable(
                 f"The {RESOURCES[resource][1]} {u.number or record_id} has a value the sync cannot read: "
                 f"{u.field} is {'missing' if u.value is None else repr(u.value)} ({u.reason}).",
-                details={"work_id": record_id, "field": u.field, "reason": u.reason}) from None
+                details={"resource": resource, "work_id": record_id, "number": u.number, "name": u.name,
+                         "field": u.field, "value": None if u.value is None else str(u.value)[:200],
+                         "reason": u.reason, "work_version": u.version}) from None
 
     # -- typed reads ------------------------------------------------------------------------------
     def clients(self, updated_since: datetime | str | None = None) -> Iterator[Client]:
