@@ -267,9 +267,11 @@ class RunContext:
         bucket = self.counts.setdefault(entity, {})
         bucket[outcome] = bucket.get(outcome, 0) + n
 
-    def count_skip(self, entity: str, reason: str | None, outcome: str = "skipped") -> None:
-        """One record left out on purpose: counted under ``outcome`` and under its reason."""
-        self.count(entity, outcome)
+    def count_skip(self, entity: str, reason: str | None, outcome: str | None = "skipped") -> None:
+        """One record left out on purpose: counted under its reason, and under ``outcome`` unless None
+        (a record waiting for match review is a state, not something this run did)."""
+        if outcome is not None:
+            self.count(entity, outcome)
         bucket = self.skips.setdefault(entity, {})
         key = skips.known(reason)
         bucket[key] = bucket.get(key, 0) + 1

@@ -608,8 +608,7 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                     ctx.count_skip(phase, "held", "held")
                     after.append(_Recorded(phase, ch.work_id, "held", ch.reason))
                 elif ch.meta.get("waiting"):  # match review has not decided: counted on every run
-                    ctx.count_skip(phase, "match_review", "waiting")
-                    after.append(_Recorded(phase, ch.work_id, "waiting", ch.reason))
+                    ctx.count_skip(phase, "match_review", None)
                 elif ch.meta.get("audit", False):
                     audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
                     ctx.count_skip(phase, ch.meta.get("skip_reason"))

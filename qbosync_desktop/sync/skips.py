@@ -8,7 +8,9 @@ out and which of the two it is.
 A skip is counted when it happens, not again while nothing changes: a draft invoice is counted in
 the run that first reads it (or reads it again because it changed), like its "skip" audit row. Two
 reasons are states rather than events and are counted in every run they hold: ``held`` (an undo
-holds the record back) and ``match_review`` (a proposed match waits for the person's decision).
+holds the record back; also the run's "held" outcome) and ``match_review`` (a proposed match waits
+for the person's decision; only here, not among the outcomes, since the run did nothing to it - the
+Matches tab and ``qbosync matches`` list them).
 
 Plain words for the summary come from :func:`describe`: "12 drafts skipped".
 """

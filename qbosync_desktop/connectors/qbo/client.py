@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
@@ -111,6 +112,71 @@ def _pick(body: Mapping[str, Any], entity: str) -> Any:
         if k.lower() == low:
             return v
     return None
+
+
+#: amounts a record read from QuickBooks must carry as numbers when it has them
+NUMERIC_FIELDS = ("TotalAmt", "Balance")
+
+
+def _unexpected(message: str, **details: Any) -> errors.QboUnexpectedAnswer:
+    return errors.QboUnexpectedAnswer(message, details={k: v for k, v in details.items() if v is not None})
+
+
+def _who(entity: str, row: Mapping[str, Any]) -> str:
+    """A record as a person finds it in QuickBooks: its name or number, and its Id."""
+    name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+    rid = row.get("Id")
+    return " ".join(p for p in (entity, f"“{name}”" if name else None,
+                                f"(Id {rid})" if rid not in (None, "") else "without an Id") if p)
+
+
+def checked_rows(entity: str, container: Any, *, where: str) -> list[dict[str, Any]]:
+    """The ``entity`` records of one answer, each checked for the shape the sync relies on: a JSON
+    object with an Id, a SyncToken (deleted CDC entries excepted) and numeric amounts. Anything else
+    is :class:`~qbosync_desktop.core.errors.QboUnexpectedAnswer` naming the record, the field and
+    the value - the run stops with that clear message rather than crash on it or skip it silently."""
+    rows = _pick(container, entity) if isinstance(container, Mapping) else None
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        raise _unexpected(f"QuickBooks sent the {entity} records of {where} as a {type(rows).__name__}, not a list.",
+                          entity=entity, where=where)
+    for row in rows:
+        if not isinstance(row, dict):
+            raise _unexpected(f"QuickBooks sent a {entity} record of {where} as a {type(row).__name__}, not an object.",
+                              entity=entity, where=where)
+        if row.get("Id") in (None, ""):
+            raise _unexpected(f"QuickBooks sent the {_who(entity, row)} in {where} without its Id.",
+                              entity=entity, where=where, field="Id")
+        deleted = str(row.get("status", "")).lower() == "deleted"
+        if not deleted and row.get("SyncToken") in (None, "") and entity not in NO_SYNC_TOKEN:
+            raise _unexpected(f"QuickBooks sent the {_who(entity, row)} in {where} without its SyncToken.",
+                              entity=entity, where=where, id=str(row.get("Id")), field="SyncToken")
+        for field_name in NUMERIC_FIELDS:
+            value = row.get(field_name)
+            if value is not None and not _is_number(value):
+                raise _unexpected(
+                    f"QuickBooks sent the {_who(entity, row)} in {where} with {field_name} {value!r}, which is "
+                    "not a number.", entity=entity, where=where, id=str(row.get("Id")), field=field_name,
+                    value=str(value)[:200])
+    return rows
+
+
+#: entities whose records carry no SyncToken (read-only reports of QuickBooks' lists)
+NO_SYNC_TOKEN: frozenset[str] = frozenset()
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, str):
+        try:
+            return Decimal(value).is_finite()
+        except (ArithmeticError, ValueError):
+            return False
+    return False
 
 
 def _context(entity: str, body: Mapping[str, Any] | str | None) -> dict[str, Any]:
@@ -285,8 +351,13 @@ class QboClient:
                 except ValueError:
                     body = None
                 if not isinstance(body, dict):
-                    failure = errors.ServerError(
-                        "QuickBooks sent an answer the app could not read.", status=status, intuit_tid=tid
+                    # A 2xx that is not a JSON object: a proxy's page, a truncated body. Not a
+                    # temporary problem (retrying reads the same thing) and never guessed around.
+                    raise errors.QboUnexpectedAnswer(
+                        f"QuickBooks answered {method} {path} with something that is not a JSON object, so "
+                        "the sync stopped before using it.",
+                        status=status, intuit_tid=tid,
+                        details={"path": path, "content_type": resp.headers.get("Content-Type")},
                     )
                 else:
                     fault = fault_in_payload(body)
@@ -343,7 +414,11 @@ class QboClient:
         start = 1
         while True:
             body = self.query_raw(select.page(start, page_size))
-            rows = _pick(body.get("QueryResponse") or {}, entity) or []
+            found = body.get("QueryResponse")
+            if not isinstance(found, dict):
+                raise _unexpected(f"QuickBooks answered a query of {entity} records without a QueryResponse.",
+                                  entity=entity, keys=", ".join(sorted(map(str, body))[:10]))
+            rows = checked_rows(entity, found, where=f"a query of {entity} records")
             yield from rows
             if len(rows) < page_size:
                 return
@@ -351,11 +426,20 @@ class QboClient:
 
     def count(self, entity: str, where: str | None = None) -> int:
         body = self.query_raw(Select(entity, count=True).where_raw(where).sql())
-        return int((body.get("QueryResponse") or {}).get("totalCount", 0))
+        found = body.get("QueryResponse")
+        total = found.get("totalCount", 0) if isinstance(found, dict) else None
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise _unexpected(f"QuickBooks answered a count of {entity} records without a number.",
+                              entity=entity, value=str(total)[:200])
+        return total
 
     def get(self, entity: str, id: str) -> dict[str, Any]:
         body = self.request("GET", f"{entity.lower()}/{id}", context={"entity": entity})
-        obj: dict[str, Any] = _pick(body, entity)
+        obj = _pick(body, entity)
+        where = f"the read of {entity} {id}"
+        if not isinstance(obj, dict):
+            raise _unexpected(f"QuickBooks answered {where} without the record.", entity=entity, id=str(id))
+        checked_rows(entity, {entity: [obj]}, where=where)
         return obj
 
     def company_info(self) -> dict[str, Any]:
@@ -485,12 +569,20 @@ class QboClient:
             "GET", "cdc", params={"entities": ",".join(entities), "changedSince": since.isoformat(timespec="seconds")}
         )
         out: dict[str, list[dict[str, Any]]] = {e: [] for e in entities}
-        for block in body.get("CDCResponse") or []:
-            for qr in block.get("QueryResponse") or []:
+        blocks = body.get("CDCResponse")
+        where = "the change feed (CDC)"
+        if not isinstance(blocks, list):
+            # Without it the sync would take "nothing changed" and move its cursor past real changes.
+            raise _unexpected(f"QuickBooks answered {where} without a CDCResponse list.",
+                              keys=", ".join(sorted(map(str, body))[:10]))
+        for block in blocks:
+            # (a block without a QueryResponse holds no changes; one of another shape is not guessed at)
+            answers = block.get("QueryResponse", []) if isinstance(block, dict) else None
+            if not isinstance(answers, list) or not all(isinstance(qr, dict) for qr in answers):
+                raise _unexpected(f"QuickBooks answered {where} with a block that is not a QueryResponse list.")
+            for qr in answers:
                 for e in entities:
-                    rows = _pick(qr, e)
-                    if rows:
-                        out[e].extend(rows)
+                    out[e].extend(checked_rows(e, qr, where=where))
         return out
 
     def cdc_once(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
