@@ -246,6 +246,15 @@ class QboUnexpectedAnswer(QuickBooksError):
     fatal = True
 
 
+class QboRecordUnreadable(QuickBooksError):
+    """One record in a QuickBooks read lacked what the sync relies on (its SyncToken, a numeric
+    amount): a problem of that record alone; every other record syncs (issue 16)."""
+
+    title = "A QuickBooks record the sync cannot read"
+    hint = ("Open the record in QuickBooks and save it again; the sync reads it again when it changes. "
+            "If it keeps happening, send the Details to support.")
+
+
 class QueryError(QuickBooksError):
     """4000: a query did not parse. Always our bug, never the user's."""
 

@@ -52,6 +52,7 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
+from qbosync_desktop.sync import qbo_reads
 from qbosync_desktop.sync import skips as skips_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RunContext
@@ -280,6 +281,7 @@ class SyncEngine:
                     started += 1
 
             read_ahead(PREFETCH_AHEAD + 1)
+            qbo_reads.watch(ctx)
             outbox_mod.replay_unfinished(ctx)
             outbox_mod.prune()
             for phase in phases:
@@ -302,8 +304,10 @@ class SyncEngine:
                 log.info("Run %s phase %s: %d changes, plan %.2fs, apply %.2fs", run.id, phase.name, n,
                          t_apply - t_plan, time.monotonic() - t_apply)
                 observer.phase(phase.name, n, n)
+                qbo_reads.record(ctx, phase.name)  # QuickBooks records its reads set aside: one problem each
                 self._commit_or_drop_cursors(ctx)
             self._settle(ctx, phases)
+            qbo_reads.record(ctx, phases[-1].name if phases else "run")
         except Cancelled as exc:
             state, error = "cancelled", exc.to_dict()
         except QboSyncError as exc:

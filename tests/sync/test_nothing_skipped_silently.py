@@ -142,33 +142,55 @@ def test_a_quickbooks_answer_in_an_unexpected_form_is_a_clear_problem(configured
     assert error["title"] == "QuickBooks answered in an unexpected form" and "CDCResponse" in error["message"]
     assert "temporary" not in json.dumps(error).lower() and "Traceback" not in json.dumps(out)
 
-    # a record without its SyncToken is named, with the field
-    def odd_customer(body: dict[str, Any]) -> dict[str, Any]:
-        body["CDCResponse"][0]["QueryResponse"].append({"Customer": [{"Id": "9999", "DisplayName": "Odd Shape Co"}]})
+    # one customer without its SyncToken in the change feed: one problem naming it, the rest syncs
+    customers = list(ws.qbo_client().query("Customer", where="Active IN (true, false)", order_by="Id"))
+    odd, other = customers[0], customers[1]
+    practice.qbo.user.update_customer(odd["Id"], Notes="edited in QuickBooks")
+    practice.qbo.user.update_customer(other["Id"], Notes="edited in QuickBooks too")
+
+    def no_sync_token(body: dict[str, Any]) -> dict[str, Any]:
+        for qr in body["CDCResponse"][0]["QueryResponse"]:
+            for row in qr.get("Customer") or []:
+                if row["Id"] == odd["Id"]:
+                    row.pop("SyncToken")
         return body
 
-    practice.qbo.answer_next("cdc", transform=odd_customer)
+    practice.qbo.answer_next("cdc", transform=no_sync_token)
     code, out = _sync_json(capsys)
-    assert code == 4 and "Odd Shape Co" in out["error"]["message"] and "SyncToken" in out["error"]["message"]
+    assert out["run"]["state"] == "done" and code == 1, out
+    found = [p for p in problems.open_problems() if p["work_id"] == f"qbo:{odd['Id']}"]
+    assert len(found) == 1 and found[0]["kind"] == "client"
+    assert odd["DisplayName"] in found[0]["message"] and "SyncToken" in found[0]["message"]
+    assert found[0]["details"]["field"] == "SyncToken" and found[0]["hint"]
+    assert out["run"]["counts"]["customers"]["failed"] == 1
 
-    # a non-numeric TotalAmt and a query without QueryResponse, read by the connector
+    # read again in good shape (the customers phase re-reads it): the problem closes by itself
+    code, out = _sync_json(capsys)
+    assert out["run"]["state"] == "done"
+    assert not [p for p in problems.open_problems() if p["work_id"] == f"qbo:{odd['Id']}"]
+
+    # the connector: a non-numeric TotalAmt is set aside and named, the other invoices read on
     qbo = ws.qbo_client()
+    invoices = list(qbo.query("Invoice"))
 
     def odd_total(body: dict[str, Any]) -> dict[str, Any]:
         body["QueryResponse"]["Invoice"][0]["TotalAmt"] = "lots"
         return body
 
     practice.qbo.answer_next("query", transform=odd_total)
-    with pytest.raises(QboUnexpectedAnswer) as caught:
-        list(qbo.query("Invoice"))
-    assert "TotalAmt" in caught.value.message and "'lots'" in caught.value.message
-    assert not caught.value.transient
+    read = list(qbo.query("Invoice"))
+    assert len(read) == len(invoices) - 1
+    (aside,) = qbo.take_unreadable()
+    assert (aside.entity, aside.id, aside.field, aside.value) == ("Invoice", invoices[0]["Id"], "TotalAmt", "lots")
+
+    # a web page where a query answer belongs: a clear error at once, not retried as if temporary
     practice.qbo.answer_next("query", body="<html><body>Sign in to the proxy</body></html>",
                              content_type="text/html")
     before = practice.qbo.stats["requests"]
-    with pytest.raises(QboUnexpectedAnswer):
+    with pytest.raises(QboUnexpectedAnswer) as caught:
         list(qbo.query("Invoice"))
-    assert practice.qbo.stats["requests"] == before + 1  # not retried as if it were temporary
+    assert not caught.value.transient and "not a JSON object" in caught.value.message
+    assert practice.qbo.stats["requests"] == before + 1
 
     # and afterwards the sync carries on normally
     code, out = _sync_json(capsys)
