@@ -213,3 +213,24 @@ def test_a_work_answer_that_is_not_a_list_is_a_clear_problem(configured_workspac
     assert "temporary" not in json.dumps(error).lower()
     assert "Work address" in error["hint"]
     practice.work.clear_faults()
+
+
+def test_a_refund_whose_payment_work_cannot_give_is_its_problem_not_a_stopped_run(
+        configured_workspace: Any, practice: Any) -> None:
+    from qbosync_desktop.sync.engine import SyncEngine
+
+    ws = configured_workspace
+    ws.mark_enabled()
+    refunds = [r for r in ws.work_client().refunds() if r.status != "void" and r.payment_id]
+    assert refunds, "the demo data has a refund of a payment"
+    bad = refunds[0]
+    practice.work.store.bulk_edit("refunds", {bad.id: {"payment_id": "pa_gone"}})
+
+    summary = SyncEngine(ws).run()
+    assert summary.state == "done", summary.error  # used to stop the run with "no payment pa_gone"
+    found = [p for p in problems.open_problems() if p["kind"] == "refund" and p["work_id"] == bad.id]
+    assert len(found) == 1 and "pa_gone" not in found[0]["title"] and found[0]["hint"]
+    assert "refunds a payment the sync cannot check" in found[0]["message"]
+    # the other refunds reached QuickBooks (read back over REST)
+    receipts = list(ws.qbo_client().query("RefundReceipt", order_by="Id"))
+    assert len(receipts) == len([r for r in ws.work_client().refunds() if r.status != "void"]) - 1
