@@ -53,6 +53,7 @@ def test_skips_are_counted_per_reason_in_the_summary_and_its_json(configured_wor
         assert sum(n for r, n in by_reason.items() if r != "match_review") == (
             run["counts"][phase].get("skipped", 0) + run["counts"][phase].get("held", 0)), phase
     assert "draft" in run["skipped"] and "invoices:" in run["skipped"]
+    assert not any("other" in by_reason for by_reason in run["skips"].values()), run["skips"]
 
     # none of them is in QuickBooks (read back over its REST API)
     skipped = {inv.number for inv in ws.work_client().invoices()
@@ -96,6 +97,11 @@ def test_an_unreadable_site_and_client_are_one_problem_each_and_the_rest_sync(
 
     summary = SyncEngine(ws).run(initial=True)
     assert summary.state == "done", summary.error
+    # every record left out on purpose is counted under a known reason, the sites phase's too
+    for phase, by_reason in summary.skips.items():
+        assert "other" not in by_reason, (phase, by_reason)
+        assert sum(n for r, n in by_reason.items() if r != "match_review") == summary.counts[phase].get(
+            "skipped", 0) + summary.counts[phase].get("held", 0), phase
 
     open_now = problems.open_problems()
     site_problems = [p for p in open_now if p["kind"] == "site" and p["work_id"] == bad_site.id]
