@@ -37,6 +37,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
+from qbosync_desktop.sync import skips
 from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
@@ -231,6 +232,8 @@ class RunContext:
     #: preview only: (kind, work_id) → label of the records planned to fail (no problem is stored yet)
     planned_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: records left out on purpose, phase → reason → count (:mod:`qbosync_desktop.sync.skips`)
+    skips: dict[str, dict[str, int]] = field(default_factory=dict)
     state: RunState = field(default_factory=RunState)
     #: how a stale SyncToken (5010) on an outbox entry is handled, when a flow governs it (the
     #: pipeline lists them; an entry no policy governs is re-sent with the current token)
@@ -263,6 +266,15 @@ class RunContext:
     def count(self, entity: str, outcome: str, n: int = 1) -> None:
         bucket = self.counts.setdefault(entity, {})
         bucket[outcome] = bucket.get(outcome, 0) + n
+
+    def count_skip(self, entity: str, reason: str | None, outcome: str | None = "skipped") -> None:
+        """One record left out on purpose: counted under its reason, and under ``outcome`` unless None
+        (a record waiting for match review is a state, not something this run did)."""
+        if outcome is not None:
+            self.count(entity, outcome)
+        bucket = self.skips.setdefault(entity, {})
+        key = skips.known(reason)
+        bucket[key] = bucket.get(key, 0) + 1
 
     # -- per-run lookups ---------------------------------------------------------------------------
     def flow_state(self, cls: type[S]) -> S:

@@ -52,6 +52,8 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Run
 from qbosync_desktop.sync import outbox as outbox_mod
 from qbosync_desktop.sync import problems as problems_mod
+from qbosync_desktop.sync import qbo_reads
+from qbosync_desktop.sync import skips as skips_mod
 from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
@@ -98,6 +100,8 @@ class RunSummary:
     state: str
     kind: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: records left out on purpose, phase → reason → count (:mod:`qbosync_desktop.sync.skips`)
+    skips: dict[str, dict[str, int]] = field(default_factory=dict)
     open_problems: int = 0
     #: changes that wait for the person's decision ("ask me" conflicts still open), counted in every
     #: run so a two-way client never stops silently (issue 15)
@@ -118,6 +122,8 @@ class RunSummary:
             "state": self.state,
             "kind": self.kind,
             "counts": self.counts,
+            "skips": self.skips,
+            "skipped": skips_mod.run_text(self.skips),
             "open_problems": self.open_problems,
             "open_conflicts": self.open_conflicts,
             "qbo_requests": self.qbo_requests,
@@ -275,6 +281,7 @@ class SyncEngine:
                     started += 1
 
             read_ahead(PREFETCH_AHEAD + 1)
+            qbo_reads.watch(ctx)
             outbox_mod.replay_unfinished(ctx)
             outbox_mod.prune()
             for phase in phases:
@@ -297,8 +304,10 @@ class SyncEngine:
                 log.info("Run %s phase %s: %d changes, plan %.2fs, apply %.2fs", run.id, phase.name, n,
                          t_apply - t_plan, time.monotonic() - t_apply)
                 observer.phase(phase.name, n, n)
+                qbo_reads.record(ctx, phase.name)  # QuickBooks records its reads set aside: one problem each
                 self._commit_or_drop_cursors(ctx)
             self._settle(ctx, phases)
+            qbo_reads.record(ctx, phases[-1].name if phases else "run")
         except Cancelled as exc:
             state, error = "cancelled", exc.to_dict()
         except QboSyncError as exc:
@@ -322,6 +331,7 @@ class SyncEngine:
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts
+        run.skips = ctx.skips
         run.qbo_requests = ctx.qbo_requests
         run.error = error
         try:
@@ -342,6 +352,7 @@ class SyncEngine:
             state=state,
             kind=run.kind,
             counts=ctx.counts,
+            skips=ctx.skips,
             open_problems=Problem.select().where(Problem.state == "open").count(),
             open_conflicts=conflicts_mod.open_count(),
             qbo_requests=ctx.qbo_requests,

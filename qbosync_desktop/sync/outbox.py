@@ -605,11 +605,13 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                 after.append(_Recorded(phase, wid, "linked", ch.reason))
             elif ch.action == "skip":
                 if ch.meta.get("held"):  # held after an undo: counted on every run, audited by the undo
-                    ctx.count(phase, "held")
+                    ctx.count_skip(phase, "held", "held")
                     after.append(_Recorded(phase, ch.work_id, "held", ch.reason))
+                elif ch.meta.get("waiting"):  # match review has not decided: counted on every run
+                    ctx.count_skip(phase, "match_review", None)
                 elif ch.meta.get("audit", False):
                     audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
-                    ctx.count(phase, "skipped")
+                    ctx.count_skip(phase, ch.meta.get("skip_reason"))
                     after.append(_Recorded(phase, ch.work_id, "skipped", ch.reason))
                 if ch.meta.get("close_problem") and ch.work_id is not None:
                     problems.close_problem(ch.kind, str(ch.work_id))

@@ -501,7 +501,15 @@ def find_bad_field(model: type[Record], data: Any, exc: BaseException) -> tuple[
                 return f"{key}[{i + 1}].{exc.args[0]}", None, "missing (Work must send it)"
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0]), data.get(exc.args[0]), "missing (Work must send it)"
+    for key in ADDRESS_FIELDS:  # an address that is not an object (text, a number)
+        value = data.get(key)
+        if value is not None and not isinstance(value, dict):
+            return key, value, "not an address (Work sends an address as an object)"
     return "record", None, f"{type(exc).__name__}: {exc}"
+
+
+#: the fields Work sends as an address object
+ADDRESS_FIELDS = ("address", "billing_address")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.connectors.work.models import Client, Company
-from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
+from qbosync_desktop.core.errors import (
+    QboSyncError,
+    WorkApiError,
+    WorkConflict,
+    WorkRecordUnreadable,
+    WorkValidationError,
+)
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.conflicts import Conflict
@@ -57,7 +63,7 @@ from qbosync_desktop.sync.clients.fields import (
 from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
-from qbosync_desktop.sync.flows.base import after, stamp
+from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
 from qbosync_desktop.sync.onboarding.matching import Proposal
 from qbosync_desktop.sync.onboarding.review import (
     decide,
@@ -106,6 +112,8 @@ class CustomersRun:
     fresh: list[Proposal] = field(default_factory=list)
     #: the Review answers for first merges (:func:`settle.stored`), read once per run
     settle: dict[str, Any] | None = None
+    #: customers already counted as waiting for match review in this run
+    counted_waiting: set[str] = field(default_factory=set)
 
 
 class TooLong(WorkValidationError):
@@ -123,6 +131,15 @@ def read_customers(ctx: RunContext) -> cdc.Changes:
         since = cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY)))
         state.read = cdc.read_changes(ctx.qbo, ENTITY, since, now=ctx.now)
     return state.read
+
+
+def unreadable_client(wid: str, qid: str, exc: WorkRecordUnreadable) -> Change:
+    """A linked (or matched) client Work sends in a form the sync cannot read: one problem of the
+    client naming the field and the value; it merges again once Work changes it."""
+    details = exc.details
+    return Change(KIND, wid, qid, "fail", exc.message, problem=exc, entity=ENTITY,
+                  label=f"Client {details.get('number') or details.get('name') or wid}",
+                  meta={"work_version": details.get("work_version")})
 
 
 def outbound_fingerprint(ctx: RunContext, client: Client) -> str:
@@ -198,12 +215,16 @@ class ClientsTwoWay:
             label = str(cust.get("DisplayName") or qid)
             if qid in matched and qid not in pending:
                 wid, info = matched[qid]
-                client = all_work.get(wid) or ctx.work.get_client(wid)
+                try:
+                    client = all_work.get(wid) or ctx.work.get_client(wid)
+                except WorkRecordUnreadable as exc:
+                    changes.append(unreadable_client(wid, qid, exc))
+                    continue
                 changes += self._link_changes(ctx, client, cust, info)
                 continue
             if qid in decisions.waiting_qbo:
                 changes.append(Change(KIND, None, qid, "skip", decisions.waiting_qbo[qid], entity=ENTITY, label=label,
-                                      meta={"qbo_only": True}))
+                                      meta={"qbo_only": True, "waiting": True}))
                 continue
             if company is None:
                 company = ctx.company()
@@ -241,13 +262,22 @@ class ClientsTwoWay:
             work_known = read_client is None or str(read_client.version) == str(link.work_version)
             if qbo_known and work_known:
                 del pairs[wid]
+        # Work clients the reads above met that did not parse: one problem each (issue 16), naming the
+        # client, the field and the value; every other client syncs, this one when Work changes it.
+        for u in take_unreadable(ctx, "clients"):
+            if u.id not in work_by_id and u.id not in all_work and (bad := unreadable_change(ctx, KIND, ENTITY, u)):
+                changes.append(bad)
         need = [w for w in pairs if w not in work_by_id]
         if len(need) > BULK_READ_THRESHOLD:
             # Many QuickBooks-side changes (e.g. a bulk edit): one paged list beats a GET per client.
             work_by_id.update({str(c.id): c for c in ctx.work.clients()})
         for wid, qid in sorted(pairs.items()):
             link = links[wid]
-            client = work_by_id.get(wid) or ctx.work.get_client(wid)
+            try:
+                client = work_by_id.get(wid) or ctx.work.get_client(wid)
+            except WorkRecordUnreadable as exc:
+                changes.append(unreadable_client(wid, qid, exc))
+                continue
             changes.append(self._merge_change(ctx, link, client, customers.get(qid), s.conflict_policy))
         return changes
 
@@ -406,8 +436,13 @@ class ClientsTwoWay:
     def apply(self, ctx: RunContext, changes: list[Change]) -> None:
         for ch in changes:
             ch.meta.setdefault("phase", PHASE)
-        fails = [c for c in changes if c.action == "fail"]
-        outbox.apply_local(ctx, PHASE, fails)
+        state = ctx.flow_state(CustomersRun)
+        # Failures, and the customers match review holds (counted once per run: settle plans again).
+        local = [c for c in changes if c.action == "fail" or (
+            c.action == "skip" and c.meta.get("waiting") and str(c.qbo_id) not in state.counted_waiting)]
+        state.counted_waiting.update(str(c.qbo_id) for c in local if c.action == "skip")
+        outbox.apply_local(ctx, PHASE, local)
+        ctx.state.open_problems.clear()  # later phases must see the problems just opened
         self._apply_imports(ctx, [c for c in changes if c.action == "import"])
         for ch in changes:
             if ch.action == "link":
@@ -514,6 +549,17 @@ class ClientsTwoWay:
         problems.close_problem(KIND, problem_key(qid))
         return wid
 
+    @staticmethod
+    def _merge_failed(ctx: RunContext, ch: Change, exc: QboSyncError, to_work: dict[str, Any]) -> None:
+        """Work refused (or could not give) what a merge needs: the client's one problem."""
+        wid = str(ch.work_id)
+        with database.atomic():
+            p = problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=str(ch.qbo_id),
+                                      extra={"record": ch.label, "fields": sorted(to_work)})
+        ctx.count(PHASE, "failed")
+        ctx.observer.problem(problems.problem_dict(p))
+        ctx.observer.record(PHASE, wid, "failed", exc.message)
+
     def _apply_merge(self, ctx: RunContext, ch: Change) -> Change | None:
         """Work write (with 409 → re-read and merge again), conflicts, link bases; returns the QBO
         write for the outbox (or None)."""
@@ -535,7 +581,11 @@ class ClientsTwoWay:
                 attempts += 1
                 if attempts > MAX_409_RETRIES:
                     raise
-                client = ctx.work.get_client(wid)
+                try:
+                    client = ctx.work.get_client(wid)
+                except WorkRecordUnreadable as exc:  # changed meanwhile into a form the sync cannot read
+                    self._merge_failed(ctx, ch, exc, to_work)
+                    return None
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
                 res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
@@ -547,12 +597,7 @@ class ClientsTwoWay:
             except WorkApiError as exc:
                 if exc.fatal or exc.transient:
                     raise
-                with database.atomic():
-                    p = problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=qid,
-                                              extra={"record": ch.label, "fields": sorted(to_work)})
-                ctx.count(PHASE, "failed")
-                ctx.observer.problem(problems.problem_dict(p))
-                ctx.observer.record(PHASE, wid, "failed", exc.message)
+                self._merge_failed(ctx, ch, exc, to_work)
                 return None
         if to_work:
             base_w = {**base_w, **{f: work_values(client)[f] for f in to_work}}

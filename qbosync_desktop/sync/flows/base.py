@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from qbosync_desktop.connectors.work.models import Record
+from qbosync_desktop.connectors.work.models import Record, Unreadable
 from qbosync_desktop.core import qbo_limits
-from qbosync_desktop.core.errors import QboSyncError, QboValidationError
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import round_cents
 from qbosync_desktop.store.models.audit import AuditEntry
@@ -304,9 +304,11 @@ def is_fresh(ctx: RunContext, cursor_name: str, rec: Record) -> bool:
     return cur is None or s is None or s >= cur
 
 
-def skip(kind: str, rec: Record, reason: str, *, entity: str, label: str, audit: bool) -> Change:
+def skip(kind: str, rec: Record, reason: str, *, entity: str, label: str, audit: bool, why: str) -> Change:
+    """A skip on purpose; ``why`` is its key in :data:`qbosync_desktop.sync.skips.REASONS` (the run
+    summary counts it under that key when it is audited, i.e. once per change of the record)."""
     return Change(kind, rec.id, None, "skip", reason, entity=entity, label=label,
-                  meta={"audit": audit, "close_problem": True})
+                  meta={"audit": audit, "close_problem": True, "skip_reason": why})
 
 
 def name_fingerprint(ctx: RunContext, body: JsonObject) -> str:
@@ -373,3 +375,39 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
         hint=f"Fix the {ref_what}'s own problem first (see the list); this {what} then syncs by itself.",
         details=details,
     )
+
+
+def unreadable_change(ctx: RunContext, kind: str, entity: str, u: Unreadable, *,
+                      then: str = "it syncs by itself once it is saved there") -> Change | None:
+    """A record Work sent that did not parse (issue 16): one planned failure of ``kind`` naming the
+    record, the field and the value, with what to do in Work; None when its problem is already open
+    for this very version (nothing to repeat). Its fingerprint is the record's version,
+    ``updated_at``, field and value, so it is reported again only when Work changes it."""
+    word = kind.replace("_", " ")
+    who = f"{word} {u.number}" if u.number else (f"{word} “{u.name}”" if u.name else f"a {word}")
+    where = f" (Work id {u.id})" if u.id else ""
+    value = "missing" if u.value is None else repr(u.value)
+    problem = WorkRecordUnreadable(
+        f"The {who}{where} has a value the sync cannot read: {u.field} is {value} ({u.reason}). "
+        "It was not sent to QuickBooks; everything else syncs.",
+        title=f"{word.capitalize()} with an unreadable {u.field} in Work",
+        hint=f"Open the {who} in Work and correct its {u.field}; {then}.",
+        details={"resource": u.resource, "work_id": u.id, "number": u.number, "field": u.field,
+                 "value": None if u.value is None else str(u.value)[:200], "reason": u.reason,
+                 "work_version": u.version})
+    fp = fingerprint({"unreadable": u.resource, "version": u.version, "updated_at": stamp(u.updated_at),
+                      "field": u.field, "value": None if u.value is None else str(u.value)})
+    work_id = u.id or f"(no id) {u.number or ''}".strip()
+    open_now = ctx.open_problems(kind).get(work_id)
+    if open_now is not None and (open_now.details or {}).get("fingerprint") == fp:
+        return None
+    meta: JsonObject = {"work_updated_at": stamp(u.updated_at), "work_version": u.version, "fingerprint": fp}
+    return Change(kind, work_id, None, "fail", problem.message, problem=problem, entity=entity,
+                  label=who[0].upper() + who[1:], meta=meta)
+
+
+def take_unreadable(ctx: RunContext, resource: str) -> list[Unreadable]:
+    """The records of a Work list read outside :func:`read_changed` that did not parse (connectors
+    that cannot set records aside give none)."""
+    take = getattr(ctx.work, "take_unreadable", None)
+    return list(take(resource)) if take is not None else []

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from qbosync_desktop.connectors.work.models import Record, Unreadable
-from qbosync_desktop.core.errors import QboSyncError, WorkRecordUnreadable
+from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import outbox
@@ -42,8 +42,8 @@ from qbosync_desktop.sync.flows.base import (
     prefetch,
     read_changed,
     skip,
-    stamp,
     unchanged,
+    unreadable_change,
     write_change,
 )
 from qbosync_desktop.sync.plan import Change
@@ -157,14 +157,17 @@ class OutboundFlow(Generic[R]):
                             reason_create=self.reason_create if reason_create is None else reason_create,
                             reason_update=self.reason_update)
 
-    def skip(self, ctx: RunContext, d: Draft[R], reason: str) -> Change:
-        """A skip on purpose, audited once (when the record came in because it changed)."""
+    def skip(self, ctx: RunContext, d: Draft[R], reason: str, *, why: str) -> Change:
+        """A skip on purpose, audited and counted once (when the record came in because it changed);
+        ``why`` is the reason's key in :data:`qbosync_desktop.sync.skips.REASONS`."""
         return skip(self.kind, d.rec, reason, entity=self.entity, label=d.label,
-                    audit=is_fresh(ctx, self.cursor, d.rec))
+                    audit=is_fresh(ctx, self.cursor, d.rec), why=why)
 
     def held(self, d: Draft[R], reason: str) -> Change:
-        """A skip because match review holds the record: not audited, no problem closed."""
-        return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label)
+        """A skip because match review holds the record: not audited, no problem closed, counted as
+        "waiting" in every run it waits."""
+        return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label,
+                      meta={"waiting": True})
 
     def settled(self, d: Draft[R]) -> Change:
         """QuickBooks holds what the record should have: close its open problem, write nothing."""
@@ -224,27 +227,7 @@ class OutboundFlow(Generic[R]):
     def unreadable_problem(self, ctx: RunContext, u: Unreadable) -> Change | None:
         """A record Work sent that did not parse: one planned failure naming the record, the field and
         the value (None when its problem is already open for this very version: nothing to repeat)."""
-        word = self.kind.replace("_", " ")
-        who = f"{word} {u.number}" if u.number else (f"{word} “{u.name}”" if u.name else f"a {word}")
-        where = f" (Work id {u.id})" if u.id else ""
-        value = "missing" if u.value is None else repr(u.value)
-        problem = WorkRecordUnreadable(
-            f"The {who}{where} has a value the sync cannot read: {u.field} is {value} ({u.reason}). "
-            f"It was not sent to QuickBooks; everything else syncs.",
-            title=f"{word.capitalize()} with an unreadable {u.field} in Work",
-            hint=f"Open the {who} in Work and correct its {u.field}; it syncs by itself once it is saved there.",
-            details={"resource": u.resource, "work_id": u.id, "number": u.number, "field": u.field,
-                     "value": None if u.value is None else str(u.value)[:200], "reason": u.reason,
-                     "work_version": u.version})
-        fp = fingerprint({"unreadable": u.resource, "version": u.version, "updated_at": stamp(u.updated_at),
-                          "field": u.field, "value": None if u.value is None else str(u.value)})
-        work_id = u.id or f"(no id) {u.number or ''}".strip()
-        open_now = ctx.open_problems(self.kind).get(work_id)
-        if open_now is not None and (open_now.details or {}).get("fingerprint") == fp:
-            return None
-        meta: JsonObject = {"work_updated_at": stamp(u.updated_at), "work_version": u.version, "fingerprint": fp}
-        return Change(self.kind, work_id, None, "fail", problem.message, problem=problem, entity=self.entity,
-                      label=who[0].upper() + who[1:], meta=meta)
+        return unreadable_change(ctx, self.kind, self.entity, u)
 
     def iter_plan(self, ctx: RunContext, records: Iterable[R]) -> Iterator[Change]:
         self.start(ctx)

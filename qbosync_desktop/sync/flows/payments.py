@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Payment
-from qbosync_desktop.core.errors import QboValidationError, WorkNotFound, WorkRecordUnreadable
+from qbosync_desktop.core.errors import QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import (
     Lister,
@@ -32,7 +32,7 @@ from qbosync_desktop.sync.flows.base import (
     open_problem_map,
     stamp,
 )
-from qbosync_desktop.sync.flows.invoices import start_date
+from qbosync_desktop.sync.flows.invoices import invoice_not_synced
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import affected, qbo_invoices
@@ -106,7 +106,7 @@ class PaymentsOut(OutboundFlow[Payment]):
         if not rec.is_void:
             return None
         if link is None:
-            return self.skip(ctx, d, "voided in Work before it was synced")
+            return self.skip(ctx, d, "voided in Work before it was synced", why="void_unsynced")
         if link.fingerprint == VOID:
             return LEAVE
         affected(ctx, rec.invoice_id)
@@ -133,40 +133,8 @@ class PaymentsOut(OutboundFlow[Payment]):
         return self.invoice_not_synced(ctx, d)
 
     def invoice_not_synced(self, ctx: RunContext, d: Draft[Payment]) -> Change:
-        """Why the payment's invoice is not in QuickBooks, read from Work: a draft or an invoice dated
-        before the start date is a counted skip saying so; a void or unknown invoice is a problem."""
-        inv = str(d.rec.invoice_id)
-        try:
-            invoice = ctx.work.get_invoice(inv)
-        except WorkNotFound:
-            return self.fail(d, QboValidationError(
-                f"{d.label} is for invoice {inv}, which Work does not have (it may have been deleted). "
-                "It was not sent to QuickBooks.",
-                title="Payment for an invoice Work does not have",
-                hint="In Work, move the payment to the right invoice (or delete it if it was recorded by "
-                     "mistake); it syncs by itself once it is changed there.",
-                details={"rule": "a payment needs its invoice", "invoice_id": inv, "code": "unknown-invoice"}))
-        except WorkRecordUnreadable:  # its own problem says what to fix; this one points at it
-            return self.fail(d, missing_reference(ctx, "payment", d.label, "invoice", inv))
-        if invoice.status == "void":
-            return self.fail(d, QboValidationError(
-                f"{d.label} is for invoice {invoice.number}, which is void in Work. Money received for a "
-                "void invoice was not sent to QuickBooks.",
-                title="Payment for a void invoice",
-                hint="In Work, void this payment too, or move it to the invoice it pays; it syncs by "
-                     "itself once it is changed there.",
-                details={"rule": "a payment for a void invoice is not sent", "invoice_id": inv,
-                         "invoice_number": invoice.number, "code": "void-invoice"}))
-        if invoice.status == "draft":
-            why = f"its invoice {invoice.number} is a draft in Work (drafts are not synced)"
-        else:
-            start = start_date(ctx)
-            if invoice.issue_date < start:
-                why = (f"its invoice {invoice.number} is dated {invoice.issue_date}, before the start date "
-                       f"{start} (Sync Settings)")
-            else:
-                why = f"its invoice {invoice.number} is not synced"
-        return self.skip(ctx, d, why)
+        """Why the payment's invoice is not in QuickBooks (see :func:`invoices.invoice_not_synced`)."""
+        return invoice_not_synced(ctx, self, d, str(d.rec.invoice_id), what="payment")
 
     def overpaid(self, ctx: RunContext, d: Draft[Payment]) -> QboValidationError | None:
         """The payment against what is still open on its QuickBooks invoice (read back in one query per

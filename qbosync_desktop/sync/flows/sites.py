@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.connectors.work.models import Client, Site
-from qbosync_desktop.core.errors import QboValidationError
+from qbosync_desktop.core.errors import QboValidationError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
@@ -30,6 +30,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.sync import audit, outbox, problems, work_writes
 from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.clients.inbound import CustomersRun
+from qbosync_desktop.sync.flows.base import take_unreadable, unreadable_change
 from qbosync_desktop.sync.onboarding.matching import name_key
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.addresses import (
@@ -79,6 +80,14 @@ class SitesOnboarding:
         site_by_qbo = {lk.qbo_id for lk in site_links.values()}
         planned_imports: dict[str, Change] = ctx.flow_state(CustomersRun).imports
         work_sites = list(ctx.work.sites())
+        changes: list[Change] = []
+        # A Work site that does not parse is one problem naming it (issue 16); the rest sync.
+        for u in take_unreadable(ctx, "sites"):
+            bad = unreadable_change(ctx, KIND, ENTITY, u, then=(
+                "sites sync only during the first sync, so then add it in QuickBooks by hand, as a "
+                "sub-customer of its client's customer"))
+            if bad is not None:
+                changes.append(bad)
         sites_by_client: dict[str, list[Site]] = {}
         for site in work_sites:
             sites_by_client.setdefault(str(site.client_id), []).append(site)
@@ -90,7 +99,6 @@ class SitesOnboarding:
                 work_clients[wid] = ctx.work.get_client(wid)
             return work_clients[wid]
 
-        changes: list[Change] = []
         for qid, sub in sorted(by_id.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
             if is_top_level(sub) or qid in site_by_qbo:
                 continue
@@ -100,19 +108,24 @@ class SitesOnboarding:
             parent = by_id.get(parent_id)
             if parent is None or not is_top_level(parent):
                 changes.append(Change(KIND, None, qid, "skip", "A sub-customer of a sub-customer: Work sites belong "
-                                      "to a client, so it stays in QuickBooks only", entity=ENTITY, label=label))
+                                      "to a client, so it stays in QuickBooks only", entity=ENTITY, label=label,
+                                      meta={"audit": True, "skip_reason": "sub_sub_customer"}))
                 continue
             plink = client_links.get(parent_id)
             planned = planned_imports.get(parent_id)
             if plink is None and (planned is None or planned.action != "import"):
                 changes.append(Change(KIND, None, qid, "skip", f"Its customer \u201c{parent.get('DisplayName')}\u201d "
                                       "is not in Work, so the site has no client to belong to", entity=ENTITY,
-                                      label=label))
+                                      label=label, meta={"audit": True, "skip_reason": "parent_not_in_work"}))
                 continue
             # The parent's address: QuickBooks' record first (the seed), then the client as in Work.
             parent_addr = from_qbo(parent.get("BillAddr"))
             if plink is not None:
-                work_addr = from_work(work_client(plink.work_id).billing_address)
+                try:
+                    work_addr = from_work(work_client(plink.work_id).billing_address)
+                except WorkRecordUnreadable as exc:  # the client's own problem names the bad value
+                    changes.append(self._client_unreadable(key, label, exc, qbo_id=qid))
+                    continue
                 client_id = plink.work_id
             else:
                 imported = planned.payload if planned is not None else None
@@ -155,9 +168,19 @@ class SitesOnboarding:
             if sid in site_links or sid in claimed:
                 continue
             if not ctx.will_exist("client", cid):
+                # Its client is not in QuickBooks (its own problem, skip or match review says why):
+                # a sub-customer needs its customer first.
+                changes.append(Change(KIND, sid, None, "skip", "Its client is not in QuickBooks, so the site has "
+                                      "no customer to belong to there", entity=ENTITY, label=str(site.name),
+                                      meta={"audit": True, "skip_reason": "client_not_synced"}))
+                continue
+            try:
+                client = work_client(cid)
+            except WorkRecordUnreadable as exc:  # the client's own problem names the bad value
+                changes.append(self._client_unreadable(sid, str(site.name), exc))
                 continue
             site, cleaned = clean_record(site)  # issue 16: as every outbound record (sync/rules/validate.py)
-            client = clean_record(work_client(cid))[0]
+            client = clean_record(client)[0]
             label = str(site.name)
             display = display_name(label, str(client.name))
             if name_key(display) in names:
@@ -189,10 +212,23 @@ class SitesOnboarding:
                                                      "work_version": site.version, "after": body}))
         return changes
 
+    @staticmethod
+    def _client_unreadable(key: str, label: str, exc: WorkRecordUnreadable, *, qbo_id: str | None = None) -> Change:
+        """The site's client could not be read from Work: a problem of the site pointing at the client."""
+        client = exc.details.get("work_id") or "?"
+        err = WorkRecordUnreadable(
+            f"The site “{label}” was not synced because its client (Work id {client}) has a value the "
+            f"sync cannot read: {exc.message}",
+            title="Site of a client with an unreadable value in Work",
+            hint="Correct the client in Work (its own problem names the field). Sites sync only during the "
+                 "first sync: after that, add the site to the other side by hand.",
+            details={**exc.details, "site": label})
+        return Change(KIND, key, qbo_id, "fail", err.message, problem=err, entity=ENTITY, label=label)
+
     def apply(self, ctx: RunContext, changes: list[Change]) -> None:
         for ch in changes:
             ch.meta.setdefault("phase", PHASE)
-        outbox.apply_local(ctx, PHASE, [c for c in changes if c.action in ("link", "fail")])
+        outbox.apply_local(ctx, PHASE, [c for c in changes if c.action in ("link", "fail", "skip")])
         for ch in changes:
             if ch.action == "import":
                 ctx.check_cancel()
@@ -202,7 +238,11 @@ class SitesOnboarding:
             if ch.action == "create":
                 # The parent may have been created by the clients phase of this very run.
                 parent_qid = ctx.qbo_id("client", ch.meta["client_id"])
-                if parent_qid is None:
+                if parent_qid is None:  # the client's create failed in this run: counted, its problem says why
+                    outbox.apply_local(ctx, PHASE, [Change(
+                        KIND, ch.work_id, None, "skip", "Its client could not be added to QuickBooks in this sync, "
+                        "so the site has no customer to belong to there", entity=ENTITY, label=ch.label,
+                        meta={"audit": True, "skip_reason": "client_not_synced"})])
                     continue
                 ch.payload = {**(ch.payload or {}), "ParentRef": {"value": parent_qid}}
                 creates.append(ch)
@@ -213,7 +253,11 @@ class SitesOnboarding:
         body = dict(ch.payload or {})
         if body.get("client_id") is None:
             parent = Link.get_or_none((Link.kind == "client") & (Link.qbo_id == ch.meta["parent_qbo_id"]))
-            if parent is None:  # the parent's import failed in this run: its problem says why
+            if parent is None:  # the parent's import failed in this run: counted, its problem says why
+                outbox.apply_local(ctx, PHASE, [Change(
+                    KIND, None, qid, "skip", "Its customer could not be added to Work in this sync, so the "
+                    "site has no client to belong to", entity=ENTITY, label=ch.label,
+                    meta={"audit": True, "skip_reason": "parent_not_in_work"})])
                 return
             body["client_id"] = parent.work_id
         ww = work_writes.intent(ctx, KIND, qid, body)
