@@ -534,6 +534,8 @@ def _info(step: UndoStep, run_id: int, undo_run_id: int | None, mode: str) -> Js
         info["hold"] = f"undone by undo run {undo_run_id}"
     else:
         info["resync"] = True
+        if step.kind == "site" and step.side == "quickbooks" and step.action == "deactivate":
+            info["reactivate"] = True
     return info
 
 

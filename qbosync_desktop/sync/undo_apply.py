@@ -47,6 +47,10 @@ def finish(info: dict[str, Any], *, kind: str, work_id: str | None, qbo_id: str 
                     # "sync again" keeps the old token on purpose: the next sync then sees QuickBooks'
                     # record as changed and merges it (an update with it meets 5010 and is re-read).
                     link.qbo_sync_token = sync_token
+                if info.get("reactivate"):
+                    # a sub-customer made inactive, "sync again": sites sync only at onboarding, so a
+                    # later run's sites phase makes it active again (sync/flows/sites.py)
+                    link.synced = {**(link.synced or {}), "reactivate": True}
                 twoway = info.get("twoway")
                 if twoway:
                     synced = dict(link.synced or {})

@@ -174,6 +174,12 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
         # vendors are add-only, but one an undo made inactive is made active again, so bills sync
         vendors = [lk.qbo_id for lk in Link.select().where((Link.kind == "vendor") & (Link.origin == "created"))]
         assert vendors and all(qbo.get("Vendor", q).get("Active", True) for q in vendors)
+        # and so are the sub-customers (Work sites) and the items it made inactive, read back over REST
+        for kind, entity in (("site", "Customer"), ("item", "Item")):
+            made = [lk.qbo_id for lk in Link.select().where((Link.kind == kind) & (Link.origin == "created"))]
+            assert made, kind
+            inactive = [q for q in made if qbo.get(entity, q).get("Active") is not True]
+            assert inactive == [], (kind, inactive, nxt.counts)
         assert nxt.counts.get("bills", {}).get("failed", 0) == 0, nxt.counts
 
 

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from peewee import SQL
+
+from qbosync_desktop.connectors.qbo.query import in_list
 from qbosync_desktop.connectors.work.models import Client, Site
-from qbosync_desktop.core.errors import QboValidationError
+from qbosync_desktop.core.errors import QboValidationError, WorkApiError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
@@ -231,8 +234,73 @@ def onboarding_over(ctx: RunContext) -> bool:
     return conn is not None and conn.onboarding_done_at is not None
 
 
-def phase(ctx: RunContext) -> SitesOnboarding | None:
+#: the key a site link carries (in ``Link.synced``) once an undo made its sub-customer inactive and
+#: the person chose "undo, then sync again" (set by sync/undo_apply.py)
+REACTIVATE = "reactivate"
+
+
+def _to_reactivate() -> list[Link]:
+    """The few flagged site links, found in SQL (a no-op sync reads no link rows for this)."""
+    return list(Link.select().where((Link.kind == KIND) & SQL(f"json_extract(synced, '$.{REACTIVATE}') IS NOT NULL")))
+
+
+class SitesReactivate:
+    """After "undo, then sync again": the sub-customers the undo made inactive are made active again
+    (sites sync only at onboarding, so no other phase would). One query reads their current state and
+    SyncToken; each is a sparse ``Active: true`` update through the outbox. A site Work itself made
+    inactive meanwhile stays inactive (the flag is cleared, nothing is sent)."""
+
+    name = PHASE
+    kind = KIND
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        links = _to_reactivate()
+        if not links:
+            return []
+        current = {str(c["Id"]): c for c in ctx.qbo.query(
+            ENTITY, where=in_list("Id", [lk.qbo_id for lk in links]) + " AND Active IN (true, false)", order_by="Id")}
+        changes: list[Change] = []
+        for lk in links:
+            synced = {k: v for k, v in (lk.synced or {}).items() if k != REACTIVATE}
+            now = current.get(lk.qbo_id)
+            try:
+                site = ctx.work.get_site(lk.work_id)
+            except WorkApiError as exc:
+                if exc.fatal or exc.transient:
+                    raise
+                site = None
+            label = str(site.name) if site is not None else f"site {lk.work_id}"
+            if now is None or site is None or not site.active or now.get("Active", True):
+                why = ("already active in QuickBooks" if now is not None and now.get("Active", True)
+                       else "inactive in Work, so it stays inactive" if site is not None and not site.active
+                       else "no longer in QuickBooks or in Work")
+                changes.append(Change(KIND, lk.work_id, lk.qbo_id, "skip", f"not made active again: {why}",
+                                      entity=ENTITY, label=label, meta={"synced": synced, "audit": True}))
+                continue
+            body: JsonObject = {"Id": lk.qbo_id, "SyncToken": str(now.get("SyncToken")), "Active": True, "sparse": True}
+            changes.append(Change(KIND, lk.work_id, lk.qbo_id, "update",
+                                  "made inactive by an undo; \u201csync again\u201d makes it active again",
+                                  payload=body, entity=ENTITY, label=label,
+                                  meta={"synced": synced, "before": {"Active": False}, "after": {"Active": True},
+                                        "work_version": site.version, "phase": PHASE}))
+        return changes
+
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        for ch in changes:
+            ch.meta.setdefault("phase", PHASE)
+        skips = [c for c in changes if c.action == "skip"]
+        with database.atomic():
+            for ch in skips:  # nothing to send: the flag goes, so it is not looked at again
+                Link.update(synced=ch.meta["synced"], updated_at=utcnow()).where(
+                    (Link.kind == KIND) & (Link.work_id == str(ch.work_id))).execute()
+            outbox.apply_local(ctx, PHASE, skips)
+        outbox.submit(ctx, [c for c in changes if c.action == "update"])
+
+
+def phase(ctx: RunContext) -> SitesOnboarding | SitesReactivate | None:
     s = ctx.settings
     if ctx.initial and s.sites and s.clients and not onboarding_over(ctx):
         return SitesOnboarding()
+    if s.clients and _to_reactivate():  # only after "undo, then sync again" (one indexed query)
+        return SitesReactivate()
     return None
