@@ -127,6 +127,9 @@ class WorkApi(Protocol):
 
     def create_site(self, *, idempotency_key: str | None = None, **fields: object) -> Site: ...
 
+    def update_site(self, site_id: str, version: int, *, idempotency_key: str | None = None,
+                    **fields: object) -> Site: ...
+
 
 class EngineWorkspace(Protocol):
     """What :class:`~qbosync_desktop.sync.engine.SyncEngine` needs from its workspace: the connectors,

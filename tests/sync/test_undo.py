@@ -74,12 +74,21 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
                                                               & (AuditEntry.action == "import")
                                                               & (AuditEntry.kind == "client"))]
     assert imported, "the practice company has QuickBooks-only customers the Enable run imports into Work"
+    sites = [a.work_id for a in AuditEntry.select().where((AuditEntry.run_id == summary.run_id)
+                                                           & (AuditEntry.action == "import")
+                                                           & (AuditEntry.kind == "site"))]
+    assert sites, "the practice company has sub-customers the Enable run imports into Work as sites"
+    site_steps = {s.work_id: s for s in plan.steps if s.kind == "site" and s.side == "work"}
+    assert {w: (s.action, s.blocked) for w, s in site_steps.items()} == {w: ("deactivate", None) for w in sites}
+    assert all(s.describe().startswith("Make Work site") for s in site_steps.values())
     result = undo.undo(engine, summary.run_id, mode=undo.SYNC)
     assert result.state == "done" and not result.failed, result.to_dict()
     assert compare(before, snapshot(qbo)) == []
     # the Work side: clients the run imported from QuickBooks are inactive again in Work (read over its API)
     work = configured_workspace.work_client()
     assert all(not work.get_client(wid).active for wid in imported)
+    # and so are the sites it imported (Work deletes no site; read back over its API)
+    assert [wid for wid in sites if work.get_site(wid).active] == []
     run = Run.get_by_id(result.run_id)
     assert run.kind == "undo" and run.state == "done"
     assert AuditEntry.select().where((AuditEntry.run_id == run.id) & (AuditEntry.action == "undo")).count() == len(
