@@ -91,6 +91,22 @@ def for_record(work_id: str, answers: Mapping[str, Any] | None = None) -> dict[s
     return {f: chosen[g] for f, g in GROUP_OF.items()}
 
 
+def record_answers(work_id: str, answers: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """field → choice from the answers given for this one record only (no group answers, no defaults)."""
+    data = answers if answers is not None else stored()
+    own = (data.get("records") or {}).get(str(work_id)) or {}
+    return {f: own[g] for f, g in GROUP_OF.items() if g in own}
+
+
+#: The key (in ``Link.synced``) of a client link the outbound phase made by name: the pair was never
+#: shown at Review, so its first merge does not use the group answers (see :func:`record_answers`).
+BY_NAME = "linked_by_name"
+
+
+def linked_by_name(link: Any) -> bool:
+    return bool((getattr(link, "synced", None) or {}).get(BY_NAME))
+
+
 def group_answer(fieldname: str, answers: Mapping[str, Any] | None = None) -> str:
     """The answer of the group ``fieldname`` belongs to (ignoring per-record answers)."""
     data = answers if answers is not None else stored()
