@@ -258,6 +258,7 @@ class ClientsTwoWay:
                          meta={"match": info, "sync_token": cust.get("SyncToken")})
         lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
         first = self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)
+        first.meta["first_merge"] = True  # Review lists the pair if its fields differ (preview.differing_clients)
         to_qbo, q_now = first.meta.get("to_qbo") or {}, first.meta.get("qbo_now") or {}
         if to_qbo:
             # An existing QuickBooks customer the first sync would change: listed field by field in
