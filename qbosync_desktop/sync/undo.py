@@ -551,8 +551,9 @@ def _info(step: UndoStep, run_id: int, undo_run_id: int | None, mode: str) -> Js
         info["hold"] = f"undone by undo run {undo_run_id}"
     else:
         info["resync"] = True
-        if step.kind == "site" and step.side == "quickbooks" and step.action == "deactivate":
-            info["reactivate"] = True
+        if step.kind == "site" and step.action == "deactivate":
+            # sites sync only at onboarding: a later run's sites phase makes it active again
+            info["reactivate"] = True if step.side == "quickbooks" else "work"
     return info
 
 

@@ -50,7 +50,7 @@ def finish(info: dict[str, Any], *, kind: str, work_id: str | None, qbo_id: str 
                 if info.get("reactivate"):
                     # a sub-customer made inactive, "sync again": sites sync only at onboarding, so a
                     # later run's sites phase makes it active again (sync/flows/sites.py)
-                    link.synced = {**(link.synced or {}), "reactivate": True}
+                    link.synced = {**(link.synced or {}), "reactivate": info["reactivate"]}
                 twoway = info.get("twoway")
                 if twoway:
                     synced = dict(link.synced or {})

@@ -189,6 +189,10 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
             assert made, kind
             inactive = [q for q in made if qbo.get(entity, q).get("Active") is not True]
             assert inactive == [], (kind, inactive, nxt.counts)
+        # the Work sites Enable imported (made inactive in Work by the undo) are active again in Work
+        imported = [lk.work_id for lk in Link.select().where((Link.kind == "site") & (Link.origin == "imported"))]
+        work = configured_workspace.work_client()
+        assert imported and [w for w in imported if not work.get_site(w).active] == [], nxt.counts
         assert nxt.counts.get("bills", {}).get("failed", 0) == 0, nxt.counts
 
 

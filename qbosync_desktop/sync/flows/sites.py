@@ -237,6 +237,8 @@ def onboarding_over(ctx: RunContext) -> bool:
 #: the key a site link carries (in ``Link.synced``) once an undo made its sub-customer inactive and
 #: the person chose "undo, then sync again" (set by sync/undo_apply.py)
 REACTIVATE = "reactivate"
+#: its value for a Work site the run imported (made inactive in Work by the undo); True: QuickBooks
+WORK_SIDE = "work"
 
 
 def _to_reactivate() -> list[Link]:
@@ -270,6 +272,9 @@ class SitesReactivate:
                     raise
                 site = None
             label = str(site.name) if site is not None else f"site {lk.work_id}"
+            if (lk.synced or {}).get(REACTIVATE) == WORK_SIDE:
+                changes.append(self._work_change(lk, site, now, synced, label))
+                continue
             if now is None or site is None or not site.active or now.get("Active", True):
                 why = ("already active in QuickBooks" if now is not None and now.get("Active", True)
                        else "inactive in Work, so it stays inactive" if site is not None and not site.active
@@ -285,9 +290,50 @@ class SitesReactivate:
                                         "work_version": site.version, "phase": PHASE}))
         return changes
 
+    @staticmethod
+    def _work_change(lk: Link, site: Site | None, now: dict[str, Any] | None, synced: JsonObject,
+                     label: str) -> Change:
+        """A Work site the run imported and the undo made inactive: active again in Work, unless its
+        sub-customer is no longer active in QuickBooks (then it stays as it is)."""
+        if site is None or site.active or now is None or not now.get("Active", True):
+            why = ("already active in Work" if site is not None and site.active
+                   else "its sub-customer is inactive in QuickBooks" if now is not None
+                   else "no longer in QuickBooks or in Work")
+            return Change(KIND, lk.work_id, lk.qbo_id, "skip", f"not made active again: {why}",
+                          entity=ENTITY, label=label, meta={"synced": synced, "audit": True})
+        return Change(KIND, lk.work_id, lk.qbo_id, "update", "made inactive in Work by an undo; \u201csync "
+                      "again\u201d makes it active again", payload={"active": True}, entity=ENTITY, label=label,
+                      meta={"synced": synced, "work_side": True, "work_version": site.version})
+
+    def _apply_work(self, ctx: RunContext, ch: Change) -> None:
+        """PATCH the site (version check, Idempotency-Key: a re-send after a crash is answered the
+        same); a refusal is the record's problem. Audited as ``reactivate`` (not an undoable write)."""
+        wid = str(ch.work_id)
+        key = f"qbosync-reactivate-site-{wid}-{ch.meta['work_version']}"
+        try:
+            site = ctx.work.update_site(wid, int(ch.meta["work_version"]), idempotency_key=key, active=True)
+        except WorkApiError as exc:
+            if exc.fatal or exc.transient:
+                raise
+            problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=ch.qbo_id, extra={"record": ch.label})
+            ctx.count(PHASE, "failed")
+            return
+        with database.atomic():
+            Link.update(synced=ch.meta["synced"], work_version=str(site.version), updated_at=utcnow()).where(
+                (Link.kind == KIND) & (Link.work_id == wid)).execute()
+            audit.record("reactivate", KIND, wid, ch.qbo_id, run_id=ctx.run_id, before={"active": False},
+                         after={"active": True}, message=ch.reason)
+        ctx.count(PHASE, "updated")
+        ctx.observer.record(PHASE, wid, "updated", ch.reason)
+
     def apply(self, ctx: RunContext, changes: list[Change]) -> None:
         for ch in changes:
             ch.meta.setdefault("phase", PHASE)
+        for ch in changes:
+            if ch.action == "update" and ch.meta.get("work_side"):
+                ctx.check_cancel()
+                self._apply_work(ctx, ch)
+        changes = [c for c in changes if not c.meta.get("work_side") or c.action == "skip"]
         skips = [c for c in changes if c.action == "skip"]
         with database.atomic():
             for ch in skips:  # nothing to send: the flag goes, so it is not looked at again
