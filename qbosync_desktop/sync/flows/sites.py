@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from peewee import SQL
-
 from qbosync_desktop.connectors.qbo.query import in_list
 from qbosync_desktop.connectors.work.models import Client, Site
 from qbosync_desktop.core.errors import QboValidationError, WorkApiError
@@ -30,7 +28,7 @@ from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
-from qbosync_desktop.sync import audit, outbox, problems, work_writes
+from qbosync_desktop.sync import audit, outbox, problems, undo_apply, work_writes
 from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.clients.inbound import CustomersRun
 from qbosync_desktop.sync.onboarding.matching import name_key
@@ -242,8 +240,19 @@ WORK_SIDE = "work"
 
 
 def _to_reactivate() -> list[Link]:
-    """The few flagged site links, found in SQL (a no-op sync reads no link rows for this)."""
-    return list(Link.select().where((Link.kind == KIND) & SQL(f"json_extract(synced, '$.{REACTIVATE}') IS NOT NULL")))
+    """The few flagged site links, read by Work id from the cursor's list (none: no link is read)."""
+    ids = undo_apply.reactivation_ids()
+    if not ids:
+        return []
+    return [lk for lk in Link.select().where((Link.kind == KIND) & Link.work_id.in_(ids))
+            if (lk.synced or {}).get(REACTIVATE)]
+
+
+def _forget_done() -> None:
+    """Keep in the cursor only the links still flagged (one whose write failed stays for the next run)."""
+    left = [lk.work_id for lk in _to_reactivate()]
+    with database.atomic():
+        undo_apply.set_reactivation_ids(left)
 
 
 class SitesReactivate:
@@ -341,12 +350,13 @@ class SitesReactivate:
                     (Link.kind == KIND) & (Link.work_id == str(ch.work_id))).execute()
             outbox.apply_local(ctx, PHASE, skips)
         outbox.submit(ctx, [c for c in changes if c.action == "update"])
+        _forget_done()
 
 
 def phase(ctx: RunContext) -> SitesOnboarding | SitesReactivate | None:
     s = ctx.settings
     if ctx.initial and s.sites and s.clients and not onboarding_over(ctx):
         return SitesOnboarding()
-    if s.clients and _to_reactivate():  # only after "undo, then sync again" (one indexed query)
+    if s.clients and _to_reactivate():  # only after "undo, then sync again" (one cursor row read)
         return SitesReactivate()
     return None
