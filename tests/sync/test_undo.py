@@ -74,12 +74,21 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
                                                               & (AuditEntry.action == "import")
                                                               & (AuditEntry.kind == "client"))]
     assert imported, "the practice company has QuickBooks-only customers the Enable run imports into Work"
+    sites = [a.work_id for a in AuditEntry.select().where((AuditEntry.run_id == summary.run_id)
+                                                           & (AuditEntry.action == "import")
+                                                           & (AuditEntry.kind == "site"))]
+    assert sites, "the practice company has sub-customers the Enable run imports into Work as sites"
+    site_steps = {s.work_id: s for s in plan.steps if s.kind == "site" and s.side == "work"}
+    assert {w: (s.action, s.blocked) for w, s in site_steps.items()} == {w: ("deactivate", None) for w in sites}
+    assert all(s.describe().startswith("Make Work site") for s in site_steps.values())
     result = undo.undo(engine, summary.run_id, mode=undo.SYNC)
     assert result.state == "done" and not result.failed, result.to_dict()
     assert compare(before, snapshot(qbo)) == []
     # the Work side: clients the run imported from QuickBooks are inactive again in Work (read over its API)
     work = configured_workspace.work_client()
     assert all(not work.get_client(wid).active for wid in imported)
+    # and so are the sites it imported (Work deletes no site; read back over its API)
+    assert [wid for wid in sites if work.get_site(wid).active] == []
     run = Run.get_by_id(result.run_id)
     assert run.kind == "undo" and run.state == "done"
     assert AuditEntry.select().where((AuditEntry.run_id == run.id) & (AuditEntry.action == "undo")).count() == len(
@@ -178,6 +187,16 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
         # vendors are add-only, but one an undo made inactive is made active again, so bills sync
         vendors = [lk.qbo_id for lk in Link.select().where((Link.kind == "vendor") & (Link.origin == "created"))]
         assert vendors and all(qbo.get("Vendor", q).get("Active", True) for q in vendors)
+        # and so are the sub-customers (Work sites) and the items it made inactive, read back over REST
+        for kind, entity in (("site", "Customer"), ("item", "Item")):
+            made = [lk.qbo_id for lk in Link.select().where((Link.kind == kind) & (Link.origin == "created"))]
+            assert made, kind
+            inactive = [q for q in made if qbo.get(entity, q).get("Active") is not True]
+            assert inactive == [], (kind, inactive, nxt.counts)
+        # the Work sites Enable imported (made inactive in Work by the undo) are active again in Work
+        imported = [lk.work_id for lk in Link.select().where((Link.kind == "site") & (Link.origin == "imported"))]
+        work = configured_workspace.work_client()
+        assert imported and [w for w in imported if not work.get_site(w).active] == [], nxt.counts
         assert nxt.counts.get("bills", {}).get("failed", 0) == 0, nxt.counts
 
 

@@ -291,6 +291,7 @@ class ClientsTwoWay:
                          meta={"match": info, "sync_token": cust.get("SyncToken")})
         lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
         first = self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)
+        first.meta["first_merge"] = True  # Review lists the pair if its fields differ (preview.differing_clients)
         to_qbo, q_now = first.meta.get("to_qbo") or {}, first.meta.get("qbo_now") or {}
         if to_qbo:
             # An existing QuickBooks customer the first sync would change: listed field by field in
@@ -367,12 +368,14 @@ class ClientsTwoWay:
             q_now = qbo_values(sent) if sent else dict(w_now)
         bw, bq = tw.get("work"), tw.get("qbo")
         sent = (link.synced or {}).get("sent")
-        if bw is None and bq is None and sent:
+        if bw is None and bq is None and sent and not settle.linked_by_name(link):
             # Created in QuickBooks from Work by the outbound phase: both sides agreed on what was sent.
+            # (Not a customer the outbound phase linked by name: nothing was sent to it, and treating
+            # Work's values as the base would carry QuickBooks' differing values into Work unasked.)
             bw = bq = qbo_values(sent)
         bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
         res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS,
-                    settle=self._settle_for(ctx, link.work_id))
+                    settle=self._settle_for(ctx, link.work_id, link))
         meta = self._merge_meta(client, cust, res, q_now)
         meta["used_bases"] = (bw, bq)  # what a deferred QuickBooks write puts back (sync/stale.py)
         if cust is None:
@@ -408,11 +411,15 @@ class ClientsTwoWay:
                       entity=ENTITY, label=label, meta=meta)
 
     @staticmethod
-    def _settle_for(ctx: RunContext, work_id: str) -> dict[str, str]:
-        """The Review answers for a field without a base (:mod:`settle`), read once per run."""
+    def _settle_for(ctx: RunContext, work_id: str, link: Link | None = None) -> dict[str, str]:
+        """The Review answers for a field without a base (:mod:`settle`), read once per run. A client
+        the outbound phase linked by name was never shown at Review: only an answer given for that
+        very record counts (``--settle-record``); its other differing fields become conflicts."""
         state = ctx.flow_state(CustomersRun)
         if state.settle is None:
             state.settle = settle.stored()
+        if link is not None and settle.linked_by_name(link):
+            return settle.record_answers(work_id, state.settle)
         return settle.for_record(work_id, state.settle)
 
     @staticmethod
@@ -589,7 +596,8 @@ class ClientsTwoWay:
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
                 res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
-                            policy=ctx.settings.conflict_policy, fields=FIELDS, settle=self._settle_for(ctx, wid))
+                            policy=ctx.settings.conflict_policy, fields=FIELDS,
+                            settle=self._settle_for(ctx, wid, link))
                 to_work, to_qbo = res.to_work, res.to_qbo
                 base_w, base_q = res.base_work, res.base_qbo
                 used_bw, used_bq = tw.get("work"), tw.get("qbo")

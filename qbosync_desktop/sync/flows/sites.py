@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.connectors.qbo.query import in_list
 from qbosync_desktop.connectors.work.models import Client, Site
-from qbosync_desktop.core.errors import QboValidationError, WorkRecordUnreadable
+from qbosync_desktop.core.errors import QboValidationError, WorkApiError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
-from qbosync_desktop.sync import audit, outbox, problems, work_writes
+from qbosync_desktop.sync import audit, outbox, problems, undo_apply, work_writes
 from qbosync_desktop.sync.clients.fields import is_top_level
 from qbosync_desktop.sync.clients.inbound import CustomersRun
 from qbosync_desktop.sync.flows.base import take_unreadable, unreadable_change
@@ -284,8 +285,131 @@ def onboarding_over(ctx: RunContext) -> bool:
     return conn is not None and conn.onboarding_done_at is not None
 
 
-def phase(ctx: RunContext) -> SitesOnboarding | None:
+#: the key a site link carries (in ``Link.synced``) once an undo made its sub-customer inactive and
+#: the person chose "undo, then sync again" (set by sync/undo_apply.py)
+REACTIVATE = "reactivate"
+#: its value for a Work site the run imported (made inactive in Work by the undo); True: QuickBooks
+WORK_SIDE = "work"
+
+
+def _to_reactivate() -> list[Link]:
+    """The few flagged site links, read by Work id from the cursor's list (none: no link is read)."""
+    ids = undo_apply.reactivation_ids()
+    if not ids:
+        return []
+    return [lk for lk in Link.select().where((Link.kind == KIND) & Link.work_id.in_(ids))
+            if (lk.synced or {}).get(REACTIVATE)]
+
+
+def _forget_done() -> None:
+    """Keep in the cursor only the links still flagged (one whose write failed stays for the next run)."""
+    left = [lk.work_id for lk in _to_reactivate()]
+    with database.atomic():
+        undo_apply.set_reactivation_ids(left)
+
+
+class SitesReactivate:
+    """After "undo, then sync again": the sub-customers the undo made inactive are made active again
+    (sites sync only at onboarding, so no other phase would). One query reads their current state and
+    SyncToken; each is a sparse ``Active: true`` update through the outbox. A site Work itself made
+    inactive meanwhile stays inactive (the flag is cleared, nothing is sent)."""
+
+    name = PHASE
+    kind = KIND
+
+    def plan(self, ctx: RunContext) -> list[Change]:
+        links = _to_reactivate()
+        if not links:
+            return []
+        current = {str(c["Id"]): c for c in ctx.qbo.query(
+            ENTITY, where=in_list("Id", [lk.qbo_id for lk in links]) + " AND Active IN (true, false)", order_by="Id")}
+        changes: list[Change] = []
+        for lk in links:
+            synced = {k: v for k, v in (lk.synced or {}).items() if k != REACTIVATE}
+            now = current.get(lk.qbo_id)
+            try:
+                site = ctx.work.get_site(lk.work_id)
+            except WorkApiError as exc:
+                if exc.fatal or exc.transient:
+                    raise
+                site = None
+            label = str(site.name) if site is not None else f"site {lk.work_id}"
+            if (lk.synced or {}).get(REACTIVATE) == WORK_SIDE:
+                changes.append(self._work_change(lk, site, now, synced, label))
+                continue
+            if now is None or site is None or not site.active or now.get("Active", True):
+                why = ("already active in QuickBooks" if now is not None and now.get("Active", True)
+                       else "inactive in Work, so it stays inactive" if site is not None and not site.active
+                       else "no longer in QuickBooks or in Work")
+                changes.append(Change(KIND, lk.work_id, lk.qbo_id, "skip", f"not made active again: {why}",
+                                      entity=ENTITY, label=label, meta={"synced": synced, "audit": True}))
+                continue
+            body: JsonObject = {"Id": lk.qbo_id, "SyncToken": str(now.get("SyncToken")), "Active": True, "sparse": True}
+            changes.append(Change(KIND, lk.work_id, lk.qbo_id, "update",
+                                  "made inactive by an undo; \u201csync again\u201d makes it active again",
+                                  payload=body, entity=ENTITY, label=label,
+                                  meta={"synced": synced, "before": {"Active": False}, "after": {"Active": True},
+                                        "work_version": site.version, "phase": PHASE}))
+        return changes
+
+    @staticmethod
+    def _work_change(lk: Link, site: Site | None, now: dict[str, Any] | None, synced: JsonObject,
+                     label: str) -> Change:
+        """A Work site the run imported and the undo made inactive: active again in Work, unless its
+        sub-customer is no longer active in QuickBooks (then it stays as it is)."""
+        if site is None or site.active or now is None or not now.get("Active", True):
+            why = ("already active in Work" if site is not None and site.active
+                   else "its sub-customer is inactive in QuickBooks" if now is not None
+                   else "no longer in QuickBooks or in Work")
+            return Change(KIND, lk.work_id, lk.qbo_id, "skip", f"not made active again: {why}",
+                          entity=ENTITY, label=label, meta={"synced": synced, "audit": True})
+        return Change(KIND, lk.work_id, lk.qbo_id, "update", "made inactive in Work by an undo; \u201csync "
+                      "again\u201d makes it active again", payload={"active": True}, entity=ENTITY, label=label,
+                      meta={"synced": synced, "work_side": True, "work_version": site.version})
+
+    def _apply_work(self, ctx: RunContext, ch: Change) -> None:
+        """PATCH the site (version check, Idempotency-Key: a re-send after a crash is answered the
+        same); a refusal is the record's problem. Audited as ``reactivate`` (not an undoable write)."""
+        wid = str(ch.work_id)
+        key = f"qbosync-reactivate-site-{wid}-{ch.meta['work_version']}"
+        try:
+            site = ctx.work.update_site(wid, int(ch.meta["work_version"]), idempotency_key=key, active=True)
+        except WorkApiError as exc:
+            if exc.fatal or exc.transient:
+                raise
+            problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=ch.qbo_id, extra={"record": ch.label})
+            ctx.count(PHASE, "failed")
+            return
+        with database.atomic():
+            Link.update(synced=ch.meta["synced"], work_version=str(site.version), updated_at=utcnow()).where(
+                (Link.kind == KIND) & (Link.work_id == wid)).execute()
+            audit.record("reactivate", KIND, wid, ch.qbo_id, run_id=ctx.run_id, before={"active": False},
+                         after={"active": True}, message=ch.reason)
+        ctx.count(PHASE, "updated")
+        ctx.observer.record(PHASE, wid, "updated", ch.reason)
+
+    def apply(self, ctx: RunContext, changes: list[Change]) -> None:
+        for ch in changes:
+            ch.meta.setdefault("phase", PHASE)
+        for ch in changes:
+            if ch.action == "update" and ch.meta.get("work_side"):
+                ctx.check_cancel()
+                self._apply_work(ctx, ch)
+        changes = [c for c in changes if not c.meta.get("work_side") or c.action == "skip"]
+        skips = [c for c in changes if c.action == "skip"]
+        with database.atomic():
+            for ch in skips:  # nothing to send: the flag goes, so it is not looked at again
+                Link.update(synced=ch.meta["synced"], updated_at=utcnow()).where(
+                    (Link.kind == KIND) & (Link.work_id == str(ch.work_id))).execute()
+            outbox.apply_local(ctx, PHASE, skips)
+        outbox.submit(ctx, [c for c in changes if c.action == "update"])
+        _forget_done()
+
+
+def phase(ctx: RunContext) -> SitesOnboarding | SitesReactivate | None:
     s = ctx.settings
     if ctx.initial and s.sites and s.clients and not onboarding_over(ctx):
         return SitesOnboarding()
+    if s.clients and _to_reactivate():  # only after "undo, then sync again" (one cursor row read)
+        return SitesReactivate()
     return None
