@@ -1,0 +1,299 @@
+"""The hostile-data corpus (issue 16 part 6): the cases, how each is put into Work, and what it expects.
+
+Each :class:`Case` is one Work record (a client, an item, an invoice or a payment) that a careless
+user, an import script or an attacker could leave in Work. :func:`seed` writes them all into an empty
+Work practice server - valid ones through the "Work user" handle (the same checks as Work's API),
+the ones Work's own rules refuse (an invalid date or e-mail, a 0-line invoice, an absurd amount, a
+0.00 payment, a payment for an unknown invoice...) with ``WorkStore.bulk_insert`` / ``bulk_edit``:
+the documented test-only way to put a malformed record in Work (docs/work-api.md, "Malformed
+records"), because legacy data, imports and other integrations do get such records into Work.
+
+``expect`` is the outcome the corpus pins: ``"synced"`` (read back from QuickBooks with Work's values,
+or their documented cleaned form), ``"problem"`` (exactly one open problem naming the record, nothing
+in QuickBooks), or ``None`` where either is acceptable because the engine's rule is "clean it or refuse
+it with one problem" (docs/sync-engine.md, "Validation before sending") - the test still demands one of
+the two, and, when synced, clean values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+#: Characters that must never reach QuickBooks: C0/C1 controls, bidi embeddings/overrides/isolates,
+#: zero-width and other invisible format characters (Unicode category Cf) - and the BOM.
+BIDI_AND_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d",
+                      "\u202e", "\u2060", "\u2066", "\u2067", "\u2068", "\u2069", "\ufeff", "\u00ad", "\u061c"}
+
+
+def forbidden(ch: str) -> bool:
+    return ch in BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf")
+
+
+def bad_chars(text: str) -> list[str]:
+    return [f"U+{ord(ch):04X}" for ch in text if forbidden(ch)]
+
+
+def cleaned_forms(text: str) -> set[str]:
+    """What Work's text may legitimately become in QuickBooks: unchanged (trimmed), or with the forbidden
+    characters dropped, or turned into spaces (runs of spaces then collapsed) - the two documented ways
+    of cleaning. Each also in NFC, the normal form QuickBooks' own screens produce."""
+    dropped = "".join(ch for ch in text if not forbidden(ch))
+    spaced = " ".join("".join(" " if forbidden(ch) else ch for ch in text).split())
+    forms = {text.strip(), dropped.strip(), " ".join(dropped.split()), spaced}
+    return forms | {unicodedata.normalize("NFC", f) for f in forms}
+
+
+TODAY = dt.date.today()
+RECENT = (TODAY - dt.timedelta(days=10)).isoformat()
+START_DATE = dt.date(1900, 1, 1)  # the corpus's "Sync invoices dated from": far-past dates are in range
+
+
+@dataclass
+class Case:
+    id: str
+    kind: str  # client | item | invoice | payment
+    what: str
+    expect: str | None  # "synced" | "problem" | None (either)
+    work_id: str = ""
+    label: str = ""  # the Work name or number a problem must name
+    fields: dict[str, Any] = field(default_factory=dict)  # the Work values the read-back compares
+    limits: dict[str, int] = field(default_factory=dict)  # Intuit's length of a QBO field checked here
+
+
+@dataclass
+class Corpus:
+    cases: list[Case]
+    anchor_client: str = ""
+    service_item: str = ""
+
+    def by_id(self, case_id: str) -> Case:
+        return next(c for c in self.cases if c.id == case_id)
+
+
+def _address(**over: Any) -> dict[str, Any]:
+    base = {"line1": "1 Main St", "line2": None, "city": "Denver", "state": "CO", "postal_code": "80202",
+            "country": "US"}
+    return {**base, **over}
+
+
+# -- clients: (id, what, expect, Work fields, Intuit limits, through the API?) ----------------------
+LONG = "Rocky Mountain Regional Property Management and Facilities Maintenance Cooperative "
+CLIENTS: list[tuple[str, str, str | None, dict[str, Any], dict[str, int], bool]] = [
+    ("client-nul", "name with a NUL control character", None, {"name": "Nul\x00Byte Services"}, {}, True),
+    ("client-bel", "name with a BEL control character", None, {"name": "Bell\x07 Ringers Ltd"}, {}, True),
+    ("client-rlo", "name with a right-to-left override", None, {"name": "Invoice\u202efdp.exe Traders"}, {}, True),
+    ("client-zwsp", "name with zero-width spaces", None, {"name": "Zero\u200bWidth\u200b Cleaning"}, {}, True),
+    ("client-only-zwsp", "name that is only zero-width and bidi characters", "problem",
+     {"name": "\u200b\u200d\u202e"}, {}, False),
+    ("client-bad-email", "invalid e-mail address", None,
+     {"name": "Invalid Email Roofing", "email": "not an e-mail@@example"}, {}, False),
+    ("client-name-600", "name of 600 characters (QuickBooks allows 500)", "problem",
+     {"name": (LONG * 8)[:600]}, {}, False),
+    ("client-name-255", "name of 255 characters (Work's most; QuickBooks allows 500)", "synced",
+     {"name": ("Long " + LONG * 4)[:255]}, {"DisplayName": 500}, True),
+    ("client-company-255", "company name of 255 characters (QuickBooks allows 100)", None,
+     {"name": "Long Company Name Client", "company_name": (LONG * 4)[:255]}, {"CompanyName": 100}, True),
+    ("client-first-last-long", "first and last names of 100 characters", None,
+     {"name": "Long Person Name", "first_name": "F" * 100, "last_name": "L" * 100},
+     {"GivenName": 100, "FamilyName": 100}, True),
+    ("client-phone-50", "phone of 50 characters (QuickBooks allows 30)", None,
+     {"name": "Long Phone Plumbing", "phone": "+1 (303) 555-0100 ext. 12345 ask for the manager!!"},
+     {"FreeFormNumber": 30}, True),
+    ("client-double-quotes", 'double quotes', "synced", {"name": 'The "Best" Plumbers'}, {}, True),
+    ("client-apostrophe", "apostrophe (O'Brien; QBO query escaping)", "synced", {"name": "O'Brien Roofing"}, {}, True),
+    ("client-backslash", "backslashes (QBO query escaping)", "synced",
+     {"name": "Back\\slash Supply \\'Co\\'"}, {}, True),
+    ("client-sql", "SQL-looking name", "synced", {"name": "Robert'); DROP TABLE Customer;--"}, {}, True),
+    ("client-like", "% and _ (LIKE wildcards)", "synced", {"name": "100% Clean_Co"}, {}, True),
+    ("client-emoji", "emoji", "synced", {"name": "Sunny \u2600 Cafe \U0001F355"}, {}, True),
+    ("client-arabic", "right-to-left text (Arabic)", "synced", {"name": "مؤسسة النور للصيانة"}, {}, True),
+    ("client-hebrew", "right-to-left text (Hebrew)", "synced", {"name": "שירותי ניקיון כהן"}, {}, True),
+    ("client-case-a", "name differing only by case (first)", "synced", {"name": "Acme Widgets"}, {}, True),
+    ("client-case-b", "name differing only by case (second)", "problem", {"name": "ACME WIDGETS"}, {}, True),
+    ("client-space-a", "name differing only by spacing (first)", "synced", {"name": "Delta Services"}, {}, True),
+    ("client-space-b", "name differing only by spacing (second)", "problem", {"name": "Delta   Services"}, {}, True),
+    ("client-padded", "leading and trailing spaces", "synced", {"name": "   Padded Name Ltd   "}, {}, True),
+    ("client-tab", "tab inside the name", None, {"name": "Tab\tSeparated Inc"}, {}, True),
+    ("client-newline", "line break inside the name", None, {"name": "Two\nLines LLC"}, {}, True),
+    ("client-colon", "colon in the name (QuickBooks refuses)", "problem", {"name": "Smith: Commercial"}, {}, True),
+    ("client-nfd", "decomposed accents (Unicode NFD)", "synced", {"name": "Cafe\u0301 Rene\u0301e"}, {}, True),
+    ("client-germany", "foreign country (Germany)", "synced",
+     {"name": "Müller Bau GmbH", "billing_address": _address(line1="Hauptstraße 5", city="Berlin", state=None,
+                                                               postal_code="10115", country="Germany")}, {}, True),
+    ("client-japan", "foreign country (Japan, Japanese address)", "synced",
+     {"name": "山田工業株式会社", "billing_address": _address(line1="千代田区丸の内1-1", city="東京", state="東京都",
+                                                           postal_code="100-0005", country="Japan")}, {}, True),
+    ("client-canada", "foreign country (Canada)", "synced",
+     {"name": "Tremblay Rénovations", "billing_address": _address(line1="12 rue Sainte-Catherine", city="Montréal",
+                                                                 state="QC", postal_code="H2X 1Z4",
+                                                                 country="Canada")}, {}, True),
+]
+
+ITEMS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
+    ("item-quotes", "item name with apostrophe, inch mark and backslash", "synced",
+     {"name": "O'Neil 1/2\" Pipe \\ Fitting", "unit_price": "12.50"}, True),
+    ("item-name-150", "item name of 150 characters (QuickBooks allows 100)", "problem",
+     {"name": ("Industrial " + LONG * 2)[:150], "unit_price": "10.00"}, True),
+    ("item-bidi", "item name with a right-to-left override", None,
+     {"name": "Filter\u202e Cartridge", "unit_price": "5.00"}, True),
+]
+
+
+#: The invoice and payment cases, in the order :func:`seed` writes them (their records need ids from Work).
+INVOICE_IDS = ['invoice-ordinary', 'invoice-feb-30', 'invoice-negative', 'invoice-absurd-total', 'invoice-9999-12-31', 'invoice-far-past', 'invoice-far-future', 'invoice-0-lines', 'invoice-1000-lines', 'invoice-missing-item', 'invoice-duplicate-a', 'invoice-duplicate-b', 'invoice-number-22', 'invoice-quoted-number', 'invoice-rtl-emoji-lines', 'invoice-control-memo', 'invoice-long-memo', 'invoice-client-refused', 'invoice-foreign-client']
+PAYMENT_IDS = ['payment-ordinary', 'payment-zero', 'payment-negative', 'payment-unknown-invoice', 'payment-void-invoice', 'payment-larger-than-invoice', 'payment-on-1000-lines', 'payment-9999-12-31', 'payment-long-reference', 'payment-apostrophe-client', 'payment-on-refused-invoice']
+#: The tally lines of the runs in this session, for the terminal summary (``conftest.py``).
+TALLY: list[str] = []
+
+
+def _line(item_id: str, price: str = "100.00", quantity: str = "1", description: str = "Service call") -> dict[str, Any]:
+    amount = (Decimal(quantity) * Decimal(price)).quantize(Decimal("0.01"))
+    return {"item_id": item_id, "description": description, "quantity": quantity, "unit_price": price,
+            "taxable": False, "discount": None, "amount": str(amount)}
+
+
+def _raw_invoice(number: str, client_id: str, lines: list[dict[str, Any]], *, issue_date: str = RECENT,
+                 status: str = "sent", notes: str | None = None) -> dict[str, Any]:
+    """An invoice record as stored (bulk_insert computes its amounts), skipping the API's checks."""
+    return {"number": number, "client_id": client_id, "site_id": None, "issue_date": issue_date,
+            "due_date": None, "status": status, "lines": lines, "notes": notes, "tax": None, "discount": None,
+            "terms": None}
+
+
+def seed(work: Any) -> Corpus:
+    """Write every case into the (empty) Work practice server; return the cases with their Work ids."""
+    user, store = work.user, work.store
+    cases: list[Case] = []
+
+    service = user.add_item("Corpus Service Call", "100.00")["id"]
+    anchor = user.add_client("Corpus Anchor Client", email="anchor@example.com")["id"]
+
+    for cid, what, expect, fields, limits, via_api in CLIENTS:
+        if via_api:
+            wid = user.add_client(fields["name"], **{k: v for k, v in fields.items() if k != "name"})["id"]
+        else:
+            wid = store.bulk_insert("clients", [{"active": True, **fields}])[0]
+        cases.append(Case(cid, "client", what, expect, wid, fields["name"].strip(), fields, limits))
+
+    for iid, what, expect, fields, via_api in ITEMS:
+        wid = (user.add_item(fields["name"], fields["unit_price"])["id"] if via_api
+               else store.bulk_insert("items", [{"kind": "service", "active": True, **fields}])[0])
+        cases.append(Case(iid, "item", what, expect, wid, fields["name"], fields))
+
+    by_id = {c.id: c for c in cases}
+    apostrophe = by_id["client-apostrophe"].work_id
+    quote_item = by_id["item-quotes"].work_id
+
+    def api_invoice(case_id: str, what: str, expect: str | None, client: str, lines: list[dict[str, Any]],
+                    **kw: Any) -> Case:
+        rec = user.add_invoice(client, lines, **kw)
+        case = Case(case_id, "invoice", what, expect, rec["id"], rec["number"], rec)
+        cases.append(case)
+        return case
+
+    def raw_invoice(case_id: str, what: str, expect: str | None, record: dict[str, Any]) -> Case:
+        wid = store.bulk_insert("invoices", [record])[0]
+        case = Case(case_id, "invoice", what, expect, wid, record["number"], store.get("invoices", wid))
+        cases.append(case)
+        return case
+
+    # -- invoices --------------------------------------------------------------------------------
+    ordinary = api_invoice("invoice-ordinary", "an ordinary invoice among the hostile ones", "synced", anchor,
+                           [{"item_id": service}], number="HC-1000", issue_date=RECENT)
+    raw_invoice("invoice-feb-30", "dated 2026-02-30 (no such day)", "problem",
+                _raw_invoice("HC-1001", anchor, [_line(service)], issue_date="2026-02-30"))
+    api_invoice("invoice-negative", "total of -100.00", "problem", anchor,
+                [{"item_id": service, "unit_price": "-100.00"}], number="HC-1002", issue_date=RECENT)
+    raw_invoice("invoice-absurd-total", "total of 99,999,999,999,990.00", "problem",
+                _raw_invoice("HC-1003", anchor, [_line(service, price="99999999999990.00")]))
+    raw_invoice("invoice-9999-12-31", "dated 9999-12-31", "problem",
+                _raw_invoice("HC-1004", anchor, [_line(service)], issue_date="9999-12-31"))
+    api_invoice("invoice-far-past", "dated 1901-03-15 (far past, after the start date)", None, anchor,
+                [{"item_id": service}], number="HC-1005", issue_date="1901-03-15")
+    api_invoice("invoice-far-future", "dated 2099-06-30 (far future)", None, anchor,
+                [{"item_id": service}], number="HC-1006", issue_date="2099-06-30")
+    raw_invoice("invoice-0-lines", "no lines at all (total 0.00)", "problem",
+                _raw_invoice("HC-1007", anchor, []))
+    big = api_invoice("invoice-1000-lines", "1,000 lines", "synced", anchor,
+                      [{"item_id": service, "unit_price": f"{1 + n % 97}.{n % 100:02d}",
+                        "description": f"Visit {n + 1}"} for n in range(1000)], number="HC-1008", issue_date=RECENT)
+    raw_invoice("invoice-missing-item", "a line naming an item Work does not have", "problem",
+                _raw_invoice("HC-1009", anchor, [_line(service), _line("it_999999")]))
+    api_invoice("invoice-duplicate-a", "duplicate invoice number (first)", "synced", anchor,
+                [{"item_id": service}], number="HC-DUP", issue_date=RECENT)
+    api_invoice("invoice-duplicate-b", "duplicate invoice number (second, another client)", "problem",
+                by_id["client-case-a"].work_id, [{"item_id": service, "unit_price": "55.00"}],
+                number="HC-DUP", issue_date=RECENT)
+    api_invoice("invoice-number-22", "invoice number of 22 characters (QuickBooks allows 21)", "problem", anchor,
+                [{"item_id": service}], number="HC-2222222222222222222", issue_date=RECENT)
+    quoted = api_invoice("invoice-quoted-number", "number and lines with apostrophes and backslashes", "synced",
+                         apostrophe, [{"item_id": quote_item, "quantity": "3",
+                                       "description": "O'Neil's \\ \"special\" fitting"}],
+                         number="O'B\\7", issue_date=RECENT)
+    api_invoice("invoice-rtl-emoji-lines", "line descriptions in Arabic, Hebrew and emoji", "synced",
+                by_id["client-arabic"].work_id,
+                [{"item_id": service, "description": "صيانة شهرية"}, {"item_id": service, "description": "ניקוי"},
+                 {"item_id": service, "description": "\U0001F527 fix"}], number="HC-1010", issue_date=RECENT)
+    api_invoice("invoice-control-memo", "memo with NUL, BEL and a right-to-left override", None, anchor,
+                [{"item_id": service}], number="HC-1011", issue_date=RECENT,
+                notes="Thanks\x00 for\x07 your \u202ebusiness")
+    api_invoice("invoice-long-memo", "memo of 4,000 characters (the private note holds 4,000)", "synced", anchor,
+                [{"item_id": service}], number="HC-1012", issue_date=RECENT, notes=("Long memo. " * 400)[:4000])
+    refused = api_invoice("invoice-client-refused", "invoice for a client QuickBooks refused (name too long)", "problem",
+                by_id["client-name-600"].work_id, [{"item_id": service}], number="HC-1013", issue_date=RECENT)
+    api_invoice("invoice-foreign-client", "invoice for a client abroad (Japan)", "synced",
+                by_id["client-japan"].work_id, [{"item_id": service, "quantity": "2.5", "unit_price": "33.33"}],
+                number="HC-1014", issue_date=RECENT)
+    paid = api_invoice("invoice-to-void", "invoice paid, then voided in Work before any sync", None, anchor,
+                       [{"item_id": service}], number="HC-1015", issue_date=RECENT)
+    cases.remove(paid)  # a void never synced is a documented counted skip; the payment below is the case
+
+    # -- payments --------------------------------------------------------------------------------
+    def api_payment(case_id: str, what: str, expect: str | None, invoice_id: str, amount: str, **kw: Any) -> Case:
+        rec = user.record_payment(invoice_id, amount, **kw)
+        case = Case(case_id, "payment", what, expect, rec["id"], f"payment {rec['id']}", rec)
+        cases.append(case)
+        return case
+
+    def raw_payment(case_id: str, what: str, expect: str | None, invoice_id: str, client_id: str, amount: str,
+                    date: str = RECENT) -> Case:
+        record = {"invoice_id": invoice_id, "client_id": client_id, "amount": amount, "date": date,
+                  "method": "check", "reference": None, "status": "active"}
+        wid = store.bulk_insert("payments", [record])[0]
+        case = Case(case_id, "payment", what, expect, wid, f"payment {wid}", store.get("payments", wid))
+        cases.append(case)
+        return case
+
+    def carrier(number: str, price: str = "100.00") -> str:
+        """An ordinary invoice of its own for each refused payment, so a refusal moves no other case's balance."""
+        return str(user.add_invoice(anchor, [{"item_id": service, "unit_price": price}], number=number,
+                                    issue_date=RECENT)["id"])
+
+    api_payment("payment-ordinary", "an ordinary part payment", "synced", ordinary.work_id, "40.00")
+    raw_payment("payment-zero", "a 0.00 payment", "problem", carrier("HC-P01"), anchor, "0.00")
+    raw_payment("payment-negative", "a -25.00 payment", "problem", carrier("HC-P02"), anchor, "-25.00")
+    raw_payment("payment-unknown-invoice", "for an invoice Work does not have", "problem", "in_999999", anchor,
+                "10.00")
+    api_payment("payment-void-invoice", "for an invoice voided in Work", "problem", paid.work_id, "100.00")
+    store.bulk_edit("invoices", {paid.work_id: {"status": "void"}})
+    raw_payment("payment-larger-than-invoice", "larger than its invoice (150.00 on 100.00)", "problem",
+                carrier("HC-P03"), anchor, "150.00")
+    api_payment("payment-on-1000-lines", "paying the 1,000-line invoice in full", "synced", big.work_id,
+                str(Decimal(big.fields["total"])))
+    raw_payment("payment-9999-12-31", "dated 9999-12-31", "problem", carrier("HC-P04"), anchor, "5.00",
+                date="9999-12-31")
+    api_payment("payment-long-reference", "reference of 100 characters with quotes (QuickBooks' field holds 21)",
+                "synced", carrier("HC-P05"), "60.00", reference=("Chk #42 'O\\'Brien' \"memo\" " * 5)[:100])
+    api_payment("payment-apostrophe-client", "for the O'Brien invoice with a quoted number", "synced",
+                quoted.work_id, "37.50")
+    api_payment("payment-on-refused-invoice", "for an invoice QuickBooks could not take", "problem",
+                refused.work_id, "20.00")
+    return Corpus(cases, anchor_client=anchor, service_item=service)
+
+
+Check = Callable[[Case, Any], None]
