@@ -122,6 +122,19 @@ CLIENTS: list[tuple[str, str, str | None, dict[str, Any], dict[str, int], bool]]
     ("client-newline", "line break inside the name", None, {"name": "Two\nLines LLC"}, {}, True),
     ("client-colon", "colon in the name (QuickBooks refuses)", "problem", {"name": "Smith: Commercial"}, {}, True),
     ("client-nfd", "decomposed accents (Unicode NFD)", "synced", {"name": "Cafe\u0301 Rene\u0301e"}, {}, True),
+    ("client-nfc-a", "accents composed (NFC), first of a pair", "synced", {"name": "Crème Brûlée Bakery"}, {}, True),
+    ("client-nfd-b", "the same name decomposed (NFD): looks identical", "problem",
+     {"name": "Cre\u0300me Bru\u0302le\u0301e Bakery"}, {}, True),
+    ("client-case-of-qbo-customer", "name differing only by case from a QuickBooks customer", None,
+     {"name": "BLUE DOOR CAFE"}, {}, True),
+    ("client-vendor-name", "name of a QuickBooks vendor (names are unique across both)", "problem",
+     {"name": "Ace Equipment Rentals"}, {}, True),
+    ("client-html", "HTML and an ampersand", "synced", {"name": "<script>alert(1)</script> & Sons"}, {}, True),
+    ("client-format-string", "format-string placeholders", "synced", {"name": "{0} %s %(name)s {{x}} Co"}, {}, True),
+    ("client-format-colon", "format-string placeholders in a refused name (the problem's text)", "problem",
+     {"name": "Bad: {0} %s {name}"}, {}, True),
+    ("client-zalgo", "stacked combining marks", "synced", {"name": "Z\u0337\u0321a\u0338l\u0335g\u0336o Repairs"}, {}, True),
+    ("client-nbsp", "no-break spaces", "synced", {"name": "Non\u00a0Breaking\u00a0Space Co"}, {}, True),
     ("client-germany", "foreign country (Germany)", "synced",
      {"name": "Müller Bau GmbH", "billing_address": _address(line1="Hauptstraße 5", city="Berlin", state=None,
                                                                postal_code="10115", country="Germany")}, {}, True),
@@ -139,14 +152,16 @@ ITEMS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
      {"name": "O'Neil 1/2\" Pipe \\ Fitting", "unit_price": "12.50"}, True),
     ("item-name-150", "item name of 150 characters (QuickBooks allows 100)", "problem",
      {"name": ("Industrial " + LONG * 2)[:150], "unit_price": "10.00"}, True),
+    ("item-case-of-qbo-item", "item name differing only by case from a QuickBooks item", None,
+     {"name": "service call", "unit_price": "120.00"}, True),
     ("item-bidi", "item name with a right-to-left override", None,
      {"name": "Filter\u202e Cartridge", "unit_price": "5.00"}, True),
 ]
 
 
 #: The invoice and payment cases, in the order :func:`seed` writes them (their records need ids from Work).
-INVOICE_IDS = ['invoice-ordinary', 'invoice-feb-30', 'invoice-negative', 'invoice-absurd-total', 'invoice-9999-12-31', 'invoice-far-past', 'invoice-far-future', 'invoice-0-lines', 'invoice-1000-lines', 'invoice-missing-item', 'invoice-duplicate-a', 'invoice-duplicate-b', 'invoice-number-22', 'invoice-quoted-number', 'invoice-rtl-emoji-lines', 'invoice-control-memo', 'invoice-long-memo', 'invoice-client-refused', 'invoice-foreign-client']
-PAYMENT_IDS = ['payment-ordinary', 'payment-zero', 'payment-negative', 'payment-unknown-invoice', 'payment-void-invoice', 'payment-larger-than-invoice', 'payment-on-1000-lines', 'payment-9999-12-31', 'payment-long-reference', 'payment-apostrophe-client', 'payment-on-refused-invoice']
+INVOICE_IDS = ['invoice-ordinary', 'invoice-feb-30', 'invoice-negative', 'invoice-absurd-total', 'invoice-9999-12-31', 'invoice-far-past', 'invoice-far-future', 'invoice-0-lines', 'invoice-1000-lines', 'invoice-missing-item', 'invoice-duplicate-a', 'invoice-duplicate-b', 'invoice-number-22', 'invoice-quoted-number', 'invoice-rtl-emoji-lines', 'invoice-control-memo', 'invoice-long-memo', 'invoice-client-refused', 'invoice-foreign-client', 'invoice-rounding', 'invoice-zero-total', 'invoice-leap-day', 'invoice-unicode-number', 'invoice-paid-in-thirds']
+PAYMENT_IDS = ['payment-ordinary', 'payment-zero', 'payment-negative', 'payment-unknown-invoice', 'payment-void-invoice', 'payment-larger-than-invoice', 'payment-on-1000-lines', 'payment-9999-12-31', 'payment-long-reference', 'payment-third-1', 'payment-third-2', 'payment-third-3', 'payment-apostrophe-client', 'payment-on-refused-invoice']
 #: The tally lines of the runs in this session, for the terminal summary (``conftest.py``).
 TALLY: list[str] = []
 
@@ -249,6 +264,17 @@ def seed(work: Any) -> Corpus:
     api_invoice("invoice-foreign-client", "invoice for a client abroad (Japan)", "synced",
                 by_id["client-japan"].work_id, [{"item_id": service, "quantity": "2.5", "unit_price": "33.33"}],
                 number="HC-1014", issue_date=RECENT)
+    api_invoice("invoice-rounding", "a line of 0.3333 x 0.03 (rounds to 0.01)", "synced", anchor,
+                [{"item_id": service, "quantity": "0.3333", "unit_price": "0.03"},
+                 {"item_id": service, "quantity": "1.005", "unit_price": "9.99"}], number="HC-1016", issue_date=RECENT)
+    api_invoice("invoice-zero-total", "one line of 0.00 (total 0.00)", None, anchor,
+                [{"item_id": service, "unit_price": "0.00"}], number="HC-1017", issue_date=RECENT)
+    api_invoice("invoice-leap-day", "dated 2028-02-29 (a real leap day)", "synced", anchor,
+                [{"item_id": service}], number="HC-1018", issue_date="2028-02-29")
+    api_invoice("invoice-unicode-number", "number in Cyrillic with a numero sign", "synced", anchor,
+                [{"item_id": service}], number="Сч-№42", issue_date=RECENT)
+    thirds = api_invoice("invoice-paid-in-thirds", "paid in three payments of 33.33, 33.33 and 33.34", "synced",
+                         anchor, [{"item_id": service}], number="HC-1019", issue_date=RECENT)
     paid = api_invoice("invoice-to-void", "invoice paid, then voided in Work before any sync", None, anchor,
                        [{"item_id": service}], number="HC-1015", issue_date=RECENT)
     cases.remove(paid)  # a void never synced is a documented counted skip; the payment below is the case
@@ -289,6 +315,9 @@ def seed(work: Any) -> Corpus:
                 date="9999-12-31")
     api_payment("payment-long-reference", "reference of 100 characters with quotes (QuickBooks' field holds 21)",
                 "synced", carrier("HC-P05"), "60.00", reference=("Chk #42 'O\\'Brien' \"memo\" " * 5)[:100])
+    for n, amount in enumerate(("33.33", "33.33", "33.34")):
+        api_payment(f"payment-third-{n + 1}", f"payment {n + 1} of 3 ({amount})", "synced", thirds.work_id, amount,
+                    reference=f"third {n + 1}")
     api_payment("payment-apostrophe-client", "for the O'Brien invoice with a quoted number", "synced",
                 quoted.work_id, "37.50")
     api_payment("payment-on-refused-invoice", "for an invoice QuickBooks could not take", "problem",

@@ -37,6 +37,7 @@ from qbosync_desktop.core import paths
 from qbosync_desktop.core.keyring_memory import MemoryKeyring
 from qbosync_desktop.runtime.practice import connect_practice, practice_settings, start_practice
 from qbosync_desktop.runtime.workspace import Workspace
+from qbosync_desktop.sync.rules.names import normalise
 
 CENT = Decimal("0.01")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -50,6 +51,7 @@ class Run:
     crash: str | None = None
     problems: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     links: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    origins: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     qbo: dict[str, dict[str, dict[str, Any]]] = dataclasses.field(default_factory=dict)
     found_by_query: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     tally: Counter = dataclasses.field(default_factory=Counter)
@@ -117,6 +119,7 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             run.crash = traceback.format_exc()
         run.problems = problems.open_problems()
         run.links = {(str(lk.kind), str(lk.work_id)): str(lk.qbo_id) for lk in Link.select()}
+        run.origins = {(str(lk.kind), str(lk.work_id)): str(lk.origin) for lk in Link.select()}
         http = qbo_session(practice.qbo)
         try:
             run.qbo = {entity: _read_all(http, entity) for entity in ENTITIES}
@@ -177,7 +180,11 @@ def _text_ok(qbo_value: Any, work_value: str, limit: int | None = None) -> bool:
 def _check_client(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     wrong = []
     f = case.fields
-    if not _text_ok(row.get("DisplayName"), f["name"], case.limits.get("DisplayName")):
+    if run.origins.get(("client", case.work_id)) != "created":
+        # linked to a customer QuickBooks already had: its DisplayName is the same name, normalised
+        if not {normalise(x) for x in cleaned_forms(f["name"])} & {normalise(row.get("DisplayName") or "")}:
+            wrong.append(f"linked to {row.get('DisplayName')!r}, not the same name as {f['name']!r}")
+    elif not _text_ok(row.get("DisplayName"), f["name"], case.limits.get("DisplayName")):
         wrong.append(f"DisplayName {row.get('DisplayName')!r} is not Work's name {f['name']!r} (or its cleaned form)")
     for work_key, qbo_key, sub in (("first_name", "GivenName", None), ("last_name", "FamilyName", None),
                                    ("company_name", "CompanyName", None),
