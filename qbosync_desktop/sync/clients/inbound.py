@@ -72,6 +72,7 @@ from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import check_name
+from qbosync_desktop.sync.rules.validate import clean_record
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,12 +126,14 @@ def read_customers(ctx: RunContext) -> cdc.Changes:
 
 
 def outbound_fingerprint(ctx: RunContext, client: Client) -> str:
-    """What the outbound ``clients`` phase computes for this client, so it sees no change."""
+    """What the outbound ``clients`` phase computes for this client (its text cleaned the same way,
+    sync/rules/validate.py), so it sees no change."""
+    client = clean_record(client)[0]
     return fingerprint(customer_body(client, sent_name(ctx, client)))
 
 
 def _sent(client: Client, display_name: str) -> dict[str, Any]:
-    return customer_body(client, display_name)
+    return customer_body(clean_record(client)[0], display_name)
 
 
 class ClientsTwoWay:

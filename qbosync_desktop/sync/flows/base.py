@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from qbosync_desktop.connectors.work.models import Record
+from qbosync_desktop.core import qbo_limits
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import round_cents
@@ -322,7 +323,7 @@ def fail(kind: str, rec: Record, problem: QboSyncError, *, entity: str, label: s
 
 
 #: QBO: DocNumber at most 21 characters (invoices and bills).
-MAX_DOC_NUMBER = 21
+MAX_DOC_NUMBER = qbo_limits.DOC_NUMBER
 
 
 def doc_number_problem(number: str, *, what: str) -> QboValidationError | None:

@@ -47,6 +47,7 @@ from qbosync_desktop.sync.flows.base import (
     write_change,
 )
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules import validate
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.undo_apply import held
 
@@ -176,7 +177,10 @@ class OutboundFlow(Generic[R]):
 
     # -- the loop ----------------------------------------------------------------------------------
     def plan_record(self, ctx: RunContext, rec: R) -> Change | None:
-        """The five steps for one record (None: nothing to do)."""
+        """The five steps for one record (None: nothing to do). The record's text is cleaned first and its
+        body checked before anything is sent (sync/rules/validate.py, docs/sync-engine.md "Validate
+        before sending")."""
+        rec, cleaned = validate.clean_record(rec)
         wid = rec.id
         d = Draft(rec, wid, self.label(rec), ctx.link(self.kind, wid))
         hold = held(ctx, self.kind).get(wid)
@@ -186,7 +190,7 @@ class OutboundFlow(Generic[R]):
         early = self.screen(ctx, d)
         if early is not None:
             return early if isinstance(early, Change) else None
-        d.body = self.body(ctx, d)
+        d.body, shortened = validate.fit(self.entity, self.body(ctx, d))
         d.fp = fingerprint(d.body)
         d.problem_fp = self.problem_fingerprint(ctx, d)
         if d.link is not None and d.link.fingerprint == d.fp:
@@ -202,12 +206,18 @@ class OutboundFlow(Generic[R]):
             return self.settled(d)
         if unchanged(ctx, self.kind, wid, d.fp, problem_fp=d.problem_fp):
             return None
-        verdict = self.check(ctx, d)
+        verdict = (validate.vet(self.kind, self.entity, d.label, d.body, today=ctx.now.date())
+                   or self.check(ctx, d))
         if isinstance(verdict, Change):
             return verdict
         if verdict is not None:
             return self.fail(d, verdict, qbo_id=d.qbo_id)
-        return self.write(ctx, d)
+        ch = self.write(ctx, d)
+        notes = ([f"invisible or control characters removed from its {', '.join(cleaned)}"] if cleaned else [])
+        notes += shortened
+        if notes and ch.action in ("create", "update", "link"):
+            ch.reason = f"{ch.reason} ({'; '.join(notes)})" if ch.reason else "; ".join(notes)
+        return ch
 
     def unreadable_problem(self, ctx: RunContext, u: Unreadable) -> Change | None:
         """A record Work sent that did not parse: one planned failure naming the record, the field and

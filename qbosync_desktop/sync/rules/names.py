@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import unicodedata
 
+from qbosync_desktop.core import qbo_limits
 from qbosync_desktop.core.errors import QboValidationError
 
-MAX_DISPLAY_NAME = 500
-MAX_ITEM_NAME = 100
+MAX_DISPLAY_NAME = qbo_limits.DISPLAY_NAME
+MAX_ITEM_NAME = qbo_limits.ITEM_NAME
 INVALID_CHARS = {":": "a colon (:)", "\t": "a tab", "\n": "a line break", "\r": "a line break"}
 
 
