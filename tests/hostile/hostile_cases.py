@@ -30,19 +30,31 @@ BIDI_AND_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a"
                       "\u202e", "\u2060", "\u2066", "\u2067", "\u2068", "\u2069", "\ufeff", "\u00ad", "\u061c"}
 
 
+JOINERS = {"\u200c", "\u200d"}
+
+
 def forbidden(ch: str) -> bool:
     return ch in BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf")
 
 
+def _joining(text: str, i: int) -> bool:
+    """A zero-width (non-)joiner is spelling in Persian and Indic scripts and in emoji sequences: it
+    may stay between two visible non-ASCII characters (docs/sync-engine.md, "Validation before
+    sending"), never next to a Latin letter, a space, another invisible character or an edge."""
+    around = (text[i - 1] if i > 0 else "", text[i + 1] if i + 1 < len(text) else "")
+    return all(c and ord(c) > 0x7F and not c.isspace() and not forbidden(c) for c in around)
+
+
 def bad_chars(text: str) -> list[str]:
-    return [f"U+{ord(ch):04X}" for ch in text if forbidden(ch)]
+    return [f"U+{ord(ch):04X}" for i, ch in enumerate(text)
+            if forbidden(ch) and not (ch in JOINERS and _joining(text, i))]
 
 
 def cleaned_forms(text: str) -> set[str]:
     """What Work's text may legitimately become in QuickBooks: unchanged (trimmed), or with the forbidden
     characters dropped, or turned into spaces (runs of spaces then collapsed) - the two documented ways
     of cleaning. Each also in NFC, the normal form QuickBooks' own screens produce."""
-    dropped = "".join(ch for ch in text if not forbidden(ch))
+    dropped = "".join(ch for i, ch in enumerate(text) if not forbidden(ch) or (ch in JOINERS and _joining(text, i)))
     spaced = " ".join("".join(" " if forbidden(ch) else ch for ch in text).split())
     forms = {text.strip(), dropped.strip(), " ".join(dropped.split()), spaced}
     return forms | {unicodedata.normalize("NFC", f) for f in forms}
@@ -135,6 +147,10 @@ CLIENTS: list[tuple[str, str, str | None, dict[str, Any], dict[str, int], bool]]
      {"name": "Bad: {0} %s {name}"}, {}, True),
     ("client-zalgo", "stacked combining marks", "synced", {"name": "Z\u0337\u0321a\u0338l\u0335g\u0336o Repairs"}, {}, True),
     ("client-nbsp", "no-break spaces", "synced", {"name": "Non\u00a0Breaking\u00a0Space Co"}, {}, True),
+    ("client-persian-zwnj", "Persian name spelt with a zero-width non-joiner", "synced",
+     {"name": "شرکت می\u200cخواهیم"}, {}, True),
+    ("client-emoji-zwj", "emoji sequence joined by zero-width joiners", "synced",
+     {"name": "Family \U0001F468\u200d\U0001F469\u200d\U0001F467 Dental"}, {}, True),
     ("client-germany", "foreign country (Germany)", "synced",
      {"name": "Müller Bau GmbH", "billing_address": _address(line1="Hauptstraße 5", city="Berlin", state=None,
                                                                postal_code="10115", country="Germany")}, {}, True),

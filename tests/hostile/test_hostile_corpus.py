@@ -321,7 +321,10 @@ def judge(run: Run, case: Case) -> tuple[str, list[str]]:
     else:
         p = mine[0]
         # named in the message, or in the record label the problem list shows first (details.record)
-        shown = p["message"] + " " + str((p["details"] or {}).get("record") or "")
+        record = str((p["details"] or {}).get("record") or "")
+        if not "".join(ch for ch in record if not bad_chars(ch)).strip():
+            record = case.work_id  # no visible name: the problem list names it by its Work id
+        shown = p["message"] + " " + record
         named = (case.work_id in shown or case.label.strip()[:40] in shown
                  or (case.kind == "payment" and f"Payment of {case.fields['amount']}" in shown))
         if not named:
