@@ -9,10 +9,11 @@ the documented test-only way to put a malformed record in Work (docs/work-api.md
 records"), because legacy data, imports and other integrations do get such records into Work.
 
 ``expect`` is the outcome the corpus pins: ``"synced"`` (read back from QuickBooks with Work's values,
-or their documented cleaned form), ``"problem"`` (exactly one open problem naming the record, nothing
-in QuickBooks), or ``None`` where either is acceptable because the engine's rule is "clean it or refuse
-it with one problem" (docs/sync-engine.md, "Validation before sending") - the test still demands one of
-the two, and, when synced, clean values.
+or their documented cleaned form) or ``"problem"`` (exactly one open problem naming the record, nothing
+in QuickBooks). Where the rule is "clean it or refuse it" the pin follows the decision documented in
+docs/sync-engine.md ("Validation before sending"): control, bidi and zero-width characters are cleaned
+(synced), an invalid e-mail, an over-long company name or phone, an absurd amount or date, a 0.00 or
+negative payment are refused (one problem). ``None`` would accept either outcome; no case uses it.
 """
 
 from __future__ import annotations
@@ -96,24 +97,24 @@ def _address(**over: Any) -> dict[str, Any]:
 # -- clients: (id, what, expect, Work fields, Intuit limits, through the API?) ----------------------
 LONG = "Rocky Mountain Regional Property Management and Facilities Maintenance Cooperative "
 CLIENTS: list[tuple[str, str, str | None, dict[str, Any], dict[str, int], bool]] = [
-    ("client-nul", "name with a NUL control character", None, {"name": "Nul\x00Byte Services"}, {}, True),
-    ("client-bel", "name with a BEL control character", None, {"name": "Bell\x07 Ringers Ltd"}, {}, True),
-    ("client-rlo", "name with a right-to-left override", None, {"name": "Invoice\u202efdp.exe Traders"}, {}, True),
-    ("client-zwsp", "name with zero-width spaces", None, {"name": "Zero\u200bWidth\u200b Cleaning"}, {}, True),
+    ("client-nul", "name with a NUL control character", "synced", {"name": "Nul\x00Byte Services"}, {}, True),
+    ("client-bel", "name with a BEL control character", "synced", {"name": "Bell\x07 Ringers Ltd"}, {}, True),
+    ("client-rlo", "name with a right-to-left override", "synced", {"name": "Invoice\u202efdp.exe Traders"}, {}, True),
+    ("client-zwsp", "name with zero-width spaces", "synced", {"name": "Zero\u200bWidth\u200b Cleaning"}, {}, True),
     ("client-only-zwsp", "name that is only zero-width and bidi characters", "problem",
      {"name": "\u200b\u200d\u202e"}, {}, False),
-    ("client-bad-email", "invalid e-mail address", None,
+    ("client-bad-email", "invalid e-mail address", "problem",
      {"name": "Invalid Email Roofing", "email": "not an e-mail@@example"}, {}, False),
     ("client-name-600", "name of 600 characters (QuickBooks allows 500)", "problem",
      {"name": (LONG * 8)[:600]}, {}, False),
     ("client-name-255", "name of 255 characters (Work's most; QuickBooks allows 500)", "synced",
      {"name": ("Long " + LONG * 4)[:255]}, {"DisplayName": 500}, True),
-    ("client-company-255", "company name of 255 characters (QuickBooks allows 100)", None,
+    ("client-company-255", "company name of 255 characters (QuickBooks allows 100)", "problem",
      {"name": "Long Company Name Client", "company_name": (LONG * 4)[:255]}, {"CompanyName": 100}, True),
-    ("client-first-last-long", "first and last names of 100 characters", None,
+    ("client-first-last-long", "first and last names of 100 characters", "synced",
      {"name": "Long Person Name", "first_name": "F" * 100, "last_name": "L" * 100},
      {"GivenName": 100, "FamilyName": 100}, True),
-    ("client-phone-50", "phone of 50 characters (QuickBooks allows 30)", None,
+    ("client-phone-50", "phone of 50 characters (QuickBooks allows 30)", "problem",
      {"name": "Long Phone Plumbing", "phone": "+1 (303) 555-0100 ext. 12345 ask for the manager!!"},
      {"FreeFormNumber": 30}, True),
     ("client-double-quotes", 'double quotes', "synced", {"name": 'The "Best" Plumbers'}, {}, True),
@@ -130,14 +131,14 @@ CLIENTS: list[tuple[str, str, str | None, dict[str, Any], dict[str, int], bool]]
     ("client-space-a", "name differing only by spacing (first)", "synced", {"name": "Delta Services"}, {}, True),
     ("client-space-b", "name differing only by spacing (second)", "problem", {"name": "Delta   Services"}, {}, True),
     ("client-padded", "leading and trailing spaces", "synced", {"name": "   Padded Name Ltd   "}, {}, True),
-    ("client-tab", "tab inside the name", None, {"name": "Tab\tSeparated Inc"}, {}, True),
-    ("client-newline", "line break inside the name", None, {"name": "Two\nLines LLC"}, {}, True),
+    ("client-tab", "tab inside the name", "problem", {"name": "Tab\tSeparated Inc"}, {}, True),
+    ("client-newline", "line break inside the name", "problem", {"name": "Two\nLines LLC"}, {}, True),
     ("client-colon", "colon in the name (QuickBooks refuses)", "problem", {"name": "Smith: Commercial"}, {}, True),
     ("client-nfd", "decomposed accents (Unicode NFD)", "synced", {"name": "Cafe\u0301 Rene\u0301e"}, {}, True),
     ("client-nfc-a", "accents composed (NFC), first of a pair", "synced", {"name": "Crème Brûlée Bakery"}, {}, True),
     ("client-nfd-b", "the same name decomposed (NFD): looks identical", "problem",
      {"name": "Cre\u0300me Bru\u0302le\u0301e Bakery"}, {}, True),
-    ("client-case-of-qbo-customer", "name differing only by case from a QuickBooks customer", None,
+    ("client-case-of-qbo-customer", "name differing only by case from a QuickBooks customer", "synced",
      {"name": "BLUE DOOR CAFE"}, {}, True),
     ("client-vendor-name", "name of a QuickBooks vendor (names are unique across both)", "problem",
      {"name": "Ace Equipment Rentals"}, {}, True),
@@ -168,9 +169,9 @@ ITEMS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
      {"name": "O'Neil 1/2\" Pipe \\ Fitting", "unit_price": "12.50"}, True),
     ("item-name-150", "item name of 150 characters (QuickBooks allows 100)", "problem",
      {"name": ("Industrial " + LONG * 2)[:150], "unit_price": "10.00"}, True),
-    ("item-case-of-qbo-item", "item name differing only by case from a QuickBooks item", None,
+    ("item-case-of-qbo-item", "item name differing only by case from a QuickBooks item", "synced",
      {"name": "service call", "unit_price": "120.00"}, True),
-    ("item-bidi", "item name with a right-to-left override", None,
+    ("item-bidi", "item name with a right-to-left override", "synced",
      {"name": "Filter\u202e Cartridge", "unit_price": "5.00"}, True),
 ]
 
@@ -244,9 +245,9 @@ def seed(work: Any) -> Corpus:
                 _raw_invoice("HC-1003", anchor, [_line(service, price="99999999999990.00")]))
     raw_invoice("invoice-9999-12-31", "dated 9999-12-31", "problem",
                 _raw_invoice("HC-1004", anchor, [_line(service)], issue_date="9999-12-31"))
-    api_invoice("invoice-far-past", "dated 1901-03-15 (far past, after the start date)", None, anchor,
+    api_invoice("invoice-far-past", "dated 1901-03-15 (far past, after the start date)", "synced", anchor,
                 [{"item_id": service}], number="HC-1005", issue_date="1901-03-15")
-    api_invoice("invoice-far-future", "dated 2099-06-30 (far future)", None, anchor,
+    api_invoice("invoice-far-future", "dated 2099-06-30 (far future)", "problem", anchor,
                 [{"item_id": service}], number="HC-1006", issue_date="2099-06-30")
     raw_invoice("invoice-0-lines", "no lines at all (total 0.00)", "problem",
                 _raw_invoice("HC-1007", anchor, []))
@@ -270,7 +271,7 @@ def seed(work: Any) -> Corpus:
                 by_id["client-arabic"].work_id,
                 [{"item_id": service, "description": "صيانة شهرية"}, {"item_id": service, "description": "ניקוי"},
                  {"item_id": service, "description": "\U0001F527 fix"}], number="HC-1010", issue_date=RECENT)
-    api_invoice("invoice-control-memo", "memo with NUL, BEL and a right-to-left override", None, anchor,
+    api_invoice("invoice-control-memo", "memo with NUL, BEL and a right-to-left override", "synced", anchor,
                 [{"item_id": service}], number="HC-1011", issue_date=RECENT,
                 notes="Thanks\x00 for\x07 your \u202ebusiness")
     api_invoice("invoice-long-memo", "memo of 4,000 characters (the private note holds 4,000)", "synced", anchor,
@@ -283,7 +284,7 @@ def seed(work: Any) -> Corpus:
     api_invoice("invoice-rounding", "a line of 0.3333 x 0.03 (rounds to 0.01)", "synced", anchor,
                 [{"item_id": service, "quantity": "0.3333", "unit_price": "0.03"},
                  {"item_id": service, "quantity": "1.005", "unit_price": "9.99"}], number="HC-1016", issue_date=RECENT)
-    api_invoice("invoice-zero-total", "one line of 0.00 (total 0.00)", None, anchor,
+    api_invoice("invoice-zero-total", "one line of 0.00 (total 0.00)", "synced", anchor,
                 [{"item_id": service, "unit_price": "0.00"}], number="HC-1017", issue_date=RECENT)
     api_invoice("invoice-leap-day", "dated 2028-02-29 (a real leap day)", "synced", anchor,
                 [{"item_id": service}], number="HC-1018", issue_date="2028-02-29")

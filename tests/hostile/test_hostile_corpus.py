@@ -55,6 +55,9 @@ class Run:
     qbo: dict[str, dict[str, dict[str, Any]]] = dataclasses.field(default_factory=dict)
     found_by_query: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     tally: Counter = dataclasses.field(default_factory=Counter)
+    second: Any = None  # the summary of a second sync with nothing changed in Work
+    second_writes: int = -1  # QuickBooks writes (single and batch requests) that second sync made
+    problems_after_second: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def _read_all(http: Any, entity: str) -> dict[str, dict[str, Any]]:
@@ -126,6 +129,11 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         finally:
             http.close()
         run.found_by_query = _lookups(ws, run.corpus)
+        if run.crash is None:
+            before = practice.qbo.stats.get("write", 0) + practice.qbo.stats.get("batch", 0)
+            run.second = SyncEngine(ws).run()
+            run.second_writes = practice.qbo.stats.get("write", 0) + practice.qbo.stats.get("batch", 0) - before
+            run.problems_after_second = problems.open_problems()
         yield run
         _report(run)
     finally:
@@ -389,3 +397,12 @@ def test_no_garbage_anywhere_in_quickbooks(corpus_run: Run) -> None:
         if Decimal(str(row["TotalAmt"])) <= 0 and not credit_use:
             wrong.append(f"Payment {row['Id']} of {row['TotalAmt']}")
     assert not wrong, wrong
+
+
+def test_a_second_sync_with_nothing_changed_sends_nothing_and_raises_nothing_new(corpus_run: Run) -> None:
+    """Cleaned and refused records are stable: a cleaned name is not re-sent on every run (its
+    fingerprint is of the cleaned body), and a refused one keeps its one problem without a new one."""
+    assert corpus_run.second is not None and corpus_run.second.state == "done", corpus_run.second
+    assert corpus_run.second_writes == 0
+    assert [(p["id"], p["message"]) for p in corpus_run.problems_after_second] == [
+        (p["id"], p["message"]) for p in corpus_run.problems]
