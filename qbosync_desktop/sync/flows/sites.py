@@ -40,6 +40,7 @@ from qbosync_desktop.sync.rules.addresses import (
     to_qbo,
     to_work,
 )
+from qbosync_desktop.sync.rules.validate import clean_record, vet
 from qbosync_desktop.sync.work_writes import problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,7 +156,8 @@ class SitesOnboarding:
                 continue
             if not ctx.will_exist("client", cid):
                 continue
-            client = work_client(cid)
+            site, cleaned = clean_record(site)  # issue 16: as every outbound record (sync/rules/validate.py)
+            client = clean_record(work_client(cid))[0]
             label = str(site.name)
             display = display_name(label, str(client.name))
             if name_key(display) in names:
@@ -175,7 +177,14 @@ class SitesOnboarding:
                     "ParentRef": {"value": parent_qid}, "Active": bool(site.active)}
             if not addr.is_empty():
                 body["BillAddr"] = to_qbo(addr)
-            changes.append(Change(KIND, sid, None, "create", "new site in Work", payload=body, entity=ENTITY,
+            refused = vet(KIND, ENTITY, label, body, today=ctx.now.date())
+            if refused is not None:
+                changes.append(Change(KIND, sid, None, "fail", refused.message, problem=refused, entity=ENTITY,
+                                      label=label))
+                continue
+            reason = "new site in Work" + (f" (invisible or control characters removed from its {', '.join(cleaned)})"
+                                           if cleaned else "")
+            changes.append(Change(KIND, sid, None, "create", reason, payload=body, entity=ENTITY,
                                   label=label, meta={"origin": "created", "client_id": cid,
                                                      "work_version": site.version, "after": body}))
         return changes

@@ -113,10 +113,29 @@ def _clean_dataclass(obj: object, removed: list[str], where: str = "") -> object
 R = TypeVar("R", bound=Record)
 
 
+#: Any character :func:`clean_text` may remove (joiners included: they are then looked at closely).
+_SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\u202a-\u202e"
+                      "\u2066-\u2069\ufeff]")
+
+
+def _dirty(value: object) -> bool:
+    """True when some text in ``value`` (a record, its lines, its address) has a character to look at."""
+    if isinstance(value, str):
+        return _SUSPECT.search(value) is not None
+    if isinstance(value, (list, tuple)):
+        return any(_dirty(v) for v in value)
+    attrs = getattr(value, "__dict__", None)
+    if attrs is not None and dataclasses.is_dataclass(value):
+        return any(_dirty(v) for v in attrs.values() if isinstance(v, (str, list, tuple)) or hasattr(v, "__dict__"))
+    return False
+
+
 def clean_record(rec: R) -> tuple[R, list[str]]:
     """The record with every text field cleaned (:func:`clean_text`), and the fields that changed
     ("name", "lines 2 description"). The same record always cleans the same way, so its fingerprint
     is stable and an unchanged record is never sent again."""
+    if not _dirty(rec):  # the common case, cheap: a 50,000-invoice company must not pay for the walk
+        return rec, []
     removed: list[str] = []
     cleaned = _clean_dataclass(rec, removed)
     return cleaned, removed  # type: ignore[return-value]
@@ -215,7 +234,7 @@ WORDS: dict[str, str] = {
 #: flows.base.doc_number_problem for numbers): not repeated here.
 OWN_RULES = frozenset({"DisplayName", "Name", "DocNumber"})
 #: The Work kinds named by their name in a problem ("the client “Ann Lee”"), and the word used.
-NAMED = {"client": "client", "vendor": "contractor", "item": "item"}
+NAMED = {"client": "client", "vendor": "contractor", "item": "item", "site": "site"}
 #: Dates accepted: from 1900-01-01 to this many years after today. Outside, it is a typing mistake
 #: (9999-12-31, 1026 for 2026) that would sit in QuickBooks' reports for good.
 EARLIEST = _dt.date(1900, 1, 1)
