@@ -11,7 +11,7 @@ records"), because legacy data, imports and other integrations do get such recor
 ``expect`` is the outcome the corpus pins: ``"synced"`` (read back from QuickBooks with Work's values,
 or their documented cleaned form) or ``"problem"`` (exactly one open problem naming the record, nothing
 in QuickBooks). Where the rule is "clean it or refuse it" the pin follows the decision documented in
-docs/sync-engine.md ("Validation before sending"): control, bidi and zero-width characters are cleaned
+docs/sync-engine.md ("Validate before sending"): control, bidi and zero-width characters are cleaned
 (synced), an invalid e-mail, an over-long company name or phone, an absurd amount or date, a 0.00 or
 negative payment are refused (one problem). ``None`` would accept either outcome; no case uses it.
 """
@@ -40,7 +40,7 @@ def forbidden(ch: str) -> bool:
 
 def _joining(text: str, i: int) -> bool:
     """A zero-width (non-)joiner is spelling in Persian and Indic scripts and in emoji sequences: it
-    may stay between two visible non-ASCII characters (docs/sync-engine.md, "Validation before
+    may stay between two visible non-ASCII characters (docs/sync-engine.md, "Validate before
     sending"), never next to a Latin letter, a space, another invisible character or an edge."""
     around = (text[i - 1] if i > 0 else "", text[i + 1] if i + 1 < len(text) else "")
     return all(c and ord(c) > 0x7F and not c.isspace() and not forbidden(c) for c in around)
@@ -177,7 +177,7 @@ ITEMS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
 
 
 #: The invoice and payment cases, in the order :func:`seed` writes them (their records need ids from Work).
-INVOICE_IDS = ['invoice-ordinary', 'invoice-feb-30', 'invoice-negative', 'invoice-absurd-total', 'invoice-9999-12-31', 'invoice-far-past', 'invoice-far-future', 'invoice-0-lines', 'invoice-1000-lines', 'invoice-missing-item', 'invoice-duplicate-a', 'invoice-duplicate-b', 'invoice-number-22', 'invoice-quoted-number', 'invoice-rtl-emoji-lines', 'invoice-control-memo', 'invoice-long-memo', 'invoice-client-refused', 'invoice-foreign-client', 'invoice-rounding', 'invoice-zero-total', 'invoice-leap-day', 'invoice-unicode-number', 'invoice-paid-in-thirds']
+INVOICE_IDS = ['invoice-ordinary', 'invoice-feb-30', 'invoice-negative', 'invoice-absurd-total', 'invoice-9999-12-31', 'invoice-far-past', 'invoice-far-future', 'invoice-0-lines', 'invoice-1000-lines', 'invoice-missing-item', 'invoice-duplicate-a', 'invoice-duplicate-b', 'invoice-number-22', 'invoice-quoted-number', 'invoice-rtl-emoji-lines', 'invoice-control-memo', 'invoice-long-memo', 'invoice-memo-5000', 'invoice-client-refused', 'invoice-foreign-client', 'invoice-rounding', 'invoice-zero-total', 'invoice-leap-day', 'invoice-unicode-number', 'invoice-paid-in-thirds']
 PAYMENT_IDS = ['payment-ordinary', 'payment-zero', 'payment-negative', 'payment-unknown-invoice', 'payment-void-invoice', 'payment-larger-than-invoice', 'payment-on-1000-lines', 'payment-9999-12-31', 'payment-long-reference', 'payment-third-1', 'payment-third-2', 'payment-third-3', 'payment-apostrophe-client', 'payment-on-refused-invoice']
 #: The tally lines of the runs in this session, for the terminal summary (``conftest.py``).
 TALLY: list[str] = []
@@ -276,6 +276,8 @@ def seed(work: Any) -> Corpus:
                 notes="Thanks\x00 for\x07 your \u202ebusiness")
     api_invoice("invoice-long-memo", "memo of 4,000 characters (the private note holds 4,000)", "synced", anchor,
                 [{"item_id": service}], number="HC-1012", issue_date=RECENT, notes=("Long memo. " * 400)[:4000])
+    raw_invoice("invoice-memo-5000", "memo of 5,000 characters (shortened to 4,000, ending in an ellipsis)", "synced",
+                _raw_invoice("HC-1020", anchor, [_line(service)], notes=("Longer memo! " * 400)[:5000]))
     refused = api_invoice("invoice-client-refused", "invoice for a client QuickBooks refused (name too long)", "problem",
                 by_id["client-name-600"].work_id, [{"item_id": service}], number="HC-1013", issue_date=RECENT)
     api_invoice("invoice-foreign-client", "invoice for a client abroad (Japan)", "synced",

@@ -178,8 +178,8 @@ def _text_ok(qbo_value: Any, work_value: str, limit: int | None = None) -> bool:
     if not isinstance(qbo_value, str):
         return False
     forms = cleaned_forms(work_value)
-    if limit is not None:
-        forms |= {f[:limit].rstrip() for f in forms}
+    if limit is not None:  # free text over Intuit's length is shortened, ending in "…" (docs/sync-engine.md)
+        forms |= {f[:limit - 1] + "…" for f in forms if len(f) > limit}
         if len(qbo_value) > limit:
             return False
     return qbo_value in forms

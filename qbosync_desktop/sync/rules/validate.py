@@ -68,9 +68,9 @@ def clean_text(text: str) -> str:
     overrides and isolates, and invisible zero-width characters (joiners stay where they join two
     letters of a script or an emoji sequence).
 
-    Joiners are judged once the other characters are gone: in "\u200b\u200d\u202e" the joiner sits
-    between two non-ASCII characters, but both are removed, and a lone joiner joins nothing (the
-    hostile-data corpus met it: a client named only that reached QuickBooks as "\u200d")."""
+    Joiners are judged once the other characters are gone: in "\\u200b\\u200d\\u202e" the joiner
+    sits between two non-ASCII characters, but both are removed, and a lone joiner joins nothing (the
+    hostile-data corpus met it: a client named only that reached QuickBooks as a lone "\\u200d")."""
     if text.isascii() and text.isprintable():
         return text
     rest = "".join(ch for ch in text if not (_is_control(ch) or ch in BIDI_CONTROLS or ch in INVISIBLE))
