@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -177,8 +176,20 @@ ITEMS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
 
 
 #: The invoice and payment cases, in the order :func:`seed` writes them (their records need ids from Work).
-INVOICE_IDS = ['invoice-ordinary', 'invoice-feb-30', 'invoice-negative', 'invoice-absurd-total', 'invoice-9999-12-31', 'invoice-far-past', 'invoice-far-future', 'invoice-0-lines', 'invoice-1000-lines', 'invoice-missing-item', 'invoice-duplicate-a', 'invoice-duplicate-b', 'invoice-number-22', 'invoice-quoted-number', 'invoice-rtl-emoji-lines', 'invoice-control-memo', 'invoice-long-memo', 'invoice-memo-5000', 'invoice-client-refused', 'invoice-foreign-client', 'invoice-rounding', 'invoice-zero-total', 'invoice-leap-day', 'invoice-unicode-number', 'invoice-paid-in-thirds']
-PAYMENT_IDS = ['payment-ordinary', 'payment-zero', 'payment-negative', 'payment-unknown-invoice', 'payment-void-invoice', 'payment-larger-than-invoice', 'payment-on-1000-lines', 'payment-9999-12-31', 'payment-long-reference', 'payment-third-1', 'payment-third-2', 'payment-third-3', 'payment-apostrophe-client', 'payment-on-refused-invoice']
+INVOICE_IDS = [
+    "invoice-ordinary", "invoice-feb-30", "invoice-negative", "invoice-absurd-total", "invoice-9999-12-31",
+    "invoice-far-past", "invoice-far-future", "invoice-0-lines", "invoice-1000-lines", "invoice-missing-item",
+    "invoice-duplicate-a", "invoice-duplicate-b", "invoice-number-22", "invoice-quoted-number",
+    "invoice-rtl-emoji-lines", "invoice-control-memo", "invoice-long-memo", "invoice-memo-5000",
+    "invoice-client-refused", "invoice-foreign-client", "invoice-rounding", "invoice-zero-total",
+    "invoice-leap-day", "invoice-unicode-number", "invoice-paid-in-thirds",
+]
+PAYMENT_IDS = [
+    "payment-ordinary", "payment-zero", "payment-negative", "payment-unknown-invoice", "payment-void-invoice",
+    "payment-larger-than-invoice", "payment-on-1000-lines", "payment-9999-12-31", "payment-long-reference",
+    "payment-third-1", "payment-third-2", "payment-third-3", "payment-apostrophe-client",
+    "payment-on-refused-invoice",
+]
 #: The tally lines of the runs in this session, for the terminal summary (``conftest.py``).
 TALLY: list[str] = []
 
@@ -343,5 +354,3 @@ def seed(work: Any) -> Corpus:
                 refused.work_id, "20.00")
     return Corpus(cases, anchor_client=anchor, service_item=service)
 
-
-Check = Callable[[Case, Any], None]
