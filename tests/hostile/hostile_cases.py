@@ -175,6 +175,23 @@ ITEMS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
 ]
 
 
+#: (id, what, expect, the client case it belongs to (None: the anchor client), Work fields)
+SITES: list[tuple[str, str, str | None, str | None, dict[str, Any]]] = [
+    ("site-rlo", "site name with a right-to-left override", "synced", None, {"name": "Unit\u202e 5"}),
+    ("site-colon", "site name with a colon (sent with a dash: 'Site (Client)' rule)", "synced", None,
+     {"name": "Bldg: A"}),
+    ("site-apostrophe", "site of the O'Brien client, with an apostrophe and a backslash", "synced",
+     "client-apostrophe", {"name": "O'Hare Hangar \\ 3"}),
+    ("site-twin-a", "site name (first)", "synced", None, {"name": "Main Office"}),
+    ("site-twin-b", "the same site name again for the same client, differing by case and spacing", "problem",
+     None, {"name": "main  office"}),
+    ("site-japan", "site abroad (Japanese address)", "synced", "client-japan",
+     {"name": "大阪支店", "address": _address(line1="北区梅田1-1", city="大阪", state="大阪府", postal_code="530-0001",
+                                           country="Japan")}),
+    ("site-long", "site of 255 characters of a client of 255 ('Site (Client)' over 500 is cut)", "synced",
+     "client-name-255", {"name": ("Warehouse " + LONG * 4)[:255]}),
+]
+
 #: The invoice and payment cases, in the order :func:`seed` writes them (their records need ids from Work).
 INVOICE_IDS = [
     "invoice-ordinary", "invoice-feb-30", "invoice-negative", "invoice-absurd-total", "invoice-9999-12-31",
@@ -229,6 +246,10 @@ def seed(work: Any) -> Corpus:
         cases.append(Case(iid, "item", what, expect, wid, fields["name"], fields))
 
     by_id = {c.id: c for c in cases}
+    for sid, what, expect, owner, fields in SITES:
+        client = by_id[owner].work_id if owner else anchor
+        wid = user.add_site(client, fields["name"], **{k: v for k, v in fields.items() if k != "name"})["id"]
+        cases.append(Case(sid, "site", what, expect, wid, fields["name"], {**fields, "client_id": client}))
     apostrophe = by_id["client-apostrophe"].work_id
     quote_item = by_id["item-quotes"].work_id
 

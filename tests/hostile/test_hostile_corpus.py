@@ -38,6 +38,7 @@ from qbosync_desktop.core import paths
 from qbosync_desktop.core.keyring_memory import MemoryKeyring
 from qbosync_desktop.runtime.practice import connect_practice, practice_settings, start_practice
 from qbosync_desktop.runtime.workspace import Workspace
+from qbosync_desktop.sync.flows.sites import display_name
 from qbosync_desktop.sync.rules.names import normalise
 
 CENT = Decimal("0.01")
@@ -225,6 +226,24 @@ def _check_client(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     return wrong
 
 
+def _check_site(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
+    """A site is a sub-customer "Site (Client)" (docs: flows/sites.py, ':' sent as '-', cut at 500)."""
+    wrong = []
+    parent = run.links.get(("client", case.fields["client_id"]))
+    if (row.get("ParentRef") or {}).get("value") != parent or not row.get("Job"):
+        wrong.append(f"not a sub-customer of the client's customer {parent}: {row.get('ParentRef')}")
+    client_name = run.qbo["Customer"].get(parent or "", {}).get("DisplayName", "")
+    if row.get("DisplayName") not in {display_name(f, client_name) for f in cleaned_forms(case.fields["name"])}:
+        wrong.append(f"DisplayName {row.get('DisplayName')!r} is not '{case.fields['name']} ({client_name})'")
+    addr = case.fields.get("address")
+    if addr:
+        qbo_parts = set((row.get("BillAddr") or {}).values())
+        missing = [v for v in addr.values() if v and not qbo_parts & cleaned_forms(v)]
+        if missing:
+            wrong.append(f"BillAddr {row.get('BillAddr')} lacks {missing}")
+    return wrong
+
+
 def _check_item(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     wrong = []
     if not _text_ok(row.get("Name"), case.fields["name"], 100):
@@ -279,7 +298,7 @@ def _check_payment(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     return wrong
 
 
-ENTITY = {"client": ("Customer", _check_client), "item": ("Item", _check_item),
+ENTITY = {"client": ("Customer", _check_client), "site": ("Customer", _check_site), "item": ("Item", _check_item),
           "invoice": ("Invoice", _check_invoice), "payment": ("Payment", _check_payment)}
 
 
@@ -287,6 +306,10 @@ def _not_in_qbo(run: Run, case: Case) -> list[str]:
     """A refused record left nothing in QuickBooks under its name, number or amount."""
     if case.kind == "client":
         hits = [r["Id"] for r in run.qbo["Customer"].values() if r.get("DisplayName") == case.label]
+    elif case.kind == "site":
+        parent = run.links.get(("client", case.fields["client_id"]))
+        hits = [r["Id"] for r in run.qbo["Customer"].values() if parent and (r.get("ParentRef") or {}).get(
+            "value") == parent and r.get("DisplayName", "").startswith(case.label) and not _other_case_owns(run, case, r)]
     elif case.kind == "item":
         hits = [r["Id"] for r in run.qbo["Item"].values() if r.get("Name") == case.label]
     elif case.kind == "invoice":
@@ -351,7 +374,8 @@ def _case_ids() -> list[str]:
     """The ids without seeding (seeding needs the servers): the same lists ``seed`` walks."""
     import hostile_cases as hc
 
-    return [c[0] for c in hc.CLIENTS] + [i[0] for i in hc.ITEMS] + hc.INVOICE_IDS + hc.PAYMENT_IDS
+    return ([c[0] for c in hc.CLIENTS] + [i[0] for i in hc.ITEMS] + [s[0] for s in hc.SITES] + hc.INVOICE_IDS
+            + hc.PAYMENT_IDS)
 
 
 def test_the_corpus_has_at_least_40_cases_and_the_run_did_not_crash(corpus_run: Run) -> None:
