@@ -217,13 +217,7 @@ def _check_client(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
             wrong.append(f"e-mail {email!r} is not Work's {f['email']!r}")
         if not EMAIL_RE.match(f["email"]) and email is not None:
             wrong.append(f"an invalid e-mail address reached QuickBooks: {email!r}")
-    addr = f.get("billing_address")
-    if addr:
-        qbo_parts = set((row.get("BillAddr") or {}).values())
-        missing = [v for v in addr.values() if v and not qbo_parts & cleaned_forms(v)]
-        if missing:
-            wrong.append(f"BillAddr {row.get('BillAddr')} lacks {missing}")
-    return wrong
+    return wrong + _address_wrong(row, f.get("billing_address"))
 
 
 def _check_site(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
@@ -235,13 +229,14 @@ def _check_site(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     client_name = run.qbo["Customer"].get(parent or "", {}).get("DisplayName", "")
     if row.get("DisplayName") not in {display_name(f, client_name) for f in cleaned_forms(case.fields["name"])}:
         wrong.append(f"DisplayName {row.get('DisplayName')!r} is not '{case.fields['name']} ({client_name})'")
-    addr = case.fields.get("address")
-    if addr:
-        qbo_parts = set((row.get("BillAddr") or {}).values())
-        missing = [v for v in addr.values() if v and not qbo_parts & cleaned_forms(v)]
-        if missing:
-            wrong.append(f"BillAddr {row.get('BillAddr')} lacks {missing}")
-    return wrong
+    return wrong + _address_wrong(row, case.fields.get("address"))
+
+
+def _address_wrong(row: dict[str, Any], addr: dict[str, Any] | None) -> list[str]:
+    """Each part of Work's address is one of the QuickBooks BillAddr's values (or its cleaned form)."""
+    qbo_parts = set((row.get("BillAddr") or {}).values())
+    missing = [v for v in (addr or {}).values() if v and not qbo_parts & cleaned_forms(v)]
+    return [f"BillAddr {row.get('BillAddr')} lacks {missing}"] if missing else []
 
 
 def _check_item(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
