@@ -192,6 +192,18 @@ SITES: list[tuple[str, str, str | None, str | None, dict[str, Any]]] = [
      "client-name-255", {"name": ("Warehouse " + LONG * 4)[:255]}),
 ]
 
+#: Contractors (QuickBooks vendors): (id, what, expect, Work fields, through the API?)
+CONTRACTORS: list[tuple[str, str, str | None, dict[str, Any], bool]] = [
+    ("contractor-bel", "contractor name with a BEL control character", "synced", {"name": "Spark\x07 Electric Subs"}, True),
+    ("contractor-arabic", "contractor name in Arabic", "synced", {"name": "مقاولات الخليج"}, True),
+    ("contractor-client-name", "contractor named like a client (names are unique across both)", "problem",
+     {"name": "O'Brien Roofing"}, True),
+    ("contractor-bad-email", "contractor with an invalid e-mail address", "problem",
+     {"name": "Bad Mail Drywall", "email": "drywall@@example"}, False),
+]
+CONTRACT = [{"title": "Corpus contract", "start_date": "2026-01-01", "end_date": None, "status": "active",
+             "id": None}]
+
 #: The invoice and payment cases, in the order :func:`seed` writes them (their records need ids from Work).
 INVOICE_IDS = [
     "invoice-ordinary", "invoice-feb-30", "invoice-negative", "invoice-absurd-total", "invoice-9999-12-31",
@@ -201,6 +213,8 @@ INVOICE_IDS = [
     "invoice-client-refused", "invoice-foreign-client", "invoice-rounding", "invoice-zero-total",
     "invoice-leap-day", "invoice-unicode-number", "invoice-paid-in-thirds",
 ]
+BILL_IDS = ["bill-ordinary", "bill-bidi-description", "bill-absurd-amount", "bill-negative", "bill-unmapped-concept",
+            "bill-refused-contractor", "bill-0-lines"]
 PAYMENT_IDS = [
     "payment-ordinary", "payment-zero", "payment-negative", "payment-unknown-invoice", "payment-void-invoice",
     "payment-larger-than-invoice", "payment-on-1000-lines", "payment-9999-12-31", "payment-long-reference",
@@ -239,6 +253,16 @@ def seed(work: Any) -> Corpus:
         else:
             wid = store.bulk_insert("clients", [{"active": True, **fields}])[0]
         cases.append(Case(cid, "client", what, expect, wid, fields["name"].strip(), fields, limits))
+
+    for kid, what, expect, fields, via_api in CONTRACTORS:
+        if via_api:
+            wid = user.add_contractor(fields["name"], contracts=[{k: v for k, v in CONTRACT[0].items() if k != "id"}],
+                                      **{k: v for k, v in fields.items() if k != "name"})["id"]
+        else:
+            contracts = [{**CONTRACT[0], "id": store.reserve_contract_ids(1)[0]}]
+            wid = store.bulk_insert("contractors", [{"contracts": contracts, "phone": None, "company_name": None,
+                                                      **fields}])[0]
+        cases.append(Case(kid, "vendor", what, expect, wid, fields["name"].strip(), fields))
 
     for iid, what, expect, fields, via_api in ITEMS:
         wid = (user.add_item(fields["name"], fields["unit_price"])["id"] if via_api
@@ -374,5 +398,33 @@ def seed(work: Any) -> Corpus:
                 quoted.work_id, "37.50")
     api_payment("payment-on-refused-invoice", "for an invoice QuickBooks could not take", "problem",
                 refused.work_id, "20.00")
+    # -- contractor invoices (QuickBooks bills) ---------------------------------------------------
+    vendor = by_id["contractor-arabic"].work_id
+
+    def bill(case_id: str, what: str, expect: str | None, contractor: str, lines: list[dict[str, Any]],
+             number: str, *, raw: bool = False, date: str = RECENT) -> None:
+        if raw:
+            contract = store.get("contractors", contractor)["contracts"][0]["id"]
+            wid = store.bulk_insert("contractor-invoices", [{
+                "contractor_id": contractor, "contract_id": contract, "number": number, "date": date,
+                "due_date": None, "status": "approved", "lines": lines}])[0]
+        else:
+            wid = user.add_contractor_invoice(contractor, lines, number=number, date=date, status="approved")["id"]
+        cases.append(Case(case_id, "bill", what, expect, wid, number, store.get("contractor-invoices", wid)))
+
+    bill("bill-ordinary", "an ordinary contractor invoice", "synced", vendor,
+         [{"concept": "Labor", "description": "Framing", "amount": "500.00"}], "CI-HC-1")
+    bill("bill-bidi-description", "a line description with a right-to-left override and a NUL", "synced", vendor,
+         [{"concept": "Materials", "description": "Lumber\u202e\x00 and nails", "amount": "120.55"}], "CI-HC-2")
+    bill("bill-absurd-amount", "a line of 99,999,999,999,990.00", "problem", vendor,
+         [{"concept": "Labor", "description": None, "amount": "99999999999990.00"}], "CI-HC-3", raw=True)
+    bill("bill-negative", "a total of -50.00", "problem", vendor,
+         [{"concept": "Travel", "description": "refund?", "amount": "-50.00"}], "CI-HC-4")
+    bill("bill-unmapped-concept", "a concept Work does not have (not mapped to an account)", "problem", vendor,
+         [{"concept": "Bribes", "description": None, "amount": "10.00"}], "CI-HC-5", raw=True)
+    bill("bill-refused-contractor", "for a contractor QuickBooks refused (name taken)", "problem",
+         by_id["contractor-client-name"].work_id, [{"concept": "Labor", "description": None, "amount": "75.00"}],
+         "CI-HC-6")
+    bill("bill-0-lines", "no lines at all", "problem", vendor, [], "CI-HC-7", raw=True)
     return Corpus(cases, anchor_client=anchor, service_item=service)
 

@@ -43,7 +43,7 @@ from qbosync_desktop.sync.rules.names import normalise
 
 CENT = Decimal("0.01")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ENTITIES = ("Customer", "Item", "Invoice", "Payment")
+ENTITIES = ("Customer", "Vendor", "Item", "Invoice", "Payment", "Bill")
 
 
 @dataclasses.dataclass
@@ -68,7 +68,7 @@ def _read_all(http: Any, entity: str) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     start = 1
     while True:
-        where = " WHERE Active IN (true, false)" if entity in ("Customer", "Item") else ""
+        where = " WHERE Active IN (true, false)" if entity in ("Customer", "Vendor", "Item") else ""
         q = f"select * from {entity}{where} STARTPOSITION {start} MAXRESULTS 1000"
         resp = http.get(f"{http.company_url}/query", params={"query": q}, timeout=30)
         assert resp.status_code == 200, resp.text
@@ -87,8 +87,8 @@ def _lookups(ws: Workspace, corpus: Corpus) -> dict[str, list[str]]:
     for case in corpus.cases:
         if not any(ch in case.label for ch in "'\\\"%_;"):
             continue
-        entity, fld = {"client": ("Customer", "DisplayName"), "item": ("Item", "Name"),
-                       "invoice": ("Invoice", "DocNumber")}.get(case.kind, (None, None))
+        entity, fld = {"client": ("Customer", "DisplayName"), "vendor": ("Vendor", "DisplayName"),
+                       "item": ("Item", "Name"), "invoice": ("Invoice", "DocNumber")}.get(case.kind, (None, None))
         if entity is None:
             continue
         where = f"{fld} = {quote(case.label)}" + (" AND Active IN (true, false)" if entity != "Invoice" else "")
@@ -239,6 +239,31 @@ def _address_wrong(row: dict[str, Any], addr: dict[str, Any] | None) -> list[str
     return [f"BillAddr {row.get('BillAddr')} lacks {missing}"] if missing else []
 
 
+def _check_vendor(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
+    wrong = []
+    if not _text_ok(row.get("DisplayName"), case.fields["name"], 500):
+        wrong.append(f"DisplayName {row.get('DisplayName')!r} is not Work's name {case.fields['name']!r}")
+    return wrong
+
+
+def _check_bill(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
+    wrong = []
+    rec = case.fields
+    if _money(row["TotalAmt"]) != _money(rec["total"]):
+        wrong.append(f"TotalAmt {row['TotalAmt']} is not Work's total {rec['total']}")
+    if (row.get("DocNumber"), row.get("TxnDate")) != (rec["number"], rec["date"]):
+        wrong.append(f"DocNumber/TxnDate {row.get('DocNumber')!r} {row.get('TxnDate')} are not Work's")
+    if (row.get("VendorRef") or {}).get("value") != run.links.get(("vendor", rec["contractor_id"])):
+        wrong.append("VendorRef is not the contractor's QuickBooks vendor")
+    lines = row.get("Line") or []
+    if [_money(q["Amount"]) for q in lines] != [_money(w["amount"]) for w in rec["lines"]]:
+        wrong.append(f"line amounts {[q['Amount'] for q in lines]} are not Work's")
+    for q, w in zip(lines, rec["lines"], strict=False):
+        if w.get("description") and not _text_ok(q.get("Description"), w["description"], 4000):
+            wrong.append(f"line description {q.get('Description')!r} is not Work's {w['description']!r}")
+    return wrong
+
+
 def _check_item(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     wrong = []
     if not _text_ok(row.get("Name"), case.fields["name"], 100):
@@ -294,6 +319,7 @@ def _check_payment(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
 
 
 ENTITY = {"client": ("Customer", _check_client), "site": ("Customer", _check_site), "item": ("Item", _check_item),
+          "vendor": ("Vendor", _check_vendor), "bill": ("Bill", _check_bill),
           "invoice": ("Invoice", _check_invoice), "payment": ("Payment", _check_payment)}
 
 
@@ -307,6 +333,10 @@ def _not_in_qbo(run: Run, case: Case) -> list[str]:
             "value") == parent and r.get("DisplayName", "").startswith(case.label) and not _other_case_owns(run, case, r)]
     elif case.kind == "item":
         hits = [r["Id"] for r in run.qbo["Item"].values() if r.get("Name") == case.label]
+    elif case.kind == "vendor":
+        hits = [r["Id"] for r in run.qbo["Vendor"].values() if r.get("DisplayName") == case.label]
+    elif case.kind == "bill":
+        hits = [r["Id"] for r in run.qbo["Bill"].values() if r.get("DocNumber") == case.label]
     elif case.kind == "invoice":
         linked = set(run.links.values())
         hits = [r["Id"] for r in run.qbo["Invoice"].values()
@@ -369,8 +399,8 @@ def _case_ids() -> list[str]:
     """The ids without seeding (seeding needs the servers): the same lists ``seed`` walks."""
     import hostile_cases as hc
 
-    return ([c[0] for c in hc.CLIENTS] + [i[0] for i in hc.ITEMS] + [s[0] for s in hc.SITES] + hc.INVOICE_IDS
-            + hc.PAYMENT_IDS)
+    return ([c[0] for c in hc.CLIENTS] + [k[0] for k in hc.CONTRACTORS] + [i[0] for i in hc.ITEMS]
+            + [s[0] for s in hc.SITES] + hc.INVOICE_IDS + hc.PAYMENT_IDS + hc.BILL_IDS)
 
 
 def test_the_corpus_has_at_least_40_cases_and_the_run_did_not_crash(corpus_run: Run) -> None:
