@@ -213,6 +213,8 @@ INVOICE_IDS = [
     "invoice-client-refused", "invoice-foreign-client", "invoice-rounding", "invoice-zero-total",
     "invoice-leap-day", "invoice-unicode-number", "invoice-paid-in-thirds",
 ]
+CREDIT_IDS = ["credit-ordinary", "credit-applied", "credit-zero", "credit-absurd", "refund-ordinary",
+              "refund-larger-than-payment", "refund-zero"]
 BILL_IDS = ["bill-ordinary", "bill-bidi-description", "bill-absurd-amount", "bill-negative", "bill-unmapped-concept",
             "bill-refused-contractor", "bill-0-lines"]
 PAYMENT_IDS = [
@@ -398,6 +400,41 @@ def seed(work: Any) -> Corpus:
                 quoted.work_id, "37.50")
     api_payment("payment-on-refused-invoice", "for an invoice QuickBooks could not take", "problem",
                 refused.work_id, "20.00")
+    by_id = {c.id: c for c in cases}
+    # -- credit notes (QuickBooks credit memos) and refunds (refund receipts) -------------------------
+    def credit(case_id: str, what: str, expect: str | None, number: str, amount: str, *,
+               invoice_id: str | None = None, raw: bool = False) -> Case:
+        if raw:
+            wid = store.bulk_insert("credit-notes", [{
+                "number": number, "client_id": anchor, "invoice_id": invoice_id, "date": RECENT, "lines": [],
+                "tax": None, "amount": amount, "status": "active", "notes": None}])[0]
+        else:
+            wid = user.add_credit_note(anchor, amount=amount, invoice_id=invoice_id, number=number, date=RECENT)["id"]
+        case = Case(case_id, "credit_note", what, expect, wid, number, store.get("credit-notes", wid))
+        cases.append(case)
+        return case
+
+    def refund(case_id: str, what: str, expect: str | None, payment_id: str, amount: str, *, raw: bool = False) -> None:
+        if raw:
+            wid = store.bulk_insert("refunds", [{
+                "client_id": anchor, "payment_id": payment_id, "credit_note_id": None, "amount": amount,
+                "date": RECENT, "method": "check", "reference": None, "status": "active"}])[0]
+        else:
+            wid = user.add_refund(amount, payment_id=payment_id, date=RECENT)["id"]
+        cases.append(Case(case_id, "refund", what, expect, wid, f"Refund of {amount} on {RECENT}",
+                          store.get("refunds", wid)))
+
+    credit("credit-ordinary", "an ordinary credit of 20.00, not applied", "synced", "CN-HC-1", "20.00")
+    credit("credit-applied", "a credit of 25.00 applied to an invoice", "synced", "CN-HC-2", "25.00",
+           invoice_id=carrier("HC-P06"))
+    credit("credit-zero", "a credit of 0.00", "problem", "CN-HC-3", "0.00", raw=True)
+    credit("credit-absurd", "a credit of 99,999,999,999,990.00", "problem", "CN-HC-4", "99999999999990.00", raw=True)
+    refunded = by_id["payment-long-reference"].work_id
+    refund("refund-ordinary", "a refund of 10.00 of a 60.00 payment", "synced", refunded, "10.00")
+    refund("refund-larger-than-payment", "a refund of 999.00 of a 60.00 payment", "problem", refunded, "999.00",
+           raw=True)
+    refund("refund-zero", "a refund of 0.00", "problem", refunded, "0.00", raw=True)
+
     # -- contractor invoices (QuickBooks bills) ---------------------------------------------------
     vendor = by_id["contractor-arabic"].work_id
 

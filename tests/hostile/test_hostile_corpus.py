@@ -43,7 +43,7 @@ from qbosync_desktop.sync.rules.names import normalise
 
 CENT = Decimal("0.01")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ENTITIES = ("Customer", "Vendor", "Item", "Invoice", "Payment", "Bill")
+ENTITIES = ("Customer", "Vendor", "Item", "Invoice", "Payment", "Bill", "CreditMemo", "RefundReceipt")
 
 
 @dataclasses.dataclass
@@ -264,6 +264,21 @@ def _check_bill(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     return wrong
 
 
+def _check_credit_or_refund(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
+    """A credit memo or a refund receipt: Work's amount, date, customer (and the credit's number)."""
+    wrong = []
+    rec = case.fields
+    if _money(row["TotalAmt"]) != _money(rec["amount"]):
+        wrong.append(f"TotalAmt {row['TotalAmt']} is not Work's {rec['amount']}")
+    if row.get("TxnDate") != rec["date"]:
+        wrong.append(f"TxnDate {row.get('TxnDate')} is not {rec['date']}")
+    if case.kind == "credit_note" and row.get("DocNumber") != rec["number"]:
+        wrong.append(f"DocNumber {row.get('DocNumber')!r} is not {rec['number']!r}")
+    if (row.get("CustomerRef") or {}).get("value") != run.links.get(("client", rec["client_id"])):
+        wrong.append("CustomerRef is not the client's QuickBooks customer")
+    return wrong
+
+
 def _check_item(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     wrong = []
     if not _text_ok(row.get("Name"), case.fields["name"], 100):
@@ -320,6 +335,7 @@ def _check_payment(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
 
 ENTITY = {"client": ("Customer", _check_client), "site": ("Customer", _check_site), "item": ("Item", _check_item),
           "vendor": ("Vendor", _check_vendor), "bill": ("Bill", _check_bill),
+          "credit_note": ("CreditMemo", _check_credit_or_refund), "refund": ("RefundReceipt", _check_credit_or_refund),
           "invoice": ("Invoice", _check_invoice), "payment": ("Payment", _check_payment)}
 
 
@@ -337,12 +353,19 @@ def _not_in_qbo(run: Run, case: Case) -> list[str]:
         hits = [r["Id"] for r in run.qbo["Vendor"].values() if r.get("DisplayName") == case.label]
     elif case.kind == "bill":
         hits = [r["Id"] for r in run.qbo["Bill"].values() if r.get("DocNumber") == case.label]
+    elif case.kind == "credit_note":
+        hits = [r["Id"] for r in run.qbo["CreditMemo"].values() if r.get("DocNumber") == case.label]
+    elif case.kind == "refund":
+        synced = {run.links.get(("refund", c.work_id)) for c in run.corpus.cases if c.kind == "refund"}
+        hits = [r["Id"] for r in run.qbo["RefundReceipt"].values() if r["Id"] not in synced
+                and _money(r["TotalAmt"]) == _money(case.fields["amount"])]
     elif case.kind == "invoice":
         linked = set(run.links.values())
         hits = [r["Id"] for r in run.qbo["Invoice"].values()
                 if r.get("DocNumber") == case.label and not (r["Id"] in linked and _other_case_owns(run, case, r))]
     else:
-        synced = {run.links.get(("payment", c.work_id)) for c in run.corpus.cases if c.kind == "payment"}
+        # (not another record's payment, nor a credit's application: a Payment of 0.00 linking a CreditMemo)
+        synced = {qbo_id for (kind, _), qbo_id in run.links.items() if kind in ("payment", "credit_application")}
         customer = run.links.get(("client", case.fields["client_id"]))
         hits = [r["Id"] for r in run.qbo["Payment"].values() if r["Id"] not in synced
                 and (r.get("CustomerRef") or {}).get("value") == customer
@@ -400,7 +423,7 @@ def _case_ids() -> list[str]:
     import hostile_cases as hc
 
     return ([c[0] for c in hc.CLIENTS] + [k[0] for k in hc.CONTRACTORS] + [i[0] for i in hc.ITEMS]
-            + [s[0] for s in hc.SITES] + hc.INVOICE_IDS + hc.PAYMENT_IDS + hc.BILL_IDS)
+            + [s[0] for s in hc.SITES] + hc.INVOICE_IDS + hc.PAYMENT_IDS + hc.CREDIT_IDS + hc.BILL_IDS)
 
 
 def test_the_corpus_has_at_least_40_cases_and_the_run_did_not_crash(corpus_run: Run) -> None:
@@ -436,7 +459,8 @@ def test_names_with_quotes_and_backslashes_are_found_by_a_quickbooks_query(corpu
 
 def test_no_garbage_anywhere_in_quickbooks(corpus_run: Run) -> None:
     """Whatever the outcome of each case: no control, bidi or zero-width character in any QuickBooks
-    record, no invoice with a negative or absurd total, no payment of 0.00 or less, no date past 2100."""
+    record, no invoice with a negative or absurd total, no credit memo, refund or bill of 0.00 or less
+    or absurd, no payment of 0.00 or less (but a credit's application), no date outside 1900-2100."""
     wrong = []
     for entity, rows in corpus_run.qbo.items():
         for row in rows.values():
@@ -446,6 +470,10 @@ def test_no_garbage_anywhere_in_quickbooks(corpus_run: Run) -> None:
     for row in corpus_run.qbo["Invoice"].values():
         if not Decimal(0) <= Decimal(str(row["TotalAmt"])) < Decimal("1e12"):
             wrong.append(f"Invoice {row['Id']} ({row.get('DocNumber')}) totals {row['TotalAmt']}")
+    for entity in ("CreditMemo", "RefundReceipt", "Bill"):
+        for row in corpus_run.qbo[entity].values():
+            if not Decimal(0) < Decimal(str(row["TotalAmt"])) < Decimal("1e12"):
+                wrong.append(f"{entity} {row['Id']} ({row.get('DocNumber')}) totals {row['TotalAmt']}")
     for row in corpus_run.qbo["Payment"].values():
         credit_use = any(t.get("TxnType") == "CreditMemo" for ln in row.get("Line") or []
                          for t in ln.get("LinkedTxn") or [])
