@@ -239,6 +239,23 @@ def _address_wrong(row: dict[str, Any], addr: dict[str, Any] | None) -> list[str
     return [f"BillAddr {row.get('BillAddr')} lacks {missing}"] if missing else []
 
 
+def _txn_wrong(run: Run, row: dict[str, Any], total: Any, date: str, number: str | None,
+               ref: tuple[str, str, str]) -> list[str]:
+    """A transaction's TotalAmt (to the cent), TxnDate, DocNumber (when Work numbers it) and its
+    customer or vendor (``ref`` = QBO field, link kind, Work id) against Work's."""
+    wrong = []
+    if _money(row["TotalAmt"]) != _money(total):
+        wrong.append(f"TotalAmt {row['TotalAmt']} is not Work's {total}")
+    if row.get("TxnDate") != date:
+        wrong.append(f"TxnDate {row.get('TxnDate')} is not {date}")
+    if number is not None and row.get("DocNumber") != number:
+        wrong.append(f"DocNumber {row.get('DocNumber')!r} is not {number!r}")
+    field, kind, work_id = ref
+    if (row.get(field) or {}).get("value") != run.links.get((kind, work_id)):
+        wrong.append(f"{field} is not the QuickBooks record of Work's {kind} {work_id}")
+    return wrong
+
+
 def _check_vendor(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     wrong = []
     if not _text_ok(row.get("DisplayName"), case.fields["name"], 500):
@@ -247,14 +264,8 @@ def _check_vendor(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
 
 
 def _check_bill(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
-    wrong = []
     rec = case.fields
-    if _money(row["TotalAmt"]) != _money(rec["total"]):
-        wrong.append(f"TotalAmt {row['TotalAmt']} is not Work's total {rec['total']}")
-    if (row.get("DocNumber"), row.get("TxnDate")) != (rec["number"], rec["date"]):
-        wrong.append(f"DocNumber/TxnDate {row.get('DocNumber')!r} {row.get('TxnDate')} are not Work's")
-    if (row.get("VendorRef") or {}).get("value") != run.links.get(("vendor", rec["contractor_id"])):
-        wrong.append("VendorRef is not the contractor's QuickBooks vendor")
+    wrong = _txn_wrong(run, row, rec["total"], rec["date"], rec["number"], ("VendorRef", "vendor", rec["contractor_id"]))
     lines = row.get("Line") or []
     if [_money(q["Amount"]) for q in lines] != [_money(w["amount"]) for w in rec["lines"]]:
         wrong.append(f"line amounts {[q['Amount'] for q in lines]} are not Work's")
@@ -266,17 +277,8 @@ def _check_bill(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
 
 def _check_credit_or_refund(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
     """A credit memo or a refund receipt: Work's amount, date, customer (and the credit's number)."""
-    wrong = []
     rec = case.fields
-    if _money(row["TotalAmt"]) != _money(rec["amount"]):
-        wrong.append(f"TotalAmt {row['TotalAmt']} is not Work's {rec['amount']}")
-    if row.get("TxnDate") != rec["date"]:
-        wrong.append(f"TxnDate {row.get('TxnDate')} is not {rec['date']}")
-    if case.kind == "credit_note" and row.get("DocNumber") != rec["number"]:
-        wrong.append(f"DocNumber {row.get('DocNumber')!r} is not {rec['number']!r}")
-    if (row.get("CustomerRef") or {}).get("value") != run.links.get(("client", rec["client_id"])):
-        wrong.append("CustomerRef is not the client's QuickBooks customer")
-    return wrong
+    return _txn_wrong(run, row, rec["amount"], rec["date"], rec.get("number"), ("CustomerRef", "client", rec["client_id"]))
 
 
 def _check_item(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
@@ -289,16 +291,8 @@ def _check_item(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
 
 
 def _check_invoice(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
-    wrong = []
     rec = case.fields
-    if _money(row["TotalAmt"]) != _money(rec["total"]):
-        wrong.append(f"TotalAmt {row['TotalAmt']} is not Work's total {rec['total']}")
-    if row.get("DocNumber") != rec["number"]:
-        wrong.append(f"DocNumber {row.get('DocNumber')!r} is not {rec['number']!r}")
-    if row.get("TxnDate") != rec["issue_date"]:
-        wrong.append(f"TxnDate {row.get('TxnDate')} is not {rec['issue_date']}")
-    if (row.get("CustomerRef") or {}).get("value") != run.links.get(("client", rec["client_id"])):
-        wrong.append("CustomerRef is not the client's QuickBooks customer")
+    wrong = _txn_wrong(run, row, rec["total"], rec["issue_date"], rec["number"], ("CustomerRef", "client", rec["client_id"]))
     lines = [ln for ln in row.get("Line") or [] if ln.get("DetailType") == "SalesItemLineDetail"]
     if len(lines) != len(rec["lines"]):
         wrong.append(f"{len(lines)} item lines in QuickBooks, {len(rec['lines'])} in Work")
@@ -317,12 +311,8 @@ def _check_invoice(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
 
 
 def _check_payment(run: Run, case: Case, row: dict[str, Any]) -> list[str]:
-    wrong = []
     rec = case.fields
-    if _money(row["TotalAmt"]) != _money(rec["amount"]):
-        wrong.append(f"TotalAmt {row['TotalAmt']} is not {rec['amount']}")
-    if row.get("TxnDate") != rec["date"]:
-        wrong.append(f"TxnDate {row.get('TxnDate')} is not {rec['date']}")
+    wrong = _txn_wrong(run, row, rec["amount"], rec["date"], None, ("CustomerRef", "client", rec["client_id"]))
     linked = [t["TxnId"] for ln in row.get("Line") or [] for t in ln.get("LinkedTxn") or []
               if t.get("TxnType") == "Invoice"]
     if linked != [run.links.get(("invoice", rec["invoice_id"]))]:
