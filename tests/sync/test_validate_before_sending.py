@@ -20,6 +20,7 @@ import pytest
 from fixtures.qbo_sandbox import qbo_session
 
 from qbosync_desktop.core.qbo_limits import LENGTHS
+from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync.rules import validate
@@ -135,6 +136,14 @@ def test_hostile_work_values_are_cleaned_or_refused_and_the_run_goes_on(synced: 
                                 notes="Internal\x07 note")
     long_note = user.add_invoice(rtl["id"], line, notes="n" * 4000)
     store.bulk_edit("invoices", {long_note["id"]: {"notes": "n" * 4500}})  # longer than QuickBooks keeps
+    bell = user.add_item("Bell\x07 Valve", "12.00", description="d" * 4000)
+    store.bulk_edit("items", {bell["id"]: {"description": "d" * 4500}})
+    assert ws.settings().bills  # the demo maps every concept: contractors and bills sync
+    contract = [{"title": "Hauling", "start_date": "2026-01-01", "end_date": None, "status": "active"}]
+    vera = user.add_contractor("Vera\u2067 Vendor", contracts=contract, email="vera@example.com")
+    concept = store.all("invoice-concepts")[0]["name"]
+    vera_bill = user.add_contractor_invoice(vera["id"], [{"concept": concept, "description": "Hauling\x00 debris",
+                                                          "amount": "40.00"}])
 
     # refused, one problem each
     bad_mail = user.add_client("Dora Mail", email="dora@example.com")
@@ -148,6 +157,7 @@ def test_hostile_work_values_are_cleaned_or_refused_and_the_run_goes_on(synced: 
                                                           "discount": None}]}})
     no_lines = user.add_invoice(nul["id"], line)
     store.bulk_edit("invoices", {no_lines["id"]: {"lines": []}})
+    long_vendor_phone = user.add_contractor("Pete Phone", contracts=contract, phone="5" * 31)
     zero_pay = user.record_payment(inv0.id, "1.00", reference="ZERO-1")
     store.bulk_edit("payments", {zero_pay["id"]: {"amount": "0.00"}})
 
@@ -162,14 +172,26 @@ def test_hostile_work_values_are_cleaned_or_refused_and_the_run_goes_on(synced: 
     assert inv_qbo["Line"][0]["Description"] == "Pump repair" and inv_qbo["PrivateNote"] == "Internal note"
     note_qbo = _get(practice, "Invoice", _linked("invoice", long_note["id"]).qbo_id)["PrivateNote"]
     assert len(note_qbo) == 4000 and note_qbo.endswith("…")
-    for kind, wid in (("client", nul["id"]), ("client", rtl["id"]), ("invoice", good_inv["id"])):
+    bell_qbo = _get(practice, "Item", _linked("item", bell["id"]).qbo_id)
+    assert bell_qbo["Name"] == "Bell Valve" and len(bell_qbo["Description"]) == 4000
+    assert bell_qbo["Description"].endswith("…")
+    assert _get(practice, "Vendor", _linked("vendor", vera["id"]).qbo_id)["DisplayName"] == "Vera Vendor"
+    bill_qbo = _get(practice, "Bill", _linked("bill", vera_bill["id"]).qbo_id)
+    assert bill_qbo["Line"][0]["Description"] == "Hauling debris"
+    for kind, wid in (("client", nul["id"]), ("client", rtl["id"]), ("invoice", good_inv["id"]),
+                      ("item", bell["id"]), ("vendor", vera["id"]), ("bill", vera_bill["id"])):
         assert not _open(kind, wid)
+    # what was cleaned is said, not silent: the change's reason in the audit
+    created = AuditEntry.get((AuditEntry.kind == "client") & (AuditEntry.work_id == nul["id"])
+                             & (AuditEntry.action == "create"))
+    assert "invisible or control characters removed from its name" in created.message
 
     # refused: exactly one open problem naming the record, the field and the value; nothing in QuickBooks
     refused = [
         ("client", bad_mail["id"], "Dora Mail", "dora@@example"),
         ("client", long_company["id"], "Long Company", "company name of 101 characters"),
         ("client", long_phone["id"], "Long Phone", "phone number of 31 characters"),
+        ("vendor", long_vendor_phone["id"], "Pete Phone", "phone number of 31 characters"),
         ("invoice", far_future["id"], far_future["number"], "9999-12-31"),
         ("invoice", huge["id"], huge["number"], "99,999,999,999,990.00"),
         ("invoice", no_lines["id"], no_lines["number"], "no lines"),

@@ -216,7 +216,9 @@ class OutboundFlow(Generic[R]):
         notes = ([f"invisible or control characters removed from its {', '.join(cleaned)}"] if cleaned else [])
         notes += shortened
         if notes and ch.action in ("create", "update", "link"):
-            ch.reason = f"{ch.reason} ({'; '.join(notes)})" if ch.reason else "; ".join(notes)
+            said = "; ".join(notes)  # in the preview (the reason) and the audit row (meta "message")
+            ch.reason = f"{ch.reason} ({said})" if ch.reason else said
+            ch.meta["message"] = f"{ch.meta['message']} ({said})" if ch.meta.get("message") else ch.reason
         return ch
 
     def unreadable_problem(self, ctx: RunContext, u: Unreadable) -> Change | None:
