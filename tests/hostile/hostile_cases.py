@@ -215,6 +215,8 @@ INVOICE_IDS = [
 ]
 CREDIT_IDS = ["credit-ordinary", "credit-applied", "credit-zero", "credit-absurd", "refund-ordinary",
               "refund-larger-than-payment", "refund-zero"]
+POISON_IDS = ["client-active-not-boolean", "item-price-not-a-number", "payment-unknown-method",
+              "invoice-unknown-status"]
 BILL_IDS = ["bill-ordinary", "bill-bidi-description", "bill-absurd-amount", "bill-negative", "bill-unmapped-concept",
             "bill-refused-contractor", "bill-0-lines"]
 PAYMENT_IDS = [
@@ -434,6 +436,29 @@ def seed(work: Any) -> Corpus:
     refund("refund-larger-than-payment", "a refund of 999.00 of a 60.00 payment", "problem", refunded, "999.00",
            raw=True)
     refund("refund-zero", "a refund of 0.00", "problem", refunded, "0.00", raw=True)
+
+    # -- records that do not parse (poison isolation): written valid, then broken in the store ---------
+    def broken(case_id: str, what: str, kind: str, resource: str, work_id: str, label: str,
+               patch: dict[str, Any], expect: str = "problem") -> None:
+        store.bulk_edit(resource, {work_id: patch})
+        cases.append(Case(case_id, kind, what, expect, work_id, label, store.get(resource, work_id)
+                          if resource != "invoices" else {**patch, "number": label}))
+
+    poison_client = user.add_client("Poison Active Flag Ltd")["id"]
+    broken("client-active-not-boolean", "a client whose 'active' is the text \"yes\"", "client", "clients",
+           poison_client, "Poison Active Flag Ltd", {"active": "yes"})
+    poison_item = user.add_item("Poison Price Item", "5.00")["id"]
+    broken("item-price-not-a-number", "an item whose price is \"12,50\"", "item", "items", poison_item,
+           "Poison Price Item", {"unit_price": "12,50"})
+    poison_payment = user.record_payment(carrier("HC-P07"), "30.00")["id"]
+    # A method the sync does not use (QuickBooks gets no payment method): read leniently, the money
+    # still lands (a new method in Work must not stop payments). Not a non-numeric amount: the demo
+    # server sums payment amounts into balances and would answer 500 itself (docs/work-api.md).
+    broken("payment-unknown-method", "a payment whose method is \"crypto\" (not used by the sync)", "payment",
+           "payments", poison_payment, f"payment {poison_payment}", {"method": "crypto"}, expect="synced")
+    poison_invoice = user.add_invoice(anchor, [{"item_id": service}], number="HC-1021", issue_date=RECENT)["id"]
+    broken("invoice-unknown-status", "an invoice whose status is \"archived\" (no such status)", "invoice",
+           "invoices", poison_invoice, "HC-1021", {"status": "archived"})
 
     # -- contractor invoices (QuickBooks bills) ---------------------------------------------------
     vendor = by_id["contractor-arabic"].work_id

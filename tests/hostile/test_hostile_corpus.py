@@ -415,7 +415,8 @@ def _case_ids() -> list[str]:
     import hostile_cases as hc
 
     return ([c[0] for c in hc.CLIENTS] + [k[0] for k in hc.CONTRACTORS] + [i[0] for i in hc.ITEMS]
-            + [s[0] for s in hc.SITES] + hc.INVOICE_IDS + hc.PAYMENT_IDS + hc.CREDIT_IDS + hc.BILL_IDS)
+            + [s[0] for s in hc.SITES] + hc.INVOICE_IDS + hc.PAYMENT_IDS + hc.CREDIT_IDS + hc.POISON_IDS
+            + hc.BILL_IDS)
 
 
 def test_the_corpus_has_at_least_40_cases_and_the_run_did_not_crash(corpus_run: Run) -> None:
