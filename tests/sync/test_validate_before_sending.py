@@ -255,3 +255,21 @@ def test_practice_quickbooks_refuses_an_email_without_at_and_dot(practice: Any) 
                                                         "PrimaryEmailAddr": {"Address": "dora@example"}}, timeout=30)
     error = r.json()["Fault"]["Error"][0]
     assert error["element"] == "PrimaryEmailAddr.Address"
+
+
+def test_practice_quickbooks_refuses_an_over_long_bill_line_description(practice: Any) -> None:
+    http = qbo_session(practice.qbo)
+    vendor = http.post(f"{http.company_url}/vendor", json={"DisplayName": "Bill Length Probe"}, timeout=30).json()["Vendor"]
+    r = http.get(f"{http.company_url}/query", params={"query": "SELECT * FROM Account WHERE AccountType = 'Expense'"},
+                 timeout=30)
+    account = r.json()["QueryResponse"]["Account"][0]
+
+    def bill(description: str) -> Any:
+        return http.post(f"{http.company_url}/bill", timeout=30, json={
+            "VendorRef": {"value": vendor["Id"]},
+            "Line": [{"DetailType": "AccountBasedExpenseLineDetail", "Amount": 1.0, "Description": description,
+                      "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}}}]})
+
+    error = bill("d" * 4001).json()["Fault"]["Error"][0]
+    assert (error["code"], error["element"]) == ("2050", "Line.Description")
+    assert bill("d" * 4000).status_code == 200
