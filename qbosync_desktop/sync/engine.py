@@ -272,13 +272,13 @@ class SyncEngine:
             # Work lists are read ahead on a background thread, but only PREFETCH_AHEAD phases
             # ahead of the phase running: a list read is held in memory until its phase plans it.
             reading = [phase for phase in phases if isinstance(phase, Prefetches)]
-            started = 0
+            prefetched = 0  # (not ``started``: that is the run's start, for the summary's seconds)
 
             def read_ahead(through: int) -> None:
-                nonlocal started
-                while started < min(through, len(reading)):
-                    reading[started].prefetch(ctx)
-                    started += 1
+                nonlocal prefetched
+                while prefetched < min(through, len(reading)):
+                    reading[prefetched].prefetch(ctx)
+                    prefetched += 1
 
             read_ahead(PREFETCH_AHEAD + 1)
             qbo_reads.watch(ctx)
