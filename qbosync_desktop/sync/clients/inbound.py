@@ -431,7 +431,7 @@ class ClientsTwoWay:
             # The engine may have prefetched the outbound phase's Work client list at run start,
             # before these Work writes: such a stale copy would look changed against the fingerprint
             # set here and push the old values over QuickBooks. Make that phase read Work again.
-            ctx.state.prefetched.pop(OUTBOUND_CURSOR, None)
+            ctx.state.drop_prefetch(OUTBOUND_CURSOR)
         outbox.submit(ctx, qbo_writes)
 
     # -- the settle hook (called by the engine once every phase has applied) -------------------------
