@@ -61,12 +61,23 @@ class NameIndex:
 
     def __init__(self) -> None:
         self.by_name: dict[str, list[JsonObject]] = {}
+        #: names this run sends (created or renamed) → the entity: one string each, not a record (an
+        #: initial sync plans one per client)
+        self._planned: dict[str, str] = {}
 
     def add(self, norm: str, record: JsonObject) -> None:
         self.by_name.setdefault(norm, []).append(record)
 
+    def plan(self, norm: str, entity: str) -> None:
+        """Reserve a name this run is about to send as a new ``entity`` ("Customer", "Vendor")."""
+        self._planned.setdefault(norm, entity)
+
     def get(self, norm: str) -> list[JsonObject]:
-        return self.by_name.get(norm, [])
+        """The records under this name; a name reserved by :meth:`plan` comes last, as
+        ``{"entity": "planned", "Id": None, "as": entity}``."""
+        rows = self.by_name.get(norm, [])
+        entity = self._planned.get(norm)
+        return rows if entity is None else [*rows, {"entity": "planned", "Id": None, "as": entity}]
 
 
 class Holds:

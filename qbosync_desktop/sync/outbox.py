@@ -582,6 +582,10 @@ def replay_unfinished(ctx: RunContext) -> int:
 # Non-write changes (links, skips, failures) - applied locally, one transaction per phase
 
 
+#: Links, skips and failures recorded per transaction while a phase streams.
+LOCAL_CHUNK = 500
+
+
 def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     """Record links, skips and planned failures. No QBO request is made here."""
     after: list[_AfterCommit] = []
@@ -631,8 +635,9 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
 def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *,
                   total: int | Callable[[], int] | None = None) -> None:
     """A phase's standard ``apply``: writes go out as they are planned (``changes`` may be a
-    generator); links, skips and failures are recorded locally in one transaction at the end (no
-    write of the same phase depends on them)."""
+    generator); links, skips and failures are recorded locally, one transaction per
+    :data:`LOCAL_CHUNK` of them and one for the rest at the end (no write of the same phase depends on
+    them, and a streamed phase must not hold them all until it ends)."""
     local: list[Change] = []
     counted = [0]
 
@@ -644,6 +649,9 @@ def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *,
                 yield ch
             else:
                 local.append(ch)
+                if len(local) >= LOCAL_CHUNK:
+                    apply_local(ctx, phase, local)
+                    local.clear()
 
     try:
         submit(ctx, writes(), phase=phase, total=total)

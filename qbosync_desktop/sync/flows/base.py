@@ -367,10 +367,10 @@ def resolve_display_name(
         if ctx.settings.rename_on_collision:
             new = renamed(name, work_id)
             if not idx.get(normalise(new)):
-                idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
+                idx.plan(normalise(new), link_entity)
                 return "use", new, None, None
         return "fail", clean(name), None, collision_problem(name, what=what, other=other, same_run=same_run)
-    idx.add(norm, {"entity": "planned", "Id": None, "as": link_entity})
+    idx.plan(norm, link_entity)
     return "use", clean(name), None, None
 
 
