@@ -10,8 +10,6 @@ second after the first copy's write was applied - and the next sync has nothing 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import dataclasses
-import datetime as dt
 import itertools
 import threading
 import time
@@ -19,25 +17,14 @@ from typing import Any
 
 import pytest
 
-from qbosync_desktop.runtime.practice import connect_practice, practice_settings
-from qbosync_desktop.runtime.workspace import Workspace
-
 EDITED = "Edited in Work while the sync was reading"
 
 
 @pytest.fixture
-def paged(make_practice: Any, home: Any) -> Any:
-    practice = make_practice(work_seed=None, work_clients=12, work_invoices=160)
-    ws = Workspace.open(home)
-    try:
-        connect_practice(ws, practice)
-        settings = practice_settings(ws)
-        ws.save_settings(dataclasses.replace(settings, start_date=dt.date.today() - dt.timedelta(days=400)))
-        ws.mark_enabled()
-        ws.work_client().page_size = 50  # the engine's Work client: four pages of invoices
-        yield practice, ws
-    finally:
-        ws.close()
+def paged(make_enabled: Any) -> Any:
+    practice, ws = make_enabled(work_clients=12, work_invoices=160)
+    ws.work_client().page_size = 50  # the engine's Work client: four pages of invoices
+    return practice, ws
 
 
 def test_an_invoice_edited_while_the_run_pages_is_created_once_then_updated(paged: Any) -> None:
