@@ -101,7 +101,7 @@ class PaymentsOut(OutboundFlow[Payment]):
 
     def prepare(self, ctx: RunContext, chunk: list[Payment]) -> None:
         """The open balances of the QuickBooks invoices this chunk's payments point at."""
-        self._open.load(ctx, {q for r in chunk if not r.is_void and r.invoice_id
+        self._open.announce({q for r in chunk if not r.is_void and r.invoice_id
                               and (q := ctx.qbo_id("invoice", r.invoice_id))})
 
     def screen(self, ctx: RunContext, d: Draft[Payment]) -> Change | Leave | None:
@@ -221,13 +221,21 @@ class OpenBalances:
         database.execute_sql(f"DELETE FROM {self.TABLE}")
         #: the current chunk's invoices: QBO Id → [open balance, DocNumber] (None: not in QuickBooks)
         self._chunk: dict[str, list | None] = {}
+        #: the current chunk's invoices not read yet
+        self._wanted: set[str] = set()
         self._changed: set[str] = set()
 
-    def load(self, ctx: RunContext, qbo_ids: Iterable[str]) -> None:
-        """Hold these invoices (read from QuickBooks those not read before in this run)."""
+    def announce(self, qbo_ids: Iterable[str]) -> None:
+        """The invoices the next chunk of payments points at: read on the first :meth:`get` (a chunk
+        whose payments are all unchanged reads nothing - a sync with nothing to do stays one request)."""
         self._flush()
-        wanted = sorted(set(qbo_ids))
-        chunk: dict[str, list | None] = {}
+        self._chunk = {}
+        self._wanted = set(qbo_ids)
+
+    def _read(self, ctx: RunContext, qbo_ids: Iterable[str]) -> None:
+        """Hold these invoices (read from QuickBooks those not read before in this run)."""
+        wanted = sorted(set(qbo_ids) - set(self._chunk))
+        chunk = self._chunk
         for i in range(0, len(wanted), LOOKUP_CHUNK):
             part = wanted[i:i + LOOKUP_CHUNK]
             for qid, open_amount, number in database.execute_sql(
@@ -243,12 +251,12 @@ class OpenBalances:
             database.cursor().executemany(
                 f"INSERT OR REPLACE INTO {self.TABLE} (qbo_id, open, number) VALUES (?, ?, ?)",
                 [(q, None, None) if (v := chunk[q]) is None else (q, v[0], v[1]) for q in missing])
-        self._chunk = chunk
+        self._wanted.clear()
 
     def get(self, ctx: RunContext, qbo_id: str) -> tuple[float, str | None] | None:
         """The invoice's open balance (less this run's payments planned so far) and its number."""
-        if qbo_id not in self._chunk:  # not announced by load() (a second pass's single record)
-            self.load(ctx, [*self._chunk, qbo_id])
+        if qbo_id not in self._chunk:
+            self._read(ctx, [*self._wanted, qbo_id])
         found = self._chunk.get(qbo_id)
         return None if found is None else (found[0], found[1])
 
