@@ -25,7 +25,8 @@ Columns:
   practice servers answer after ``--latency-ms`` (Work reads and the one QuickBooks CDC read).
 
 ``--tracemalloc FILE`` also traces Python allocations in the child and writes the top allocating
-lines at the largest snapshot (taken at phase boundaries) to FILE (slows the sync about 2×).
+lines at the largest snapshot (taken at phase progress and every 0.5 s by a sampling thread, so the
+end-of-run proof counts too) to FILE (slows the sync 2× or more).
 
     python bench/bench_growth.py                       # 1k/4k, 5k/20k, 20k/80k
     python bench/bench_growth.py --big                 # ... and 100k/400k
@@ -170,7 +171,7 @@ def one_size(clients: int, invoices: int, opts: dict[str, Any]) -> dict[str, Any
             tracer.stop()
         if tracer is not None and tracer.best is not None:
             Path(opts["tracemalloc"]).write_text(
-                f"bench_growth {clients}/{invoices}: tracemalloc at the largest phase boundary\n" + tracer.report())
+                f"bench_growth {clients}/{invoices}: tracemalloc at the largest snapshot\n" + tracer.report())
     finally:
         ws.close()
         practice.stop()
