@@ -72,13 +72,14 @@ def affected(ctx: RunContext, work_invoice_id: object) -> None:
     state(ctx).affected_invoices.add(str(work_invoice_id))
 
 
-def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str]) -> dict[str, JsonObject]:
-    """QBO records by Id, one query per 1000 ids."""
+def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str], *,
+                fields: tuple[str, ...] | None = None) -> dict[str, JsonObject]:
+    """QBO records by Id, one query per 1000 ids; only ``fields`` (and ``Id``) when given."""
     wanted = sorted({str(i) for i in ids if i}, key=lambda v: (len(v), v))
     out: dict[str, JsonObject] = {}
     for i in range(0, len(wanted), CHUNK):
         chunk = wanted[i : i + CHUNK]
-        for row in ctx.qbo.query(entity, where=f"Id IN {quote(tuple(chunk))}"):
+        for row in ctx.qbo.query(entity, where=f"Id IN {quote(tuple(chunk))}", fields=fields):
             out[str(row.get("Id"))] = row
     return out
 
@@ -177,7 +178,7 @@ class Proof:
                   ) -> list[tuple[str, str, QboSyncError | None, str | None]]:
         """Compare these Work invoices' balances with their QuickBooks invoices' (read back now)."""
         links = ctx.load_links("invoice", (inv.id for inv in invoices))
-        rows = read_by_ids(ctx, "Invoice", (lk.qbo_id for lk in links.values()))
+        rows = read_by_ids(ctx, "Invoice", (lk.qbo_id for lk in links.values()), fields=("Balance", "TotalAmt"))
         found: list[tuple[str, str, QboSyncError | None, str | None]] = []
         for inv in invoices:
             link = links.get(inv.id)

@@ -244,7 +244,7 @@ class OpenBalances:
                 chunk[str(qid)] = None if open_amount is None else [float(open_amount), number]
         missing = [q for q in wanted if q not in chunk]
         if missing:
-            rows = read_by_ids(ctx, "Invoice", missing)
+            rows = read_by_ids(ctx, "Invoice", missing, fields=("Balance", "DocNumber"))
             for qid in missing:
                 row = rows.get(qid)
                 chunk[qid] = None if row is None else [float(row.get("Balance") or 0), row.get("DocNumber")]
