@@ -7,7 +7,7 @@ A run used to read each phase's whole Work list before planning it (80,000 invoi
   *bounded* buffer of chunks: the reader stays at most :data:`READ_AHEAD_RECORDS` records ahead of
   the planner and waits there. So a phase's list can still be downloading while an earlier phase
   writes (the overlap that keeps the initial sync at the throttle floor), without being held whole.
-* :class:`ChangedRecords` is the streaming form of :func:`~qbosync_desktop.sync.flows.base.read_changed`:
+* ``flows.base.ChangedRecords`` is the streaming form of :func:`~qbosync_desktop.sync.flows.base.read_changed`:
   the records come as they are read, each one planned, sent and let go before the next chunk.
 
 **A record read twice.** Work's keyset paging hands a record that changed while we paged out again
