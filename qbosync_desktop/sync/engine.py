@@ -70,8 +70,9 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting", "deferred",
             "held")
 
-#: How many phases after the running one may have their Work list read ahead (and held in memory).
-#: Two: the small items list does not keep the invoices from downloading while clients are written.
+#: How many phases after the running one may have their Work list read ahead. A reader holds at most
+#: a few pages (flows/reading.py) until its phase plans them. Two, and two read threads: the small
+#: items list does not keep the invoices from downloading while clients are written.
 PREFETCH_AHEAD = 2
 
 
@@ -327,6 +328,7 @@ class SyncEngine:
                 fatal = exc
                 log.exception("Run %s crashed", run.id)
         finally:
+            ctx.state.close_prefetches()  # readers waiting for phases that will not run now
             pool.shutdown(wait=True, cancel_futures=True)
         run.finished_at = utcnow()
         run.state = state

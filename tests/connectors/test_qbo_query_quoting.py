@@ -60,8 +60,14 @@ def test_select_builds_paged_and_counted_queries():
         lambda: Select("Customer WHERE 1=1"),
         lambda: Select("Customer").page(0),
         lambda: Select("Customer").page(1, 1001),
+        lambda: Select("Invoice", fields=("Balance", "Id) FROM Bill --")),
     ],
 )
 def test_builder_rejects_what_the_grammar_does_not_allow(bad):
     with pytest.raises(ValueError):
         bad()
+
+
+def test_a_field_list_asks_for_those_fields_only():
+    sql = Select("Invoice", fields=("Balance", "TotalAmt")).where_raw("Id IN ('1', '2')").order_by("Id").sql()
+    assert sql == "SELECT Balance, TotalAmt FROM Invoice WHERE Id IN ('1', '2') ORDERBY Id ASC"

@@ -63,8 +63,10 @@ from qbosync_desktop.sync.clients.fields import (
 from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
+from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
-from qbosync_desktop.sync.onboarding.matching import Proposal
+from qbosync_desktop.sync.flows.reading import chunks
+from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal
 from qbosync_desktop.sync.onboarding.review import (
     decide,
     decided_unlinked,
@@ -168,11 +170,26 @@ class ClientsTwoWay:
         # Links are looked up by id for the records the change feeds name (never every link: a sync
         # with nothing to do must cost the same at 100 clients and at 100,000).
         since = ctx.cursor(WORK_CURSOR)
-        work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
-        newest = max((t for t in (stamp(c.updated_at) for c in work_changed) if t), default=None)
+        # The changed Work clients, read a chunk at a time: a linked one is kept whole (its pair may
+        # need a merge), an unlinked one only as a match candidate (issue 18: an initial sync reads
+        # every client, and 100,000 Client records held at once would dominate the run's memory).
+        work_by_id: dict[str, Client] = {}
+        changed_w: dict[str, Candidate] = {}
+        newest: str | None = None
+        for chunk in chunks(ctx.work.clients(updated_since=since) if since else ctx.work.clients(), LOOKUP_CHUNK):
+            linked_now = ctx.linked_work_ids(KIND, (cl.id for cl in chunk))
+            for cl in chunk:
+                t = stamp(cl.updated_at)
+                if t is not None and (newest is None or t > newest):
+                    newest = t
+                wid = str(cl.id)
+                if wid in linked_now:
+                    work_by_id[wid] = cl
+                else:
+                    changed_w.pop(wid, None)
+                    changed_w[wid] = work_candidate(cl)
         if newest is not None:
             ctx.stage_cursor(WORK_CURSOR, after(newest))
-        work_by_id = {str(c.id): c for c in work_changed}
 
         # Customers CDC will not report again but that need handling now: a failed import (the fix
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
@@ -194,13 +211,15 @@ class ClientsTwoWay:
         # later may be a Work client nobody linked, and importing it would make a second one. That
         # needs every unlinked Work client, not just the changed ones.
         unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
-        all_work = dict(work_by_id)
         fresh_ids = {str(c["Id"]) for c in read.records}
         if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
-            all_work = {str(c.id): c for c in ctx.work.clients()}
-        linked_w = ctx.linked_work_ids(KIND, all_work)
-        unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in linked_w]
-        decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
+            changed_w = {}
+            for chunk in chunks(ctx.work.clients(), LOOKUP_CHUNK):
+                linked_now = ctx.linked_work_ids(KIND, (cl.id for cl in chunk))
+                changed_w.update((str(cl.id), work_candidate(cl)) for cl in chunk if str(cl.id) not in linked_now)
+        decisions = decide(KIND, list(changed_w.values()), unlinked_q, fresh=True)
+        readable_unlinked = set(changed_w)  # ids only: the candidates themselves are released here
+        del changed_w
         state = ctx.flow_state(CustomersRun)
         ctx.state.holds.set(KIND, decisions.waiting_work)
         state.fresh = decisions.fresh
@@ -216,7 +235,7 @@ class ClientsTwoWay:
             if qid in matched and qid not in pending:
                 wid, info = matched[qid]
                 try:
-                    client = all_work.get(wid) or ctx.work.get_client(wid)
+                    client = work_by_id.get(wid) or ctx.work.get_client(wid)  # unlinked: read again
                 except WorkRecordUnreadable as exc:
                     changes.append(unreadable_client(wid, qid, exc))
                     continue
@@ -265,7 +284,7 @@ class ClientsTwoWay:
         # Work clients the reads above met that did not parse: one problem each (issue 16), naming the
         # client, the field and the value; every other client syncs, this one when Work changes it.
         for u in take_unreadable(ctx, "clients"):
-            if u.id not in work_by_id and u.id not in all_work and (bad := unreadable_change(ctx, KIND, ENTITY, u)):
+            if u.id not in work_by_id and u.id not in readable_unlinked and (bad := unreadable_change(ctx, KIND, ENTITY, u)):
                 changes.append(bad)
         need = [w for w in pairs if w not in work_by_id]
         if len(need) > BULK_READ_THRESHOLD:
@@ -476,7 +495,7 @@ class ClientsTwoWay:
             # The engine may have prefetched the outbound phase's Work client list at run start,
             # before these Work writes: such a stale copy would look changed against the fingerprint
             # set here and push the old values over QuickBooks. Make that phase read Work again.
-            ctx.state.prefetched.pop(OUTBOUND_CURSOR, None)
+            ctx.state.drop_prefetch(OUTBOUND_CURSOR)
         outbox.submit(ctx, qbo_writes)
 
     # -- the settle hook (called by the engine once every phase has applied) -------------------------
