@@ -487,6 +487,8 @@ class QboClient:
         asks for those fields only (and ``Id``): a read of 1,000 invoices' balances is then a few
         kB per row less to decode and hold.
         """
+        if fields and "SyncToken" not in fields and entity not in NO_SYNC_TOKEN:
+            fields = (*fields, "SyncToken")  # every record read is checked for it (_record_fault)
         select = Select(entity, fields=fields).where_raw(where).order_by(order_by or "Id")
         start = 1
         while True:
