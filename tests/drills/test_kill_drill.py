@@ -16,11 +16,11 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from decimal import Decimal
 
 import pytest
+from fixtures.kill_moment import wait_for_kill_moment
 
 from qbosync_desktop.core.secrets import enable_insecure_file_secrets
 from qbosync_desktop.runtime.practice import connect_practice, practice_settings
@@ -31,6 +31,9 @@ from qbosync_desktop.store.models.outbox import Batch
 from qbosync_desktop.store.models.problems import Problem
 
 KILLS = 20
+# Most kills come after 1-14 of the run's QuickBooks requests (a run here makes about 15-18), the rest at a
+# random 0.5-1.6 s: fixtures/kill_moment.py.
+MAX_REQUESTS = 14
 SEED = int(os.environ.get("QBOSYNC_KILL_DRILL_SEED", "20261122"))
 
 
@@ -88,7 +91,7 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
             practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
             before = practice.qbo.stats.get("requests", 0)
             proc = _sync(root, log)
-            time.sleep(rng.uniform(0.5, 1.6))
+            wait_for_kill_moment(proc, practice.qbo, rng, max_requests=MAX_REQUESTS)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

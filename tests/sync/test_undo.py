@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fixtures.kill_moment import wait_for_kill_moment
 
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.links import Link
@@ -217,7 +218,6 @@ def test_sigkilled_undo_then_rerun_reverses_each_write_exactly_once(practice, ho
     finishes: QuickBooks ends as it was before Enable, and each write was reversed once."""
     import random
     import signal
-    import time
     from collections import Counter
 
     from qbosync_desktop.core.secrets import enable_insecure_file_secrets
@@ -256,7 +256,8 @@ def test_sigkilled_undo_then_rerun_reverses_each_write_exactly_once(practice, ho
         for _attempt in range(12):
             requests_before = practice.qbo.stats.get("requests", 0)
             proc = _undo_process(root, summary.run_id, log)
-            time.sleep(rng.uniform(1.0, 2.5))
+            if kills < 4:
+                wait_for_kill_moment(proc, practice.qbo, rng, max_requests=60, seconds=(1.0, 2.5))
             if proc.poll() is None and kills < 4:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

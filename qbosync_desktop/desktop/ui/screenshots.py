@@ -143,7 +143,10 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
 
         window = c.integration
         window.resize(*(size or (1180, 900)))
-        run_until(lambda: window.history_table.rowCount() >= 1, 30_000, extra_ms=300)
+        # The window at rest: the run listed, no run or check going on, no reload in flight (on a busy
+        # machine the post-Enable work can still be running 300 ms after the history shows the run).
+        run_until(lambda: window.history_table.rowCount() >= 1 and not c.session.service.busy
+                  and not window._refreshing, 30_000, extra_ms=300)
         window.tabs.setCurrentIndex(window.tabs.count() - 1)  # Activity
         shots.append(_save(window, out, "05-integration.png", issues, size))
 
