@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from qbosync_desktop.connectors.work.models import Company, Record, Unreadable
+from qbosync_desktop.connectors.work.models import Company, Unreadable
 from qbosync_desktop.core.errors import Cancelled
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
@@ -37,6 +37,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
+from qbosync_desktop.sync.prefetch import Prefetched
 from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
@@ -193,8 +194,11 @@ class RunState:
     reread: set[str] = field(default_factory=set)
     #: where prefetched Work reads run (the engine sets it for a run; a preview reads inline)
     prefetch_pool: cf.Executor | None = None
-    #: prefetched Work lists by cursor name (see flows.base.prefetch)
-    prefetched: dict[str, cf.Future[list[Record]]] = field(default_factory=dict)
+    #: where the run-start probes run (first page of every phase's changes, :mod:`sync.prefetch`);
+    #: set by the engine only while it starts them
+    probe_pool: cf.Executor | None = None
+    #: Work lists read in the background, by cursor name (:mod:`qbosync_desktop.sync.prefetch`)
+    prefetched: dict[str, cf.Future[Prefetched]] = field(default_factory=dict)
     #: match-review holds, per kind
     holds: Holds = field(default_factory=Holds)
     #: open problems per kind (dropped whenever a phase's apply opened or closed some)

@@ -56,7 +56,7 @@ from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
 from qbosync_desktop.sync.pipeline import STALE_POLICIES, build_phases
-from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Settles, Streams
+from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Probes, Settles, Streams
 from qbosync_desktop.sync.protocols import EngineWorkspace
 
 log = logging.getLogger(__name__)
@@ -260,6 +260,7 @@ class SyncEngine:
         state, error = "done", None
         fatal: Exception | None = None
         pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="work-read")
+        probes: cf.ThreadPoolExecutor | None = None
         ctx.state.prefetch_pool = pool
         try:
             phases = build_phases(ctx)
@@ -267,6 +268,21 @@ class SyncEngine:
             # ahead of the phase running: a list read is held in memory until its phase plans it.
             reading = [phase for phase in phases if isinstance(phase, Prefetches)]
             started = 0
+            probing = [phase for phase in phases if isinstance(phase, (Prefetches, Probes))]
+            if not initial and probing:
+                # An incremental run first asks every phase's Work change feed for one page, all at
+                # once: with nothing (or little) changed those reads are the run's whole Work reads,
+                # one round trip alongside the QuickBooks CDC read instead of one per phase after
+                # another. Each phase still takes its records, decides and moves its cursor in
+                # phase order; a longer list is continued by the read-ahead below (sync/prefetch.py).
+                probes = cf.ThreadPoolExecutor(max_workers=len(probing), thread_name_prefix="work-probe")
+                ctx.state.probe_pool = probes
+                for reader in probing:
+                    if isinstance(reader, Probes):
+                        reader.probe(ctx)
+                    else:
+                        reader.prefetch(ctx)
+                ctx.state.probe_pool = None
 
             def read_ahead(through: int) -> None:
                 nonlocal started
@@ -318,7 +334,10 @@ class SyncEngine:
                 fatal = exc
                 log.exception("Run %s crashed", run.id)
         finally:
+            ctx.state.probe_pool = None
             pool.shutdown(wait=True, cancel_futures=True)
+            if probes is not None:
+                probes.shutdown(wait=True, cancel_futures=True)
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts

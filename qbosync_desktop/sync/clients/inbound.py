@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.connectors.work.models import Client, Company
@@ -43,6 +43,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
+from qbosync_desktop.sync import prefetch as prefetched
 from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
@@ -140,6 +141,13 @@ class ClientsTwoWay:
     kind = KIND
 
     # -- planning ----------------------------------------------------------------------------------
+    def probe(self, ctx: RunContext) -> None:
+        """At the start of an incremental run: read the first page of the Work clients changed since
+        this phase's cursor in the background, while :meth:`plan` waits for QuickBooks' CDC answer."""
+        since = ctx.cursor(WORK_CURSOR)
+        if since:
+            prefetched.start(ctx, WORK_CURSOR, ctx.work.clients, since)
+
     def plan(self, ctx: RunContext) -> list[Change]:
         s = ctx.settings
         read = read_customers(ctx)
@@ -148,7 +156,9 @@ class ClientsTwoWay:
         # Links are looked up by id for the records the change feeds name (never every link: a sync
         # with nothing to do must cost the same at 100 clients and at 100,000).
         since = ctx.cursor(WORK_CURSOR)
-        work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
+        probed = prefetched.take(ctx, WORK_CURSOR)  # read while the CDC request above was answered
+        work_changed = cast("list[Client]", probed) if probed is not None else list(
+            ctx.work.clients(updated_since=since) if since else ctx.work.clients())
         newest = max((t for t in (stamp(c.updated_at) for c in work_changed) if t), default=None)
         if newest is not None:
             ctx.stage_cursor(WORK_CURSOR, after(newest))
@@ -456,6 +466,7 @@ class ClientsTwoWay:
             return False
         ctx.check_cancel()
         ctx.flow_state(CustomersRun).read = None
+        ctx.state.prefetched.pop(WORK_CURSOR, None)  # read Work again, after this run's writes
         changes = self.plan(ctx)
         self.apply(ctx, changes)
         log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))

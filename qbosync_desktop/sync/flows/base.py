@@ -26,6 +26,7 @@ from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import round_cents
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.sync import prefetch as prefetched
 from qbosync_desktop.sync.context import NameIndex
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
@@ -98,19 +99,12 @@ def _list(lister: Lister[R], since: str | None) -> list[R]:
     return list(lister(updated_since=since) if since else lister())
 
 
-def _list_records(lister: Lister[Record], since: str | None) -> list[Record]:
-    return _list(lister, since)
-
-
 def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[Record]) -> None:
     """Start reading this phase's Work changes on a background thread (Work reads do not depend on
     QuickBooks writes, so invoices can download while clients are being written: at 40,000 records
-    that overlap is the difference between the throttle floor and twice it)."""
-    pool = ctx.state.prefetch_pool
-    if pool is None or cursor_name in ctx.state.prefetched:
-        return
-    since = changed_since(ctx, kind, cursor_name)
-    ctx.state.prefetched[cursor_name] = pool.submit(_list_records, lister, since)
+    that overlap is the difference between the throttle floor and twice it). At the start of an
+    incremental run only the first page is read (a probe, :mod:`qbosync_desktop.sync.prefetch`)."""
+    prefetched.start(ctx, cursor_name, lister, changed_since(ctx, kind, cursor_name))
 
 
 def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> list[R]:
@@ -119,11 +113,11 @@ def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]
     Records the list met that did not parse are kept in ``ctx.state.unreadable[kind]`` (the flow turns
     each into one problem); the cursor moves past them too - their problem keeps them read again
     until Work changes them (see :func:`changed_since`)."""
-    fetched = ctx.state.prefetched.pop(cursor_name, None)
+    fetched = prefetched.take(ctx, cursor_name)
     records: list[R]
     if fetched is not None:
         # prefetched under this cursor name by the same flow with the same lister
-        records = cast("list[R]", fetched.result())
+        records = cast("list[R]", fetched)
     else:
         records = _list(lister, changed_since(ctx, kind, cursor_name))
     # A record changed while we paged comes again at the end (Work's keyset paging moves it behind the
