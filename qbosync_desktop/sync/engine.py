@@ -72,6 +72,10 @@ OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "impo
 #: Two: the small items list does not keep the invoices from downloading while clients are written.
 PREFETCH_AHEAD = 2
 
+#: Threads for the run-start probes of an incremental run (sync/prefetch.py): with the two read-ahead
+#: threads that stays within the Work client's connection pool (requests keeps 10 per host).
+PROBE_THREADS = 8
+
 
 class Observer:
     """Progress callbacks; every method is a no-op. Subclass and override what you need."""
@@ -275,7 +279,8 @@ class SyncEngine:
                 # one round trip alongside the QuickBooks CDC read instead of one per phase after
                 # another. Each phase still takes its records, decides and moves its cursor in
                 # phase order; a longer list is continued by the read-ahead below (sync/prefetch.py).
-                probes = cf.ThreadPoolExecutor(max_workers=len(probing), thread_name_prefix="work-probe")
+                probes = cf.ThreadPoolExecutor(max_workers=min(len(probing), PROBE_THREADS),
+                                               thread_name_prefix="work-probe")
                 ctx.state.probe_pool = probes
                 for reader in probing:
                     if isinstance(reader, Probes):
