@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from qbosync_desktop.connectors.work.models import Company, Unreadable
+from qbosync_desktop.connectors.work.models import Company, Record, Unreadable
 from qbosync_desktop.core.errors import Cancelled
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
@@ -37,7 +37,6 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
-from qbosync_desktop.sync.prefetch import Prefetched
 from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
@@ -45,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.core.paths import AppPaths
     from qbosync_desktop.store.models.connection import Connection
     from qbosync_desktop.sync.engine import Observer
+    from qbosync_desktop.sync.flows.reading import ReadAhead
     from qbosync_desktop.sync.plan import StalePolicy
 
 S = TypeVar("S")
@@ -61,12 +61,23 @@ class NameIndex:
 
     def __init__(self) -> None:
         self.by_name: dict[str, list[JsonObject]] = {}
+        #: names this run sends (created or renamed) → the entity: one string each, not a record (an
+        #: initial sync plans one per client)
+        self._planned: dict[str, str] = {}
 
     def add(self, norm: str, record: JsonObject) -> None:
         self.by_name.setdefault(norm, []).append(record)
 
+    def plan(self, norm: str, entity: str) -> None:
+        """Reserve a name this run is about to send as a new ``entity`` ("Customer", "Vendor")."""
+        self._planned.setdefault(norm, entity)
+
     def get(self, norm: str) -> list[JsonObject]:
-        return self.by_name.get(norm, [])
+        """The records under this name; a name reserved by :meth:`plan` comes last, as
+        ``{"entity": "planned", "Id": None, "as": entity}``."""
+        rows = self.by_name.get(norm, [])
+        entity = self._planned.get(norm)
+        return rows if entity is None else [*rows, {"entity": "planned", "Id": None, "as": entity}]
 
 
 class Holds:
@@ -198,11 +209,11 @@ class RunState:
     reread: set[str] = field(default_factory=set)
     #: where prefetched Work reads run (the engine sets it for a run; a preview reads inline)
     prefetch_pool: cf.Executor | None = None
-    #: where the run-start probes run (first page of every phase's changes, :mod:`sync.prefetch`);
-    #: set by the engine only while it starts them
+    #: where an incremental run's readers start, all at run start (the engine sets it only while it
+    #: starts them; flows.base.prefetch)
     probe_pool: cf.Executor | None = None
-    #: Work lists read in the background, by cursor name (:mod:`qbosync_desktop.sync.prefetch`)
-    prefetched: dict[str, cf.Future[Prefetched]] = field(default_factory=dict)
+    #: Work lists being read ahead, by cursor name (see flows.base.prefetch, flows/reading.py)
+    prefetched: dict[str, ReadAhead[Record]] = field(default_factory=dict)
     #: match-review holds, per kind
     holds: Holds = field(default_factory=Holds)
     #: open problems per kind (dropped whenever a phase's apply opened or closed some)
@@ -216,6 +227,17 @@ class RunState:
     #: Work records a flow's list met that did not parse, per kind (flows.base.read_changed); each
     #: becomes one problem and the rest sync on (issue 16)
     unreadable: dict[str, list[Unreadable]] = field(default_factory=dict)
+
+    def drop_prefetch(self, cursor_name: str) -> None:
+        """Forget a list read ahead (its phase must read Work again): its reader stops."""
+        reader = self.prefetched.pop(cursor_name, None)
+        if reader is not None:
+            reader.close()
+
+    def close_prefetches(self) -> None:
+        """Stop every reader still reading ahead (the run ends before their phases)."""
+        for name in list(self.prefetched):
+            self.drop_prefetch(name)
 
 
 @dataclass

@@ -68,12 +68,13 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "imported", "waiting", "deferred",
             "held")
 
-#: How many phases after the running one may have their Work list read ahead (and held in memory).
-#: Two: the small items list does not keep the invoices from downloading while clients are written.
+#: How many phases after the running one may have their Work list read ahead. A reader holds at most
+#: a few pages (flows/reading.py) until its phase plans them. Two, and two read threads: the small
+#: items list does not keep the invoices from downloading while clients are written.
 PREFETCH_AHEAD = 2
 
-#: Threads for the run-start probes of an incremental run (sync/prefetch.py): with the two read-ahead
-#: threads that stays within the Work client's connection pool (requests keeps 10 per host).
+#: Threads for an incremental run's readers started at run start: with the two read-ahead threads
+#: that stays within the Work client's connection pool (requests keeps 10 per host).
 PROBE_THREADS = 8
 
 
@@ -274,11 +275,11 @@ class SyncEngine:
             started = 0
             probing = [phase for phase in phases if isinstance(phase, (Prefetches, Probes))]
             if not initial and probing:
-                # An incremental run first asks every phase's Work change feed for one page, all at
-                # once: with nothing (or little) changed those reads are the run's whole Work reads,
-                # one round trip alongside the QuickBooks CDC read instead of one per phase after
-                # another. Each phase still takes its records, decides and moves its cursor in
-                # phase order; a longer list is continued by the read-ahead below (sync/prefetch.py).
+                # An incremental run starts every phase's Work reader at once: with nothing (or
+                # little) changed those reads are the run's whole Work reads, one round trip
+                # alongside the QuickBooks CDC read instead of one per phase after another. Each
+                # reader stays bounded (flows/reading.py); each phase still takes its records,
+                # decides and moves its cursor in phase order.
                 probes = cf.ThreadPoolExecutor(max_workers=min(len(probing), PROBE_THREADS),
                                                thread_name_prefix="work-probe")
                 ctx.state.probe_pool = probes
@@ -340,6 +341,7 @@ class SyncEngine:
                 log.exception("Run %s crashed", run.id)
         finally:
             ctx.state.probe_pool = None
+            ctx.state.close_prefetches()  # readers waiting for phases that will not run now
             pool.shutdown(wait=True, cancel_futures=True)
             if probes is not None:
                 probes.shutdown(wait=True, cancel_futures=True)

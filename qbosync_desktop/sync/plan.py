@@ -100,7 +100,7 @@ class Prefetches(Protocol):
 @runtime_checkable
 class Probes(Protocol):
     """A phase with a Work change feed of its own (not a :class:`Prefetches` list) whose first page
-    can be read when an incremental run starts, alongside every other phase's (sync/prefetch.py)."""
+    can be read when an incremental run starts, alongside every other phase's reader."""
 
     def probe(self, ctx: RunContext) -> None: ...
 

@@ -18,9 +18,10 @@ and what to do. It closes itself in the first run whose proof matches.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -60,7 +61,6 @@ class ProofState:
 
     affected_invoices: set[str] = field(default_factory=set)
     totals: list[Written] = field(default_factory=list)
-    invoices: dict[str, JsonObject] = field(default_factory=dict)
 
 
 def state(ctx: RunContext) -> ProofState:
@@ -83,26 +83,20 @@ def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str]) -> dict[str, J
     return out
 
 
-def qbo_invoices(ctx: RunContext, ids: Iterable[str]) -> dict[str, JsonObject]:
-    """QBO invoices by Id, read once per run (the ones not read yet, in one batched read)."""
-    st = state(ctx)
-    missing = {str(i) for i in ids} - set(st.invoices)
-    if missing:
-        st.invoices.update(read_by_ids(ctx, "Invoice", missing))
-    return st.invoices
-
-
 #: Above this many invoices the proof reads Work's whole invoice list (a few pages of hundreds)
 #: instead of one request per invoice (an initial sync of 15,000 payments).
 LIST_ABOVE = 100
 
 
-def work_invoices(ctx: RunContext, ids: list[str]) -> dict[str, Invoice]:
-    """Work invoices by id, with the balance Work computes when they are read."""
+def work_invoices(ctx: RunContext, ids: Collection[str]) -> Iterator[Invoice]:
+    """Work invoices of these ids, with the balance Work computes when they are read: one by one, or
+    from Work's whole list (streamed: only the wanted ones are passed on, none is kept)."""
     if len(ids) > LIST_ABOVE:
         wanted = set(ids)
-        return {inv.id: inv for inv in ctx.work.invoices() if inv.id in wanted}
-    return {wid: ctx.work.get_invoice(wid) for wid in ids}
+        yield from (inv for inv in ctx.work.invoices() if inv.id in wanted)
+        return
+    for wid in ids:
+        yield ctx.work.get_invoice(wid)
 
 
 def _mismatch(what: str, label: str, qbo: float, work: str, reason: str, hint: str) -> QboSyncError:
@@ -157,34 +151,55 @@ class Proof:
         # no-op run reads nothing back).
         open_ids = {str(p.work_id) for p in Problem.select(Problem.work_id).where(
             (Problem.kind == BALANCE) & (Problem.state == "open") & Problem.retry_requested) if p.work_id}
-        invoice_ids = sorted(st.affected_invoices | open_ids)
-        linked = {wid: q for wid in invoice_ids if (q := ctx.qbo_id("invoice", wid))}
-        if linked:
-            st.invoices.clear()  # read back after the writes, not the copy read while planning
-            rows = qbo_invoices(ctx, linked.values())
-            work = work_invoices(ctx, list(linked))
-            for wid, qid in linked.items():
-                row = rows.get(qid)
-                inv = work.get(wid)
-                if row is None or inv is None:
+        invoice_ids = st.affected_invoices | open_ids
+        st.affected_invoices = set()
+        linked = ctx.linked_work_ids("invoice", invoice_ids)
+        del invoice_ids
+        # A chunk of invoices at a time: QuickBooks' rows read back after the writes (one query per
+        # 1000), compared, let go (at 80,000 invoices both sides whole would be hundreds of MB).
+        did = bool(found)
+        if found:
+            self._record(ctx, found)
+        chunk: list[Invoice] = []
+        for inv in itertools.chain(work_invoices(ctx, linked), [None]):
+            if inv is not None:
+                chunk.append(inv)
+                if len(chunk) < CHUNK:
                     continue
-                if inv.balance is None:
-                    continue
-                work_balance = f"{inv.balance:.2f}"
-                balance = float(row.get("Balance") or 0)
-                problem = None
-                if abs(balance - float(inv.balance)) >= 0.005:
-                    total = float(row.get("TotalAmt") or 0)
-                    reason = ("Its total differs too (QuickBooks " f"{total:.2f}, Work {inv.total:.2f}), probably "
-                              "the tax." if abs(total - float(inv.total)) >= 0.005 else
-                              "A payment or credit differs between the two, or was changed in QuickBooks.")
-                    problem = _mismatch(
-                        "balance", f"Invoice {inv.number}", balance, work_balance, reason,
-                        f"Compare the payments and credits of invoice {inv.number} in Work and QuickBooks and "
-                        "correct the one that is wrong (in Work, then sync); the next sync checks it again.")
-                found.append((BALANCE, wid, problem, qid))
-        if not found:
-            return False
+            found = self._balances(ctx, chunk)
+            chunk = []
+            if found:
+                self._record(ctx, found)
+                did = True
+        return did
+
+    def _balances(self, ctx: RunContext, invoices: list[Invoice]
+                  ) -> list[tuple[str, str, QboSyncError | None, str | None]]:
+        """Compare these Work invoices' balances with their QuickBooks invoices' (read back now)."""
+        links = ctx.load_links("invoice", (inv.id for inv in invoices))
+        rows = read_by_ids(ctx, "Invoice", (lk.qbo_id for lk in links.values()))
+        found: list[tuple[str, str, QboSyncError | None, str | None]] = []
+        for inv in invoices:
+            link = links.get(inv.id)
+            row = rows.get(link.qbo_id) if link is not None else None
+            if link is None or row is None or inv.balance is None:
+                continue
+            work_balance = f"{inv.balance:.2f}"
+            balance = float(row.get("Balance") or 0)
+            problem = None
+            if abs(balance - float(inv.balance)) >= 0.005:
+                total = float(row.get("TotalAmt") or 0)
+                reason = ("Its total differs too (QuickBooks " f"{total:.2f}, Work {inv.total:.2f}), probably "
+                          "the tax." if abs(total - float(inv.total)) >= 0.005 else
+                          "A payment or credit differs between the two, or was changed in QuickBooks.")
+                problem = _mismatch(
+                    "balance", f"Invoice {inv.number}", balance, work_balance, reason,
+                    f"Compare the payments and credits of invoice {inv.number} in Work and QuickBooks and "
+                    "correct the one that is wrong (in Work, then sync); the next sync checks it again.")
+            found.append((BALANCE, inv.id, problem, link.qbo_id))
+        return found
+
+    def _record(self, ctx: RunContext, found: list[tuple[str, str, QboSyncError | None, str | None]]) -> None:
         opened: list[Problem] = []
         with database.atomic():
             for pkind in {k for k, _, problem, _ in found if problem is None}:
@@ -200,5 +215,4 @@ class Proof:
         for p in opened:
             ctx.count(self.name, "failed")
             ctx.observer.problem(problems.problem_dict(p))
-        return True
 

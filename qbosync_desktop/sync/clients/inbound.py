@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from qbosync_desktop.connectors.qbo.query import quote
-from qbosync_desktop.connectors.work.models import Client, Company
+from qbosync_desktop.connectors.work.models import Client, Company, Record
 from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
@@ -43,7 +43,6 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
-from qbosync_desktop.sync import prefetch as prefetched
 from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
@@ -59,6 +58,7 @@ from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
 from qbosync_desktop.sync.flows.base import after, stamp
+from qbosync_desktop.sync.flows.reading import ReadAhead
 from qbosync_desktop.sync.onboarding.matching import Proposal
 from qbosync_desktop.sync.onboarding.review import (
     decide,
@@ -144,9 +144,9 @@ class ClientsTwoWay:
     def probe(self, ctx: RunContext) -> None:
         """At the start of an incremental run: read the first page of the Work clients changed since
         this phase's cursor in the background, while :meth:`plan` waits for QuickBooks' CDC answer."""
-        since = ctx.cursor(WORK_CURSOR)
-        if since:
-            prefetched.start(ctx, WORK_CURSOR, ctx.work.clients, since)
+        since, pool = ctx.cursor(WORK_CURSOR), ctx.state.probe_pool
+        if since and pool is not None and WORK_CURSOR not in ctx.state.prefetched:
+            ctx.state.prefetched[WORK_CURSOR] = ReadAhead[Record](ctx.work.clients(updated_since=since)).start(pool)
 
     def plan(self, ctx: RunContext) -> list[Change]:
         s = ctx.settings
@@ -156,8 +156,8 @@ class ClientsTwoWay:
         # Links are looked up by id for the records the change feeds name (never every link: a sync
         # with nothing to do must cost the same at 100 clients and at 100,000).
         since = ctx.cursor(WORK_CURSOR)
-        probed = prefetched.take(ctx, WORK_CURSOR)  # read while the CDC request above was answered
-        work_changed = cast("list[Client]", probed) if probed is not None else list(
+        probed = ctx.state.prefetched.pop(WORK_CURSOR, None)  # read while the CDC request was answered
+        work_changed = cast("list[Client]", list(probed)) if probed is not None else list(
             ctx.work.clients(updated_since=since) if since else ctx.work.clients())
         newest = max((t for t in (stamp(c.updated_at) for c in work_changed) if t), default=None)
         if newest is not None:
@@ -441,7 +441,7 @@ class ClientsTwoWay:
             # The engine may have prefetched the outbound phase's Work client list at run start,
             # before these Work writes: such a stale copy would look changed against the fingerprint
             # set here and push the old values over QuickBooks. Make that phase read Work again.
-            ctx.state.prefetched.pop(OUTBOUND_CURSOR, None)
+            ctx.state.drop_prefetch(OUTBOUND_CURSOR)
         outbox.submit(ctx, qbo_writes)
 
     # -- the settle hook (called by the engine once every phase has applied) -------------------------
@@ -466,7 +466,7 @@ class ClientsTwoWay:
             return False
         ctx.check_cancel()
         ctx.flow_state(CustomersRun).read = None
-        ctx.state.prefetched.pop(WORK_CURSOR, None)  # read Work again, after this run's writes
+        ctx.state.drop_prefetch(WORK_CURSOR)  # read Work again, after this run's writes
         changes = self.plan(ctx)
         self.apply(ctx, changes)
         log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))

@@ -37,6 +37,7 @@ from qbosync_desktop.sync import outbox
 from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import (
     Lister,
+    changed_records,
     fail,
     is_fresh,
     prefetch,
@@ -46,6 +47,7 @@ from qbosync_desktop.sync.flows.base import (
     unchanged,
     write_change,
 )
+from qbosync_desktop.sync.flows.reading import chunks
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.undo_apply import held
@@ -107,6 +109,8 @@ class OutboundFlow(Generic[R]):
     #: the reasons shown in the preview and the audit for a create and an update
     reason_create = ""
     reason_update = ""
+    #: records planned per chunk: their links (and :meth:`references`') are looked up together
+    chunk_size = LOOKUP_CHUNK
 
     # -- what a flow states ------------------------------------------------------------------------
     def work_list(self, work: WorkApi) -> Lister[R]:  # pragma: no cover - every flow overrides it
@@ -128,6 +132,9 @@ class OutboundFlow(Generic[R]):
         """The (kind, Work id) of the records this one refers to (an invoice's client and items): their
         links are looked up for a whole chunk of records with one query per kind."""
         return ()
+
+    def prepare(self, ctx: RunContext, chunk: list[R]) -> None:
+        """Called for each chunk of records before they are planned (read what the chunk needs at once)."""
 
     def screen(self, ctx: RunContext, d: Draft[R]) -> Change | Leave | None:
         """Before the body: a change that decides the record, :data:`LEAVE`, or None to go on."""
@@ -234,13 +241,16 @@ class OutboundFlow(Generic[R]):
         return Change(self.kind, work_id, None, "fail", problem.message, problem=problem, entity=self.entity,
                       label=who[0].upper() + who[1:], meta=meta)
 
-    def iter_plan(self, ctx: RunContext, records: Iterable[R]) -> Iterator[Change]:
-        self.start(ctx)
+    def iter_plan(self, ctx: RunContext, records: Iterable[R], *, first: bool = True) -> Iterator[Change]:
+        """Plan ``records`` (and the unreadable ones set aside) chunk by chunk; ``first`` is False for a
+        stream's second pass (the flow's per-plan state from :meth:`start` is kept)."""
+        if first:
+            self.start(ctx)
         for u in ctx.state.unreadable.pop(self.kind, []):
             bad = self.unreadable_problem(ctx, u)
             if bad is not None:
                 yield bad
-        for chunk in _chunks(records, LOOKUP_CHUNK):
+        for chunk in chunks(records, self.chunk_size):
             ctx.load_links(self.kind, (rec.id for rec in chunk))  # one query for the chunk's links
             refs: dict[str, set[str]] = {}
             for rec in chunk:
@@ -248,6 +258,7 @@ class OutboundFlow(Generic[R]):
                     refs.setdefault(kind, set()).add(str(ref))
             for kind, ids in refs.items():
                 ctx.load_links(kind, ids)
+            self.prepare(ctx, chunk)
             for rec in chunk:
                 ch = self.plan_record(ctx, rec)
                 if ch is not None:
@@ -269,20 +280,28 @@ class OutboundFlow(Generic[R]):
         outbox.apply_changes(ctx, self.name, changes, total=len(changes))
 
     def stream(self, ctx: RunContext) -> int:
-        """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
-        as soon as its 30 changes are planned. Returns how many changes there were."""
-        records = self.records(ctx)
-        total, planned = len(records), [0]
+        """Plan and apply in one pass (runs only, never the preview): the Work list is read page by
+        page (flows/reading.py) and each batch goes to QuickBooks as soon as its 30 changes are
+        planned; nothing of a planned record is kept (a run's memory must not grow with the company).
+        Records Work handed out twice while we paged, and unreadable ones, are planned in a second
+        pass once the first pass's writes are applied. Returns how many changes there were."""
+        reading = changed_records(ctx, self.kind, self.cursor, self.work_list(ctx.work))
+        planned = [0]
 
-        def changes() -> Iterator[Change]:
-            # Nothing of a planned record is kept here: its Work record is let go as it is planned
-            # and its change once it is sent (a run's memory must not grow with the company).
-            for ch in self.iter_plan(ctx, _drain(records)):
+        def changes(records: Iterable[R], *, first: bool) -> Iterator[Change]:
+            for ch in self.iter_plan(ctx, records, first=first):
                 planned[0] += 1
                 yield ch
 
-        outbox.apply_changes(ctx, self.name, changes(),
-                             total=total + len(ctx.state.unreadable.get(self.kind, [])))
+        try:
+            # The progress total grows as the list is read (Work does not say how long it is).
+            outbox.apply_changes(ctx, self.name, changes(reading.first_pass(), first=True),
+                                 total=lambda: reading.read)
+            again = reading.finish()
+            if again or ctx.state.unreadable.get(self.kind):
+                outbox.apply_changes(ctx, self.name, changes(again, first=False))
+        finally:
+            reading.close()
         return planned[0]
 
 
@@ -290,21 +309,3 @@ def _raised_after_sending(problem: Problem, fp: str) -> bool:
     """True when the problem was opened by the check after sending exactly this body."""
     details = problem.details or {}
     return bool(details.get("sent")) and details.get("fingerprint") == fp
-
-
-def _drain(records: list[R]) -> Iterator[R]:
-    """Yield the records in order, letting go of each one (the list is emptied)."""
-    records.reverse()
-    while records:
-        yield records.pop()
-
-
-def _chunks(records: Iterable[R], size: int) -> Iterator[list[R]]:
-    chunk: list[R] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
