@@ -14,10 +14,10 @@ CDC answer here is complete.
 The cursor (``qbo.<entity>`` in the engine's Cursor table) is the newest ``MetaData.LastUpdatedTime``
 read - QuickBooks' own clock, so the skew between this machine and QuickBooks cannot make us skip a
 change. ``changedSince`` is inclusive, so the newest record is read once more next time; the
-three-way merge finds nothing to do with it. When nothing changed, the cursor moves to "now minus a
-margin" on our clock (never backwards), so an idle company does not drift into the >30-day
-fallback. The caller stages the new value; the engine commits it only after everything the read
-covers is committed.
+three-way merge finds nothing to do with it. The cursor is never behind "now minus a margin" on our
+clock (never backwards either): an idle company does not drift into the >30-day fallback, and the
+last second's records are not read again once that second is older than the margin. The caller
+stages the new value; the engine commits it only after everything the read covers is committed.
 """
 
 from __future__ import annotations
@@ -87,13 +87,19 @@ def _newest(records: list[dict[str, Any]]) -> _dt.datetime | None:
 
 
 def next_cursor(records: list[dict[str, Any]], since: _dt.datetime | None, now: _dt.datetime) -> str:
+    """The newest ``LastUpdatedTime`` read, but never behind "now minus the margin" nor ``since``.
+
+    The floor applies whether or not something was read: a read covers every change up to the
+    moment it was answered, so anything stamped before ``now - CLOCK_MARGIN`` (QuickBooks' clock may
+    be that far behind ours) has been seen. Without it the records of the cursor's own second
+    (``changedSince`` is inclusive) were read again on every later sync, for good: the newest of them
+    kept the cursor where it was. After a large run that second can hold over 1,000 of our own writes,
+    CDC's cap, which made every no-op sync four requests (issue 18)."""
+    floor = now - CLOCK_MARGIN
+    if since is not None:
+        floor = max(floor, since)
     newest = _newest(records)
-    if newest is None:
-        idle = now - CLOCK_MARGIN
-        newest = max(since, idle) if since is not None else idle
-    elif since is not None:
-        newest = max(newest, since)
-    return format_time(newest)
+    return format_time(floor if newest is None else max(newest, floor))
 
 
 def read_changes(

@@ -58,7 +58,7 @@ from qbosync_desktop.sync.clients import conflicts as conflicts_mod
 from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
 from qbosync_desktop.sync.pipeline import STALE_POLICIES, build_phases
-from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Settles, Streams
+from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Probes, Settles, Streams
 from qbosync_desktop.sync.protocols import EngineWorkspace
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,10 @@ OUTCOMES = ("created", "updated", "linked", "voided", "skipped", "failed", "impo
 #: a few pages (flows/reading.py) until its phase plans them. Two, and two read threads: the small
 #: items list does not keep the invoices from downloading while clients are written.
 PREFETCH_AHEAD = 2
+
+#: Threads for an incremental run's readers started at run start: with the two read-ahead threads
+#: that stays within the Work client's connection pool (requests keeps 10 per host).
+PROBE_THREADS = 8
 
 
 class Observer:
@@ -267,6 +271,7 @@ class SyncEngine:
         state, error = "done", None
         fatal: Exception | None = None
         pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="work-read")
+        probes: cf.ThreadPoolExecutor | None = None
         ctx.state.prefetch_pool = pool
         try:
             phases = build_phases(ctx)
@@ -274,6 +279,22 @@ class SyncEngine:
             # ahead of the phase running: a list read is held in memory until its phase plans it.
             reading = [phase for phase in phases if isinstance(phase, Prefetches)]
             prefetched = 0  # (not ``started``: that is the run's start, for the summary's seconds)
+            probing = [phase for phase in phases if isinstance(phase, (Prefetches, Probes))]
+            if not initial and probing:
+                # An incremental run starts every phase's Work reader at once: with nothing (or
+                # little) changed those reads are the run's whole Work reads, one round trip
+                # alongside the QuickBooks CDC read instead of one per phase after another. Each
+                # reader stays bounded (flows/reading.py); each phase still takes its records,
+                # decides and moves its cursor in phase order.
+                probes = cf.ThreadPoolExecutor(max_workers=min(len(probing), PROBE_THREADS),
+                                               thread_name_prefix="work-probe")
+                ctx.state.probe_pool = probes
+                for reader in probing:
+                    if isinstance(reader, Probes):
+                        reader.probe(ctx)
+                    else:
+                        reader.prefetch(ctx)
+                ctx.state.probe_pool = None
 
             def read_ahead(through: int) -> None:
                 nonlocal prefetched
@@ -328,8 +349,11 @@ class SyncEngine:
                 fatal = exc
                 log.exception("Run %s crashed", run.id)
         finally:
+            ctx.state.probe_pool = None
             ctx.state.close_prefetches()  # readers waiting for phases that will not run now
             pool.shutdown(wait=True, cancel_futures=True)
+            if probes is not None:
+                probes.shutdown(wait=True, cancel_futures=True)
         run.finished_at = utcnow()
         run.state = state
         run.counts = ctx.counts

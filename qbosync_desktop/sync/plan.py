@@ -98,6 +98,14 @@ class Prefetches(Protocol):
 
 
 @runtime_checkable
+class Probes(Protocol):
+    """A phase with a Work change feed of its own (not a :class:`Prefetches` list) whose first page
+    can be read when an incremental run starts, alongside every other phase's reader."""
+
+    def probe(self, ctx: RunContext) -> None: ...
+
+
+@runtime_checkable
 class Streams(Protocol):
     """A phase that plans and applies in one pass in a run (never in a preview). Returns how many
     changes there were."""

@@ -70,3 +70,8 @@ def test_the_cursor_is_quickbooks_time_and_never_moves_back() -> None:
     # nothing changed: the cursor follows our clock minus the margin, never going backwards
     assert cdc.next_cursor([], now - dt.timedelta(days=2), now) == cdc.format_time(now - cdc.CLOCK_MARGIN)
     assert cdc.next_cursor([], now - dt.timedelta(minutes=1), now) == cdc.format_time(now - dt.timedelta(minutes=1))
+    # the cursor's own second, read again (changedSince is inclusive): once it is older than the
+    # margin the cursor moves past it, or those records would come back on every sync for good
+    second = [{"MetaData": {"LastUpdatedTime": "2026-05-01T11:30:00Z"}}]
+    assert cdc.next_cursor(second, dt.datetime(2026, 5, 1, 11, 30), now) == cdc.format_time(now - cdc.CLOCK_MARGIN)
+    assert cdc.next_cursor(second, dt.datetime(2026, 5, 1, 11, 30), now.replace(hour=11, minute=35)) == "2026-05-01T11:30:00Z"

@@ -6,9 +6,14 @@ ids (or the recheck flag's partial index)."""
 from __future__ import annotations
 
 import re
+import threading
+from urllib.parse import parse_qs, urlsplit
 
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.sync.engine import Observer
+from qbosync_desktop.sync.pipeline import build_phases
+from qbosync_desktop.sync.plan import Prefetches, Probes
 
 #: a statement that reads sync_link rows into Python (a sub-query inside SQLite's own filter is not one)
 _LINK_READ = re.compile(r'^\s*SELECT\b[^()]*?\bFROM\s+"?sync_link"?', re.S | re.I)
@@ -46,3 +51,61 @@ def test_a_change_in_work_reads_the_links_of_the_changed_records_only(synced):
     assert not full, full
     # What QuickBooks holds: the customer has the new phone.
     assert practice.qbo.store.get("Customer", link.qbo_id)["PrimaryPhone"]["FreeFormNumber"] == "555-0199"
+
+
+def _work_reads(ws) -> list[tuple[str, str, dict[str, list[str]]]]:
+    """Every Work list read the workspace's client makes from now on: (thread, resource, query)."""
+
+    seen: list[tuple[str, str, dict[str, list[str]]]] = []
+
+    def hook(resp, *args, **kwargs):
+        url = urlsplit(resp.request.url)
+        if resp.request.method == "GET" and url.path.count("/") == 3:  # /api/v1/<resource>: a list
+            seen.append((threading.current_thread().name, url.path.rsplit("/", 1)[1], parse_qs(url.query)))
+
+    ws.work_client().session.hooks["response"].append(hook)
+    return seen
+
+
+def test_a_sync_with_nothing_to_do_reads_every_work_feed_once_at_run_start(synced):
+    """Issue 18: each phase's "changed since" read is one page, asked for when the run starts (the
+    run-start probes, sync/prefetch.py), not one round trip after another as the phases come; no
+    list is read twice and QuickBooks gets its one CDC request."""
+    reads = _work_reads(synced.ws)
+    summary = synced.engine.run()
+    assert summary.state == "done" and summary.qbo_requests == 1
+    assert reads, "the run reads Work's change feeds"
+    assert all(thread.startswith("work-probe") for thread, _, _ in reads), reads
+    assert all("updated_since" in query and "cursor" not in query for _, _, query in reads), reads
+    # one read per change feed: every phase that reads Work, plus the two-way customers' own feed
+    phases = build_phases(synced.engine.context(Observer(), threading.Event()))
+    feeds = sum(isinstance(phase, (Prefetches, Probes)) for phase in phases)
+    assert len(reads) == feeds, reads
+
+
+def test_a_change_longer_than_a_page_is_read_page_by_page_once_and_written_once(synced):
+    """A probe holds one page; the rest of a longer change is read on from where the probe stopped
+    (no page twice), and every changed record is planned and written exactly once."""
+    practice, ws = synced.practice, synced.ws
+    links = list(Link.select().where(Link.kind == "item").order_by(Link.id).limit(5))
+    assert len(links) == 5
+    for i, lk in enumerate(links):
+        practice.work.user.edit_item(lk.work_id, description=f"Changed for the probe test {i}")
+    work = ws.work_client()
+    reads = _work_reads(ws)
+    page_size, work.page_size = work.page_size, 2
+    try:
+        summary = synced.engine.run()
+    finally:
+        work.page_size = page_size
+    assert summary.state == "done", summary.error
+    assert summary.counts.get("items", {}).get("updated") == 5, summary.counts
+    pages = [query.get("cursor", [""])[0] for _, resource, query in reads if resource == "items"]
+    assert len(pages) == 3 and len(set(pages)) == 3, pages  # 5 records, 2 a page, each page once
+    # What QuickBooks holds: each item once, with its new description.
+    for i, lk in enumerate(links):
+        assert practice.qbo.store.get("Item", lk.qbo_id)["Description"] == f"Changed for the probe test {i}"
+    # ... and the next sync has nothing to do again.
+    again = synced.engine.run()
+    assert again.state == "done" and again.qbo_requests == 1 and not any(
+        n for by in again.counts.values() for k, n in by.items() if k in ("created", "updated")), again.counts

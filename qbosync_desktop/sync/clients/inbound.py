@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from qbosync_desktop.connectors.qbo.query import quote
-from qbosync_desktop.connectors.work.models import Client, Company
+from qbosync_desktop.connectors.work.models import Client, Company, Record
 from qbosync_desktop.core.errors import (
     QboSyncError,
     WorkApiError,
@@ -65,7 +65,7 @@ from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
 from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
-from qbosync_desktop.sync.flows.reading import chunks
+from qbosync_desktop.sync.flows.reading import ReadAhead, chunks
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal
 from qbosync_desktop.sync.onboarding.review import (
     decide,
@@ -84,6 +84,8 @@ from qbosync_desktop.sync.rules.validate import clean_record
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+
     from qbosync_desktop.sync.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -162,6 +164,13 @@ class ClientsTwoWay:
     kind = KIND
 
     # -- planning ----------------------------------------------------------------------------------
+    def probe(self, ctx: RunContext) -> None:
+        """At the start of an incremental run: read the first page of the Work clients changed since
+        this phase's cursor in the background, while :meth:`plan` waits for QuickBooks' CDC answer."""
+        since, pool = ctx.cursor(WORK_CURSOR), ctx.state.probe_pool
+        if since and pool is not None and WORK_CURSOR not in ctx.state.prefetched:
+            ctx.state.prefetched[WORK_CURSOR] = ReadAhead[Record](ctx.work.clients(updated_since=since)).start(pool)
+
     def plan(self, ctx: RunContext) -> list[Change]:
         s = ctx.settings
         read = read_customers(ctx)
@@ -173,10 +182,15 @@ class ClientsTwoWay:
         # The changed Work clients, read a chunk at a time: a linked one is kept whole (its pair may
         # need a merge), an unlinked one only as a match candidate (issue 18: an initial sync reads
         # every client, and 100,000 Client records held at once would dominate the run's memory).
+        # An incremental run's first page was asked for at run start (``probe``), while the CDC
+        # request was answered.
+        probed = ctx.state.prefetched.pop(WORK_CURSOR, None)
+        source = cast("Iterable[Client]", probed) if probed is not None else (
+            ctx.work.clients(updated_since=since) if since else ctx.work.clients())
         work_by_id: dict[str, Client] = {}
         changed_w: dict[str, Candidate] = {}
         newest: str | None = None
-        for chunk in chunks(ctx.work.clients(updated_since=since) if since else ctx.work.clients(), LOOKUP_CHUNK):
+        for chunk in chunks(source, LOOKUP_CHUNK):
             linked_now = ctx.linked_work_ids(KIND, (cl.id for cl in chunk))
             for cl in chunk:
                 t = stamp(cl.updated_at)
@@ -520,6 +534,7 @@ class ClientsTwoWay:
             return False
         ctx.check_cancel()
         ctx.flow_state(CustomersRun).read = None
+        ctx.state.drop_prefetch(WORK_CURSOR)  # read Work again, after this run's writes
         changes = self.plan(ctx)
         self.apply(ctx, changes)
         log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))

@@ -115,8 +115,9 @@ def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[Record
     QuickBooks writes, so invoices can download while clients are being written: at 40,000 records
     that overlap is the difference between the throttle floor and twice it). The reader stays a
     bounded number of records ahead of its phase (flows/reading.py): a list waiting for its phase
-    holds a few pages, not the whole list."""
-    pool = ctx.state.prefetch_pool
+    holds a few pages, not the whole list. At the start of an incremental run every phase's reader
+    starts at once, on the run's probe pool (engine: with little changed, one round of reads)."""
+    pool = ctx.state.probe_pool or ctx.state.prefetch_pool
     if pool is None or cursor_name in ctx.state.prefetched:
         return
     ctx.state.prefetched[cursor_name] = _reader(ctx, kind, cursor_name, lister).start(pool)
