@@ -14,7 +14,6 @@ import argparse
 
 from qbosync_desktop.cli.common import add_json, sync_engine, workspace
 from qbosync_desktop.cli.output import EXIT_OK, EXIT_PROBLEMS, print_json
-from qbosync_desktop.sync.onboarding.preview import render_text, to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
 
             keep_quickbooks_values(args.keep_qbo, keep=True)
             keep_quickbooks_values(args.change_qbo, keep=False)
+        # imported here: the preview's module pulls the two-way merge code, and ``qbosync --version``
+        # builds every command's parser (issue 18: --version in 0.15 s)
+        from qbosync_desktop.sync.onboarding.preview import render_text, to_json
+
         preview = sync_engine(ws).preview()
         if args.json:
             print_json(to_json(preview))

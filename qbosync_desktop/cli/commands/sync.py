@@ -40,7 +40,6 @@ from qbosync_desktop.cli.output import (
     print_json,
 )
 from qbosync_desktop.core import errors
-from qbosync_desktop.sync.onboarding.preview import render_text
 from qbosync_desktop.sync.rules.settings import LABELS, check
 from qbosync_desktop.sync.skips import phase_text
 
@@ -201,6 +200,10 @@ def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]
     counts = preview.counts()
     matches = [m.to_dict() if hasattr(m, "to_dict") else dict(m) for m in engine.matches()]
     if not as_json:
+        # here, not at the top: the preview's module pulls the two-way merge code, and ``qbosync
+        # --version`` builds every command's parser (issue 18: --version in 0.15 s)
+        from qbosync_desktop.sync.onboarding.preview import render_text
+
         print(render_text(preview, limit=5))
         if matches:
             arrow = symbol("\u2194", "<->")
