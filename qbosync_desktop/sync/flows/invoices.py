@@ -33,7 +33,14 @@ from qbosync_desktop.sync.flows.base import (
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules import amounts
-from qbosync_desktop.sync.rules.settings import LABELS, NOT_TAXABLE, TAX_AS_CHARGED, TAX_QBO_CALCULATES
+from qbosync_desktop.sync.rules.settings import (
+    COUNTRY_CURSOR,
+    LABELS,
+    NOT_TAXABLE,
+    TAX_AS_CHARGED,
+    TAX_QBO_CALCULATES,
+    kept_country,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -51,10 +58,6 @@ def start_date(ctx: RunContext) -> _dt.date:
     if isinstance(chosen, _dt.datetime):
         chosen = chosen.date()
     return chosen or ctx.now.date()
-
-
-#: the cursor keeping the connected company's country: "<realm id>|<country>" (read once per company)
-COUNTRY_CURSOR = "qbo.company.country"
 
 
 @dataclass
@@ -78,9 +81,9 @@ def company_country(ctx: RunContext) -> str:
     if books.country is None:
         conn = ctx.connection
         realm = (conn.realm_id if conn is not None else None) or ""
-        kept = ctx.cursor(COUNTRY_CURSOR)
-        if kept and kept.split("|", 1)[0] == realm and "|" in kept:
-            books.country = kept.split("|", 1)[1]
+        kept = kept_country(ctx.cursor(COUNTRY_CURSOR), realm)
+        if kept is not None:
+            books.country = kept
         else:
             info = ctx.qbo.company_info()
             books.country = str(info.get("Country") or "US").upper()
