@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         import logging
 
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(message)s")
-        logging.getLogger("qbosync_desktop.sync.engine").setLevel(logging.INFO)
+        for name in ("qbosync_desktop.sync.engine", "qbosync_desktop.sync.proof"):
+            logging.getLogger(name).setLevel(logging.INFO)
 
     keyring.set_keyring(MemoryKeyring())  # throwaway practice credentials
     home = Path(tempfile.mkdtemp(prefix="qbosync-bench-"))

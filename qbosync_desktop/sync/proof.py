@@ -6,10 +6,13 @@
   credit this run created, updated or voided, or one with an open balance problem) has its QuickBooks
   ``Balance`` compared with Work's ``balance`` (total − active payments − applied credits).
 
-Reads are batched: one ``select * from <Entity> where Id in (...)`` per 1000 ids (QBO's page size),
-so the proof of a whole initial sync costs a handful of requests within the throttle. Work invoices
-are read back one by one, or as the whole list when more than 100 are affected (Work's balance is
-computed when read).
+Reads are batched: one ``select Id, <the fields compared> from <Entity> where Id in (...)`` per 1000
+ids (QBO's page size; asking for the few fields compared, not whole invoices with their lines), so the
+proof of a whole initial sync costs a handful of small requests within the throttle. Work's side is
+the ``total`` and ``balance`` of each Work invoice as this run read it (the invoices phase notes
+them: Work computes the balance when an invoice is read); an invoice the run did not read, or whose
+noted balance differs, is read again from Work - one by one, or as the whole list when more than 100
+are - so a payment recorded in Work during the run never makes a false problem.
 
 A difference of one cent is one plain-language problem (kind ``invoice_balance``, ``credit_note_total``
 or ``refund_total``, keyed by the Work id): it names the record, gives both amounts, the likely reason
@@ -22,7 +25,8 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError
@@ -54,13 +58,23 @@ class Written:
     expected: str  # Work's amount, two decimals
 
 
+class WorkFigures(NamedTuple):
+    """What the proof compares of a Work invoice."""
+
+    number: str
+    total: Decimal
+    balance: Decimal | None
+
+
 @dataclass
 class ProofState:
-    """Per run: the Work invoices whose balance a write changed, the totals to check, and QBO reads."""
+    """Per run: the Work invoices whose balance a write changed, the totals to check, QBO reads, and
+    the figures of the Work invoices the run read (three short values each, not the records)."""
 
     affected_invoices: set[str] = field(default_factory=set)
     totals: list[Written] = field(default_factory=list)
     invoices: dict[str, JsonObject] = field(default_factory=dict)
+    work_seen: dict[str, WorkFigures] = field(default_factory=dict)
 
 
 def state(ctx: RunContext) -> ProofState:
@@ -72,24 +86,35 @@ def affected(ctx: RunContext, work_invoice_id: object) -> None:
     state(ctx).affected_invoices.add(str(work_invoice_id))
 
 
-def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str]) -> dict[str, JsonObject]:
-    """QBO records by Id, one query per 1000 ids."""
+def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str], fields: tuple[str, ...] = ()) -> dict[str, JsonObject]:
+    """QBO records by Id (just ``fields`` and ``Id`` when given), one query per 1000 ids."""
     wanted = sorted({str(i) for i in ids if i}, key=lambda v: (len(v), v))
     out: dict[str, JsonObject] = {}
     for i in range(0, len(wanted), CHUNK):
         chunk = wanted[i : i + CHUNK]
-        for row in ctx.qbo.query(entity, where=f"Id IN {quote(tuple(chunk))}"):
+        for row in ctx.qbo.query(entity, where=f"Id IN {quote(tuple(chunk))}", fields=fields):
             out[str(row.get("Id"))] = row
     return out
 
 
+#: what the proof and the payments' overpayment check read of a QuickBooks invoice
+INVOICE_FIELDS = ("DocNumber", "TotalAmt", "Balance")
+
+
 def qbo_invoices(ctx: RunContext, ids: Iterable[str]) -> dict[str, JsonObject]:
-    """QBO invoices by Id, read once per run (the ones not read yet, in one batched read)."""
+    """QBO invoices by Id (their :data:`INVOICE_FIELDS`), read once per run (the ones not read yet,
+    in one batched read)."""
     st = state(ctx)
     missing = {str(i) for i in ids} - set(st.invoices)
     if missing:
-        st.invoices.update(read_by_ids(ctx, "Invoice", missing))
+        st.invoices.update(read_by_ids(ctx, "Invoice", missing, INVOICE_FIELDS))
     return st.invoices
+
+
+def seen_in_work(ctx: RunContext, rec: Invoice) -> None:
+    """The invoices phase read this Work invoice: note what the proof compares (its balance is Work's
+    at the time of reading)."""
+    state(ctx).work_seen[str(rec.id)] = WorkFigures(str(rec.number), rec.total, rec.balance)
 
 
 #: Above this many invoices the proof reads Work's whole invoice list (a few pages of hundreds)
@@ -97,12 +122,21 @@ def qbo_invoices(ctx: RunContext, ids: Iterable[str]) -> dict[str, JsonObject]:
 LIST_ABOVE = 100
 
 
-def work_invoices(ctx: RunContext, ids: list[str]) -> dict[str, Invoice]:
-    """Work invoices by id, with the balance Work computes when they are read."""
+def work_invoices(ctx: RunContext, ids: list[str]) -> dict[str, WorkFigures]:
+    """Work invoices' figures by id, read now (the balance Work computes when they are read)."""
     if len(ids) > LIST_ABOVE:
         wanted = set(ids)
-        return {inv.id: inv for inv in ctx.work.invoices() if inv.id in wanted}
-    return {wid: ctx.work.get_invoice(wid) for wid in ids}
+        return {inv.id: WorkFigures(inv.number, inv.total, inv.balance) for inv in ctx.work.invoices()
+                if inv.id in wanted}
+    out = {}
+    for wid in ids:
+        inv = ctx.work.get_invoice(wid)
+        out[wid] = WorkFigures(inv.number, inv.total, inv.balance)
+    return out
+
+
+def _off(qbo_value: Any, work_value: Decimal | None) -> bool:
+    return work_value is not None and abs(float(qbo_value or 0) - float(work_value)) >= 0.005
 
 
 def _mismatch(what: str, label: str, qbo: float, work: str, reason: str, hint: str) -> QboSyncError:
@@ -137,7 +171,7 @@ class Proof:
             written = [w for w in st.totals if w.kind == kind and ctx.qbo_id(kind, w.work_id)]
             if not written:
                 continue
-            rows = read_by_ids(ctx, entity, [str(ctx.qbo_id(kind, w.work_id)) for w in written])
+            rows = read_by_ids(ctx, entity, [str(ctx.qbo_id(kind, w.work_id)) for w in written], ("TotalAmt",))
             for w in written:
                 qid = str(ctx.qbo_id(kind, w.work_id))
                 row = rows.get(qid)
@@ -162,7 +196,13 @@ class Proof:
         if linked:
             st.invoices.clear()  # read back after the writes, not the copy read while planning
             rows = qbo_invoices(ctx, linked.values())
-            work = work_invoices(ctx, list(linked))
+            # Work's figures as this run read them; read again: the ones it did not read, and those
+            # that differ (a payment recorded in Work since must not make a false problem)
+            work = {wid: st.work_seen[wid] for wid in linked if wid in st.work_seen}
+            again = [wid for wid, qid in linked.items() if wid not in work
+                     or _off((rows.get(qid) or {}).get("Balance"), work[wid].balance)]
+            if again:
+                work.update(work_invoices(ctx, again))
             for wid, qid in linked.items():
                 row = rows.get(qid)
                 inv = work.get(wid)

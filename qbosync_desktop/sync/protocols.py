@@ -48,7 +48,8 @@ class QboApi(Protocol):
     """The QuickBooks Online calls the engine makes (reads, writes with a ``requestid``, batch, CDC)."""
 
     def query(
-        self, entity: str, where: str | None = None, order_by: str | None = None, page_size: int = 1000
+        self, entity: str, where: str | None = None, order_by: str | None = None, page_size: int = 1000,
+        fields: tuple[str, ...] = (),
     ) -> Iterator[QboObject]: ...
 
     def count(self, entity: str, where: str | None = None) -> int: ...

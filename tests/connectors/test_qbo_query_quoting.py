@@ -49,6 +49,8 @@ def test_select_builds_paged_and_counted_queries():
         "SELECT count(*) FROM Invoice WHERE DocNumber LIKE '10%'"
     )
     assert Select("Item").order_by("Name DESC").sql() == "SELECT * FROM Item ORDERBY Name DESC"
+    assert Select("Invoice", fields=("Balance", "TotalAmt")).where("Id", "IN", ["7"]).sql() == (
+        "SELECT Id, Balance, TotalAmt FROM Invoice WHERE Id IN ('7')")
     assert in_list("Id", ["1", "2"]) == "Id IN ('1', '2')"
 
 
@@ -59,6 +61,7 @@ def test_select_builds_paged_and_counted_queries():
         lambda: condition("Name; DROP", "=", "x"),  # field names are ours, never data
         lambda: Select("Customer WHERE 1=1"),
         lambda: Select("Customer").page(0),
+        lambda: Select("Invoice", fields=("Balance FROM Invoice --",)),
         lambda: Select("Customer").page(1, 1001),
     ],
 )

@@ -60,23 +60,24 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
     items = [r["id"] for r in practice.work.store.all("items")][:3]
     kills = killed_mid_run = attempts = 0
     earlier: list[dict] = []
+    earlier_money: tuple = ()
     with open(tmp_path / "children.log", "wb") as log:
         practice.qbo.set_faults(latency_ms=40)  # a little network time, as with the real QuickBooks
         while kills < KILLS and attempts < 3 * KILLS:
             attempts += 1
             # Keep giving the drill work, as a Work user would: new clients, invoices and payments, a
             # credit applied to an invoice, an open credit, refunds, and corrections of earlier payments
-            # (edited and voided, most of them already in QuickBooks by then).
-            paid = []
+            # (edited and voided, most of them already in QuickBooks by then), credits and refunds.
+            paid, applied, refunded = [], None, None
             for n in range(5):
                 client = user.add_client(f"Drill Client {attempts}-{n}", email=f"drill{attempts}.{n}@example.com")
                 inv = user.add_invoice(client["id"], [{"item_id": items[n % len(items)]}, {"item_id": items[-1]}])
                 if n == 2:
-                    user.add_credit_note(client["id"], amount="1.00", invoice_id=inv["id"])
+                    applied = user.add_credit_note(client["id"], amount="1.00", invoice_id=inv["id"])
                 if n:
                     paid.append(user.record_payment(inv["id"]))
                 if n == 1:
-                    user.add_refund("1.00", payment_id=paid[-1]["id"])
+                    refunded = user.add_refund("1.00", payment_id=paid[-1]["id"])
                 if n == 4:
                     credit = user.add_credit_note(client["id"], amount="2.00")
                     user.add_refund("0.50", credit_note_id=credit["id"])
@@ -84,7 +85,12 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
                 user.edit_payment(old_payment["id"], amount=str(Decimal(old_payment["amount"]) - Decimal("0.50")))
             for old_payment in earlier[1:2]:
                 user.void_payment(old_payment["id"])
-            earlier = paid[2:]
+            # ... and voids of the last round's applied credit and refund (most already in QuickBooks:
+            # their credit memo and refund receipt are deleted, the invoice reopens by the credit)
+            if earlier_money:
+                user.void_credit_note(earlier_money[0]["id"])
+                user.void_refund(earlier_money[1]["id"])
+            earlier, earlier_money = paid[2:], (applied, refunded)
             practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
             before = practice.qbo.stats.get("requests", 0)
             proc = _sync(root, log)
@@ -142,13 +148,19 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
             assert len({lk.qbo_id for lk in links.values()}) == len(links)
             drill = [r for r in records if r.client_id in drill_clients]
             assert drill, kind
+            deleted = 0
             for rec in drill:
+                if rec.status == "void":  # never sent, or its QuickBooks record deleted (no void there)
+                    assert rec.id not in links or links[rec.id].qbo_id not in qbo, (kind, rec.id)
+                    deleted += rec.id in links
+                    continue
                 assert rec.id in links, (kind, rec.id)
                 assert Decimal(str(qbo[links[rec.id].qbo_id]["TotalAmt"])).quantize(Decimal("0.01")) == rec.amount
+            assert deleted, f"no {kind} voided in Work after it reached QuickBooks"
             mine = {lk.qbo_id for lk in links.values()}
             drill_customers = {Link.get(kind="client", work_id=c).qbo_id for c in drill_clients}
             assert {i for i, r in qbo.items() if r["CustomerRef"]["value"] in drill_customers} == \
-                {links[r.id].qbo_id for r in drill} <= mine
+                {links[r.id].qbo_id for r in drill if r.status != "void"} <= mine
         qbo_payments = {str(r["Id"]): r for r in store.all("Payment")}
         edited = voided = 0
         for pay in work["payment"]:

@@ -80,9 +80,13 @@ class Select:
     count: bool = False
     conditions: list[str] = field(default_factory=list)
     order: str | None = None
+    #: the fields to return besides ``Id`` (QBO answers with just those, marked ``sparse``); empty: all
+    fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_field(self.entity)
+        for name in self.fields:
+            _check_field(name)
 
     def where(self, field_name: str, op: str, value: object) -> Select:
         self.conditions.append(condition(field_name, op, value))
@@ -103,7 +107,8 @@ class Select:
         return self
 
     def sql(self) -> str:
-        text = f"SELECT {'count(*)' if self.count else '*'} FROM {self.entity}"
+        what = "count(*)" if self.count else ", ".join(dict.fromkeys(("Id", *self.fields))) if self.fields else "*"
+        text = f"SELECT {what} FROM {self.entity}"
         if self.conditions:
             text += " WHERE " + " AND ".join(self.conditions)
         if self.order and not self.count:

@@ -32,6 +32,7 @@ from qbosync_desktop.sync.flows.base import (
 )
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.proof import seen_in_work
 from qbosync_desktop.sync.rules import amounts
 from qbosync_desktop.sync.rules.settings import (
     COUNTRY_CURSOR,
@@ -309,6 +310,7 @@ class InvoicesOut(OutboundFlow[Invoice]):
 
     def screen(self, ctx: RunContext, d: Draft[Invoice]) -> Change | Leave | None:
         rec, link = d.rec, d.link
+        seen_in_work(ctx, rec)  # the proof after the payments compares its balance as read now
         status = rec.status
         if status == "void":
             if link is None:
