@@ -1,5 +1,6 @@
 """Kill drill: ``qbosync sync`` is SIGKILLed at random moments, restarted, and QBO ends up holding every
-record exactly once.
+record exactly once: clients, invoices, payments (edited and voided), credit notes (applied, open,
+voided after they reached QuickBooks) and refunds (voided too).
 
 The practice servers run in this test process (QBO data in memory is fine: the sandbox outlives every
 killed sync). Part of the time the sandbox also drops committed responses (``lost_response_rate``).
@@ -39,6 +40,17 @@ def _sync(root, log) -> subprocess.Popen:
         [sys.executable, "-m", "qbosync_desktop.cli.main", "--home", str(root), "sync", "--json"],
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "QBOSYNC_HOME": str(root)},
     )
+
+
+def _finish(root, log) -> list[int]:
+    """Syncs until one finishes; a run that started while a batch was half-applied may need one more."""
+    codes = []
+    for _ in range(3):
+        proc = _sync(root, log)
+        codes.append(proc.wait(timeout=120))
+        if codes[-1] in (0, 1):
+            break
+    return codes
 
 
 @pytest.mark.slow
@@ -101,12 +113,27 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
                 killed_mid_run += practice.qbo.stats.get("requests", 0) > before
             proc.wait(timeout=30)
         practice.qbo.set_faults(lost_response_rate=0.0, latency_ms=0)
-        codes = []
-        for _ in range(3):  # finish; a run that started while a batch was half-applied may need one more
+        codes = _finish(root, log)
+        if codes[-1] in (0, 1):
+            # Everything is in QuickBooks now: void credit notes and refunds that reached it (their
+            # credit memos and refund receipts are deleted, the invoices reopen by the credit), under
+            # one more SIGKILL and lost responses, then finish again.
+            drill_ids = {c["id"] for c in practice.work.store.all("clients") if c["name"].startswith("Drill Client")}
+            credits = [c for c in practice.work.store.all("credit-notes")
+                       if c["client_id"] in drill_ids and c["status"] == "active"]
+            for credit in [c for c in credits if c["invoice_id"]][-3:]:
+                user.void_credit_note(credit["id"])
+            for refund in [r for r in practice.work.store.all("refunds")
+                           if r["client_id"] in drill_ids and r["status"] == "active"][-3:]:
+                user.void_refund(refund["id"])
+            practice.qbo.set_faults(lost_response_rate=0.5)
             proc = _sync(root, log)
-            codes.append(proc.wait(timeout=120))
-            if codes[-1] in (0, 1):
-                break
+            time.sleep(rng.uniform(0.6, 1.2))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            practice.qbo.set_faults(lost_response_rate=0.0)
+            codes += _finish(root, log)
     assert codes[-1] in (0, 1), (codes, (tmp_path / "children.log").read_text(errors="replace")[-3000:])
     assert kills >= KILLS, f"only {kills} of {attempts} syncs were still running when killed"
     assert killed_mid_run >= KILLS // 2, f"only {killed_mid_run} kills hit a run that talked to QuickBooks"
