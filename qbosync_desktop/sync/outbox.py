@@ -47,7 +47,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync import audit, problems, undo_apply
+from qbosync_desktop.sync import audit, problems, proof, undo_apply
 from qbosync_desktop.sync.context import LinkRef
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 from qbosync_desktop.sync.rules import amounts
@@ -307,6 +307,8 @@ def _prove_totals(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
     in QuickBooks, with another total)."""
     out: list[_AfterCommit] = []
     for e, obj in done:
+        if e.kind == "invoice" and e.operation in ("create", "update"):
+            proof.written_invoice(ctx, obj)
         expect = (e.meta or {}).get("expect_total")
         if not expect or e.operation not in ("create", "update") or e.work_id is None:
             continue

@@ -111,6 +111,14 @@ def qbo_invoices(ctx: RunContext, ids: Iterable[str]) -> dict[str, JsonObject]:
     return st.invoices
 
 
+def written_invoice(ctx: RunContext, obj: JsonObject) -> None:
+    """QuickBooks' answer to an invoice this run wrote already says its number, total and balance:
+    the overpayment check before the payments uses it instead of reading the invoice back (an initial
+    sync read back every invoice it had just created). The proof after the writes reads it anyway."""
+    if obj.get("Id"):
+        state(ctx).invoices[str(obj["Id"])] = {k: obj.get(k) for k in ("Id", *INVOICE_FIELDS)}
+
+
 def seen_in_work(ctx: RunContext, rec: Invoice) -> None:
     """The invoices phase read this Work invoice: note what the proof compares (its balance is Work's
     at the time of reading)."""
