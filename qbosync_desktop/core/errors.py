@@ -233,6 +233,28 @@ class PeriodClosed(QboValidationError):
     hint = "Change the closing date in QuickBooks or the date of the record in Work, then press Retry."
 
 
+class QboUnexpectedAnswer(QuickBooksError):
+    """QuickBooks answered, but not in the form its API documents (not JSON, no ``QueryResponse``, a
+    record without its Id): not a temporary problem - retrying would read the same thing - and not
+    something to guess around either. The run stops before using the answer (fatal); a write whose
+    answer could not be read stays in the outbox and is replayed with the same requestid."""
+
+    title = "QuickBooks answered in an unexpected form"
+    hint = ("Nothing was lost: the sync stopped before using the answer and continues from there next time. "
+            "If it keeps happening, a proxy or firewall may be answering instead of QuickBooks: check the "
+            "network, see status.developer.intuit.com, and send the Details to support.")
+    fatal = True
+
+
+class QboRecordUnreadable(QuickBooksError):
+    """One record in a QuickBooks read lacked what the sync relies on (its SyncToken, a numeric
+    amount): a problem of that record alone; every other record syncs (issue 16)."""
+
+    title = "A QuickBooks record the sync cannot read"
+    hint = ("Open the record in QuickBooks and save it again; the sync reads it again when it changes. "
+            "If it keeps happening, send the Details to support.")
+
+
 class QueryError(QuickBooksError):
     """4000: a query did not parse. Always our bug, never the user's."""
 
@@ -305,6 +327,18 @@ class WorkRecordUnreadable(WorkApiError):
 
     title = "A record in Work has a value the sync cannot read"
     hint = "Correct the value in Work; the record syncs by itself once it is changed there."
+
+
+class WorkUnexpectedAnswer(WorkApiError):
+    """Work answered, but not in the form its API documents (an object or a web page where a list of
+    records was expected): not a temporary problem, and the run stops before using it (fatal) - a
+    wrong Work address (a web page, a proxy's sign-in page) answers like this on every request."""
+
+    title = "Work answered in an unexpected form"
+    hint = ("Check that the Work address in the connection settings is Work's API address, not a web page "
+            "or a proxy's sign-in page. If it is, sync again later; if it keeps happening, send the Details "
+            "to Work's support. Nothing was lost: the sync continues from where it stopped.")
+    fatal = True
 
 
 class WorkServerError(WorkApiError):

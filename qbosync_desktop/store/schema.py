@@ -3,7 +3,8 @@
 One atomic step per version (see :mod:`qbosync_desktop.store.migrations`). Each feature area owns a
 range of versions: the foundation 1, connection and settings 2-9, the sync engine 10-99 (links,
 outbox, runs and cursors, problems, audit), onboarding and two-way 100-199 (match proposals,
-conflicts, Work writes), undo of a run 320-329 (reversed audit rows, holds). The models live by concept in :mod:`qbosync_desktop.store.models`; the
+conflicts, Work writes), undo of a run 320-329 (reversed audit rows, holds), issue 16's run
+summary 416-419 (skips per reason). The models live by concept in :mod:`qbosync_desktop.store.models`; the
 steps here import them plainly, so importing this module registers every step.
 
 Never edit a released step: a database that already ran it would not run it again. The model lists
@@ -97,3 +98,12 @@ def _v320_undo_tables(db: peewee.Database) -> None:
     db.execute_sql(
         "CREATE UNIQUE INDEX IF NOT EXISTS undo_hold_one_held ON undo_hold (kind, work_id) WHERE state = 'held'"
     )
+
+
+@step(416)
+def _v416_run_skips(db: peewee.Database) -> None:
+    """Issue 16: a run counts the records it left out on purpose, per reason (``sync_run.skips``).
+    (A new database already has the column: version 10 creates the table from today's model.)"""
+    columns = {c.name for c in db.get_columns("sync_run")}
+    if "skips" not in columns:
+        db.execute_sql("ALTER TABLE sync_run ADD COLUMN skips TEXT")

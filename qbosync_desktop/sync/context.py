@@ -37,6 +37,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
+from qbosync_desktop.sync import skips
 from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.core.paths import AppPaths
     from qbosync_desktop.store.models.connection import Connection
     from qbosync_desktop.sync.engine import Observer
+    from qbosync_desktop.sync.flows.reading import ReadAhead
     from qbosync_desktop.sync.plan import StalePolicy
 
 S = TypeVar("S")
@@ -60,12 +62,23 @@ class NameIndex:
 
     def __init__(self) -> None:
         self.by_name: dict[str, list[JsonObject]] = {}
+        #: names this run sends (created or renamed) → the entity: one string each, not a record (an
+        #: initial sync plans one per client)
+        self._planned: dict[str, str] = {}
 
     def add(self, norm: str, record: JsonObject) -> None:
         self.by_name.setdefault(norm, []).append(record)
 
+    def plan(self, norm: str, entity: str) -> None:
+        """Reserve a name this run is about to send as a new ``entity`` ("Customer", "Vendor")."""
+        self._planned.setdefault(norm, entity)
+
     def get(self, norm: str) -> list[JsonObject]:
-        return self.by_name.get(norm, [])
+        """The records under this name; a name reserved by :meth:`plan` comes last, as
+        ``{"entity": "planned", "Id": None, "as": entity}``."""
+        rows = self.by_name.get(norm, [])
+        entity = self._planned.get(norm)
+        return rows if entity is None else [*rows, {"entity": "planned", "Id": None, "as": entity}]
 
 
 class Holds:
@@ -193,8 +206,8 @@ class RunState:
     reread: set[str] = field(default_factory=set)
     #: where prefetched Work reads run (the engine sets it for a run; a preview reads inline)
     prefetch_pool: cf.Executor | None = None
-    #: prefetched Work lists by cursor name (see flows.base.prefetch)
-    prefetched: dict[str, cf.Future[list[Record]]] = field(default_factory=dict)
+    #: Work lists being read ahead, by cursor name (see flows.base.prefetch, flows/reading.py)
+    prefetched: dict[str, ReadAhead[Record]] = field(default_factory=dict)
     #: match-review holds, per kind
     holds: Holds = field(default_factory=Holds)
     #: open problems per kind (dropped whenever a phase's apply opened or closed some)
@@ -208,6 +221,17 @@ class RunState:
     #: Work records a flow's list met that did not parse, per kind (flows.base.read_changed); each
     #: becomes one problem and the rest sync on (issue 16)
     unreadable: dict[str, list[Unreadable]] = field(default_factory=dict)
+
+    def drop_prefetch(self, cursor_name: str) -> None:
+        """Forget a list read ahead (its phase must read Work again): its reader stops."""
+        reader = self.prefetched.pop(cursor_name, None)
+        if reader is not None:
+            reader.close()
+
+    def close_prefetches(self) -> None:
+        """Stop every reader still reading ahead (the run ends before their phases)."""
+        for name in list(self.prefetched):
+            self.drop_prefetch(name)
 
 
 @dataclass
@@ -231,6 +255,8 @@ class RunContext:
     #: preview only: (kind, work_id) → label of the records planned to fail (no problem is stored yet)
     planned_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: records left out on purpose, phase → reason → count (:mod:`qbosync_desktop.sync.skips`)
+    skips: dict[str, dict[str, int]] = field(default_factory=dict)
     state: RunState = field(default_factory=RunState)
     #: how a stale SyncToken (5010) on an outbox entry is handled, when a flow governs it (the
     #: pipeline lists them; an entry no policy governs is re-sent with the current token)
@@ -263,6 +289,15 @@ class RunContext:
     def count(self, entity: str, outcome: str, n: int = 1) -> None:
         bucket = self.counts.setdefault(entity, {})
         bucket[outcome] = bucket.get(outcome, 0) + n
+
+    def count_skip(self, entity: str, reason: str | None, outcome: str | None = "skipped") -> None:
+        """One record left out on purpose: counted under its reason, and under ``outcome`` unless None
+        (a record waiting for match review is a state, not something this run did)."""
+        if outcome is not None:
+            self.count(entity, outcome)
+        bucket = self.skips.setdefault(entity, {})
+        key = skips.known(reason)
+        bucket[key] = bucket.get(key, 0) + 1
 
     # -- per-run lookups ---------------------------------------------------------------------------
     def flow_state(self, cls: type[S]) -> S:

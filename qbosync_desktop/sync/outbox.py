@@ -31,7 +31,7 @@ import datetime as _dt
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -47,7 +47,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import Batch, OutboxEntry
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync import audit, problems, proof, undo_apply
+from qbosync_desktop.sync import audit, problems, undo_apply
 from qbosync_desktop.sync.context import LinkRef
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
 from qbosync_desktop.sync.rules import amounts
@@ -307,8 +307,6 @@ def _prove_totals(ctx: RunContext, done: list[tuple[OutboxEntry, dict]]) -> list
     in QuickBooks, with another total)."""
     out: list[_AfterCommit] = []
     for e, obj in done:
-        if e.kind == "invoice" and e.operation in ("create", "update"):
-            proof.written_invoice(ctx, obj)
         expect = (e.meta or {}).get("expect_total")
         if not expect or e.operation not in ("create", "update") or e.work_id is None:
             continue
@@ -440,12 +438,13 @@ def _modes(changes: Iterable[Change]) -> Iterator[tuple[str, list[Change]]]:
         yield ("batch" if len(buf) > 1 else "single"), buf
 
 
-def submit(ctx: RunContext, changes: Iterable[Change], *, phase: str | None = None, total: int | None = None,
-           done: int = 0) -> None:
+def submit(ctx: RunContext, changes: Iterable[Change], *, phase: str | None = None,
+           total: int | Callable[[], int] | None = None, done: int = 0) -> None:
     """Persist → send → apply every write change, several batches in flight, stale updates retried.
 
     ``changes`` may be a generator: batches go out while the planner is still producing the rest, so
-    planning (CPU) overlaps with waiting for QuickBooks. ``total``/``done`` feed the progress shown.
+    planning (CPU) overlaps with waiting for QuickBooks. ``total``/``done`` feed the progress shown
+    (``total`` may be a callable: a streamed phase's count of records read so far).
     Transport failures that outlive the connector's retries propagate (the run stops; the batch stays
     unfinished and the next run replays it). Fatal errors propagate likewise.
     """
@@ -487,7 +486,7 @@ def submit(ctx: RunContext, changes: Iterable[Change], *, phase: str | None = No
                     continue
                 stale_all += _apply(ctx, batch, outcomes)
                 done_n += len(entries)
-                ctx.observer.phase(phase_name, done_n, max(total or 0, done_n))
+                ctx.observer.phase(phase_name, done_n, max((total() if callable(total) else total) or 0, done_n))
         # Drain what is in flight so their responses are applied, not left for a replay.
         for fut in cf.as_completed(list(inflight)):
             batch, entries = inflight.pop(fut)
@@ -583,6 +582,10 @@ def replay_unfinished(ctx: RunContext) -> int:
 # Non-write changes (links, skips, failures) - applied locally, one transaction per phase
 
 
+#: Links, skips and failures recorded per transaction while a phase streams.
+LOCAL_CHUNK = 500
+
+
 def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     """Record links, skips and planned failures. No QBO request is made here."""
     after: list[_AfterCommit] = []
@@ -607,11 +610,13 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                 after.append(_Recorded(phase, wid, "linked", ch.reason))
             elif ch.action == "skip":
                 if ch.meta.get("held"):  # held after an undo: counted on every run, audited by the undo
-                    ctx.count(phase, "held")
+                    ctx.count_skip(phase, "held", "held")
                     after.append(_Recorded(phase, ch.work_id, "held", ch.reason))
+                elif ch.meta.get("waiting"):  # match review has not decided: counted on every run
+                    ctx.count_skip(phase, "match_review", None)
                 elif ch.meta.get("audit", False):
                     audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
-                    ctx.count(phase, "skipped")
+                    ctx.count_skip(phase, ch.meta.get("skip_reason"))
                     after.append(_Recorded(phase, ch.work_id, "skipped", ch.reason))
                 if ch.meta.get("close_problem") and ch.work_id is not None:
                     problems.close_problem(ch.kind, str(ch.work_id))
@@ -629,10 +634,12 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     _notify(ctx, after)
 
 
-def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *, total: int | None = None) -> None:
+def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *,
+                  total: int | Callable[[], int] | None = None) -> None:
     """A phase's standard ``apply``: writes go out as they are planned (``changes`` may be a
-    generator); links, skips and failures are recorded locally in one transaction at the end (no
-    write of the same phase depends on them)."""
+    generator); links, skips and failures are recorded locally, one transaction per
+    :data:`LOCAL_CHUNK` of them and one for the rest at the end (no write of the same phase depends on
+    them, and a streamed phase must not hold them all until it ends)."""
     local: list[Change] = []
     counted = [0]
 
@@ -644,6 +651,9 @@ def apply_changes(ctx: RunContext, phase: str, changes: Iterable[Change], *, tot
                 yield ch
             else:
                 local.append(ch)
+                if len(local) >= LOCAL_CHUNK:
+                    apply_local(ctx, phase, local)
+                    local.clear()
 
     try:
         submit(ctx, writes(), phase=phase, total=total)

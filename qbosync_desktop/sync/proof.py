@@ -6,13 +6,10 @@
   credit this run created, updated or voided, or one with an open balance problem) has its QuickBooks
   ``Balance`` compared with Work's ``balance`` (total − active payments − applied credits).
 
-Reads are batched: one ``select Id, <the fields compared> from <Entity> where Id in (...)`` per 1000
-ids (QBO's page size; asking for the few fields compared, not whole invoices with their lines), so the
-proof of a whole initial sync costs a handful of small requests within the throttle. Work's side is
-the ``total`` and ``balance`` of each Work invoice as this run read it (the invoices phase notes
-them: Work computes the balance when an invoice is read); an invoice the run did not read, or whose
-noted balance differs, is read again from Work - one by one, or as the whole list when more than 100
-are - so a payment recorded in Work during the run never makes a false problem.
+Reads are batched: one ``select * from <Entity> where Id in (...)`` per 1000 ids (QBO's page size),
+so the proof of a whole initial sync costs a handful of requests within the throttle. Work invoices
+are read back one by one, or as the whole list when more than 100 are affected (Work's balance is
+computed when read).
 
 A difference of one cent is one plain-language problem (kind ``invoice_balance``, ``credit_note_total``
 or ``refund_total``, keyed by the Work id): it names the record, gives both amounts, the likely reason
@@ -21,12 +18,12 @@ and what to do. It closes itself in the first run whose proof matches.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError
@@ -58,23 +55,12 @@ class Written:
     expected: str  # Work's amount, two decimals
 
 
-class WorkFigures(NamedTuple):
-    """What the proof compares of a Work invoice."""
-
-    number: str
-    total: Decimal
-    balance: Decimal | None
-
-
 @dataclass
 class ProofState:
-    """Per run: the Work invoices whose balance a write changed, the totals to check, QBO reads, and
-    the figures of the Work invoices the run read (three short values each, not the records)."""
+    """Per run: the Work invoices whose balance a write changed, the totals to check, and QBO reads."""
 
     affected_invoices: set[str] = field(default_factory=set)
     totals: list[Written] = field(default_factory=list)
-    invoices: dict[str, JsonObject] = field(default_factory=dict)
-    work_seen: dict[str, WorkFigures] = field(default_factory=dict)
 
 
 def state(ctx: RunContext) -> ProofState:
@@ -86,8 +72,9 @@ def affected(ctx: RunContext, work_invoice_id: object) -> None:
     state(ctx).affected_invoices.add(str(work_invoice_id))
 
 
-def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str], fields: tuple[str, ...] = ()) -> dict[str, JsonObject]:
-    """QBO records by Id (just ``fields`` and ``Id`` when given), one query per 1000 ids."""
+def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str], *,
+                fields: tuple[str, ...] | None = None) -> dict[str, JsonObject]:
+    """QBO records by Id, one query per 1000 ids; only ``fields`` (and ``Id``) when given."""
     wanted = sorted({str(i) for i in ids if i}, key=lambda v: (len(v), v))
     out: dict[str, JsonObject] = {}
     for i in range(0, len(wanted), CHUNK):
@@ -97,54 +84,20 @@ def read_by_ids(ctx: RunContext, entity: str, ids: Iterable[str], fields: tuple[
     return out
 
 
-#: what the proof and the payments' overpayment check read of a QuickBooks invoice
-INVOICE_FIELDS = ("DocNumber", "TotalAmt", "Balance")
-
-
-def qbo_invoices(ctx: RunContext, ids: Iterable[str]) -> dict[str, JsonObject]:
-    """QBO invoices by Id (their :data:`INVOICE_FIELDS`), read once per run (the ones not read yet,
-    in one batched read)."""
-    st = state(ctx)
-    missing = {str(i) for i in ids} - set(st.invoices)
-    if missing:
-        st.invoices.update(read_by_ids(ctx, "Invoice", missing, INVOICE_FIELDS))
-    return st.invoices
-
-
-def written_invoice(ctx: RunContext, obj: JsonObject) -> None:
-    """QuickBooks' answer to an invoice this run wrote already says its number, total and balance:
-    the overpayment check before the payments uses it instead of reading the invoice back (an initial
-    sync read back every invoice it had just created). The proof after the writes reads it anyway."""
-    if obj.get("Id"):
-        state(ctx).invoices[str(obj["Id"])] = {k: obj.get(k) for k in ("Id", *INVOICE_FIELDS)}
-
-
-def seen_in_work(ctx: RunContext, rec: Invoice) -> None:
-    """The invoices phase read this Work invoice: note what the proof compares (its balance is Work's
-    at the time of reading)."""
-    state(ctx).work_seen[str(rec.id)] = WorkFigures(str(rec.number), rec.total, rec.balance)
-
-
 #: Above this many invoices the proof reads Work's whole invoice list (a few pages of hundreds)
 #: instead of one request per invoice (an initial sync of 15,000 payments).
 LIST_ABOVE = 100
 
 
-def work_invoices(ctx: RunContext, ids: list[str]) -> dict[str, WorkFigures]:
-    """Work invoices' figures by id, read now (the balance Work computes when they are read)."""
+def work_invoices(ctx: RunContext, ids: Collection[str]) -> Iterator[Invoice]:
+    """Work invoices of these ids, with the balance Work computes when they are read: one by one, or
+    from Work's whole list (streamed: only the wanted ones are passed on, none is kept)."""
     if len(ids) > LIST_ABOVE:
         wanted = set(ids)
-        return {inv.id: WorkFigures(inv.number, inv.total, inv.balance) for inv in ctx.work.invoices()
-                if inv.id in wanted}
-    out = {}
+        yield from (inv for inv in ctx.work.invoices() if inv.id in wanted)
+        return
     for wid in ids:
-        inv = ctx.work.get_invoice(wid)
-        out[wid] = WorkFigures(inv.number, inv.total, inv.balance)
-    return out
-
-
-def _off(qbo_value: Any, work_value: Decimal | None) -> bool:
-    return work_value is not None and abs(float(qbo_value or 0) - float(work_value)) >= 0.005
+        yield ctx.work.get_invoice(wid)
 
 
 def _mismatch(what: str, label: str, qbo: float, work: str, reason: str, hint: str) -> QboSyncError:
@@ -179,7 +132,7 @@ class Proof:
             written = [w for w in st.totals if w.kind == kind and ctx.qbo_id(kind, w.work_id)]
             if not written:
                 continue
-            rows = read_by_ids(ctx, entity, [str(ctx.qbo_id(kind, w.work_id)) for w in written], ("TotalAmt",))
+            rows = read_by_ids(ctx, entity, [str(ctx.qbo_id(kind, w.work_id)) for w in written])
             for w in written:
                 qid = str(ctx.qbo_id(kind, w.work_id))
                 row = rows.get(qid)
@@ -199,40 +152,55 @@ class Proof:
         # no-op run reads nothing back).
         open_ids = {str(p.work_id) for p in Problem.select(Problem.work_id).where(
             (Problem.kind == BALANCE) & (Problem.state == "open") & Problem.retry_requested) if p.work_id}
-        invoice_ids = sorted(st.affected_invoices | open_ids)
-        linked = {wid: q for wid in invoice_ids if (q := ctx.qbo_id("invoice", wid))}
-        if linked:
-            st.invoices.clear()  # read back after the writes, not the copy read while planning
-            rows = qbo_invoices(ctx, linked.values())
-            # Work's figures as this run read them; read again: the ones it did not read, and those
-            # that differ (a payment recorded in Work since must not make a false problem)
-            work = {wid: st.work_seen[wid] for wid in linked if wid in st.work_seen}
-            again = [wid for wid, qid in linked.items() if wid not in work
-                     or _off((rows.get(qid) or {}).get("Balance"), work[wid].balance)]
-            if again:
-                work.update(work_invoices(ctx, again))
-            for wid, qid in linked.items():
-                row = rows.get(qid)
-                inv = work.get(wid)
-                if row is None or inv is None:
+        invoice_ids = st.affected_invoices | open_ids
+        st.affected_invoices = set()
+        linked = ctx.linked_work_ids("invoice", invoice_ids)
+        del invoice_ids
+        # A chunk of invoices at a time: QuickBooks' rows read back after the writes (one query per
+        # 1000), compared, let go (at 80,000 invoices both sides whole would be hundreds of MB).
+        did = bool(found)
+        if found:
+            self._record(ctx, found)
+        chunk: list[Invoice] = []
+        for inv in itertools.chain(work_invoices(ctx, linked), [None]):
+            if inv is not None:
+                chunk.append(inv)
+                if len(chunk) < CHUNK:
                     continue
-                if inv.balance is None:
-                    continue
-                work_balance = f"{inv.balance:.2f}"
-                balance = float(row.get("Balance") or 0)
-                problem = None
-                if abs(balance - float(inv.balance)) >= 0.005:
-                    total = float(row.get("TotalAmt") or 0)
-                    reason = ("Its total differs too (QuickBooks " f"{total:.2f}, Work {inv.total:.2f}), probably "
-                              "the tax." if abs(total - float(inv.total)) >= 0.005 else
-                              "A payment or credit differs between the two, or was changed in QuickBooks.")
-                    problem = _mismatch(
-                        "balance", f"Invoice {inv.number}", balance, work_balance, reason,
-                        f"Compare the payments and credits of invoice {inv.number} in Work and QuickBooks and "
-                        "correct the one that is wrong (in Work, then sync); the next sync checks it again.")
-                found.append((BALANCE, wid, problem, qid))
-        if not found:
-            return False
+            found = self._balances(ctx, chunk)
+            chunk = []
+            if found:
+                self._record(ctx, found)
+                did = True
+        return did
+
+    def _balances(self, ctx: RunContext, invoices: list[Invoice]
+                  ) -> list[tuple[str, str, QboSyncError | None, str | None]]:
+        """Compare these Work invoices' balances with their QuickBooks invoices' (read back now)."""
+        links = ctx.load_links("invoice", (inv.id for inv in invoices))
+        rows = read_by_ids(ctx, "Invoice", (lk.qbo_id for lk in links.values()), fields=("Balance", "TotalAmt"))
+        found: list[tuple[str, str, QboSyncError | None, str | None]] = []
+        for inv in invoices:
+            link = links.get(inv.id)
+            row = rows.get(link.qbo_id) if link is not None else None
+            if link is None or row is None or inv.balance is None:
+                continue
+            work_balance = f"{inv.balance:.2f}"
+            balance = float(row.get("Balance") or 0)
+            problem = None
+            if abs(balance - float(inv.balance)) >= 0.005:
+                total = float(row.get("TotalAmt") or 0)
+                reason = ("Its total differs too (QuickBooks " f"{total:.2f}, Work {inv.total:.2f}), probably "
+                          "the tax." if abs(total - float(inv.total)) >= 0.005 else
+                          "A payment or credit differs between the two, or was changed in QuickBooks.")
+                problem = _mismatch(
+                    "balance", f"Invoice {inv.number}", balance, work_balance, reason,
+                    f"Compare the payments and credits of invoice {inv.number} in Work and QuickBooks and "
+                    "correct the one that is wrong (in Work, then sync); the next sync checks it again.")
+            found.append((BALANCE, inv.id, problem, link.qbo_id))
+        return found
+
+    def _record(self, ctx: RunContext, found: list[tuple[str, str, QboSyncError | None, str | None]]) -> None:
         opened: list[Problem] = []
         with database.atomic():
             for pkind in {k for k, _, problem, _ in found if problem is None}:
@@ -248,5 +216,4 @@ class Proof:
         for p in opened:
             ctx.count(self.name, "failed")
             ctx.observer.problem(problems.problem_dict(p))
-        return True
 

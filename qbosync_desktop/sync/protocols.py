@@ -49,7 +49,7 @@ class QboApi(Protocol):
 
     def query(
         self, entity: str, where: str | None = None, order_by: str | None = None, page_size: int = 1000,
-        fields: tuple[str, ...] = (),
+        fields: tuple[str, ...] | None = None,
     ) -> Iterator[QboObject]: ...
 
     def count(self, entity: str, where: str | None = None) -> int: ...
@@ -119,12 +119,17 @@ class WorkApi(Protocol):
 
     def get_client(self, client_id: str) -> Client: ...
 
+    def get_site(self, site_id: str) -> Site: ...
+
     def create_client(self, *, idempotency_key: str | None = None, **fields: object) -> Client: ...
 
     def update_client(self, client_id: str, version: int, *, idempotency_key: str | None = None,
                       **fields: object) -> Client: ...
 
     def create_site(self, *, idempotency_key: str | None = None, **fields: object) -> Site: ...
+
+    def update_site(self, site_id: str, version: int, *, idempotency_key: str | None = None,
+                    **fields: object) -> Site: ...
 
 
 class EngineWorkspace(Protocol):

@@ -43,6 +43,7 @@ from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.sync import audit, problems
 from qbosync_desktop.sync.clients.fields import qbo_values
 from qbosync_desktop.sync.flows.base import stamp
+from qbosync_desktop.sync.flows.refunds import MAX_REF
 
 #: The JSON shape's version (``qbosync reconcile --json``); bumped only on an incompatible change.
 SCHEMA_VERSION = 1
@@ -57,7 +58,14 @@ ENTITIES: dict[str, tuple[str, bool, str]] = {
     "invoice": ("Invoice", False, "Invoice"),
     "payment": ("Payment", False, "Payment"),
     "bill": ("Bill", False, "Bill"),
+    "credit_note": ("CreditMemo", False, "Credit note"),
+    #: the zero Payment that applies a credit memo to its invoice (sync/flows/credits.py)
+    "credit_application": ("Payment", False, "Credit note applied"),
+    "refund": ("RefundReceipt", False, "Refund"),
 }
+#: kinds whose Work record can be voided; a voided one's QuickBooks form is deleted by the sync, so
+#: there is nothing to compare
+VOIDABLE = ("credit_note", "credit_application", "refund")
 ACTIONS = ("recreate", "relink", "accept", "ignore")
 #: where a link keeps what reconcile was told (inside ``Link.synced``, next to other areas' keys)
 ACCEPTED = "reconcile_accepted"
@@ -199,10 +207,16 @@ def _work_lists(work: Any, kinds: set[str]) -> dict[str, dict[str, Any]]:
     readers: dict[str, Callable[[], Iterable[Any]]] = {
         "client": work.clients, "site": work.sites, "item": work.items, "invoice": work.invoices,
         "payment": work.payments, "vendor": work.contractors, "bill": work.contractor_invoices,
+        "credit_note": work.credit_notes, "refund": work.refunds,
     }
     out: dict[str, dict[str, Any]] = {}
-    for kind in kinds | ({"invoice"} if "payment" in kinds else set()):
+    wanted = kinds | ({"invoice"} if kinds & {"payment", "credit_note", "credit_application"} else set())
+    if "credit_application" in wanted:
+        wanted = (wanted - {"credit_application"}) | {"credit_note"}
+    for kind in wanted:
         out[kind] = {str(r.id): r for r in readers[kind]()}
+    if "credit_note" in out:  # one read of Work's credit notes serves both kinds
+        out["credit_application"] = out["credit_note"]
     return out
 
 
@@ -227,19 +241,28 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
     b = _Builder(report)
     link_of = {kind: {lk.work_id: lk for lk in kind_links} for kind, kind_links in links.items()}
     missing: list[tuple[Link, str, Any]] = []
-    payments_off: set[str] = set()  # Work invoice ids with a payment difference
+    payments_off: set[str] = set()  # Work invoice ids with a payment (or credit) difference
+    credits_off: set[str] = set()  # Work credit note ids whose credit memo is missing
     paid_by_invoice: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))  # linked payments only
     for pid, pay in work_recs.get("payment", {}).items():
         if pid in link_of.get("payment", {}):
             paid_by_invoice[str(pay.invoice_id)] += _money(pay.amount)
 
-    order = ("client", "site", "item", "vendor", "payment", "invoice", "bill")
+    # payments and credits before invoices: their rows explain an invoice's balance
+    order = ("client", "site", "item", "vendor", "payment", "credit_note", "credit_application", "refund",
+             "invoice", "bill")
     for kind in order:
         entity, is_name, noun = ENTITIES[kind]
         report.checked[kind] = len(links.get(kind, []))
         for link in links.get(kind, []):
             rec = work_recs.get(kind, {}).get(link.work_id)
             q = qbo_recs[entity].get(link.qbo_id)
+            if kind in VOIDABLE and rec is not None and (rec.status == "void" or (
+                    kind == "credit_application" and (not rec.invoice_id or str(rec.id) in credits_off))):
+                # voided: the sync deletes (or deleted) its QuickBooks form; an application of a
+                # missing credit memo: the credit note's own row explains it (re-creating the memo
+                # applies it again)
+                continue
             label = _label(kind, rec, link)
             upd = _stamp(getattr(rec, "updated_at", None)) if rec is not None else None
             if rec is None:
@@ -252,6 +275,9 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
                 missing.append((link, label, rec))
                 if kind == "payment":
                     payments_off.add(str(rec.invoice_id))
+                if kind in ("credit_note", "credit_application") and rec.invoice_id:
+                    payments_off.add(str(rec.invoice_id))
+                    credits_off.add(str(rec.id))
                 continue
             if is_name:
                 _compare_name(b, link, label, rec, q, noun, upd)
@@ -262,6 +288,14 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
                     payments_off.add(str(rec.invoice_id))
             elif kind == "bill":
                 _compare_bill(b, link, label, rec, q, link_of, upd)
+            elif kind == "credit_note":
+                if _compare_credit(b, link, label, rec, q, link_of, upd) and rec.invoice_id:
+                    payments_off.add(str(rec.invoice_id))
+            elif kind == "credit_application":
+                if _compare_application(b, link, label, rec, q, link_of, upd):
+                    payments_off.add(str(rec.invoice_id))
+            elif kind == "refund":
+                _compare_refund(b, link, label, rec, q, link_of, upd)
     if missing:
         _report_missing(qbo, b, missing)
     _totals(report, links, work_recs, qbo_recs, link_of)
@@ -277,6 +311,10 @@ def _label(kind: str, rec: Any, link: Link) -> str:
     name = getattr(rec, "number", None) or getattr(rec, "name", None)
     if kind == "payment":
         return f"Payment of {_money(rec.amount)} on {_date(rec.date)}"
+    if kind == "refund":
+        return f"Refund of {_money(rec.amount)} on {_date(rec.date)}"
+    if kind == "credit_application":
+        return f"Credit note {rec.number} applied to its invoice"
     return f"{noun} {name}" if name else f"{noun} {link.work_id}"
 
 
@@ -309,15 +347,7 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     if work_tax != qbo_tax:
         b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
               RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
-    client_link = link_of.get("client", {}).get(str(rec.client_id))
-    if client_link is not None and _ref(q, "CustomerRef") != client_link.qbo_id:
-        b.add(link, label, "customer", f"{label} is for another customer in QuickBooks than in Work.",
-              RESEND, work_value=client_link.qbo_id, qbo_value=_ref(q, "CustomerRef"), actions=acts,
-              work_updated_at=upd)
-    if _date(rec.issue_date) != _date(q.get("TxnDate")):
-        b.add(link, label, "date", f"{label} is dated {_date(rec.issue_date)} in Work but "
-              f"{_date(q.get('TxnDate'))} in QuickBooks.", RESEND, work_value=_date(rec.issue_date),
-              qbo_value=_date(q.get("TxnDate")), actions=acts, work_updated_at=upd)
+    _compare_customer_date(b, link, label, q, rec.client_id, rec.issue_date, link_of, acts, upd)
     if str(rec.number) != str(q.get("DocNumber") or ""):
         b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
               RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
@@ -347,16 +377,7 @@ def _compare_payment(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
               work_value=_date(rec.date), qbo_value=_date(q.get("TxnDate")), actions=acts, work_updated_at=upd)
     inv_link = link_of.get("invoice", {}).get(str(rec.invoice_id))
     if inv_link is not None:
-        applied = Decimal("0.00")
-        others: list[str] = []
-        for line in q.get("Line") or []:
-            for lt in line.get("LinkedTxn") or []:
-                if str(lt.get("TxnType")) != "Invoice":
-                    continue
-                if str(lt.get("TxnId")) == inv_link.qbo_id:
-                    applied += _money(line.get("Amount"))
-                else:
-                    others.append(str(lt.get("TxnId")))
+        applied, others = _applied(q, "Invoice", inv_link.qbo_id)
         if applied != amount or others:
             b.add(link, label, "payment_applied",
                   f"{label} is applied differently in QuickBooks: {applied} to its invoice"
@@ -387,6 +408,94 @@ def _compare_bill(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
               work_value=vendor_link.qbo_id, qbo_value=_ref(q, "VendorRef"), actions=acts, work_updated_at=upd)
 
 
+def _compare_customer_date(b: _Builder, link: Link, label: str, q: dict[str, Any], client_id: Any, when: Any,
+                           link_of: dict[str, dict[str, Link]], acts: list[str], upd: str | None) -> None:
+    client_link = link_of.get("client", {}).get(str(client_id))
+    if client_link is not None and _ref(q, "CustomerRef") != client_link.qbo_id:
+        b.add(link, label, "customer", f"{label} is for another customer in QuickBooks than in Work.",
+              RESEND, work_value=client_link.qbo_id, qbo_value=_ref(q, "CustomerRef"), actions=acts,
+              work_updated_at=upd)
+    if _date(when) != _date(q.get("TxnDate")):
+        b.add(link, label, "date", f"{label} is dated {_date(when)} in Work but {_date(q.get('TxnDate'))} in "
+              "QuickBooks.", RESEND, work_value=_date(when), qbo_value=_date(q.get("TxnDate")), actions=acts,
+              work_updated_at=upd)
+
+
+def _compare_credit(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, Any],
+                    link_of: dict[str, dict[str, Link]], upd: str | None) -> bool:
+    """A credit memo: total, tax, customer, date and number (how it is applied: its application)."""
+    acts = ["recreate", "accept", "ignore"]
+    n = len(b.report.differences)
+    total, qbo_total = _money(rec.amount), _money(q.get("TotalAmt"))
+    if total != qbo_total:
+        b.add(link, label, "total", f"{label} credits {total} in Work but {qbo_total} in QuickBooks.", RESEND,
+              work_value=total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
+    work_tax = Decimal("0.00") if rec.tax is None else _money(rec.tax.amount)
+    qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+    if work_tax != qbo_tax:
+        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
+              RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
+    _compare_customer_date(b, link, label, q, rec.client_id, rec.date, link_of, acts, upd)
+    if str(rec.number) != str(q.get("DocNumber") or ""):
+        b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
+              RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
+    return len(b.report.differences) > n
+
+
+def _applied(q: dict[str, Any], txn_type: str, txn_id: str) -> tuple[Decimal, list[str]]:
+    """How much a payment's lines apply to ``txn_id`` (of ``txn_type``), and the other ids of that type."""
+    applied = Decimal("0.00")
+    others: list[str] = []
+    for line in q.get("Line") or []:
+        for lt in line.get("LinkedTxn") or []:
+            if str(lt.get("TxnType")) != txn_type:
+                continue
+            if str(lt.get("TxnId")) == txn_id:
+                applied += _money(line.get("Amount"))
+            else:
+                others.append(str(lt.get("TxnId")))
+    return applied, others
+
+
+def _compare_application(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, Any],
+                         link_of: dict[str, dict[str, Link]], upd: str | None) -> bool:
+    """The zero payment applying a credit memo to its invoice: the credit's whole amount, to that
+    invoice and from that credit memo, nothing else."""
+    inv_link = link_of.get("invoice", {}).get(str(rec.invoice_id))
+    cn_link = link_of.get("credit_note", {}).get(str(rec.id))
+    if inv_link is None or cn_link is None:
+        return False
+    amount = _money(rec.amount)
+    to_inv, other_inv = _applied(q, "Invoice", inv_link.qbo_id)
+    from_cn, other_cn = _applied(q, "CreditMemo", cn_link.qbo_id)
+    if (to_inv, from_cn) == (amount, amount) and not other_inv and not other_cn:
+        return False
+    others = other_inv + other_cn
+    b.add(link, label, "credit_applied",
+          f"Credit note {rec.number} is applied differently in QuickBooks: {to_inv} of it to its invoice "
+          f"(Work applies {amount})" + (f", and other records are linked ({', '.join(others)})" if others else "") + ".",
+          RESEND, work_value=f"{amount} to invoice {inv_link.qbo_id}",
+          qbo_value=f"{to_inv} to invoice {inv_link.qbo_id}" + (f"; others {','.join(others)}" if others else ""),
+          actions=["recreate", "accept", "ignore"], work_updated_at=upd)
+    return True
+
+
+def _compare_refund(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, Any],
+                    link_of: dict[str, dict[str, Link]], upd: str | None) -> None:
+    """A refund receipt: amount, customer, date and the reference (its PaymentRefNum; QuickBooks
+    numbers refund receipts itself, so DocNumber is not Work's)."""
+    acts = ["recreate", "accept", "ignore"]
+    amount, qbo_amount = _money(rec.amount), _money(q.get("TotalAmt"))
+    if amount != qbo_amount:
+        b.add(link, label, "total", f"{label} is {qbo_amount} in QuickBooks.", RESEND,
+              work_value=amount, qbo_value=qbo_amount, actions=acts, work_updated_at=upd)
+    _compare_customer_date(b, link, label, q, rec.client_id, rec.date, link_of, acts, upd)
+    if rec.reference and len(rec.reference) <= MAX_REF and str(q.get("PaymentRefNum") or "") != rec.reference:
+        b.add(link, label, "number", f"{label} has reference {q.get('PaymentRefNum') or '(none)'} in QuickBooks.",
+              RESEND, work_value=rec.reference, qbo_value=q.get("PaymentRefNum") or "", actions=acts,
+              work_updated_at=upd)
+
+
 def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]]) -> None:
     """Records linked but gone from QuickBooks: one CDC read says when they were deleted, one query
     per entity looks for a record with the same number to offer for re-linking."""
@@ -404,7 +513,7 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
         pass
     candidates: dict[tuple[str, str], str] = {}
     tokens: dict[tuple[str, str], str] = {}
-    for entity in ("Invoice", "Bill"):
+    for entity in ("Invoice", "Bill", "CreditMemo"):
         numbers = sorted({str(rec.number) for link, _l, rec in missing
                           if ENTITIES[link.kind][0] == entity and getattr(rec, "number", None)})
         for chunk in _chunks(numbers, BATCH):
@@ -421,7 +530,7 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
         actions = ["recreate", "ignore"] if cand is None else ["relink", "recreate", "ignore"]
         todo = ("Re-create it in QuickBooks (the next sync writes it again), or ignore this row with a reason."
                 if cand is None else
-                f"QuickBooks has another {entity.lower()} with the same number (Id {cand}): re-link to it, or "
+                f"QuickBooks has another {ENTITIES[link.kind][2].lower()} with the same number (Id {cand}): re-link to it, or "
                 "re-create this one.")
         b.add(link, label, "missing", f"{label} {when} (QuickBooks Id {link.qbo_id}).", todo,
               work_value="exists", qbo_value="missing", actions=actions, candidate=cand,
@@ -588,22 +697,34 @@ def _reactivate_two_way(link: Link, diff: Difference) -> str:
     return f"The next sync makes {diff.label} active again in QuickBooks."
 
 
-def _recreate(link: Link, diff: Difference) -> str:
-    if diff.kind == "client" and diff.check == "inactive":
-        return _reactivate_two_way(link, diff)
+def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference) -> None:
+    """An open problem with Retry pressed: the next sync re-reads the Work record and writes it."""
     details: dict[str, Any] = {"error": "ReconcileDifference", "reconcile": diff.check}
     if diff.work_updated_at:
         details["work_updated_at"] = diff.work_updated_at
-    problem = Problem.get_or_none((Problem.kind == diff.kind) & (Problem.work_id == diff.work_id)
-                                  & (Problem.state == "open"))
+    problem = Problem.get_or_none((Problem.kind == kind) & (Problem.work_id == work_id) & (Problem.state == "open"))
     if problem is None:
-        Problem.create(kind=diff.kind, work_id=diff.work_id, qbo_id=diff.qbo_id, title="Differs from QuickBooks",
+        Problem.create(kind=kind, work_id=work_id, qbo_id=qbo_id, title="Differs from QuickBooks",
                        message=diff.message, hint="The next sync writes Work's version to QuickBooks.",
                        details=details, code=None, state="open", retry_requested=True, created_at=utcnow())
     else:
         problem.retry_requested = True
         problem.details = {**(problem.details or {}), **details}
         problem.save()
+
+
+def _recreate(link: Link, diff: Difference) -> str:
+    if diff.kind == "client" and diff.check == "inactive":
+        return _reactivate_two_way(link, diff)
+    _retry(diff.kind, diff.work_id, diff.qbo_id, diff)
+    if diff.kind == "credit_note":
+        # its application names the credit memo: the next sync sends it again too (it then links the
+        # re-created memo, or applies the changed credit)
+        app = Link.get_or_none((Link.kind == "credit_application") & (Link.work_id == diff.work_id))
+        if app is not None:
+            _retry("credit_application", diff.work_id, app.qbo_id, diff)
+            app.fingerprint = None
+            app.save()
     if diff.check == "missing":
         link.delete_instance()
         return f"{diff.label} will be created again in QuickBooks by the next sync."

@@ -141,9 +141,9 @@ class UndoStep:
     def describe(self) -> str:
         what = {"delete": f"Delete {self.entity} {self.label} in QuickBooks",
                 "deactivate": (f"Make {self.entity} {self.label} inactive in QuickBooks" if self.side == "quickbooks"
-                               else f"Make Work client {self.label} inactive"),
+                               else f"Make Work {self.kind} {self.label} inactive"),
                 "restore": (f"Put back {self.entity} {self.label}'s previous values in QuickBooks"
-                            if self.side == "quickbooks" else f"Put back Work client {self.label}'s previous values"),
+                            if self.side == "quickbooks" else f"Put back Work {self.kind} {self.label}'s previous values"),
                 "forget": f"Forget the link of {self.label} (nothing is written)",
                 "deactivate_local": f"{self.label}: nothing to write",
                 "none": f"{self.label}: cannot be undone"}.get(self.action, self.action)
@@ -469,27 +469,44 @@ def _block_used_names(ctx: RunContext, run: Run, steps: list[UndoStep], deleting
                                 f"Remove or change that {entity.lower()} first to make it inactive.")
 
 
+#: Work records an undo writes back: clients (deactivated, or fields restored) and sites (deactivated;
+#: Work deletes neither, docs/work-api.md)
+WORK_KINDS = ("client", "site")
+
+
+def _work_now(ctx: RunContext, kind: str, work_id: str) -> tuple[Any, dict[str, Any]]:
+    """The Work record as it is now, and its values in the merge's field names (a site: ``active``)."""
+    if kind == "site":
+        site = ctx.work.get_site(work_id)
+        return site, {"active": bool(site.active)}
+    client = ctx.work.get_client(work_id)
+    return client, work_values(client)
+
+
 def _work_side(ctx: RunContext, steps: list[UndoStep]) -> None:
     """Read the Work clients the Work-side steps change (their version, and what they hold now)."""
     for s in steps:
         if s.side != "work" or s.blocked is not None or s.action == "none" or s.work_id is None:
             continue
-        if s.kind != "client":
-            s.action, s.note = "none", "only Work clients are reversed on the Work side; change this one by hand"
+        if s.kind not in WORK_KINDS:
+            s.action, s.note = "none", "only Work clients and sites are reversed on the Work side; change this one by hand"
             continue
         try:
-            client = ctx.work.get_client(str(s.work_id))
+            record, now = _work_now(ctx, s.kind, str(s.work_id))
         except WorkApiError as exc:
             if exc.fatal or exc.transient:
                 raise
-            s.blocked = f"Work no longer has this client ({exc.message})."
+            s.blocked = f"Work no longer has this {s.kind} ({exc.message})."
             continue
-        now = work_values(client)
-        s.version = client.version
+        s.version = record.version
         if s.action == "deactivate":
-            if not client.active:
+            if not record.active:
                 s.action, s.side, s.note = "deactivate_local", "local", "already inactive in Work"
-            s.twoway = {"work": {"active": False}}
+            if s.kind == "client":
+                s.twoway = {"work": {"active": False}}
+            continue
+        if s.kind == "site":  # sites are only ever imported (made inactive above), never changed
+            s.action, s.note = "none", "a site's earlier values were not recorded; change it by hand"
             continue
         wrote, back = dict(s.before or {}), dict(s.after or {})
         changed = [f for f, v in wrote.items() if now.get(f) != v]
@@ -534,6 +551,9 @@ def _info(step: UndoStep, run_id: int, undo_run_id: int | None, mode: str) -> Js
         info["hold"] = f"undone by undo run {undo_run_id}"
     else:
         info["resync"] = True
+        if step.kind == "site" and step.action == "deactivate":
+            # sites sync only at onboarding: a later run's sites phase makes it active again
+            info["reactivate"] = True if step.side == "quickbooks" else "work"
     return info
 
 
@@ -574,12 +594,12 @@ def _work_write(ctx: RunContext, ww: WorkWrite) -> bool:
     meta = ww.meta or {}
     wid = str(meta["work_id"])
     body = dict(ww.body)
-    client = ctx.work.get_client(wid)
-    now = work_values(client)
+    record, now = _work_now(ctx, ww.kind, wid)
+    update = ctx.work.update_site if ww.kind == "site" else ctx.work.update_client
     wanted = {f: v for f, v in (meta.get("values") or {}).items()}
     if not all(now.get(f) == v for f, v in wanted.items()):
         try:
-            ctx.work.update_client(wid, client.version, idempotency_key=ww.idempotency_key, **body)
+            update(wid, record.version, idempotency_key=ww.idempotency_key, **body)
         except WorkApiError as exc:
             if exc.fatal or exc.transient:
                 raise

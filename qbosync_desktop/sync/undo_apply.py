@@ -10,16 +10,37 @@ which every run's replay uses, needs nothing of the planner.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry
+from qbosync_desktop.store.models.runs import Cursor
 from qbosync_desktop.store.models.undo import UndoHold, UndoneWrite
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
+
+#: the cursor row listing the Work ids of site links flagged ``reactivate`` (a JSON list), so a sync
+#: with nothing to do reads one cursor row by name and no link (sync/flows/sites.py SitesReactivate)
+REACTIVATE_CURSOR = "undo.reactivate_sites"
+
+
+def reactivation_ids() -> list[str]:
+    row = Cursor.get_or_none(Cursor.name == REACTIVATE_CURSOR)
+    return list(json.loads(row.value)) if row is not None and row.value else []
+
+
+def set_reactivation_ids(ids: list[str]) -> None:
+    """Call inside a transaction."""
+    if ids:
+        Cursor.insert(name=REACTIVATE_CURSOR, value=json.dumps(sorted(set(ids))),
+                      updated_at=utcnow()).on_conflict_replace().execute()
+    else:
+        Cursor.delete().where(Cursor.name == REACTIVATE_CURSOR).execute()
+
 
 #: what an undo write does to the link of its record
 REMOVE = "remove"
@@ -47,6 +68,11 @@ def finish(info: dict[str, Any], *, kind: str, work_id: str | None, qbo_id: str 
                     # "sync again" keeps the old token on purpose: the next sync then sees QuickBooks'
                     # record as changed and merges it (an update with it meets 5010 and is re-read).
                     link.qbo_sync_token = sync_token
+                if info.get("reactivate"):
+                    # a sub-customer made inactive, "sync again": sites sync only at onboarding, so a
+                    # later run's sites phase makes it active again (sync/flows/sites.py)
+                    link.synced = {**(link.synced or {}), "reactivate": info["reactivate"]}
+                    set_reactivation_ids([*reactivation_ids(), wid])
                 twoway = info.get("twoway")
                 if twoway:
                     synced = dict(link.synced or {})

@@ -21,6 +21,10 @@ CASES = [
     ("payments", {"amount": "ten"}, "amount", "ten"),
     ("payments", {"date": "2026-13-01"}, "date", "2026-13-01"),
     ("payments", {"status": "pending"}, "status", "pending"),
+    ("clients", {"active": "no"}, "active", "no"),  # a flag as text: bool("no") would have been True
+    ("items", {"active": 0}, "active", 0),
+    ("invoices", {"lines": [{"item_id": "it_1", "description": None, "quantity": "1", "unit_price": "5.00",
+                             "taxable": "false", "discount": None}]}, "lines[1].taxable", "false"),
 ]
 
 

@@ -80,3 +80,20 @@ def test_newer_database_is_refused(home):
         open_database(home.db_path)
     assert "newer version" in info.value.message
     close_database()
+
+
+def test_a_database_from_before_issue_16_gets_the_run_skips_column(home):
+    """Version 416 adds ``sync_run.skips`` to a database made before it (a new one has it from step 10)."""
+    db = open_database(home.db_path, migrate=False)
+    migrations.migrate(db, home.db_path, target=320)
+    db.execute_sql("ALTER TABLE sync_run DROP COLUMN skips")  # as version 10 made it before issue 16
+    db.execute_sql("INSERT INTO sync_run (kind, started_at, state, qbo_requests) VALUES ('incremental', '2026-12-01', 'done', 0)")
+    assert "skips" not in {c.name for c in db.get_columns("sync_run")}
+    close_database()
+    db = open_database(home.db_path)
+    try:
+        assert migrations.current_version(db) == migrations.latest_version() >= 416
+        assert "skips" in {c.name for c in db.get_columns("sync_run")}
+        assert db.execute_sql("SELECT COUNT(*) FROM sync_run WHERE skips IS NULL").fetchone()[0] == 1  # kept
+    finally:
+        close_database()

@@ -8,7 +8,6 @@ documented test-only way to put a malformed record in Work (docs/work-api.md, "M
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
@@ -16,24 +15,13 @@ from typing import Any
 
 import pytest
 
-from qbosync_desktop.runtime.practice import connect_practice, practice_settings
 from qbosync_desktop.runtime.workspace import Workspace
 from qbosync_desktop.sync import problems
 
 
 @pytest.fixture
-def big_enabled(make_practice: Any, home: Any) -> Any:
-    practice = make_practice(work_seed=None, work_clients=40, work_invoices=200)
-    ws = Workspace.open(home)
-    try:
-        connect_practice(ws, practice)
-        # every generated invoice (up to 364 days old) is in range: none is a start-date skip
-        settings = practice_settings(ws)
-        ws.save_settings(dataclasses.replace(settings, start_date=dt.date.today() - dt.timedelta(days=400)))
-        ws.mark_enabled()
-        yield practice, ws
-    finally:
-        ws.close()
+def big_enabled(make_enabled: Any) -> Any:
+    return make_enabled(work_clients=40, work_invoices=200)
 
 
 def _qbo_docnumbers(ws: Workspace) -> set[str]:

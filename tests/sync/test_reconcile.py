@@ -15,6 +15,7 @@ from fixtures.qbo_sandbox import QboHttp, qbo_session
 from qbosync_desktop.cli import main as cli
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.problems import Problem
 
 
 def _cli(capsys: Any, *argv: str) -> tuple[int, Any]:
@@ -71,8 +72,9 @@ def test_in_step_after_the_first_sync(synced, capsys) -> None:
     assert code == cli.EXIT_OK
     assert data["checked"]["invoice"] == Link.select().where(Link.kind == "invoice").count() > 0
     # batched: one Id IN (...) query per QuickBooks entity here (Customer, Item, Invoice, Payment, Vendor,
-    # Bill), never one request per record
-    assert sum(data["checked"].values()) > 50 and data["requests"] <= 6, (data["requests"], data["checked"])
+    # Bill, CreditMemo, RefundReceipt), never one request per record
+    assert data["checked"]["credit_note"] >= 1 and data["checked"]["refund"] >= 1, data["checked"]
+    assert sum(data["checked"].values()) > 50 and data["requests"] <= 8, (data["requests"], data["checked"])
     assert data["totals"]["invoices_per_month"] and not any(m["differs"] for m in data["totals"]["invoices_per_month"])
     code, text = _cli(capsys, "reconcile")
     assert "in step" in text and code == 0
@@ -238,7 +240,6 @@ def test_ignore_needs_a_reason_and_is_audited(synced, capsys) -> None:
 def test_scheduled_check_is_weekly_and_keeps_one_problem_open(synced, capsys) -> None:
     import datetime as dt
 
-    from qbosync_desktop.store.models.problems import Problem
     from qbosync_desktop.sync import reconcile
 
     ws = synced.ws
@@ -291,3 +292,79 @@ def test_invoice_deleted_and_entered_again_by_hand_is_relinked(synced, capsys) -
     numbers = [r for r in http.post(f"{http.company_url}/query", data=f"select * from Invoice where DocNumber = '{inv.number}'",
                                     headers={"Content-Type": "application/text"}).json()["QueryResponse"].get("Invoice", [])]
     assert [r["Id"] for r in numbers] == [str(new_id)]
+
+
+def _query(http: QboHttp, sql: str, entity: str) -> list[dict[str, Any]]:
+    r = http.post(f"{http.company_url}/query", data=sql, headers={"Content-Type": "application/text"})
+    assert r.status_code == 200, r.text
+    return r.json()["QueryResponse"].get(entity, [])
+
+
+def test_credit_memo_deleted_in_quickbooks_is_created_and_applied_again(synced, capsys) -> None:
+    cn = next(c for c in synced.ws.work_client().credit_notes()
+              if c.status == "active" and c.invoice_id and Link.get_or_none(kind="credit_application", work_id=c.id))
+    link = Link.get(kind="credit_note", work_id=cn.id)
+    inv_link = Link.get(kind="invoice", work_id=cn.invoice_id)
+    http = _http(synced)
+    inv_before = _get(http, "Invoice", inv_link.qbo_id)
+    q = _get(http, "CreditMemo", link.qbo_id)
+    assert q is not None and inv_before is not None
+    _post(http, "CreditMemo", {"Id": q["Id"], "SyncToken": q["SyncToken"]}, operation="delete")
+    assert _get(http, "CreditMemo", link.qbo_id) is None
+
+    code, data = _reconcile(capsys)
+    assert code == cli.EXIT_PROBLEMS
+    (row,) = _rows(data, "credit_note", cn.id)
+    assert row["check"] == "missing" and "deleted in QuickBooks" in row["message"] and row["what_to_do"]
+    assert "recreate" in row["actions"] and row["label"] == f"Credit note {cn.number}"
+    # the credit note's row explains its application and the invoice's balance: no extra rows for them
+    assert not _rows(data, "credit_application", cn.id) and not _rows(data, "invoice", cn.invoice_id), data["differences"]
+
+    code, out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate", "--json")
+    assert code == 0 and out["sync"]["counts"].get("credit_notes") == {"created": 1}, out
+    new = Link.get(kind="credit_note", work_id=cn.id)
+    assert new.qbo_id != link.qbo_id
+    back = _get(http, "CreditMemo", new.qbo_id)
+    assert back is not None and back["DocNumber"] == cn.number and _money(back["TotalAmt"]) == _money(cn.amount)
+    # applied to its invoice again: the application payment links the new credit memo and the invoice
+    app = _get(http, "Payment", Link.get(kind="credit_application", work_id=cn.id).qbo_id)
+    assert app is not None
+    linked = {(lt["TxnType"], lt["TxnId"]): _money(ln["Amount"]) for ln in app["Line"] for lt in ln.get("LinkedTxn", [])}
+    assert linked == {("Invoice", inv_link.qbo_id): _money(cn.amount), ("CreditMemo", new.qbo_id): _money(cn.amount)}
+    inv_after = _get(http, "Invoice", inv_link.qbo_id)
+    assert inv_after is not None and _money(inv_after["Balance"]) == _money(inv_before["Balance"])
+    assert not Problem.select().where((Problem.state == "open")
+                                      & Problem.kind.in_(["credit_note", "credit_application"])).exists()
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []
+
+
+def test_refund_receipt_amount_changed_in_quickbooks_gets_works_amount_back(synced, capsys) -> None:
+    ref = next(r for r in synced.ws.work_client().refunds()
+               if r.status == "active" and Link.get_or_none(kind="refund", work_id=r.id))
+    link = Link.get(kind="refund", work_id=ref.id)
+    http = _http(synced)
+    q = _get(http, "RefundReceipt", link.qbo_id)
+    assert q is not None
+    lines = [ln for ln in q["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+    wrong = _money(ref.amount) + Decimal("7.50")
+    lines[0]["Amount"] = float(wrong)
+    lines[0]["SalesItemLineDetail"].pop("UnitPrice", None)
+    lines[0]["SalesItemLineDetail"].pop("Qty", None)
+    _post(http, "RefundReceipt", {**{k: v for k, v in q.items() if k not in ("TotalAmt", "Balance")}, "Line": lines})
+    changed = _get(http, "RefundReceipt", link.qbo_id)
+    assert changed is not None and _money(changed["TotalAmt"]) == wrong
+
+    code, data = _reconcile(capsys)
+    assert code == cli.EXIT_PROBLEMS
+    (row,) = _rows(data, "refund", ref.id)
+    assert row["check"] == "total" and row["work_value"] == str(_money(ref.amount)) and row["qbo_value"] == str(wrong)
+    assert set(row["actions"]) >= {"recreate", "accept", "ignore"} and row["what_to_do"]
+
+    code, out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate", "--json")
+    assert code == 0 and out["sync"]["counts"].get("refunds") == {"updated": 1}, out
+    back = _get(http, "RefundReceipt", link.qbo_id)
+    assert back is not None and _money(back["TotalAmt"]) == _money(ref.amount)
+    assert len(_query(http, "select * from RefundReceipt", "RefundReceipt")) == Link.select().where(Link.kind == "refund").count()
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []

@@ -43,6 +43,11 @@ def test_normalised_names_ignore_case_and_runs_of_spaces():
     assert normalise("Carlos Nunez") != normalise("Carlos Núñez")
 
 
+def test_normalised_names_ignore_the_unicode_form():
+    """"é" composed (NFC) or "e" + a combining accent (NFD) look identical: the same name (issue 16)."""
+    assert normalise("Crème Brûlée") == normalise("Cre\u0300me Bru\u0302le\u0301e") == "crème brûlée"
+
+
 def test_rename_is_deterministic_and_explained():
     assert renamed(" Ann Lee ", "1042") == "Ann Lee (Work 1042)"
     p = collision_problem("Ann Lee", what="contractor", other="customer")

@@ -42,6 +42,7 @@ from qbosync_desktop.cli.output import (
 from qbosync_desktop.core import errors
 from qbosync_desktop.sync.onboarding.preview import render_text
 from qbosync_desktop.sync.rules.settings import LABELS, check
+from qbosync_desktop.sync.skips import phase_text
 
 if TYPE_CHECKING:
     from qbosync_desktop.runtime.workspace import Workspace
@@ -122,12 +123,16 @@ def summary_to_dict(summary: Any) -> dict[str, Any]:
 
 def _print_summary(data: dict[str, Any]) -> None:
     counts = data.get("counts") or {}
+    skips = data.get("skips") or {}
     for entity, by_outcome in counts.items():
         if isinstance(by_outcome, dict):
             shown = ", ".join(f"{n} {o}" for o, n in by_outcome.items() if n)
             print(f"  {entity}: {shown or 'nothing to do'}")
         else:
             print(f"  {entity}: {by_outcome}")
+        left_out = phase_text(skips.get(entity) or {})
+        if left_out:  # the records left out on purpose, in plain words (issue 16)
+            print(f"    left out on purpose: {left_out}")
     if "qbo_requests" in data:
         print(f"  QuickBooks requests: {data['qbo_requests']}")
 
@@ -254,7 +259,7 @@ def status_view(ws: Workspace) -> dict[str, Any]:
     row = Run.select().where(Run.kind != "preview").order_by(Run.id.desc()).first()
     if row is not None:
         last = {"id": row.id, "kind": row.kind, "state": row.state, "started_at": iso(row.started_at),
-                "finished_at": iso(row.finished_at), "counts": row.counts or {},
+                "finished_at": iso(row.finished_at), "counts": row.counts or {}, "skips": row.skips or {},
                 "qbo_requests": row.qbo_requests, "error": row.error}
     practice_running = None
     if conn is not None and conn.environment == "practice":

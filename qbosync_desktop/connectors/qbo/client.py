@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
@@ -113,6 +114,108 @@ def _pick(body: Mapping[str, Any], entity: str) -> Any:
     return None
 
 
+#: amounts a record read from QuickBooks must carry as numbers when it has them
+NUMERIC_FIELDS = ("TotalAmt", "Balance")
+
+
+def _unexpected(message: str, **details: Any) -> errors.QboUnexpectedAnswer:
+    return errors.QboUnexpectedAnswer(message, details={k: v for k, v in details.items() if v is not None})
+
+
+def _who(entity: str, row: Mapping[str, Any]) -> str:
+    """A record as a person finds it in QuickBooks: its name or number, and its Id."""
+    name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+    rid = row.get("Id")
+    return " ".join(p for p in (entity, f"“{name}”" if name else None,
+                                f"(Id {rid})" if rid not in (None, "") else "without an Id") if p)
+
+
+@dataclass(frozen=True)
+class QboUnreadable:
+    """One QuickBooks record a read set aside (issue 16): named, with the field and the value."""
+
+    entity: str
+    id: str
+    name: str | None
+    field: str
+    value: str | None
+    reason: str
+    where: str
+
+
+def checked_rows(entity: str, container: Any, *, where: str,
+                 set_aside: Callable[[QboUnreadable], None] | None = None,
+                 seen: Callable[[str, str], None] | None = None) -> list[dict[str, Any]]:
+    """The ``entity`` records of one answer, each checked for the shape the sync relies on: a JSON
+    object with an Id, a SyncToken (deleted CDC entries excepted) and numeric amounts.
+
+    A record with an Id but a missing SyncToken or an amount that is not a number is handed to
+    ``set_aside`` and left out (one problem of that record; everything else reads on); without
+    ``set_aside`` it is :class:`~qbosync_desktop.core.errors.QboUnexpectedAnswer` naming it. An answer
+    whose records cannot be told apart (not a list, a record that is not an object or has no Id) is
+    always that error: the run stops with a clear message rather than crash or skip silently.
+    ``seen`` is told the Id of every record that passed."""
+    rows = _pick(container, entity) if isinstance(container, Mapping) else None
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        raise _unexpected(f"QuickBooks sent the {entity} records of {where} as a {type(rows).__name__}, not a list.",
+                          entity=entity, where=where)
+    good: list[dict[str, Any]] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            raise _unexpected(f"QuickBooks sent a {entity} record of {where} as a {type(row).__name__}, not an object.",
+                              entity=entity, where=where)
+        if row.get("Id") in (None, ""):
+            raise _unexpected(f"QuickBooks sent the {_who(entity, row)} in {where} without its Id.",
+                              entity=entity, where=where, field="Id")
+        fault = _record_fault(entity, row)
+        if fault is None:
+            good.append(row)
+            if seen is not None:
+                seen(entity, str(row["Id"]))
+            continue
+        field_name, value, reason = fault
+        name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+        bad = QboUnreadable(entity, str(row["Id"]), str(name) if name else None, field_name,
+                            None if value is None else str(value)[:200], reason, where)
+        if set_aside is None:
+            raise _unexpected(f"QuickBooks sent the {_who(entity, row)} in {where} {reason}.", entity=entity,
+                              where=where, id=bad.id, field=field_name, value=bad.value)
+        log.warning("QuickBooks %s %s could not be read: %s %s", entity, bad.id, field_name, reason)
+        set_aside(bad)
+    return good
+
+
+def _record_fault(entity: str, row: Mapping[str, Any]) -> tuple[str, Any, str] | None:
+    """What in one record the sync cannot rely on: ``(field, value, reason)``, or None."""
+    deleted = str(row.get("status", "")).lower() == "deleted"
+    if not deleted and row.get("SyncToken") in (None, "") and entity not in NO_SYNC_TOKEN:
+        return "SyncToken", row.get("SyncToken"), "without its SyncToken"
+    for field_name in NUMERIC_FIELDS:
+        value = row.get(field_name)
+        if value is not None and not _is_number(value):
+            return field_name, value, f"with {field_name} {value!r}, which is not a number"
+    return None
+
+
+#: entities whose records carry no SyncToken (read-only reports of QuickBooks' lists)
+NO_SYNC_TOKEN: frozenset[str] = frozenset()
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, str):
+        try:
+            return Decimal(value).is_finite()
+        except (ArithmeticError, ValueError):
+            return False
+    return False
+
+
 def _context(entity: str, body: Mapping[str, Any] | str | None) -> dict[str, Any]:
     ctx: dict[str, Any] = {"entity": entity}
     if isinstance(body, Mapping):
@@ -179,6 +282,12 @@ class QboClient:
         self._sleep = sleep
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
+        #: records reads set aside (issue 16), until :meth:`take_unreadable`; and the (entity, Id) the
+        #: caller watches (open problems of set-aside records) seen readable since :meth:`watch`
+        self._set_aside: list[QboUnreadable] = []
+        self._watching: set[tuple[str, str]] = set()
+        self._readable_again: set[tuple[str, str]] = set()
+        self._aside_lock = threading.Lock()
         if session is None:
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(10, self.limits.concurrent))
@@ -285,8 +394,13 @@ class QboClient:
                 except ValueError:
                     body = None
                 if not isinstance(body, dict):
-                    failure = errors.ServerError(
-                        "QuickBooks sent an answer the app could not read.", status=status, intuit_tid=tid
+                    # A 2xx that is not a JSON object: a proxy's page, a truncated body. Not a
+                    # temporary problem (retrying reads the same thing) and never guessed around.
+                    raise errors.QboUnexpectedAnswer(
+                        f"QuickBooks answered {method} {path} with something that is not a JSON object, so "
+                        "the sync stopped before using it.",
+                        status=status, intuit_tid=tid,
+                        details={"path": path, "content_type": resp.headers.get("Content-Type")},
                     )
                 else:
                     fault = fault_in_payload(body)
@@ -327,6 +441,37 @@ class QboClient:
         except ValueError:
             return self.retry_wait_429
 
+    # -- records set aside (issue 16) ---------------------------------------------------------------
+    def _put_aside(self, bad: QboUnreadable) -> None:
+        with self._aside_lock:
+            self._set_aside.append(bad)
+
+    def _seen(self, entity: str, rid: str) -> None:
+        if self._watching and (entity, rid) in self._watching:
+            with self._aside_lock:
+                self._readable_again.add((entity, rid))
+
+    def take_unreadable(self) -> list[QboUnreadable]:
+        """The records queries and change feeds left out since the last call, because they lacked a
+        SyncToken or carried an amount that is not a number (the newest copy of a record read twice)."""
+        with self._aside_lock:
+            found, self._set_aside = self._set_aside, []
+        newest = {(u.entity, u.id): u for u in found}
+        return list(newest.values())
+
+    def watch(self, records: Iterable[tuple[str, str]]) -> None:
+        """Report (:meth:`take_readable_again`) when these (entity, Id) are read fine again."""
+        with self._aside_lock:
+            self._watching = set(records)
+
+    def take_readable_again(self) -> set[tuple[str, str]]:
+        with self._aside_lock:
+            found, self._readable_again = self._readable_again, set()
+        return found
+
+    def _rows(self, entity: str, container: Any, where: str) -> list[dict[str, Any]]:
+        return checked_rows(entity, container, where=where, set_aside=self._put_aside, seen=self._seen)
+
     # -- reads ------------------------------------------------------------------------------------
     def query_raw(self, sql: str) -> dict[str, Any]:
         """POST /query (the SQL in the body keeps customer names out of URLs and proxy logs)."""
@@ -334,30 +479,48 @@ class QboClient:
 
     def query(
         self, entity: str, where: str | None = None, order_by: str | None = None, page_size: int = 1000,
-        fields: tuple[str, ...] = (),
+        fields: tuple[str, ...] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every matching row, fetched lazily in pages of ``page_size`` (QBO's maximum is 1000).
 
         Without ``order_by`` pages are ordered by Id, so rows cannot shift between pages. ``fields``
-        asks for just those (and ``Id``): a page of 1000 invoices' balances instead of their lines.
+        asks for those fields only (and ``Id``): a read of 1,000 invoices' balances is then a few
+        kB per row less to decode and hold.
         """
+        if fields and "SyncToken" not in fields and entity not in NO_SYNC_TOKEN:
+            fields = (*fields, "SyncToken")  # every record read is checked for it (_record_fault)
         select = Select(entity, fields=fields).where_raw(where).order_by(order_by or "Id")
         start = 1
         while True:
             body = self.query_raw(select.page(start, page_size))
-            rows = _pick(body.get("QueryResponse") or {}, entity) or []
+            found = body.get("QueryResponse")
+            if not isinstance(found, dict):
+                raise _unexpected(f"QuickBooks answered a query of {entity} records without a QueryResponse.",
+                                  entity=entity, keys=", ".join(sorted(map(str, body))[:10]))
+            raw = _pick(found, entity)
+            rows = self._rows(entity, found, f"a query of {entity} records")
             yield from rows
-            if len(rows) < page_size:
+            count = len(raw) if isinstance(raw, list) else 0  # records set aside count for the paging
+            if count < page_size:
                 return
-            start += len(rows)
+            start += count
 
     def count(self, entity: str, where: str | None = None) -> int:
         body = self.query_raw(Select(entity, count=True).where_raw(where).sql())
-        return int((body.get("QueryResponse") or {}).get("totalCount", 0))
+        found = body.get("QueryResponse")
+        total = found.get("totalCount", 0) if isinstance(found, dict) else None
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise _unexpected(f"QuickBooks answered a count of {entity} records without a number.",
+                              entity=entity, value=str(total)[:200])
+        return total
 
     def get(self, entity: str, id: str) -> dict[str, Any]:
         body = self.request("GET", f"{entity.lower()}/{id}", context={"entity": entity})
-        obj: dict[str, Any] = _pick(body, entity)
+        obj = _pick(body, entity)
+        where = f"the read of {entity} {id}"
+        if not isinstance(obj, dict):
+            raise _unexpected(f"QuickBooks answered {where} without the record.", entity=entity, id=str(id))
+        checked_rows(entity, {entity: [obj]}, where=where)
         return obj
 
     def company_info(self) -> dict[str, Any]:
@@ -483,17 +646,34 @@ class QboClient:
 
     # -- change data capture ----------------------------------------------------------------------
     def _cdc_once(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
+        return self._cdc_counted(entities, since)[0]
+
+    def _cdc_counted(self, entities: list[str], since: datetime
+                     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+        """One CDC request: the records per entity, and how many QuickBooks sent (records set aside
+        included: the 1000-object cap counts them)."""
         body = self.request(
             "GET", "cdc", params={"entities": ",".join(entities), "changedSince": since.isoformat(timespec="seconds")}
         )
         out: dict[str, list[dict[str, Any]]] = {e: [] for e in entities}
-        for block in body.get("CDCResponse") or []:
-            for qr in block.get("QueryResponse") or []:
+        sent: dict[str, int] = {e: 0 for e in entities}
+        blocks = body.get("CDCResponse")
+        where = "the change feed (CDC)"
+        if not isinstance(blocks, list):
+            # Without it the sync would take "nothing changed" and move its cursor past real changes.
+            raise _unexpected(f"QuickBooks answered {where} without a CDCResponse list.",
+                              keys=", ".join(sorted(map(str, body))[:10]))
+        for block in blocks:
+            # (a block without a QueryResponse holds no changes; one of another shape is not guessed at)
+            answers = block.get("QueryResponse", []) if isinstance(block, dict) else None
+            if not isinstance(answers, list) or not all(isinstance(qr, dict) for qr in answers):
+                raise _unexpected(f"QuickBooks answered {where} with a block that is not a QueryResponse list.")
+            for qr in answers:
                 for e in entities:
-                    rows = _pick(qr, e)
-                    if rows:
-                        out[e].extend(rows)
-        return out
+                    raw = _pick(qr, e)
+                    sent[e] += len(raw) if isinstance(raw, list) else 0
+                    out[e].extend(self._rows(e, qr, where))
+        return out, sent
 
     def cdc_once(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
         """One CDC request and no splitting: up to 1000 objects per entity, possibly not all of them
@@ -527,10 +707,10 @@ class QboClient:
                 hint="Run a full sync instead of a changes-only sync.",
                 details={"since": since.isoformat(), "max_days": 30},
             )
-        first = self._cdc_once(list(entities), since)
+        first, sent = self._cdc_counted(list(entities), since)
         result: dict[str, list[dict[str, Any]]] = {}
         for entity, rows in first.items():
-            if len(rows) < CDC_CAP:
+            if sent[entity] < CDC_CAP:
                 result[entity] = rows
             else:
                 result[entity] = self._cdc_split(entity, since, now, rows)
@@ -558,9 +738,10 @@ class QboClient:
                 # separate them, so the query below covers the whole window instead
                 split = None
                 break
-            later = self._cdc_once([entity], split)[entity]
+            answer, counted = self._cdc_counted([entity], split)
+            later = answer[entity]
             keep(later)
-            if len(later) < CDC_CAP:
+            if counted[entity] < CDC_CAP:
                 break
             lower = split
         where = f"MetaData.LastUpdatedTime >= {quote(since)}"

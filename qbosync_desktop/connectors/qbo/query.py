@@ -5,7 +5,7 @@ and customer names are full of apostrophes ("O'Brien Plumbing"). A value that re
 string formatting is a bug waiting for the first Irish customer, so every value goes through
 :func:`quote` and every query built in the app goes through :class:`Select`.
 
-Grammar (QBO_API_NOTES.md): ``SELECT * | count(*) FROM Entity [WHERE f op v [AND ...]]
+Grammar (QBO_API_NOTES.md): ``SELECT * | count(*) | f, f... FROM Entity [WHERE f op v [AND ...]]
 [ORDERBY f [ASC|DESC]] [STARTPOSITION n] [MAXRESULTS n]``; operators ``= < > <= >= IN LIKE``;
 no OR, no JOIN. Strings in single quotes with ``\\`` and ``'`` backslash-escaped.
 """
@@ -80,12 +80,12 @@ class Select:
     count: bool = False
     conditions: list[str] = field(default_factory=list)
     order: str | None = None
-    #: the fields to return besides ``Id`` (QBO answers with just those, marked ``sparse``); empty: all
-    fields: tuple[str, ...] = ()
+    #: the fields to return (QuickBooks adds ``Id``); None for every field (``SELECT *``)
+    fields: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _check_field(self.entity)
-        for name in self.fields:
+        for name in self.fields or ():
             _check_field(name)
 
     def where(self, field_name: str, op: str, value: object) -> Select:
@@ -107,7 +107,7 @@ class Select:
         return self
 
     def sql(self) -> str:
-        what = "count(*)" if self.count else ", ".join(dict.fromkeys(("Id", *self.fields))) if self.fields else "*"
+        what = "count(*)" if self.count else ", ".join(self.fields) if self.fields else "*"
         text = f"SELECT {what} FROM {self.entity}"
         if self.conditions:
             text += " WHERE " + " AND ".join(self.conditions)

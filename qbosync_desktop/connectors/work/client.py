@@ -61,6 +61,7 @@ from qbosync_desktop.core.errors import (
     WorkRecordUnreadable,
     WorkServerError,
     WorkThrottled,
+    WorkUnexpectedAnswer,
     WorkValidationError,
 )
 from qbosync_desktop.core.logs import register_secret
@@ -173,7 +174,9 @@ class WorkClient:
         body = self._request("GET", f"/{resource}", params=params)
         items, next_cursor = body.get("data"), body.get("next_cursor")
         if not isinstance(items, list) or not (next_cursor is None or isinstance(next_cursor, str)):
-            raise self._unreadable("GET", f"/{resource}", TypeError("no list of records"))
+            raise self._unreadable("GET", f"/{resource}", TypeError(
+                f"'data' is {type(items).__name__}, not a list of records" if not isinstance(items, list)
+                else f"'next_cursor' is {type(next_cursor).__name__}, not text"))
         # Record by record: one that does not parse (an invalid date, an unknown status...) is set
         # aside as an Unreadable and becomes one problem; the rest of the page reads on (issue 16).
         records: list[Record] = []
@@ -227,7 +230,9 @@ class WorkClient:
             raise WorkRecordUnreadable(
                 f"The {RESOURCES[resource][1]} {u.number or record_id} has a value the sync cannot read: "
                 f"{u.field} is {'missing' if u.value is None else repr(u.value)} ({u.reason}).",
-                details={"work_id": record_id, "field": u.field, "reason": u.reason}) from None
+                details={"resource": resource, "work_id": record_id, "number": u.number, "name": u.name,
+                         "field": u.field, "value": None if u.value is None else str(u.value)[:200],
+                         "reason": u.reason, "work_version": u.version}) from None
 
     # -- typed reads ------------------------------------------------------------------------------
     def clients(self, updated_since: datetime | str | None = None) -> Iterator[Client]:
@@ -365,15 +370,19 @@ class WorkClient:
     def _decode(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
         try:
             body = response.json()
-        except ValueError as exc:
-            raise self._unreadable(method, path, exc) from None
+        except ValueError:
+            raise self._unreadable(method, path, ValueError("not JSON")) from None
         if not isinstance(body, dict):
-            raise self._unreadable(method, path, TypeError("not an object"))
+            raise self._unreadable(method, path, TypeError(f"a {type(body).__name__}, not an object"))
         return body
 
-    def _unreadable(self, method: str, path: str, exc: Exception) -> WorkServerError:
-        return WorkServerError("Work sent an answer the app could not read.",
-                               details={"method": method, "path": path, "error": f"{type(exc).__name__}: {exc}"})
+    def _unreadable(self, method: str, path: str, exc: Exception) -> WorkUnexpectedAnswer:
+        """Work answered 2xx with something that is not what its API documents (HTML, an object where
+        a list of records belongs): a clear problem of its own, never "a temporary problem"."""
+        return WorkUnexpectedAnswer(
+            f"Work answered {method} {path} in a form the app cannot use ({exc}), so the sync stopped "
+            "before using it.",
+            details={"method": method, "path": path, "error": f"{type(exc).__name__}: {exc}"})
 
     def _map_error(self, response: requests.Response, method: str, path: str,
                    what: tuple[str, str] | None) -> WorkApiError:

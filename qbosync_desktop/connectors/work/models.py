@@ -58,6 +58,16 @@ def _dec(value: Any) -> Decimal:
     return parsed
 
 
+def _flag(value: Any, default: bool) -> bool:
+    """A true/false field (absent or null: ``default``). Anything else is refused, never guessed: Python's
+    ``bool("no")`` is True, so a client whose ``active`` came as "no" would have been sent as active."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValueError(f"not true or false: {value!r}")
+    return value
+
+
 def _req(data: dict[str, Any], key: str) -> Any:
     """A field Work must send: absent or null is a ``KeyError`` naming it (a record without it is unreadable)."""
     value = data.get(key)
@@ -150,7 +160,7 @@ class Client(Record):
         return cls(**cls._base(data), name=data["name"], first_name=data.get("first_name"),
                    last_name=data.get("last_name"), company_name=data.get("company_name"), email=data.get("email"),
                    phone=data.get("phone"), billing_address=Address.from_api(data.get("billing_address")),
-                   active=bool(data.get("active", True)), tax_exempt=bool(data.get("tax_exempt", False)))
+                   active=_flag(data.get("active"), True), tax_exempt=_flag(data.get("tax_exempt"), False))
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,7 @@ class Site(Record):
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Site:
         return cls(**cls._base(data), client_id=data["client_id"], name=data["name"],
-                   address=Address.from_api(data.get("address")), active=bool(data.get("active", True)),
+                   address=Address.from_api(data.get("address")), active=_flag(data.get("active"), True),
                    tax_rate_id=data.get("tax_rate_id"))
 
 
@@ -180,7 +190,7 @@ class Item(Record):
     def from_api(cls, data: dict[str, Any]) -> Item:
         return cls(**cls._base(data), name=data["name"], description=data.get("description"),
                    unit_price=_dec(data.get("unit_price")), kind=data.get("kind") or "service",
-                   active=bool(data.get("active", True)))
+                   active=_flag(data.get("active"), True))
 
 
 @dataclass(frozen=True)
@@ -232,7 +242,7 @@ class InvoiceLine:
         off = _dec(data.get("discount_amount"))
         net = _dec(data["net_amount"]) if data.get("net_amount") is not None else amount - off
         return cls(item_id=data["item_id"], description=data.get("description"), quantity=quantity,
-                   unit_price=price, amount=amount, taxable=bool(data.get("taxable", False)),
+                   unit_price=price, amount=amount, taxable=_flag(data.get("taxable"), False),
                    discount=Discount.from_api(data.get("discount")), discount_amount=off, net_amount=net)
 
 
@@ -300,7 +310,7 @@ class TaxRate(Record):
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> TaxRate:
         return cls(**cls._base(data), name=data["name"], percent=_dec(data["percent"]),
-                   active=bool(data.get("active", True)))
+                   active=_flag(data.get("active"), True))
 
 
 @dataclass(frozen=True)
@@ -317,7 +327,7 @@ class CreditNoteLine:
         quantity, price = _dec(data.get("quantity")), _dec(data.get("unit_price"))
         amount = _dec(data["amount"]) if data.get("amount") is not None else round_cents(quantity * price)
         return cls(item_id=data["item_id"], description=data.get("description"), quantity=quantity,
-                   unit_price=price, taxable=bool(data.get("taxable", False)), amount=amount)
+                   unit_price=price, taxable=_flag(data.get("taxable"), False), amount=amount)
 
 
 @dataclass(frozen=True)
@@ -448,6 +458,7 @@ class Concept(Record):
 _TIMESTAMP_KEYS = ("created_at", "updated_at")
 _MONEY_KEYS = ("amount", "total", "subtotal", "balance", "unit_price", "quantity", "percent", "value",
                "discount_amount", "taxable_amount", "net_amount")
+_FLAG_KEYS = ("active", "tax_exempt", "taxable")
 _ENUMS: dict[str, tuple[str, ...]] = {"Invoice": INVOICE_STATUSES, "Payment": RECORD_STATUSES,
                                       "ContractorInvoice": CONTRACTOR_INVOICE_STATUSES}
 
@@ -467,6 +478,8 @@ def _check_value(key: str, value: Any) -> str | None:
             _dec(value)
         elif key == "version":
             int(value)
+        elif key in _FLAG_KEYS:
+            _flag(value, False)
         elif key == "lines" and not isinstance(value, list):
             return "not a list of lines"
     except (TypeError, ValueError, AttributeError) as exc:
@@ -501,7 +514,15 @@ def find_bad_field(model: type[Record], data: Any, exc: BaseException) -> tuple[
                 return f"{key}[{i + 1}].{exc.args[0]}", None, "missing (Work must send it)"
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0]), data.get(exc.args[0]), "missing (Work must send it)"
+    for key in ADDRESS_FIELDS:  # an address that is not an object (text, a number)
+        value = data.get(key)
+        if value is not None and not isinstance(value, dict):
+            return key, value, "not an address (Work sends an address as an object)"
     return "record", None, f"{type(exc).__name__}: {exc}"
+
+
+#: the fields Work sends as an address object
+ADDRESS_FIELDS = ("address", "billing_address")
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ from qbosync_desktop.sync.rules.settings import (
     account_groups,
     validate,
 )
+from qbosync_desktop.sync.skips import run_text
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,12 @@ def fmt_counts(counts: dict[str, dict[str, int]] | None) -> str:
         if done:
             parts.append(f"{entity}: {done}")
     return "; ".join(parts)
+
+
+def fmt_left_out(skips: dict[str, dict[str, int]] | None) -> str:
+    """The records a run left out on purpose, in plain words ("invoices: 12 drafts skipped…")."""
+    text = run_text(skips)
+    return tr("left out on purpose: {0}").format(text) if text else ""
 
 
 def fmt_eta(seconds: float | None) -> str:
@@ -653,7 +660,7 @@ class IntegrationWindow(QMainWindow):
         self._manual_run = False
         self.failure_text = ""
         self._set_running(False)
-        counts = fmt_counts(summary.counts)
+        counts = " · ".join(t for t in (fmt_counts(summary.counts), fmt_left_out(getattr(summary, "skips", None))) if t)
         self.progress_label.setText(self.tr("Sync finished: {0}").format(counts) if counts
                                     else self.tr("Sync finished: nothing to change"))
         if self.problems_status.text() == self.tr("Retrying…"):
@@ -1204,7 +1211,8 @@ def _problem_cells(p: dict[str, Any]) -> tuple[str, str, str]:
 
 def _run_cells(r: dict[str, Any]) -> tuple[Any, ...]:
     duration = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
-    what = fmt_counts(r["counts"]) or (r.get("error") or {}).get("message", "")
+    what = " · ".join(t for t in (fmt_counts(r["counts"]), fmt_left_out(r.get("skips"))) if t) \
+        or (r.get("error") or {}).get("message", "")
     return fmt_time(r["started_at"]), r["kind"], r["state"], duration, r["qbo_requests"], what
 
 

@@ -142,9 +142,11 @@ class Session:
 
     def decide_review(self, keep: Iterable[tuple[str, bool]], settle_groups: dict[str, str] | None = None,
                       on_done: Callable[[Any], None] | None = None,
-                      on_error: Callable[[BaseException], None] | None = None) -> None:
+                      on_error: Callable[[BaseException], None] | None = None,
+                      settle_records: dict[str, str | None] | None = None) -> None:
         """Store the Review page's decisions on the service's worker: "keep QuickBooks' value" per
-        existing record (``("item:12", True)``) and how matched clients' differing fields are settled."""
+        existing record (``("item:12", True)``) and how matched clients' differing fields are settled,
+        per field group and per record (``{work_id: choice}``, None: follow the groups again)."""
         keep = list(keep)
 
         def apply(_engine: Any) -> None:
@@ -153,8 +155,8 @@ class Session:
 
             for spec, kept in keep:
                 keep_quickbooks_values([spec], keep=kept)
-            if settle_groups:
-                settle.save(groups=settle_groups)
+            if settle_groups or settle_records:
+                settle.save(groups=settle_groups, records=settle_records)
 
         self.service.submit(apply, on_done=on_done, on_error=on_error)
 

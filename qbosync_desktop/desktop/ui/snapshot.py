@@ -83,7 +83,7 @@ def load_snapshot(workspace: Any) -> Snapshot:
         seconds = (r.finished_at - r.started_at).total_seconds() if r.finished_at and r.started_at else None
         snap.runs.append({"id": r.id, "kind": r.kind, "state": r.state, "started_at": r.started_at,
                           "finished_at": r.finished_at, "seconds": seconds, "counts": r.counts or {},
-                          "qbo_requests": r.qbo_requests, "error": r.error})
+                          "skips": r.skips or {}, "qbo_requests": r.qbo_requests, "error": r.error})
     for e in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(AUDIT_LIMIT):
         snap.audit.append({"id": e.id, "run_id": e.run_id, "at": e.at, "action": e.action, "kind": e.kind,
                            "work_id": e.work_id, "qbo_id": e.qbo_id, "message": e.message or "",

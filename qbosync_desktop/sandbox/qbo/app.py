@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -59,6 +59,20 @@ class Settings:
     lost_response_rate: float = 0.0
     auto_consent: bool = False
     throttle_xml: bool = False
+    #: answers in an unexpected form, for the next requests to a resource (``QboSandbox.answer_next``)
+    odd_answers: list[OddAnswer] = field(default_factory=list)
+
+
+@dataclass
+class OddAnswer:
+    """The next ``remaining`` 2xx answers of ``resource`` ("query", "cdc", "customer"...) changed: the
+    real answer's JSON passed through ``transform``, or replaced by ``body`` (HTML, a truncated text)."""
+
+    resource: str
+    remaining: int = 1
+    transform: Callable[[Any], Any] | None = None
+    body: str | None = None
+    content_type: str = "application/json"
 
 
 class Stats:
@@ -313,7 +327,24 @@ class SandboxApp:
             status, data = self.resource(request, resource, [p for p in parts[5:] if p])
         finally:
             self.throttle.leave(realm)
+        odd = self._odd_answer(resource) if self.settings.odd_answers and 200 <= status < 300 else None
+        if odd is not None:
+            self.stats.add("odd_answers")
+            if odd.body is not None:
+                return reply(odd.body, status, content_type=odd.content_type)
+            assert odd.transform is not None
+            return reply(json.dumps(odd.transform(json.loads(data))), status, content_type=odd.content_type)
         return reply(data, status, content_type=JSON)
+
+    def _odd_answer(self, resource: str) -> OddAnswer | None:
+        with self._rng_lock:
+            for odd in self.settings.odd_answers:
+                if odd.resource == resource:
+                    odd.remaining -= 1
+                    if odd.remaining <= 0:
+                        self.settings.odd_answers.remove(odd)
+                    return odd
+        return None
 
     def _dump(self, payload: dict[str, Any]) -> bytes:
         payload["time"] = self._now()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qbosync_desktop.core import qbo_limits
 from qbosync_desktop.sandbox.qbo.faults import (
     ApiFault,
     business,
@@ -20,7 +21,7 @@ from qbosync_desktop.sandbox.qbo.faults import (
 )
 from qbosync_desktop.sandbox.qbo.refs import (
     boolean,
-    check_length,
+    check_lengths,
     check_name,
     home_currency,
     money,
@@ -30,10 +31,9 @@ from qbosync_desktop.sandbox.qbo.refs import (
 )
 from qbosync_desktop.sandbox.qbo.storage import Company
 
-DISPLAY_NAME_MAX = 500
-ITEM_NAME_MAX = 100
-ACCOUNT_NAME_MAX = 100
-POSTAL_CODE_MAX = 30
+DISPLAY_NAME_MAX = qbo_limits.DISPLAY_NAME
+ITEM_NAME_MAX = qbo_limits.ITEM_NAME
+ACCOUNT_NAME_MAX = qbo_limits.ACCOUNT_NAME
 ITEM_TYPES = ("Service", "NonInventory")
 INCOME_TYPES = ("Income", "Other Income")
 EXPENSE_TYPES = ("Expense", "Other Expense", "Cost of Goods Sold")
@@ -75,11 +75,14 @@ def _party_name(company: Company, entity: str, obj: dict[str, Any], previous: di
     return name
 
 
-def _addresses(obj: dict[str, Any]) -> None:
-    for key in ("BillAddr", "ShipAddr"):
-        addr = obj.get(key)
-        if isinstance(addr, dict):
-            check_length(addr.get("PostalCode"), f"{key}.PostalCode", POSTAL_CODE_MAX)
+def _contact(entity: str, obj: dict[str, Any]) -> None:
+    """Intuit's field lengths (2050) and its e-mail rule: "The PrimaryEmailAddress attribute must
+    contain an at sign (@) and dot (.)" (Customer and Vendor business rules). Intuit documents no
+    code for the e-mail refusal; the practice server answers it as a business validation (6000)."""
+    check_lengths(entity, obj)
+    email = (obj.get("PrimaryEmailAddr") or {}).get("Address") if isinstance(obj.get("PrimaryEmailAddr"), dict) else None
+    if email is not None and ("@" not in str(email) or "." not in str(email).rsplit("@", 1)[-1]):
+        raise business(f"Invalid email address: {email}", "PrimaryEmailAddr.Address")
 
 
 def _keep_balances(obj: dict[str, Any], previous: dict[str, Any] | None, *keys: str) -> None:
@@ -89,7 +92,7 @@ def _keep_balances(obj: dict[str, Any], previous: dict[str, Any] | None, *keys: 
 
 def normalize_customer(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
     name = _party_name(company, "Customer", obj, previous)
-    _addresses(obj)
+    _contact("Customer", obj)
     obj["Active"] = boolean(obj.get("Active"))
     parent_id = ref_value(obj.get("ParentRef"))
     if boolean(obj.get("Job"), default=False) and parent_id is None:
@@ -146,7 +149,7 @@ def customer_saved(company: Company, obj: dict[str, Any], previous: dict[str, An
 
 def normalize_vendor(company: Company, obj: dict[str, Any], previous: dict[str, Any] | None, _opts: Any) -> dict[str, Any]:
     _party_name(company, "Vendor", obj, previous)
-    _addresses(obj)
+    _contact("Vendor", obj)
     obj["Active"] = boolean(obj.get("Active"))
     obj["Vendor1099"] = boolean(obj.get("Vendor1099"), default=False)
     _keep_balances(obj, previous, "Balance")
@@ -171,6 +174,7 @@ def normalize_item(company: Company, obj: dict[str, Any], previous: dict[str, An
         raise duplicate_item_name()
     obj["Name"] = name
     obj["FullyQualifiedName"] = name
+    check_lengths("Item", obj)
     item_type = obj.get("Type") or "Service"
     if item_type not in ITEM_TYPES:
         raise invalid_enum("Type", item_type)

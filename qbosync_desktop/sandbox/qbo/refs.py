@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from qbosync_desktop.core.money import round_cents as to_cents
+from qbosync_desktop.core.qbo_limits import ADDRESS_LINES_TOTAL, LENGTHS, values_at
 from qbosync_desktop.sandbox.qbo.faults import (
     bad_length,
     invalid_character,
@@ -66,6 +67,21 @@ def check_name(value: Any, element: str, limit: int) -> str:
 def check_length(value: Any, element: str, limit: int) -> None:
     if value is not None and len(str(value)) > limit:
         raise bad_length(element, limit, len(str(value)))
+
+
+def check_lengths(entity: str, obj: dict[str, Any]) -> None:
+    """Every text field of ``entity`` against Intuit's documented maximum (core/qbo_limits.py): a
+    longer value is refused with 2050, as QuickBooks does; so are address lines longer than 2000
+    characters together."""
+    for path, limit in LENGTHS.get(entity, {}).items():
+        for value in values_at(obj, path):
+            check_length(value, path, limit)
+    for key in ("BillAddr", "ShipAddr"):
+        addr = obj.get(key)
+        if isinstance(addr, dict):
+            combined = sum(len(str(addr.get(f"Line{n}") or "")) for n in range(1, 6))
+            if combined > ADDRESS_LINES_TOTAL:
+                raise bad_length(f"{key}.Line1-Line5", ADDRESS_LINES_TOTAL, combined)
 
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from qbosync_desktop.core import qbo_limits
 from qbosync_desktop.sandbox.qbo import tax
 from qbosync_desktop.sandbox.qbo.faults import ApiFault, amount_mismatch, business, required
 from qbosync_desktop.sandbox.qbo.names import INCOME_TYPES
@@ -21,11 +22,11 @@ from qbosync_desktop.sandbox.qbo.storage import Company
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-#: Text limits of transactions (Intuit's entity reference; 2050 when longer).
-PRIVATE_NOTE_MAX = 4000
-CUSTOMER_MEMO_MAX = 1000
-LINE_DESCRIPTION_MAX = 4000
-PAYMENT_REF_MAX = 21
+#: Text limits of transactions (Intuit's entity reference, core/qbo_limits.py; 2050 when longer).
+PRIVATE_NOTE_MAX = qbo_limits.PRIVATE_NOTE
+CUSTOMER_MEMO_MAX = qbo_limits.CUSTOMER_MEMO
+LINE_DESCRIPTION_MAX = qbo_limits.LINE_DESCRIPTION
+PAYMENT_REF_MAX = qbo_limits.PAYMENT_REF_NUM
 
 
 def check_text(obj: dict[str, Any]) -> None:

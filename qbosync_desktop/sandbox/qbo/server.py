@@ -14,6 +14,7 @@ import logging
 import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from qbosync_desktop.core.errors import ConfigurationError
 from qbosync_desktop.sandbox.qbo import operations
-from qbosync_desktop.sandbox.qbo.app import SandboxApp, Settings, Stats
+from qbosync_desktop.sandbox.qbo.app import OddAnswer, SandboxApp, Settings, Stats
 from qbosync_desktop.sandbox.qbo.clock import Clock
 from qbosync_desktop.sandbox.qbo.oauth import OAuthServer
 from qbosync_desktop.sandbox.qbo.seed import seed_practice
@@ -384,6 +385,7 @@ class QboSandbox:
         self._stats.reset(snap.stats)
         for f in fields(Settings):
             setattr(self.settings, f.name, getattr(snap.settings, f.name))
+        self.settings.odd_answers = []  # test hooks are not part of a snapshot
         self._throttle.reset(enabled=snap.throttle)
         self.clock.set_offset(snap.clock_offset)
         self._rng.setstate(snap.rng)
@@ -419,6 +421,17 @@ class QboSandbox:
             self.settings.latency_ms = latency_ms
         if throttle is not None:
             self._throttle.enabled = throttle
+
+    def answer_next(self, resource: str, *, transform: Callable[[Any], Any] | None = None, body: str | None = None,
+                    content_type: str = "application/json", count: int = 1) -> None:
+        """Answer the next ``count`` successful requests to ``resource`` ("query", "cdc", "customer"...)
+        in an unexpected form: the real answer's JSON through ``transform`` (drop ``QueryResponse``, a
+        record's ``SyncToken``...), or ``body`` instead (an HTML page). For tests of how the app reads
+        an answer QuickBooks' API does not document."""
+        self.settings.odd_answers.append(OddAnswer(resource.lower(), count, transform, body, content_type))
+
+    def clear_odd_answers(self) -> None:
+        self.settings.odd_answers.clear()
 
     def register_redirect_uri(self, uri: str) -> None:
         if self.oauth is None:

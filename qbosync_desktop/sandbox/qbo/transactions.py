@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from qbosync_desktop.core import qbo_limits
 from qbosync_desktop.sandbox.qbo.clock import company_date
 from qbosync_desktop.sandbox.qbo.faults import (
     business,
@@ -24,11 +25,19 @@ from qbosync_desktop.sandbox.qbo.faults import (
     required,
 )
 from qbosync_desktop.sandbox.qbo.names import DEPOSIT_TYPES
-from qbosync_desktop.sandbox.qbo.refs import check_length, home_currency, money, name_ref, ref_value, resolve
+from qbosync_desktop.sandbox.qbo.refs import (
+    check_length,
+    check_lengths,
+    home_currency,
+    money,
+    name_ref,
+    ref_value,
+    resolve,
+)
 from qbosync_desktop.sandbox.qbo.sales import check_text, sales_lines
 from qbosync_desktop.sandbox.qbo.storage import Company, linked_credit_ids, linked_invoice_ids
 
-DOC_NUMBER_MAX = 21
+DOC_NUMBER_MAX = qbo_limits.DOC_NUMBER
 
 
 @dataclass(frozen=True)
@@ -349,6 +358,7 @@ def normalize_bill(company: Company, obj: dict[str, Any], previous: dict[str, An
     lines = obj.get("Line")
     if not isinstance(lines, list) or not lines:
         raise required("Line")
+    check_lengths("Bill", obj)
     out: list[dict[str, Any]] = []
     for line in lines:
         kind = line.get("DetailType") if isinstance(line, dict) else None

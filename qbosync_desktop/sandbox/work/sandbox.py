@@ -222,6 +222,11 @@ class WorkSandbox:
         """Apply the next ``count`` calls but hold their answers ``seconds`` (a lost response after a write)."""
         self._started()[1].delay_response_next(seconds, count, path_prefix=path_prefix)
 
+    def answer_next(self, body: str, count: int = 1, *, path_prefix: str | None = None,
+                    content_type: str = "application/json") -> None:
+        """Answer the next ``count`` GETs 200 with ``body`` (an answer in an undocumented form)."""
+        self._started()[1].answer_next(body, count, path_prefix=path_prefix, content_type=content_type)
+
     def clear_faults(self) -> None:
         self._started()[1].clear_faults()
 

@@ -20,9 +20,10 @@ Clients (42), with the mess real data has:
       - "Green Valley H.O.A."                           (QBO: "Green Valley HOA")
       - "Maple St. Bakery", phone "(503) 555-0105"      (QBO: "Maple Street Bakery", same phone)
     * "Smith: Residential" — a colon, which QBO refuses in a DisplayName (code 2040);
-    * a name over 100 characters (the "Rocky Mountain Regional Property Management ..." client);
+    * a name over 100 characters (the "Rocky Mountain Regional Property Management ..." client; as its
+      company name too it is over QuickBooks' 100, so the sync refuses it with a problem, issue 16);
     * "Joe Plumbing" and "joe  plumbing" — differ only in case and spacing;
-    * "Dave Ortiz" with the invalid email "dave.ortiz@example" (no top-level domain);
+    * "Dave Ortiz" with the invalid email "dave.ortiz@example" (no top-level domain: a problem, issue 16);
     * unicode names: "José Álvarez" (é, Á), "Peña Landscaping" (ñ), "Müller Haus" (ü), "李明 Li Ming" and
       "中华园 Zhonghua Garden" (中文);
     * no State: "Prairie Wind Farms" and "Lakeside Storage" (city but no state), "Tom Becker" (no

@@ -58,6 +58,16 @@ class Fault:
 
 
 @dataclass
+class OddAnswer:
+    """The next ``remaining`` GETs under ``path_prefix`` answered 200 with ``body`` (test hook)."""
+
+    body: str
+    remaining: int
+    path_prefix: str | None = None
+    content_type: str = "application/json"
+
+
+@dataclass
 class RequestRecord:
     method: str
     path: str
@@ -85,6 +95,7 @@ class WorkApi:
         self.recent: collections.deque[RequestRecord] = collections.deque(maxlen=500)
         self._faults: list[Fault] = []
         self._late: list[Fault] = []  # status field unused: seconds to hold the answer are in retry_after
+        self._odd: list[OddAnswer] = []
         self._lock = threading.Lock()
         self.pages = WorkPages(store, secrets.token_urlsafe(24))
         self.url_map = Map([
@@ -107,10 +118,18 @@ class WorkApi:
         with self._lock:
             self._late.append(Fault(0, count, seconds, path_prefix))
 
+    def answer_next(self, body: str, count: int = 1, *, path_prefix: str | None = None,
+                    content_type: str = "application/json") -> None:
+        """Answer the next ``count`` GETs (under ``path_prefix``) 200 with ``body``: an answer in a form
+        Work's API does not document (an object where a list belongs, an HTML page)."""
+        with self._lock:
+            self._odd.append(OddAnswer(body, count, path_prefix, content_type))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
             self._late.clear()
+            self._odd.clear()
 
     def _take_fault(self, path: str, queue: list[Fault] | None = None) -> Fault | None:
         faults = self._faults if queue is None else queue
@@ -121,6 +140,16 @@ class WorkApi:
                     if fault.remaining <= 0:
                         faults.remove(fault)
                     return fault
+        return None
+
+    def _take_odd(self, path: str) -> OddAnswer | None:
+        with self._lock:
+            for odd in self._odd:
+                if odd.path_prefix is None or path.startswith(odd.path_prefix):
+                    odd.remaining -= 1
+                    if odd.remaining <= 0:
+                        self._odd.remove(odd)
+                    return odd
         return None
 
     # -- WSGI -------------------------------------------------------------------------------------
@@ -155,6 +184,9 @@ class WorkApi:
             if fault is not None:
                 raise _fault_error(fault)
             self._authenticate(request)
+            odd = self._take_odd(request.path) if self._odd and request.method == "GET" else None
+            if odd is not None:
+                return Response(odd.body, 200, content_type=odd.content_type), False
             adapter = self.url_map.bind_to_environ(request.environ)
             try:
                 endpoint, args = adapter.match()

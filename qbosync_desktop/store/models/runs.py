@@ -30,6 +30,8 @@ class Run(BaseModel):
     finished_at = peewee.DateTimeField(null=True)
     state = peewee.CharField(default="running")  # running | done | failed | cancelled
     counts = JSONField(null=True)
+    #: records left out on purpose, phase → reason → count (issue 16; sync/skips.py)
+    skips = JSONField(null=True)
     qbo_requests = peewee.IntegerField(default=0)
     error = JSONField(null=True)
 

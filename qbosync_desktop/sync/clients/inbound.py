@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.connectors.work.models import Client, Company
-from qbosync_desktop.core.errors import QboSyncError, WorkApiError, WorkConflict, WorkValidationError
+from qbosync_desktop.core.errors import (
+    QboSyncError,
+    WorkApiError,
+    WorkConflict,
+    WorkRecordUnreadable,
+    WorkValidationError,
+)
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.conflicts import Conflict
@@ -57,8 +63,10 @@ from qbosync_desktop.sync.clients.fields import (
 from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
-from qbosync_desktop.sync.flows.base import after, stamp
-from qbosync_desktop.sync.onboarding.matching import Proposal
+from qbosync_desktop.sync.context import LOOKUP_CHUNK
+from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
+from qbosync_desktop.sync.flows.reading import chunks
+from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal
 from qbosync_desktop.sync.onboarding.review import (
     decide,
     decided_unlinked,
@@ -72,6 +80,7 @@ from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import check_name
+from qbosync_desktop.sync.rules.validate import clean_record
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,6 +114,8 @@ class CustomersRun:
     fresh: list[Proposal] = field(default_factory=list)
     #: the Review answers for first merges (:func:`settle.stored`), read once per run
     settle: dict[str, Any] | None = None
+    #: customers already counted as waiting for match review in this run
+    counted_waiting: set[str] = field(default_factory=set)
 
 
 class TooLong(WorkValidationError):
@@ -124,13 +135,24 @@ def read_customers(ctx: RunContext) -> cdc.Changes:
     return state.read
 
 
+def unreadable_client(wid: str, qid: str, exc: WorkRecordUnreadable) -> Change:
+    """A linked (or matched) client Work sends in a form the sync cannot read: one problem of the
+    client naming the field and the value; it merges again once Work changes it."""
+    details = exc.details
+    return Change(KIND, wid, qid, "fail", exc.message, problem=exc, entity=ENTITY,
+                  label=f"Client {details.get('number') or details.get('name') or wid}",
+                  meta={"work_version": details.get("work_version")})
+
+
 def outbound_fingerprint(ctx: RunContext, client: Client) -> str:
-    """What the outbound ``clients`` phase computes for this client, so it sees no change."""
+    """What the outbound ``clients`` phase computes for this client (its text cleaned the same way,
+    sync/rules/validate.py), so it sees no change."""
+    client = clean_record(client)[0]
     return fingerprint(customer_body(client, sent_name(ctx, client)))
 
 
 def _sent(client: Client, display_name: str) -> dict[str, Any]:
-    return customer_body(client, display_name)
+    return customer_body(clean_record(client)[0], display_name)
 
 
 class ClientsTwoWay:
@@ -148,11 +170,26 @@ class ClientsTwoWay:
         # Links are looked up by id for the records the change feeds name (never every link: a sync
         # with nothing to do must cost the same at 100 clients and at 100,000).
         since = ctx.cursor(WORK_CURSOR)
-        work_changed = list(ctx.work.clients(updated_since=since) if since else ctx.work.clients())
-        newest = max((t for t in (stamp(c.updated_at) for c in work_changed) if t), default=None)
+        # The changed Work clients, read a chunk at a time: a linked one is kept whole (its pair may
+        # need a merge), an unlinked one only as a match candidate (issue 18: an initial sync reads
+        # every client, and 100,000 Client records held at once would dominate the run's memory).
+        work_by_id: dict[str, Client] = {}
+        changed_w: dict[str, Candidate] = {}
+        newest: str | None = None
+        for chunk in chunks(ctx.work.clients(updated_since=since) if since else ctx.work.clients(), LOOKUP_CHUNK):
+            linked_now = ctx.linked_work_ids(KIND, (cl.id for cl in chunk))
+            for cl in chunk:
+                t = stamp(cl.updated_at)
+                if t is not None and (newest is None or t > newest):
+                    newest = t
+                wid = str(cl.id)
+                if wid in linked_now:
+                    work_by_id[wid] = cl
+                else:
+                    changed_w.pop(wid, None)
+                    changed_w[wid] = work_candidate(cl)
         if newest is not None:
             ctx.stage_cursor(WORK_CURSOR, after(newest))
-        work_by_id = {str(c.id): c for c in work_changed}
 
         # Customers CDC will not report again but that need handling now: a failed import (the fix
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
@@ -174,13 +211,15 @@ class ClientsTwoWay:
         # later may be a Work client nobody linked, and importing it would make a second one. That
         # needs every unlinked Work client, not just the changed ones.
         unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
-        all_work = dict(work_by_id)
         fresh_ids = {str(c["Id"]) for c in read.records}
         if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
-            all_work = {str(c.id): c for c in ctx.work.clients()}
-        linked_w = ctx.linked_work_ids(KIND, all_work)
-        unlinked_w = [work_candidate(c) for w, c in all_work.items() if w not in linked_w]
-        decisions = decide(KIND, unlinked_w, unlinked_q, fresh=True)
+            changed_w = {}
+            for chunk in chunks(ctx.work.clients(), LOOKUP_CHUNK):
+                linked_now = ctx.linked_work_ids(KIND, (cl.id for cl in chunk))
+                changed_w.update((str(cl.id), work_candidate(cl)) for cl in chunk if str(cl.id) not in linked_now)
+        decisions = decide(KIND, list(changed_w.values()), unlinked_q, fresh=True)
+        readable_unlinked = set(changed_w)  # ids only: the candidates themselves are released here
+        del changed_w
         state = ctx.flow_state(CustomersRun)
         ctx.state.holds.set(KIND, decisions.waiting_work)
         state.fresh = decisions.fresh
@@ -195,12 +234,16 @@ class ClientsTwoWay:
             label = str(cust.get("DisplayName") or qid)
             if qid in matched and qid not in pending:
                 wid, info = matched[qid]
-                client = all_work.get(wid) or ctx.work.get_client(wid)
+                try:
+                    client = work_by_id.get(wid) or ctx.work.get_client(wid)  # unlinked: read again
+                except WorkRecordUnreadable as exc:
+                    changes.append(unreadable_client(wid, qid, exc))
+                    continue
                 changes += self._link_changes(ctx, client, cust, info)
                 continue
             if qid in decisions.waiting_qbo:
                 changes.append(Change(KIND, None, qid, "skip", decisions.waiting_qbo[qid], entity=ENTITY, label=label,
-                                      meta={"qbo_only": True}))
+                                      meta={"qbo_only": True, "waiting": True}))
                 continue
             if company is None:
                 company = ctx.company()
@@ -238,13 +281,22 @@ class ClientsTwoWay:
             work_known = read_client is None or str(read_client.version) == str(link.work_version)
             if qbo_known and work_known:
                 del pairs[wid]
+        # Work clients the reads above met that did not parse: one problem each (issue 16), naming the
+        # client, the field and the value; every other client syncs, this one when Work changes it.
+        for u in take_unreadable(ctx, "clients"):
+            if u.id not in work_by_id and u.id not in readable_unlinked and (bad := unreadable_change(ctx, KIND, ENTITY, u)):
+                changes.append(bad)
         need = [w for w in pairs if w not in work_by_id]
         if len(need) > BULK_READ_THRESHOLD:
             # Many QuickBooks-side changes (e.g. a bulk edit): one paged list beats a GET per client.
             work_by_id.update({str(c.id): c for c in ctx.work.clients()})
         for wid, qid in sorted(pairs.items()):
             link = links[wid]
-            client = work_by_id.get(wid) or ctx.work.get_client(wid)
+            try:
+                client = work_by_id.get(wid) or ctx.work.get_client(wid)
+            except WorkRecordUnreadable as exc:
+                changes.append(unreadable_client(wid, qid, exc))
+                continue
             changes.append(self._merge_change(ctx, link, client, customers.get(qid), s.conflict_policy))
         return changes
 
@@ -258,6 +310,7 @@ class ClientsTwoWay:
                          meta={"match": info, "sync_token": cust.get("SyncToken")})
         lk = Link(kind=KIND, work_id=wid, qbo_id=qid, qbo_sync_token=cust.get("SyncToken"), origin="matched")
         first = self._merge_change(ctx, lk, client, cust, ctx.settings.conflict_policy)
+        first.meta["first_merge"] = True  # Review lists the pair if its fields differ (preview.differing_clients)
         to_qbo, q_now = first.meta.get("to_qbo") or {}, first.meta.get("qbo_now") or {}
         if to_qbo:
             # An existing QuickBooks customer the first sync would change: listed field by field in
@@ -334,12 +387,14 @@ class ClientsTwoWay:
             q_now = qbo_values(sent) if sent else dict(w_now)
         bw, bq = tw.get("work"), tw.get("qbo")
         sent = (link.synced or {}).get("sent")
-        if bw is None and bq is None and sent:
+        if bw is None and bq is None and sent and not settle.linked_by_name(link):
             # Created in QuickBooks from Work by the outbound phase: both sides agreed on what was sent.
+            # (Not a customer the outbound phase linked by name: nothing was sent to it, and treating
+            # Work's values as the base would carry QuickBooks' differing values into Work unasked.)
             bw = bq = qbo_values(sent)
         bw, bq = self._apply_resolutions(link, bw, bq, w_now, q_now)
         res = merge(w_now, q_now, base_work=bw, base_qbo=bq, policy=policy, fields=FIELDS,
-                    settle=self._settle_for(ctx, link.work_id))
+                    settle=self._settle_for(ctx, link.work_id, link))
         meta = self._merge_meta(client, cust, res, q_now)
         meta["used_bases"] = (bw, bq)  # what a deferred QuickBooks write puts back (sync/stale.py)
         if cust is None:
@@ -375,11 +430,15 @@ class ClientsTwoWay:
                       entity=ENTITY, label=label, meta=meta)
 
     @staticmethod
-    def _settle_for(ctx: RunContext, work_id: str) -> dict[str, str]:
-        """The Review answers for a field without a base (:mod:`settle`), read once per run."""
+    def _settle_for(ctx: RunContext, work_id: str, link: Link | None = None) -> dict[str, str]:
+        """The Review answers for a field without a base (:mod:`settle`), read once per run. A client
+        the outbound phase linked by name was never shown at Review: only an answer given for that
+        very record counts (``--settle-record``); its other differing fields become conflicts."""
         state = ctx.flow_state(CustomersRun)
         if state.settle is None:
             state.settle = settle.stored()
+        if link is not None and settle.linked_by_name(link):
+            return settle.record_answers(work_id, state.settle)
         return settle.for_record(work_id, state.settle)
 
     @staticmethod
@@ -403,8 +462,13 @@ class ClientsTwoWay:
     def apply(self, ctx: RunContext, changes: list[Change]) -> None:
         for ch in changes:
             ch.meta.setdefault("phase", PHASE)
-        fails = [c for c in changes if c.action == "fail"]
-        outbox.apply_local(ctx, PHASE, fails)
+        state = ctx.flow_state(CustomersRun)
+        # Failures, and the customers match review holds (counted once per run: settle plans again).
+        local = [c for c in changes if c.action == "fail" or (
+            c.action == "skip" and c.meta.get("waiting") and str(c.qbo_id) not in state.counted_waiting)]
+        state.counted_waiting.update(str(c.qbo_id) for c in local if c.action == "skip")
+        outbox.apply_local(ctx, PHASE, local)
+        ctx.state.open_problems.clear()  # later phases must see the problems just opened
         self._apply_imports(ctx, [c for c in changes if c.action == "import"])
         for ch in changes:
             if ch.action == "link":
@@ -431,7 +495,7 @@ class ClientsTwoWay:
             # The engine may have prefetched the outbound phase's Work client list at run start,
             # before these Work writes: such a stale copy would look changed against the fingerprint
             # set here and push the old values over QuickBooks. Make that phase read Work again.
-            ctx.state.prefetched.pop(OUTBOUND_CURSOR, None)
+            ctx.state.drop_prefetch(OUTBOUND_CURSOR)
         outbox.submit(ctx, qbo_writes)
 
     # -- the settle hook (called by the engine once every phase has applied) -------------------------
@@ -511,6 +575,17 @@ class ClientsTwoWay:
         problems.close_problem(KIND, problem_key(qid))
         return wid
 
+    @staticmethod
+    def _merge_failed(ctx: RunContext, ch: Change, exc: QboSyncError, to_work: dict[str, Any]) -> None:
+        """Work refused (or could not give) what a merge needs: the client's one problem."""
+        wid = str(ch.work_id)
+        with database.atomic():
+            p = problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=str(ch.qbo_id),
+                                      extra={"record": ch.label, "fields": sorted(to_work)})
+        ctx.count(PHASE, "failed")
+        ctx.observer.problem(problems.problem_dict(p))
+        ctx.observer.record(PHASE, wid, "failed", exc.message)
+
     def _apply_merge(self, ctx: RunContext, ch: Change) -> Change | None:
         """Work write (with 409 → re-read and merge again), conflicts, link bases; returns the QBO
         write for the outbox (or None)."""
@@ -532,11 +607,16 @@ class ClientsTwoWay:
                 attempts += 1
                 if attempts > MAX_409_RETRIES:
                     raise
-                client = ctx.work.get_client(wid)
+                try:
+                    client = ctx.work.get_client(wid)
+                except WorkRecordUnreadable as exc:  # changed meanwhile into a form the sync cannot read
+                    self._merge_failed(ctx, ch, exc, to_work)
+                    return None
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
                 res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
-                            policy=ctx.settings.conflict_policy, fields=FIELDS, settle=self._settle_for(ctx, wid))
+                            policy=ctx.settings.conflict_policy, fields=FIELDS,
+                            settle=self._settle_for(ctx, wid, link))
                 to_work, to_qbo = res.to_work, res.to_qbo
                 base_w, base_q = res.base_work, res.base_qbo
                 used_bw, used_bq = tw.get("work"), tw.get("qbo")
@@ -544,12 +624,7 @@ class ClientsTwoWay:
             except WorkApiError as exc:
                 if exc.fatal or exc.transient:
                     raise
-                with database.atomic():
-                    p = problems.open_problem(KIND, wid, exc, run_id=ctx.run_id, qbo_id=qid,
-                                              extra={"record": ch.label, "fields": sorted(to_work)})
-                ctx.count(PHASE, "failed")
-                ctx.observer.problem(problems.problem_dict(p))
-                ctx.observer.record(PHASE, wid, "failed", exc.message)
+                self._merge_failed(ctx, ch, exc, to_work)
                 return None
         if to_work:
             base_w = {**base_w, **{f: work_values(client)[f] for f in to_work}}

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Address, Client
 from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.sync.clients import settle, stale
+from qbosync_desktop.sync.clients.fields import qbo_values
 from qbosync_desktop.sync.flows.base import (
     Lister,
     name_fingerprint,
@@ -118,9 +120,15 @@ class ClientsOut(OutboundFlow[Client]):
                 return self.fail(d, problem, qbo_id=d.qbo_id)
             if found is not None:  # decision "link"
                 body = customer_body(rec, display)
+                # Nothing is sent to it, and nothing of it reaches Work unasked: the link is flagged
+                # for the two-way merge (``recheck``, with QuickBooks' values as read now), whose first
+                # merge of the pair makes every differing field a conflict counted in every run
+                # (unless the person answered for this record at Review; see settle.record_answers).
+                synced = {"sent": body, settle.BY_NAME: True,
+                          "twoway": {"qbo_seen": qbo_values(found), stale.RECHECK: True}}
                 meta = {"work_updated_at": stamp(rec.updated_at), "work_version": rec.version,
                         "fingerprint": fingerprint(body), "sync_token": found.get("SyncToken"),
-                        "origin": "linked_by_name", "synced": {"sent": body}, "after": {"DisplayName": display}}
+                        "origin": "linked_by_name", "synced": synced, "after": {"DisplayName": display}}
                 return Change(self.kind, d.work_id, found["Id"], "link",
                               f"QuickBooks already has the customer '{display}': linked, not duplicated",
                               entity=self.entity, label=d.label, meta=meta)

@@ -67,14 +67,18 @@ def groups() -> dict[str, str]:
 
 
 def save(*, groups: Mapping[str, str] | None = None,
-         records: Mapping[str, Mapping[str, str] | str] | None = None) -> dict[str, Any]:
+         records: Mapping[str, Mapping[str, str] | str | None] | None = None) -> dict[str, Any]:
     """Keep answers: ``groups`` {group: choice}; ``records`` {work_id: choice for every group, or
-    {group: choice}}. Earlier answers for other groups/records stay."""
+    {group: choice}, or None to forget the record's own answers (the group answers apply again)}.
+    Earlier answers for other groups/records stay."""
     data = stored()
     for g, c in (groups or {}).items():
         _check(g, c)
         data["groups"][g] = c
     for wid, answer in (records or {}).items():
+        if answer is None:
+            data["records"].pop(str(wid), None)
+            continue
         per = {g: answer for g in GROUPS} if isinstance(answer, str) else dict(answer)
         for g, c in per.items():
             _check(g, c)
@@ -89,6 +93,31 @@ def for_record(work_id: str, answers: Mapping[str, Any] | None = None) -> dict[s
     data = answers if answers is not None else stored()
     chosen = {**DEFAULTS, **(data.get("groups") or {}), **((data.get("records") or {}).get(str(work_id)) or {})}
     return {f: chosen[g] for f, g in GROUP_OF.items()}
+
+
+def record_choice(work_id: str, answers: Mapping[str, Any] | None = None) -> str | None:
+    """The one choice given for every group of this record (Review's per-record choice), or None
+    when the record follows the group answers (or has answers that differ per group)."""
+    data = answers if answers is not None else stored()
+    own = (data.get("records") or {}).get(str(work_id)) or {}
+    values = {own.get(g) for g in GROUPS}
+    return next(iter(values)) if len(values) == 1 and None not in values else None
+
+
+def record_answers(work_id: str, answers: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """field → choice from the answers given for this one record only (no group answers, no defaults)."""
+    data = answers if answers is not None else stored()
+    own = (data.get("records") or {}).get(str(work_id)) or {}
+    return {f: own[g] for f, g in GROUP_OF.items() if g in own}
+
+
+#: The key (in ``Link.synced``) of a client link the outbound phase made by name: the pair was never
+#: shown at Review, so its first merge does not use the group answers (see :func:`record_answers`).
+BY_NAME = "linked_by_name"
+
+
+def linked_by_name(link: Any) -> bool:
+    return bool((getattr(link, "synced", None) or {}).get(BY_NAME))
 
 
 def group_answer(fieldname: str, answers: Mapping[str, Any] | None = None) -> str:

@@ -16,17 +16,19 @@ person presses Retry (re-sending a refused payload would only repeat the refusal
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
-from qbosync_desktop.connectors.work.models import Record
-from qbosync_desktop.core.errors import QboSyncError, QboValidationError
+from qbosync_desktop.connectors.work.models import Record, Unreadable
+from qbosync_desktop.core import qbo_limits
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import round_cents
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync.context import NameIndex
+from qbosync_desktop.sync.flows.reading import CHUNK, ReadAhead, SeenIds, chunks
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.rules.names import check_name, clean, collision_problem, normalise, renamed
@@ -94,38 +96,46 @@ def changed_since(ctx: RunContext, kind: str, cursor_name: str) -> str | None:
     return since
 
 
-def _list(lister: Lister[R], since: str | None) -> list[R]:
-    return list(lister(updated_since=since) if since else lister())
+def _take_unreadable(ctx: RunContext, lister: Lister[R]) -> list[Unreadable]:
+    """The records of this list the Work client set aside as unreadable (issue 16)."""
+    resource = getattr(lister, "__name__", "").replace("_", "-")
+    take = getattr(ctx.work, "take_unreadable", None)
+    return take(resource) if take is not None and resource else []
 
 
-def _list_records(lister: Lister[Record], since: str | None) -> list[Record]:
-    return _list(lister, since)
+def _reader(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> ReadAhead[R]:
+    """This phase's Work list as a :class:`~qbosync_desktop.sync.flows.reading.ReadAhead` (started on the
+    run's read pool, else read inline as it is iterated)."""
+    since = changed_since(ctx, kind, cursor_name)
+    return ReadAhead(lister(updated_since=since) if since else lister())
 
 
 def prefetch(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[Record]) -> None:
     """Start reading this phase's Work changes on a background thread (Work reads do not depend on
     QuickBooks writes, so invoices can download while clients are being written: at 40,000 records
-    that overlap is the difference between the throttle floor and twice it)."""
+    that overlap is the difference between the throttle floor and twice it). The reader stays a
+    bounded number of records ahead of its phase (flows/reading.py): a list waiting for its phase
+    holds a few pages, not the whole list."""
     pool = ctx.state.prefetch_pool
     if pool is None or cursor_name in ctx.state.prefetched:
         return
-    since = changed_since(ctx, kind, cursor_name)
-    ctx.state.prefetched[cursor_name] = pool.submit(_list_records, lister, since)
+    ctx.state.prefetched[cursor_name] = _reader(ctx, kind, cursor_name, lister).start(pool)
+
+
+def _source(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> ReadAhead[R]:
+    fetched = ctx.state.prefetched.pop(cursor_name, None)
+    # prefetched under this cursor name by the same flow with the same lister
+    return cast("ReadAhead[R]", fetched) if fetched is not None else _reader(ctx, kind, cursor_name, lister)
 
 
 def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> list[R]:
-    """Work records changed since the cursor, plus those with an open problem. Stages the new cursor.
+    """Work records changed since the cursor, plus those with an open problem, as one list (the
+    preview's plan; a run streams them with :func:`changed_records`). Stages the new cursor.
 
     Records the list met that did not parse are kept in ``ctx.state.unreadable[kind]`` (the flow turns
     each into one problem); the cursor moves past them too - their problem keeps them read again
     until Work changes them (see :func:`changed_since`)."""
-    fetched = ctx.state.prefetched.pop(cursor_name, None)
-    records: list[R]
-    if fetched is not None:
-        # prefetched under this cursor name by the same flow with the same lister
-        records = cast("list[R]", fetched.result())
-    else:
-        records = _list(lister, changed_since(ctx, kind, cursor_name))
+    records: list[R] = list(_source(ctx, kind, cursor_name, lister))
     # A record changed while we paged comes again at the end (Work's keyset paging moves it behind the
     # cursor): keep only its newest version, or one record would be planned - and created - twice.
     newest_by_id: dict[str, R] = {}
@@ -133,19 +143,89 @@ def read_changed(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]
         newest_by_id.pop(rec.id, None)
         newest_by_id[rec.id] = rec
     records = list(newest_by_id.values())
-    resource = getattr(lister, "__name__", "").replace("_", "-")
-    take = getattr(ctx.work, "take_unreadable", None)
-    bad = take(resource) if take is not None and resource else []
+    bad = _take_unreadable(ctx, lister)
     readable = set(newest_by_id)
     ctx.state.unreadable[kind] = [u for u in bad if u.id not in readable]  # a newer copy parsed: use it
     stamps = [stamp(r.updated_at) for r in records] + [stamp(u.updated_at) for u in bad if u.updated_at]
-    newest = max((s for s in stamps if s), default=None)
-    if newest is not None:
-        current = ctx.cursor(cursor_name)
-        nxt = after(newest)
-        if current is None or nxt > current:
-            ctx.stage_cursor(cursor_name, nxt)
+    _stage_after(ctx, cursor_name, max((s for s in stamps if s), default=None))
     return records
+
+
+def _stage_after(ctx: RunContext, cursor_name: str, newest: str | None) -> None:
+    """Stage the cursor just past ``newest`` (the newest ``updated_at`` read), never backwards."""
+    if newest is None:
+        return
+    current = ctx.cursor(cursor_name)
+    nxt = after(newest)
+    if current is None or nxt > current:
+        ctx.stage_cursor(cursor_name, nxt)
+
+
+def changed_records(ctx: RunContext, kind: str, cursor_name: str, lister: Lister[R]) -> ChangedRecords[R]:
+    """The same records as :func:`read_changed`, streamed (a run's phase loop, flows/reading.py)."""
+    return ChangedRecords(ctx, kind, cursor_name, _source(ctx, kind, cursor_name, lister),
+                          lambda: _take_unreadable(ctx, lister))
+
+
+class ChangedRecords(Generic[R]):
+    """One phase's changed Work records as a stream (flows/reading.py says why and how).
+
+    Iterate :meth:`first_pass` (each record is planned as it comes), then call :meth:`finish` once the
+    first pass's writes are applied: it stages the cursor, sets the unreadable records aside for the
+    flow (``ctx.state.unreadable[kind]``) and returns the records to plan in the second pass."""
+
+    def __init__(self, ctx: RunContext, kind: str, cursor_name: str, source: ReadAhead[R],
+                 take_unreadable: Callable[[], list[Unreadable]]) -> None:
+        self.ctx = ctx
+        self.kind = kind
+        self.cursor_name = cursor_name
+        self.source = source
+        self._take_unreadable = take_unreadable
+        self._seen = SeenIds(kind)
+        #: records met again: their newest copy, planned in the second pass
+        self._again: dict[str, R] = {}
+        self._newest: str | None = None
+
+    @property
+    def read(self) -> int:
+        return self.source.read
+
+    def first_pass(self) -> Iterator[R]:
+        for chunk in chunks(self.source, CHUNK):
+            met = self._seen.add(rec.id for rec in chunk)
+            now: set[str] = set()
+            for rec in chunk:
+                self._note(rec)
+                if rec.id in met or rec.id in now or rec.id in self._again:
+                    self._again.pop(rec.id, None)
+                    self._again[rec.id] = rec
+                    continue
+                now.add(rec.id)
+                yield rec
+
+    def _note(self, rec: Record) -> None:
+        s = stamp(rec.updated_at)
+        if s is not None and (self._newest is None or s > self._newest):
+            self._newest = s
+
+    def finish(self) -> list[R]:
+        """After the first pass is applied: stage the cursor, set unreadable records aside, and return
+        the records met more than once (their newest copy each, in the order last met)."""
+        bad = self._take_unreadable()
+        readable = self._seen.present(u.id for u in bad if u.id is not None)
+        self.ctx.state.unreadable[self.kind] = [u for u in bad if u.id not in readable]
+        for u in bad:
+            s = stamp(u.updated_at)
+            if s is not None and (self._newest is None or s > self._newest):
+                self._newest = s
+        self._seen.close()
+        _stage_after(self.ctx, self.cursor_name, self._newest)
+        again = list(self._again.values())
+        self._again.clear()
+        return again
+
+    def close(self) -> None:
+        self.source.close()
 
 
 def name_index(ctx: RunContext) -> NameIndex:
@@ -288,10 +368,10 @@ def resolve_display_name(
         if ctx.settings.rename_on_collision:
             new = renamed(name, work_id)
             if not idx.get(normalise(new)):
-                idx.add(normalise(new), {"entity": "planned", "Id": None, "as": link_entity})
+                idx.plan(normalise(new), link_entity)
                 return "use", new, None, None
         return "fail", clean(name), None, collision_problem(name, what=what, other=other, same_run=same_run)
-    idx.add(norm, {"entity": "planned", "Id": None, "as": link_entity})
+    idx.plan(norm, link_entity)
     return "use", clean(name), None, None
 
 
@@ -303,9 +383,11 @@ def is_fresh(ctx: RunContext, cursor_name: str, rec: Record) -> bool:
     return cur is None or s is None or s >= cur
 
 
-def skip(kind: str, rec: Record, reason: str, *, entity: str, label: str, audit: bool) -> Change:
+def skip(kind: str, rec: Record, reason: str, *, entity: str, label: str, audit: bool, why: str) -> Change:
+    """A skip on purpose; ``why`` is its key in :data:`qbosync_desktop.sync.skips.REASONS` (the run
+    summary counts it under that key when it is audited, i.e. once per change of the record)."""
     return Change(kind, rec.id, None, "skip", reason, entity=entity, label=label,
-                  meta={"audit": audit, "close_problem": True})
+                  meta={"audit": audit, "close_problem": True, "skip_reason": why})
 
 
 def name_fingerprint(ctx: RunContext, body: JsonObject) -> str:
@@ -322,7 +404,7 @@ def fail(kind: str, rec: Record, problem: QboSyncError, *, entity: str, label: s
 
 
 #: QBO: DocNumber at most 21 characters (invoices and bills).
-MAX_DOC_NUMBER = 21
+MAX_DOC_NUMBER = qbo_limits.DOC_NUMBER
 
 
 def doc_number_problem(number: str, *, what: str) -> QboValidationError | None:
@@ -372,3 +454,39 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
         hint=f"Fix the {ref_what}'s own problem first (see the list); this {what} then syncs by itself.",
         details=details,
     )
+
+
+def unreadable_change(ctx: RunContext, kind: str, entity: str, u: Unreadable, *,
+                      then: str = "it syncs by itself once it is saved there") -> Change | None:
+    """A record Work sent that did not parse (issue 16): one planned failure of ``kind`` naming the
+    record, the field and the value, with what to do in Work; None when its problem is already open
+    for this very version (nothing to repeat). Its fingerprint is the record's version,
+    ``updated_at``, field and value, so it is reported again only when Work changes it."""
+    word = kind.replace("_", " ")
+    who = f"{word} {u.number}" if u.number else (f"{word} “{u.name}”" if u.name else f"a {word}")
+    where = f" (Work id {u.id})" if u.id else ""
+    value = "missing" if u.value is None else repr(u.value)
+    problem = WorkRecordUnreadable(
+        f"The {who}{where} has a value the sync cannot read: {u.field} is {value} ({u.reason}). "
+        "It was not sent to QuickBooks; everything else syncs.",
+        title=f"{word.capitalize()} with an unreadable {u.field} in Work",
+        hint=f"Open the {who} in Work and correct its {u.field}; {then}.",
+        details={"resource": u.resource, "work_id": u.id, "number": u.number, "field": u.field,
+                 "value": None if u.value is None else str(u.value)[:200], "reason": u.reason,
+                 "work_version": u.version})
+    fp = fingerprint({"unreadable": u.resource, "version": u.version, "updated_at": stamp(u.updated_at),
+                      "field": u.field, "value": None if u.value is None else str(u.value)})
+    work_id = u.id or f"(no id) {u.number or ''}".strip()
+    open_now = ctx.open_problems(kind).get(work_id)
+    if open_now is not None and (open_now.details or {}).get("fingerprint") == fp:
+        return None
+    meta: JsonObject = {"work_updated_at": stamp(u.updated_at), "work_version": u.version, "fingerprint": fp}
+    return Change(kind, work_id, None, "fail", problem.message, problem=problem, entity=entity,
+                  label=who[0].upper() + who[1:], meta=meta)
+
+
+def take_unreadable(ctx: RunContext, resource: str) -> list[Unreadable]:
+    """The records of a Work list read outside :func:`read_changed` that did not parse (connectors
+    that cannot set records aside give none)."""
+    take = getattr(ctx.work, "take_unreadable", None)
+    return list(take(resource)) if take is not None else []

@@ -95,7 +95,7 @@ class BillsOut(OutboundFlow[ContractorInvoice]):
 
     def screen(self, ctx: RunContext, d: Draft[ContractorInvoice]) -> Change | Leave | None:
         if d.link is None and d.rec.status in NOT_BILLS:
-            return self.skip(ctx, d, f"{d.rec.status} contractor invoices are not bills")
+            return self.skip(ctx, d, f"{d.rec.status} contractor invoices are not bills", why="not_a_bill")
         if (d.link is not None and d.link.work_version == str(d.rec.version)
                 and any(concept_account(ctx.settings, line.concept) is None for line in d.rec.lines)):
             # Unchanged in Work since our last write, and a concept mapping is gone (Disconnect

@@ -35,7 +35,7 @@ from qbosync_desktop.sync.flows.base import (
     qty,
     stamp,
 )
-from qbosync_desktop.sync.flows.invoices import sales_tax, tax_code_problem
+from qbosync_desktop.sync.flows.invoices import invoice_not_synced, sales_tax, tax_code_problem
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow, R
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import Proof, Written, affected, state
@@ -137,7 +137,7 @@ def voided(ctx: RunContext, flow: OutboundFlow[R], d: Draft[R], reason: str) -> 
     never synced → a counted skip; already deleted → nothing to do; else a delete of the linked record."""
     link = d.link
     if link is None:
-        return flow.skip(ctx, d, "voided in Work before it was synced")
+        return flow.skip(ctx, d, "voided in Work before it was synced", why="void_unsynced")
     if link.fingerprint == VOID:
         return LEAVE
     return Change(flow.kind, d.work_id, link.qbo_id, "delete", reason,
@@ -247,7 +247,7 @@ class CreditApplicationsOut(OutboundFlow[CreditNote]):
             return None
         if inv in self._invoice_problems:
             return missing_reference(ctx, "credit note", d.rec.number, "invoice", inv)
-        return self.skip(ctx, d, "its invoice is not synced (a draft, a void, or dated before the start date)")
+        return invoice_not_synced(ctx, self, d, inv, what="credit note")
 
     def settle(self, ctx: RunContext) -> bool:
         """The proof after the run's money writes (sync/proof.py): totals and invoice balances."""

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Discount, Invoice, InvoiceTax
-from qbosync_desktop.core.errors import QboSyncError, QboValidationError
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkNotFound, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import CENT
 from qbosync_desktop.sync.flows.base import (
@@ -30,9 +30,8 @@ from qbosync_desktop.sync.flows.base import (
     qty,
     stamp,
 )
-from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
+from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow, R
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.proof import seen_in_work
 from qbosync_desktop.sync.rules import amounts
 from qbosync_desktop.sync.rules.settings import (
     COUNTRY_CURSOR,
@@ -310,11 +309,10 @@ class InvoicesOut(OutboundFlow[Invoice]):
 
     def screen(self, ctx: RunContext, d: Draft[Invoice]) -> Change | Leave | None:
         rec, link = d.rec, d.link
-        seen_in_work(ctx, rec)  # the proof after the payments compares its balance as read now
         status = rec.status
         if status == "void":
             if link is None:
-                return self.skip(ctx, d, "voided in Work before it was synced")
+                return self.skip(ctx, d, "voided in Work before it was synced", why="void_unsynced")
             if link.fingerprint == VOID:
                 return LEAVE
             return Change(self.kind, d.work_id, link.qbo_id, "void", "voided in Work",
@@ -323,11 +321,11 @@ class InvoicesOut(OutboundFlow[Invoice]):
                                                "work_version": rec.version,
                                                "work_updated_at": stamp(rec.updated_at)})
         if link is None and status == "draft":
-            return self.skip(ctx, d, "drafts never sync")
+            return self.skip(ctx, d, "drafts never sync", why="draft")
         issued = iso_date(rec.issue_date)
         start = self._start.isoformat()
         if link is None and issued and issued < start:
-            return self.skip(ctx, d, f"dated {issued}, before the start date {start}")
+            return self.skip(ctx, d, f"dated {issued}, before the start date {start}", why="before_start")
         return None
 
     def body(self, ctx: RunContext, d: Draft[Invoice]) -> JsonObject:
@@ -416,6 +414,44 @@ def tax_code_problem(ctx: RunContext, what_record: str, number: str, tax: Invoic
                 details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key,
                          "tax_code": code})
     return None
+
+
+def invoice_not_synced(ctx: RunContext, flow: OutboundFlow[R], d: Draft[R], inv: str, *, what: str) -> Change:
+    """Why the invoice a payment (or an applied credit note) belongs to is not in QuickBooks, read from
+    Work: a draft or an invoice dated before the start date is a counted skip saying so; a void or
+    unknown invoice, or one not synced for a reason the sync cannot tell, is a problem of the record
+    (issue 16: never a silent or unexplained skip)."""
+    word = "money received" if what == "payment" else f"a {what} applied"
+    try:
+        invoice = ctx.work.get_invoice(inv)
+    except WorkNotFound:
+        return flow.fail(d, QboValidationError(
+            f"{d.label} is for invoice {inv}, which Work does not have (it may have been deleted). "
+            "It was not sent to QuickBooks.",
+            title=f"{what.capitalize()} for an invoice Work does not have",
+            hint=f"In Work, move the {what} to the right invoice (or delete it if it was recorded by "
+                 "mistake); it syncs by itself once it is changed there.",
+            details={"rule": f"a {what} needs its invoice", "invoice_id": inv, "code": "unknown-invoice"}))
+    except WorkRecordUnreadable:  # its own problem says what to fix; this one points at it
+        return flow.fail(d, missing_reference(ctx, what, d.label, "invoice", inv))
+    if invoice.status == "void":
+        return flow.fail(d, QboValidationError(
+            f"{d.label} is for invoice {invoice.number}, which is void in Work. {word.capitalize()} for a "
+            "void invoice was not sent to QuickBooks.",
+            title=f"{what.capitalize()} for a void invoice",
+            hint=f"In Work, void this {what} too, or move it to the invoice it belongs to; it syncs by "
+                 "itself once it is changed there.",
+            details={"rule": f"a {what} for a void invoice is not sent", "invoice_id": inv,
+                     "invoice_number": invoice.number, "code": "void-invoice"}))
+    if invoice.status == "draft":
+        return flow.skip(ctx, d, f"its invoice {invoice.number} is a draft in Work (drafts are not synced)",
+                         why="invoice_draft")
+    start = start_date(ctx)
+    if invoice.issue_date < start:
+        return flow.skip(ctx, d, f"its invoice {invoice.number} is dated {invoice.issue_date}, before the start "
+                         f"date {start} (Sync Settings)", why="invoice_before_start")
+    # Neither a draft, nor a void, nor before the start date, and no problem of its own: do not guess.
+    return flow.fail(d, missing_reference(ctx, what, d.label, "invoice", inv))
 
 
 START_CURSOR = "work.invoices.start_date"

@@ -30,23 +30,26 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from qbosync_desktop.connectors.work.models import Record, Unreadable
-from qbosync_desktop.core.errors import QboSyncError, WorkRecordUnreadable
+from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import outbox
 from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import (
     Lister,
+    changed_records,
     fail,
     is_fresh,
     prefetch,
     read_changed,
     skip,
-    stamp,
     unchanged,
+    unreadable_change,
     write_change,
 )
+from qbosync_desktop.sync.flows.reading import chunks
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.rules import validate
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.undo_apply import held
 
@@ -107,6 +110,8 @@ class OutboundFlow(Generic[R]):
     #: the reasons shown in the preview and the audit for a create and an update
     reason_create = ""
     reason_update = ""
+    #: records planned per chunk: their links (and :meth:`references`') are looked up together
+    chunk_size = LOOKUP_CHUNK
 
     # -- what a flow states ------------------------------------------------------------------------
     def work_list(self, work: WorkApi) -> Lister[R]:  # pragma: no cover - every flow overrides it
@@ -128,6 +133,9 @@ class OutboundFlow(Generic[R]):
         """The (kind, Work id) of the records this one refers to (an invoice's client and items): their
         links are looked up for a whole chunk of records with one query per kind."""
         return ()
+
+    def prepare(self, ctx: RunContext, chunk: list[R]) -> None:
+        """Called for each chunk of records before they are planned (read what the chunk needs at once)."""
 
     def screen(self, ctx: RunContext, d: Draft[R]) -> Change | Leave | None:
         """Before the body: a change that decides the record, :data:`LEAVE`, or None to go on."""
@@ -156,14 +164,17 @@ class OutboundFlow(Generic[R]):
                             reason_create=self.reason_create if reason_create is None else reason_create,
                             reason_update=self.reason_update)
 
-    def skip(self, ctx: RunContext, d: Draft[R], reason: str) -> Change:
-        """A skip on purpose, audited once (when the record came in because it changed)."""
+    def skip(self, ctx: RunContext, d: Draft[R], reason: str, *, why: str) -> Change:
+        """A skip on purpose, audited and counted once (when the record came in because it changed);
+        ``why`` is the reason's key in :data:`qbosync_desktop.sync.skips.REASONS`."""
         return skip(self.kind, d.rec, reason, entity=self.entity, label=d.label,
-                    audit=is_fresh(ctx, self.cursor, d.rec))
+                    audit=is_fresh(ctx, self.cursor, d.rec), why=why)
 
     def held(self, d: Draft[R], reason: str) -> Change:
-        """A skip because match review holds the record: not audited, no problem closed."""
-        return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label)
+        """A skip because match review holds the record: not audited, no problem closed, counted as
+        "waiting" in every run it waits."""
+        return Change(self.kind, d.work_id, None, "skip", reason, entity=self.entity, label=d.label,
+                      meta={"waiting": True})
 
     def settled(self, d: Draft[R]) -> Change:
         """QuickBooks holds what the record should have: close its open problem, write nothing."""
@@ -176,7 +187,10 @@ class OutboundFlow(Generic[R]):
 
     # -- the loop ----------------------------------------------------------------------------------
     def plan_record(self, ctx: RunContext, rec: R) -> Change | None:
-        """The five steps for one record (None: nothing to do)."""
+        """The five steps for one record (None: nothing to do). The record's text is cleaned first and its
+        body checked before anything is sent (sync/rules/validate.py, docs/sync-engine.md "Validate
+        before sending")."""
+        rec, cleaned = validate.clean_record(rec)
         wid = rec.id
         d = Draft(rec, wid, self.label(rec), ctx.link(self.kind, wid))
         hold = held(ctx, self.kind).get(wid)
@@ -186,7 +200,7 @@ class OutboundFlow(Generic[R]):
         early = self.screen(ctx, d)
         if early is not None:
             return early if isinstance(early, Change) else None
-        d.body = self.body(ctx, d)
+        d.body, shortened = validate.fit(self.entity, self.body(ctx, d))
         d.fp = fingerprint(d.body)
         d.problem_fp = self.problem_fingerprint(ctx, d)
         if d.link is not None and d.link.fingerprint == d.fp:
@@ -202,45 +216,36 @@ class OutboundFlow(Generic[R]):
             return self.settled(d)
         if unchanged(ctx, self.kind, wid, d.fp, problem_fp=d.problem_fp):
             return None
-        verdict = self.check(ctx, d)
+        verdict = (validate.vet(self.kind, self.entity, d.label, d.body, today=ctx.now.date())
+                   or self.check(ctx, d))
         if isinstance(verdict, Change):
             return verdict
         if verdict is not None:
             return self.fail(d, verdict, qbo_id=d.qbo_id)
-        return self.write(ctx, d)
+        ch = self.write(ctx, d)
+        notes = ([f"invisible or control characters removed from its {', '.join(cleaned)}"] if cleaned else [])
+        notes += shortened
+        if notes and ch.action in ("create", "update", "link"):
+            said = "; ".join(notes)  # in the preview (the reason) and the audit row (meta "message")
+            ch.reason = f"{ch.reason} ({said})" if ch.reason else said
+            ch.meta["message"] = f"{ch.meta['message']} ({said})" if ch.meta.get("message") else ch.reason
+        return ch
 
     def unreadable_problem(self, ctx: RunContext, u: Unreadable) -> Change | None:
         """A record Work sent that did not parse: one planned failure naming the record, the field and
         the value (None when its problem is already open for this very version: nothing to repeat)."""
-        word = self.kind.replace("_", " ")
-        who = f"{word} {u.number}" if u.number else (f"{word} “{u.name}”" if u.name else f"a {word}")
-        where = f" (Work id {u.id})" if u.id else ""
-        value = "missing" if u.value is None else repr(u.value)
-        problem = WorkRecordUnreadable(
-            f"The {who}{where} has a value the sync cannot read: {u.field} is {value} ({u.reason}). "
-            f"It was not sent to QuickBooks; everything else syncs.",
-            title=f"{word.capitalize()} with an unreadable {u.field} in Work",
-            hint=f"Open the {who} in Work and correct its {u.field}; it syncs by itself once it is saved there.",
-            details={"resource": u.resource, "work_id": u.id, "number": u.number, "field": u.field,
-                     "value": None if u.value is None else str(u.value)[:200], "reason": u.reason,
-                     "work_version": u.version})
-        fp = fingerprint({"unreadable": u.resource, "version": u.version, "updated_at": stamp(u.updated_at),
-                          "field": u.field, "value": None if u.value is None else str(u.value)})
-        work_id = u.id or f"(no id) {u.number or ''}".strip()
-        open_now = ctx.open_problems(self.kind).get(work_id)
-        if open_now is not None and (open_now.details or {}).get("fingerprint") == fp:
-            return None
-        meta: JsonObject = {"work_updated_at": stamp(u.updated_at), "work_version": u.version, "fingerprint": fp}
-        return Change(self.kind, work_id, None, "fail", problem.message, problem=problem, entity=self.entity,
-                      label=who[0].upper() + who[1:], meta=meta)
+        return unreadable_change(ctx, self.kind, self.entity, u)
 
-    def iter_plan(self, ctx: RunContext, records: Iterable[R]) -> Iterator[Change]:
-        self.start(ctx)
+    def iter_plan(self, ctx: RunContext, records: Iterable[R], *, first: bool = True) -> Iterator[Change]:
+        """Plan ``records`` (and the unreadable ones set aside) chunk by chunk; ``first`` is False for a
+        stream's second pass (the flow's per-plan state from :meth:`start` is kept)."""
+        if first:
+            self.start(ctx)
         for u in ctx.state.unreadable.pop(self.kind, []):
             bad = self.unreadable_problem(ctx, u)
             if bad is not None:
                 yield bad
-        for chunk in _chunks(records, LOOKUP_CHUNK):
+        for chunk in chunks(records, self.chunk_size):
             ctx.load_links(self.kind, (rec.id for rec in chunk))  # one query for the chunk's links
             refs: dict[str, set[str]] = {}
             for rec in chunk:
@@ -248,6 +253,7 @@ class OutboundFlow(Generic[R]):
                     refs.setdefault(kind, set()).add(str(ref))
             for kind, ids in refs.items():
                 ctx.load_links(kind, ids)
+            self.prepare(ctx, chunk)
             for rec in chunk:
                 ch = self.plan_record(ctx, rec)
                 if ch is not None:
@@ -269,20 +275,28 @@ class OutboundFlow(Generic[R]):
         outbox.apply_changes(ctx, self.name, changes, total=len(changes))
 
     def stream(self, ctx: RunContext) -> int:
-        """Plan and apply in one pass (runs only, never the preview): each batch goes to QuickBooks
-        as soon as its 30 changes are planned. Returns how many changes there were."""
-        records = self.records(ctx)
-        total, planned = len(records), [0]
+        """Plan and apply in one pass (runs only, never the preview): the Work list is read page by
+        page (flows/reading.py) and each batch goes to QuickBooks as soon as its 30 changes are
+        planned; nothing of a planned record is kept (a run's memory must not grow with the company).
+        Records Work handed out twice while we paged, and unreadable ones, are planned in a second
+        pass once the first pass's writes are applied. Returns how many changes there were."""
+        reading = changed_records(ctx, self.kind, self.cursor, self.work_list(ctx.work))
+        planned = [0]
 
-        def changes() -> Iterator[Change]:
-            # Nothing of a planned record is kept here: its Work record is let go as it is planned
-            # and its change once it is sent (a run's memory must not grow with the company).
-            for ch in self.iter_plan(ctx, _drain(records)):
+        def changes(records: Iterable[R], *, first: bool) -> Iterator[Change]:
+            for ch in self.iter_plan(ctx, records, first=first):
                 planned[0] += 1
                 yield ch
 
-        outbox.apply_changes(ctx, self.name, changes(),
-                             total=total + len(ctx.state.unreadable.get(self.kind, [])))
+        try:
+            # The progress total grows as the list is read (Work does not say how long it is).
+            outbox.apply_changes(ctx, self.name, changes(reading.first_pass(), first=True),
+                                 total=lambda: reading.read)
+            again = reading.finish()
+            if again or ctx.state.unreadable.get(self.kind):
+                outbox.apply_changes(ctx, self.name, changes(again, first=False))
+        finally:
+            reading.close()
         return planned[0]
 
 
@@ -290,21 +304,3 @@ def _raised_after_sending(problem: Problem, fp: str) -> bool:
     """True when the problem was opened by the check after sending exactly this body."""
     details = problem.details or {}
     return bool(details.get("sent")) and details.get("fingerprint") == fp
-
-
-def _drain(records: list[R]) -> Iterator[R]:
-    """Yield the records in order, letting go of each one (the list is emptied)."""
-    records.reverse()
-    while records:
-        yield records.pop()
-
-
-def _chunks(records: Iterable[R], size: int) -> Iterator[list[R]]:
-    chunk: list[R] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -21,8 +21,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Payment
-from qbosync_desktop.core.errors import QboValidationError, WorkNotFound, WorkRecordUnreadable
+from qbosync_desktop.core.errors import QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.store.db import database
+from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import (
     Lister,
     iso_date,
@@ -32,10 +34,11 @@ from qbosync_desktop.sync.flows.base import (
     open_problem_map,
     stamp,
 )
-from qbosync_desktop.sync.flows.invoices import start_date
+from qbosync_desktop.sync.flows.invoices import invoice_not_synced
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.proof import affected, qbo_invoices
+from qbosync_desktop.sync.proof import CHUNK as PROOF_CHUNK
+from qbosync_desktop.sync.proof import affected, read_by_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -89,24 +92,24 @@ class PaymentsOut(OutboundFlow[Payment]):
         if rec.invoice_id:
             yield "invoice", str(rec.invoice_id)
 
+    #: one query of QuickBooks invoices (their open balances) per chunk of payments
+    chunk_size = PROOF_CHUNK
+
     def start(self, ctx: RunContext) -> None:
         self._invoice_problems = open_problem_map(ctx, "invoice")
-        #: QBO invoice Id → what this run's payments already take from its open balance
-        self._taken: dict[str, float] = {}
-        self._open: dict[str, JsonObject] | None = None
+        self._open = OpenBalances()
 
-    def records(self, ctx: RunContext) -> list[Payment]:
-        recs = super().records(ctx)
-        # only the invoice ids are kept: the records themselves are let go as they are planned
-        self._invoice_ids = {str(r.invoice_id) for r in recs if not r.is_void and r.invoice_id}
-        return recs
+    def prepare(self, ctx: RunContext, chunk: list[Payment]) -> None:
+        """The open balances of the QuickBooks invoices this chunk's payments point at."""
+        self._open.announce({q for r in chunk if not r.is_void and r.invoice_id
+                              and (q := ctx.qbo_id("invoice", r.invoice_id))})
 
     def screen(self, ctx: RunContext, d: Draft[Payment]) -> Change | Leave | None:
         rec, link = d.rec, d.link
         if not rec.is_void:
             return None
         if link is None:
-            return self.skip(ctx, d, "voided in Work before it was synced")
+            return self.skip(ctx, d, "voided in Work before it was synced", why="void_unsynced")
         if link.fingerprint == VOID:
             return LEAVE
         affected(ctx, rec.invoice_id)
@@ -133,40 +136,8 @@ class PaymentsOut(OutboundFlow[Payment]):
         return self.invoice_not_synced(ctx, d)
 
     def invoice_not_synced(self, ctx: RunContext, d: Draft[Payment]) -> Change:
-        """Why the payment's invoice is not in QuickBooks, read from Work: a draft or an invoice dated
-        before the start date is a counted skip saying so; a void or unknown invoice is a problem."""
-        inv = str(d.rec.invoice_id)
-        try:
-            invoice = ctx.work.get_invoice(inv)
-        except WorkNotFound:
-            return self.fail(d, QboValidationError(
-                f"{d.label} is for invoice {inv}, which Work does not have (it may have been deleted). "
-                "It was not sent to QuickBooks.",
-                title="Payment for an invoice Work does not have",
-                hint="In Work, move the payment to the right invoice (or delete it if it was recorded by "
-                     "mistake); it syncs by itself once it is changed there.",
-                details={"rule": "a payment needs its invoice", "invoice_id": inv, "code": "unknown-invoice"}))
-        except WorkRecordUnreadable:  # its own problem says what to fix; this one points at it
-            return self.fail(d, missing_reference(ctx, "payment", d.label, "invoice", inv))
-        if invoice.status == "void":
-            return self.fail(d, QboValidationError(
-                f"{d.label} is for invoice {invoice.number}, which is void in Work. Money received for a "
-                "void invoice was not sent to QuickBooks.",
-                title="Payment for a void invoice",
-                hint="In Work, void this payment too, or move it to the invoice it pays; it syncs by "
-                     "itself once it is changed there.",
-                details={"rule": "a payment for a void invoice is not sent", "invoice_id": inv,
-                         "invoice_number": invoice.number, "code": "void-invoice"}))
-        if invoice.status == "draft":
-            why = f"its invoice {invoice.number} is a draft in Work (drafts are not synced)"
-        else:
-            start = start_date(ctx)
-            if invoice.issue_date < start:
-                why = (f"its invoice {invoice.number} is dated {invoice.issue_date}, before the start date "
-                       f"{start} (Sync Settings)")
-            else:
-                why = f"its invoice {invoice.number} is not synced"
-        return self.skip(ctx, d, why)
+        """Why the payment's invoice is not in QuickBooks (see :func:`invoices.invoice_not_synced`)."""
+        return invoice_not_synced(ctx, self, d, str(d.rec.invoice_id), what="payment")
 
     def overpaid(self, ctx: RunContext, d: Draft[Payment]) -> QboValidationError | None:
         """The payment against what is still open on its QuickBooks invoice (read back in one query per
@@ -175,24 +146,19 @@ class PaymentsOut(OutboundFlow[Payment]):
         qbo_inv = ctx.qbo_id("invoice", d.rec.invoice_id)
         if qbo_inv is None:
             return None
-        if self._open is None:  # every invoice this run's payments point at, read in one go
-            # their links in one query per 500 ids (one look-up per invoice cost ~4 ms each: 13 s of
-            # a 5,000-invoice initial sync on a loaded machine)
-            links = ctx.load_links("invoice", self._invoice_ids)
-            self._open = dict(qbo_invoices(ctx, {lk.qbo_id for lk in links.values()}))
-        found = self._open.get(qbo_inv)
+        found = self._open.get(ctx, qbo_inv)
         if found is None:
             return None
-        open_amount = float(found.get("Balance") or 0)
+        open_amount, number = found
         before = last_sent(self.kind, d.work_id) if d.link is not None else None
         if before:  # an edit: this payment's own earlier amount is back on the invoice once updated
             open_amount += float(before.get("TotalAmt") or 0)
-        open_amount = round(open_amount - self._taken.get(qbo_inv, 0.0), 2)
+        open_amount = round(open_amount, 2)
         amount = money(d.rec.amount)
         if amount <= open_amount + 0.004:
-            self._taken[qbo_inv] = self._taken.get(qbo_inv, 0.0) + amount
+            self._open.take(qbo_inv, amount)
             return None
-        number = found.get("DocNumber") or qbo_inv
+        number = number or qbo_inv
         return QboValidationError(
             f"The {d.label} is {amount:.2f}, but only {open_amount:.2f} is still open on invoice {number} "
             "in QuickBooks. QuickBooks would keep the difference as an unapplied credit, and its books would "
@@ -203,6 +169,76 @@ class PaymentsOut(OutboundFlow[Payment]):
             details={"rule": "a payment may not exceed its invoice's open balance", "invoice": number,
                      "payment_amount": f"{amount:.2f}", "open_balance": f"{open_amount:.2f}"},
         )
+
+
+class OpenBalances:
+    """What is still open on the QuickBooks invoices this run's payments point at: each invoice read
+    once per run, before any of this run's payments to it is sent, then reduced by every payment
+    planned against it (two payments of one invoice must not both fit its balance).
+
+    One row per invoice in a TEMP table of the engine thread's SQLite connection (never the data
+    file): at 400,000 invoices a Python dict of them would grow the run's memory with the company.
+    Only the current chunk's invoices are held in memory; their new balances are written back
+    before the next chunk is read."""
+
+    TABLE = "temp.payment_open"
+
+    def __init__(self) -> None:
+        database.execute_sql("CREATE TEMP TABLE IF NOT EXISTS payment_open "
+                             "(qbo_id TEXT PRIMARY KEY, open REAL, number TEXT) WITHOUT ROWID")
+        database.execute_sql(f"DELETE FROM {self.TABLE}")
+        #: the current chunk's invoices: QBO Id → [open balance, DocNumber] (None: not in QuickBooks)
+        self._chunk: dict[str, list | None] = {}
+        #: the current chunk's invoices not read yet
+        self._wanted: set[str] = set()
+        self._changed: set[str] = set()
+
+    def announce(self, qbo_ids: Iterable[str]) -> None:
+        """The invoices the next chunk of payments points at: read on the first :meth:`get` (a chunk
+        whose payments are all unchanged reads nothing - a sync with nothing to do stays one request)."""
+        self._flush()
+        self._chunk = {}
+        self._wanted = set(qbo_ids)
+
+    def _read(self, ctx: RunContext, qbo_ids: Iterable[str]) -> None:
+        """Hold these invoices (read from QuickBooks those not read before in this run)."""
+        wanted = sorted(set(qbo_ids) - set(self._chunk))
+        chunk = self._chunk
+        for i in range(0, len(wanted), LOOKUP_CHUNK):
+            part = wanted[i:i + LOOKUP_CHUNK]
+            for qid, open_amount, number in database.execute_sql(
+                    f"SELECT qbo_id, open, number FROM {self.TABLE} WHERE qbo_id IN ({', '.join('?' * len(part))})",
+                    part):
+                chunk[str(qid)] = None if open_amount is None else [float(open_amount), number]
+        missing = [q for q in wanted if q not in chunk]
+        if missing:
+            rows = read_by_ids(ctx, "Invoice", missing, fields=("Balance", "DocNumber"))
+            for qid in missing:
+                row = rows.get(qid)
+                chunk[qid] = None if row is None else [float(row.get("Balance") or 0), row.get("DocNumber")]
+            database.cursor().executemany(
+                f"INSERT OR REPLACE INTO {self.TABLE} (qbo_id, open, number) VALUES (?, ?, ?)",
+                [(q, None, None) if (v := chunk[q]) is None else (q, v[0], v[1]) for q in missing])
+        self._wanted.clear()
+
+    def get(self, ctx: RunContext, qbo_id: str) -> tuple[float, str | None] | None:
+        """The invoice's open balance (less this run's payments planned so far) and its number."""
+        if qbo_id not in self._chunk:
+            self._read(ctx, [*self._wanted, qbo_id])
+        found = self._chunk.get(qbo_id)
+        return None if found is None else (found[0], found[1])
+
+    def take(self, qbo_id: str, amount: float) -> None:
+        found = self._chunk.get(qbo_id)
+        if found is not None:
+            found[0] = round(found[0] - amount, 2)
+            self._changed.add(qbo_id)
+
+    def _flush(self) -> None:
+        if self._changed:
+            database.cursor().executemany(f"UPDATE {self.TABLE} SET open = ? WHERE qbo_id = ?",
+                                          [(v[0], q) for q in self._changed if (v := self._chunk.get(q))])
+            self._changed.clear()
 
 
 def phase(ctx: RunContext) -> PaymentsOut | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Refund
-from qbosync_desktop.core.errors import QboSyncError, QboValidationError
+from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkNotFound, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import Lister, iso_date, missing_reference, money
 from qbosync_desktop.sync.flows.credits import amount_line, no_plain_item, plain_item, voided
@@ -93,14 +93,27 @@ class RefundsOut(OutboundFlow[Refund]):
         if not ctx.will_exist("client", rec.client_id):
             return missing_reference(ctx, "refund", d.label, "client", str(rec.client_id))
         amount = money(rec.amount)
-        if rec.payment_id:
-            paid = ctx.work.get_payment(rec.payment_id)
-            if amount > money(paid.amount) + 0.004:
-                return too_large(d.label, amount, "payment", money(paid.amount))
-        elif rec.credit_note_id:
-            credit = ctx.work.get_credit_note(rec.credit_note_id)
-            if amount > money(credit.amount) + 0.004:
-                return too_large(d.label, amount, "credit note", money(credit.amount))
+        try:
+            if rec.payment_id:
+                paid = ctx.work.get_payment(rec.payment_id)
+                if amount > money(paid.amount) + 0.004:
+                    return too_large(d.label, amount, "payment", money(paid.amount))
+            elif rec.credit_note_id:
+                credit = ctx.work.get_credit_note(rec.credit_note_id)
+                if amount > money(credit.amount) + 0.004:
+                    return too_large(d.label, amount, "credit note", money(credit.amount))
+        except (WorkNotFound, WorkRecordUnreadable) as exc:
+            # What it refunds is gone from Work, or unreadable there: a problem of the refund, never a
+            # stopped run (issue 16: one bad record never stops a sync).
+            what = "payment" if rec.payment_id else "credit note"
+            return QboValidationError(
+                f"The {d.label} refunds a {what} the sync cannot check: {exc.message} It was not sent to "
+                "QuickBooks.",
+                title=f"Refund of a {what} Work cannot give",
+                hint=f"In Work, correct the {what} this refund belongs to (or the refund); it syncs by itself "
+                     "once it is changed there.",
+                details={"rule": f"a refund may not exceed its {what}", "refunds": rec.payment_id or rec.credit_note_id,
+                         **{k: v for k, v in exc.details.items() if k in ("field", "value", "reason")}})
         if plain_item(ctx) is None:
             return no_plain_item("refund", d.label)
         problem = tax_code_problem(ctx, "refund", d.label, None, [False])

@@ -65,7 +65,7 @@ class VendorsOut(OutboundFlow[Contractor]):
         if held is not None:  # match review (issue 7) has not decided yet: no duplicate meanwhile
             return self.held(d, held)
         if not has_active_contract(d.rec):
-            return self.skip(ctx, d, "no active contract")
+            return self.skip(ctx, d, "no active contract", why="no_contract")
         return None
 
     def _reactivate(self, d: Draft[Contractor]) -> Change:

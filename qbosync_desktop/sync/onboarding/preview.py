@@ -15,6 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from qbosync_desktop.sync.clients import settle
+from qbosync_desktop.sync.clients.fields import FIELDS, work_values
+from qbosync_desktop.sync.clients.merge import equivalent, is_empty
+
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.engine import Preview
     from qbosync_desktop.sync.plan import Change
@@ -99,6 +103,27 @@ def existing_changes(preview: Preview) -> list[dict[str, Any]]:
                             "label": ch.label, "action": ch.action,
                             "kept": bool(ch.meta.get("kept")) or ch.action != "update",
                             "changes": ch.meta["changes"]})
+    return out
+
+
+def differing_clients(preview: Preview) -> list[dict[str, Any]]:
+    """Matched clients whose fields differ between Work and QuickBooks (their first merge settles them
+    by the Review answers): ``[{work_id, qbo_id, label, fields: [{field, work, quickbooks}], choice}]``;
+    ``choice`` is the answer given for this very record (or None: the field groups' answers)."""
+    answers = settle.stored()
+    out = []
+    for _name, changes in preview.phases:
+        for ch in changes:
+            client = ch.meta.get("client")
+            if not ch.meta.get("first_merge") or client is None or ch.work_id is None:
+                continue
+            w_now, q_now = work_values(client), ch.meta.get("qbo_now") or {}
+            fields = [{"field": f, "work": w_now.get(f), "quickbooks": q_now.get(f)} for f in FIELDS
+                      if not equivalent(f, w_now.get(f), q_now.get(f))
+                      and not is_empty(f, w_now.get(f)) and not is_empty(f, q_now.get(f))]
+            if fields:
+                out.append({"work_id": str(ch.work_id), "qbo_id": ch.qbo_id, "label": ch.label, "fields": fields,
+                            "choice": settle.record_choice(str(ch.work_id), answers)})
     return out
 
 

@@ -12,16 +12,20 @@ and the same record always gets the same name (a retry never produces "Ann Lee (
 
 from __future__ import annotations
 
+import unicodedata
+
+from qbosync_desktop.core import qbo_limits
 from qbosync_desktop.core.errors import QboValidationError
 
-MAX_DISPLAY_NAME = 500
-MAX_ITEM_NAME = 100
+MAX_DISPLAY_NAME = qbo_limits.DISPLAY_NAME
+MAX_ITEM_NAME = qbo_limits.ITEM_NAME
 INVALID_CHARS = {":": "a colon (:)", "\t": "a tab", "\n": "a line break", "\r": "a line break"}
 
 
 def normalise(name: str) -> str:
-    """The comparison key for names: case and runs of spaces do not make two names different."""
-    return " ".join((name or "").split()).casefold()
+    """The comparison key for names: case, runs of spaces and the Unicode form (an accent composed,
+    "é", or written as "e" + a combining accent: both look the same) do not make two names different."""
+    return unicodedata.normalize("NFC", " ".join((name or "").split()).casefold())
 
 
 def clean(name: str) -> str:

@@ -40,7 +40,12 @@ from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.text import heading
 from qbosync_desktop.sync.clients import settle
-from qbosync_desktop.sync.onboarding.preview import entity_label, existing_changes, value_text
+from qbosync_desktop.sync.onboarding.preview import (
+    differing_clients,
+    entity_label,
+    existing_changes,
+    value_text,
+)
 
 ACTION_WORDS = {
     "create": "will be created",
@@ -148,12 +153,33 @@ class ReviewPage(QWizardPage):
             self.settle_combos[group] = combo
             settle_row.addWidget(combo, n // 3, n % 3)
         el.addLayout(settle_row)
+        # Per record: one matched client settled differently from the field groups (issue 15).
+        self.records_title = QLabel(self.tr("Matched clients whose fields differ (choose per client):"), existing)
+        el.addWidget(self.records_title)
+        self.records_table = QTableWidget(0, 3, existing)
+        self.records_table.setObjectName("settle_records")
+        self.records_table.setAccessibleName(self.tr("Matched clients whose fields differ"))
+        self.records_table.setHorizontalHeaderLabels([self.tr("Client"), self.tr("Work → QuickBooks"),
+                                                      self.tr("Settle this client")])
+        self.records_table.verticalHeader().setVisible(False)
+        self.records_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.records_table.setTabKeyNavigation(False)
+        self.records_table.setWordWrap(True)
+        rh = self.records_table.horizontalHeader()
+        rh.setStretchLastSection(False)
+        rh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        rh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.records_table.setColumnWidth(0, 170)
+        self.record_combos: dict[str, QComboBox] = {}
+        el.addWidget(self.records_table)
 
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.tree)
         split.addWidget(existing)
         split.addWidget(box)
-        split.setSizes([380, 260])
+        # every pane keeps some height (the match review must not be squeezed away at 900×650)
+        split.setChildrenCollapsible(False)
+        split.setSizes([340, 300, 180])
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
@@ -264,6 +290,47 @@ class ReviewPage(QWizardPage):
         answers = self.settle_answers or settle.DEFAULTS
         for group, combo in self.settle_combos.items():
             combo.setCurrentIndex(max(0, combo.findData(answers.get(group, settle.DEFAULTS[group]))))
+        self._fill_records()
+
+    def _fill_records(self) -> None:
+        """One row per matched client whose fields differ, with its own choice: as the field groups
+        above (the default: QuickBooks' value for billing address, phone and email), or one choice
+        for every field of this client."""
+        t = self.records_table
+        rows = differing_clients(self.preview) if self.preview is not None else []
+        t.setRowCount(len(rows))
+        t.setVisible(bool(rows))
+        self.records_title.setVisible(bool(rows))
+        self.record_combos = {}
+        for row, r in enumerate(rows):
+            t.setItem(row, 0, QTableWidgetItem(r["label"]))
+            text = "\n".join(f"{settle.GROUP_LABELS.get(settle.GROUP_OF[f['field']], f['field'])}"
+                             f"{'' if f['field'] in settle.GROUP_LABELS else ' (' + f['field'].replace('_', ' ') + ')'}: "
+                             f"{value_text(f['work'])} → {value_text(f['quickbooks'])}" for f in r["fields"])
+            cell = QTableWidgetItem(text)
+            cell.setToolTip(text)
+            t.setItem(row, 1, cell)
+            combo = QComboBox(t)
+            combo.setObjectName(f"settle_record_{r['work_id']}")
+            combo.setAccessibleName(self.tr("How to settle {0}").format(r["label"]))
+            combo.addItem(self.tr("As the field groups above"), None)
+            for choice, words in settle.CHOICE_LABELS.items():
+                combo.addItem(self.tr(words), choice)
+            combo.setCurrentIndex(max(0, combo.findData(r["choice"])) if r["choice"] else 0)
+            combo.activated.connect(lambda _i, wid=r["work_id"]: self.settle_record(wid))
+            self.record_combos[r["work_id"]] = combo
+            t.setCellWidget(row, 2, combo)
+        t.resizeRowsToContents()
+        t.setMaximumHeight(t.horizontalHeader().height() + sum(t.rowHeight(i) for i in range(t.rowCount()))
+                           + 2 * t.frameWidth() + 2)
+
+    def settle_record(self, work_id: str) -> None:
+        """The person chose how one matched client is settled: stored, then the preview re-planned."""
+        choice = self.record_combos[work_id].currentData()
+        self.loading = True
+        emit(self.completeChanged)
+        self.ctx.session.decide_review([], None, on_done=lambda _r: self.reload(matches=False),
+                                       on_error=self._failed, settle_records={work_id: choice})
 
     def keep_quickbooks(self, spec: str, keep: bool) -> None:
         """The person ticked (or cleared) "Keep QuickBooks' value": stored, then the preview re-planned."""
