@@ -16,8 +16,9 @@ no changes: ≤ 2 requests and < 1 s.
     python bench/bench_initial_sync.py --books --company ca   # tax/discount/terms variant, Canadian company
 
 ``--books`` (issue 14) reports how many of the invoices written carry tax, a discount or terms (the
-Work scale data has them in fixed fractions) and how many ended as a "QuickBooks total differs from
-Work" problem (must be 0); ``--company ca`` runs against the Canadian practice company, so every
+Work scale data has them in fixed fractions), the payments (voided and corrected ones among them),
+credit notes (applied to invoices) and refunds written, and how many ended as a "QuickBooks total
+differs from Work" or balance problem (all must be 0); payments are always in (no ``--no-payments``); ``--company ca`` runs against the Canadian practice company, so every
 line carries a mapped tax code and the tax goes as per-rate tax lines.
 """
 
@@ -154,22 +155,44 @@ def measure(ws: Any, *, time_scale: float, latency_ms: float, concurrency: int,
 
 
 def _books_figures(ws: object, company: str) -> dict[str, object]:
-    """Invoices written with tax, a discount or terms, and the TotalAmt mismatches (must be 0)."""
+    """What the books variant wrote and how it ended: invoices with tax, a discount or terms; the
+    payments (voided and corrected ones included), credit notes and refunds of the data and how many
+    reached QuickBooks; and the proof's problems - TotalAmt and Balance differences (all must be 0)."""
     from qbosync_desktop.store.models.links import Link
     from qbosync_desktop.store.models.problems import Problem
 
-    linked = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")}
+    def linked(kind: str) -> set[str]:
+        return {lk.work_id for lk in Link.select(Link.work_id).where(Link.kind == kind)}
+
+    def problems(kind: str, title: str | None = None) -> int:
+        q = (Problem.kind == kind) & (Problem.state == "open")
+        if title is not None:
+            q &= Problem.title == title
+        return Problem.select().where(q).count()
+
+    work = ws.work_client()  # type: ignore[attr-defined]
+    invoices = linked("invoice")
     taxed = discounted = with_terms = 0
-    for inv in ws.work_client().invoices():  # type: ignore[attr-defined]
-        if inv.id not in linked:
+    for inv in work.invoices():
+        if inv.id not in invoices:
             continue
         taxed += inv.tax is not None and inv.tax.amount > 0
         discounted += bool(inv.discount_amount or any(ln.discount_amount for ln in inv.lines))
         with_terms += bool(inv.terms)
-    mismatched = Problem.select().where((Problem.kind == "invoice") & (Problem.state == "open")
-                                        & (Problem.title == "QuickBooks total differs from Work")).count()
-    return {"company": company, "invoices_linked": len(linked), "taxed": taxed, "discounted": discounted,
-            "with_terms": with_terms, "total_mismatches": mismatched}
+    payments = list(work.payments())
+    credits, refunds = list(work.credit_notes()), list(work.refunds())
+    return {"company": company, "invoices_linked": len(invoices), "taxed": taxed, "discounted": discounted,
+            "with_terms": with_terms,
+            "payments": len(payments), "payments_voided_in_work": sum(p.status == "void" for p in payments),
+            "payments_corrected_in_work": sum(p.version > 1 for p in payments),
+            "payments_linked": len(linked("payment")),
+            "credit_notes": len(credits), "credit_notes_linked": len(linked("credit_note")),
+            "credit_applications_linked": len(linked("credit_application")),
+            "refunds": len(refunds), "refunds_linked": len(linked("refund")),
+            "total_mismatches": problems("invoice", "QuickBooks total differs from Work"),
+            "balance_mismatches": problems("invoice_balance"),
+            "credit_total_mismatches": problems("credit_note_total"),
+            "refund_total_mismatches": problems("refund_total")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,16 +205,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-payments", action="store_true",
                     help="leave payments out (the QBO sandbox scans every payment per payment: O(n²) at 15,000)")
     ap.add_argument("--books", action="store_true",
-                    help="report invoices with tax/discounts/terms and TotalAmt mismatches (issue 14)")
+                    help="report invoices with tax/discounts/terms, the payments (voided, corrected), credit notes "
+                         "and refunds written, and TotalAmt/Balance mismatches (issue 14); payments stay in")
     ap.add_argument("--company", choices=("us", "ca"), default="us", help="the QuickBooks practice company flavour")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--verbose", action="store_true", help="log each phase's plan/apply time to stderr")
     args = ap.parse_args(argv)
+    if args.books and args.no_payments:
+        ap.error("--books measures payments, credit notes and refunds too; leave out --no-payments")
     if args.verbose:
         import logging
 
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(message)s")
-        logging.getLogger("qbosync_desktop.sync.engine").setLevel(logging.INFO)
+        for name in ("qbosync_desktop.sync.engine", "qbosync_desktop.sync.proof"):
+            logging.getLogger(name).setLevel(logging.INFO)
 
     keyring.set_keyring(MemoryKeyring())  # throwaway practice credentials
     home = Path(tempfile.mkdtemp(prefix="qbosync-bench-"))

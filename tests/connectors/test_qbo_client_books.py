@@ -44,6 +44,10 @@ def test_credit_applied_payment_edited_voided_and_documents_deleted(conn):
         {"Amount": 20, "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]}]}, requestid="b-pay")
     assert client.get("Invoice", inv["Id"])["Balance"] == 50
     assert client.get("CreditMemo", memo["Id"])["Balance"] == 0
+    # just the fields asked for (what the proof after writing reads of many invoices at once)
+    (row,) = client.query("Invoice", where=f"Id IN ('{inv['Id']}')", fields=("Balance", "TotalAmt"))
+    assert (row["Id"], row["Balance"], row["TotalAmt"]) == (inv["Id"], 50, 120)
+    assert "Line" not in row and "CustomerRef" not in row
     edited = client.update("Payment", {"Id": pay["Id"], "SyncToken": pay["SyncToken"], "TotalAmt": 80, "Line": [
         {"Amount": 100, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]},
         {"Amount": 20, "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]}]}, requestid="b-pay-edit")

@@ -1,5 +1,6 @@
 """Kill drill: ``qbosync sync`` is SIGKILLed at random moments, restarted, and QBO ends up holding every
-record exactly once.
+record exactly once: clients, invoices, payments (edited and voided), credit notes (applied, open,
+voided after they reached QuickBooks) and refunds (voided too).
 
 The practice servers run in this test process (QBO data in memory is fine: the sandbox outlives every
 killed sync). Part of the time the sandbox also drops committed responses (``lost_response_rate``).
@@ -44,6 +45,17 @@ def _sync(root, log) -> subprocess.Popen:
     )
 
 
+def _finish(root, log) -> list[int]:
+    """Syncs until one finishes; a run that started while a batch was half-applied may need one more."""
+    codes = []
+    for _ in range(3):
+        proc = _sync(root, log)
+        codes.append(proc.wait(timeout=120))
+        if codes[-1] in (0, 1):
+            break
+    return codes
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice, home, tmp_path):
@@ -63,23 +75,24 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
     items = [r["id"] for r in practice.work.store.all("items")][:3]
     kills = killed_mid_run = attempts = 0
     earlier: list[dict] = []
+    earlier_money: tuple = ()
     with open(tmp_path / "children.log", "wb") as log:
         practice.qbo.set_faults(latency_ms=40)  # a little network time, as with the real QuickBooks
         while kills < KILLS and attempts < 3 * KILLS:
             attempts += 1
             # Keep giving the drill work, as a Work user would: new clients, invoices and payments, a
             # credit applied to an invoice, an open credit, refunds, and corrections of earlier payments
-            # (edited and voided, most of them already in QuickBooks by then).
-            paid = []
+            # (edited and voided, most of them already in QuickBooks by then), credits and refunds.
+            paid, applied, refunded = [], None, None
             for n in range(5):
                 client = user.add_client(f"Drill Client {attempts}-{n}", email=f"drill{attempts}.{n}@example.com")
                 inv = user.add_invoice(client["id"], [{"item_id": items[n % len(items)]}, {"item_id": items[-1]}])
                 if n == 2:
-                    user.add_credit_note(client["id"], amount="1.00", invoice_id=inv["id"])
+                    applied = user.add_credit_note(client["id"], amount="1.00", invoice_id=inv["id"])
                 if n:
                     paid.append(user.record_payment(inv["id"]))
                 if n == 1:
-                    user.add_refund("1.00", payment_id=paid[-1]["id"])
+                    refunded = user.add_refund("1.00", payment_id=paid[-1]["id"])
                 if n == 4:
                     credit = user.add_credit_note(client["id"], amount="2.00")
                     user.add_refund("0.50", credit_note_id=credit["id"])
@@ -87,7 +100,12 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
                 user.edit_payment(old_payment["id"], amount=str(Decimal(old_payment["amount"]) - Decimal("0.50")))
             for old_payment in earlier[1:2]:
                 user.void_payment(old_payment["id"])
-            earlier = paid[2:]
+            # ... and voids of the last round's applied credit and refund (most already in QuickBooks:
+            # their credit memo and refund receipt are deleted, the invoice reopens by the credit)
+            if earlier_money:
+                user.void_credit_note(earlier_money[0]["id"])
+                user.void_refund(earlier_money[1]["id"])
+            earlier, earlier_money = paid[2:], (applied, refunded)
             practice.qbo.set_faults(lost_response_rate=0.3 if attempts % 2 == 0 else 0.0)
             before = practice.qbo.stats.get("requests", 0)
             proc = _sync(root, log)
@@ -98,12 +116,27 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
                 killed_mid_run += practice.qbo.stats.get("requests", 0) > before
             proc.wait(timeout=30)
         practice.qbo.set_faults(lost_response_rate=0.0, latency_ms=0)
-        codes = []
-        for _ in range(3):  # finish; a run that started while a batch was half-applied may need one more
+        codes = _finish(root, log)
+        if codes[-1] in (0, 1):
+            # Everything is in QuickBooks now: void credit notes and refunds that reached it (their
+            # credit memos and refund receipts are deleted, the invoices reopen by the credit), under
+            # one more SIGKILL and lost responses, then finish again.
+            drill_ids = {c["id"] for c in practice.work.store.all("clients") if c["name"].startswith("Drill Client")}
+            credits = [c for c in practice.work.store.all("credit-notes")
+                       if c["client_id"] in drill_ids and c["status"] == "active"]
+            for credit in [c for c in credits if c["invoice_id"]][-3:]:
+                user.void_credit_note(credit["id"])
+            for refund in [r for r in practice.work.store.all("refunds")
+                           if r["client_id"] in drill_ids and r["status"] == "active"][-3:]:
+                user.void_refund(refund["id"])
+            practice.qbo.set_faults(lost_response_rate=0.5)
             proc = _sync(root, log)
-            codes.append(proc.wait(timeout=120))
-            if codes[-1] in (0, 1):
-                break
+            wait_for_kill_moment(proc, practice.qbo, rng, max_requests=MAX_REQUESTS)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            practice.qbo.set_faults(lost_response_rate=0.0)
+            codes += _finish(root, log)
     assert codes[-1] in (0, 1), (codes, (tmp_path / "children.log").read_text(errors="replace")[-3000:])
     assert kills >= KILLS, f"only {kills} of {attempts} syncs were still running when killed"
     assert killed_mid_run >= KILLS // 2, f"only {killed_mid_run} kills hit a run that talked to QuickBooks"
@@ -145,13 +178,19 @@ def test_sigkilled_syncs_leave_every_record_in_quickbooks_exactly_once(practice,
             assert len({lk.qbo_id for lk in links.values()}) == len(links)
             drill = [r for r in records if r.client_id in drill_clients]
             assert drill, kind
+            deleted = 0
             for rec in drill:
+                if rec.status == "void":  # never sent, or its QuickBooks record deleted (no void there)
+                    assert rec.id not in links or links[rec.id].qbo_id not in qbo, (kind, rec.id)
+                    deleted += rec.id in links
+                    continue
                 assert rec.id in links, (kind, rec.id)
                 assert Decimal(str(qbo[links[rec.id].qbo_id]["TotalAmt"])).quantize(Decimal("0.01")) == rec.amount
+            assert deleted, f"no {kind} voided in Work after it reached QuickBooks"
             mine = {lk.qbo_id for lk in links.values()}
             drill_customers = {Link.get(kind="client", work_id=c).qbo_id for c in drill_clients}
             assert {i for i, r in qbo.items() if r["CustomerRef"]["value"] in drill_customers} == \
-                {links[r.id].qbo_id for r in drill} <= mine
+                {links[r.id].qbo_id for r in drill if r.status != "void"} <= mine
         qbo_payments = {str(r["Id"]): r for r in store.all("Payment")}
         edited = voided = 0
         for pay in work["payment"]:

@@ -10,119 +10,18 @@ applied to INV-2004; CN-0003 is an open 60.00 credit with 25.00 refunded; INV-20
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from fixtures.qbo_sandbox import qbo_session
+from fixtures.books import assert_books, cents, open_problems, rest
 
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 
 
-def _rest(practice: Any, entity: str) -> dict[str, dict]:
-    http = qbo_session(practice.qbo)
-    r = http.get(f"{http.company_url}/query", params={"query": f"SELECT * FROM {entity} MAXRESULTS 1000"},
-                 timeout=30)
-    r.raise_for_status()
-    return {str(o["Id"]): o for o in r.json()["QueryResponse"].get(entity, [])}
-
-
-def _open(kind: str, work_id: str | None = None) -> list[Problem]:
-    q = (Problem.kind == kind) & (Problem.state == "open")
-    if work_id is not None:
-        q &= Problem.work_id == work_id
-    return list(Problem.select().where(q))
-
-
-def _d(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _assert_books(ws: Any, practice: Any) -> None:
-    """What QuickBooks holds equals what Work holds, read over REST: each active payment once with its
-    amount, each voided one either never sent or voided; credit memos and refund receipts once with
-    Work's amount; applied credits as QuickBooks applies them; every synced invoice's Balance."""
-    wc = ws.work_client()
-    payments = _rest(practice, "Payment")
-    own = set()
-    for pay in wc.payments():
-        link = Link.get_or_none(kind="payment", work_id=pay.id)
-        if pay.status == "void":
-            if link is not None:
-                assert _d(payments[link.qbo_id]["TotalAmt"]) == 0, pay.id
-                own.add(link.qbo_id)
-            continue
-        if link is None:
-            assert _open("payment", pay.id), pay.id
-            continue
-        q = payments[link.qbo_id]
-        assert _d(q["TotalAmt"]) == pay.amount, pay.id
-        own.add(link.qbo_id)
-    applications = {lk.qbo_id for lk in Link.select().where(Link.kind == "credit_application")}
-    # exactly once: every QuickBooks payment is one Work payment or one credit application, none twice
-    links = [lk.qbo_id for lk in Link.select().where(Link.kind.in_(("payment", "credit_application")))]
-    assert len(links) == len(set(links))
-    ours = {lk.qbo_id for lk in Link.select().where(Link.kind == "invoice")}
-    touching = {pid for pid, p in payments.items()
-                if any(t["TxnType"] == "Invoice" and t["TxnId"] in ours for ln in p["Line"] for t in ln["LinkedTxn"])}
-    assert touching <= own | applications <= set(payments)  # no QuickBooks payment of our invoices twice
-
-    memos = _rest(practice, "CreditMemo")
-    linked_memos = []
-    for cn in wc.credit_notes():
-        link = Link.get_or_none(kind="credit_note", work_id=cn.id)
-        if cn.status == "void":
-            assert link is None or link.qbo_id not in memos, cn.number
-            continue
-        assert link is not None, cn.number
-        q = memos[link.qbo_id]
-        assert _d(q["TotalAmt"]) == cn.amount, cn.number
-        assert q["CustomerRef"]["value"] == Link.get(kind="client", work_id=cn.client_id).qbo_id
-        linked_memos.append(link.qbo_id)
-        app = Link.get_or_none(kind="credit_application", work_id=cn.id)
-        if cn.invoice_id is None:
-            assert app is None and _d(q["Balance"]) == cn.amount
-            continue
-        assert app is not None, cn.number
-        p = payments[app.qbo_id]
-        assert _d(p["TotalAmt"]) == 0
-        linked = {(t["TxnType"], t["TxnId"]): _d(ln["Amount"]) for ln in p["Line"] for t in ln["LinkedTxn"]}
-        assert linked == {("Invoice", Link.get(kind="invoice", work_id=cn.invoice_id).qbo_id): cn.amount,
-                          ("CreditMemo", link.qbo_id): cn.amount}
-        assert _d(q["Balance"]) == 0
-    assert sorted(linked_memos) == sorted(memos)
-
-    receipts = _rest(practice, "RefundReceipt")
-    linked_receipts = []
-    for rf in wc.refunds():
-        link = Link.get_or_none(kind="refund", work_id=rf.id)
-        if rf.status == "void":
-            assert link is None or link.qbo_id not in receipts
-            continue
-        if link is None:
-            assert _open("refund", rf.id), rf.id
-            continue
-        q = receipts[link.qbo_id]
-        assert _d(q["TotalAmt"]) == rf.amount
-        linked_receipts.append(link.qbo_id)
-    assert sorted(linked_receipts) == sorted(receipts)
-
-    invoices = _rest(practice, "Invoice")
-    checked = 0
-    for inv in wc.invoices():
-        link = Link.get_or_none(kind="invoice", work_id=inv.id)
-        if link is None:
-            continue
-        assert _d(invoices[link.qbo_id]["Balance"]) == inv.balance, inv.number
-        checked += 1
-    assert checked > 50
-    assert not _open("invoice_balance") and not _open("credit_note_total") and not _open("refund_total")
-
-
 def test_enable_puts_credits_refunds_and_corrected_payments_in_quickbooks_once(synced):
     ws, practice = synced.ws, synced.practice
     assert synced.summary.state == "done"
-    _assert_books(ws, practice)
+    assert_books(ws, practice)
     wc = ws.work_client()
     by_number = {cn.number: cn for cn in wc.credit_notes()}
     assert Link.get_or_none(kind="credit_note", work_id=by_number["CN-0001"].id) is None  # voided first
@@ -142,7 +41,7 @@ def test_enable_puts_credits_refunds_and_corrected_payments_in_quickbooks_once(s
 def test_edits_and_voids_in_work_update_quickbooks_in_place(synced):
     ws, practice, engine = synced.ws, synced.practice, synced.engine
     wc, user = ws.work_client(), practice.work.user
-    before = _rest(practice, "Payment")
+    before = rest(practice, "Payment")
     active = [p for p in wc.payments() if p.status == "active" and Link.get_or_none(kind="payment", work_id=p.id)]
     edited, voided = active[0], active[1]
     edit_link = Link.get(kind="payment", work_id=edited.id)
@@ -175,24 +74,24 @@ def test_edits_and_voids_in_work_update_quickbooks_in_place(synced):
     assert s.counts["credit_notes"] == {"created": 1, "voided": 1}, s.counts
     assert s.counts["credit_applications"] == {"created": 1}, s.counts
     assert s.counts["refunds"] == {"created": 1}, s.counts
-    after = _rest(practice, "Payment")
+    after = rest(practice, "Payment")
     # never a second payment: the edit kept its Id, with a new SyncToken
     q = after[edit_link.qbo_id]
-    assert _d(q["TotalAmt"]) == edited.amount - Decimal("1.00")
+    assert cents(q["TotalAmt"]) == edited.amount - Decimal("1.00")
     assert q["PaymentRefNum"] == "FIXED 1"
     assert int(q["SyncToken"]) > int(before[edit_link.qbo_id]["SyncToken"])
-    assert _d(after[Link.get(kind="payment", work_id=voided.id).qbo_id]["TotalAmt"]) == 0
+    assert cents(after[Link.get(kind="payment", work_id=voided.id).qbo_id]["TotalAmt"]) == 0
     assert len(after) == len(before) + 1  # only the new credit application
     assert Link.get_or_none(kind="credit_application", work_id=credit["id"]) is not None
     assert Link.get_or_none(kind="refund", work_id=refund["id"]) is not None
-    _assert_books(ws, practice)
+    assert_books(ws, practice)
 
     # nothing changed since: no write, and no read-back either
     stats = practice.qbo.stats
     again = engine.run()
     assert again.state == "done"
     assert practice.qbo.stats["requests"] - stats["requests"] <= 2
-    _assert_books(ws, practice)
+    assert_books(ws, practice)
 
 
 def test_bad_money_records_get_one_clear_problem_each_and_the_run_goes_on(synced):
@@ -200,7 +99,7 @@ def test_bad_money_records_get_one_clear_problem_each_and_the_run_goes_on(synced
     wc, user = ws.work_client(), practice.work.user
     # 1. A credit note for a client QuickBooks does not have (its own name problem: a colon).
     unsynced = next(c for c in wc.clients() if Link.get_or_none(kind="client", work_id=c.id) is None
-                    and _open("client", c.id))
+                    and open_problems("client", c.id))
     bad_credit = user.add_credit_note(unsynced.id, amount="12.00", notes="for a client not in QuickBooks")
     # 2. A refund larger than its payment: the payment was corrected down after the refund.
     open_inv = [i for i in wc.invoices() if i.status == "sent" and i.balance and i.balance > 60
@@ -212,7 +111,7 @@ def test_bad_money_records_get_one_clear_problem_each_and_the_run_goes_on(synced
     # in QuickBooks): QuickBooks would keep the excess unapplied.
     inv = open_inv[1]
     link = Link.get(kind="invoice", work_id=inv.id)
-    q = _rest(practice, "Invoice")[link.qbo_id]
+    q = rest(practice, "Invoice")[link.qbo_id]
     lines = [ln for ln in q["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
     practice.qbo.user.update("Invoice", link.qbo_id, Line=[{**lines[0], "Amount": 1.0,
                                                            "SalesItemLineDetail": {
@@ -223,16 +122,16 @@ def test_bad_money_records_get_one_clear_problem_each_and_the_run_goes_on(synced
 
     s = engine.run()
     assert s.state == "done", s.error
-    (p1,) = _open("credit_note", bad_credit["id"])
+    (p1,) = open_problems("credit_note", bad_credit["id"])
     assert "not in QuickBooks yet" in p1.message and unsynced.name.strip()[:5] in p1.message and p1.hint
-    (p2,) = _open("refund", big_refund["id"])
+    (p2,) = open_problems("refund", big_refund["id"])
     assert "40.00" in p2.message and "30.00" in p2.message and p2.hint
-    (p3,) = _open("payment", over["id"])
+    (p3,) = open_problems("payment", over["id"])
     assert inv.number in p3.message and f"{inv.balance:.2f}" in p3.message and p3.hint
     assert Link.get_or_none(kind="payment", work_id=over["id"]) is None
     assert Link.get_or_none(kind="credit_note", work_id=good["id"]) is not None
-    memos = _rest(practice, "CreditMemo")
-    assert _d(memos[Link.get(kind="credit_note", work_id=good["id"]).qbo_id]["TotalAmt"]) == Decimal("3.00")
+    memos = rest(practice, "CreditMemo")
+    assert cents(memos[Link.get(kind="credit_note", work_id=good["id"]).qbo_id]["TotalAmt"]) == Decimal("3.00")
     # each bad record once: a second run opens nothing new
     n = Problem.select().where(Problem.state == "open").count()
     assert engine.run().state == "done"

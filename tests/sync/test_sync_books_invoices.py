@@ -7,10 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
+from fixtures.books import assert_books, cents, open_problems, rest
 from fixtures.qbo_sandbox import qbo_session
 
-from qbosync_desktop.runtime.practice import connect_practice, practice_settings
+from qbosync_desktop.runtime.practice import practice_settings
 from qbosync_desktop.runtime.workspace import Workspace
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
@@ -138,17 +138,6 @@ def test_negative_invoice_is_one_problem_and_never_a_negative_invoice(engine, co
     _every_invoice_to_the_cent(ws, practice)  # the rest of the run went on
 
 
-@pytest.fixture
-def ca_workspace(make_practice, home, memory_keyring):
-    practice = make_practice(qbo_company="ca")
-    ws = Workspace.open(home)
-    try:
-        connect_practice(ws, practice, timeout=30)
-        yield practice, ws
-    finally:
-        ws.close()
-
-
 def test_canadian_company_maps_tax_rates_to_tax_codes_and_keeps_work_tax(ca_workspace):
     practice, ws = ca_workspace
     tax = ws.tax_setup()
@@ -251,15 +240,77 @@ def test_cli_settings_sets_tax_amounts_and_tax_codes_by_name(ca_workspace, capsy
         ws2.close()
 
 
-def test_enable_refuses_a_canadian_company_without_tax_codes_saying_what_to_do(ca_workspace, capsys):
+def test_enable_with_a_canadian_company_books_match_work_to_the_cent(ca_workspace, capsys):
+    """`qbosync enable` against the seeded practice data with the non-US company: refused while tax
+    codes are missing; then every synced invoice's TotalAmt and Balance, every credit memo's and refund
+    receipt's TotalAmt, read over REST, equal Work's to the cent, and credit memos and refund receipts
+    carry the mapped QuickBooks tax codes as invoices do (issue 14)."""
     from qbosync_desktop.cli import main as cli
 
-    _practice, ws = ca_workspace
-    ws.save_settings(practice_settings(ws).replace(tax_codes={}))
+    practice, ws = ca_workspace
+    tax = ws.tax_setup()
+    settings = practice_settings(ws)
+    ws.save_settings(settings.replace(tax_codes={}))
     ws.close()
     assert cli.main(["enable"]) == 3
     err = capsys.readouterr().err
     assert "has no QuickBooks tax code" in err and "Choose a QuickBooks tax code" in err
+
+    # The 9.975 % rate filed under a two-rate code (GST 5 % + QST 9.975 %): Work's tax is shared out.
+    codes = {n: c for c, n in tax.codes.items()}
+    rates = {n: r for r, n in tax.rates.items()}
+    mountain = rates["Mountain Resort District"]
+    settings = settings.replace(tax_codes={**settings.tax_codes, mountain: codes["GST/QST QC"]})
+    ws2 = Workspace.open(ws.paths)
+    try:
+        ws2.save_settings(settings, tax=tax)
+    finally:
+        ws2.close()
+    assert cli.main(["enable", "--json"]) in (0, 1)  # 1: the seed's deliberate problems are open
+    capsys.readouterr()
+    ws3 = Workspace.open(ws.paths)
+    try:
+        counted = assert_books(ws3, practice)
+        assert counted["credit_memos"] == 2 and counted["refund_receipts"] == 2
+        wc = ws3.work_client()
+        memos, receipts = rest(practice, "CreditMemo"), rest(practice, "RefundReceipt")
+        cn2 = next(cn for cn in wc.credit_notes() if cn.number == "CN-0002")
+        assert cn2.tax is not None and cn2.tax.rate_id == mountain
+        q = memos[Link.get(kind="credit_note", work_id=cn2.id).qbo_id]
+        item_lines = [ln for ln in q["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+        assert [ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in item_lines] == [
+            settings.tax_codes[mountain if ln.taxable else NOT_TAXABLE] for ln in cn2.lines]
+        assert cents(q["TxnTaxDetail"]["TotalTax"]) == cn2.tax.amount
+        assert len(q["TxnTaxDetail"]["TaxLine"]) == 2  # GST and QST
+        assert sum(cents(t["Amount"]) for t in q["TxnTaxDetail"]["TaxLine"]) == cn2.tax.amount
+        for rf in wc.refunds():  # money paid back carries no tax: the "Lines without tax" code
+            link = Link.get_or_none(kind="refund", work_id=rf.id)
+            if link is not None and rf.status == "active":
+                (line,) = [ln for ln in receipts[link.qbo_id]["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+                assert line["SalesItemLineDetail"]["TaxCodeRef"]["value"] == settings.tax_codes[NOT_TAXABLE]
+                assert cents(receipts[link.qbo_id]["TxnTaxDetail"]["TotalTax"]) == 0
+
+        # "Lines without tax" unmapped (an older app saved it so): a new plain credit and a refund are
+        # one problem each, in the invoices' words, and sent once it is mapped again.
+        pay = next(p for p in wc.payments() if p.status == "active" and Link.get_or_none(kind="payment", work_id=p.id))
+        client = pay.client_id
+        credit = practice.work.user.add_credit_note(client, amount="4.00", notes="goodwill")
+        refund = practice.work.user.add_refund("1.00", payment_id=pay.id)
+        ws3.save_settings(settings.replace(tax_codes={k: v for k, v in settings.tax_codes.items()
+                                                      if k != NOT_TAXABLE}))
+        assert SyncEngine(ws3).run().state == "done"
+        for kind, work_id, what in (("credit_note", credit["id"], "credit note"), ("refund", refund["id"], "refund")):
+            (problem,) = open_problems(kind, work_id)
+            assert problem.title == "Tax rate not mapped to a QuickBooks tax code", kind
+            assert f"The {what} '" in problem.message and "lines without tax" in problem.message
+            assert "Sync Settings" in problem.hint
+            assert Link.get_or_none(kind=kind, work_id=work_id) is None
+        ws3.save_settings(settings, tax=tax)
+        assert SyncEngine(ws3).run().state == "done"
+        assert not open_problems("credit_note", credit["id"]) and not open_problems("refund", refund["id"])
+        assert assert_books(ws3, practice)["credit_memos"] == 3
+    finally:
+        ws3.close()
 
 
 def test_terms_quickbooks_lacks_are_one_problem_until_added_there(engine, configured_workspace, practice):

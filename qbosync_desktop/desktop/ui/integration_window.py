@@ -61,7 +61,14 @@ from qbosync_desktop.desktop.ui.text import tr
 from qbosync_desktop.desktop.ui.widgets.elided_label import ElidedLabel
 from qbosync_desktop.desktop.ui.widgets.record_table import RecordTable, fit_headers
 from qbosync_desktop.desktop.ui.widgets.status_icon import EntityStatus
-from qbosync_desktop.sync.rules.settings import TAX_QBO_CALCULATES, SyncSettings, account_groups
+from qbosync_desktop.sync.rules.settings import (
+    NOT_TAXABLE,
+    TAX_QBO_CALCULATES,
+    SyncSettings,
+    TaxSetup,
+    account_groups,
+    validate,
+)
 from qbosync_desktop.sync.skips import run_text
 
 log = logging.getLogger(__name__)
@@ -122,10 +129,29 @@ def show_fraction(bar: QProgressBar, fraction: float | None) -> None:
         bar.setValue(int(fraction * 1000))
 
 
-def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str, str]]:
+def tax_code_issue(settings: SyncSettings, tax: TaxSetup | None) -> str:
+    """What Sync Settings would say about the tax-code mapping, in their words ("" when nothing is
+    missing, Invoices is off, the company is in the US, or its country is not known yet)."""
+    if not settings.invoices or tax is None or not tax.uses_tax_codes:
+        return ""
+    issues = [i for i in validate(settings, tax=tax) if i.field == "tax_codes"]
+    if not issues:
+        return ""
+    text = f"{issues[0].message} {issues[0].hint}"
+    more = len(issues) - 1
+    if more:
+        text += " " + (tr("(and 1 more thing to fix)") if more == 1 else tr("(and {0} more things to fix)").format(more))
+    return text
+
+
+def entity_status(settings: SyncSettings, name_of, tax: TaxSetup | None = None) -> dict[str, tuple[bool, str, str]]:
     """(on, detail, action) per entity for the summary: the chosen accounts are the detail of an
     entity that is on; one that is off shows just "Off" (no accounts: they are not used). An entity
-    that is on but cannot sync shows the red x, the reason and the next step (``action``)."""
+    that is on but cannot sync shows the red x, the reason and the next step (``action``).
+
+    ``tax`` (the company's country, its tax codes and Work's rates; None when not known) lets a
+    company outside the US show the missing tax-code mappings (forgotten by Disconnect, say) on
+    Invoices, in Sync Settings' words, and on the credit notes and refunds that need the same codes."""
     def acct(label: str, acct_id: str | None) -> str:
         return f"{label}: {name_of(acct_id)}" if acct_id else ""
 
@@ -149,6 +175,14 @@ def entity_status(settings: SyncSettings, name_of) -> dict[str, tuple[bool, str,
                     acct(tr("Refund receipts paid from"), settings.deposit_account)
                     if settings.payments and settings.invoices else "", ""),
     }
+    missing_tax = tax_code_issue(settings, tax)
+    if missing_tax:
+        rows["Invoices"] = (False, missing_tax, tr("Map tax codes…"))
+        rows["Credit notes"] = (False, tr("Waits for the tax codes Invoices needs: credit memos use the same "
+                                          "codes"), "")
+        if rows["Refunds"][0] and not settings.tax_codes.get(NOT_TAXABLE):
+            rows["Refunds"] = (False, tr("Waits for the tax code of lines without tax (see Invoices): every "
+                                         "refund receipt line needs it"), "")
     if settings.bills and not settings.concepts:
         # Disconnect forgets the concept mappings: every bill would fail until they are mapped again.
         rows["Contractor bills"] = (False, tr("Needs mapping: no Work invoice concept has an expense account, "
@@ -200,6 +234,7 @@ class IntegrationWindow(QMainWindow):
         self.service = session.service
         self.snapshot = Snapshot()
         self._account_names: dict[str, str] = {}
+        self._tax: TaxSetup | None = None  # read from QuickBooks and Work when the window opens
         self._refreshing = False
         self._refresh_again = False
         self._manual_run = False
@@ -219,6 +254,7 @@ class IntegrationWindow(QMainWindow):
         self.restore_geometry()
         self.refresh()
         run_in_background(self, session.load_accounts, on_done=self._accounts_loaded, on_error=lambda _e: None)
+        self._load_tax()
         # "synced 40 seconds ago" ages by itself (no database read: the words are recomputed)
         self._clock = QTimer(self)
         self._clock.setInterval(10_000)
@@ -727,6 +763,25 @@ class IntegrationWindow(QMainWindow):
             self._account_names.update(group)
         self._render(self.snapshot, from_refresh=False)
 
+    def _load_tax(self) -> None:
+        """Read the company's tax setup off the GUI thread (two QuickBooks reads, one Work read); until
+        it is known (offline: never) the country the last sync kept stands in for it."""
+        run_in_background(self, self.session.load_tax, on_done=self._tax_loaded,
+                          on_error=lambda e: log.info("Could not read the tax setup for the window: %s", e))
+
+    def _tax_loaded(self, tax: Any) -> None:
+        self._tax = tax if isinstance(tax, TaxSetup) else None
+        self._render(self.snapshot, from_refresh=False)
+
+    def tax_setup(self) -> TaxSetup | None:
+        """The tax setup the summary checks the mapping against: as read when the window opened (or
+        the settings were saved, or QuickBooks reconnected), else the country the last sync kept."""
+        if self._tax is not None:
+            return self._tax
+        if self.snapshot.country:
+            return TaxSetup(country=self.snapshot.country, rates={})
+        return None
+
     def account_name(self, acct_id: str | None) -> str:
         """The account's name: from QuickBooks when it could be read, else as saved with the settings
         (so a restart without QuickBooks still shows names), else the id."""
@@ -754,7 +809,7 @@ class IntegrationWindow(QMainWindow):
         self.reconnect_button.setVisible(state == "needs_reconnect")
         self.disconnect_button.setEnabled(state != "disconnected")
         self.sync_button.setEnabled(state == "connected" and not self.service.busy)
-        for name, (on, detail, action) in entity_status(snap.settings, self.account_name).items():
+        for name, (on, detail, action) in entity_status(snap.settings, self.account_name, self.tax_setup()).items():
             self.entity_rows[name].set_status(on, detail, action=action)
         self._show_last_sync()
         self._fill_problems()
@@ -1078,6 +1133,7 @@ class IntegrationWindow(QMainWindow):
         if saved is not None:
             self.service.set_schedule(saved.schedule_minutes)
         self.refresh()
+        self._load_tax()
 
     def open_disconnect(self) -> None:
         dialog = DisconnectDialog(self.snapshot.company_name, self)
@@ -1106,6 +1162,7 @@ class IntegrationWindow(QMainWindow):
     def _reconnected(self) -> None:
         self.service.set_attention(False)
         self.refresh()
+        self._load_tax()
         self.service.sync_now()
 
     # ------------------------------------------------------------------ window

@@ -10,6 +10,9 @@ tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`
 ``09-matches.png`` (the Matches tab: match review after onboarding), and from the command line also
 ``10-map-concept.png`` (a cause card's fix: Edit settings at the unmapped concept) and
 ``11-connect-real.png`` (Connect for a real company). ``--size WxH`` renders at a size.
+``--company ca`` uses the Canadian practice company (tax codes) and adds ``12-tax-codes-missing.png``:
+the window after the tax-code mappings were forgotten (as Disconnect does), Invoices with its x and
+what to do.
 """
 
 from __future__ import annotations
@@ -91,13 +94,29 @@ def _extra_screens(c, window, out: Path, size: tuple[int, int] | None,
     return shots
 
 
+def _tax_codes_missing(ws, window, out: Path, size: tuple[int, int] | None,
+                       issues: dict[str, list[str]] | None) -> Path:
+    """``12-tax-codes-missing.png``: the mappings forgotten (saved without them, as Disconnect leaves
+    them), the summary's x on Invoices with Sync Settings' what-to-do; the mappings are put back after."""
+    settings, tax = ws.settings(), ws.tax_setup()
+    ws.save_settings(settings.replace(tax_codes={}))
+    window.refresh()
+    run_until(lambda: window._tax is not None and not window.entity_rows["Invoices"].on, 30_000, extra_ms=300)
+    window.body_scroll.verticalScrollBar().setValue(0)
+    shot = _save(window, out, "12-tax-codes-missing.png", issues, size)
+    ws.save_settings(settings, tax=tax)
+    window.refresh()
+    return shot
+
+
 def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = None,
-           issues: dict[str, list[str]] | None = None, extra: bool = False) -> list[Path]:
+           issues: dict[str, list[str]] | None = None, extra: bool = False, company: str = "us") -> list[Path]:
     """Render all screens into ``out``; ``latency_ms`` slows the practice servers so the Enable page is
     caught mid-run; ``size`` (width, height) renders the wizard and the window at that size;
     ``issues`` (when given) receives each screen's :func:`~qbosync_desktop.desktop.ui.layout_check.layout_issues`
     (sideways scrolling, clipped text) and unnamed controls as the screen was saved; ``extra`` adds the
-    Map-the-concept dialog and the real-company Connect page (``10-…``, ``11-…``)."""
+    Map-the-concept dialog and the real-company Connect page (``10-…``, ``11-…``); ``company`` the
+    practice QuickBooks company (``"us"`` or ``"ca"``, which adds ``12-…``)."""
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is created
     os.environ["QBOSYNC_HOME"] = tempfile.mkdtemp(prefix="qbosync-shots-")
@@ -111,7 +130,7 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
     practice_holder: list = []
 
     def factory(_ws):
-        practice_holder.append(start_practice(throttle=False, latency_ms=latency_ms))
+        practice_holder.append(start_practice(throttle=False, latency_ms=latency_ms, qbo_company=company))
         return practice_holder[0]
 
     c = Controller(app, args, workspace=ws, practice_factory=factory, open_url=lambda url: None,
@@ -185,6 +204,8 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         _scroll_to(window, window.tabs)
         run_until(lambda: False, 300)
         shots.append(_save(window, out, "09-matches.png", issues, size))
+        if company != "us":
+            shots.append(_tax_codes_missing(ws, window, out, size, issues))
         if extra:
             shots += _extra_screens(c, window, out, size, issues)
     finally:
@@ -205,15 +226,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", default="docs/screenshots")
     parser.add_argument("--size", action="append", default=[], metavar="WxH",
                         help="render the wizard and the window at this size (repeatable)")
+    parser.add_argument("--company", choices=("us", "ca"), default="us",
+                        help="the practice QuickBooks company: us (Automated Sales Tax) or ca (tax codes; adds "
+                             "12-tax-codes-missing.png)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     out = Path(args.out)
     found: dict[str, list[str]] = {}
     if not args.size:
-        render(out, issues=found, extra=True)
+        render(out, issues=found, extra=True, company=args.company)
     for text in args.size:
         width, height = (int(v) for v in text.lower().split("x", 1))
         shots: dict[str, list[str]] = {}
-        render(out / f"{width}x{height}", size=(width, height), issues=shots, extra=True)
+        render(out / f"{width}x{height}", size=(width, height), issues=shots, extra=True, company=args.company)
         found.update({f"{width}x{height}/{k}": v for k, v in shots.items()})
     for name, problems in found.items():
         for problem in problems:

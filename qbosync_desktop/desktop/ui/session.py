@@ -70,6 +70,10 @@ class Session:
         """The company's accounts grouped for the dropdowns (network)."""
         return self.workspace.qbo_client().accounts()
 
+    def load_tax(self) -> Any:
+        """The company's country and tax codes and Work's tax rates (network; ``Workspace.tax_setup``)."""
+        return self.workspace.tax_setup()
+
     def load_work(self) -> WorkFacts:
         """Work's default state and invoice concepts (network)."""
         work = self.workspace.work_client()

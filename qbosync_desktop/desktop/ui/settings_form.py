@@ -236,13 +236,19 @@ class SyncSettingsForm(QWidget):
         self.tax_codes.setObjectName("tax_codes")
         self.tax_codes.setAccessibleName(self.tr(LABELS["tax_codes"]))
         self.tax_codes.setHorizontalHeaderLabels([self.tr("Work tax rate"), self.tr("QuickBooks tax code")])
-        self.tax_codes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # the first column is as wide as its longest rate name (set when filled: the names are cell
+        # widgets, which "resize to contents" does not measure, so "Mountain Resort District" was cut)
+        self.tax_codes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         self.tax_codes.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.tax_codes.verticalHeader().setVisible(False)
-        self.tax_codes.setMinimumWidth(560)
+        self.tax_codes.setMinimumWidth(360)
         self.tax_codes.setTabKeyNavigation(False)
         self.tax_codes_label = QLabel(self.tr(LABELS["tax_codes"]), box)
-        form.addRow(self.tax_codes_label, self.tax_codes)
+        self.tax_codes_label.setWordWrap(True)
+        # caption above, table across the form (as the concepts table): beside its long caption a
+        # 560 px table did not fit a 900 px window, and the card was cut off on the right
+        form.addRow(self.tax_codes_label)
+        form.addRow(self.tax_codes)
         self.tax_codes.setVisible(False)
         self.tax_codes_label.setVisible(False)
         lay.addWidget(box)
@@ -484,9 +490,11 @@ class SyncSettingsForm(QWidget):
         rows = [*sorted(tax.rates.items(), key=lambda kv: kv[1].casefold()), (NOT_TAXABLE, NOT_TAXABLE_LABEL)]
         self.tax_codes.setRowCount(len(rows))
         self._tax_combos = {}
+        name_width = self.tax_codes.horizontalHeader().sectionSizeFromContents(0).width()
         for row, (rate_id, name) in enumerate(rows):
             label = QLabel(self.tr(name) if rate_id == NOT_TAXABLE else name, self.tax_codes)
             label.setContentsMargins(8, 0, 8, 0)
+            name_width = max(name_width, label.sizeHint().width() + 4)
             self.tax_codes.setCellWidget(row, 0, label)
             combo = QComboBox(self.tax_codes)
             combo.setAccessibleName(self.tr("QuickBooks tax code for {0}").format(name))
@@ -498,6 +506,7 @@ class SyncSettingsForm(QWidget):
             combo.currentIndexChanged.connect(self._on_change)
             self._tax_combos[rate_id] = combo
             self.tax_codes.setCellWidget(row, 1, combo)
+        self.tax_codes.setColumnWidth(0, name_width)
         self.tax_codes.resizeRowsToContents()
         self.tax_codes.setMinimumHeight(min(40 + sum(self.tax_codes.rowHeight(r) for r in range(len(rows))), 360))
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.conflicts import Conflict
-from qbosync_desktop.store.models.runs import Run
+from qbosync_desktop.store.models.runs import Cursor, Run
 from qbosync_desktop.sync import problems as problems_mod
-from qbosync_desktop.sync.rules.settings import SyncSettings
+from qbosync_desktop.sync.rules.settings import COUNTRY_CURSOR, SyncSettings, kept_country
 
 #: How much history the window shows; the CSV export has everything.
 RUN_LIMIT = 100
@@ -34,6 +34,8 @@ class Snapshot:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    #: the company's country as the last sync kept it (None: not known); outlives Disconnect
+    country: str | None = None
 
     @property
     def company_name(self) -> str:
@@ -70,6 +72,8 @@ def load_snapshot(workspace: Any) -> Snapshot:
     snap = Snapshot(connection=conn.to_dict() if conn is not None else None, settings=workspace.settings())
     if conn is not None and snap.connection is not None:
         snap.connection["api_base"] = conn.api_base  # where "Open in QuickBooks" points for the practice company
+    cursor = Cursor.get_or_none(Cursor.name == COUNTRY_CURSOR)
+    snap.country = kept_country(cursor.value if cursor is not None else None, conn.realm_id if conn else None)
     snap.concept_names = {name: (m.account_name or m.account_id) for name, m in workspace.concept_mappings().items()}
     snap.account_names = workspace.account_names()
     snap.matches = stored_matches()

@@ -1,8 +1,10 @@
 """Work credit notes → QBO credit memos, and their application to an invoice (issue 14).
 
 A credit note becomes a ``CreditMemo`` for the client's customer, with Work's lines (item, quantity,
-unit price, amount) and, when Work charged tax on it, that tax as an override (``TxnTaxDetail.TotalTax``
-with ``TAX``/``NON`` line codes, as invoices send it). A credit note without lines (a plain amount)
+unit price, amount) and its tax sent the way invoices send theirs (``invoices.sales_tax``): in a US
+company ``TAX``/``NON`` line codes and Work's tax as the ``TxnTaxDetail.TotalTax`` override; in a
+company with tax codes each line's mapped QuickBooks tax code and Work's tax as tax lines. A rate
+(or "Lines without tax") with no mapped code is the credit note's problem, as for an invoice. A credit note without lines (a plain amount)
 is one line of the :func:`plain_item`. DocNumber = the Work number.
 
 When Work applied the credit to an invoice, the second phase (``credit_applications``) applies it
@@ -33,7 +35,7 @@ from qbosync_desktop.sync.flows.base import (
     qty,
     stamp,
 )
-from qbosync_desktop.sync.flows.invoices import invoice_not_synced
+from qbosync_desktop.sync.flows.invoices import invoice_not_synced, sales_tax, tax_code_problem
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow, R
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import Proof, Written, affected, state
@@ -90,34 +92,41 @@ def no_plain_item(what: str, label: str) -> QboValidationError:
     )
 
 
-def amount_line(item_id: str | None, amount: object, description: str) -> JsonObject:
+def amount_line(item_id: str | None, amount: object, description: str,
+                tax_code: JsonObject | None = None) -> JsonObject:
+    detail: JsonObject = {"ItemRef": {"value": item_id or "planned"}}
+    if tax_code is not None:
+        detail["TaxCodeRef"] = tax_code
     return {"DetailType": "SalesItemLineDetail", "Amount": money(amount), "Description": description,
-            "SalesItemLineDetail": {"ItemRef": {"value": item_id or "planned"}}}
+            "SalesItemLineDetail": detail}
 
 
 def credit_memo_body(ctx: RunContext, rec: CreditNote) -> JsonObject:
+    """The credit memo of a Work credit note. Its tax goes the invoices' way (:func:`sales_tax`): in a
+    US company lines ``TAX``/``NON`` and Work's tax as the override; in a company with tax codes each
+    line's mapped QuickBooks tax code and Work's tax as tax lines, so ``TotalAmt`` is Work's amount."""
     lines: list[JsonObject] = []
-    taxed = rec.tax is not None
-    for line in rec.lines:
+    codes, tax_detail = sales_tax(ctx, rec.tax, [ln.taxable for ln in rec.lines] or [False])
+    for line, code in zip(rec.lines, codes, strict=False):
         detail: JsonObject = {"ItemRef": {"value": ctx.qbo_id("item", line.item_id) or "planned"},
                               "Qty": qty(line.quantity), "UnitPrice": money(line.unit_price)}
-        if taxed:
-            detail["TaxCodeRef"] = {"value": "TAX" if line.taxable else "NON"}
+        if code is not None:
+            detail["TaxCodeRef"] = code
         entry: JsonObject = {"DetailType": "SalesItemLineDetail", "Amount": money(line.amount),
                              "SalesItemLineDetail": detail}
         if line.description:
             entry["Description"] = line.description
         lines.append(entry)
     if not lines:
-        lines.append(amount_line(plain_item(ctx), rec.subtotal, rec.notes or f"Credit {rec.number}"))
+        lines.append(amount_line(plain_item(ctx), rec.subtotal, rec.notes or f"Credit {rec.number}", codes[0]))
     body: JsonObject = {
         "CustomerRef": {"value": ctx.qbo_id("client", rec.client_id) or "planned"},
         "DocNumber": rec.number,
         "TxnDate": iso_date(rec.date),
         "Line": lines,
     }
-    if rec.tax is not None:
-        body["TxnTaxDetail"] = {"TotalTax": money(rec.tax.amount)}
+    if tax_detail is not None:
+        body["TxnTaxDetail"] = tax_detail
     if rec.notes:
         body["PrivateNote"] = rec.notes
     return body
@@ -174,6 +183,7 @@ class CreditNotesOut(OutboundFlow[CreditNote]):
                     return missing_reference(ctx, "credit note", rec.number, "item", str(line.item_id))
             if not rec.lines and plain_item(ctx) is None:
                 return no_plain_item("credit note", rec.number)
+            problem = tax_code_problem(ctx, "credit note", rec.number, rec.tax, [ln.taxable for ln in rec.lines])
         if problem is None:
             state(ctx).totals.append(Written(self.kind, d.work_id, d.label, f"{money(rec.amount):.2f}"))
             if rec.invoice_id:

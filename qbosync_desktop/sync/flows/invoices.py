@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from qbosync_desktop.connectors.work.models import Discount, Invoice
+from qbosync_desktop.connectors.work.models import Discount, Invoice, InvoiceTax
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkNotFound, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import CENT
@@ -33,7 +33,14 @@ from qbosync_desktop.sync.flows.base import (
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow, R
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules import amounts
-from qbosync_desktop.sync.rules.settings import LABELS, NOT_TAXABLE, TAX_AS_CHARGED, TAX_QBO_CALCULATES
+from qbosync_desktop.sync.rules.settings import (
+    COUNTRY_CURSOR,
+    LABELS,
+    NOT_TAXABLE,
+    TAX_AS_CHARGED,
+    TAX_QBO_CALCULATES,
+    kept_country,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -51,10 +58,6 @@ def start_date(ctx: RunContext) -> _dt.date:
     if isinstance(chosen, _dt.datetime):
         chosen = chosen.date()
     return chosen or ctx.now.date()
-
-
-#: the cursor keeping the connected company's country: "<realm id>|<country>" (read once per company)
-COUNTRY_CURSOR = "qbo.company.country"
 
 
 @dataclass
@@ -78,9 +81,9 @@ def company_country(ctx: RunContext) -> str:
     if books.country is None:
         conn = ctx.connection
         realm = (conn.realm_id if conn is not None else None) or ""
-        kept = ctx.cursor(COUNTRY_CURSOR)
-        if kept and kept.split("|", 1)[0] == realm and "|" in kept:
-            books.country = kept.split("|", 1)[1]
+        kept = kept_country(ctx.cursor(COUNTRY_CURSOR), realm)
+        if kept is not None:
+            books.country = kept
         else:
             info = ctx.qbo.company_info()
             books.country = str(info.get("Country") or "US").upper()
@@ -177,25 +180,51 @@ def _price(value: Decimal) -> float | int:
     return qty(value)
 
 
-def _tax_code(ctx: RunContext, rec: Invoice, taxable: bool) -> str:
+def _tax_code(ctx: RunContext, tax: InvoiceTax | None, taxable: bool) -> str:
     """The QuickBooks tax code of a line in a company with tax codes ("" when not mapped)."""
-    key = rec.tax.rate_id if (rec.tax is not None and taxable) else NOT_TAXABLE
+    key = tax.rate_id if (tax is not None and taxable) else NOT_TAXABLE
     return ctx.settings.tax_codes.get(key, "")
 
 
+def sales_tax(ctx: RunContext, tax: InvoiceTax | None, taxables: Sequence[bool], *,
+              books: bool = True) -> tuple[list[JsonObject | None], JsonObject | None]:
+    """The tax part of a sales form (an invoice, a credit memo, a refund receipt), one path for all:
+    each line's ``TaxCodeRef`` (None: none sent) and the ``TxnTaxDetail`` (None: none sent).
+
+    * A company with tax codes (outside the US): every line names the QuickBooks tax code mapped to
+      Work's tax rate (taxable lines) or to "Lines without tax"; with "as charged in Work" the tax is
+      sent as one ``TaxLine`` per rate of the code (:func:`_tax_lines`), so QuickBooks keeps Work's
+      amount.
+    * A US company with Automated Sales Tax: lines say ``TAX``/``NON``, and with "as charged in Work"
+      ``TxnTaxDetail.TotalTax`` overrides AST's computed tax.
+
+    ``books`` False (an invoice from before issue 14 without tax, discounts or terms) keeps the US
+    body it had: no codes and no override."""
+    taxed = tax is not None
+    if uses_tax_codes(ctx):
+        refs: list[JsonObject | None] = [{"value": _tax_code(ctx, tax, t) or "unmapped"} for t in taxables]
+    elif books:
+        refs = [{"value": "TAX" if (t and taxed) else "NON"} for t in taxables]
+    else:
+        refs = [None for _ in taxables]
+    detail: JsonObject | None = None
+    if books and ctx.settings.tax_amounts == TAX_AS_CHARGED:
+        if not uses_tax_codes(ctx):
+            detail = {"TotalTax": money(tax.amount if tax is not None else Decimal(0))}
+        elif tax is not None and any(taxables):
+            detail = {"TotalTax": money(tax.amount), "TaxLine": _tax_lines(ctx, tax)}
+    return refs, detail
+
+
 def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
-    books = has_books_fields(rec)
-    codes_mode = uses_tax_codes(ctx)  # every line needs a code there, with tax or not
-    as_charged = ctx.settings.tax_amounts == TAX_AS_CHARGED
+    codes, tax_detail = sales_tax(ctx, rec.tax, [ln.taxable for ln in rec.lines], books=has_books_fields(rec))
     lines = []
-    for line in rec.lines:
+    for line, code in zip(rec.lines, codes, strict=True):
         item_qbo = ctx.qbo_id("item", line.item_id) or "planned"
         q, price, note = amounts.line_form(line.quantity, line.unit_price, line.amount)
         detail: JsonObject = {"ItemRef": {"value": item_qbo}, "Qty": qty(q), "UnitPrice": _price(price)}
-        if codes_mode:
-            detail["TaxCodeRef"] = {"value": _tax_code(ctx, rec, line.taxable) or "unmapped"}
-        elif books:
-            detail["TaxCodeRef"] = {"value": "TAX" if (line.taxable and rec.tax is not None) else "NON"}
+        if code is not None:
+            detail["TaxCodeRef"] = code
         # (the connector fills in quantity × unit price, to the cent, when Work omits the amount)
         entry: JsonObject = {"DetailType": "SalesItemLineDetail", "Amount": money(line.amount),
                              "SalesItemLineDetail": detail}
@@ -217,12 +246,8 @@ def invoice_body(ctx: RunContext, rec: Invoice) -> JsonObject:
         "TxnDate": iso_date(rec.issue_date),
         "Line": lines,
     }
-    if books and as_charged:
-        tax = rec.tax.amount if rec.tax is not None else Decimal(0)
-        if not codes_mode:
-            body["TxnTaxDetail"] = {"TotalTax": money(tax)}
-        elif rec.tax is not None and any(ln.taxable for ln in rec.lines):
-            body["TxnTaxDetail"] = {"TotalTax": money(tax), "TaxLine": _tax_lines(ctx, rec)}
+    if tax_detail is not None:
+        body["TxnTaxDetail"] = tax_detail
     if rec.terms:
         term = qbo_terms(ctx, rec.terms).get(rec.terms.casefold())
         if term:
@@ -242,20 +267,20 @@ def _discount_text(discount: Discount | None) -> str:
     return amounts.fmt(discount.value)
 
 
-def _tax_lines(ctx: RunContext, rec: Invoice) -> list[JsonObject]:
+def _tax_lines(ctx: RunContext, tax: InvoiceTax) -> list[JsonObject]:
     """Work's tax as QuickBooks tax lines: one per rate of the mapped code, the amount shared out by
     the rates' percents (the last takes the remainder), so QuickBooks keeps Work's amount."""
-    assert rec.tax is not None
-    codes, rates = qbo_tax_codes(ctx, _tax_code(ctx, rec, True))
-    code = codes.get(_tax_code(ctx, rec, True))
+    wanted = _tax_code(ctx, tax, True)
+    codes, rates = qbo_tax_codes(ctx, wanted)
+    code = codes.get(wanted)
     if code is None:
         return []
     ids = code_rates(code)
-    shares = amounts.prorate(rec.tax.amount, [rates.get(r, Decimal(0)) for r in ids])
+    shares = amounts.prorate(tax.amount, [rates.get(r, Decimal(0)) for r in ids])
     return [{"Amount": money(share), "DetailType": "TaxLineDetail",
              "TaxLineDetail": {"TaxRateRef": {"value": rid}, "PercentBased": True,
                                "TaxPercent": qty(rates.get(rid, Decimal(0))),
-                               "NetAmountTaxable": money(rec.tax.taxable_amount)}}
+                               "NetAmountTaxable": money(tax.taxable_amount)}}
             for rid, share in zip(ids, shares, strict=True)]
 
 
@@ -347,29 +372,9 @@ def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
             hint="In Work, bill the amount as a credit note for the client instead (credit notes reach "
                  "QuickBooks as credit memos), then void this invoice.",
             details={"rule": "an invoice total is never negative in QuickBooks", "total": str(rec.total)})
-    if uses_tax_codes(ctx):
-        wanted = {NOT_TAXABLE} if rec.tax is None else {
-            rec.tax.rate_id if ln.taxable else NOT_TAXABLE for ln in rec.lines}
-        for key in sorted(wanted):
-            code = ctx.settings.tax_codes.get(key)
-            what = (f"the Work tax rate '{rec.tax.name}' ({rec.tax.percent.normalize():f} %)"
-                    if rec.tax is not None and key == rec.tax.rate_id else "lines without tax")
-            if not code:
-                return QboValidationError(
-                    f"The invoice '{number}' cannot be sent: {what} has no QuickBooks tax code, and every "
-                    "invoice line in this company needs one.",
-                    title="Tax rate not mapped to a QuickBooks tax code",
-                    hint=f"Choose a QuickBooks tax code for {what} in Sync Settings (“{LABELS['tax_codes']}”); "
-                         "the invoice then syncs on the next run.",
-                    details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key})
-            if code not in qbo_tax_codes(ctx, code)[0]:
-                return QboValidationError(
-                    f"The invoice '{number}' cannot be sent: {what} is mapped to QuickBooks tax code {code}, "
-                    "which the company no longer has (or it is inactive).",
-                    title="Mapped tax code not in QuickBooks",
-                    hint=f"Choose another QuickBooks tax code for {what} in Sync Settings.",
-                    details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key,
-                             "tax_code": code})
+    problem = tax_code_problem(ctx, "invoice", number, rec.tax, [ln.taxable for ln in rec.lines])
+    if problem is not None:
+        return problem
     if rec.terms and rec.terms.casefold() not in qbo_terms(ctx, rec.terms):
         return QboValidationError(
             f"The invoice '{number}' has the payment terms '{rec.terms}', which QuickBooks does not have.",
@@ -377,6 +382,37 @@ def books_problem(ctx: RunContext, rec: Invoice) -> QboValidationError | None:
             hint=f"Add the terms '{rec.terms}' in QuickBooks (Settings, All lists, Terms) with the same name; the "
                  "invoice then syncs on the next run.",
             details={"rule": "terms are matched by name", "terms": rec.terms})
+    return None
+
+
+def tax_code_problem(ctx: RunContext, what_record: str, number: str, tax: InvoiceTax | None,
+                     taxables: Sequence[bool]) -> QboValidationError | None:
+    """In a company with tax codes: the problem of a sales form (``what_record``: "invoice", "credit
+    note", "refund") whose Work tax rate, or whose lines without tax, have no QuickBooks tax code, or
+    one the company no longer has. None in a US company, and when every code is there."""
+    if not uses_tax_codes(ctx):
+        return None
+    wanted = {NOT_TAXABLE} if tax is None else {tax.rate_id if t else NOT_TAXABLE for t in taxables}
+    for key in sorted(wanted):
+        code = ctx.settings.tax_codes.get(key)
+        what = (f"the Work tax rate '{tax.name}' ({tax.percent.normalize():f} %)"
+                if tax is not None and key == tax.rate_id else "lines without tax")
+        if not code:
+            return QboValidationError(
+                f"The {what_record} '{number}' cannot be sent: {what} has no QuickBooks tax code, and every "
+                f"{what_record} line in this company needs one.",
+                title="Tax rate not mapped to a QuickBooks tax code",
+                hint=f"Choose a QuickBooks tax code for {what} in Sync Settings (“{LABELS['tax_codes']}”); "
+                     f"the {what_record} then syncs on the next run.",
+                details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key})
+        if code not in qbo_tax_codes(ctx, code)[0]:
+            return QboValidationError(
+                f"The {what_record} '{number}' cannot be sent: {what} is mapped to QuickBooks tax code {code}, "
+                "which the company no longer has (or it is inactive).",
+                title="Mapped tax code not in QuickBooks",
+                hint=f"Choose another QuickBooks tax code for {what} in Sync Settings.",
+                details={"rule": "each Work tax rate maps to a QuickBooks tax code", "tax_rate": key,
+                         "tax_code": code})
     return None
 
 

@@ -4,7 +4,9 @@ A refund is money paid back against one payment or one credit note. It becomes a
 for the client's customer: one line of the amount (QuickBooks needs an item on every line: the
 :func:`~qbosync_desktop.sync.flows.credits.plain_item`), paid from the Payments deposit account
 (``DepositToAccountRef`` = the "Deposit to" account chosen for payments: the money goes back out
-of the account it came into). QuickBooks does not link a refund receipt to a payment or a credit
+of the account it came into), with no tax: its line is ``NON`` in a US company (and a zero tax
+override, so AST adds none) and the code mapped to "Lines without tax" in a company with tax codes
+(every line there needs one; a missing mapping is the refund's problem). QuickBooks does not link a refund receipt to a payment or a credit
 memo; the private note names what it refunds.
 
 A refund larger than its payment (or credit note) is one problem, never sent. A refund voided in
@@ -21,6 +23,7 @@ from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkNo
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import Lister, iso_date, missing_reference, money
 from qbosync_desktop.sync.flows.credits import amount_line, no_plain_item, plain_item, voided
+from qbosync_desktop.sync.flows.invoices import sales_tax, tax_code_problem
 from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import Written, state
@@ -35,14 +38,17 @@ MAX_REF = 21
 
 
 def refund_body(ctx: RunContext, rec: Refund) -> JsonObject:
+    codes, tax_detail = sales_tax(ctx, None, [False])  # money paid back carries no tax
     against = (f"payment {rec.payment_id}" if rec.payment_id else f"credit note {rec.credit_note_id}")
     body: JsonObject = {
         "CustomerRef": {"value": ctx.qbo_id("client", rec.client_id) or "planned"},
         "TxnDate": iso_date(rec.date),
         "DepositToAccountRef": {"value": str(ctx.settings.deposit_account)},
-        "Line": [amount_line(plain_item(ctx), rec.amount, f"Refund ({rec.method})")],
+        "Line": [amount_line(plain_item(ctx), rec.amount, f"Refund ({rec.method})", codes[0])],
         "PrivateNote": f"Refund against Work {against}" + (f", reference {rec.reference}" if rec.reference else ""),
     }
+    if tax_detail is not None:
+        body["TxnTaxDetail"] = tax_detail
     if rec.reference and len(rec.reference) <= MAX_REF:
         body["PaymentRefNum"] = rec.reference
     return body
@@ -110,6 +116,9 @@ class RefundsOut(OutboundFlow[Refund]):
                          **{k: v for k, v in exc.details.items() if k in ("field", "value", "reason")}})
         if plain_item(ctx) is None:
             return no_plain_item("refund", d.label)
+        problem = tax_code_problem(ctx, "refund", d.label, None, [False])
+        if problem is not None:
+            return problem
         state(ctx).totals.append(Written(self.kind, d.work_id, d.label, f"{amount:.2f}"))
         return None
 

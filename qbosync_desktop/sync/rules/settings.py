@@ -164,6 +164,19 @@ class TaxSetup:
         return self.country.upper() != "US"
 
 
+#: the sync cursor keeping the connected company's country: "<realm id>|<country>" (written by the
+#: invoices flow the first time it needs it; read by the window, which must not ask QuickBooks)
+COUNTRY_CURSOR = "qbo.company.country"
+
+
+def kept_country(cursor_value: str | None, realm_id: str | None) -> str | None:
+    """The country kept in :data:`COUNTRY_CURSOR` for this company (None: not known for it)."""
+    if not cursor_value or "|" not in cursor_value:
+        return None
+    realm, country = cursor_value.split("|", 1)
+    return (country or None) if realm == (realm_id or "") else None
+
+
 @dataclass(frozen=True)
 class SettingsIssue:
     """One broken rule: the setting it is about, what is wrong, what to do."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QVBoxLayout, QWidget
 
 from qbosync_desktop.desktop.ui.style import pixmap
 
@@ -98,7 +98,20 @@ class EntityStatus(QWidget):
             self.entity))
         self.action.setVisible(bool(action))
         self.detail.setText(detail or words)
+        _invalidate(self.layout())  # new text at the same width: no resize event would ask again
         self._fit_height()
         self.setAccessibleName(f"{self.entity}: {words}")
         self.setAccessibleDescription(detail or words)
         self.setToolTip(f"{self.entity}: {words}" + (f" — {detail}" if detail else ""))
+
+
+def _invalidate(layout: QLayout | None) -> None:
+    """Forget the height-for-width ``layout`` and the layouts in it cached (each caches its own, and
+    invalidating the outer one leaves the inner ones' stale)."""
+    if layout is None:
+        return
+    layout.invalidate()
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item is not None:
+            _invalidate(item.layout())
