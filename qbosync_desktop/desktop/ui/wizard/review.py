@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -173,9 +175,17 @@ class ReviewPage(QWizardPage):
         self.record_combos: dict[str, QComboBox] = {}
         el.addWidget(self.records_table)
 
+        # The middle pane scrolls vertically (never sideways): its tables and choices together are
+        # taller than a 900×650 screen leaves, and the panes must not be squeezed away.
+        existing_scroll = QScrollArea(self)
+        existing_scroll.setWidgetResizable(True)
+        existing_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        existing_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        existing_scroll.setWidget(existing)
+
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.tree)
-        split.addWidget(existing)
+        split.addWidget(existing_scroll)
         split.addWidget(box)
         # every pane keeps some height (the match review must not be squeezed away at 900×650)
         split.setChildrenCollapsible(False)
