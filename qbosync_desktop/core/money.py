@@ -7,6 +7,7 @@ Work connector, the engine's amount rules and both practice servers - calls this
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -15,3 +16,16 @@ CENT = Decimal("0.01")
 def round_cents(value: Decimal) -> Decimal:
     """``value`` to the cent, half away from zero."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def prorate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """Split ``total`` by ``weights`` into cents; the last share takes the rounding remainder
+    (everything on the first share when every weight is 0). The engine splits Work's tax across a
+    tax code's rates this way, and the practice QuickBooks splits an override the same way."""
+    if not weights:
+        return []
+    whole = sum(weights, Decimal(0))
+    if whole == 0:
+        return [total] + [Decimal(0)] * (len(weights) - 1)
+    shares = [round_cents(total * w / whole) for w in weights[:-1]]
+    return [*shares, total - sum(shares, Decimal(0))]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from qbosync_desktop.core.money import prorate
 from qbosync_desktop.sandbox.qbo.faults import ApiFault, business
 from qbosync_desktop.sandbox.qbo.refs import decimal, name_ref, ref_value, resolve, to_cents
 from qbosync_desktop.sandbox.qbo.storage import Company
@@ -210,24 +211,13 @@ def _compute_us(company: Company, obj: dict[str, Any], customer: dict[str, Any],
         total = to_cents(decimal(override, "TxnTaxDetail.TotalTax"))
         if total < 0:
             raise business("TxnTaxDetail.TotalTax cannot be negative", "TxnTaxDetail.TotalTax")
-        shares = _prorate(total, [decimal(r.get("RateValue", 0), "RateValue") for r in rates])
+        shares = prorate(total, [decimal(r.get("RateValue", 0), "RateValue") for r in rates])
         result["TaxLine"] = [_tax_line(r, taxable_base, share, share - amt)
                              for r, share, amt in zip(rates, shares, computed, strict=True)]
     result["TotalTax"] = float(total)
     obj["TxnTaxDetail"] = result
     return total
 
-
-def _prorate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
-    """Split ``total`` by ``weights`` into cents; the last share takes the rounding remainder (all to
-    the first share when every weight is 0)."""
-    if not weights:
-        return []
-    whole = sum(weights, ZERO)
-    if whole == 0:
-        return [total] + [ZERO] * (len(weights) - 1)
-    shares = [to_cents(total * w / whole) for w in weights[:-1]]
-    return [*shares, total - sum(shares, ZERO)]
 
 
 def _compute_ca(company: Company, obj: dict[str, Any], lines: list[SalesLine], requested: dict[str, Any]) -> Decimal:

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from qbosync_desktop.core.errors import QboValidationError
+from qbosync_desktop.core.money import prorate as prorate  # re-exported: the amount rules' one split
 from qbosync_desktop.core.money import round_cents as cents
 
-ZERO = Decimal(0)
 #: QuickBooks keeps quantities and unit prices to 7 decimals (docs/qbo-sandbox.md "Line amounts").
 QBO_DECIMALS = 7
 
@@ -51,17 +51,6 @@ def line_form(quantity: Decimal, unit_price: Decimal, amount: Decimal) -> tuple[
         return quantity, unit_price, None
     return Decimal(1), cents(amount), f"{quantity.normalize():f} × {unit_price.normalize():f}"
 
-
-def prorate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split ``total`` by ``weights`` into cents; the last share takes the remainder (everything on
-    the first share when every weight is 0)."""
-    if not weights:
-        return []
-    whole = sum(weights, ZERO)
-    if whole == 0:
-        return [total] + [ZERO] * (len(weights) - 1)
-    shares = [cents(total * w / whole) for w in weights[:-1]]
-    return [*shares, total - sum(shares, ZERO)]
 
 
 def discount_note(line_discounts: Sequence[tuple[str, str]], invoice_discount: str | None) -> str:
