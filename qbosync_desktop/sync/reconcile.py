@@ -342,15 +342,10 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     if work_total != qbo_total:
         b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
               RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    work_tax = Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount)
-    qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
-    if work_tax != qbo_tax:
-        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
-              RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
+    _compare_tax(b, link, label, q, Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount),
+                 acts, upd)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.issue_date, link_of, acts, upd)
-    if str(rec.number) != str(q.get("DocNumber") or ""):
-        b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
-              RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
+    _compare_number(b, link, label, q, rec.number, acts, upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:
         # Work's own balance counts applied credit notes as well as payments (docs/work-api.md)
         work_balance = (_money(rec.balance) if rec.balance is not None
@@ -399,13 +394,26 @@ def _compare_bill(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
         b.add(link, label, "date", f"{label} is dated {_date(rec.date)} in Work but {_date(q.get('TxnDate'))} in "
               "QuickBooks.", RESEND, work_value=_date(rec.date), qbo_value=_date(q.get("TxnDate")), actions=acts,
               work_updated_at=upd)
-    if str(rec.number) != str(q.get("DocNumber") or ""):
-        b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
-              RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
+    _compare_number(b, link, label, q, rec.number, acts, upd)
     vendor_link = link_of.get("vendor", {}).get(str(rec.contractor_id))
     if vendor_link is not None and _ref(q, "VendorRef") != vendor_link.qbo_id:
         b.add(link, label, "vendor", f"{label} is for another vendor in QuickBooks than in Work.", RESEND,
               work_value=vendor_link.qbo_id, qbo_value=_ref(q, "VendorRef"), actions=acts, work_updated_at=upd)
+
+
+def _compare_tax(b: _Builder, link: Link, label: str, q: dict[str, Any], work_tax: Decimal, acts: list[str],
+                 upd: str | None) -> None:
+    qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+    if work_tax != qbo_tax:
+        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
+              RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
+
+
+def _compare_number(b: _Builder, link: Link, label: str, q: dict[str, Any], number: Any, acts: list[str],
+                    upd: str | None) -> None:
+    if str(number) != str(q.get("DocNumber") or ""):
+        b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
+              RESEND, work_value=number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
 
 
 def _compare_customer_date(b: _Builder, link: Link, label: str, q: dict[str, Any], client_id: Any, when: Any,
@@ -430,15 +438,9 @@ def _compare_credit(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
     if total != qbo_total:
         b.add(link, label, "total", f"{label} credits {total} in Work but {qbo_total} in QuickBooks.", RESEND,
               work_value=total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    work_tax = Decimal("0.00") if rec.tax is None else _money(rec.tax.amount)
-    qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
-    if work_tax != qbo_tax:
-        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
-              RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
+    _compare_tax(b, link, label, q, Decimal("0.00") if rec.tax is None else _money(rec.tax.amount), acts, upd)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.date, link_of, acts, upd)
-    if str(rec.number) != str(q.get("DocNumber") or ""):
-        b.add(link, label, "number", f"{label} is numbered {q.get('DocNumber') or '(none)'} in QuickBooks.",
-              RESEND, work_value=rec.number, qbo_value=q.get("DocNumber") or "", actions=acts, work_updated_at=upd)
+    _compare_number(b, link, label, q, rec.number, acts, upd)
     return len(b.report.differences) > n
 
 
