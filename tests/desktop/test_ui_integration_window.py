@@ -198,3 +198,30 @@ def test_retry_keeps_the_selection_and_says_the_result_under_the_list(qtbot, win
     assert window.status_line.text() == "Last sync stopped: Could not reach the server · 2 problems"
     if window.dialog is not None:
         window.dialog.close()
+
+
+def test_a_reload_keeps_the_keyboard_focus_on_the_cause_card_button(qtbot, window, ui_workspace):
+    """A reload (the tax setup or the accounts arriving, a refresh after a run) must not pull the focus
+    out from under someone tabbing through the cause cards: the same cards stay, and when the causes do
+    change, the focus stays on the same button of the same cause."""
+    from qbosync_desktop.sync.rules.addresses import MissingState
+
+    ui_workspace.save_settings(SyncSettings(use_default_state=False))
+    for work_id in ("2001", "2002"):
+        _problem("client", work_id, MissingState("United States"))
+    window.show()
+    refreshed(qtbot, window)
+    card = window.cause_cards[0]
+    fix = next(b for b in card.findChildren(type(window.sync_button)) if "Use default state" in b.text())
+    fix.setFocus()
+    qtbot.waitUntil(lambda: fix.hasFocus(), timeout=2000)
+
+    refreshed(qtbot, window)  # nothing changed: the very same card and button
+    assert window.cause_cards[0] is card and fix.hasFocus()
+
+    _problem("client", "2003", MissingState("United States"))  # the cause grew: the card is rebuilt
+    refreshed(qtbot, window)
+    new_card = window.cause_cards[0]
+    assert new_card is not card and "3 records" in new_card.accessibleName()
+    new_fix = next(b for b in new_card.findChildren(type(window.sync_button)) if "Use default state" in b.text())
+    qtbot.waitUntil(lambda: new_fix.hasFocus(), timeout=2000)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QFileDialog,
     QFrame,
@@ -409,6 +410,7 @@ class IntegrationWindow(QMainWindow):
         self.causes_layout.setContentsMargins(0, 0, 0, 0)
         self.causes_layout.setSpacing(6)
         self.cause_cards: list[QFrame] = []
+        self._causes_shown: list[tuple[object, ...]] = []
         lay.addWidget(self.causes_box)
         filter_row = QHBoxLayout()
         self.filter_label = QLabel("", page)
@@ -852,17 +854,34 @@ class IntegrationWindow(QMainWindow):
         self._problem_selected()
 
     def _fill_causes(self) -> None:
-        for card in self.cause_cards:
-            card.setParent(None)
-            card.deleteLater()
-        self.cause_cards = []
+        """Rebuild the cause cards only when the causes changed (a reload after the tax setup or the
+        accounts arrive must not pull the keyboard focus out from under a user tabbing through them);
+        when they are rebuilt, the focus stays on the same button of the same cause."""
         # Causes with a fix of their own first (mapping a concept, a settings switch), then the biggest
         candidates = [g for g in self.groups if g.count > 1 or g.concept is not None or g.fix is not None]
         shown = sorted(candidates, key=lambda g: (g.concept is None and g.fix is None, -g.count))[:MAX_CAUSE_CARDS]
+        signature = [(g.key, g.title, g.hint, tuple(g.ids), g.concept, repr(g.fix)) for g in shown]
+        if signature == self._causes_shown:
+            return
+        self._causes_shown = signature
+        focused = QApplication.focusWidget()
+        refocus: tuple[str, int] | None = None
+        for card in self.cause_cards:
+            buttons = card.findChildren(QPushButton)
+            if focused in buttons:
+                refocus = (str(card.property("cause")), buttons.index(focused))
+            card.setParent(None)
+            card.deleteLater()
+        self.cause_cards = []
         for g in shown:
             self.cause_cards.append(self._cause_card(g))
             self.causes_layout.addWidget(self.cause_cards[-1])
         self.causes_box.setVisible(bool(shown))
+        if refocus is not None:
+            card = next((c for c in self.cause_cards if c.property("cause") == refocus[0]), None)
+            buttons = card.findChildren(QPushButton) if card is not None else []
+            target = buttons[refocus[1]] if refocus[1] < len(buttons) else self.problems_table
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _cause_card(self, g: ProblemGroup) -> QFrame:
         card = QFrame(self.causes_box)
