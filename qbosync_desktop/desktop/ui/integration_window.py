@@ -876,6 +876,8 @@ class IntegrationWindow(QMainWindow):
         for g in shown:
             self.cause_cards.append(self._cause_card(g))
             self.causes_layout.addWidget(self.cause_cards[-1])
+            # Shown now, not on the layout's queued show: until then the card is out of the Tab chain
+            self.cause_cards[-1].show()
         self.causes_box.setVisible(bool(shown))
         if refocus is not None:
             card = next((c for c in self.cause_cards if c.property("cause") == refocus[0]), None)
