@@ -5,12 +5,16 @@ ids (or the recheck flag's partial index)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.links import Link
+from qbosync_desktop.store.models.onboarding import MatchProposal
+from qbosync_desktop.store.models.runs import Cursor
+from qbosync_desktop.sync import cdc
 from qbosync_desktop.sync.engine import Observer
 from qbosync_desktop.sync.pipeline import build_phases
 from qbosync_desktop.sync.plan import Prefetches, Probes
@@ -109,3 +113,40 @@ def test_a_change_longer_than_a_page_is_read_page_by_page_once_and_written_once(
     again = synced.engine.run()
     assert again.state == "done" and again.qbo_requests == 1 and not any(
         n for by in again.counts.values() for k, n in by.items() if k in ("created", "updated")), again.counts
+
+
+def _full_client_reads(reads):
+    return [r for r in reads if r[1] == "clients" and "updated_since" not in r[2]]
+
+
+def test_a_customer_waiting_for_review_seen_again_unchanged_reads_no_client_list(synced):
+    """CDC's ``changedSince`` is inclusive, so the customers of the cursor's own second come back on
+    the next sync. One of them still waiting for match review was matched against every unlinked Work
+    client when it was read: seen again unchanged, it must not make the run read Work's whole client
+    list (that was the cause of a flaky no-op test). Changed in QuickBooks since, it is matched again."""
+    practice, ws = synced.practice, synced.ws
+    waiting = MatchProposal.select().where((MatchProposal.kind == "client")
+                                           & (MatchProposal.state == "proposed")).order_by(MatchProposal.id).first()
+    assert waiting is not None, "the practice company has a customer waiting for match review"
+    name = cdc.cursor_name("Customer")
+
+    def cursor_at(customer, back=0):
+        stamped = cdc.parse_time(customer["MetaData"]["LastUpdatedTime"]) - dt.timedelta(seconds=back)
+        Cursor.update(value=cdc.format_time(stamped)).where(Cursor.name == name).execute()
+
+    cursor_at(practice.qbo.store.get("Customer", waiting.qbo_id))  # its own second: handed out again
+    reads = _work_reads(ws)
+    summary = synced.engine.run()
+    assert summary.state == "done", summary.error
+    assert not _full_client_reads(reads), reads
+    # Still waiting: QuickBooks holds the customer, unlinked, and the proposal is unchanged.
+    assert not Link.select().where((Link.kind == "client") & (Link.qbo_id == waiting.qbo_id)).exists()
+    assert MatchProposal.get_by_id(waiting.id).state == "proposed"
+    assert practice.qbo.store.get("Customer", waiting.qbo_id)["Id"] == waiting.qbo_id
+
+    changed = practice.qbo.user.update_customer(waiting.qbo_id, Notes="Changed in QuickBooks")
+    cursor_at(changed, back=1)
+    reads.clear()
+    summary = synced.engine.run()
+    assert summary.state == "done", summary.error
+    assert _full_client_reads(reads), "a changed unlinked customer is matched against every unlinked client"

@@ -73,6 +73,7 @@ from qbosync_desktop.sync.onboarding.review import (
     link_matched,
     qbo_candidate,
     store_fresh,
+    waiting_for_review,
     work_candidate,
 )
 from qbosync_desktop.sync.plan import Change
@@ -135,6 +136,20 @@ def read_customers(ctx: RunContext) -> cdc.Changes:
         since = cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY)))
         state.read = cdc.read_changes(ctx.qbo, ENTITY, since, now=ctx.now)
     return state.read
+
+
+def _seen_waiting(ctx: RunContext, customers: dict[str, dict[str, Any]], unlinked: list[Candidate]) -> set[str]:
+    """The unlinked customers, waiting for match review, that this read saw again unchanged: stamped
+    no later than the customers cursor the read started from (so the last run read them as they are)."""
+    since = cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY)))
+    if since is None:
+        return set()
+    seen = set()
+    for c in unlinked:
+        stamped = cdc.parse_time((customers[c.id].get("MetaData") or {}).get("LastUpdatedTime"))
+        if stamped is not None and stamped <= since:
+            seen.add(c.id)
+    return waiting_for_review(KIND, seen) if seen else set()
 
 
 def unreadable_client(wid: str, qid: str, exc: WorkRecordUnreadable) -> Change:
@@ -224,8 +239,12 @@ class ClientsTwoWay:
         # customer has no link yet - not only on the onboarding run: a customer added in QuickBooks
         # later may be a Work client nobody linked, and importing it would make a second one. That
         # needs every unlinked Work client, not just the changed ones.
+        # A customer CDC hands out again unchanged (``changedSince`` is inclusive: the cursor's own
+        # second comes back) that already waits for review was matched against every unlinked Work
+        # client when it was read at that stamp: re-reading them all would make a sync with nothing
+        # to do read Work's whole client list (100,000 clients: hundreds of pages).
         unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
-        fresh_ids = {str(c["Id"]) for c in read.records}
+        fresh_ids = {str(c["Id"]) for c in read.records} - _seen_waiting(ctx, customers, unlinked_q)
         if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
             changed_w = {}
             for chunk in chunks(ctx.work.clients(), LOOKUP_CHUNK):

@@ -151,6 +151,17 @@ def held_work(kind: str) -> dict[str, str]:
             for m in rows}
 
 
+def waiting_for_review(kind: str, qbo_ids: Iterable[str]) -> set[str]:
+    """Those of ``qbo_ids`` with a proposal still waiting for the user's review."""
+    wanted = sorted(set(qbo_ids))
+    found: set[str] = set()
+    for i in range(0, len(wanted), 500):
+        found.update(str(m.qbo_id) for m in MatchProposal.select(MatchProposal.qbo_id).where(
+            (MatchProposal.kind == kind) & (MatchProposal.state == "proposed")
+            & MatchProposal.qbo_id.in_(wanted[i:i + 500])))
+    return found
+
+
 def decided_unlinked(kind: str) -> list[MatchProposal]:
     """Accepted or rejected proposals whose QuickBooks record has no link yet: the next run must
     link it (accepted) or let it sync on its own (rejected), even if it did not change."""
