@@ -225,3 +225,32 @@ def test_a_reload_keeps_the_keyboard_focus_on_the_cause_card_button(qtbot, windo
     assert new_card is not card and "3 records" in new_card.accessibleName()
     new_fix = next(b for b in new_card.findChildren(type(window.sync_button)) if "Use default state" in b.text())
     qtbot.waitUntil(lambda: new_fix.hasFocus(), timeout=2000)
+
+
+@pytest.mark.parametrize("size", [(900, 650), (1600, 1000)])
+def test_the_window_fits_while_a_sync_shows_its_progress(qtbot, window, ui_workspace, size):
+    """The layout test renders the window at rest; a run adds the progress bar, Cancel and a long
+    progress line above the cause cards. Nothing may clip or scroll sideways then either."""
+    from qbosync_desktop.desktop.ui.layout_check import layout_issues
+    from qbosync_desktop.runtime.progress import Progress
+    from qbosync_desktop.sync.rules.addresses import MissingState
+
+    ui_workspace.save_settings(SyncSettings(use_default_state=False))
+    for work_id in ("3001", "3002", "3003"):
+        _problem("client", work_id, MissingState("United States"))
+    _problem("client", "3004", errors.DuplicateName("“Ann Lee” is already used by a vendor.", code="6240"))
+    _problem("client", "3005", errors.DuplicateName("“Bo Lee” is already used by a vendor.", code="6240"))
+    refreshed(qtbot, window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    window._on_progress(Progress(run_id=7, entity="Invoices", done=12_345, total=80_000, done_overall=40_000,
+                                 total_overall=151_752, counts={"invoices": {"created": 12_000, "updated": 345}},
+                                 eta_seconds=754))
+    qtbot.wait(50)
+    assert window.progress_bar.isVisible() and window.cancel_button.isVisible()
+    # Big numbers are grouped, as a person reads them
+    assert window.progress_label.text().startswith("Invoices: 12,345 of 80,000 · invoices: 12,000 created, 345 updated")
+    assert window.status_line.text().startswith("Syncing… 40,000 of 151,752")
+    assert len(window.cause_cards) >= 2
+    assert layout_issues(window) == []

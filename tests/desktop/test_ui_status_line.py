@@ -26,6 +26,7 @@ def test_relative_time_has_seconds_precision_when_recent():
 def test_status_line_words():
     assert SyncStatus(last_sync=ago(minutes=2)).text(NOW) == "Up to date · synced 2 minutes ago"
     assert SyncStatus(running=True, done=120, total=640).text(NOW) == "Syncing… 120 of 640"
+    assert SyncStatus(running=True, done=40_000, total=151_752).text(NOW) == "Syncing… 40,000 of 151,752"
     st = SyncStatus(problems=3, waiting=2, last_sync=ago(seconds=5))
     assert st.text(NOW) == "3 problems · 2 changes wait for your decision · synced just now"
     assert st.level == "attention"

@@ -101,7 +101,7 @@ def fmt_time(value: Any) -> str:
 def fmt_counts(counts: dict[str, dict[str, int]] | None) -> str:
     parts = []
     for entity, outcomes in (counts or {}).items():
-        done = ", ".join(f"{n} {o}" for o, n in outcomes.items() if n)
+        done = ", ".join(f"{n:,} {o}" for o, n in outcomes.items() if n)
         if done:
             parts.append(f"{entity}: {done}")
     return "; ".join(parts)
@@ -654,7 +654,7 @@ class IntegrationWindow(QMainWindow):
         self._set_running(True)
         self._progress = p
         show_fraction(self.progress_bar, p.fraction)
-        bits = [f"{p.entity}: {p.done}/{p.total}" if p.total else p.entity, fmt_counts(p.counts), fmt_eta(p.eta_seconds)]
+        bits = [f"{p.entity}: {p.done:,} of {p.total:,}" if p.total else p.entity, fmt_counts(p.counts), fmt_eta(p.eta_seconds)]
         self.progress_label.setText(" · ".join(b for b in bits if b))
         self._update_status()
 

@@ -84,7 +84,7 @@ class SyncStatus:
             return tr("Not connected")
         if self.running:
             if self.total:
-                return tr("Syncing… {0} of {1}").format(self.done, self.total)
+                return tr("Syncing… {0} of {1}").format(f"{self.done:,}", f"{self.total:,}")
             return tr("Syncing…")
         parts = []
         if self.problems:
