@@ -11,7 +11,7 @@ from typing import Any
 from qbosync_desktop.sandbox.qbo import operations, query
 from qbosync_desktop.sandbox.qbo.clock import intuit_time, parse_time
 from qbosync_desktop.sandbox.qbo.faults import ApiFault, business, invalid_request, required
-from qbosync_desktop.sandbox.qbo.storage import ENTITIES, HIDES_INACTIVE, Company
+from qbosync_desktop.sandbox.qbo.storage import ENTITIES, HIDES_INACTIVE, INDEXED, Company
 
 BATCH_LIMIT = 30
 CDC_MAX_DAYS = 30
@@ -21,7 +21,57 @@ WRITE_OPERATIONS = ("create", "update", "delete", "void")
 
 def run_query(company: Company, text: str) -> dict[str, Any]:
     q = query.parse(text, ENTITIES)
-    return query.execute(q, company.rows(q.entity), hides_inactive=q.entity in HIDES_INACTIVE)
+    return query.execute(q, _candidates(company, q), hides_inactive=q.entity in HIDES_INACTIVE)
+
+
+def _candidates(company: Company, q: query.Query) -> list[query.Row]:
+    """The rows a query can match, in Id order: by Id, by a unique name or by update time when a
+    condition allows (a lookup instead of a scan of the whole company), else every row.
+
+    Only narrows: every condition is still evaluated on the rows returned.
+    """
+    spec = INDEXED.get(q.entity)
+    best: set[str] | None = None
+    for cond in q.where:
+        name = cond.field.lower()
+        ids: set[str] | None = None
+        values = cond.value if cond.op == "in" else (cond.value,)
+        if name == "id" and cond.op in ("=", "in"):
+            ids = {_id_text(v) for v in values}
+        elif (spec is not None and name == spec[1].lower() and cond.op in ("=", "in")
+              and all(isinstance(v, str) and v.strip() and not _numeric(v) for v in values)):
+            ids = {i for v in values for e, i in company.lookup(spec[0], v) if e == q.entity}
+        elif name == "metadata.lastupdatedtime" and cond.op in (">", ">="):
+            try:
+                since = parse_time(cond.value)
+            except (TypeError, ValueError):
+                continue  # the evaluator reports the bad literal
+            ids = set(company.changed_ids(q.entity, since))
+        if ids is not None and (best is None or len(ids) < len(best)):
+            best = ids
+    if best is None:
+        return company.rows(q.entity)
+    return company.rows_of(q.entity, best)
+
+
+def _numeric(text: str) -> bool:
+    """A literal the evaluator compares as a number (``'1001' = '1001.0'``): not narrowed by name."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _id_text(value: Any) -> str:
+    """The stored Id a literal equals (``Id = 12``, ``Id = '12'``, ``Id = '12.0'``)."""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(value)
 
 
 def batch(company: Company, body: Any) -> dict[str, Any]:
@@ -77,7 +127,7 @@ def cdc(company: Company, entities: str | None, changed_since: str | None) -> di
         if entity is None:
             raise invalid_request(f"Unknown entity in entities: {name}")
         changed: list[tuple[float, dict[str, Any]]] = [
-            (updated, obj) for obj, _created, updated in company.rows(entity) if updated >= since
+            (updated, obj) for obj, _created, updated in company.rows_of(entity, company.changed_ids(entity, since))
         ]
         changed += [
             (ts, {"domain": "QBO", "status": "Deleted", "Id": obj_id, "MetaData": {"LastUpdatedTime": intuit_time(ts)}})

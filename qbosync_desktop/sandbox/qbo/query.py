@@ -371,11 +371,16 @@ def execute(query: Query, rows: list[Row], *, hides_inactive: bool) -> dict[str,
     if hides_inactive and not any(c.field.lower() == "active" for c in query.where):
         matchers.append(lambda row: row[0].get("Active", True) is not False)
     first = query.start_position - 1
-    if query.count or query.order_by:
+    order_by = query.order_by
+    if order_by and order_by[0][0].lower() == "id":
+        # Ids are unique, so later keys never matter, and rows already come in Id order
+        rows = rows[::-1] if order_by[0][1] else rows
+        order_by = []
+    if query.count or order_by:
         selected = [row for row in rows if all(m(row) for m in matchers)]
         if query.count:
             return {"totalCount": len(selected)}
-        for path, desc in reversed(query.order_by):
+        for path, desc in reversed(order_by):
             selected.sort(key=lambda row, p=path: _sort_key(field_value(row, p)), reverse=desc)
         page = selected[first : first + query.max_results]
     else:

@@ -56,7 +56,8 @@ class SandboxConfig:
 
 
 #: What :meth:`QboSandbox.snapshot` copies of the company and of the OAuth server.
-_COMPANY_STATE = ("objects", "stamps", "tombstones", "next_ids", "replay", "index", "relations")
+_COMPANY_STATE = ("objects", "stamps", "tombstones", "next_ids", "replay", "index", "relations", "touched",
+                  "_in_order")
 _OAUTH_STATE = ("clients", "codes", "grants", "access", "refresh")
 
 

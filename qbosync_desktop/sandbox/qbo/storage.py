@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,11 @@ RELATIONS: dict[str, tuple[tuple[str, Callable[[dict[str, Any]], set[str]]], ...
     "Payment": (("payments_by_invoice", linked_invoice_ids), ("payments_by_credit", linked_credit_ids)),
     "Customer": (("customers_by_parent", _parent_id),),
 }
+
+
+def _id_order(obj_id: str) -> tuple[int, int | str]:
+    """Ids are decimal strings counting up; anything else sorts after them."""
+    return (0, int(obj_id)) if obj_id.isdigit() else (1, obj_id)
 
 
 def _record_model(db: peewee.SqliteDatabase) -> type[peewee.Model]:
@@ -164,6 +169,11 @@ class Company:
         self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
         self.relations: dict[str, dict[str, set[str]]] = {name: {} for pairs in RELATIONS.values() for name, _ in pairs}
         self._json: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        #: id -> last update time, in the order of the updates (a changed record moves to the end), so
+        #: "changed since" (CDC, LastUpdatedTime queries) reads only the tail instead of every record.
+        #: Only while the clock never went back for that entity (``_in_order``); else a full scan.
+        self.touched: dict[str, dict[str, float]] = {e: {} for e in ENTITIES}
+        self._in_order: dict[str, bool] = {e: True for e in ENTITIES}
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
@@ -182,6 +192,31 @@ class Company:
         """(object, created, updated) in Id order: ids only grow and dicts keep insertion order."""
         stamps = self.stamps[entity]
         return [(obj, *stamps[obj_id]) for obj_id, obj in self.objects[entity].items()]
+
+    def rows_of(self, entity: str, ids: Iterable[str]) -> list[tuple[dict[str, Any], float, float]]:
+        """(object, created, updated) of those ``ids`` that exist, in Id order (a lookup, not a scan)."""
+        objects, stamps = self.objects[entity], self.stamps[entity]
+        found = {str(i) for i in ids} & objects.keys()
+        return [(objects[i], *stamps[i]) for i in sorted(found, key=_id_order)]
+
+    def changed_ids(self, entity: str, since: float) -> list[str]:
+        """Ids of the live records last updated at or after ``since``, in Id order."""
+        touched = self.touched[entity]
+        if not self._in_order[entity]:
+            return sorted((i for i, ts in touched.items() if ts >= since), key=_id_order)
+        out = []
+        for obj_id, ts in reversed(touched.items()):
+            if ts < since:
+                break
+            out.append(obj_id)
+        return sorted(out, key=_id_order)
+
+    def _touch(self, entity: str, obj_id: str, updated: float) -> None:
+        touched = self.touched[entity]
+        touched.pop(obj_id, None)
+        if touched and updated < next(reversed(touched.values())):
+            self._in_order[entity] = False
+        touched[obj_id] = updated
 
     def json_of(self, entity: str, obj: dict[str, Any]) -> str:
         """``json.dumps(obj)``, cached per stored object: a 1000-row query re-serialises nothing.
@@ -251,6 +286,7 @@ class Company:
         self.objects[entity][obj_id] = obj
         self._index_obj(entity, obj, add=True)
         self.stamps[entity][obj_id] = (created, now)
+        self._touch(entity, obj_id, now)
         if self.persistence:
             self.persistence.put(f"obj:{entity}", obj_id, {"obj": obj, "created": created, "updated": now})
         return obj
@@ -268,6 +304,7 @@ class Company:
         if old is not None:
             self._index_obj(entity, old, add=False)
         self.stamps[entity].pop(obj_id, None)
+        self.touched[entity].pop(obj_id, None)
         self.tombstones[entity][obj_id] = now
         if self.persistence:
             self.persistence.delete(f"obj:{entity}", obj_id)
@@ -288,6 +325,8 @@ class Company:
             self.objects[entity][key] = value["obj"]
             self._index_obj(entity, value["obj"], add=True)
             self.stamps[entity][key] = (value["created"], value["updated"])
+        for entity, stamps in self.stamps.items():
+            self.touched[entity] = dict(sorted(((i, ts[1]) for i, ts in stamps.items()), key=lambda kv: kv[1]))
         for (kind, key), value in p.load_prefix("tomb:").items():
             self.tombstones[kind.split(":", 1)[1]][key] = value
         for entity, value in p.load("next_id").items():
