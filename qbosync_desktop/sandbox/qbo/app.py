@@ -406,9 +406,10 @@ class SandboxApp:
         except ValueError:
             body = None
         with company.write_lock():
-            if requestid and requestid in company.replay:
+            replayed = company.replayed(requestid) if requestid else None
+            if replayed is not None:
                 self.stats.add("replays")
-                return company.replay[requestid]
+                return replayed
             try:
                 if body is None:
                     raise invalid_request("The request body is not valid JSON")

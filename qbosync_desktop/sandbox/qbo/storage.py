@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -165,7 +166,7 @@ class Company:
         self.stamps: dict[str, dict[str, tuple[float, float]]] = {e: {} for e in ENTITIES}
         self.tombstones: dict[str, dict[str, float]] = {e: {} for e in ENTITIES}
         self.next_ids: dict[str, int] = {e: 1 for e in ENTITIES}
-        self.replay: dict[str, tuple[int, bytes]] = {}
+        self.replay: dict[str, tuple[int, bytes]] = {}  # requestid -> (status, zlib-compressed body)
         self.index: dict[str, dict[str, set[tuple[str, str]]]] = {group: {} for group, _ in INDEXED.values()}
         self.relations: dict[str, dict[str, set[str]]] = {name: {} for pairs in RELATIONS.values() for name, _ in pairs}
         self._json: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
@@ -311,9 +312,16 @@ class Company:
             self.persistence.put(f"tomb:{entity}", obj_id, now)
 
     def remember(self, requestid: str, status: int, body: bytes) -> None:
-        self.replay[requestid] = (status, body)
+        # kept compressed: every write's answer is kept (a batch answer holds 30 whole records), so
+        # plain bytes would hold a second copy of the company; zlib level 1 keeps about a tenth
+        self.replay[requestid] = (status, zlib.compress(body, 1))
         if self.persistence:
             self.persistence.put("replay", requestid, [status, body.decode("utf-8")])
+
+    def replayed(self, requestid: str) -> tuple[int, bytes] | None:
+        """The answer given to ``requestid`` before (QBO replays it for a repeated requestid)."""
+        kept = self.replay.get(requestid)
+        return None if kept is None else (kept[0], zlib.decompress(kept[1]))
 
     def load(self) -> None:
         """Fill the in-memory maps from the persistence file (start-up after a restart)."""
@@ -332,4 +340,4 @@ class Company:
         for entity, value in p.load("next_id").items():
             self.next_ids[entity] = int(value)
         for rid, (status, body) in p.load("replay").items():
-            self.replay[rid] = (int(status), body.encode("utf-8"))
+            self.replay[rid] = (int(status), zlib.compress(body.encode("utf-8"), 1))
