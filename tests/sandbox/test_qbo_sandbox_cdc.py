@@ -54,6 +54,22 @@ def test_cdc_includes_inactive_records(qbo_sandbox, qbo_http):
     assert changes["Vendor"][0]["Active"] is False
 
 
+def test_cdc_and_queries_by_update_time_survive_a_clock_set_back(qbo_sandbox, qbo_http):
+    """Changes are found from the most recent backwards; a clock moved back must not hide any."""
+    sb = qbo_sandbox
+    sb.clock.advance(100)
+    since = datetime.fromtimestamp(sb.clock.now() - 1, timezone.utc).isoformat()
+    customers = sb.store.all("Customer")
+    sb.user.update_customer(customers[0]["Id"], Notes="after")
+    sb.clock.advance(-50)  # the next change is stamped before the one above, and before `since`
+    sb.user.update_customer(customers[1]["Id"], Notes="before")
+    changes = _by_entity(_cdc(qbo_http, "Customer", since).json())
+    assert [c["Notes"] for c in changes["Customer"]] == ["after"]
+    found = qbo_http.get(f"{qbo_http.company_url}/query", timeout=10, params={
+        "query": f"select * from Customer where MetaData.LastUpdatedTime >= '{since}'"}).json()["QueryResponse"]
+    assert [c["Id"] for c in found["Customer"]] == [customers[0]["Id"]]
+
+
 def test_cdc_older_than_30_days_is_refused(qbo_sandbox, qbo_http):
     old = (datetime.fromtimestamp(qbo_sandbox.clock.now(), timezone.utc) - timedelta(days=31)).isoformat()
     resp = _cdc(qbo_http, "Customer", old)

@@ -101,6 +101,13 @@ CASES = [
     ("select * from Item where Name = 'Hours'", lambda qr: qr["Item"][0]["IncomeAccountRef"]["name"] == "Services"),
     ("  select   *   from   Customer   where   DisplayName='Ann Lee'  ", ["Ann Lee"]),
     ("select count(*) from Customer where DisplayName LIKE '%'", 19),
+    # answered by lookups (Id, unique name, update time) rather than a scan: the same semantics
+    ("select * from Customer where Id IN (3, '1') ORDERBY Id DESC", ["Carlos Núñez", "Ann Lee"]),
+    ("select * from Customer where Id = '01'", ["Ann Lee"]),
+    ("select * from Customer where Id IN ('1', '2', '999') and DisplayName IN ('ann lee', 'Nobody')", ["Ann Lee"]),
+    ("select * from Customer where DisplayName = 'Old Mill Antiques' and Id > '0'", []),  # inactive hidden
+    ("select * from Invoice where DocNumber = 1001", lambda qr: [i["DocNumber"] for i in qr["Invoice"]] == ["1001"]),
+    ("select count(*) from Invoice where MetaData.LastUpdatedTime >= '2000-01-01T00:00:00Z' and Id IN ('1', '2')", 2),
 ]
 
 
