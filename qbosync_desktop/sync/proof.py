@@ -15,12 +15,14 @@ computed when read).
 QuickBooks as soon as QuickBooks has answered every write of this run that touches it - the phases
 after the payments do not wait for it. Each write that touches an invoice is announced when it is
 planned (:func:`affected` with ``by``) and counted off when the outbox has committed QuickBooks'
-answer to it (``RunState.write_listeners``); an invoice with none outstanding is read on a reader
-thread, 1000 at a time, while the payments phase goes on. Such a read counts only if no write of the
-run touched the invoice after it (an announcement after it discards it); every affected invoice
-without such a read - a write announced later (a credit applied to it), the last part-chunk, a
-write the outbox did not answer - is read at the end, as before. The comparison with Work and every
-problem happen at the end, in the settle step, exactly as before.
+answer to it (``RunState.write_listeners``); once 1000 invoices have none outstanding, a reader
+thread reads them, 1000 at a time, while the payments phase goes on, and at the settle step reads
+what is still ready. Such a read counts only if no write of the run was announced for the invoice
+after it (an announcement bumps the invoice's version); every affected invoice without such a read
+- a write not answered, a run that never had 1000 ready, a write that may touch invoices it was not
+announced for (:func:`not_announced`: then none counts) - is read at the end, as before. Work's
+balances are read on a thread from the end of the credit applications phase (:class:`WorkAhead`).
+The comparison with Work and every problem happen at the end, in the settle step, as before.
 
 A difference of one cent is one plain-language problem (kind ``invoice_balance``, ``credit_note_total``
 or ``refund_total``, keyed by the Work id): it names the record, gives both amounts, the likely reason
