@@ -228,6 +228,19 @@ class RunState:
     #: Work records a flow's list met that did not parse, per kind (flows.base.read_changed); each
     #: becomes one problem and the rest sync on (issue 16)
     unreadable: dict[str, list[Unreadable]] = field(default_factory=dict)
+    #: called on the engine thread with the (kind, Work id) of outbox entries whose QuickBooks answer
+    #: was just committed (written or refused), and of those that met a stale SyncToken (retried):
+    #: the proof's read-back during later writes listens (sync/proof.py)
+    write_listeners: list[Callable[[list[tuple[str, str]], list[tuple[str, str]]], None]] = field(
+        default_factory=list)
+    #: background work a flow started for this run, stopped when the run ends (:meth:`close_background`)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close_background(self) -> None:
+        """Stop what flows started in the background for this run (the run is over)."""
+        closers, self.closers = self.closers, []
+        for close in closers:
+            close()
 
     def drop_prefetch(self, cursor_name: str) -> None:
         """Forget a list read ahead (its phase must read Work again): its reader stops."""

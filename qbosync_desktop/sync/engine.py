@@ -351,6 +351,7 @@ class SyncEngine:
         finally:
             ctx.state.probe_pool = None
             ctx.state.close_prefetches()  # readers waiting for phases that will not run now
+            ctx.state.close_background()  # e.g. the proof's read-back, when the run stops before it
             pool.shutdown(wait=True, cancel_futures=True)
             if probes is not None:
                 probes.shutdown(wait=True, cancel_futures=True)

@@ -296,6 +296,13 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
         batch.attempts += 1
         Batch.update(state="done", done_at=now, attempts=Batch.attempts + 1).where(Batch.id == batch.id).execute()
     _notify(ctx, after_commit)
+    if ctx.state.write_listeners:
+        retried = {id(e) for e in stale}
+        answered = [(oc.entry.kind, oc.entry.work_id) for oc in outcomes
+                    if oc.entry.work_id is not None and id(oc.entry) not in retried]
+        stale_keys = [(e.kind, e.work_id or "") for e in stale]
+        for listener in ctx.state.write_listeners:
+            listener(answered, stale_keys)
     return stale
 
 

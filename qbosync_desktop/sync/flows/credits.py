@@ -38,7 +38,7 @@ from qbosync_desktop.sync.flows.base import (
 from qbosync_desktop.sync.flows.invoices import invoice_not_synced, sales_tax, tax_code_problem
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow, R
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.proof import Proof, Written, affected, state
+from qbosync_desktop.sync.proof import Proof, Written, affected, not_announced, read_work_ahead, state
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -165,7 +165,8 @@ class CreditNotesOut(OutboundFlow[CreditNote]):
         if d.rec.status != "void":
             return None
         if d.link is not None and d.link.fingerprint != VOID and d.rec.invoice_id:
-            affected(ctx, d.rec.invoice_id)
+            affected(ctx, d.rec.invoice_id, by=(self.kind, d.work_id))
+            not_announced(ctx, f"{d.label} deleted")  # its credit leaves the invoice it was applied to
         return voided(ctx, self, d, "credit note voided in Work: the credit memo is deleted "
                       "(QuickBooks cannot void one)")
 
@@ -187,7 +188,9 @@ class CreditNotesOut(OutboundFlow[CreditNote]):
         if problem is None:
             state(ctx).totals.append(Written(self.kind, d.work_id, d.label, f"{money(rec.amount):.2f}"))
             if rec.invoice_id:
-                affected(ctx, rec.invoice_id)
+                affected(ctx, rec.invoice_id, by=(self.kind, d.work_id))
+            if d.link is not None:
+                not_announced(ctx, f"{d.label} changed")
         return problem
 
 
@@ -243,11 +246,20 @@ class CreditApplicationsOut(OutboundFlow[CreditNote]):
     def check(self, ctx: RunContext, d: Draft[CreditNote]) -> QboSyncError | Change | None:
         inv = str(d.rec.invoice_id)
         if ctx.will_exist("invoice", inv):
-            affected(ctx, inv)
+            affected(ctx, inv, by=(self.kind, d.work_id))
+            if d.link is not None:  # it may have been on another invoice before
+                not_announced(ctx, f"{d.label} changed")
             return None
         if inv in self._invoice_problems:
             return missing_reference(ctx, "credit note", d.rec.number, "invoice", inv)
         return invoice_not_synced(ctx, self, d, inv, what="credit note")
+
+    def stream(self, ctx: RunContext) -> int:
+        n = super().stream(ctx)
+        # Every write that changes an invoice's balance is now planned: the proof's Work side is read
+        # while the rest of the run goes on (sync/proof.py WorkAhead).
+        read_work_ahead(ctx)
+        return n
 
     def settle(self, ctx: RunContext) -> bool:
         """The proof after the run's money writes (sync/proof.py): totals and invoice balances."""

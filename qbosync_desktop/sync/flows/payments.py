@@ -38,7 +38,7 @@ from qbosync_desktop.sync.flows.invoices import invoice_not_synced
 from qbosync_desktop.sync.flows.outbound import LEAVE, Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import CHUNK as PROOF_CHUNK
-from qbosync_desktop.sync.proof import affected, read_by_ids
+from qbosync_desktop.sync.proof import affected, not_announced, read_by_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -112,7 +112,7 @@ class PaymentsOut(OutboundFlow[Payment]):
             return self.skip(ctx, d, "voided in Work before it was synced", why="void_unsynced")
         if link.fingerprint == VOID:
             return LEAVE
-        affected(ctx, rec.invoice_id)
+        self.touches(ctx, d, str(rec.invoice_id))
         return Change(self.kind, d.work_id, link.qbo_id, "void", "payment voided in Work",
                       {"Id": link.qbo_id, "SyncToken": link.qbo_sync_token}, entity=self.entity,
                       label=d.label, meta={"fingerprint": VOID, "audit_action": "void",
@@ -129,11 +129,25 @@ class PaymentsOut(OutboundFlow[Payment]):
         if ctx.will_exist("invoice", inv):
             problem = self.overpaid(ctx, d)
             if problem is None:
-                affected(ctx, inv)
+                self.touches(ctx, d, inv)
             return problem
         if inv in self._invoice_problems or not ctx.will_exist("client", rec.client_id):
             return self.fail(d, missing_reference(ctx, "payment", d.label, "invoice", inv))
         return self.invoice_not_synced(ctx, d)
+
+    def touches(self, ctx: RunContext, d: Draft[Payment], inv: str) -> None:
+        """The write to come changes this invoice's balance (the proof reads it back once QuickBooks
+        answered). An update or void also changes the invoice the payment was on before: the one our
+        last write sent (a change made in QuickBooks since meets a stale SyncToken, see proof.py).
+        When that is not this invoice, or not known, every balance is read at the end."""
+        affected(ctx, inv, by=(self.kind, d.work_id))
+        if d.link is None:
+            return
+        sent = last_sent(self.kind, d.work_id)
+        before = {str(t.get("TxnId")) for ln in (sent or {}).get("Line") or () if isinstance(ln, dict)
+                  for t in ln.get("LinkedTxn") or () if isinstance(t, dict)}
+        if before != {ctx.qbo_id("invoice", inv)}:
+            not_announced(ctx, f"{d.label} was on another invoice before")
 
     def invoice_not_synced(self, ctx: RunContext, d: Draft[Payment]) -> Change:
         """Why the payment's invoice is not in QuickBooks (see :func:`invoices.invoice_not_synced`)."""
