@@ -23,6 +23,7 @@ stages the new value; the engine commits it only after everything the read cover
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.protocols import QboApi
 
 from qbosync_desktop.connectors.qbo.query import quote as qbo_quote
-from qbosync_desktop.sync.flows.reading import chunks
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,9 @@ class ChangePages:
                      self.now - self.since)
             stamp = self.quote(self.since.replace(tzinfo=_dt.timezone.utc))
             clause = f"MetaData.LastUpdatedTime >= {stamp} AND {clause}"
-        yield from chunks(self.qbo.query(self.entity, where=clause, order_by="Id"), PAGE)
+        rows = self.qbo.query(self.entity, where=clause, order_by="Id")
+        while page := list(itertools.islice(rows, PAGE)):
+            yield page
 
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         for page in self._pages():
