@@ -121,6 +121,12 @@ LOOKUP_CHUNK = 500
 _LINK_BY_WORK_ID = 'SELECT * FROM "sync_link" WHERE "kind" = ? AND "work_id" = ? LIMIT 1'
 
 
+def _links_in(column: str, n: int) -> str:
+    """The links of a kind whose ``column`` is one of ``n`` values, as a plain statement: peewee
+    compiled an expression node per id of a 500-id ``IN`` list, on every chunk a phase planned."""
+    return f'SELECT * FROM "sync_link" WHERE "kind" = ? AND "{column}" IN ({", ".join("?" * n)})'
+
+
 class LinkRef(NamedTuple):
     """What a run keeps of a link it wrote: the ids (the row itself is read again when needed)."""
 
@@ -157,8 +163,7 @@ class LinkCache:
         found: dict[str, Link] = {}
         for i in range(0, len(missing), LOOKUP_CHUNK):
             chunk = missing[i:i + LOOKUP_CHUNK]
-            found.update((lk.work_id, lk) for lk in Link.select().where((Link.kind == self.kind)
-                                                                       & (Link.work_id.in_(chunk))))
+            found.update((lk.work_id, lk) for lk in Link.raw(_links_in("work_id", len(chunk)), self.kind, *chunk))
         for w in missing:
             self._keep(w, found.get(w))
         return {w: lk for w in wanted if (lk := self.entries.get(w, found.get(w))) is not None}
@@ -168,7 +173,7 @@ class LinkCache:
         out: dict[str, Link] = {}
         for i in range(0, len(wanted), LOOKUP_CHUNK):
             chunk = wanted[i:i + LOOKUP_CHUNK]
-            for lk in Link.select().where((Link.kind == self.kind) & (Link.qbo_id.in_(chunk))):
+            for lk in Link.raw(_links_in("qbo_id", len(chunk)), self.kind, *chunk):
                 cached = self.entries.get(lk.work_id)
                 if cached is not None and cached.qbo_id == lk.qbo_id:
                     lk = cached  # a preview's planned version of it

@@ -648,8 +648,22 @@ LOCAL_CHUNK = 500
 def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
     """Record links, skips and planned failures. No QBO request is made here."""
     after: list[_AfterCommit] = []
+    # Skips are many (an initial sync's unchanged or left-out records): their audit rows and problem
+    # closes are written together, before the next change of another kind and at the end.
+    skip_audits: list[dict[str, Any]] = []
+    skip_closes: dict[str, list[str]] = {}
+
+    def flush() -> None:
+        _bulk_insert(AuditEntry, skip_audits)
+        for kind, ids in skip_closes.items():
+            problems.close_problems(kind, ids)
+        skip_audits.clear()
+        skip_closes.clear()
+
     with database.atomic():
         for ch in changes:
+            if ch.action != "skip" and (skip_audits or skip_closes):
+                flush()
             if ch.action == "link":
                 wid = str(ch.work_id)
                 link = Link.get_or_none((Link.kind == ch.kind) & (Link.work_id == wid))
@@ -674,11 +688,15 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                 elif ch.meta.get("waiting"):  # match review has not decided: counted on every run
                     ctx.count_skip(phase, "match_review", None)
                 elif ch.meta.get("audit", False):
-                    audit.record("skip", ch.kind, ch.work_id, ch.qbo_id, run_id=ctx.run_id, message=ch.reason)
+                    skip_audits.append({
+                        "run_id": ctx.run_id, "at": utcnow(), "action": "skip", "kind": ch.kind,
+                        "work_id": str(ch.work_id) if ch.work_id is not None else None,
+                        "qbo_id": str(ch.qbo_id) if ch.qbo_id is not None else None,
+                        "before": None, "after": None, "message": ch.reason})
                     ctx.count_skip(phase, ch.meta.get("skip_reason"))
                     after.append(_Recorded(phase, ch.work_id, "skipped", ch.reason))
                 if ch.meta.get("close_problem") and ch.work_id is not None:
-                    problems.close_problem(ch.kind, str(ch.work_id))
+                    skip_closes.setdefault(ch.kind, []).append(str(ch.work_id))
             elif ch.action == "fail" and ch.problem is not None and ch.work_id is not None:
                 p = problems.open_problem(
                     ch.kind, str(ch.work_id), ch.problem, run_id=ctx.run_id, qbo_id=ch.qbo_id,
@@ -690,6 +708,7 @@ def apply_local(ctx: RunContext, phase: str, changes: list[Change]) -> None:
                     ctx.count(phase, "failed")
                     after.append(p)
                     after.append(_Recorded(phase, ch.work_id, "failed", ch.problem.message))
+        flush()
     _notify(ctx, after)
 
 
