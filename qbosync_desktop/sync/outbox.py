@@ -110,12 +110,16 @@ def _converter(f: Any) -> Callable[[Any], Any]:
     conversion of each was a tenth of the engine thread's time (issue 18)."""
     db_value: Callable[[Any], Any] = f.db_value
     if isinstance(f, JSONField):
-        return db_value
+        return lambda v: v if type(v) is _Json else db_value(v)
     if isinstance(f, (peewee.CharField, peewee.TextField)):
         return lambda v: v if v is None or type(v) is str else db_value(v)
     if isinstance(f, peewee.IntegerField) and not isinstance(f, peewee.BooleanField):
         return lambda v: v if v is None or type(v) is int else db_value(v)
     return db_value
+
+
+class _Json(str):
+    """A value's JSON text already made (written to a JSON column as it is)."""
 
 
 _CONVERTERS: dict[tuple[str, str], Callable[[Any], Any]] = {}
@@ -325,7 +329,8 @@ def _apply(ctx: RunContext, batch: Batch, outcomes: list[_Outcome]) -> list[Outb
                 {"run_id": ctx.run_id, "at": now, "action": (e.meta or {}).get("audit_action", e.operation),
                  "kind": e.kind, "work_id": e.work_id,
                  "qbo_id": qbo_ids.get((e.kind, e.work_id)) or (e.meta or {}).get("qbo_id"),
-                 "before": (e.meta or {}).get("before"), "after": (e.meta or {}).get("after", e.payload),
+                 "before": (e.meta or {}).get("before"),
+                 "after": (e.meta or {}).get("after", getattr(e, "payload_json", None) or e.payload),
                  "message": (e.meta or {}).get("message", "")}
                 for e, _ in done
             ])
@@ -404,10 +409,14 @@ def _persist(ctx: RunContext, changes: list[Change], *, mode: str, supersedes: O
                 "requestid": rid if mode == "single" else f"{rid}-{pos}", "batch_id": batch.id,
                 "batch_position": pos, "state": "pending", "attempts": 0, "meta": meta, "created_at": now,
             })
-        _bulk_insert(OutboxEntry, rows)
+        # The payload's JSON text is made once: the audit row of the answer stores the same text.
+        texts = [_Json(OutboxEntry.payload.db_value(row["payload"])) for row in rows]
+        _bulk_insert(OutboxEntry, [{**row, "payload": text} for row, text in zip(rows, texts, strict=True)])
         ids = [int(r[0]) for r in database.execute_sql(
             'SELECT "id" FROM "sync_outbox" WHERE "batch_id" = ? ORDER BY "batch_position"', (batch.id,))]
         entries = [_instance(OutboxEntry, {"id": i, **row}) for i, row in zip(ids, rows, strict=True)]
+        for e, text in zip(entries, texts, strict=True):
+            e.payload_json = text
         batch.composition = [[str(e.batch_position), e.id] for e in entries]
         _bulk_update(Batch, [(batch.id, {"composition": batch.composition})])
     return batch, entries
@@ -471,7 +480,7 @@ def _send(qbo: QboApi, batch: Batch, entries: list[OutboxEntry]) -> list[_Outcom
 
 def _mark_sent(batch: Batch) -> None:
     if batch.state == "pending":
-        Batch.update(state="sent").where(Batch.id == batch.id).execute()
+        database.execute_sql('UPDATE "sync_batch" SET "state" = ? WHERE "id" = ?', ("sent", batch.id))
 
 
 def _entries_of(batch: Batch) -> list[OutboxEntry]:
