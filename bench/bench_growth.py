@@ -24,6 +24,11 @@ Columns:
   of the engine's thread, and QuickBooks requests. Its wall time is bound by round trips: the
   practice servers answer after ``--latency-ms`` (Work reads and the one QuickBooks CDC read).
 
+``--profile FILE`` profiles the CPU time of the engine's thread during the initial sync (``cProfile`` timed
+by ``time.thread_time``, so waiting for HTTP answers is not counted; the sending and
+reading threads are not in it) and writes the top functions by own and by cumulative time to FILE
+(slows the engine thread about 2×, so that run's ms/record is not comparable).
+
 ``--tracemalloc FILE`` also traces Python allocations in the child and writes the top allocating
 lines at the largest snapshot (taken at phase progress and every 0.5 s by a sampling thread, so the
 end-of-run proof counts too) to FILE (slows the sync 2× or more).
@@ -128,6 +133,18 @@ class _Tracer:
         return "\n".join(lines) + "\n"
 
 
+def _write_profile(profiler: Any, path: str, title: str) -> None:
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    out.write(f"{title}: cProfile of the engine's thread during the initial sync\n")
+    stats.sort_stats("tottime").print_stats(60)
+    stats.sort_stats("cumulative").print_stats(80)
+    Path(path).write_text(out.getvalue())
+
+
 def one_size(clients: int, invoices: int, opts: dict[str, Any]) -> dict[str, Any]:
     """Run in a spawned child: servers, initial sync, no-op sync; the figures."""
     import keyring
@@ -159,9 +176,21 @@ def one_size(clients: int, invoices: int, opts: dict[str, Any]) -> dict[str, Any
         reset = _reset_high_water()
         peaks: dict[str, int] = {}
 
+        profiler = None
+        if opts.get("profile"):
+            import cProfile
+
+            profiler = cProfile.Profile(time.thread_time)  # CPU, not wall: the waits are not the cost
+
         def between() -> None:
             peaks["initial"] = _status("VmHWM")
             _reset_high_water()
+            if profiler is not None:
+                profiler.disable()
+                _write_profile(profiler, opts["profile"], f"bench_growth {clients}/{invoices}")
+
+        if profiler is not None:
+            profiler.enable()  # this thread only: the engine's (measure() calls engine.run here)
 
         figures = measure(ws, time_scale=opts["time_scale"], latency_ms=opts["latency_ms"],
                           concurrency=opts["concurrency"], observer=tracer.observer if tracer else None,
@@ -233,13 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--no-payments", action="store_true")
     ap.add_argument("--tracemalloc", metavar="FILE", help="trace Python allocations; top lines to FILE")
+    ap.add_argument("--profile", metavar="FILE", help="cProfile the engine's thread during the initial sync; to FILE")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     args = ap.parse_args(argv)
     sizes = [tuple(int(x) for x in s.split("/")) for s in args.sizes] if args.sizes else list(SIZES)
     if args.big and not args.sizes:
         sizes.append(BIG)
     opts = {"time_scale": args.time_scale, "latency_ms": args.latency_ms, "concurrency": args.concurrency,
-            "no_payments": args.no_payments, "tracemalloc": args.tracemalloc}
+            "no_payments": args.no_payments, "tracemalloc": args.tracemalloc,
+            "profile": args.profile}
     results = []
     print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} CPUs; time scale {args.time_scale}, "
           f"latency {args.latency_ms} ms", file=sys.stderr)

@@ -101,6 +101,11 @@ LENGTHS: dict[str, dict[str, int]] = {
 def values_at(obj: object, path: str) -> list[object]:
     """Every value at ``path`` in a QuickBooks body (``"Line.Description"`` gives one per line that has
     it; a missing attribute gives nothing)."""
+    if "." not in path and isinstance(obj, dict):  # the common case, without the walk (per record, per rule)
+        value = obj.get(path)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
     found: list[object] = [obj]
     for key in path.split("."):
         nxt: list[object] = []

@@ -23,8 +23,9 @@ stages the new value; the engine commits it only after everything the read cover
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,16 +75,20 @@ class Changes:
     next_cursor: str = ""
 
 
-def _query_all(qbo: QboApi, entity: str, where: str | None) -> list[dict[str, Any]]:
-    # Name-list entities hide inactive records unless asked (QBO_API_NOTES "Reads").
-    active = "Active IN (true, false)"
-    clause = f"{where} AND {active}" if where else active
-    return list(qbo.query(entity, where=clause, order_by="Id"))
+#: Records per page of :class:`ChangePages` (a CDC answer holds at most 1000 per entity).
+PAGE = 1000
 
 
-def _newest(records: list[dict[str, Any]]) -> _dt.datetime | None:
+def _newest(records: Iterable[dict[str, Any]]) -> _dt.datetime | None:
     times = [parse_time((r.get("MetaData") or {}).get("LastUpdatedTime")) for r in records]
     return max((t for t in times if t is not None), default=None)
+
+
+def _cursor_after(newest: _dt.datetime | None, since: _dt.datetime | None, now: _dt.datetime) -> str:
+    floor = now - CLOCK_MARGIN
+    if since is not None:
+        floor = max(floor, since)
+    return format_time(floor if newest is None else max(newest, floor))
 
 
 def next_cursor(records: list[dict[str, Any]], since: _dt.datetime | None, now: _dt.datetime) -> str:
@@ -95,11 +100,68 @@ def next_cursor(records: list[dict[str, Any]], since: _dt.datetime | None, now: 
     (``changedSince`` is inclusive) were read again on every later sync, for good: the newest of them
     kept the cursor where it was. After a large run that second can hold over 1,000 of our own writes,
     CDC's cap, which made every no-op sync four requests (issue 18)."""
-    floor = now - CLOCK_MARGIN
-    if since is not None:
-        floor = max(floor, since)
-    newest = _newest(records)
-    return format_time(floor if newest is None else max(newest, floor))
+    return _cursor_after(_newest(records), since, now)
+
+
+def _is_deleted(row: dict[str, Any]) -> bool:
+    return str(row.get("status", "")).lower() == "deleted"
+
+
+class ChangePages:
+    """Everything of ``entity`` changed since ``since`` (all records when ``since`` is None), a page
+    (at most :data:`PAGE` live records, each Id once) at a time, so a large read - the customers
+    phase reading back a run's own 20,000 writes - is never held whole (issue 18).
+
+    Exactly one QuickBooks request when a CDC read is possible (and not capped); a paged query for
+    the first read and for a gap over 30 days. :attr:`method`, :attr:`deleted` and
+    :attr:`next_cursor` are complete once the pages have been iterated (once).
+    """
+
+    def __init__(self, qbo: QboApi, entity: str, since: _dt.datetime | None, *, now: _dt.datetime,
+                 quote: Callable[[object], str] | None = None) -> None:
+        self.qbo, self.entity, self.since, self.now = qbo, entity, since, now
+        self.quote = quote or qbo_quote
+        if since is None:
+            self.method = "full"
+        elif now - since <= CDC_SAFE_WINDOW:
+            self.method = "cdc"
+        else:
+            self.method = "query"
+        #: ids QuickBooks reports as deleted (CDC ``status: Deleted``); queries cannot see deletions
+        self.deleted: list[str] = []
+        self._newest: _dt.datetime | None = None
+
+    @property
+    def next_cursor(self) -> str:
+        """The cursor value to stage once everything read here is committed (see :func:`next_cursor`)."""
+        return _cursor_after(self._newest, self.since, self.now)
+
+    def _pages(self) -> Iterator[list[dict[str, Any]]]:
+        if self.method == "cdc":
+            assert self.since is not None
+            yield from self.qbo.cdc_pages(self.entity, self.since)
+            return
+        # Name-list entities hide inactive records unless asked (QBO_API_NOTES "Reads").
+        clause = "Active IN (true, false)"
+        if self.method == "query":
+            assert self.since is not None
+            log.info("Last %s read was %s ago (> 30 days): reading changes with a query", self.entity,
+                     self.now - self.since)
+            stamp = self.quote(self.since.replace(tzinfo=_dt.timezone.utc))
+            clause = f"MetaData.LastUpdatedTime >= {stamp} AND {clause}"
+        rows = self.qbo.query(self.entity, where=clause, order_by="Id")
+        while page := list(itertools.islice(rows, PAGE)):
+            yield page
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        for page in self._pages():
+            live = [r for r in page if not _is_deleted(r)]
+            if len(live) < len(page):
+                self.deleted += [str(r.get("Id")) for r in page if _is_deleted(r)]
+            newest = _newest(live)
+            if newest is not None and (self._newest is None or newest > self._newest):
+                self._newest = newest
+            yield live
 
 
 def read_changes(
@@ -110,23 +172,8 @@ def read_changes(
     now: _dt.datetime,
     quote: Callable[[object], str] | None = None,
 ) -> Changes:
-    """Everything of ``entity`` changed since ``since`` (all records when ``since`` is None).
-
-    Exactly one QuickBooks request when a CDC read is possible (and not capped); a paged query for
-    the first read and for a gap over 30 days.
-    """
-    if quote is None:
-        quote = qbo_quote
-    if since is None:
-        rows = _query_all(qbo, entity, None)
-        return Changes(entity, "full", rows, next_cursor=next_cursor(rows, None, now))
-    if now - since <= CDC_SAFE_WINDOW:
-        found = qbo.cdc([entity], since)
-        rows = list(found.get(entity) or [])
-        live = [r for r in rows if str(r.get("status", "")).lower() != "deleted"]
-        deleted = [str(r.get("Id")) for r in rows if str(r.get("status", "")).lower() == "deleted"]
-        return Changes(entity, "cdc", live, deleted, next_cursor=next_cursor(live, since, now))
-    log.info("Last %s read was %s ago (> 30 days): reading changes with a query", entity, now - since)
-    where = f"MetaData.LastUpdatedTime >= {quote(since.replace(tzinfo=_dt.timezone.utc))}"
-    rows = _query_all(qbo, entity, where)
-    return Changes(entity, "query", rows, next_cursor=next_cursor(rows, since, now))
+    """Everything of ``entity`` changed since ``since`` (all records when ``since`` is None), as one
+    list (:class:`ChangePages` reads the same a page at a time)."""
+    pages = ChangePages(qbo, entity, since, now=now, quote=quote)
+    rows = [row for page in pages for row in page]
+    return Changes(entity, pages.method, rows, pages.deleted, next_cursor=pages.next_cursor)

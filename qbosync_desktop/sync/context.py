@@ -25,15 +25,17 @@ import concurrent.futures as cf
 import datetime as _dt
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+import peewee
 
 from qbosync_desktop.connectors.work.models import Company, Record, Unreadable
 from qbosync_desktop.core.errors import Cancelled
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.store.models.base import utcnow
+from qbosync_desktop.store.models.base import JSONField, utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
@@ -121,6 +123,32 @@ LOOKUP_CHUNK = 500
 _LINK_BY_WORK_ID = 'SELECT * FROM "sync_link" WHERE "kind" = ? AND "work_id" = ? LIMIT 1'
 
 
+def _links_in(column: str, n: int) -> str:
+    """The links of a kind whose ``column`` is one of ``n`` values, as a plain statement: peewee
+    compiled an expression node per id of a 500-id ``IN`` list, on every chunk a phase planned."""
+    return f'SELECT * FROM "sync_link" WHERE "kind" = ? AND "{column}" IN ({", ".join("?" * n)})'
+
+
+def _link_rows(sql: str, params: tuple[object, ...]) -> Iterator[Link]:
+    """``Link`` instances of the rows ``sql`` selects (every column), built without peewee's row
+    wrapper, which set each field through its descriptor: a run reads tens of thousands of links.
+    Only the columns that need it are converted (``synced`` JSON, ``updated_at``)."""
+    cursor = database.execute_sql(sql, params)
+    fields = Link._meta.columns
+    names = [fields[d[0]].name for d in cursor.description]
+    convert = [(i, fields[d[0]].python_value) for i, d in enumerate(cursor.description)
+               if isinstance(fields[d[0]], (JSONField, peewee.DateTimeField))]
+    links = []
+    for row in cursor.fetchall():  # read whole (≤ 500 rows): no statement is left open
+        data = dict(zip(names, row, strict=True))
+        for i, conv in convert:
+            data[names[i]] = conv(row[i])
+        link = Link(__no_default__=True)
+        link.__data__ = data
+        links.append(link)
+    return iter(links)
+
+
 class LinkRef(NamedTuple):
     """What a run keeps of a link it wrote: the ids (the row itself is read again when needed)."""
 
@@ -147,7 +175,7 @@ class LinkCache:
             return self.entries[work_id]
         except KeyError:
             pass
-        link = next(iter(Link.raw(_LINK_BY_WORK_ID, self.kind, work_id)), None)
+        link = next(_link_rows(_LINK_BY_WORK_ID, (self.kind, work_id)), None)
         self._keep(work_id, link)
         return link
 
@@ -157,8 +185,7 @@ class LinkCache:
         found: dict[str, Link] = {}
         for i in range(0, len(missing), LOOKUP_CHUNK):
             chunk = missing[i:i + LOOKUP_CHUNK]
-            found.update((lk.work_id, lk) for lk in Link.select().where((Link.kind == self.kind)
-                                                                       & (Link.work_id.in_(chunk))))
+            found.update((lk.work_id, lk) for lk in _link_rows(_links_in("work_id", len(chunk)), (self.kind, *chunk)))
         for w in missing:
             self._keep(w, found.get(w))
         return {w: lk for w in wanted if (lk := self.entries.get(w, found.get(w))) is not None}
@@ -168,7 +195,7 @@ class LinkCache:
         out: dict[str, Link] = {}
         for i in range(0, len(wanted), LOOKUP_CHUNK):
             chunk = wanted[i:i + LOOKUP_CHUNK]
-            for lk in Link.select().where((Link.kind == self.kind) & (Link.qbo_id.in_(chunk))):
+            for lk in _link_rows(_links_in("qbo_id", len(chunk)), (self.kind, *chunk)):
                 cached = self.entries.get(lk.work_id)
                 if cached is not None and cached.qbo_id == lk.qbo_id:
                     lk = cached  # a preview's planned version of it

@@ -328,7 +328,7 @@ def work_invoices(ctx: RunContext, ids: Collection[str]) -> Iterator[Invoice]:
     """Work invoices of these ids, with the balance Work computes when they are read: one by one, or
     from Work's whole list (streamed: only the wanted ones are passed on, none is kept)."""
     if len(ids) > LIST_ABOVE:
-        wanted = set(ids)
+        wanted = ids if isinstance(ids, (set, frozenset)) else set(ids)  # no second copy of a large set
         yield from (inv for inv in ctx.work.invoices() if inv.id in wanted)
         return
     for wid in ids:

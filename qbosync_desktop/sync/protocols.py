@@ -72,6 +72,8 @@ class QboApi(Protocol):
 
     def cdc(self, entities: list[str], since: datetime, *, now: datetime | None = None) -> dict[str, list[QboObject]]: ...
 
+    def cdc_pages(self, entity: str, since: datetime, *, now: datetime | None = None) -> Iterator[list[QboObject]]: ...
+
 
 class CountedQboApi(QboApi, Protocol):
     """A QuickBooks client that also reports its own HTTP request count (the real connector)."""

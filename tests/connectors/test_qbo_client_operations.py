@@ -39,6 +39,12 @@ def test_bulk_reads_page_past_1000_rows_and_split_capped_cdc_windows(qbo_connect
     assert set(ids) == everyone  # nothing lost to the 1000-object cap
     assert client.stats.requests - before >= 3  # the capped answer, a narrower window, the query
 
+    # the same read a page at a time (issue 18: the settle step's read-back of a run's own writes)
+    pages = list(client.cdc_pages("Customer", start, now=now))
+    paged = [x["Id"] for page in pages for x in page]
+    assert len(pages) >= 2 and all(len(page) <= 1000 for page in pages)
+    assert len(paged) == len(set(paged)) and set(paged) == everyone
+
 
 def test_a_name_with_an_apostrophe_is_found_by_a_quoted_query(qbo_connection):
     client = qbo_connection.client

@@ -235,6 +235,11 @@ def parse_qbo_time(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _tombstones(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The deleted objects (``status: Deleted``) of a CDC answer, by Id."""
+    return {str(r.get("Id")): r for r in rows if str(r.get("status", "")).lower() == "deleted"}
+
+
 def _last_updated(obj: Mapping[str, Any]) -> datetime:
     return parse_qbo_time((obj.get("MetaData") or {}).get("LastUpdatedTime")) or datetime.min.replace(
         tzinfo=timezone.utc
@@ -694,9 +699,38 @@ class QboClient:
         window comes back under the cap, which is then complete), and the earlier part, which CDC
         cannot bound, is read with a paged query on ``MetaData.LastUpdatedTime``. Overlapping answers
         are merged by Id keeping the latest ``LastUpdatedTime``. Limitation: an object *deleted* in
-        that earlier part is only seen if it was among the capped answer's 1000 (queries do not
-        return deleted objects); docs/qbo-connector.md records this.
+        that earlier part is only seen if it was among the capped answers (queries do not
+        return deleted objects); docs/qbo-connector.md records this. :meth:`cdc_pages` reads the same
+        a page at a time.
         """
+        since, now = self._cdc_window(since, now)
+        first, sent = self._cdc_counted(list(entities), since)
+        result: dict[str, list[dict[str, Any]]] = {}
+        for entity, rows in first.items():
+            if sent[entity] < CDC_CAP:
+                result[entity] = rows
+            else:
+                split = self._cdc_split(entity, since, now, _tombstones(rows))
+                result[entity] = sorted((row for page in split for row in page), key=_last_updated)
+        return result
+
+    def cdc_pages(
+        self, entity: str, since: datetime, *, now: datetime | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """What :meth:`cdc` reads for one entity, a page (at most 1000 objects) at a time, each Id
+        once: a large window (a run's own 20,000 writes read back) is never held whole (issue 18).
+        The pages of a split window come in no particular order of time."""
+        since, now = self._cdc_window(since, now)
+        first, sent = self._cdc_counted([entity], since)
+        rows = first.pop(entity)
+        if sent[entity] < CDC_CAP:
+            yield rows
+            return
+        deleted = _tombstones(rows)
+        del rows  # the capped answer's live objects are all read again below (and newer)
+        yield from self._cdc_split(entity, since, now, deleted)
+
+    def _cdc_window(self, since: datetime, now: datetime | None) -> tuple[datetime, datetime]:
         now = now or datetime.now(timezone.utc)
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
@@ -707,28 +741,28 @@ class QboClient:
                 hint="Run a full sync instead of a changes-only sync.",
                 details={"since": since.isoformat(), "max_days": 30},
             )
-        first, sent = self._cdc_counted(list(entities), since)
-        result: dict[str, list[dict[str, Any]]] = {}
-        for entity, rows in first.items():
-            if sent[entity] < CDC_CAP:
-                result[entity] = rows
-            else:
-                result[entity] = self._cdc_split(entity, since, now, rows)
-        return result
+        return since, now
 
     def _cdc_split(
-        self, entity: str, since: datetime, now: datetime, capped: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        merged: dict[str, dict[str, Any]] = {}
+        self, entity: str, since: datetime, now: datetime, held: dict[str, dict[str, Any]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """A capped window, a page at a time. ``held`` starts as the capped answer's deleted objects
+        (a query cannot see those); the live ones are left out: every one of them is stamped within
+        the window, so the reads below return it again as it is now (one changed after those reads
+        is read by the next sync, the cursor being behind its new stamp). Held are also the objects
+        of the last, complete CDC window, until the query (which overlaps it at the split second)
+        has been read; everything else is handed on a page at a time."""
 
-        def keep(rows: Iterable[dict[str, Any]]) -> None:
-            for row in rows:
-                rid = str(row.get("Id"))
-                old = merged.get(rid)
-                if old is None or _last_updated(row) >= _last_updated(old):
-                    merged[rid] = row
+        def keep(row: dict[str, Any]) -> bool:
+            """Hold ``row`` (the latest read of an Id wins, as in :meth:`cdc`); False if not held."""
+            rid = str(row.get("Id"))
+            old = held.get(rid)
+            if old is None:
+                return False
+            if _last_updated(row) >= _last_updated(old):
+                held[rid] = row
+            return True
 
-        keep(capped)
         lower = since
         split: datetime | None
         while True:
@@ -740,14 +774,30 @@ class QboClient:
                 break
             answer, counted = self._cdc_counted([entity], split)
             later = answer[entity]
-            keep(later)
             if counted[entity] < CDC_CAP:
+                for row in later:
+                    if not keep(row):
+                        held[str(row.get("Id"))] = row
                 break
+            for rid, row in _tombstones(later).items():
+                if not keep(row):
+                    held[rid] = row
             lower = split
         where = f"MetaData.LastUpdatedTime >= {quote(since)}"
         if split is not None:
             where += f" AND MetaData.LastUpdatedTime <= {quote(split)}"
         if entity in NAME_LISTS:
             where += " AND Active IN (true, false)"
-        keep(self.query(entity, where=where))
-        return sorted(merged.values(), key=_last_updated)
+        page: list[dict[str, Any]] = []
+        for row in self.query(entity, where=where):
+            if not keep(row):
+                page.append(row)
+                if len(page) >= CDC_CAP:
+                    yield page
+                    page = []
+        if page:
+            yield page
+        rest = list(held.values())
+        held.clear()
+        for i in range(0, len(rest), CDC_CAP):
+            yield rest[i:i + CDC_CAP]

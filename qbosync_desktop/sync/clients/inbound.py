@@ -187,10 +187,15 @@ class ClientsTwoWay:
             ctx.state.prefetched[WORK_CURSOR] = ReadAhead[Record](ctx.work.clients(updated_since=since)).start(pool)
 
     def plan(self, ctx: RunContext) -> list[Change]:
-        s = ctx.settings
         read = read_customers(ctx)
         ctx.stage_cursor(cdc.cursor_name(ENTITY), read.next_cursor)
-        customers = {str(c["Id"]): c for c in read.records if is_top_level(c)}
+        return self._plan(ctx, [read.records])
+
+    def _plan(self, ctx: RunContext, pages: Iterable[list[dict[str, Any]]]) -> list[Change]:
+        """Plan over the customers read (``pages``: lists of QuickBooks customers, each Id once). The
+        pages are read after the changed Work clients, each let go once looked at (see
+        :meth:`_customers`)."""
+        s = ctx.settings
         # Links are looked up by id for the records the change feeds name (never every link: a sync
         # with nothing to do must cost the same at 100 clients and at 100,000).
         since = ctx.cursor(WORK_CURSOR)
@@ -226,6 +231,15 @@ class ClientsTwoWay:
         waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
             (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
         decided = [m.qbo_id for m in decided_unlinked(KIND)]
+        # Linked pairs with a conflict decision waiting to be applied ...
+        resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
+            (Conflict.kind == KIND) & (Conflict.state == "resolved") & (Conflict.applied_at.is_null()))}
+        # ... or a QuickBooks write of ours met a concurrent edit there (5010, sync/stale.py): that
+        # edit must reach the merge even if no change feed reports the customer again.
+        flagged = stale.flagged_for_recheck(KIND)
+        recheck = {wid for wid, lk in flagged.items() if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK)}
+        customers, fresh_ids = self._customers(
+            ctx, pages, keep_qbo={*waiting, *pending, *decided}, keep_work={*work_by_id, *resolved, *recheck})
         by_qbo = ctx.links_by_qbo(KIND, [*customers, *waiting, *pending, *decided])
         missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
         if missing:
@@ -244,7 +258,7 @@ class ClientsTwoWay:
         # client when it was read at that stamp: re-reading them all would make a sync with nothing
         # to do read Work's whole client list (100,000 clients: hundreds of pages).
         unlinked_q = [qbo_candidate(c) for q, c in customers.items() if q not in by_qbo and q not in pending]
-        fresh_ids = {str(c["Id"]) for c in read.records} - _seen_waiting(ctx, customers, unlinked_q)
+        fresh_ids -= _seen_waiting(ctx, customers, unlinked_q)
         if since is not None and any(c.id in fresh_ids or c.id in decided for c in unlinked_q):
             changed_w = {}
             for chunk in chunks(ctx.work.clients(), LOOKUP_CHUNK):
@@ -285,13 +299,8 @@ class ClientsTwoWay:
             changes.append(ch)
         state.imports = imports
 
-        # Linked pairs where either side changed, or a conflict decision waits to be applied.
-        resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
-            (Conflict.kind == KIND) & (Conflict.state == "resolved") & (Conflict.applied_at.is_null()))}
-        # ... or a QuickBooks write of ours met a concurrent edit there (5010, sync/stale.py): that
-        # edit must reach the merge even if no change feed reports the customer again.
-        flagged = stale.flagged_for_recheck(KIND)
-        recheck = {wid for wid, lk in flagged.items() if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK)}
+        # Linked pairs where either side changed, or a conflict decision waits to be applied (or a
+        # recheck, above).
         links = {lk.work_id: lk for lk in by_qbo.values()}
         # (not a preview's links planned above by this very plan: those pairs are merged already)
         links.update((w, lk) for w, lk in ctx.load_links(KIND, [*work_by_id, *resolved]).items() if lk.id is not None)
@@ -332,6 +341,39 @@ class ClientsTwoWay:
                 continue
             changes.append(self._merge_change(ctx, link, client, customers.get(qid), s.conflict_policy))
         return changes
+
+    @staticmethod
+    def _customers(ctx: RunContext, pages: Iterable[list[dict[str, Any]]], *, keep_qbo: set[str],
+                   keep_work: set[str]) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """The top-level customers read that the plan needs, by Id, and those Ids.
+
+        Left out, page by page, is a linked customer read at the very version its link holds
+        (``SyncToken``) whose Work client has not changed (not among ``keep_work``, the changed Work
+        clients read and the pairs a decision or a recheck brings back) and that no pending import,
+        open problem or match decision names (``keep_qbo``): the plan would find nothing to do with
+        it (see "Versions we wrote ..." in :meth:`_plan`). Those are the run's own writes read back
+        (:meth:`settle`: 20,000 after a 20,000-client initial sync), so the settle step holds a page
+        of customers at a time instead of all of them (issue 18). The links are looked up as three
+        plain columns, one query per 500 Ids. A preview keeps every customer (its planned links are
+        not in the table).
+        """
+        customers: dict[str, dict[str, Any]] = {}
+        for page in pages:
+            top = {str(c["Id"]): c for c in page if is_top_level(c)}
+            known: dict[str, tuple[str, str | None]] = {}
+            if not ctx.preview:
+                ids = [q for q in top if q not in keep_qbo]
+                for i in range(0, len(ids), LOOKUP_CHUNK):
+                    chunk = ids[i:i + LOOKUP_CHUNK]
+                    known.update((str(q), (str(w), t)) for q, w, t in database.execute_sql(
+                        "SELECT qbo_id, work_id, qbo_sync_token FROM sync_link WHERE kind = ? AND qbo_id IN "
+                        f"({', '.join('?' * len(chunk))})", (KIND, *chunk)))
+            for qid, cust in top.items():
+                link = known.get(qid)
+                if link is not None and link[0] not in keep_work and str(cust.get("SyncToken")) == str(link[1]):
+                    continue
+                customers[qid] = cust
+        return customers, set(customers)
 
     def _link_changes(self, ctx: RunContext, client: Client, cust: dict[str, Any], info: dict[str, Any]) -> list[Change]:
         """An accepted match: the link, then (as its own change, so the preview counts what the run
@@ -552,9 +594,14 @@ class ClientsTwoWay:
         if not wrote:
             return False
         ctx.check_cancel()
-        ctx.flow_state(CustomersRun).read = None
+        state = ctx.flow_state(CustomersRun)
+        state.read = state.all_customers = None  # the phase's own read: let it go
         ctx.state.drop_prefetch(WORK_CURSOR)  # read Work again, after this run's writes
-        changes = self.plan(ctx)
+        # A page of customers at a time (issue 18): the plan keeps only those it has something to do
+        # with, and the run's own writes read back are not among them.
+        pages = cdc.ChangePages(ctx.qbo, ENTITY, cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY))), now=ctx.now)
+        changes = self._plan(ctx, pages)
+        ctx.stage_cursor(cdc.cursor_name(ENTITY), pages.next_cursor)
         self.apply(ctx, changes)
         log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))
         return True

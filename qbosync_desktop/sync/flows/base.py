@@ -290,9 +290,11 @@ def write_change(
     full_update: bool,
     reason_create: str,
     reason_update: str,
+    fp: str | None = None,
 ) -> Change:
-    """Create or update ``body`` for a Work record, keeping what applying the response needs."""
-    fp = fingerprint(body)
+    """Create or update ``body`` for a Work record, keeping what applying the response needs
+    (``fp``: the body's fingerprint when the caller has it already)."""
+    fp = fingerprint(body) if fp is None else fp
     meta: JsonObject = {
         "fingerprint": fp,
         "work_version": rec.version,

@@ -162,7 +162,7 @@ class OutboundFlow(Generic[R]):
         return write_change(ctx, kind=self.kind, entity=self.entity, work_id=d.work_id, label=d.label,
                             body=d.body if body is None else body, rec=d.rec, full_update=self.full_update,
                             reason_create=self.reason_create if reason_create is None else reason_create,
-                            reason_update=self.reason_update)
+                            reason_update=self.reason_update, fp=(d.fp or None) if body is None else None)
 
     def skip(self, ctx: RunContext, d: Draft[R], reason: str, *, why: str) -> Change:
         """A skip on purpose, audited and counted once (when the record came in because it changed);

@@ -167,7 +167,7 @@ def phone_key(phone: str | None) -> str:
     return digits[-10:] if len(digits) >= 7 else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One record on either side, reduced to what matching looks at."""
 

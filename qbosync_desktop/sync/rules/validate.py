@@ -119,15 +119,21 @@ _SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\u
 
 
 def _dirty(value: object) -> bool:
-    """True when some text in ``value`` (a record, its lines, its address) has a character to look at."""
-    if isinstance(value, str):
-        return _SUSPECT.search(value) is not None
-    if isinstance(value, (list, tuple)):
-        return any(_dirty(v) for v in value)
-    attrs = getattr(value, "__dict__", None)
-    if attrs is not None and dataclasses.is_dataclass(value):
-        return any(_dirty(v) for v in attrs.values() if isinstance(v, (str, list, tuple)) or hasattr(v, "__dict__"))
-    return False
+    """True when some text in ``value`` (a record, its lines, its address) has a character to look at.
+    One walk without recursion and one search over all the texts: it runs for every record planned."""
+    texts: list[str] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            texts.append(v)
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        else:
+            attrs = getattr(v, "__dict__", None)
+            if attrs is not None and dataclasses.is_dataclass(v):
+                stack.extend(attrs.values())
+    return _SUSPECT.search("\n".join(texts)) is not None
 
 
 def clean_record(rec: R) -> tuple[R, list[str]]:
