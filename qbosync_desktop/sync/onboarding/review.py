@@ -83,14 +83,19 @@ def _stored(kind: str) -> list[MatchProposal]:
     return list(MatchProposal.select().where(MatchProposal.kind == kind).order_by(MatchProposal.id))
 
 
+def _present(column: Any, ids: Iterable[str], where: Any) -> set[str]:
+    """Those of ``ids`` found in ``column`` among the rows ``where`` selects (500 ids a query)."""
+    found: set[str] = set()
+    wanted = sorted(set(ids))
+    for i in range(0, len(wanted), 500):
+        found.update(str(getattr(row, column.name)) for row in
+                     column.model.select(column).where(where & column.in_(wanted[i:i + 500])))
+    return found
+
+
 def _linked(kind: str, column: Any, ids: set[str]) -> set[str]:
     """Those of ``ids`` that have a link of ``kind`` in ``column`` (Link.work_id or Link.qbo_id)."""
-    found: set[str] = set()
-    wanted = sorted(ids)
-    for i in range(0, len(wanted), 500):
-        found.update(str(getattr(lk, column.name)) for lk in
-                     Link.select(column).where((Link.kind == kind) & column.in_(wanted[i:i + 500])))
-    return found
+    return _present(column, ids, Link.kind == kind)
 
 
 def decide(
@@ -153,13 +158,8 @@ def held_work(kind: str) -> dict[str, str]:
 
 def waiting_for_review(kind: str, qbo_ids: Iterable[str]) -> set[str]:
     """Those of ``qbo_ids`` with a proposal still waiting for the user's review."""
-    wanted = sorted(set(qbo_ids))
-    found: set[str] = set()
-    for i in range(0, len(wanted), 500):
-        found.update(str(m.qbo_id) for m in MatchProposal.select(MatchProposal.qbo_id).where(
-            (MatchProposal.kind == kind) & (MatchProposal.state == "proposed")
-            & MatchProposal.qbo_id.in_(wanted[i:i + 500])))
-    return found
+    return _present(MatchProposal.qbo_id, qbo_ids,
+                    (MatchProposal.kind == kind) & (MatchProposal.state == "proposed"))
 
 
 def decided_unlinked(kind: str) -> list[MatchProposal]:
