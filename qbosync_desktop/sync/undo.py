@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.connectors.qbo.query import quote
@@ -139,10 +140,14 @@ class UndoStep:
         return self.side in ("quickbooks", "work") and self.blocked is None and self.action != "none"
 
     def describe(self) -> str:
-        what = {"delete": f"Delete {self.entity} {self.label} in QuickBooks",
-                "deactivate": (f"Make {self.entity} {self.label} inactive in QuickBooks" if self.side == "quickbooks"
+        # "Invoice INV-1003", "Payment of 89.60 …": the label's own kind word is not said twice
+        first, _, rest = self.label.partition(" ")
+        named = f"{self.entity} {rest}" if rest and first.lower() == self.entity.lower() else \
+            f"{self.entity} {self.label}"
+        what = {"delete": f"Delete {named} in QuickBooks",
+                "deactivate": (f"Make {named} inactive in QuickBooks" if self.side == "quickbooks"
                                else f"Make Work {self.kind} {self.label} inactive"),
-                "restore": (f"Put back {self.entity} {self.label}'s previous values in QuickBooks"
+                "restore": (f"Put back {named}'s previous values in QuickBooks"
                             if self.side == "quickbooks" else f"Put back Work {self.kind} {self.label}'s previous values"),
                 "forget": f"Forget the link of {self.label} (nothing is written)",
                 "deactivate_local": f"{self.label}: nothing to write",
@@ -313,17 +318,40 @@ def _steps_from_audit(run: Run, rows: list[AuditEntry]) -> list[UndoStep]:
     return steps
 
 
+def _amount(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        return Decimal(0)
+    return amount if amount.is_finite() else Decimal(0)
+
+
 def _label(kind: str, wid: str | None, grp: list[AuditEntry]) -> str:
+    """The record as a person finds it: its number or name; a form with neither (a payment, a credit
+    applied) by its amount and customer, with its Work id."""
+    words = kind.replace("_", " ")
     for r in grp:
         for body in (r.after, r.before):
             if isinstance(body, dict):
                 for key in ("DocNumber", "DisplayName", "Name", "name"):
                     if body.get(key):
-                        prefix = f"{kind} " if key == "DocNumber" else ""
+                        prefix = f"{words} " if key == "DocNumber" else ""
                         return f"{prefix}{body[key]}".strip()
+    for r in grp:
+        for body in (r.after, r.before):
+            if isinstance(body, dict) and body.get("TotalAmt") is not None:
+                amount = _amount(body["TotalAmt"])
+                if not amount:  # a credit applied is a payment of 0: its line says how much
+                    lines = body.get("Line")
+                    amount = sum((_amount(ln.get("Amount")) for ln in lines if isinstance(ln, dict)), Decimal(0)) \
+                        if isinstance(lines, list) else amount
+                ref = body.get("CustomerRef")
+                customer = ref.get("name") if isinstance(ref, dict) else None
+                return (f"{words} of {amount:,.2f}" + (f" from {customer}" if customer else "")
+                        + f" (Work id {wid})")
     probs = Problem.select(Problem.details).where((Problem.kind == kind) & (Problem.work_id == wid)).first()
     record = (probs.details or {}).get("record") if probs is not None else None
-    return str(record or f"{kind} (Work id {wid})")
+    return str(record or f"{words} (Work id {wid})")
 
 
 def _read_current(ctx: RunContext, steps: list[UndoStep]) -> dict[tuple[str, str], JsonObject]:

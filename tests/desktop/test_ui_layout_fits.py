@@ -1,8 +1,8 @@
 """Every screen fits at 900×650 and at 1600×1000: no sideways scrolling, no clipped text.
 
 The screens are the real ones (the screenshot script drives the practice company through Connect,
-Sync Settings, Review, Enable, the integration window, its Problems and Matches tabs, Disconnect and
-an error dialog); each is measured with the layout checker as it is saved. The checker itself is
+Sync Settings, Review, Enable, the integration window, its Problems, Matches and Reconcile tabs, the
+undo preview, Disconnect, an error dialog and the damaged-database dialog); each is measured with the layout checker as it is saved. The checker itself is
 tested on widgets that are clipped on purpose, so a checker that finds nothing cannot pass for one
 that works.
 """
@@ -17,7 +17,7 @@ from qbosync_desktop.desktop.ui.screenshots import render
 
 EXPECTED = ["01-connect.png", "02-sync-settings.png", "03-review.png", "04-enable.png", "05-integration.png",
             "06-problems.png", "07-disconnect.png", "08-error.png", "09-matches.png", "10-map-concept.png",
-            "11-connect-real.png"]
+            "11-connect-real.png", "13-reconcile.png", "14-undo.png", "15-restore.png"]
 
 
 def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):

@@ -12,6 +12,7 @@ from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.desktop.ui.session import Session
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
+from qbosync_desktop.sync import reconcile
 
 
 def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
@@ -34,6 +35,13 @@ def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
         assert not tab.check_button.isEnabled()  # the GUI thread did not wait for the check
         qtbot.waitUntil(lambda: tab.report is not None, timeout=60_000)
         assert tab.table.rowCount() == 1 and "deleted in QuickBooks" in tab.table.item(0, 1).text()
+        # the totals side by side: the deleted invoice's month differs, by exactly that invoice
+        month = str(inv.issue_date)[:7]
+        rows = {tab.totals.item(r, 0).text(): [tab.totals.item(r, c).text() for c in (1, 2, 3)]
+                for r in range(tab.totals.rowCount())}
+        work, qbo, same = rows[f"Invoices of {month}"]
+        assert same == "Differs" and int(work.split()[0]) == int(qbo.split()[0]) + 1, rows
+        assert all(v[2] == "Same" for k, v in rows.items() if k.startswith("Invoices of ") and k != f"Invoices of {month}")
         row_id = tab.report.differences[0].id
         tab.select_row(row_id)
         assert tab.action_buttons["recreate"].isEnabled() and not tab.action_buttons["accept"].isEnabled()
@@ -45,6 +53,13 @@ def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
         back = http.get(f"{url}/{new.qbo_id}").json()["Invoice"]
         assert back["DocNumber"] == inv.number and Decimal(str(back["TotalAmt"])) == Decimal(str(inv.total))
         assert tab.table.rowCount() == 0
+
+        # how often it checks on its own: weekly by default, kept when changed here
+        qtbot.waitUntil(tab.schedule.isEnabled, timeout=30_000)
+        assert tab.schedule.currentData() == 7 and tab.schedule.currentText() == "Every week"
+        tab.schedule.setCurrentIndex(tab.schedule.findData(1))
+        qtbot.waitUntil(lambda: "every day" in tab.status.text(), timeout=30_000)
+        assert reconcile.every_days() == 1
 
         # the scheduled check: done after a finished run when due; its report lands in the tab
         with qtbot.waitSignal(session.service.reconcile_checked, timeout=60_000) as checked:

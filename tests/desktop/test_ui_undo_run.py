@@ -30,6 +30,13 @@ def test_undo_this_run_previews_then_undoes_and_holds(qtbot, configured_workspac
         assert dlg.writes_list.count() == len([s for s in dlg.plan["steps"] if not s["blocked"]]) >= dlg.plan["writes"] > 0
         texts = [dlg.writes_list.item(i).text() for i in range(dlg.writes_list.count())]
         assert any(t.startswith("Delete Invoice") for t in texts) and any("inactive" in t for t in texts)
+        # the count per kind agrees with the list, in words ("In QuickBooks: delete 3 invoices, 2 payments; …")
+        per_kind = dlg.by_kind.text()
+        n_invoices = sum(t.startswith("Delete Invoice") for t in texts)
+        assert per_kind.startswith("In QuickBooks: delete ") and f"{n_invoices} invoice" in per_kind
+        # a payment has no number: it is named by amount, customer-free text and Work id, said once
+        assert not any(t.startswith("Delete Payment payment") or t.startswith("Delete Invoice invoice") for t in texts)
+        assert any(t.startswith("Delete Payment of ") and "(Work id " in t for t in texts)
         qbo = configured_workspace.qbo_client()
         assert qbo.get("Invoice", invoices[0])["Id"] == invoices[0]  # the preview wrote nothing
         assert dlg.hold.isChecked()

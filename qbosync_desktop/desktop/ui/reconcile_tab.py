@@ -8,11 +8,13 @@ outbox like any other. The scheduled check's report (``SyncService.reconcile_che
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -35,6 +37,17 @@ ACTION_TEXT = {
 }
 
 
+#: the scheduled check's choices: (days, words); 0 turns it off
+SCHEDULE = ((1, "Every day"), (7, "Every week"), (14, "Every two weeks"), (30, "Every month"), (0, "Never"))
+
+
+def _money(value: Any) -> str:
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (ArithmeticError, ValueError):
+        return str(value)
+
+
 class ReconcileTab(QWidget):
     def __init__(self, session: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,34 +68,96 @@ class ReconcileTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
+        self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 180)
         self.table.setColumnWidth(1, 380)
         self.table.itemSelectionChanged.connect(self._selected)
-        lay.addWidget(self.table)
-        row = QHBoxLayout()
-        self.check_button = QPushButton(self.tr("Check now"), self)
-        self.check_button.setObjectName("Primary")
-        self.check_button.clicked.connect(self.check)
-        row.addWidget(self.check_button)
+        self.table.setMinimumHeight(170)
+        lay.addWidget(self.table, 3)
+        fixes = QHBoxLayout()
         self.action_buttons: dict[str, QPushButton] = {}
         for action, text in ACTION_TEXT.items():
             b = QPushButton(self.tr(text), self)
             b.setEnabled(False)
             b.clicked.connect(lambda _checked=False, a=action: self.fix(a))
             self.action_buttons[action] = b
-            row.addWidget(b)
+            fixes.addWidget(b)
+        fixes.addStretch(1)
+        lay.addLayout(fixes)
         self.reason = QLineEdit(self)
         self.reason.setPlaceholderText(self.tr("Why ignore it? (kept in the audit log)"))
         self.reason.setAccessibleName(self.tr("Reason for ignoring"))
-        row.addWidget(self.reason, 1)
-        lay.addLayout(row)
+        lay.addWidget(self.reason)
+
+        totals_title = QLabel(self.tr("Totals, Work and QuickBooks side by side"), self)
+        totals_title.setObjectName("SectionTitle")
+        lay.addWidget(totals_title)
+        self.totals = QTableWidget(0, 4, self)
+        self.totals.setObjectName("ReconcileTotals")
+        self.totals.setAccessibleName(self.tr("Invoices per month and open balance per customer, Work and QuickBooks"))
+        self.totals.setHorizontalHeaderLabels([self.tr("Invoices of / customer"), self.tr("Work"), self.tr("QuickBooks"),
+                                               self.tr("Same?")])
+        self.totals.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.totals.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.totals.setTabKeyNavigation(False)
+        self.totals.verticalHeader().setVisible(False)
+        self.totals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.totals.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((200, 190, 190)):
+            self.totals.setColumnWidth(col, width)
+        self.totals.setMinimumHeight(140)
+        lay.addWidget(self.totals, 2)
+
+        row = QHBoxLayout()
+        self.check_button = QPushButton(self.tr("Check now"), self)
+        self.check_button.setObjectName("Primary")
+        self.check_button.clicked.connect(self.check)
+        row.addWidget(self.check_button)
+        every = QLabel(self.tr("Check on its own:"), self)
+        row.addWidget(every)
+        self.schedule = QComboBox(self)
+        self.schedule.setAccessibleName(self.tr("How often QBO Sync checks on its own"))
+        every.setBuddy(self.schedule)
+        for days, words in SCHEDULE:
+            self.schedule.addItem(self.tr(words), days)
+        self.schedule.setEnabled(False)  # until the saved choice has been read (off the GUI thread)
+        self.schedule.currentIndexChanged.connect(self._schedule_chosen)
+        row.addWidget(self.schedule)
         self.status = QLabel(self.tr("Not checked yet."), self)
         self.status.setObjectName("Muted")
         self.status.setWordWrap(True)
-        lay.addWidget(self.status)
+        row.addWidget(self.status, 1)
+        lay.addLayout(row)
+        self._schedule_days: int | None = None
+        self.session.reconcile_schedule(on_done=self._schedule_read, on_error=lambda _exc: None)
+
+    # -- the scheduled check -----------------------------------------------------------------------------
+    def _schedule_read(self, days: Any) -> None:
+        self._schedule_days = int(days)
+        index = self.schedule.findData(self._schedule_days)
+        if index < 0:  # a number of days set from the command line: shown as it is
+            self.schedule.addItem(self.tr("Every %1 days").replace("%1", str(self._schedule_days)),
+                                  self._schedule_days)
+            index = self.schedule.count() - 1
+        self.schedule.blockSignals(True)
+        self.schedule.setCurrentIndex(index)
+        self.schedule.blockSignals(False)
+        self.schedule.setEnabled(True)
+
+    def _schedule_chosen(self) -> None:
+        days = self.schedule.currentData()
+        if days is None or days == self._schedule_days:
+            return
+        self._schedule_days = int(days)
+        words = self.schedule.currentText()
+        self.session.set_reconcile_schedule(
+            int(days), on_done=lambda _r: self.status.setText(
+                self.tr("The check runs on its own: %1.").replace("%1", words.lower())
+                if days else self.tr("The check no longer runs on its own; use Check now.")),
+            on_error=self._failed)
 
     # -- checking --------------------------------------------------------------------------------------
     def check(self) -> None:
@@ -104,12 +179,44 @@ class ReconcileTab(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, d.id)
                 t.setItem(r, col, item)
         t.resizeRowsToContents()
+        self._fill_totals(report)
         checked = sum(report.checked.values())
         words = (self.tr("In step: no differences.") if report.in_step
                  else self.tr("%n difference(s).", "", len(report.differences)))
         self.status.setText(self.tr("{words} Compared {n} records with {r} QuickBooks requests in {s:.1f} s.")
                             .format(words=words, n=checked, r=report.requests, s=report.seconds))
         self._selected()
+
+    def _fill_totals(self, report: Any) -> None:
+        """Every month's invoices (count and total) and each customer whose open balance differs; the
+        customers that agree are counted in the last row (a company has thousands)."""
+        t = self.totals
+        t.setRowCount(0)
+        rows: list[tuple[str, str, str, bool]] = []
+        for m in report.invoices_per_month:
+            rows.append((self.tr("Invoices of %1").replace("%1", m["month"]),
+                         self.tr("%1 for %2").replace("%1", str(m["work_count"])).replace("%2", _money(m["work_total"])),
+                         self.tr("%1 for %2").replace("%1", str(m["qbo_count"])).replace("%2", _money(m["qbo_total"])),
+                         not m["differs"]))
+        agree = 0
+        for c in report.open_balance_per_customer:
+            if not c["differs"]:
+                agree += 1
+                continue
+            rows.append((self.tr("Open balance of %1").replace("%1", str(c["customer"])), _money(c["work_open"]),
+                         _money(c["qbo_open"]), False))
+        if report.open_balance_per_customer:
+            rows.append((self.tr("Open balances of the other customers"),
+                         self.tr("%n customer(s) agree", "", agree), "", True))
+        for label, work, qbo, same in rows:
+            r = t.rowCount()
+            t.insertRow(r)
+            for col, text in enumerate((label, work, qbo, self.tr("Same") if same else self.tr("Differs"))):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if col in (1, 2):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                t.setItem(r, col, item)
 
     def _failed(self, exc: BaseException) -> None:
         self.check_button.setEnabled(True)

@@ -9,7 +9,10 @@ running), ``05-integration.png`` (after the first sync, with data), ``06-problem
 tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`` (an error dialog),
 ``09-matches.png`` (the Matches tab: match review after onboarding), and from the command line also
 ``10-map-concept.png`` (a cause card's fix: Edit settings at the unmapped concept) and
-``11-connect-real.png`` (Connect for a real company). ``--size WxH`` renders at a size.
+``11-connect-real.png`` (Connect for a real company), ``13-reconcile.png`` (the Reconcile tab after a
+bookkeeper deleted one synced invoice and changed another's amount in QuickBooks), ``14-undo.png`` (the
+undo preview of the first sync) and ``15-restore.png`` (the start-up dialog for a damaged database,
+offering the newest good copy). ``--size WxH`` renders at a size.
 ``--company ca`` uses the Canadian practice company (tax codes) and adds ``12-tax-codes-missing.png``:
 the window after the tax-code mappings were forgotten (as Disconnect does), Invoices with its x and
 what to do.
@@ -62,7 +65,7 @@ def _scroll_to(window, widget) -> None:
     bar.setValue(min(bar.maximum(), widget.mapTo(window.body_scroll.widget(), widget.rect().topLeft()).y() - 12))
 
 
-def _extra_screens(c, window, out: Path, size: tuple[int, int] | None,
+def _extra_screens(c, window, practice, out: Path, size: tuple[int, int] | None,
                    issues: dict[str, list[str]] | None) -> list[Path]:
     """``10-map-concept.png``: the cause card's "Map the concept…" opens Edit settings at that concept;
     ``11-connect-real.png``: the Connect page for a real company (the keys form under Advanced, open
@@ -91,7 +94,77 @@ def _extra_screens(c, window, out: Path, size: tuple[int, int] | None,
     shots.append(_save(wizard, out, "11-connect-real.png", issues, size))
     wizard.hide()
     wizard.deleteLater()
+    shots.append(_reconcile_screen(c, window, practice, out, size, issues))
+    shots.append(_undo_screen(window, out, size, issues))
     return shots
+
+
+def _reconcile_screen(c, window, practice, out: Path, size: tuple[int, int] | None,
+                      issues: dict[str, list[str]] | None) -> Path:
+    """``13-reconcile.png``: a bookkeeper deleted a synced invoice and changed another's amount in
+    QuickBooks (over the practice company's own user actions); Check now lists both, with the totals
+    side by side."""
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+
+    qbo = practice.qbo
+    numbers = {str(r.get("number")) for r in practice.work.user.store.all("invoices")}
+    invoices = sorted((r for r in qbo.store.all("Invoice") if r.get("DocNumber") in numbers
+                       and float(r.get("Balance") or 0) == float(r.get("TotalAmt") or 0) > 0), key=lambda r: int(r["Id"]))
+    qbo.user.delete("Invoice", invoices[0]["Id"])
+    lines = [dict(ln) for ln in invoices[1]["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+    amount = round(float(lines[0].get("Amount") or 0) + 25, 2)
+    lines[0]["Amount"] = amount
+    lines[0]["SalesItemLineDetail"] = {**lines[0]["SalesItemLineDetail"], "Qty": 1, "UnitPrice": amount}
+    qbo.user.update("Invoice", invoices[1]["Id"], Line=lines)
+    tab = window.reconcile_tab
+    window.tabs.setCurrentIndex(window.tabs.indexOf(tab))
+    tab.check()
+    run_until(lambda: tab.report is not None and tab.check_button.isEnabled(), 120_000, extra_ms=300)
+    if tab.table.rowCount():
+        tab.table.selectRow(0)
+    _scroll_to(window, window.tabs)
+    return _save(window, out, "13-reconcile.png", issues, size)
+
+
+def _undo_screen(window, out: Path, size: tuple[int, int] | None, issues: dict[str, list[str]] | None) -> Path:
+    """``14-undo.png``: History's "Undo this run…" on the Enable run: the preview, nothing written."""
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+
+    window.tabs.setCurrentIndex(window.tabs.indexOf(window.history_table.parentWidget()))
+    table = window.history_table
+    first = next(i for i in range(table.rowCount()) if table.records.rows[i].get("kind") == "initial")
+    table.selectRow(first)
+    window.undo_selected_run()
+    run_until(lambda: getattr(window, "undo_dialog", None) is not None and window.undo_dialog.isVisible(),
+              60_000, extra_ms=300)
+    dialog = window.undo_dialog
+    if size is not None:
+        dialog.resize(min(dialog.width(), size[0]), min(dialog.height(), size[1]))
+    shot = _save(dialog, out, "14-undo.png", issues, size)
+    dialog.reject()
+    return shot
+
+
+def _restore_screen(out: Path, size: tuple[int, int] | None, issues: dict[str, list[str]] | None) -> Path:
+    """``15-restore.png``: the start-up dialog for a damaged database (the data folder's own, emptied
+    after the app closed), offering the newest good copy the syncs left in ``backups/``."""
+    from qbosync_desktop.core.paths import get_paths
+    from qbosync_desktop.desktop.ui.dialogs.restore_dialog import open_workspace
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+
+    paths = get_paths()
+    paths.db_path.write_bytes(b"")
+    shot: list[Path] = []
+
+    def ask(dialog) -> int:
+        dialog.show()
+        run_until(dialog.isVisible, 5000, extra_ms=200)
+        shot.append(_save(dialog, out, "15-restore.png", issues, size))
+        dialog.reject()
+        return 0
+
+    open_workspace(paths, ask=ask)
+    return shot[0]
 
 
 def _tax_codes_missing(ws, window, out: Path, size: tuple[int, int] | None,
@@ -207,13 +280,15 @@ def render(out: Path, *, latency_ms: float = 15, size: tuple[int, int] | None = 
         if company != "us":
             shots.append(_tax_codes_missing(ws, window, out, size, issues))
         if extra:
-            shots += _extra_screens(c, window, out, size, issues)
+            shots += _extra_screens(c, window, practice_holder[0], out, size, issues)
     finally:
         c.shutdown()
         run_until(lambda: not c.session.service.thread.is_alive(), 60_000)
         for p in practice_holder:
             p.stop()
         ws.close()
+    if extra:
+        shots.append(_restore_screen(out, size, issues))
     return shots
 
 

@@ -172,6 +172,16 @@ class Session:
 
         self.service.submit(check, on_done=on_done, on_error=on_error)
 
+    def reconcile_schedule(self, on_done: Callable[[Any], None] | None = None,
+                           on_error: Callable[[BaseException], None] | None = None) -> None:
+        """The scheduled check's interval in days (0: off), read on the service's worker."""
+        self.service.submit(lambda _engine: reconcile.every_days(), on_done=on_done, on_error=on_error)
+
+    def set_reconcile_schedule(self, days: int, on_done: Callable[[Any], None] | None = None,
+                               on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Keep the scheduled check's interval (``qbosync reconcile --every-days N``), on the worker."""
+        self.service.submit(lambda _engine: reconcile.set_every_days(days), on_done=on_done, on_error=on_error)
+
     def reconcile_fix(self, diff: Any, action: str, reason: str = "", on_done: Callable[[Any], None] | None = None,
                       on_error: Callable[[BaseException], None] | None = None) -> None:
         """Apply one reconcile fix on the worker; "recreate" then queues a sync (through the outbox).

@@ -8,13 +8,17 @@ after "Undo the rest and keep those records" is ticked. The dialog itself does n
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QListView,
     QListWidget,
     QRadioButton,
     QVBoxLayout,
@@ -23,6 +27,11 @@ from PySide6.QtWidgets import (
 
 HOLD = "hold"
 SYNC = "sync"
+
+
+def _words(name: str) -> str:
+    """``CreditMemo`` → ``credit memo``, ``sub_customer`` → ``sub customer``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").lower()
 
 
 class UndoDialog(QDialog):
@@ -41,9 +50,17 @@ class UndoDialog(QDialog):
         head = QLabel(summary, self)
         head.setWordWrap(True)
         lay.addWidget(head)
+        self.by_kind = QLabel(self._by_kind(writes), self)
+        self.by_kind.setObjectName("UndoByKind")
+        self.by_kind.setWordWrap(True)
+        self.by_kind.setVisible(bool(writes))
+        lay.addWidget(self.by_kind)
         self.writes_list = QListWidget(self)
         self.writes_list.setObjectName("UndoWrites")
         self.writes_list.setAccessibleName(self.tr("What the undo changes"))
+        self.writes_list.setWordWrap(True)
+        self.writes_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.writes_list.setResizeMode(QListView.ResizeMode.Adjust)
         for s in writes:
             self.writes_list.addItem(s["text"])
         lay.addWidget(self.writes_list)
@@ -56,6 +73,9 @@ class UndoDialog(QDialog):
             lay.addWidget(why)
             for s in blocked:
                 self.blocked_list.addItem(f"{s['label']}: {s['blocked']}")
+            self.blocked_list.setWordWrap(True)
+            self.blocked_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.blocked_list.setResizeMode(QListView.ResizeMode.Adjust)
             lay.addWidget(self.blocked_list)
             lay.addWidget(self.keep_blocked)
         else:
@@ -75,6 +95,25 @@ class UndoDialog(QDialog):
         self.keep_blocked.toggled.connect(self._sync_button)
         self._sync_button()
         self.resize(640, 420)
+
+    def _by_kind(self, writes: list[dict[str, Any]]) -> str:
+        """"In QuickBooks: delete 96 invoices, 64 payments; make 48 customers inactive. In Work: …" """
+        groups: dict[str, dict[str, Counter[str]]] = {}
+        verbs = {"delete": self.tr("delete %1"), "deactivate": self.tr("make %1 inactive"),
+                 "restore": self.tr("put back the previous values of %1")}
+        for s in writes:
+            if s["side"] not in ("quickbooks", "work") or s["action"] not in verbs:
+                continue  # only this app's own records change: nothing is written
+            side = self.tr("In QuickBooks") if s["side"] == "quickbooks" else self.tr("In Work")
+            what = s["entity"] if s["side"] == "quickbooks" else s["kind"]
+            groups.setdefault(side, {}).setdefault(s["action"], Counter())[_words(what)] += 1
+        parts = []
+        for side, per_action in groups.items():
+            said = [verbs[action].replace("%1", ", ".join(f"{n} {what}{'s' if n != 1 else ''}"
+                                                          for what, n in sorted(counts.items())))
+                    for action, counts in per_action.items()]
+            parts.append(f"{side}: {'; '.join(said)}.")
+        return " ".join(parts)
 
     def _sync_button(self) -> None:
         blocked = any(s["blocked"] for s in self.plan["steps"])
