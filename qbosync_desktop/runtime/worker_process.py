@@ -157,7 +157,9 @@ def plan(engine: Any, matches: bool = True) -> tuple[Any, list[dict[str, Any]] |
     """The wizard's Review page: match proposals (as dicts) and the preview of the first sync. Reads
     both companies in full, so in the app it runs in the worker process like a sync."""
     found = [m if isinstance(m, dict) else m.to_dict() for m in engine.matches()] if matches else None
-    return engine.preview(), found
+    preview = engine.preview()
+    preview.account_names = engine.workspace.account_names()
+    return preview, found
 
 
 def _watch_parent(gone: threading.Event) -> None:

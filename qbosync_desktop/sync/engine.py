@@ -144,6 +144,8 @@ class Preview:
     """What a run would do, per phase: the planned changes (the list behind every number)."""
 
     phases: list[tuple[str, list[Change]]] = field(default_factory=list)
+    #: account Id → name, as the settings saved them (to name accounts in before → after lines)
+    account_names: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

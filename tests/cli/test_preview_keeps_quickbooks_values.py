@@ -38,7 +38,7 @@ def test_preview_lists_the_price_change_and_keeping_quickbooks_value_keeps_it(co
     listed = next(r for r in items["records"]["update"] if r["qbo_id"] == row["qbo_id"])
     assert {"field": "UnitPrice", "before": 120.0, "after": 89.0} in listed["changes"]
     code, text = _run(capsys, "preview")
-    assert f"item:{row['qbo_id']} Service Call" in text and "UnitPrice: 120.0 \u2192 89.0" in text
+    assert f"item:{row['qbo_id']} Service Call" in text and "Price: 120.00 \u2192 89.00" in text
 
     code, out = _run(capsys, "preview", "--json", "--keep-qbo", f"item:{row['qbo_id']}")
     kept = _service_call(json.loads(out))

@@ -14,6 +14,10 @@ from qbosync_desktop.sync.rules import keep
 
 
 def test_review_lists_the_price_change_and_keeps_quickbooks_value(qtbot, configured_workspace, practice):
+    # saved as the Sync Settings page saves them: with the accounts' names (the Review page below is
+    # opened on its own, so it names accounts from what was saved)
+    ws = configured_workspace
+    ws.save_settings(ws.settings(), accounts=list(ws.qbo_client().query("Account")))
     session = Session(configured_workspace, schedule=False)
     wizard = SetupWizard(WizardContext(session))
     qtbot.addWidget(wizard)
@@ -27,7 +31,8 @@ def test_review_lists_the_price_change_and_keeps_quickbooks_value(qtbot, configu
         rows = {t.item(r, 0).text(): r for r in range(t.rowCount())}
         (label,) = [k for k in rows if k.startswith("Service Call  (item:")]
         row = rows[label]
-        assert "UnitPrice: 120.0 → 89.0" in t.item(row, 1).text()
+        assert "Price: 120.00 → 89.00" in t.item(row, 1).text()  # in the words of QuickBooks' item form
+        assert "Expense account: (empty) → Cost of Goods Sold" in t.item(row, 1).text()
         spec = label.split("(")[1].rstrip(")")
         box = t.cellWidget(row, 2)
         assert isinstance(box, QCheckBox) and not box.isChecked()

@@ -12,7 +12,7 @@ Skips are listed with their reason but are not promised numbers: a skip is the a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.sync.clients import settle
@@ -132,8 +132,9 @@ def to_json(preview: Preview) -> dict[str, Any]:
     return {"counts": preview.counts(), "entities": summarise(preview), "existing": existing_changes(preview)}
 
 
-def render_existing(preview: Preview) -> list[str]:
-    """The text lines listing existing QuickBooks records the sync would change, before → after."""
+def render_existing(preview: Preview, name_of: Callable[[str], str] | None = None) -> list[str]:
+    """The text lines listing existing QuickBooks records the sync would change, before → after, in
+    plain words (:func:`change_text`)."""
     rows = existing_changes(preview)
     if not rows:
         return []
@@ -143,8 +144,41 @@ def render_existing(preview: Preview) -> list[str]:
         state = "keeping QuickBooks' values" if row["kept"] else "will be changed"
         lines.append(f"  {row['kind']}:{row['qbo_id']} {row['label']} ({state})")
         for c in row["changes"]:
-            lines.append(f"      {c['field']}: {value_text(c.get('before'))} \u2192 {value_text(c.get('after'))}")
+            lines.append(f"      {change_text(c, name_of)}")
     return lines
+
+
+#: QuickBooks field → the words a bookkeeper sees in QuickBooks' own forms
+FIELD_WORDS = {
+    "UnitPrice": "Price", "PurchaseCost": "Cost", "Description": "Description", "PurchaseDesc": "Purchase description",
+    "IncomeAccountRef": "Income account", "ExpenseAccountRef": "Expense account", "AssetAccountRef": "Asset account",
+    "Taxable": "Taxable", "Type": "Type", "Name": "Name", "DisplayName": "Name", "Active": "Active",
+    "PrimaryEmailAddr": "Email", "PrimaryPhone": "Phone", "Mobile": "Mobile", "BillAddr": "Billing address",
+    "ShipAddr": "Shipping address", "CompanyName": "Company", "GivenName": "First name", "FamilyName": "Last name",
+    "Notes": "Notes", "SalesTermRef": "Terms",
+}
+#: fields holding an amount of money: shown with two decimals
+MONEY_FIELDS = frozenset({"UnitPrice", "PurchaseCost"})
+
+
+def change_text(change: Mapping[str, Any], name_of: Callable[[str], str] | None = None) -> str:
+    """``Price: 120.00 → 89.00``, ``Expense account: (empty) → Cost of Goods Sold``: one field of an
+    existing record, before → after, as a person reads it. ``name_of`` names an account by its Id
+    (the settings' account list); without it, or for an account it doesn't know, the Id is said."""
+    field = str(change.get("field"))
+    return (f"{FIELD_WORDS.get(field, field)}: {_field_value(field, change.get('before'), name_of)} \u2192 "
+            f"{_field_value(field, change.get('after'), name_of)}")
+
+
+def _field_value(field: str, value: Any, name_of: Callable[[str], str] | None) -> str:
+    if value in (None, ""):
+        return "(empty)"
+    if field.endswith("AccountRef"):
+        named = name_of(str(value)) if name_of is not None else ""
+        return named if named and named != str(value) else f"account {value}"
+    if field in MONEY_FIELDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,.2f}"
+    return value_text(value)
 
 
 def value_text(v: Any) -> str:
@@ -168,9 +202,11 @@ def _lines_for(rows: Iterable[dict[str, Any]], limit: int) -> list[str]:
     return lines
 
 
-def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update")) -> str:
+def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update"),
+                name_of: Callable[[str], str] | None = None) -> str:
     """The preview as plain text: a line per entity with its numbers, then the records behind the
-    numbers that need a look (failures with what to do, links, imports, updates)."""
+    numbers that need a look (failures with what to do, links, imports, updates); ``name_of`` names
+    accounts by Id in the before → after lines."""
     show = tuple(show)
     lines = ["What Enable will do (nothing has been written yet):"]
     for entry in summarise(preview):
@@ -185,5 +221,5 @@ def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fa
                 words = ACTION_LABELS.get(action, action)
                 lines.append(f"    {words[:1].upper()}{words[1:]}:")
                 lines += _lines_for(entry["records"][action], limit)
-    lines += render_existing(preview)
+    lines += render_existing(preview, name_of)
     return "\n".join(lines)

@@ -43,6 +43,7 @@ from qbosync_desktop.desktop.signals import emit
 from qbosync_desktop.desktop.ui.text import heading
 from qbosync_desktop.sync.clients import settle
 from qbosync_desktop.sync.onboarding.preview import (
+    change_text,
     differing_clients,
     entity_label,
     existing_changes,
@@ -280,13 +281,19 @@ class ReviewPage(QWizardPage):
     def _fill_changes(self) -> None:
         t = self.changes_table
         rows = existing_changes(self.preview) if self.preview is not None else []
+        saved = self.preview.account_names if self.preview is not None else {}
+        form_name = self.ctx.account_name
+
+        def name_of(acct_id: str) -> str:
+            named = form_name(acct_id) if form_name is not None else acct_id
+            return saved.get(acct_id, acct_id) if named == acct_id else named
         t.setRowCount(len(rows))
         self.no_changes.setVisible(not rows)
         t.setVisible(bool(rows))
         for row, r in enumerate(rows):
             spec = f"{r['kind']}:{r['qbo_id']}"
             t.setItem(row, 0, QTableWidgetItem(f"{r['label']}  ({spec})"))
-            text = "\n".join(f"{c['field']}: {value_text(c.get('before'))} → {value_text(c.get('after'))}" for c in r["changes"])
+            text = "\n".join(change_text(c, name_of) for c in r["changes"])
             cell = QTableWidgetItem(text)
             cell.setToolTip(text)
             t.setItem(row, 1, cell)
@@ -297,6 +304,10 @@ class ReviewPage(QWizardPage):
             box.toggled.connect(lambda on, sp=spec: self.keep_quickbooks(sp, on))
             t.setCellWidget(row, 2, box)
         t.resizeRowsToContents()
+        # up to three records show whole (the pane scrolls vertically for the rest): the table is never
+        # squeezed to a sliver that cuts its first row's before → after lines
+        shown = sum(t.rowHeight(i) for i in range(min(3, t.rowCount())))
+        t.setMinimumHeight(t.horizontalHeader().sizeHint().height() + shown + 2 * t.frameWidth() + 2)
         answers = self.settle_answers or settle.DEFAULTS
         for group, combo in self.settle_combos.items():
             combo.setCurrentIndex(max(0, combo.findData(answers.get(group, settle.DEFAULTS[group]))))

@@ -40,6 +40,7 @@ class SettingsPage(QWizardPage):
         self.form = SyncSettingsForm(self.ctx.initial_settings(), load_accounts=session.load_accounts,
                                      load_work=session.load_work)
         self.form.validity_changed.connect(lambda _ok, _why: emit(self.completeChanged))
+        self.ctx.account_name = self.form.account_name
         self.scroll.setWidget(self.form)
         if self.issue_bar is not None:
             self.issue_bar.setParent(None)

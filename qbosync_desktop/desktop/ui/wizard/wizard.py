@@ -47,6 +47,8 @@ class WizardContext:
         self.practice_factory = practice_factory or default_practice_factory
         self.suggested_settings: SyncSettings | None = None
         self.total_estimate = 0
+        #: names an account by its Id (the Sync Settings page's account list, once loaded)
+        self.account_name: Callable[[str], str] | None = None
         #: environment → OpenID discovery address; Intuit's by default (a test points it at a sandbox)
         self.discovery_urls: dict[str, str] = {}
 
