@@ -120,7 +120,7 @@ def test_history_and_activity_with_filter_and_csv_export(qtbot, window, tmp_path
                       message="Created invoice 1001")
     refreshed(qtbot, window)
     assert window.history_table.rowCount() == 1
-    assert window.history_table.text(0, 2) == "done" and "3 created" in window.history_table.text(0, 5)
+    assert window.history_table.text(0, 2) == "Finished" and "3 created" in window.history_table.text(0, 5)
     assert "Last sync:" in window.last_sync_label.text() and "finished" in window.last_sync_label.text()
     assert window.activity_table.rowCount() == 3
     window.activity_filter.setText("plumbing")

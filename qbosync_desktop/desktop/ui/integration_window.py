@@ -1230,11 +1230,18 @@ def _problem_cells(p: dict[str, Any]) -> tuple[str, str, str]:
     return problem_record_label(p), what, p.get("hint") or ""
 
 
+#: a run's kind and state in the History tab's words
+RUN_KIND_WORDS = {"initial": "First sync", "incremental": "Sync", "undo": "Undo", "preview": "Preview",
+                  "retry": "Retry"}
+RUN_STATE_WORDS = {"running": "Running", "done": "Finished", "failed": "Stopped", "cancelled": "Cancelled"}
+
+
 def _run_cells(r: dict[str, Any]) -> tuple[Any, ...]:
     duration = f"{r['seconds']:.1f} s" if r["seconds"] is not None else ""
     what = " · ".join(t for t in (fmt_counts(r["counts"]), fmt_left_out(r.get("skips"))) if t) \
         or (r.get("error") or {}).get("message", "")
-    return fmt_time(r["started_at"]), r["kind"], r["state"], duration, r["qbo_requests"], what
+    return (fmt_time(r["started_at"]), RUN_KIND_WORDS.get(r["kind"], r["kind"]),
+            RUN_STATE_WORDS.get(r["state"], r["state"]), duration, r["qbo_requests"], what)
 
 
 def _audit_cells(e: dict[str, Any]) -> tuple[Any, ...]:
