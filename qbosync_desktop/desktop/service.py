@@ -36,6 +36,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +49,7 @@ from qbosync_desktop.runtime.progress import CoalescingObserver, Progress
 from qbosync_desktop.runtime.worker_process import SyncWorkerProcess
 from qbosync_desktop.runtime.worker_process import plan as plan_review
 from qbosync_desktop.sync import reconcile
-from qbosync_desktop.sync.engine import RunSummary
+from qbosync_desktop.sync.engine import Observer, RunSummary
 
 __all__ = ["SyncService", "Progress", "IDLE", "SYNCING", "PAUSED", "ATTENTION"]
 
@@ -90,6 +91,23 @@ class _SignalSink:
         emit(self.service.problem, problem)
 
 
+class UndoProgress(Observer):
+    """An undo's progress (worker thread) → :attr:`SyncService.undo_progress`, at most ten a second
+    and always the last of each phase, so the window can say "Undoing… invoices: 40 of 97"."""
+
+    def __init__(self, service: SyncService, interval: float = 0.1) -> None:
+        self.service = service
+        self.interval = interval
+        self._last = 0.0
+
+    def phase(self, entity: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < self.interval:
+            return
+        self._last = now
+        emit(self.service.undo_progress, entity, done, total)
+
+
 _STOP = object()
 
 #: How long the process waits at exit for the batch in flight (outbox replay covers anything longer).
@@ -121,6 +139,7 @@ class SyncService(QObject):
     state_changed = Signal(str)  # idle | syncing | paused | attention
     schedule_changed = Signal(object)  # next scheduled run (datetime, local) or None
     reconcile_checked = Signal(object)  # sync.reconcile.Report of a scheduled reconcile check
+    undo_progress = Signal(str, int, int)  # an undo's writes: phase, done, total (at most 10 a second)
 
     def __init__(self, engine_factory: Callable[[], Any], *, worker_paths: AppPaths | None = None,
                  schedule_minutes: int = 15, minute_ms: int = 60_000, progress_interval: float = 0.1,

@@ -40,11 +40,29 @@ def test_undo_this_run_previews_then_undoes_and_holds(qtbot, configured_workspac
         qbo = configured_workspace.qbo_client()
         assert qbo.get("Invoice", invoices[0])["Id"] == invoices[0]  # the preview wrote nothing
         assert dlg.hold.isChecked()
+        progress: list[tuple[str, int, int]] = []
+        session.service.undo_progress.connect(lambda phase, done, total: progress.append((phase, done, total)))
+        statuses: list[str] = []
+        session.service.undo_progress.connect(lambda *_a: statuses.append(window.undo_status.text()))
         dlg.undo_button.click()
         qtbot.waitUntil(lambda: "undone" in window.undo_status.text(), timeout=120_000)
+        # the window said how far the undo was while it wrote ("Undoing sync run 1… invoices: 40 of 97")
+        assert progress and any(p[0] == "invoices" and p[1] == p[2] == n_invoices for p in progress), progress
+        assert any(t.startswith("Undoing sync run ") and " of " in t for t in statuses), statuses
         assert not list(qbo.query("Invoice", where=f"Id = '{invoices[0]}'"))
         assert Run.select().where((Run.kind == "undo") & (Run.state == "done")).count() == 1
         qtbot.waitUntil(lambda: any(r["kind"] == "undo" for r in window.snapshot.runs), timeout=10_000)
+        # held (the default): the History tab says how many, and lets them go in one click
+        held = len(window.snapshot.holds)
+        assert held > 0 and not window.holds_row.isHidden()
+        assert f"{held} record(s) held after undoing sync run" in window.holds_label.text()
+        window.release_button.click()
+        qtbot.waitUntil(lambda: "released" in window.undo_status.text(), timeout=30_000)
+        assert f"{held} record(s) released" in window.undo_status.text()
+        qtbot.waitUntil(lambda: not window.snapshot.holds and window.holds_row.isHidden(), timeout=10_000)
+        from qbosync_desktop.sync import undo as undo_mod
+
+        assert undo_mod.holds() == []
     finally:
         session.close()
         qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)

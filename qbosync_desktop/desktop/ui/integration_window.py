@@ -247,6 +247,7 @@ class IntegrationWindow(QMainWindow):
         self.groups: list[ProblemGroup] = []
         self.quit_on_close = False
         self.dialog: QWidget | None = None  # the dialog currently open (tests drive it)
+        self.undo_dialog: UndoDialog | None = None
         self.setObjectName("IntegrationWindow")
         self.setWindowTitle(self.tr("QBO Sync"))
         self.setWindowIcon(icon("app"))
@@ -534,6 +535,21 @@ class IntegrationWindow(QMainWindow):
         row.addWidget(self.undo_status, 1)
         lay.addLayout(row)
         self.history_table.selectionModel().selectionChanged.connect(lambda *_a: self._undo_enabled())
+        # Records held after "Undo and hold": said here, with the one way to let syncs send them again
+        held = QHBoxLayout()
+        self.holds_label = QLabel("", page)
+        self.holds_label.setWordWrap(True)
+        held.addWidget(self.holds_label, 1)
+        self.release_button = QPushButton(self.tr("Let syncs send them again"), page)
+        self.release_button.setObjectName("ReleaseHolds")
+        self.release_button.setToolTip(self.tr("Releases the records held after an undo: the next sync treats "
+                                               "them as usual and may send them to QuickBooks again."))
+        self.release_button.clicked.connect(self.release_holds)
+        held.addWidget(self.release_button)
+        self.holds_row = QWidget(page)
+        self.holds_row.setLayout(held)
+        self.holds_row.setVisible(False)
+        lay.addWidget(self.holds_row)
         self.tabs.addTab(page, self.tr("History"))
 
     def _undo_enabled(self) -> None:
@@ -569,6 +585,12 @@ class IntegrationWindow(QMainWindow):
 
         dlg.accepted.connect(chosen)
         dlg.open()
+
+    def _undo_progress(self, phase: str, done: int, total: int) -> None:
+        if not self.undo_button.isEnabled() and self.undo_dialog is not None:
+            self.undo_status.setText(self.tr("Undoing sync run %1… %2: %3 of %4").replace(
+                "%1", str(self.undo_dialog.plan["run_id"])).replace("%2", phase).replace(
+                "%3", f"{done:,}").replace("%4", f"{total:,}"))
 
     def _undone(self, result: dict[str, Any]) -> None:
         parts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
@@ -621,6 +643,7 @@ class IntegrationWindow(QMainWindow):
         s.failed.connect(self._on_failed)
         s.schedule_changed.connect(self._on_schedule)
         s.reconcile_checked.connect(self._on_reconcile_checked)
+        s.undo_progress.connect(self._undo_progress)
         s.state_changed.connect(lambda _state: self._sync_controls())
         self._on_schedule(s.next_run)
         self._set_running(s.busy)
@@ -1054,6 +1077,31 @@ class IntegrationWindow(QMainWindow):
 
     def _fill_history(self) -> None:
         self.history_table.set_rows(self.snapshot.runs)
+        holds = self.snapshot.holds
+        runs = sorted({int(h["run_id"]) for h in holds})
+        self.holds_row.setVisible(bool(holds))
+        if holds:
+            self.holds_label.setText(
+                self.tr("%n record(s) held after undoing sync run %1: syncs skip them until you let them "
+                        "go.", "", len(holds)).replace("%1", ", ".join(str(r) for r in runs)))
+
+    def release_holds(self) -> None:
+        runs = sorted({int(h["run_id"]) for h in self.snapshot.holds})
+        if not runs:
+            return
+        self.release_button.setEnabled(False)
+
+        def done(n: Any) -> None:
+            self.release_button.setEnabled(True)
+            self.undo_status.setText(self.tr("%n record(s) released: the next sync treats them as usual.", "",
+                                             int(n)))
+            self.refresh()
+
+        def failed(exc: BaseException) -> None:
+            self.release_button.setEnabled(True)
+            self.dialog = show_error(exc, self)
+
+        self.session.release_holds(runs, on_done=done, on_error=failed)
 
     def _fill_activity(self, *_args: Any) -> None:
         needle = self.activity_filter.text().strip().casefold()

@@ -19,7 +19,7 @@ from typing import Any
 
 from qbosync_desktop.connectors.qbo.oauth.config import INTUIT_DISCOVERY_URLS
 from qbosync_desktop.core.errors import NotConnected
-from qbosync_desktop.desktop.service import SyncService
+from qbosync_desktop.desktop.service import SyncService, UndoProgress
 from qbosync_desktop.desktop.ui.settings_form import WorkFacts
 from qbosync_desktop.runtime.practice import connect_practice
 from qbosync_desktop.store import backups
@@ -136,9 +136,18 @@ class Session:
                  on_error: Callable[[BaseException], None] | None = None) -> None:
         """Undo sync run ``run_id`` on the service's worker (serialised with syncs); ``on_done`` gets the
         result as a dict."""
-        self.service.submit(lambda engine: undo_mod.undo(engine, run_id, mode=mode,
-                                                         skip_blocked=skip_blocked).to_dict(),
+        observer = UndoProgress(self.service)
+        self.service.submit(lambda engine: undo_mod.undo(engine, run_id, mode=mode, skip_blocked=skip_blocked,
+                                                         observer=observer).to_dict(),
                             on_done=on_done, on_error=on_error)
+
+    def release_holds(self, run_ids: Iterable[int], on_done: Callable[[Any], None] | None = None,
+                      on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Release the records held after undoing these sync runs (``qbosync undo --release``), on the
+        service's worker; ``on_done`` gets how many were released."""
+        ids = list(run_ids)
+        self.service.submit(lambda _engine: sum(undo_mod.release(r) for r in ids), on_done=on_done,
+                            on_error=on_error)
 
     def decide_review(self, keep: Iterable[tuple[str, bool]], settle_groups: dict[str, str] | None = None,
                       on_done: Callable[[Any], None] | None = None,

@@ -16,6 +16,7 @@ from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.runs import Cursor, Run
 from qbosync_desktop.sync import problems as problems_mod
+from qbosync_desktop.sync import undo as undo_mod
 from qbosync_desktop.sync.rules.settings import COUNTRY_CURSOR, SyncSettings, kept_country
 
 #: How much history the window shows; the CSV export has everything.
@@ -36,6 +37,8 @@ class Snapshot:
     audit: list[dict[str, Any]] = field(default_factory=list)
     #: the company's country as the last sync kept it (None: not known); outlives Disconnect
     country: str | None = None
+    #: records held after an undo (syncs skip them until released): sync/undo.py ``holds``
+    holds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def company_name(self) -> str:
@@ -84,6 +87,7 @@ def load_snapshot(workspace: Any) -> Snapshot:
         snap.runs.append({"id": r.id, "kind": r.kind, "state": r.state, "started_at": r.started_at,
                           "finished_at": r.finished_at, "seconds": seconds, "counts": r.counts or {},
                           "skips": r.skips or {}, "qbo_requests": r.qbo_requests, "error": r.error})
+    snap.holds = undo_mod.holds()
     for e in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(AUDIT_LIMIT):
         snap.audit.append({"id": e.id, "run_id": e.run_id, "at": e.at, "action": e.action, "kind": e.kind,
                            "work_id": e.work_id, "qbo_id": e.qbo_id, "message": e.message or "",
