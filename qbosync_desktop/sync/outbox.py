@@ -497,12 +497,13 @@ def _entries_of(batch: Batch) -> list[OutboxEntry]:
 
 
 def _modes(changes: Iterable[Change]) -> Iterator[tuple[str, list[Change]]]:
-    """Chunk writes as they come: creates and updates in batches of ≤ 30; voids one by one (QBO voids
-    are operation-specific endpoints); a chunk of one goes as a single request (cheaper in the
-    40-batches-a-minute budget)."""
+    """Chunk writes as they come: creates, updates and deletes in batches of ≤ 30 (Intuit's batch
+    operations are create, update and delete); voids one by one (operation-specific endpoints); a
+    chunk of one goes as a single request (cheaper in the 40-batches-a-minute budget). Undoing a run
+    is mostly deletes: one at a time it took 178 requests for the practice company's 178."""
     buf: list[Change] = []
     for c in changes:
-        if c.action in ("create", "update"):
+        if c.action in ("create", "update", "delete"):
             buf.append(c)
             if len(buf) == BATCH_LIMIT:
                 yield "batch", buf

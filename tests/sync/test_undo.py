@@ -85,6 +85,9 @@ def test_undo_of_enable_leaves_quickbooks_as_it_was(engine, configured_workspace
     result = undo.undo(engine, summary.run_id, mode=undo.SYNC)
     assert result.state == "done" and not result.failed, result.to_dict()
     assert compare(before, snapshot(qbo)) == []
+    # deletes go in batches of up to 30, like creates: not one request per transaction
+    deleted = result.counts.get("deleted", 0)
+    assert deleted > 60 and result.qbo_requests < deleted / 2, (deleted, result.qbo_requests)
     # the Work side: clients the run imported from QuickBooks are inactive again in Work (read over its API)
     work = configured_workspace.work_client()
     assert all(not work.get_client(wid).active for wid in imported)
