@@ -2,7 +2,7 @@
 
 The screens are the real ones (the screenshot script drives the practice company through Connect,
 Sync Settings, Review, Enable, the integration window, its Problems, Matches and Reconcile tabs, the
-undo preview, Disconnect, an error dialog and the damaged-database dialog); each is measured with the layout checker as it is saved. The checker itself is
+undo preview, Disconnect, Reconnect, an error dialog and the damaged-database dialog); each is measured with the layout checker as it is saved. The checker itself is
 tested on widgets that are clipped on purpose, so a checker that finds nothing cannot pass for one
 that works.
 """
@@ -17,7 +17,8 @@ from qbosync_desktop.desktop.ui.screenshots import render
 
 EXPECTED = ["01-connect.png", "02-sync-settings.png", "03-review.png", "04-enable.png", "05-integration.png",
             "06-problems.png", "07-disconnect.png", "08-error.png", "09-matches.png", "10-map-concept.png",
-            "11-connect-real.png", "13-reconcile.png", "14-undo.png", "15-restore.png"]
+            "11-connect-real.png", "13-reconcile.png", "14-undo.png", "16-reconnect.png",
+            "15-restore.png"]
 
 
 def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):

@@ -12,7 +12,8 @@ tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`
 ``11-connect-real.png`` (Connect for a real company), ``13-reconcile.png`` (the Reconcile tab after a
 bookkeeper deleted one synced invoice and changed another's amount in QuickBooks), ``14-undo.png`` (the
 undo preview of the first sync) and ``15-restore.png`` (the start-up dialog for a damaged database,
-offering the newest good copy). ``--size WxH`` renders at a size.
+offering the newest good copy), ``16-reconnect.png`` (QuickBooks stopped accepting the sign-in).
+``--size WxH`` renders at a size.
 ``--company ca`` uses the Canadian practice company (tax codes) and adds ``12-tax-codes-missing.png``:
 the window after the tax-code mappings were forgotten (as Disconnect does), Invoices with its x and
 what to do.
@@ -96,6 +97,10 @@ def _extra_screens(c, window, practice, out: Path, size: tuple[int, int] | None,
     wizard.deleteLater()
     shots.append(_reconcile_screen(c, window, practice, out, size, issues))
     shots.append(_undo_screen(window, out, size, issues))
+    dialog = window.open_reconnect()
+    run_until(dialog.isVisible, 5000, extra_ms=200)
+    shots.append(_save(dialog, out, "16-reconnect.png", issues, size))
+    dialog.reject()
     return shots
 
 
