@@ -81,8 +81,8 @@ class UndoDialog(QDialog):
         else:
             self.blocked_list.hide()
             self.keep_blocked.hide()
-        self.hold = QRadioButton(self.tr("Undo and hold these records (the next syncs skip them until you release "
-                                         "them)"), self)
+        self.hold = QRadioButton(self.tr("Undo and hold these records (the next syncs skip them until you let "
+                                         "them go in the History tab)"), self)
         self.sync_again = QRadioButton(self.tr("Undo, then sync again (the next sync may send them again)"), self)
         self.hold.setChecked(True)
         lay.addWidget(self.hold)
