@@ -25,9 +25,10 @@ def _file(paths: AppPaths | None) -> Any:
 
 def load(paths: AppPaths | None = None) -> dict[str, Any]:
     try:
-        return json.loads(_file(paths).read_text(encoding="utf-8"))
+        data = json.loads(_file(paths).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def get(key: str, default: Any = None, paths: AppPaths | None = None) -> Any:

@@ -14,7 +14,7 @@ from keyring.errors import PasswordDeleteError
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     #: Installed on purpose only (``keyring.set_keyring``): keyring's own detection considers every
     #: loaded backend class, and must never pick this one for a real company on a keyring-less machine.
     viable = False

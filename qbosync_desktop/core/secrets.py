@@ -152,9 +152,10 @@ class SecretStore:
 
     def _file_load(self) -> dict[str, str]:
         try:
-            return json.loads(self._file.read_text(encoding="utf-8"))
+            data = json.loads(self._file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _file_save(self, data: dict[str, str]) -> None:
         self.paths.ensure()
@@ -180,7 +181,7 @@ Ask = Callable[[str, str, str, str | None], tuple[str, object]]
 class RelayKeyring(KeyringBackend):
     """The sync worker process's keyring: every call is answered by the app's own keyring."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     viable = False  # installed on purpose only, never by keyring's detection (see MemoryKeyring)
 
     def __init__(self, ask: Ask) -> None:

@@ -133,7 +133,9 @@ def launch_command(paths: AppPaths | None = None) -> list[str]:
 class _FileEntry:
     """An autostart entry that is one file (XDG .desktop, macOS plist); subclasses give path and render."""
 
-    path: Path
+    @property
+    def path(self) -> Path:
+        raise NotImplementedError
 
     def render(self, command: list[str]) -> bytes:
         raise NotImplementedError

@@ -90,7 +90,8 @@ class _Channel:
             if not self.send(("keyring", op, service, username, value)):
                 raise ConnectionError("the app has closed")
             try:
-                return self.conn.recv()
+                answer: tuple[str, object] = self.conn.recv()
+                return answer
             except (OSError, EOFError):
                 self.gone.set()
                 raise ConnectionError("the app has closed") from None
@@ -319,7 +320,8 @@ class SyncWorkerProcess:
         kind, payload = self._serve(until=("done", "failed"))
         if kind == "failed":
             raise payload
-        return payload
+        preview, matches_found = payload
+        return preview, matches_found
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Ask an idle worker to exit; end it if it does not within ``timeout``."""

@@ -471,12 +471,14 @@ class Workspace:
 
         if conn.oauth_endpoints and hasattr(OAuthConfig, "from_dict"):
             return OAuthConfig.from_dict(conn.oauth_endpoints)
-        return OAuthConfig.from_discovery(conn.discovery_url, conn.client_id, conn.redirect_uri, conn.environment)
+        return OAuthConfig.from_discovery(conn.discovery_url, _saved(conn.client_id, "app's client ID"),
+                                          _saved(conn.redirect_uri, "sign-in return address"), conn.environment)
 
     def _token_manager(self, conn: Connection) -> Any:
         from qbosync_desktop.connectors.qbo.oauth.authorize import TokenManager
 
-        return _GrantWatch(TokenManager(self.secrets, self.paths, self._oauth_config(conn), conn.realm_id),
+        return _GrantWatch(TokenManager(self.secrets, self.paths, self._oauth_config(conn),
+                                        _saved(conn.realm_id, "company ID")),
                            self.mark_needs_reconnect)
 
     def qbo_client(self) -> QboClient:
@@ -486,7 +488,8 @@ class Workspace:
                 from qbosync_desktop.connectors.qbo.client import QboClient
 
                 conn = self.require_qbo()
-                self._qbo = QboClient(conn.api_base, conn.realm_id, self._token_manager(conn))
+                self._qbo = QboClient(_saved(conn.api_base, "QuickBooks address"), _saved(conn.realm_id, "company ID"),
+                                      self._token_manager(conn))
             return self._qbo
 
     def work_client(self) -> WorkClient:
@@ -498,7 +501,7 @@ class Workspace:
                 conn = self.require_work()
                 key = self.secrets.get(secrets.WORK_API_KEY) or ""
                 register_secret(key)
-                self._work = WorkClient(conn.work_base_url, key)
+                self._work = WorkClient(_saved(conn.work_base_url, "Work address"), key)
             return self._work
 
     # docs/architecture.md spells them ``ws.qbo()`` / ``ws.work()``.
@@ -543,6 +546,15 @@ def environment_for(discovery_url: str | None) -> str:
         if discovery_url in (None, "", url):
             return env
     return "practice"
+
+
+def _saved(value: str | None, what: str) -> str:
+    """A connection field the connectors need; a row without it (an interrupted connect) is a plain
+    "connect again", not a crash deep in a connector."""
+    if not value:
+        raise errors.NotConnected(f"The saved connection has no {what}.",
+                                  hint="Connect again: the setup wizard, or 'qbosync connect' / 'qbosync work-connect'.")
+    return value
 
 
 def _account_names(accounts: Mapping[str, Iterable[Mapping[str, Any]]] | Iterable[Mapping[str, Any]]

@@ -40,7 +40,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor, Run
 from qbosync_desktop.sync import skips
-from qbosync_desktop.sync.protocols import CountedQboApi, EngineWorkspace, WorkApi
+from qbosync_desktop.sync.protocols import CancelFlag, CountedQboApi, EngineWorkspace, WorkApi
 from qbosync_desktop.sync.rules.settings import SyncSettings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -290,7 +290,7 @@ class RunContext:
     work: WorkApi
     settings: SyncSettings
     observer: Observer
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: CancelFlag = field(default_factory=threading.Event)
     preview: bool = False
     initial: bool = False
     run: Run | None = None

@@ -59,7 +59,7 @@ from qbosync_desktop.sync.context import RunContext
 from qbosync_desktop.sync.onboarding import review
 from qbosync_desktop.sync.pipeline import STALE_POLICIES, build_phases
 from qbosync_desktop.sync.plan import Change, Phase, Prefetches, Probes, Settles, Streams
-from qbosync_desktop.sync.protocols import EngineWorkspace
+from qbosync_desktop.sync.protocols import CancelFlag, EngineWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class SyncEngine:
         self._thread_lock = threading.Lock()
 
     # -- connectors --------------------------------------------------------------------------------
-    def _context(self, observer: Observer, cancel: threading.Event, *, preview: bool, initial: bool) -> RunContext:
+    def _context(self, observer: Observer, cancel: CancelFlag, *, preview: bool, initial: bool) -> RunContext:
         return RunContext(
             qbo=self.workspace.qbo_client(),
             work=self.workspace.work_client(),
@@ -213,7 +213,7 @@ class SyncEngine:
         return result
 
     def run(
-        self, initial: bool = False, observer: Observer | None = None, cancel: threading.Event | None = None
+        self, initial: bool = False, observer: Observer | None = None, cancel: CancelFlag | None = None
     ) -> RunSummary:
         """One sync run. Returns its summary; fatal errors are re-raised after the summary is saved."""
         observer = observer or Observer()
@@ -259,11 +259,11 @@ class SyncEngine:
             "hint": "Nothing to do.",
         }).where(Run.state == "running").execute()
 
-    def context(self, observer: Observer, cancel: threading.Event) -> RunContext:
+    def context(self, observer: Observer, cancel: CancelFlag) -> RunContext:
         """A run's context on this workspace (for work that is not a sync, e.g. an undo)."""
         return self._context(observer, cancel, preview=False, initial=False)
 
-    def _run_locked(self, initial: bool, observer: Observer, cancel: threading.Event) -> RunSummary:
+    def _run_locked(self, initial: bool, observer: Observer, cancel: CancelFlag) -> RunSummary:
         started = time.monotonic()
         self.close_interrupted_runs()
         run = Run.create(kind="initial" if initial else "incremental", started_at=utcnow(), state="running")
@@ -432,7 +432,7 @@ class SyncEngine:
         problem_id: int | None = None,
         *,
         observer: Observer | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
     ) -> RunSummary:
         """Retry one problem (or all open ones) and run a sync so the retry happens now."""
         problems_mod.request_retry(problem_id)

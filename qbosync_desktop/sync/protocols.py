@@ -134,6 +134,13 @@ class WorkApi(Protocol):
                     **fields: object) -> Site: ...
 
 
+class CancelFlag(Protocol):
+    """What a run asks of its cancel flag: only whether Cancel was pressed (a ``threading.Event``, or
+    the worker process's "Cancel, or the app has gone")."""
+
+    def is_set(self) -> bool: ...
+
+
 class EngineWorkspace(Protocol):
     """What :class:`~qbosync_desktop.sync.engine.SyncEngine` needs from its workspace: the connectors,
     the saved settings, the data folder (for the run lock, optional) and the connection row (for the

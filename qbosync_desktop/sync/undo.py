@@ -64,6 +64,7 @@ from qbosync_desktop.sync.clients.fields import FIELDS, qbo_patch, qbo_values, w
 from qbosync_desktop.sync.engine import Observer, SyncEngine
 from qbosync_desktop.sync.flows import bills, credits, invoices, items, payments, refunds, vendors
 from qbosync_desktop.sync.plan import Change
+from qbosync_desktop.sync.protocols import CancelFlag
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -683,7 +684,7 @@ def _reset_cursors(kinds: Iterable[str]) -> None:
 
 
 def undo(engine: SyncEngine, run_id: int, *, mode: str, skip_blocked: bool = False,
-         observer: Observer | None = None, cancel: threading.Event | None = None) -> UndoResult:
+         observer: Observer | None = None, cancel: CancelFlag | None = None) -> UndoResult:
     """Undo sync run ``run_id`` (see the module text). Holds the run lock: no sync runs meanwhile.
 
     Refuses (:class:`UndoRefused`) when later work depends on some record and ``skip_blocked`` is not

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     for key, value in info.items():
         if key == "libraries":
             print("libraries:")
-            for name, ver in value.items():  # type: ignore[union-attr]
+            for name, ver in (value if isinstance(value, dict) else {}).items():
                 print(f"  {name:<{width + 2}} {ver}")
         else:
             print(f"{key + ':':<{width + 4}} {value}")

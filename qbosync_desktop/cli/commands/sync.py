@@ -83,7 +83,7 @@ def _observer(quiet: bool) -> Any:
     """An engine Observer printing one line per phase step to stderr (nothing with ``--json``)."""
     from qbosync_desktop.sync.engine import Observer
 
-    class ProgressPrinter(Observer):  # type: ignore[misc, valid-type]
+    class ProgressPrinter(Observer):
         """At most one line a second per phase (plus its start and end): 20,000 invoices must not
         print 20,000 lines."""
 
@@ -115,7 +115,7 @@ def summary_to_dict(summary: Any) -> dict[str, Any]:
         return {}
     if hasattr(summary, "to_dict"):
         return dict(summary.to_dict())
-    if dataclasses.is_dataclass(summary):
+    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
         return dataclasses.asdict(summary)
     return dict(summary)
 
@@ -198,7 +198,7 @@ def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]
     engine = sync_engine(ws)
     preview = engine.preview()
     counts = preview.counts()
-    matches = [m.to_dict() if hasattr(m, "to_dict") else dict(m) for m in engine.matches()]
+    matches = [m.to_dict() for m in engine.matches()]
     if not as_json:
         # here, not at the top: the preview's module pulls the two-way merge code, and ``qbosync
         # --version`` builds every command's parser (issue 18: --version in 0.15 s)
@@ -209,7 +209,7 @@ def show_preview(ws: Workspace, as_json: bool) -> tuple[dict[str, dict[str, int]
             arrow = symbol("\u2194", "<->")
             print("Match review (existing records that look alike):")
             for m in matches:
-                state = {"proposed": "waiting for your decision"}.get(m.get("state"), m.get("state"))
+                state = {"proposed": "waiting for your decision"}.get(str(m.get("state")), m.get("state"))
                 print(f"  #{m.get('id')} {m.get('work_name')} {arrow} {m.get('qbo_name')}: {state}")
         waiting = sum(1 for m in matches if m.get("state") == "proposed")
         if waiting:
@@ -298,7 +298,7 @@ def run_status(args: argparse.Namespace) -> int:
         return code
     conn = view["connection"] or {}
     state = {"connected": "connected", "needs_reconnect": "NEEDS RECONNECT ('qbosync connect')",
-             "disconnected": "not connected"}.get(conn.get("state"), "not connected")
+             "disconnected": "not connected"}.get(str(conn.get("state")), "not connected")
     if view.get("practice_running") is False and conn.get("state") == "connected":
         state = "practice company not running (it ran inside 'qbosync demo'; run it again to sync)"
     print(f"QuickBooks: {conn.get('company_name') or '-'} (realm {conn.get('realm_id') or '-'}): {state}")

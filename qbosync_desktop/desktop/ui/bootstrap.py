@@ -86,7 +86,7 @@ class Controller(QObject):
                 "This data folder is connected to a real QuickBooks company, so practice mode was not started.",
                 field="demo", title="Practice mode needs its own folder",
                 hint="Start practice mode in a folder of its own: qbosync-desktop --demo --home ~/qbosync-practice"))
-        elif self.workspace.enabled and args.demo and conn.environment == "practice":
+        elif self.workspace.enabled and args.demo and conn is not None and conn.environment == "practice":
             self._resume_practice(show=not args.tray)
         elif self.workspace.enabled:
             self.open_integration(show=not args.tray)
