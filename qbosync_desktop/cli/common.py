@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import datetime as dt
 import sys
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -148,3 +149,34 @@ def print_problems(problems: list[dict[str, Any]]) -> None:
         code = p.get("code") or (p.get("details") or {}).get("code")
         if code:
             print(f"      QuickBooks code {code}")
+
+
+def progress_observer(quiet: bool) -> Any:
+    """An engine Observer printing one line per phase step to stderr (nothing with ``--json``): sync,
+    retry and undo."""
+    from qbosync_desktop.sync.engine import Observer
+
+    class ProgressPrinter(Observer):
+        """At most one line a second per phase (plus its start and end): 20,000 invoices must not
+        print 20,000 lines."""
+
+        def __init__(self) -> None:
+            self._last: tuple[str, int] | None = None
+            self._printed_at = 0.0
+
+        def phase(self, entity: str, done: int, total: int) -> None:
+            if quiet or (entity, done) == self._last:
+                return
+            now = time.monotonic()
+            edge = done in (0, total) or self._last is None or self._last[0] != entity
+            if not edge and now - self._printed_at < 1.0:
+                return
+            self._last, self._printed_at = (entity, done), now
+            print(f"  {entity}: {done}/{total}", file=sys.stderr, flush=True)
+
+        def problem(self, problem: Any) -> None:
+            if not quiet:
+                p = problem_to_dict(problem)
+                print(f"  problem: {p['title']}. {p['message']}", file=sys.stderr, flush=True)
+
+    return ProgressPrinter()

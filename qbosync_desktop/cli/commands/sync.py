@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from qbosync_desktop.cli.commands.settings import company_tax, work_concepts
@@ -26,6 +24,7 @@ from qbosync_desktop.cli.common import (
     open_problem_count,
     print_problems,
     problem_to_dict,
+    progress_observer,
     symbol,
     sync_engine,
     work_key_refused,
@@ -79,36 +78,6 @@ def add_wait(p: argparse.ArgumentParser) -> None:
 
 
 # -- progress --------------------------------------------------------------------------------------
-def _observer(quiet: bool) -> Any:
-    """An engine Observer printing one line per phase step to stderr (nothing with ``--json``)."""
-    from qbosync_desktop.sync.engine import Observer
-
-    class ProgressPrinter(Observer):
-        """At most one line a second per phase (plus its start and end): 20,000 invoices must not
-        print 20,000 lines."""
-
-        def __init__(self) -> None:
-            self._last: tuple[str, int] | None = None
-            self._printed_at = 0.0
-
-        def phase(self, entity: str, done: int, total: int) -> None:
-            if quiet or (entity, done) == self._last:
-                return
-            now = time.monotonic()
-            edge = done in (0, total) or self._last is None or self._last[0] != entity
-            if not edge and now - self._printed_at < 1.0:
-                return
-            self._last, self._printed_at = (entity, done), now
-            print(f"  {entity}: {done}/{total}", file=sys.stderr, flush=True)
-
-        def problem(self, problem: Any) -> None:
-            if not quiet:
-                p = problem_to_dict(problem)
-                print(f"  problem: {p['title']}. {p['message']}", file=sys.stderr, flush=True)
-
-    return ProgressPrinter()
-
-
 def summary_to_dict(summary: Any) -> dict[str, Any]:
     """The engine's RunSummary as JSON-ready data (its own ``to_dict`` when it has one)."""
     if summary is None:
@@ -138,7 +107,7 @@ def _print_summary(data: dict[str, Any]) -> None:
 
 def run_engine(ws: Workspace, *, initial: bool, as_json: bool, wait: float = 10.0) -> tuple[dict[str, Any], int]:
     try:
-        summary = sync_engine(ws, wait=wait).run(initial=initial, observer=_observer(as_json))
+        summary = sync_engine(ws, wait=wait).run(initial=initial, observer=progress_observer(as_json))
     except errors.NeedsReconnect:
         ws.mark_needs_reconnect()
         raise
@@ -338,7 +307,7 @@ def run_retry(args: argparse.Namespace) -> int:
                     hint="Run 'qbosync problems' to see the open problems and their numbers.",
                 )
         try:
-            result = eng.retry(None if args.all else args.problem_id, observer=_observer(args.json))
+            result = eng.retry(None if args.all else args.problem_id, observer=progress_observer(args.json))
         except errors.NeedsReconnect:
             ws.mark_needs_reconnect()
             raise

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qbosync_desktop.cli.common import add_json, sync_engine, workspace
+from qbosync_desktop.cli.common import add_json, progress_observer, sync_engine, workspace
 from qbosync_desktop.cli.output import EXIT_USAGE, print_json
 
 EXIT_REFUSED = 5
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             _print_plan(undo_mod.preview(engine, args.run_id))
         try:
             result = undo_mod.undo(engine, args.run_id, mode=undo_mod.HOLD if args.hold else undo_mod.SYNC,
-                                   skip_blocked=args.skip_blocked)
+                                   skip_blocked=args.skip_blocked, observer=progress_observer(args.json))
         except undo_mod.UndoRefused as exc:
             if args.json:
                 print_json({"error": exc.to_dict(), "state": "refused"})
