@@ -62,7 +62,7 @@ from qbosync_desktop.sync.clients.fields import (
 )
 from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
-from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
+from qbosync_desktop.sync.clients.outbound import customer_body, problem_fingerprint, sent_name
 from qbosync_desktop.sync.context import LOOKUP_CHUNK
 from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
 from qbosync_desktop.sync.flows.reading import ReadAhead, chunks
@@ -80,8 +80,8 @@ from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
-from qbosync_desktop.sync.rules.names import check_name
-from qbosync_desktop.sync.rules.validate import clean_record
+from qbosync_desktop.sync.rules.names import check_name, clean
+from qbosync_desktop.sync.rules.validate import clean_record, vet
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -166,6 +166,13 @@ def outbound_fingerprint(ctx: RunContext, client: Client) -> str:
     sync/rules/validate.py), so it sees no change."""
     client = clean_record(client)[0]
     return fingerprint(customer_body(client, sent_name(ctx, client)))
+
+
+def work_now(client: Client) -> dict[str, Any]:
+    """The client's canonical values with its text cleaned as the create path cleans it (control, bidi
+    and zero-width characters removed, sync/rules/validate.py): what the merge compares and what it may
+    send to QuickBooks, so an invisible character neither reaches QuickBooks nor looks like a change."""
+    return work_values(clean_record(client)[0])
 
 
 def _sent(client: Client, display_name: str) -> dict[str, Any]:
@@ -394,7 +401,7 @@ class ClientsTwoWay:
         elif keep.kept(KIND, qid):
             # Kept by the person: still listed (as kept) with what the group answers would have sent.
             answers = self._settle_for(ctx, wid)
-            w_now = work_values(client)
+            w_now = work_now(client)
             first.meta["kept"] = True
             first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": w_now.get(f)} for f in FIELDS
                                      if settle.group_answer(f) == "work" and not equivalent(f, w_now.get(f), q_now.get(f))
@@ -453,7 +460,7 @@ class ClientsTwoWay:
     def _merge_change(self, ctx: RunContext, link: Link, client: Client, cust: dict[str, Any] | None, policy: str
                       ) -> Change:
         tw = _twoway(link)
-        w_now = work_values(client)
+        w_now = work_now(client)
         q_now = qbo_values(cust) if cust is not None else (tw.get("qbo_seen") or None)
         label = str(client.name)
         if q_now is None:
@@ -494,6 +501,19 @@ class ClientsTwoWay:
         payload = None
         if res.to_qbo:
             payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
+            # The same checks as the create path (sync/rules/validate.py): a value QuickBooks would
+            # refuse (2050) or should not hold - a field longer than Intuit allows, an invalid e-mail
+            # address - is the client's one problem, before anything is sent; it syncs once fixed in Work.
+            cleaned = clean_record(client)[0]
+            refused = vet(KIND, ENTITY, clean(cleaned.name), payload, today=ctx.now.date())
+            if refused is not None:
+                refused.details["fields"] = sorted(res.to_qbo)
+                # kept under the outbound phase's fingerprint: that phase sees the problem raised for
+                # this version already (one problem, counted once per run)
+                fp = problem_fingerprint(ctx, cleaned, customer_body(cleaned, sent_name(ctx, cleaned)))
+                return Change(KIND, link.work_id, link.qbo_id, "fail", refused.message, problem=refused,
+                              entity=ENTITY, label=label, meta={"work_version": client.version, "fingerprint": fp,
+                                                                 "work_updated_at": stamp(client.updated_at)})
         if ctx.preview:
             # The run sets the link's outbound fingerprint after this merge (see the module doc); an
             # unsaved copy in the preview's cache lets the outbound phase plan exactly as it will then.
@@ -641,7 +661,7 @@ class ClientsTwoWay:
         """Apply one created client (inside the caller's transaction). Returns its Work id."""
         qid = str(ch.qbo_id)
         wid = str(client.id)
-        w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
+        w_vals, q_vals = work_now(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
         work_writes.mark_done(ww, wid)
         link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
         if link is None:
@@ -695,7 +715,7 @@ class ClientsTwoWay:
                     return None
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
-                res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
+                res = merge(work_now(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
                             policy=ctx.settings.conflict_policy, fields=FIELDS,
                             settle=self._settle_for(ctx, wid, link))
                 to_work, to_qbo = res.to_work, res.to_qbo
@@ -708,7 +728,7 @@ class ClientsTwoWay:
                 self._merge_failed(ctx, ch, exc, to_work)
                 return None
         if to_work:
-            base_w = {**base_w, **{f: work_values(client)[f] for f in to_work}}
+            base_w = {**base_w, **{f: work_now(client)[f] for f in to_work}}
         synced_twoway = {"work": base_w, "qbo": base_q, "qbo_seen": {**q_now, **to_qbo}}
         with database.atomic():
             link = Link.get((Link.kind == KIND) & (Link.work_id == wid))

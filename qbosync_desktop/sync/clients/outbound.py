@@ -74,6 +74,15 @@ def sent_name(ctx: RunContext, rec: Client, kind: str = "client") -> str:
     return name
 
 
+def problem_fingerprint(ctx: RunContext, rec: Client, body: JsonObject) -> str:
+    """The fingerprint a problem of the client (``rec``, its text cleaned) is kept under: the body under
+    its own name, plus the setting that can fix a name. The two-way phase keeps a refused update's
+    problem under it too, so this phase sees it as already raised for this version of the client."""
+    label = clean(rec.name)
+    named = body if body["DisplayName"] == label else customer_body(rec, label)
+    return name_fingerprint(ctx, named)
+
+
 class ClientsOut(OutboundFlow[Client]):
     name = PHASE
     kind = "client"
@@ -103,8 +112,7 @@ class ClientsOut(OutboundFlow[Client]):
         return customer_body(d.rec, sent_name(ctx, d.rec))
 
     def problem_fingerprint(self, ctx: RunContext, d: Draft[Client]) -> str:
-        named = d.body if d.body["DisplayName"] == d.label else customer_body(d.rec, d.label)
-        return name_fingerprint(ctx, named)
+        return problem_fingerprint(ctx, d.rec, d.body)
 
     def write(self, ctx: RunContext, d: Draft[Client]) -> Change:
         """A new or renamed client: its name is checked against QBO's (link an unlinked customer of
