@@ -247,7 +247,7 @@ class QboUnexpectedAnswer(QuickBooksError):
 
 
 class QboRecordUnreadable(QuickBooksError):
-    """One record in a QuickBooks read lacked what the sync relies on (its SyncToken, a numeric
+    """One record in a QuickBooks read lacked what the sync relies on (its Id, its SyncToken, a numeric
     amount): a problem of that record alone; every other record syncs (issue 16)."""
 
     title = "A QuickBooks record the sync cannot read"

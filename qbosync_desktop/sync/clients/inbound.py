@@ -48,7 +48,7 @@ from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
+from qbosync_desktop.sync import audit, cdc, outbox, problems, qbo_reads, work_writes
 from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
@@ -236,7 +236,8 @@ class ClientsTwoWay:
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
         pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
         waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
-            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
+            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:"))
+            & ~Problem.work_id.startswith("qbo:no-id:"))]
         decided = [m.qbo_id for m in decided_unlinked(KIND)]
         # Linked pairs with a conflict decision waiting to be applied ...
         resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
@@ -247,6 +248,15 @@ class ClientsTwoWay:
         recheck = {wid for wid, lk in flagged.items() if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK)}
         customers, fresh_ids = self._customers(
             ctx, pages, keep_qbo={*waiting, *pending, *decided}, keep_work={*work_by_id, *resolved, *recheck})
+        # Customers QuickBooks sent without their Id (issue 16: one problem each, keyed by name) are
+        # read again by name: one that comes back whole closes its problem and is handled like any
+        # other customer read.
+        lost = qbo_reads.no_id_names(ENTITY)
+        for i in range(0, len(lost), LOOKUP_CHUNK):
+            where = f"DisplayName IN {quote(lost[i:i + LOOKUP_CHUNK])} AND Active IN (true, false)"
+            for c in ctx.qbo.query(ENTITY, where=where, order_by="Id"):
+                if is_top_level(c):
+                    customers.setdefault(str(c["Id"]), c)
         by_qbo = ctx.links_by_qbo(KIND, [*customers, *waiting, *pending, *decided])
         missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
         if missing:
