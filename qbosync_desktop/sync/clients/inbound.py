@@ -49,6 +49,7 @@ from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, cdc, outbox, problems, qbo_reads, work_writes
+from qbosync_desktop.sync.clients import deleted as deleted_customers
 from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
@@ -63,7 +64,7 @@ from qbosync_desktop.sync.clients.fields import (
 from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
 from qbosync_desktop.sync.clients.outbound import customer_body, problem_fingerprint, sent_name
-from qbosync_desktop.sync.context import LOOKUP_CHUNK
+from qbosync_desktop.sync.context import LOOKUP_CHUNK, qbo_deleted
 from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
 from qbosync_desktop.sync.flows.reading import ReadAhead, chunks
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal
@@ -85,7 +86,7 @@ from qbosync_desktop.sync.rules.validate import clean_record, vet
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from qbosync_desktop.sync.context import RunContext
 
@@ -196,10 +197,12 @@ class ClientsTwoWay:
     def plan(self, ctx: RunContext) -> list[Change]:
         read = read_customers(ctx)
         ctx.stage_cursor(cdc.cursor_name(ENTITY), read.next_cursor)
-        return self._plan(ctx, [read.records])
+        return self._plan(ctx, [read.records], lambda: read.deleted)
 
-    def _plan(self, ctx: RunContext, pages: Iterable[list[dict[str, Any]]]) -> list[Change]:
-        """Plan over the customers read (``pages``: lists of QuickBooks customers, each Id once). The
+    def _plan(self, ctx: RunContext, pages: Iterable[list[dict[str, Any]]],
+              deleted: Callable[[], Iterable[str]]) -> list[Change]:
+        """Plan over the customers read (``pages``: lists of QuickBooks customers, each Id once;
+        ``deleted``: the Ids the read reported deleted, known once the pages were read). The
         pages are read after the changed Work clients, each let go once looked at (see
         :meth:`_customers`)."""
         s = ctx.settings
@@ -332,7 +335,13 @@ class ClientsTwoWay:
         # Versions we wrote (or last merged) ourselves are no change: the customers the outbound
         # phase just created, our own updates read back by CDC, clients we just wrote in Work. They
         # cost nothing - no request, no write - so the sync after a busy one is a no-op again.
+        # A customer QuickBooks reported deleted (merged) is never written to, nor its changes merged:
+        # the client's one problem says so (deleted.py) until the link is fixed.
+        gone = set(deleted())
         for wid in list(pairs):
+            if qbo_deleted(links[wid]) or links[wid].qbo_id in gone:
+                del pairs[wid]
+                continue
             if wid in resolved or wid in recheck:
                 continue
             link, read_cust, read_client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
@@ -357,6 +366,7 @@ class ClientsTwoWay:
                 changes.append(unreadable_client(wid, qid, exc))
                 continue
             changes.append(self._merge_change(ctx, link, client, customers.get(qid), s.conflict_policy))
+        changes += deleted_customers.changes(ctx, gone)
         return changes
 
     @staticmethod
@@ -572,6 +582,9 @@ class ClientsTwoWay:
         local = [c for c in changes if c.action == "fail" or (
             c.action == "skip" and c.meta.get("waiting") and str(c.qbo_id) not in state.counted_waiting)]
         state.counted_waiting.update(str(c.qbo_id) for c in local if c.action == "skip")
+        with database.atomic():
+            deleted_customers.close_fixed(ctx)  # a link fixed since: its "deleted in QuickBooks" problem closes
+            deleted_customers.mark(ctx, local)
         outbox.apply_local(ctx, PHASE, local)
         ctx.state.open_problems.clear()  # later phases must see the problems just opened
         self._apply_imports(ctx, [c for c in changes if c.action == "import"])
@@ -630,7 +643,7 @@ class ClientsTwoWay:
         # A page of customers at a time (issue 18): the plan keeps only those it has something to do
         # with, and the run's own writes read back are not among them.
         pages = cdc.ChangePages(ctx.qbo, ENTITY, cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY))), now=ctx.now)
-        changes = self._plan(ctx, pages)
+        changes = self._plan(ctx, pages, lambda: pages.deleted)
         ctx.stage_cursor(cdc.cursor_name(ENTITY), pages.next_cursor)
         self.apply(ctx, changes)
         log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))

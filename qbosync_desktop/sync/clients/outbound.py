@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Address, Client
 from qbosync_desktop.core.json_types import JsonObject
-from qbosync_desktop.sync.clients import settle, stale
+from qbosync_desktop.sync.clients import deleted, settle, stale
 from qbosync_desktop.sync.clients.fields import qbo_values
+from qbosync_desktop.sync.context import qbo_deleted
 from qbosync_desktop.sync.flows.base import (
     Lister,
     name_fingerprint,
@@ -98,6 +99,11 @@ class ClientsOut(OutboundFlow[Client]):
         return clean(rec.name)
 
     def screen(self, ctx: RunContext, d: Draft[Client]) -> Change | Leave | None:
+        if qbo_deleted(d.link):
+            # QuickBooks deleted (merged) its customer: nothing is written to it, nor created again,
+            # until the link is fixed - the client's one problem (sync/clients/deleted.py) says so.
+            assert d.link is not None
+            return deleted.refused(ctx, d.link, d.label)
         # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
         # could make the duplicate the person has not ruled out. The customers phase sets the hold.
         held = ctx.state.holds.of(self.kind).get(d.work_id)
