@@ -8,6 +8,7 @@ its REST API."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from qbosync_desktop.store.models.links import Link
@@ -36,7 +37,12 @@ def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked
     parents = {str((c.get("ParentRef") or {}).get("value")) for c in qbo.query("Customer") if c.get("ParentRef")}
     linked = sorted((lk for lk in Link.select().where(Link.kind == "client") if lk.qbo_id not in parents),
                     key=lambda lk: int(lk.qbo_id))
-    merged, into, other = linked[0], linked[1], linked[2]
+    # the merged one has a synced invoice still open in Work (a payment of it comes later)
+    synced_invoices = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")}
+    open_invoice = {i["client_id"]: i for i in practice.work.store.all("invoices")
+                    if i["id"] in synced_invoices and i["status"] != "void" and Decimal(i["balance"]) > 1}
+    merged = next(lk for lk in linked if lk.work_id in open_invoice)
+    into, other = [lk for lk in linked if lk is not merged][:2]
     merged_name = qbo.get("Customer", merged.qbo_id)["DisplayName"]
     client = work.get_client(merged.work_id)
     practice.qbo.user.merge_customers(merged.qbo_id, into.qbo_id)
@@ -47,6 +53,7 @@ def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked
     practice.work.user.edit_client(other.work_id, phone="(303) 555-0178")
     item = next(i for i in practice.work.store.all("items") if float(i["unit_price"]) > 0)
     invoice = practice.work.user.add_invoice(merged.work_id, [{"item_id": item["id"]}], number="INV-MERGED-1")
+    payment = practice.work.user.record_payment(open_invoice[merged.work_id]["id"], "1.00", reference="MERGED-PAY")
 
     summary = eng.run()
     assert summary.state == "done", summary.error
@@ -64,6 +71,10 @@ def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked
     (inv_problem,) = _problems("invoice", invoice["id"])
     assert "was deleted or merged in QuickBooks" in inv_problem["message"]
     assert inv_problem["details"].get("code") == "qbo-deleted" and inv_problem["hint"]
+    # so is a payment of the client's invoice synced before the merge (it would name the deleted customer)
+    (pay_problem,) = _problems("payment", payment["id"])
+    assert "was deleted or merged in QuickBooks" in pay_problem["message"]
+    assert not list(qbo.query("Payment", where="PaymentRefNum = 'MERGED-PAY'"))
     # every other client still syncs
     assert qbo.get("Customer", other.qbo_id)["PrimaryPhone"]["FreeFormNumber"] == "(303) 555-0178"
 

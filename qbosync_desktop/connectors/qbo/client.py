@@ -163,7 +163,7 @@ class QboUnreadable:
 
 def checked_rows(entity: str, container: Any, *, where: str,
                  set_aside: Callable[[QboUnreadable], None] | None = None,
-                 seen: Callable[[str, str], None] | None = None) -> list[dict[str, Any]]:
+                 seen: Callable[[str, Mapping[str, Any] | None], None] | None = None) -> list[dict[str, Any]]:
     """The ``entity`` records of one answer, each checked for the shape the sync relies on: a JSON
     object with an Id, a SyncToken (deleted CDC entries excepted) and numeric amounts.
 
@@ -173,8 +173,8 @@ def checked_rows(entity: str, container: Any, *, where: str,
     it. A record without an Id is named by its DisplayName, Name or DocNumber (:func:`no_id_key`). An
     answer whose records cannot be told apart at all (not a list, a record that is not an object) is
     always that error: the run stops with a clear message rather than crash or skip silently.
-    ``seen`` is told the key of every record that passed: its Id, and its :func:`no_id_key` when it
-    has a name; once per answer ``no_id_key(entity, None)`` when every record in it had its Id."""
+    ``seen`` is given every record that passed, and once per answer None when every record in it had
+    its Id (:meth:`QboClient._seen` turns them into keys only while it watches some)."""
     rows = _pick(container, entity) if isinstance(container, Mapping) else None
     if rows is None:
         return []
@@ -195,9 +195,7 @@ def checked_rows(entity: str, container: Any, *, where: str,
         if fault is None:
             good.append(row)
             if seen is not None:
-                seen(entity, str(row["Id"]))
-                if (name := _name_of(row)) is not None:
-                    seen(entity, no_id_key(entity, name))
+                seen(entity, row)
             continue
         field_name, value, reason = fault
         bad = QboUnreadable(entity, str(row.get("Id") or ""), _name_of(row), field_name,
@@ -208,7 +206,7 @@ def checked_rows(entity: str, container: Any, *, where: str,
         log.warning("QuickBooks %s %s could not be read: %s %s", entity, bad.key, field_name, reason)
         set_aside(bad)
     if seen is not None and rows and all_ids:
-        seen(entity, no_id_key(entity, None))
+        seen(entity, None)
     return good
 
 
@@ -476,10 +474,20 @@ class QboClient:
         with self._aside_lock:
             self._set_aside.append(bad)
 
-    def _seen(self, entity: str, rid: str) -> None:
-        if self._watching and (entity, rid) in self._watching:
+    def _seen(self, entity: str, row: Mapping[str, Any] | None) -> None:
+        """A record read in good shape (None: an answer whose records all had their Id): the keys it
+        answers for (:meth:`watch`) are readable again. Costs nothing while nothing is watched."""
+        if not self._watching:
+            return
+        if row is None:
+            keys = [no_id_key(entity, None)]
+        else:
+            name = _name_of(row)
+            keys = [str(row["Id"]), *([no_id_key(entity, name)] if name else [])]
+        found = [(entity, k) for k in keys if (entity, k) in self._watching]
+        if found:
             with self._aside_lock:
-                self._readable_again.add((entity, rid))
+                self._readable_again.update(found)
 
     def take_unreadable(self) -> list[QboUnreadable]:
         """The records queries and change feeds left out since the last call, because they lacked their

@@ -13,9 +13,10 @@ For a customer linked to a Work client the sync
   qbo_deleted`). The link is kept: removing it would make the next sync create the customer again,
   undoing a bookkeeper's merge behind their back;
 * writes nothing to it: the two-way merge leaves the pair alone, the outbound clients phase refuses
-  to update it (the same problem, not counted again), and an invoice, payment, credit note, refund or
-  site of the client is its own problem naming the reason (``RunContext.will_exist`` is False for a
-  marked link) instead of QuickBooks' 2500 "Invalid Reference Id" after a request;
+  to update it (the same problem, not counted again), and an invoice, payment, credit note or refund
+  of the client is its own problem naming the reason (``RunContext.will_exist`` is False for a marked
+  link; ``payments.check`` for a payment of an invoice synced before) instead of QuickBooks' 2500
+  "Invalid Reference Id" after a request (a new site is the counted skip ``client_not_synced``);
 * closes the problem by itself once the link is fixed: removed (Reconcile's Re-create on the
   client's "was deleted in QuickBooks" row; the next sync creates the client again, or links it to
   an unlinked customer of the same name) or pointed at another customer.
