@@ -247,12 +247,25 @@ class QboUnexpectedAnswer(QuickBooksError):
 
 
 class QboRecordUnreadable(QuickBooksError):
-    """One record in a QuickBooks read lacked what the sync relies on (its SyncToken, a numeric
+    """One record in a QuickBooks read lacked what the sync relies on (its Id, its SyncToken, a numeric
     amount): a problem of that record alone; every other record syncs (issue 16)."""
 
     title = "A QuickBooks record the sync cannot read"
     hint = ("Open the record in QuickBooks and save it again; the sync reads it again when it changes. "
             "If it keeps happening, send the Details to support.")
+
+
+class QboCustomerDeleted(QuickBooksError):
+    """QuickBooks' change feed reports a linked customer deleted (``status: Deleted``). QuickBooks
+    Online cannot delete a customer; it disappears when a person merges it into another. The Work
+    client's one problem: nothing is written to that customer, nor created again, until the link is
+    fixed (issue 16, sync/clients/deleted.py)."""
+
+    title = "Customer deleted or merged in QuickBooks"
+    hint = ("Open Reconcile and fix the client's “was deleted in QuickBooks” row: Re-create adds the client "
+            "to QuickBooks again. If the customer was merged into another one on purpose, first rename the "
+            "client in Work to that customer's name, so Re-create links it to that customer instead of "
+            "making a second one. This problem closes by itself once the link is fixed.")
 
 
 class QueryError(QuickBooksError):

@@ -149,6 +149,18 @@ def _link_rows(sql: str, params: tuple[object, ...]) -> Iterator[Link]:
     return iter(links)
 
 
+#: ``Link.synced`` key: the QuickBooks Id the change feed reported deleted (sync/clients/deleted.py)
+QBO_DELETED = "qbo_deleted"
+#: the code of the problem such a link's Work client has
+QBO_DELETED_CODE = "qbo-deleted"
+
+
+def qbo_deleted(link: Link | None) -> bool:
+    """True when QuickBooks reported the record this link points at deleted (a merged customer): the
+    link is kept, but nothing may be written to it or refer to it."""
+    return link is not None and bool(link.synced) and (link.synced or {}).get(QBO_DELETED) == link.qbo_id
+
+
 class LinkRef(NamedTuple):
     """What a run keeps of a link it wrote: the ids (the row itself is read again when needed)."""
 
@@ -438,8 +450,13 @@ class RunContext:
         return lk.qbo_id if lk is not None else None
 
     def will_exist(self, kind: str, work_id: object) -> bool:
-        """True if the record is linked, or a phase earlier in this run plans to create/link it."""
-        return self.link(kind, work_id) is not None or (kind, str(work_id)) in self.planned
+        """True if the record is linked, or a phase earlier in this run plans to create/link it. Not
+        for a link whose QuickBooks record was deleted there (:func:`qbo_deleted`): a form naming it
+        would only earn QuickBooks' "Invalid Reference Id"."""
+        link = self.link(kind, work_id)
+        if link is not None:
+            return not qbo_deleted(link)
+        return (kind, str(work_id)) in self.planned
 
     def open_problems(self, kind: str) -> dict[str, Problem]:
         """Open problems of a kind by Work id, read once until a phase's apply changes them."""

@@ -1,12 +1,17 @@
 """QuickBooks records a read set aside (issue 16): one problem each, closed once read fine again.
 
-The QuickBooks connector leaves out of a query or change feed a record that lacks its SyncToken or
-carries an amount that is not a number (``QboClient.take_unreadable``), so one odd record never
+The QuickBooks connector leaves out of a query or change feed a record that lacks its Id or SyncToken
+or carries an amount that is not a number (``QboClient.take_unreadable``), so one odd record never
 stops a sync. After each phase the engine turns each into an open problem of its kind, keyed
 ``qbo:<Id>`` like other QuickBooks-only problems (the customers phase reads such customers again on
-every run), naming the record, the field and the value. At the start of a run the records with such
-an open problem are watched (``QboClient.watch``); one a later read returns in good shape closes its
-problem. A connector without these methods (a test double) sets nothing aside.
+every run), naming the record, the field and the value. A record sent without its Id is named by its
+DisplayName, Name or DocNumber and keyed ``qbo:no-id:<Entity>:<name>`` (``qbo:no-id:<Entity>`` when
+nothing names it: "a Customer record with no name or Id"), so it is one problem however many runs meet
+it. At the start of a run the records with such an open problem are watched (``QboClient.watch``);
+one a later read returns in good shape closes its problem: by its Id, or for one sent without an Id
+by a record of that name read with its Id (the customers phase reads such customers again by name on
+every run); the unnamed one when an answer listing that entity's records has every Id again. A
+connector without these methods (a test double) sets nothing aside.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import problems
 
 if TYPE_CHECKING:  # pragma: no cover
+    from qbosync_desktop.connectors.qbo.client import QboUnreadable
     from qbosync_desktop.sync.context import RunContext
 
 #: the code of these problems (``Problem.code`` and ``details.code``)
@@ -38,7 +44,23 @@ def watch(ctx: RunContext) -> None:
     if watcher is None:
         return
     rows = Problem.select(Problem.details).where((Problem.code == CODE) & (Problem.state == "open"))
-    watcher({(str(d.get("entity")), str(d.get("qbo_id"))) for p in rows if (d := p.details or {})})
+    watcher({(str(d.get("entity")), str(d.get("key") or d.get("qbo_id"))) for p in rows if (d := p.details or {})})
+
+
+def who(u: QboUnreadable) -> str:
+    """The record as the problem names it: "Customer “Ann Lee” (Id 58)", "a Customer record with no name
+    or Id"."""
+    if u.id:
+        return f"{u.entity} \u201c{u.name}\u201d (Id {u.id})" if u.name else f"{u.entity} with Id {u.id}"
+    return f"{u.entity} \u201c{u.name}\u201d" if u.name else f"a {u.entity} record with no name or Id"
+
+
+def no_id_names(entity: str) -> list[str]:
+    """The names of the ``entity`` records with an open problem because QuickBooks sent them without
+    their Id (the customers phase reads them again by name)."""
+    rows = Problem.select(Problem.details).where((Problem.code == CODE) & (Problem.state == "open")
+                                                 & (Problem.work_id.startswith(f"qbo:no-id:{entity}:")))
+    return sorted({str(d["name"]) for p in rows if (d := p.details or {}).get("name")})
 
 
 def record(ctx: RunContext, phase: str) -> None:
@@ -52,18 +74,22 @@ def record(ctx: RunContext, phase: str) -> None:
     opened: list[Any] = []
     with database.atomic():
         for u in bad:
-            fine.discard((u.entity, u.id))
-            who = f"{u.entity} \u201c{u.name}\u201d (Id {u.id})" if u.name else f"{u.entity} with Id {u.id}"
+            fine.discard((u.entity, u.key))
+            subject = who(u)
             err = QboRecordUnreadable(
-                f"QuickBooks sent the {who} in {u.where} {u.reason}. The sync left it out; everything else "
-                "syncs.",
-                details={"entity": u.entity, "qbo_id": u.id, "field": u.field, "value": u.value, "code": CODE})
-            key = f"qbo:{u.id}"
+                f"QuickBooks sent {'the ' if u.id or u.name else ''}{subject} in {u.where} {u.reason}. The sync "
+                "left it out; everything else syncs.",
+                details={"entity": u.entity, "qbo_id": u.id or None, "key": u.key, "name": u.name, "field": u.field,
+                         "value": u.value, "code": CODE})
+            key = f"qbo:{u.key}"
             known = Problem.get_or_none((Problem.kind == kind_of(u.entity)) & (Problem.work_id == key)
                                         & (Problem.state == "open"))
-            p = problems.open_problem(kind_of(u.entity), key, err, run_id=ctx.run_id, qbo_id=u.id,
-                                      extra={"record": f"{u.entity} {u.name or u.id} in QuickBooks"})
-            if known is None or known.message != p.message:  # seen again unchanged is not news
+            p = problems.open_problem(kind_of(u.entity), key, err, run_id=ctx.run_id, qbo_id=u.id or None,
+                                      extra={"record": f"{u.entity} {u.name or u.id or 'without a name or Id'} "
+                                                       "in QuickBooks"})
+            before = (known.details or {}) if known is not None else None
+            # seen again unchanged (the same field and value, whichever read met it) is not news
+            if before is None or (before.get("field"), before.get("value")) != (u.field, u.value):
                 ctx.count(phase, "failed")
                 opened.append(p)
         for entity, rid in fine:

@@ -83,3 +83,33 @@ def test_cdc_needs_entities_and_a_valid_time(qbo_http):
     assert _cdc(qbo_http, "", "2026-01-01").status_code == 400
     assert _cdc(qbo_http, "Customer", "yesterday").status_code == 400
     assert _cdc(qbo_http, "Widget", datetime.now(timezone.utc).isoformat()).status_code == 400
+
+
+def test_a_customer_merged_in_the_web_app_is_reported_deleted_and_its_forms_move(qbo_sandbox, qbo_http):
+    """QuickBooks Online has no customer merge or delete in its API; a person merges two customers in
+    the web app (``SandboxUser.merge_customers``). The change feed then reports the merged one as
+    ``status: Deleted`` with only its Id; its forms belong to the other customer; reading it answers
+    610 and a form naming it 2500."""
+    sb = qbo_sandbox
+    sb.clock.advance(10)
+    since = datetime.fromtimestamp(sb.clock.now(), timezone.utc).isoformat()
+    sb.clock.advance(1)
+    ann = sb.store.find("Customer", DisplayName="Ann Lee")[0]
+    into = next(c for c in sb.store.all("Customer") if c["Id"] != ann["Id"] and not c.get("ParentRef"))
+    forms = [i["Id"] for i in sb.store.all("Invoice") if i["CustomerRef"]["value"] == ann["Id"]]
+    assert forms, "the practice data has invoices of Ann Lee"
+
+    sb.user.merge_customers(ann["Id"], into["Id"])
+
+    changes = _by_entity(_cdc(qbo_http, "Customer,Invoice", since).json())
+    (gone,) = [c for c in changes["Customer"] if c["Id"] == ann["Id"]]
+    assert gone["status"] == "Deleted" and set(gone) == {"domain", "status", "Id", "MetaData"}
+    moved = {i["Id"]: i for i in changes["Invoice"]}
+    assert set(forms) <= set(moved) and all(moved[f]["CustomerRef"]["value"] == into["Id"] for f in forms)
+    read = qbo_http.get(f"{qbo_http.company_url}/customer/{ann['Id']}", timeout=10)
+    assert read.status_code == 400 and read.json()["Fault"]["Error"][0]["code"] == "610"
+    item = sb.store.all("Item")[0]
+    refused = qbo_http.post(f"{qbo_http.company_url}/invoice", timeout=10, json={
+        "CustomerRef": {"value": ann["Id"]},
+        "Line": [{"Amount": 10, "DetailType": "SalesItemLineDetail", "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}}}]})
+    assert refused.status_code == 400 and refused.json()["Fault"]["Error"][0]["code"] == "2500"

@@ -122,17 +122,30 @@ def _unexpected(message: str, **details: Any) -> errors.QboUnexpectedAnswer:
     return errors.QboUnexpectedAnswer(message, details={k: v for k, v in details.items() if v is not None})
 
 
+def _name_of(row: Mapping[str, Any]) -> str | None:
+    """What a person finds the record by in QuickBooks: its DisplayName, Name or DocNumber."""
+    name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+    return str(name) if name else None
+
+
 def _who(entity: str, row: Mapping[str, Any]) -> str:
     """A record as a person finds it in QuickBooks: its name or number, and its Id."""
-    name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
+    name = _name_of(row)
     rid = row.get("Id")
     return " ".join(p for p in (entity, f"“{name}”" if name else None,
                                 f"(Id {rid})" if rid not in (None, "") else "without an Id") if p)
 
 
+def no_id_key(entity: str, name: str | None) -> str:
+    """The stable key of a record QuickBooks sent without its Id (issue 16): by its name, which is all
+    that tells it apart (``no-id:Customer:Ann Lee``); ``no-id:Customer`` when nothing names it."""
+    return f"no-id:{entity}:{name}" if name else f"no-id:{entity}"
+
+
 @dataclass(frozen=True)
 class QboUnreadable:
-    """One QuickBooks record a read set aside (issue 16): named, with the field and the value."""
+    """One QuickBooks record a read set aside (issue 16): named, with the field and the value. ``id``
+    is empty for a record sent without its Id (:func:`no_id_key` is then its key)."""
 
     entity: str
     id: str
@@ -142,19 +155,26 @@ class QboUnreadable:
     reason: str
     where: str
 
+    @property
+    def key(self) -> str:
+        """The record's key: its Id, or for one without an Id its :func:`no_id_key`."""
+        return self.id or no_id_key(self.entity, self.name)
+
 
 def checked_rows(entity: str, container: Any, *, where: str,
                  set_aside: Callable[[QboUnreadable], None] | None = None,
-                 seen: Callable[[str, str], None] | None = None) -> list[dict[str, Any]]:
+                 seen: Callable[[str, Mapping[str, Any] | None], None] | None = None) -> list[dict[str, Any]]:
     """The ``entity`` records of one answer, each checked for the shape the sync relies on: a JSON
     object with an Id, a SyncToken (deleted CDC entries excepted) and numeric amounts.
 
-    A record with an Id but a missing SyncToken or an amount that is not a number is handed to
-    ``set_aside`` and left out (one problem of that record; everything else reads on); without
-    ``set_aside`` it is :class:`~qbosync_desktop.core.errors.QboUnexpectedAnswer` naming it. An answer
-    whose records cannot be told apart (not a list, a record that is not an object or has no Id) is
+    A record that is an object but lacks its Id or SyncToken, or carries an amount that is not a
+    number, is handed to ``set_aside`` and left out (one problem of that record; everything else reads
+    on); without ``set_aside`` it is :class:`~qbosync_desktop.core.errors.QboUnexpectedAnswer` naming
+    it. A record without an Id is named by its DisplayName, Name or DocNumber (:func:`no_id_key`). An
+    answer whose records cannot be told apart at all (not a list, a record that is not an object) is
     always that error: the run stops with a clear message rather than crash or skip silently.
-    ``seen`` is told the Id of every record that passed."""
+    ``seen`` is given every record that passed, and once per answer None when every record in it had
+    its Id (:meth:`QboClient._seen` turns them into keys only while it watches some)."""
     rows = _pick(container, entity) if isinstance(container, Mapping) else None
     if rows is None:
         return []
@@ -162,28 +182,31 @@ def checked_rows(entity: str, container: Any, *, where: str,
         raise _unexpected(f"QuickBooks sent the {entity} records of {where} as a {type(rows).__name__}, not a list.",
                           entity=entity, where=where)
     good: list[dict[str, Any]] = []
+    all_ids = True
     for row in rows:
         if not isinstance(row, dict):
             raise _unexpected(f"QuickBooks sent a {entity} record of {where} as a {type(row).__name__}, not an object.",
                               entity=entity, where=where)
         if row.get("Id") in (None, ""):
-            raise _unexpected(f"QuickBooks sent the {_who(entity, row)} in {where} without its Id.",
-                              entity=entity, where=where, field="Id")
-        fault = _record_fault(entity, row)
+            all_ids = False
+            fault: tuple[str, Any, str] | None = ("Id", row.get("Id"), "without its Id")
+        else:
+            fault = _record_fault(entity, row)
         if fault is None:
             good.append(row)
             if seen is not None:
-                seen(entity, str(row["Id"]))
+                seen(entity, row)
             continue
         field_name, value, reason = fault
-        name = row.get("DisplayName") or row.get("Name") or row.get("DocNumber")
-        bad = QboUnreadable(entity, str(row["Id"]), str(name) if name else None, field_name,
+        bad = QboUnreadable(entity, str(row.get("Id") or ""), _name_of(row), field_name,
                             None if value is None else str(value)[:200], reason, where)
         if set_aside is None:
             raise _unexpected(f"QuickBooks sent the {_who(entity, row)} in {where} {reason}.", entity=entity,
-                              where=where, id=bad.id, field=field_name, value=bad.value)
-        log.warning("QuickBooks %s %s could not be read: %s %s", entity, bad.id, field_name, reason)
+                              where=where, id=bad.id or None, field=field_name, value=bad.value)
+        log.warning("QuickBooks %s %s could not be read: %s %s", entity, bad.key, field_name, reason)
         set_aside(bad)
+    if seen is not None and rows and all_ids:
+        seen(entity, None)
     return good
 
 
@@ -287,7 +310,7 @@ class QboClient:
         self._sleep = sleep
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
-        #: records reads set aside (issue 16), until :meth:`take_unreadable`; and the (entity, Id) the
+        #: records reads set aside (issue 16), until :meth:`take_unreadable`; and the (entity, key) the
         #: caller watches (open problems of set-aside records) seen readable since :meth:`watch`
         self._set_aside: list[QboUnreadable] = []
         self._watching: set[tuple[str, str]] = set()
@@ -451,21 +474,32 @@ class QboClient:
         with self._aside_lock:
             self._set_aside.append(bad)
 
-    def _seen(self, entity: str, rid: str) -> None:
-        if self._watching and (entity, rid) in self._watching:
+    def _seen(self, entity: str, row: Mapping[str, Any] | None) -> None:
+        """A record read in good shape (None: an answer whose records all had their Id): the keys it
+        answers for (:meth:`watch`) are readable again. Costs nothing while nothing is watched."""
+        if not self._watching:
+            return
+        if row is None:
+            keys = [no_id_key(entity, None)]
+        else:
+            name = _name_of(row)
+            keys = [str(row["Id"]), *([no_id_key(entity, name)] if name else [])]
+        found = [(entity, k) for k in keys if (entity, k) in self._watching]
+        if found:
             with self._aside_lock:
-                self._readable_again.add((entity, rid))
+                self._readable_again.update(found)
 
     def take_unreadable(self) -> list[QboUnreadable]:
-        """The records queries and change feeds left out since the last call, because they lacked a
-        SyncToken or carried an amount that is not a number (the newest copy of a record read twice)."""
+        """The records queries and change feeds left out since the last call, because they lacked their
+        Id or SyncToken or carried an amount that is not a number (the newest copy of a record read twice)."""
         with self._aside_lock:
             found, self._set_aside = self._set_aside, []
-        newest = {(u.entity, u.id): u for u in found}
+        newest = {(u.entity, u.key): u for u in found}
         return list(newest.values())
 
     def watch(self, records: Iterable[tuple[str, str]]) -> None:
-        """Report (:meth:`take_readable_again`) when these (entity, Id) are read fine again."""
+        """Report (:meth:`take_readable_again`) when these (entity, key) are read fine again: the key
+        is a record's Id, or :func:`no_id_key` for one QuickBooks sent without it."""
         with self._aside_lock:
             self._watching = set(records)
 

@@ -18,12 +18,14 @@ from typing import Any
 from qbosync_desktop.sandbox.qbo import credits, names, transactions
 from qbosync_desktop.sandbox.qbo.faults import (
     ApiFault,
+    business,
     invalid_request,
     not_found,
     required,
     stale_object,
     unsupported_operation,
 )
+from qbosync_desktop.sandbox.qbo.refs import name_ref, ref_value
 from qbosync_desktop.sandbox.qbo.storage import Company
 from qbosync_desktop.sandbox.qbo.transactions import WriteOptions
 
@@ -161,6 +163,36 @@ def delete(company: Company, entity: str, body: Any) -> dict[str, Any]:
     if rules.after_delete:
         rules.after_delete(company, existing)
     return {"status": "Deleted", "domain": "QBO", "Id": str(existing["Id"])}
+
+
+#: The forms that name a customer (``CustomerRef``); a merge moves them to the surviving customer.
+CUSTOMER_FORMS = ("Invoice", "Payment", "CreditMemo", "RefundReceipt")
+
+
+def merge_customers(company: Company, merged_id: str, into_id: str) -> dict[str, Any]:
+    """The web app's customer merge (:meth:`SandboxUser.merge_customers`): the forms and sub-customers of
+    ``merged_id`` move to ``into_id``, then ``merged_id`` is deleted (a tombstone, for CDC)."""
+    with company.write_lock():
+        merged = company.get("Customer", merged_id)
+        into = company.get("Customer", into_id)
+        if merged is None or into is None:
+            raise not_found("Id")
+        if merged_id == into_id or ref_value(into.get("ParentRef")) == merged_id:
+            raise business("a customer cannot be merged into itself or one of its sub-customers", "Id")
+        for entity in CUSTOMER_FORMS:
+            for obj in company.all(entity):
+                if ref_value(obj.get("CustomerRef")) == merged_id:
+                    moved = copy.deepcopy(obj)
+                    moved["CustomerRef"] = name_ref(into)
+                    company.bump(entity, moved)
+        for child in company.all("Customer"):
+            if ref_value(child.get("ParentRef")) == merged_id:
+                moved = copy.deepcopy(child)
+                moved["ParentRef"] = name_ref(into)
+                moved["FullyQualifiedName"] = f"{into.get('FullyQualifiedName') or into['DisplayName']}:{child['DisplayName']}"
+                company.bump("Customer", moved)
+        company.remove("Customer", merged_id)
+        return copy.deepcopy(into)
 
 
 def write(company: Company, entity: str, body: Any, *, operation: str = "", include: str = "") -> dict[str, Any]:

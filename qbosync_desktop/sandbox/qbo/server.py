@@ -221,6 +221,17 @@ class SandboxUser:
     def delete(self, entity: str, obj_id: str | int) -> dict[str, Any]:
         return self._by_token(_canonical(entity), obj_id, operations.delete)
 
+    def merge_customers(self, merged_id: str | int, into_id: str | int) -> dict[str, Any]:
+        """Merge customer ``merged_id`` into ``into_id`` as a QuickBooks Online user does: in the web
+        app, renaming a customer to another customer's display name and confirming merges them (the
+        API has no merge, and names cannot be deleted through it - a write answers 6240 "Duplicate
+        Name" and ``operation=delete`` on a Customer is refused). Its transactions and
+        sub-customers move to ``into_id`` (each saved with its next SyncToken) and it is deleted: the
+        change feed reports it as ``status: Deleted`` with only its Id, and nothing says which
+        customer it went into; reading it answers 610 "Object Not Found" and a transaction naming it
+        2500 "Invalid Reference Id". Returns the customer it was merged into."""
+        return copy.deepcopy(operations.merge_customers(self._company, str(merged_id), str(into_id)))
+
 
 class QboSandbox:
     """The embedded QuickBooks Online practice server (see docs/qbo-sandbox.md)."""

@@ -48,7 +48,8 @@ from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.outbox import OutboxEntry, WorkWrite
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync import audit, cdc, outbox, problems, work_writes
+from qbosync_desktop.sync import audit, cdc, outbox, problems, qbo_reads, work_writes
+from qbosync_desktop.sync.clients import deleted as deleted_customers
 from qbosync_desktop.sync.clients import settle, stale
 from qbosync_desktop.sync.clients.fields import (
     FIELDS,
@@ -62,8 +63,8 @@ from qbosync_desktop.sync.clients.fields import (
 )
 from qbosync_desktop.sync.clients.merge import equivalent, merge
 from qbosync_desktop.sync.clients.outbound import CURSOR as OUTBOUND_CURSOR
-from qbosync_desktop.sync.clients.outbound import customer_body, sent_name
-from qbosync_desktop.sync.context import LOOKUP_CHUNK
+from qbosync_desktop.sync.clients.outbound import customer_body, problem_fingerprint, sent_name
+from qbosync_desktop.sync.context import LOOKUP_CHUNK, qbo_deleted
 from qbosync_desktop.sync.flows.base import after, stamp, take_unreadable, unreadable_change
 from qbosync_desktop.sync.flows.reading import ReadAhead, chunks
 from qbosync_desktop.sync.onboarding.matching import Candidate, Proposal
@@ -80,12 +81,12 @@ from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules import keep
 from qbosync_desktop.sync.rules.addresses import MissingState, client_address_for_work, to_work
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
-from qbosync_desktop.sync.rules.names import check_name
-from qbosync_desktop.sync.rules.validate import clean_record
+from qbosync_desktop.sync.rules.names import check_name, clean
+from qbosync_desktop.sync.rules.validate import clean_record, vet
 from qbosync_desktop.sync.work_writes import canonical_body, create_idempotent, problem_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from qbosync_desktop.sync.context import RunContext
 
@@ -168,6 +169,13 @@ def outbound_fingerprint(ctx: RunContext, client: Client) -> str:
     return fingerprint(customer_body(client, sent_name(ctx, client)))
 
 
+def work_now(client: Client) -> dict[str, Any]:
+    """The client's canonical values with its text cleaned as the create path cleans it (control, bidi
+    and zero-width characters removed, sync/rules/validate.py): what the merge compares and what it may
+    send to QuickBooks, so an invisible character neither reaches QuickBooks nor looks like a change."""
+    return work_values(clean_record(client)[0])
+
+
 def _sent(client: Client, display_name: str) -> dict[str, Any]:
     return customer_body(clean_record(client)[0], display_name)
 
@@ -189,10 +197,12 @@ class ClientsTwoWay:
     def plan(self, ctx: RunContext) -> list[Change]:
         read = read_customers(ctx)
         ctx.stage_cursor(cdc.cursor_name(ENTITY), read.next_cursor)
-        return self._plan(ctx, [read.records])
+        return self._plan(ctx, [read.records], lambda: read.deleted)
 
-    def _plan(self, ctx: RunContext, pages: Iterable[list[dict[str, Any]]]) -> list[Change]:
-        """Plan over the customers read (``pages``: lists of QuickBooks customers, each Id once). The
+    def _plan(self, ctx: RunContext, pages: Iterable[list[dict[str, Any]]],
+              deleted: Callable[[], Iterable[str]]) -> list[Change]:
+        """Plan over the customers read (``pages``: lists of QuickBooks customers, each Id once;
+        ``deleted``: the Ids the read reported deleted, known once the pages were read). The
         pages are read after the changed Work clients, each let go once looked at (see
         :meth:`_customers`)."""
         s = ctx.settings
@@ -229,7 +239,8 @@ class ClientsTwoWay:
         # may be a setting), an interrupted one, a match decided since, a rejected match's customer.
         pending = {w.qbo_id: w for w in WorkWrite.select().where((WorkWrite.kind == KIND) & (WorkWrite.state == "pending"))}
         waiting = [p.work_id[4:] for p in Problem.select(Problem.work_id).where(
-            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:")))]
+            (Problem.kind == KIND) & (Problem.state == "open") & (Problem.work_id.startswith("qbo:"))
+            & ~Problem.work_id.startswith("qbo:no-id:"))]
         decided = [m.qbo_id for m in decided_unlinked(KIND)]
         # Linked pairs with a conflict decision waiting to be applied ...
         resolved = {c.work_id for c in Conflict.select(Conflict.work_id).where(
@@ -240,6 +251,15 @@ class ClientsTwoWay:
         recheck = {wid for wid, lk in flagged.items() if ((lk.synced or {}).get("twoway") or {}).get(stale.RECHECK)}
         customers, fresh_ids = self._customers(
             ctx, pages, keep_qbo={*waiting, *pending, *decided}, keep_work={*work_by_id, *resolved, *recheck})
+        # Customers QuickBooks sent without their Id (issue 16: one problem each, keyed by name) are
+        # read again by name: one that comes back whole closes its problem and is handled like any
+        # other customer read.
+        lost = qbo_reads.no_id_names(ENTITY)
+        for i in range(0, len(lost), LOOKUP_CHUNK):
+            where = f"DisplayName IN {quote(lost[i:i + LOOKUP_CHUNK])} AND Active IN (true, false)"
+            for c in ctx.qbo.query(ENTITY, where=where, order_by="Id"):
+                if is_top_level(c):
+                    customers.setdefault(str(c["Id"]), c)
         by_qbo = ctx.links_by_qbo(KIND, [*customers, *waiting, *pending, *decided])
         missing = [q for q in [*waiting, *pending, *decided] if q not in customers and q not in by_qbo]
         if missing:
@@ -315,7 +335,13 @@ class ClientsTwoWay:
         # Versions we wrote (or last merged) ourselves are no change: the customers the outbound
         # phase just created, our own updates read back by CDC, clients we just wrote in Work. They
         # cost nothing - no request, no write - so the sync after a busy one is a no-op again.
+        # A customer QuickBooks reported deleted (merged) is never written to, nor its changes merged:
+        # the client's one problem says so (deleted.py) until the link is fixed.
+        gone = set(deleted())
         for wid in list(pairs):
+            if qbo_deleted(links[wid]) or links[wid].qbo_id in gone:
+                del pairs[wid]
+                continue
             if wid in resolved or wid in recheck:
                 continue
             link, read_cust, read_client = links[wid], customers.get(pairs[wid]), work_by_id.get(wid)
@@ -340,6 +366,7 @@ class ClientsTwoWay:
                 changes.append(unreadable_client(wid, qid, exc))
                 continue
             changes.append(self._merge_change(ctx, link, client, customers.get(qid), s.conflict_policy))
+        changes += deleted_customers.changes(ctx, gone)
         return changes
 
     @staticmethod
@@ -394,7 +421,7 @@ class ClientsTwoWay:
         elif keep.kept(KIND, qid):
             # Kept by the person: still listed (as kept) with what the group answers would have sent.
             answers = self._settle_for(ctx, wid)
-            w_now = work_values(client)
+            w_now = work_now(client)
             first.meta["kept"] = True
             first.meta["changes"] = [{"field": f, "before": q_now.get(f), "after": w_now.get(f)} for f in FIELDS
                                      if settle.group_answer(f) == "work" and not equivalent(f, w_now.get(f), q_now.get(f))
@@ -453,7 +480,7 @@ class ClientsTwoWay:
     def _merge_change(self, ctx: RunContext, link: Link, client: Client, cust: dict[str, Any] | None, policy: str
                       ) -> Change:
         tw = _twoway(link)
-        w_now = work_values(client)
+        w_now = work_now(client)
         q_now = qbo_values(cust) if cust is not None else (tw.get("qbo_seen") or None)
         label = str(client.name)
         if q_now is None:
@@ -494,6 +521,19 @@ class ClientsTwoWay:
         payload = None
         if res.to_qbo:
             payload = qbo_patch(res.to_qbo, q_now, qbo_id=link.qbo_id, sync_token=meta["sync_token"])
+            # The same checks as the create path (sync/rules/validate.py): a value QuickBooks would
+            # refuse (2050) or should not hold - a field longer than Intuit allows, an invalid e-mail
+            # address - is the client's one problem, before anything is sent; it syncs once fixed in Work.
+            cleaned = clean_record(client)[0]
+            refused = vet(KIND, ENTITY, clean(cleaned.name), payload, today=ctx.now.date())
+            if refused is not None:
+                refused.details["fields"] = sorted(res.to_qbo)
+                # kept under the outbound phase's fingerprint: that phase sees the problem raised for
+                # this version already (one problem, counted once per run)
+                fp = problem_fingerprint(ctx, cleaned, customer_body(cleaned, sent_name(ctx, cleaned)))
+                return Change(KIND, link.work_id, link.qbo_id, "fail", refused.message, problem=refused,
+                              entity=ENTITY, label=label, meta={"work_version": client.version, "fingerprint": fp,
+                                                                 "work_updated_at": stamp(client.updated_at)})
         if ctx.preview:
             # The run sets the link's outbound fingerprint after this merge (see the module doc); an
             # unsaved copy in the preview's cache lets the outbound phase plan exactly as it will then.
@@ -542,6 +582,9 @@ class ClientsTwoWay:
         local = [c for c in changes if c.action == "fail" or (
             c.action == "skip" and c.meta.get("waiting") and str(c.qbo_id) not in state.counted_waiting)]
         state.counted_waiting.update(str(c.qbo_id) for c in local if c.action == "skip")
+        with database.atomic():
+            deleted_customers.close_fixed(ctx)  # a link fixed since: its "deleted in QuickBooks" problem closes
+            deleted_customers.mark(ctx, local)
         outbox.apply_local(ctx, PHASE, local)
         ctx.state.open_problems.clear()  # later phases must see the problems just opened
         self._apply_imports(ctx, [c for c in changes if c.action == "import"])
@@ -600,7 +643,7 @@ class ClientsTwoWay:
         # A page of customers at a time (issue 18): the plan keeps only those it has something to do
         # with, and the run's own writes read back are not among them.
         pages = cdc.ChangePages(ctx.qbo, ENTITY, cdc.parse_time(ctx.cursor(cdc.cursor_name(ENTITY))), now=ctx.now)
-        changes = self._plan(ctx, pages)
+        changes = self._plan(ctx, pages, lambda: pages.deleted)
         ctx.stage_cursor(cdc.cursor_name(ENTITY), pages.next_cursor)
         self.apply(ctx, changes)
         log.info("Run %s read back its own customer writes: %d further changes", ctx.run.id, len(changes))
@@ -641,7 +684,7 @@ class ClientsTwoWay:
         """Apply one created client (inside the caller's transaction). Returns its Work id."""
         qid = str(ch.qbo_id)
         wid = str(client.id)
-        w_vals, q_vals = work_values(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
+        w_vals, q_vals = work_now(client), ch.meta.get("qbo") or (ww.meta or {}).get("qbo") or {}
         work_writes.mark_done(ww, wid)
         link = Link.get_or_none((Link.kind == KIND) & (Link.qbo_id == qid))
         if link is None:
@@ -695,7 +738,7 @@ class ClientsTwoWay:
                     return None
                 link = ctx.link(KIND, wid)
                 tw = _twoway(link)
-                res = merge(work_values(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
+                res = merge(work_now(client), q_now, base_work=tw.get("work"), base_qbo=tw.get("qbo"),
                             policy=ctx.settings.conflict_policy, fields=FIELDS,
                             settle=self._settle_for(ctx, wid, link))
                 to_work, to_qbo = res.to_work, res.to_qbo
@@ -708,7 +751,7 @@ class ClientsTwoWay:
                 self._merge_failed(ctx, ch, exc, to_work)
                 return None
         if to_work:
-            base_w = {**base_w, **{f: work_values(client)[f] for f in to_work}}
+            base_w = {**base_w, **{f: work_now(client)[f] for f in to_work}}
         synced_twoway = {"work": base_w, "qbo": base_q, "qbo_seen": {**q_now, **to_qbo}}
         with database.atomic():
             link = Link.get((Link.kind == KIND) & (Link.work_id == wid))

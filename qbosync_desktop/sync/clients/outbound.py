@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from qbosync_desktop.connectors.work.models import Address, Client
 from qbosync_desktop.core.json_types import JsonObject
-from qbosync_desktop.sync.clients import settle, stale
+from qbosync_desktop.sync.clients import deleted, settle, stale
 from qbosync_desktop.sync.clients.fields import qbo_values
+from qbosync_desktop.sync.context import qbo_deleted
 from qbosync_desktop.sync.flows.base import (
     Lister,
     name_fingerprint,
@@ -74,6 +75,15 @@ def sent_name(ctx: RunContext, rec: Client, kind: str = "client") -> str:
     return name
 
 
+def problem_fingerprint(ctx: RunContext, rec: Client, body: JsonObject) -> str:
+    """The fingerprint a problem of the client (``rec``, its text cleaned) is kept under: the body under
+    its own name, plus the setting that can fix a name. The two-way phase keeps a refused update's
+    problem under it too, so this phase sees it as already raised for this version of the client."""
+    label = clean(rec.name)
+    named = body if body["DisplayName"] == label else customer_body(rec, label)
+    return name_fingerprint(ctx, named)
+
+
 class ClientsOut(OutboundFlow[Client]):
     name = PHASE
     kind = "client"
@@ -89,6 +99,11 @@ class ClientsOut(OutboundFlow[Client]):
         return clean(rec.name)
 
     def screen(self, ctx: RunContext, d: Draft[Client]) -> Change | Leave | None:
+        if qbo_deleted(d.link):
+            # QuickBooks deleted (merged) its customer: nothing is written to it, nor created again,
+            # until the link is fixed - the client's one problem (sync/clients/deleted.py) says so.
+            assert d.link is not None
+            return deleted.refused(ctx, d.link, d.label)
         # Clients that match review has not decided yet (issue 7) wait: creating or linking one now
         # could make the duplicate the person has not ruled out. The customers phase sets the hold.
         held = ctx.state.holds.of(self.kind).get(d.work_id)
@@ -103,8 +118,7 @@ class ClientsOut(OutboundFlow[Client]):
         return customer_body(d.rec, sent_name(ctx, d.rec))
 
     def problem_fingerprint(self, ctx: RunContext, d: Draft[Client]) -> str:
-        named = d.body if d.body["DisplayName"] == d.label else customer_body(d.rec, d.label)
-        return name_fingerprint(ctx, named)
+        return problem_fingerprint(ctx, d.rec, d.body)
 
     def write(self, ctx: RunContext, d: Draft[Client]) -> Change:
         """A new or renamed client: its name is checked against QBO's (link an unlinked customer of

@@ -27,7 +27,7 @@ from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.core.money import round_cents
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.problems import Problem
-from qbosync_desktop.sync.context import NameIndex
+from qbosync_desktop.sync.context import QBO_DELETED_CODE, NameIndex
 from qbosync_desktop.sync.flows.reading import CHUNK, ReadAhead, SeenIds, chunks
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
@@ -451,6 +451,16 @@ def missing_reference(ctx: RunContext, what: str, label: str, ref_kind: str, ref
     ref_label = ((ref_problem.details or {}).get("record") if ref_problem is not None
                  else ctx.planned_failures.get((ref_kind, str(ref_id))))
     ref_label = f"'{ref_label}'" if ref_label else f"(Work id {ref_id})"
+    if ref_problem is not None and ref_problem.code == QBO_DELETED_CODE:
+        # its customer was deleted (merged) in QuickBooks: a form naming it would earn 2500
+        customer = (ref_problem.details or {}).get("customer")
+        return QboValidationError(
+            f"The {what} '{label}' cannot be sent because the QuickBooks customer of its {ref_what} {ref_label}"
+            f"{f' (“{customer}”)' if customer else ''} was deleted or merged in QuickBooks.",
+            title=f"{ref_what.capitalize()}'s customer deleted in QuickBooks",
+            hint=f"Fix the {ref_what}'s own problem first (see the list: re-link or re-create it); this {what} "
+                 "then syncs by itself.",
+            details={**details, "code": QBO_DELETED_CODE})
     return QboValidationError(
         f"The {what} '{label}' cannot be sent because its {ref_what} {ref_label} is not in QuickBooks yet.",
         title=f"{ref_what.capitalize()} not in QuickBooks yet",

@@ -24,7 +24,7 @@ from qbosync_desktop.connectors.work.models import Payment
 from qbosync_desktop.core.errors import QboValidationError
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.store.db import database
-from qbosync_desktop.sync.context import LOOKUP_CHUNK
+from qbosync_desktop.sync.context import LOOKUP_CHUNK, qbo_deleted
 from qbosync_desktop.sync.flows.base import (
     Lister,
     iso_date,
@@ -126,6 +126,10 @@ class PaymentsOut(OutboundFlow[Payment]):
         """A payment needs its invoice: one that failed makes this a problem; one not synced on
         purpose makes this a skip. A payment larger than its invoice's open balance is a problem."""
         rec, inv = d.rec, str(d.rec.invoice_id)
+        if qbo_deleted(ctx.link("client", rec.client_id)):
+            # its client's customer was deleted (merged) in QuickBooks: a payment naming it would
+            # earn "Invalid Reference Id" even on a synced invoice (sync/clients/deleted.py)
+            return self.fail(d, missing_reference(ctx, "payment", d.label, "client", str(rec.client_id)))
         if ctx.will_exist("invoice", inv):
             problem = self.overpaid(ctx, d)
             if problem is None:
