@@ -50,7 +50,7 @@ from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import audit, problems, undo_apply
 from qbosync_desktop.sync.context import LinkRef
 from qbosync_desktop.sync.plan import WRITE_ACTIONS, Change
-from qbosync_desktop.sync.rules import amounts
+from qbosync_desktop.sync.rules import amounts, theirs
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -605,6 +605,11 @@ def _retry_stale(ctx: RunContext, entries: list[OutboxEntry]) -> None:
                 continue
             meta = resend
         body["SyncToken"] = current.get("SyncToken")
+        if e.operation == "update" and not body.get("sparse") and theirs.applies(e.entity):
+            # a full update: what the person changed meanwhile (the reason for the 5010) is kept
+            before = meta.get("before")
+            meta["carried"] = theirs.carry_over(e.entity, body, current, before if isinstance(before, dict) else None,
+                                                meta.get("carried") or ())
         meta["stale_retry"] = True
         ch = Change(kind=e.kind, work_id=e.work_id, qbo_id=body["Id"], action=e.operation, payload=body,
                     entity=e.entity, label=meta.get("label", ""), meta=meta)

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.connectors.work.models import Record, Unreadable
 from qbosync_desktop.core.errors import QboSyncError
 from qbosync_desktop.core.json_types import JsonObject
@@ -49,9 +50,12 @@ from qbosync_desktop.sync.flows.base import (
 )
 from qbosync_desktop.sync.flows.reading import chunks
 from qbosync_desktop.sync.plan import Change
-from qbosync_desktop.sync.rules import validate
+from qbosync_desktop.sync.rules import theirs, validate
 from qbosync_desktop.sync.rules.fingerprint import fingerprint
 from qbosync_desktop.sync.undo_apply import held
+
+#: ids per query when reading the current QuickBooks records of a chunk's full updates
+THEIRS_CHUNK = 1000
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.store.models.links import Link
@@ -254,10 +258,35 @@ class OutboundFlow(Generic[R]):
             for kind, ids in refs.items():
                 ctx.load_links(kind, ids)
             self.prepare(ctx, chunk)
-            for rec in chunk:
-                ch = self.plan_record(ctx, rec)
-                if ch is not None:
-                    yield ch
+            if not (self.full_update and theirs.applies(self.entity)) or ctx.preview:
+                for rec in chunk:
+                    ch = self.plan_record(ctx, rec)
+                    if ch is not None:
+                        yield ch
+                continue
+            planned = [ch for rec in chunk if (ch := self.plan_record(ctx, rec)) is not None]
+            self.keep_theirs(ctx, [ch for ch in planned if ch.action == "update" and ch.qbo_id])
+            yield from planned
+
+    def keep_theirs(self, ctx: RunContext, updates: list[Change]) -> None:
+        """Full updates carry over what a bookkeeper filled in and Work does not own (a memo, a class,
+        e-mail settings; :mod:`~qbosync_desktop.sync.rules.theirs`), read from QuickBooks now: one
+        query per 1,000 records updated."""
+        if not updates:
+            return
+        ids = sorted({str(ch.qbo_id) for ch in updates}, key=lambda v: (len(v), v))
+        current: dict[str, JsonObject] = {}
+        for i in range(0, len(ids), THEIRS_CHUNK):
+            for row in ctx.qbo.query(self.entity, where=f"Id IN {quote(tuple(ids[i:i + THEIRS_CHUNK]))}"):
+                current[str(row.get("Id"))] = row
+        for ch in updates:
+            now = current.get(str(ch.qbo_id))
+            if now is None or ch.payload is None:  # gone from QuickBooks: the update meets its own answer
+                continue
+            before = ch.meta.get("before")
+            carried = theirs.carry_over(self.entity, ch.payload, now, before if isinstance(before, dict) else None)
+            if carried:
+                ch.meta["carried"] = carried
 
     # -- the Phase protocol, and the run's prefetch and stream hooks ----------------------------------
     def prefetch(self, ctx: RunContext) -> None:
