@@ -18,7 +18,7 @@ from qbosync_desktop.desktop.ui.screenshots import render
 EXPECTED = ["01-connect.png", "02-sync-settings.png", "03-review.png", "04-enable.png", "05-integration.png",
             "06-problems.png", "07-disconnect.png", "08-error.png", "09-matches.png", "10-map-concept.png",
             "11-connect-real.png", "13-reconcile.png", "14-undo.png", "16-reconnect.png",
-            "15-restore.png"]
+            "17-history-held.png", "15-restore.png"]
 
 
 def test_the_checker_finds_clipped_text_and_sideways_scrolling(qtbot):

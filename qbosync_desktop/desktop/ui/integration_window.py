@@ -521,6 +521,22 @@ class IntegrationWindow(QMainWindow):
                                           self.tr("QuickBooks requests"), self.tr("What happened")],
                                          _run_cells, self.tr("History"), page)
         fit_headers(self.history_table, (150, 90, 90, 90, 160))
+        # Records held after "Undo and hold": said here, with the one way to let syncs send them again
+        held = QHBoxLayout()
+        self.holds_label = QLabel("", page)
+        self.holds_label.setWordWrap(True)
+        held.addWidget(self.holds_label, 1)
+        self.release_button = QPushButton(self.tr("Let syncs send them again"), page)
+        self.release_button.setObjectName("ReleaseHolds")
+        self.release_button.setToolTip(self.tr("Releases the records held after an undo: the next sync treats "
+                                               "them as usual and may send them to QuickBooks again."))
+        self.release_button.clicked.connect(self.release_holds)
+        held.addWidget(self.release_button)
+        self.holds_row = QFrame(page)
+        self.holds_row.setObjectName("HoldsNotice")
+        self.holds_row.setLayout(held)
+        self.holds_row.setVisible(False)
+        lay.addWidget(self.holds_row)  # above the runs: it changes what the next syncs do
         lay.addWidget(self.history_table)
         row = QHBoxLayout()
         self.undo_button = QPushButton(self.tr("Undo this run…"), page)
@@ -535,21 +551,6 @@ class IntegrationWindow(QMainWindow):
         row.addWidget(self.undo_status, 1)
         lay.addLayout(row)
         self.history_table.selectionModel().selectionChanged.connect(lambda *_a: self._undo_enabled())
-        # Records held after "Undo and hold": said here, with the one way to let syncs send them again
-        held = QHBoxLayout()
-        self.holds_label = QLabel("", page)
-        self.holds_label.setWordWrap(True)
-        held.addWidget(self.holds_label, 1)
-        self.release_button = QPushButton(self.tr("Let syncs send them again"), page)
-        self.release_button.setObjectName("ReleaseHolds")
-        self.release_button.setToolTip(self.tr("Releases the records held after an undo: the next sync treats "
-                                               "them as usual and may send them to QuickBooks again."))
-        self.release_button.clicked.connect(self.release_holds)
-        held.addWidget(self.release_button)
-        self.holds_row = QWidget(page)
-        self.holds_row.setLayout(held)
-        self.holds_row.setVisible(False)
-        lay.addWidget(self.holds_row)
         self.tabs.addTab(page, self.tr("History"))
 
     def _undo_enabled(self) -> None:

@@ -12,7 +12,8 @@ tab with its details), ``07-disconnect.png`` (the confirmation), ``08-error.png`
 ``11-connect-real.png`` (Connect for a real company), ``13-reconcile.png`` (the Reconcile tab after a
 bookkeeper deleted one synced invoice and changed another's amount in QuickBooks), ``14-undo.png`` (the
 undo preview of the first sync) and ``15-restore.png`` (the start-up dialog for a damaged database,
-offering the newest good copy), ``16-reconnect.png`` (QuickBooks stopped accepting the sign-in).
+offering the newest good copy), ``16-reconnect.png`` (QuickBooks stopped accepting the sign-in),
+``17-history-held.png`` (the first sync undone and its records held).
 ``--size WxH`` renders at a size.
 ``--company ca`` uses the Canadian practice company (tax codes) and adds ``12-tax-codes-missing.png``:
 the window after the tax-code mappings were forgotten (as Disconnect does), Invoices with its x and
@@ -101,7 +102,24 @@ def _extra_screens(c, window, practice, out: Path, size: tuple[int, int] | None,
     run_until(dialog.isVisible, 5000, extra_ms=200)
     shots.append(_save(dialog, out, "16-reconnect.png", issues, size))
     dialog.reject()
+    shots.append(_held_screen(window, out, size, issues))
     return shots
+
+
+def _held_screen(window, out: Path, size: tuple[int, int] | None, issues: dict[str, list[str]] | None) -> Path:
+    """``17-history-held.png``: the first sync undone with "Undo and hold": History lists the undo
+    and counts the held records, with "Let syncs send them again"."""
+    from qbosync_desktop.desktop.ui.eventloop import run_until
+
+    table = window.history_table
+    table.selectRow(next(i for i in range(table.rowCount()) if table.records.rows[i].get("kind") == "initial"))
+    window.undo_selected_run()
+    run_until(lambda: window.undo_dialog is not None and window.undo_dialog.isVisible(), 60_000, extra_ms=200)
+    window.undo_dialog.accept()  # "Undo and hold these records" is the default
+    run_until(lambda: "undone" in window.undo_status.text() and not window.holds_row.isHidden(), 120_000,
+              extra_ms=300)
+    _scroll_to(window, window.tabs)
+    return _save(window, out, "17-history-held.png", issues, size)
 
 
 def _reconcile_screen(c, window, practice, out: Path, size: tuple[int, int] | None,
