@@ -16,9 +16,10 @@ one).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, cast
 
-from qbosync_desktop.connectors.work.models import Refund
+from qbosync_desktop.connectors.work.models import CreditNote, Payment, Refund
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkNotFound, WorkRecordUnreadable
 from qbosync_desktop.core.json_types import JsonObject
 from qbosync_desktop.sync.flows.base import Lister, iso_date, missing_reference, money
@@ -27,6 +28,7 @@ from qbosync_desktop.sync.flows.invoices import sales_tax, tax_code_problem
 from qbosync_desktop.sync.flows.outbound import Draft, Leave, OutboundFlow
 from qbosync_desktop.sync.plan import Change
 from qbosync_desktop.sync.proof import Written, state
+from qbosync_desktop.sync.work_writes import read_all
 
 if TYPE_CHECKING:  # pragma: no cover
     from qbosync_desktop.sync.context import RunContext
@@ -64,6 +66,9 @@ def too_large(label: str, amount: float, what: str, limit: float) -> QboValidati
     )
 
 
+R_ = TypeVar("R_", Payment, CreditNote)
+
+
 class RefundsOut(OutboundFlow[Refund]):
     name = "refunds"
     kind = "refund"
@@ -72,6 +77,9 @@ class RefundsOut(OutboundFlow[Refund]):
     full_update = True
     reason_create = "new refund"
     reason_update = "refund changed in Work"
+    #: what this chunk's refunds refund (``p:ID`` payments, ``c:ID`` credit notes), read ahead by
+    #: :meth:`prepare`: the record, or the error reading it raised
+    _refunded: dict[str, Payment | CreditNote | QboSyncError] = {}
 
     def work_list(self, work: WorkApi) -> Lister[Refund]:
         return work.refunds
@@ -88,6 +96,26 @@ class RefundsOut(OutboundFlow[Refund]):
     def body(self, ctx: RunContext, d: Draft[Refund]) -> JsonObject:
         return refund_body(ctx, d.rec)
 
+    def prepare(self, ctx: RunContext, chunk: list[Refund]) -> None:
+        """What the chunk's refunds refund, read from Work several at a time (a refund may not exceed
+        it): one round trip each, in flight together rather than one after another."""
+        live = [r for r in chunk if r.status != "void"]
+        self._refunded = {
+            **{f"p:{k}": v for k, v in read_all(ctx, (r.payment_id for r in live if r.payment_id),
+                                                lambda work: work.get_payment).items()},
+            **{f"c:{k}": v for k, v in read_all(ctx, (r.credit_note_id for r in live
+                                                      if r.credit_note_id and not r.payment_id),
+                                                lambda work: work.get_credit_note).items()},
+        }
+
+    def _refunded_record(self, ctx: RunContext, key: str, get: Callable[[str], R_]) -> R_:
+        found = self._refunded.get(key)
+        if found is None:  # not read ahead (a record planned outside a chunk): read it now
+            return get(key[2:])
+        if isinstance(found, QboSyncError):
+            raise found
+        return cast(R_, found)
+
     def check(self, ctx: RunContext, d: Draft[Refund]) -> QboSyncError | None:
         rec = d.rec
         if not ctx.will_exist("client", rec.client_id):
@@ -95,11 +123,11 @@ class RefundsOut(OutboundFlow[Refund]):
         amount = money(rec.amount)
         try:
             if rec.payment_id:
-                paid = ctx.work.get_payment(rec.payment_id)
+                paid = self._refunded_record(ctx, f"p:{rec.payment_id}", ctx.work.get_payment)
                 if amount > money(paid.amount) + 0.004:
                     return too_large(d.label, amount, "payment", money(paid.amount))
             elif rec.credit_note_id:
-                credit = ctx.work.get_credit_note(rec.credit_note_id)
+                credit = self._refunded_record(ctx, f"c:{rec.credit_note_id}", ctx.work.get_credit_note)
                 if amount > money(credit.amount) + 0.004:
                     return too_large(d.label, amount, "credit note", money(credit.amount))
         except (WorkNotFound, WorkRecordUnreadable) as exc:
