@@ -471,7 +471,7 @@ class Workspace:
 
         if conn.oauth_endpoints and hasattr(OAuthConfig, "from_dict"):
             return OAuthConfig.from_dict(conn.oauth_endpoints)
-        return OAuthConfig.from_discovery(conn.discovery_url, _saved(conn.client_id, "app's client ID"),
+        return OAuthConfig.from_discovery(conn.discovery_url, _saved(conn.client_id, "client ID of the app"),
                                           _saved(conn.redirect_uri, "sign-in return address"), conn.environment)
 
     def _token_manager(self, conn: Connection) -> Any:
@@ -552,7 +552,7 @@ def _saved(value: str | None, what: str) -> str:
     """A connection field the connectors need; a row without it (an interrupted connect) is a plain
     "connect again", not a crash deep in a connector."""
     if not value:
-        raise errors.NotConnected(f"The saved connection has no {what}.",
+        raise errors.NotConnected(f"The saved connection is missing the {what}.",
                                   hint="Connect again: the setup wizard, or 'qbosync connect' / 'qbosync work-connect'.")
     return value
 
