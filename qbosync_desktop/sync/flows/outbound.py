@@ -264,9 +264,15 @@ class OutboundFlow(Generic[R]):
                     if ch is not None:
                         yield ch
                 continue
-            planned = [ch for rec in chunk if (ch := self.plan_record(ctx, rec)) is not None]
-            self.keep_theirs(ctx, [ch for ch in planned if ch.action == "update" and ch.qbo_id])
-            yield from planned
+            updates: list[Change] = []  # held back until the chunk's current records are read
+            for rec in chunk:
+                ch = self.plan_record(ctx, rec)
+                if ch is not None and ch.action == "update" and ch.qbo_id:
+                    updates.append(ch)
+                elif ch is not None:
+                    yield ch
+            self.keep_theirs(ctx, updates)
+            yield from updates
 
     def keep_theirs(self, ctx: RunContext, updates: list[Change]) -> None:
         """Full updates carry over what a bookkeeper filled in and Work does not own (a memo, a class,
