@@ -40,7 +40,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor
-from qbosync_desktop.sync import audit, problems
+from qbosync_desktop.sync import audit, problems, undo_apply
 from qbosync_desktop.sync.clients.fields import qbo_values
 from qbosync_desktop.sync.flows.base import stamp
 from qbosync_desktop.sync.flows.refunds import MAX_REF
@@ -241,7 +241,10 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
     b = _Builder(report)
     link_of = {kind: {lk.work_id: lk for lk in kind_links} for kind, kind_links in links.items()}
     missing: list[tuple[Link, str, Any]] = []
-    payments_off: set[str] = set()  # Work invoice ids with a payment (or credit) difference
+    # Work invoice ids with a payment (or credit) difference: the payment's row explains their balance
+    # (its own invoice's, and that of any other invoice QuickBooks applies it to instead)
+    payments_off: set[str] = set()
+    invoice_of_qbo = {lk.qbo_id: lk.work_id for lk in links.get("invoice", [])}
     credits_off: set[str] = set()  # Work credit note ids whose credit memo is missing
     paid_by_invoice: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))  # linked payments only
     for pid, pay in work_recs.get("payment", {}).items():
@@ -286,6 +289,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
             elif kind == "payment":
                 if _compare_payment(b, link, label, rec, q, link_of, upd):
                     payments_off.add(str(rec.invoice_id))
+                    payments_off.update(_linked_invoices(q, invoice_of_qbo))
             elif kind == "bill":
                 _compare_bill(b, link, label, rec, q, link_of, upd)
             elif kind == "credit_note":
@@ -294,6 +298,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
             elif kind == "credit_application":
                 if _compare_application(b, link, label, rec, q, link_of, upd):
                     payments_off.add(str(rec.invoice_id))
+                    payments_off.update(_linked_invoices(q, invoice_of_qbo))
             elif kind == "refund":
                 _compare_refund(b, link, label, rec, q, link_of, upd)
     if missing:
@@ -339,11 +344,11 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     void = rec.status == "void"
     work_total = Decimal("0.00") if void else _money(rec.total)
     qbo_total = _money(q.get("TotalAmt"))
-    if work_total != qbo_total:
+    work_tax = Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount)
+    if work_total != qbo_total and not _tax_explains(q, work_total, work_tax):
         b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
               RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    _compare_tax(b, link, label, q, Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount),
-                 acts, upd)
+    _compare_tax(b, link, label, q, work_tax, acts, upd, work_total)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.issue_date, link_of, acts, upd)
     _compare_number(b, link, label, q, rec.number, acts, upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:
@@ -401,11 +406,25 @@ def _compare_bill(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
               work_value=vendor_link.qbo_id, qbo_value=_ref(q, "VendorRef"), actions=acts, work_updated_at=upd)
 
 
+def _qbo_tax(q: dict[str, Any]) -> Decimal:
+    return _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+
+
+def _tax_explains(q: dict[str, Any], work_total: Decimal, work_tax: Decimal) -> bool:
+    """The total differs by exactly the tax difference: one edit (of the tax), so one row - the tax
+    row, which names the total too - not a "total" row besides it."""
+    delta = _qbo_tax(q) - work_tax
+    return bool(delta) and _money(q.get("TotalAmt")) - work_total == delta
+
+
 def _compare_tax(b: _Builder, link: Link, label: str, q: dict[str, Any], work_tax: Decimal, acts: list[str],
-                 upd: str | None) -> None:
-    qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+                 upd: str | None, work_total: Decimal) -> None:
+    qbo_tax = _qbo_tax(q)
     if work_tax != qbo_tax:
-        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
+        qbo_total = _money(q.get("TotalAmt"))
+        so = (f", so it totals {qbo_total} there instead of {work_total}" if _tax_explains(q, work_total, work_tax)
+              else "")
+        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks{so}.",
               RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
 
 
@@ -435,13 +454,20 @@ def _compare_credit(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
     acts = ["recreate", "accept", "ignore"]
     n = len(b.report.differences)
     total, qbo_total = _money(rec.amount), _money(q.get("TotalAmt"))
-    if total != qbo_total:
+    work_tax = Decimal("0.00") if rec.tax is None else _money(rec.tax.amount)
+    if total != qbo_total and not _tax_explains(q, total, work_tax):
         b.add(link, label, "total", f"{label} credits {total} in Work but {qbo_total} in QuickBooks.", RESEND,
               work_value=total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    _compare_tax(b, link, label, q, Decimal("0.00") if rec.tax is None else _money(rec.tax.amount), acts, upd)
+    _compare_tax(b, link, label, q, work_tax, acts, upd, total)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.date, link_of, acts, upd)
     _compare_number(b, link, label, q, rec.number, acts, upd)
     return len(b.report.differences) > n
+
+
+def _linked_invoices(q: dict[str, Any], invoice_of_qbo: dict[str, str]) -> set[str]:
+    """The Work ids of the linked invoices a QuickBooks payment's lines apply to."""
+    return {invoice_of_qbo[str(lt.get("TxnId"))] for line in q.get("Line") or [] for lt in line.get("LinkedTxn") or []
+            if lt.get("TxnType") == "Invoice" and str(lt.get("TxnId")) in invoice_of_qbo}
 
 
 def _applied(q: dict[str, Any], txn_type: str, txn_id: str) -> tuple[Decimal, list[str]]:
@@ -715,9 +741,24 @@ def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference) -> None:
         problem.save()
 
 
+def _reactivate_site(link: Link, diff: Difference) -> str:
+    """Sites sync only at onboarding: the flag the undo's "sync again" uses (sync/flows/sites.py
+    ``SitesReactivate``) makes the next sync send a sparse ``Active: true`` through the outbox (a site
+    made inactive in Work meanwhile stays inactive: a counted, audited skip)."""
+    synced = dict(link.synced or {})
+    synced["reactivate"] = True
+    synced.pop(ACCEPTED, None)
+    link.synced = synced
+    link.save()
+    undo_apply.set_reactivation_ids([*undo_apply.reactivation_ids(), link.work_id])
+    return f"The next sync makes {diff.label} active again in QuickBooks."
+
+
 def _recreate(link: Link, diff: Difference) -> str:
     if diff.kind == "client" and diff.check == "inactive":
         return _reactivate_two_way(link, diff)
+    if diff.kind == "site" and diff.check == "inactive":
+        return _reactivate_site(link, diff)
     _retry(diff.kind, diff.work_id, diff.qbo_id, diff)
     if diff.kind == "credit_note":
         # its application names the credit memo: the next sync sends it again too (it then links the

@@ -296,3 +296,30 @@ def test_sigkilled_undo_then_rerun_reverses_each_write_exactly_once(practice, ho
         ws.close()
     finally:
         close_database()
+
+
+def test_undo_puts_back_the_work_client_fields_a_run_changed_and_hold_keeps_them(synced):
+    """A QuickBooks phone edit reaches Work in a run (the two-way merge); undoing that run puts Work's
+    phone back over the Work API (version check), and "hold" keeps the next sync from redoing it."""
+    work = synced.ws.work_client()
+    link = next(lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id)
+                if work.get_client(lk.work_id).active and work.get_client(lk.work_id).phone)
+    before = work.get_client(link.work_id)
+    synced.practice.qbo.user.update_customer(link.qbo_id, PrimaryPhone={"FreeFormNumber": "(503) 555-0142"})
+    run = synced.engine.run()
+    assert run.state == "done" and work.get_client(link.work_id).phone == "(503) 555-0142", run.counts
+
+    plan = undo.preview(synced.engine, run.run_id)
+    (step,) = [s for s in plan.steps if s.kind == "client" and s.work_id == link.work_id]
+    assert (step.side, step.action, step.blocked) == ("work", "restore", None), step.to_dict()
+    assert step.body.get("phone") == before.phone and step.describe().startswith("Put back Work client")
+    result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
+    assert result.state == "done" and not result.failed and result.counts.get("restored") == 1, result.to_dict()
+    after = work.get_client(link.work_id)  # read back over the Work API
+    assert after.phone == before.phone and after.version > before.version
+    assert AuditEntry.select().where((AuditEntry.run_id == result.run_id) & (AuditEntry.action == "undo")
+                                     & (AuditEntry.work_id == link.work_id)).count() == 1
+
+    again = synced.engine.run()  # what the next scheduled sync runs
+    assert again.state == "done", again.error
+    assert work.get_client(link.work_id).phone == before.phone, again.counts
