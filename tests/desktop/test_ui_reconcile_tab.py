@@ -4,12 +4,14 @@ reports into the tab and the Problems tab. Real workspace, real service, both pr
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from fixtures.qbo_sandbox import qbo_session
 
 from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.desktop.ui.session import Session
+from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.sync import reconcile
@@ -66,6 +68,17 @@ def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
             session.service.reconcile_if_due(force=True)
         assert checked.args[0].in_step and tab.report is checked.args[0]
         assert not Problem.select().where((Problem.kind == "reconcile") & (Problem.state == "open")).exists()
+
+        # and on its own: a week after the last check (the default, chosen here again), the next finished
+        # sync is followed by the check, without anyone asking
+        tab.schedule.setCurrentIndex(tab.schedule.findData(7))
+        qtbot.waitUntil(lambda: reconcile.every_days() == 7, timeout=30_000)
+        week_ago = utcnow() - dt.timedelta(days=7, minutes=1)
+        reconcile.record_check(reconcile.Report(), now=week_ago)
+        assert reconcile.last_checked() == week_ago.replace(microsecond=0)
+        with qtbot.waitSignal(session.service.reconcile_checked, timeout=120_000) as checked:
+            session.service.sync_now()
+        assert checked.args[0].in_step and reconcile.last_checked() > week_ago
     finally:
         session.close()
         qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)

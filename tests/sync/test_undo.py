@@ -174,6 +174,12 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
         assert held >= n_invoices, nxt.counts
         assert nxt.counts.get("invoices", {}).get("created", 0) == 0
         assert UndoHold.select().where(UndoHold.state == "held").count() >= n_invoices
+        # and the names it made inactive stay inactive (read back over REST): the sync after the undo
+        # (what the next scheduled sync runs) redid none of them
+        for kind, entity in (("client", "Customer"), ("site", "Customer"), ("item", "Item"), ("vendor", "Vendor")):
+            made = [lk.qbo_id for lk in Link.select().where((Link.kind == kind) & (Link.origin == "created"))]
+            active = [q for q in made if qbo.get(entity, q).get("Active") is not False]
+            assert made and active == [], (kind, active, nxt.counts)
         # released: the next sync sends them again
         assert undo.release(summary.run_id) >= n_invoices
         again = engine.run()
