@@ -330,6 +330,15 @@ def _compare_name(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
     work_active = bool(getattr(rec, "active", True))
     qbo_active = bool(q.get("Active", True))
     if work_active and not qbo_active:
+        if link.kind == "vendor" and link.origin != "created":
+            # add-only: a vendor found in QuickBooks is never edited (sync/flows/vendors.py), so no
+            # sync would carry out "Send Work's version again"
+            b.add(link, label, "inactive", f"{label} is active in Work but inactive in QuickBooks.",
+                  "This vendor was already in QuickBooks, and this app never edits such a vendor: make it "
+                  "active again in QuickBooks if its bills should sync, or keep it inactive (“Keep "
+                  "QuickBooks' value”).",
+                  work_value="active", qbo_value="inactive", actions=["accept", "ignore"], work_updated_at=upd)
+            return
         b.add(link, label, "inactive", f"{label} is active in Work but inactive in QuickBooks.",
               f"Make the {noun.lower()} active again in QuickBooks (“Send Work's version again”), or keep it "
               "inactive (“Keep QuickBooks' value”).",

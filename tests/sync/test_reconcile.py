@@ -685,3 +685,31 @@ def test_reconcile_json_has_exactly_the_documented_fields(synced, capsys) -> Non
 
     assert set(re.findall(r"[a-z_]+", kinds.group(1))) == set(reconcile.ENTITIES) == set(data["checked"])
     assert {d["check"] for d in data["differences"]} <= set(re.findall(r"[a-z_]+", checks.group(1)))
+
+
+def test_a_vendor_found_in_quickbooks_and_made_inactive_there_is_not_edited(synced, capsys) -> None:
+    """Vendors are add-only (the seed promises existing vendors are never edited): a vendor the sync
+    found in QuickBooks and linked, made inactive there, is offered "keep" or "ignore", not a re-send
+    that no sync would make (the vendors flow leaves a linked vendor alone)."""
+    vendor = synced.practice.qbo.user.create("Vendor", {"DisplayName": "Tiling By Rita",
+                                                        "PrimaryEmailAddr": {"Address": "rita@tiling.example"}})
+    c = synced.practice.work.user.add_contractor("R. Ortega", email="rita@tiling.example", contracts=[
+        {"title": "Tiling", "start_date": "2026-01-01", "status": "active"}])
+    assert synced.engine.run().ok
+    link = Link.get(kind="vendor", work_id=c["id"])
+    assert (link.qbo_id, link.origin) == (str(vendor["Id"]), "linked_by_name")
+    http = _http(synced)
+    q = _get(http, "Vendor", link.qbo_id)
+    assert q is not None
+    _post(http, "Vendor", {"Id": q["Id"], "SyncToken": q["SyncToken"], "sparse": True, "Active": False})
+
+    code, data = _reconcile(capsys)
+    row = _only_row(data)
+    assert (row["kind"], row["work_id"], row["check"]) == ("vendor", c["id"], "inactive")
+    assert row["actions"] == ["accept", "ignore"] and "in QuickBooks" in row["what_to_do"], row
+    assert _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate")[0] == 4  # not offered
+    code, _out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "accept")
+    assert code == 0 and _reconcile(capsys)[1]["differences"] == []
+    synced.engine.run()
+    back = _get(http, "Vendor", link.qbo_id)
+    assert back is not None and back["Active"] is False and back["SyncToken"] == str(int(q["SyncToken"]) + 1)
