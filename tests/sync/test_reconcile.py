@@ -713,3 +713,49 @@ def test_a_vendor_found_in_quickbooks_and_made_inactive_there_is_not_edited(sync
     synced.engine.run()
     back = _get(http, "Vendor", link.qbo_id)
     assert back is not None and back["Active"] is False and back["SyncToken"] == str(int(q["SyncToken"]) + 1)
+
+
+def test_invoice_tax_customer_and_number_changed_in_quickbooks_are_one_row_each(synced, capsys) -> None:
+    """Three invoices, three edits: one row each, of its own check; "Send Work's version again" on all
+    three (one sync) puts Work's tax, customer and number back (read back over REST)."""
+    http = _http(synced)
+    paid = {p.invoice_id for p in synced.ws.work_client().payments()}
+    picks = [inv for inv in synced.ws.work_client().invoices()
+             if inv.status == "sent" and inv.id not in paid and Link.get_or_none(kind="invoice", work_id=inv.id)]
+    taxed = next(i for i in picks if i.tax is not None and i.tax.amount)
+    customer, number = [i for i in picks if i.id != taxed.id][:2]
+    links = {i.id: Link.get(kind="invoice", work_id=i.id) for i in (taxed, customer, number)}
+    q = _get(http, "Invoice", links[taxed.id].qbo_id)
+    assert q is not None
+    more = _money(taxed.tax.amount) + Decimal("2.00")
+    body = {k: v for k, v in q.items() if k not in ("TotalAmt", "Balance", "LinkedTxn")}
+    body["TxnTaxDetail"] = {"TxnTaxCodeRef": q["TxnTaxDetail"]["TxnTaxCodeRef"], "TotalTax": float(more)}
+    _post(http, "Invoice", body)
+    own = Link.get(kind="client", work_id=customer.client_id)
+    other = Link.select().where((Link.kind == "client") & (Link.qbo_id != own.qbo_id)).order_by(Link.id).first()
+    assert other is not None
+    for inv, change in ((customer, {"CustomerRef": {"value": other.qbo_id}}), (number, {"DocNumber": "BY-HAND-7"})):
+        q = _get(http, "Invoice", links[inv.id].qbo_id)
+        assert q is not None
+        _post(http, "Invoice", {"Id": q["Id"], "SyncToken": q["SyncToken"], "sparse": True, **change})
+
+    code, data = _reconcile(capsys)
+    assert code == cli.EXIT_PROBLEMS
+    rows = {(d["kind"], d["work_id"]): d for d in data["differences"]}
+    assert len(data["differences"]) == 3 and {k: r["check"] for k, r in rows.items()} == {
+        ("invoice", taxed.id): "tax", ("invoice", customer.id): "customer", ("invoice", number.id): "number"}, \
+        [(d["id"], d["message"]) for d in data["differences"]]
+    assert all(r["what_to_do"] and "recreate" in r["actions"] for r in rows.values())
+    assert rows[("invoice", taxed.id)]["qbo_value"] == str(more)
+    ids = [r["id"] for r in rows.values()]
+    for row_id in ids[:-1]:
+        assert _cli(capsys, "reconcile", "--fix", row_id, "--action", "recreate", "--no-sync")[0] == 0
+    code, out = _cli(capsys, "reconcile", "--fix", ids[-1], "--action", "recreate", "--json")
+    assert code == 0 and out["sync"]["counts"].get("invoices") == {"updated": 3}, out
+    back = {i.id: _get(http, "Invoice", links[i.id].qbo_id) or {} for i in (taxed, customer, number)}
+    assert _money(back[taxed.id]["TxnTaxDetail"]["TotalTax"]) == _money(taxed.tax.amount)
+    assert _money(back[taxed.id]["TotalAmt"]) == _money(taxed.total)
+    assert back[customer.id]["CustomerRef"]["value"] == own.qbo_id
+    assert back[number.id]["DocNumber"] == number.number
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []
