@@ -303,7 +303,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
                 _compare_refund(b, link, label, rec, q, link_of, upd)
     if missing:
         _report_missing(qbo, b, missing)
-    _totals(report, links, work_recs, qbo_recs, link_of)
+    _totals(report, links, work_recs, qbo_recs, paid_by_invoice)
     report.requests = int(getattr(getattr(qbo, "stats", None), "requests", 0)) - before
     report.seconds = time.monotonic() - started
     return report
@@ -577,9 +577,12 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
 
 
 def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, dict[str, Any]],
-            qbo_recs: dict[str, dict[str, dict[str, Any]]], link_of: dict[str, dict[str, Link]]) -> None:
-    """Invoices per month and open balance per customer, Work and QuickBooks side by side (linked
-    records only on the Work side; QuickBooks' customer balance is its own figure)."""
+            qbo_recs: dict[str, dict[str, dict[str, Any]]], paid_by_invoice: dict[str, Decimal]) -> None:
+    """Invoices per month and open balance per customer, Work and QuickBooks side by side, both over the
+    linked invoices: the open balance is the sum of their balances per Work client, Work's own (which
+    counts applied credit notes; total minus linked payments where Work gives none) against QuickBooks'
+    ``Invoice.Balance``. (QuickBooks' ``Customer.Balance`` also counts what was entered there directly
+    and leaves out sub-customers' invoices, so it differed for customers in step.)"""
     months: dict[str, dict[str, Any]] = defaultdict(lambda: {"work_count": 0, "work_total": Decimal("0.00"),
                                                              "qbo_count": 0, "qbo_total": Decimal("0.00")})
     for link in links.get("invoice", []):
@@ -598,19 +601,21 @@ def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, d
          "qbo_total": str(v["qbo_total"]), "differs": (v["work_count"], v["work_total"]) != (v["qbo_count"], v["qbo_total"])}
         for k, v in sorted(months.items())]
     open_work: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    open_qbo: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
     for link in links.get("invoice", []):
         rec = work_recs.get("invoice", {}).get(link.work_id)
-        if rec is not None and rec.status not in ("void", "draft"):
-            open_work[str(rec.client_id)] += _money(rec.total)
-    for link in links.get("payment", []):
-        p = work_recs.get("payment", {}).get(link.work_id)
-        if p is not None:
-            open_work[str(p.client_id)] -= _money(p.amount)
+        if rec is None:
+            continue
+        if rec.status not in ("void", "draft"):
+            open_work[str(rec.client_id)] += (_money(rec.balance) if rec.balance is not None else
+                                              _money(rec.total) - paid_by_invoice.get(str(rec.id), Decimal("0.00")))
+        q = qbo_recs.get("Invoice", {}).get(link.qbo_id)
+        if q is not None:
+            open_qbo[str(rec.client_id)] += _money(q.get("Balance"))
     rows = []
     for link in links.get("client", []):
         rec = work_recs.get("client", {}).get(link.work_id)
-        q = qbo_recs.get("Customer", {}).get(link.qbo_id)
-        w, qb = open_work.get(link.work_id, Decimal("0.00")), _money((q or {}).get("Balance"))
+        w, qb = open_work.get(link.work_id, Decimal("0.00")), open_qbo.get(link.work_id, Decimal("0.00"))
         if w == 0 and qb == 0:
             continue
         rows.append({"customer": getattr(rec, "name", None) or link.work_id, "work_id": link.work_id,

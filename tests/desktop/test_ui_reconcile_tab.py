@@ -44,6 +44,11 @@ def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
         work, qbo, same = rows[f"Invoices of {month}"]
         assert same == "Differs" and int(work.split()[0]) == int(qbo.split()[0]) + 1, rows
         assert all(v[2] == "Same" for k, v in rows.items() if k.startswith("Invoices of ") and k != f"Invoices of {month}")
+        # open balance per customer: only the deleted invoice's customer differs, by that invoice
+        (customer,) = [k for k in rows if k.startswith("Open balance of ")]
+        work_open, qbo_open, same = rows[customer]
+        assert same == "Differs" and Decimal(work_open.replace(",", "")) - Decimal(qbo_open.replace(",", "")) == Decimal(str(inv.total))
+        assert rows["Open balances of the other customers"][2] == "Same"
         row_id = tab.report.differences[0].id
         tab.select_row(row_id)
         assert tab.action_buttons["recreate"].isEnabled() and not tab.action_buttons["accept"].isEnabled()

@@ -76,6 +76,9 @@ def test_in_step_after_the_first_sync(synced, capsys) -> None:
     assert data["checked"]["credit_note"] >= 1 and data["checked"]["refund"] >= 1, data["checked"]
     assert sum(data["checked"].values()) > 50 and data["requests"] <= 8, (data["requests"], data["checked"])
     assert data["totals"]["invoices_per_month"] and not any(m["differs"] for m in data["totals"]["invoices_per_month"])
+    # open balance per customer: the same on both sides while the books are in step
+    balances = data["totals"]["open_balance_per_customer"]
+    assert balances and [b for b in balances if b["differs"]] == [], balances
     code, text = _cli(capsys, "reconcile")
     assert "in step" in text and code == 0
 
@@ -152,6 +155,8 @@ def test_payment_deleted_in_quickbooks_is_recorded_again(synced, capsys) -> None
     (row,) = _rows(data, "payment", pay.id)
     assert row["check"] == "missing" and "deleted in QuickBooks" in row["message"]
     assert not _rows(data, "invoice", pay.invoice_id)  # the payment row explains the invoice's balance
+    (customer,) = [b for b in data["totals"]["open_balance_per_customer"] if b["work_id"] == pay.client_id]
+    assert customer["differs"] and _money(customer["qbo_open"]) - _money(customer["work_open"]) == _money(pay.amount)
 
     code, out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate", "--json")
     assert code == 0 and out["sync"]["counts"].get("payments") == {"created": 1}, out
