@@ -87,3 +87,42 @@ def test_check_fix_and_scheduled_check(qtbot, synced) -> None:
     finally:
         session.close()
         qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
+
+
+def test_ignore_with_a_reason_from_the_tab(qtbot, synced) -> None:
+    """"Ignore" takes the reason typed in the tab, keeps it in the audit log, and the row is not listed
+    again (the next check counts it as ignored)."""
+    from qbosync_desktop.store.models.audit import AuditEntry
+
+    link = Link.select().where(Link.kind == "bill").order_by(Link.id).first()
+    assert link is not None
+    http = qbo_session(synced.practice.qbo)
+    url = f"{http.company_url}/bill"
+    q = http.get(f"{url}/{link.qbo_id}").json()["Bill"]
+    assert http.post(url, json={"Id": q["Id"], "SyncToken": q["SyncToken"], "sparse": True,
+                                "TxnDate": "2026-03-04"}).ok
+
+    session = Session(synced.ws, schedule=False)
+    w = IntegrationWindow(session)
+    qtbot.addWidget(w)
+    tab = w.reconcile_tab
+    try:
+        tab.check()
+        qtbot.waitUntil(lambda: tab.report is not None, timeout=60_000)
+        (row,) = tab.report.differences
+        assert (row.kind, row.check) == ("bill", "date")
+        tab.select_row(row.id)
+        assert tab.action_buttons["ignore"].isEnabled()
+        tab.reason.setText("Bill re-dated by the accountant")
+        tab.action_buttons["ignore"].click()
+        qtbot.waitUntil(lambda: "ignored" in tab.status.text(), timeout=30_000)
+        assert tab.table.rowCount() == 0 and tab.reason.text() == ""
+        entry = AuditEntry.get((AuditEntry.action == "reconcile_ignore") & (AuditEntry.work_id == link.work_id))
+        assert entry.after["reason"] == "Bill re-dated by the accountant"
+        tab.report = None
+        tab.check()
+        qtbot.waitUntil(lambda: tab.report is not None, timeout=60_000)
+        assert tab.report.in_step and tab.report.ignored == 1 and tab.table.rowCount() == 0
+    finally:
+        session.close()
+        qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
