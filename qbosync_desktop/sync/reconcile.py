@@ -354,10 +354,17 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     work_total = Decimal("0.00") if void else _money(rec.total)
     qbo_total = _money(q.get("TotalAmt"))
     work_tax = Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount)
-    if work_total != qbo_total and not _tax_explains(q, work_total, work_tax):
-        b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
-              RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    _compare_tax(b, link, label, q, work_tax, acts, upd, work_total)
+    if work_total and not qbo_total:
+        # voided in QuickBooks (its void zeroes lines, tax and total): one edit, one row; its fixes
+        # cover the tax too
+        b.add(link, label, "total", f"{label} totals {work_total} in Work but 0.00 in QuickBooks (it was voided "
+              "in QuickBooks, or all its lines were zeroed).", RESEND, work_value=work_total, qbo_value=qbo_total,
+              actions=acts, work_updated_at=upd)
+    else:
+        if work_total != qbo_total and not _tax_explains(q, work_total, work_tax):
+            b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
+                  RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
+        _compare_tax(b, link, label, q, work_tax, acts, upd, work_total)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.issue_date, link_of, acts, upd)
     _compare_number(b, link, label, q, rec.number, acts, upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:

@@ -764,3 +764,32 @@ def test_invoice_tax_customer_and_number_changed_in_quickbooks_are_one_row_each(
     assert back[number.id]["DocNumber"] == number.number
     code, data = _reconcile(capsys)
     assert code == 0 and data["differences"] == []
+
+
+def test_invoice_voided_in_quickbooks_is_one_row_and_sent_again(synced, capsys) -> None:
+    """QuickBooks' void zeroes an invoice's lines, tax and total: one edit, one row (not a total row and a
+    tax row); "Send Work's version again" restores Work's lines and tax (read back over REST)."""
+    work = synced.ws.work_client()
+    paid = {p.invoice_id for p in work.payments()} | {c.invoice_id for c in work.credit_notes()}
+    inv = next(i for i in work.invoices()
+               if i.status == "sent" and i.id not in paid and i.tax is not None and i.tax.amount
+               and Link.get_or_none(kind="invoice", work_id=i.id))
+    link = Link.get(kind="invoice", work_id=inv.id)
+    http = _http(synced)
+    voided = _post(http, "Invoice", {"Id": link.qbo_id, "SyncToken": (_get(http, "Invoice", link.qbo_id) or {})["SyncToken"]},
+                   operation="void")["Invoice"]
+    assert _money(voided["TotalAmt"]) == 0 and _money(voided["TxnTaxDetail"]["TotalTax"]) == 0
+
+    code, data = _reconcile(capsys)
+    assert code == cli.EXIT_PROBLEMS
+    row = _only_row(data)
+    assert (row["kind"], row["work_id"], row["check"]) == ("invoice", inv.id, "total")
+    assert "voided in QuickBooks" in row["message"] and row["qbo_value"] == "0.00"
+
+    code, out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate", "--json")
+    assert code == 0 and out["sync"]["counts"].get("invoices") == {"updated": 1}, out
+    back = _get(http, "Invoice", link.qbo_id)
+    assert back is not None and _money(back["TotalAmt"]) == _money(inv.total)
+    assert _money(back["TxnTaxDetail"]["TotalTax"]) == _money(inv.tax.amount)
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []

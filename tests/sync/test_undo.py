@@ -329,3 +329,26 @@ def test_undo_puts_back_the_work_client_fields_a_run_changed_and_hold_keeps_them
     again = synced.engine.run()  # what the next scheduled sync runs
     assert again.state == "done", again.error
     assert work.get_client(link.work_id).phone == before.phone, again.counts
+
+
+def test_undo_of_a_later_run_puts_back_the_invoice_it_updated(synced):
+    """A later run's full update of an invoice (a Work edit) is undone with the recorded ``before``:
+    QuickBooks' invoice reads back as it was, field for field; held, the next sync leaves it so."""
+    qbo = synced.ws.qbo_client()
+    work = synced.ws.work_client()
+    paid = {p.invoice_id for p in work.payments()}
+    inv = next(i for i in work.invoices()
+               if i.status == "sent" and i.id not in paid and Link.get_or_none(kind="invoice", work_id=i.id))
+    qid = Link.get(kind="invoice", work_id=inv.id).qbo_id
+    before = {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE}
+    synced.practice.work.user.edit_invoice(inv.id, notes="Gate code 4411, changed in Work")
+    run = synced.engine.run()
+    assert run.counts.get("invoices") == {"updated": 1}, run.counts
+    assert qbo.get("Invoice", qid)["PrivateNote"] == "Gate code 4411, changed in Work"
+
+    result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
+    assert result.state == "done" and result.counts.get("restored") == 1, result.to_dict()
+    assert {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE} == before
+    nxt = synced.engine.run()
+    assert nxt.counts.get("invoices", {}).get("held") == 1 and "updated" not in nxt.counts.get("invoices", {})
+    assert {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE} == before
