@@ -394,7 +394,8 @@ def _compare_payment(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     inv_link = link_of.get("invoice", {}).get(str(rec.invoice_id))
     if inv_link is not None:
         applied, others = _applied(q, "Invoice", inv_link.qbo_id)
-        if applied != amount or others:
+        # a payment whose whole (changed) amount is still applied to its invoice: the amount row says it
+        if (applied != amount and applied != qbo_amount) or others:
             b.add(link, label, "payment_applied",
                   f"{label} is applied differently in QuickBooks: {applied} to its invoice"
                   + (f", and to other invoices ({', '.join(others)})" if others else "") + ".",

@@ -793,3 +793,35 @@ def test_invoice_voided_in_quickbooks_is_one_row_and_sent_again(synced, capsys) 
     assert _money(back["TxnTaxDetail"]["TotalTax"]) == _money(inv.tax.amount)
     code, data = _reconcile(capsys)
     assert code == 0 and data["differences"] == []
+
+
+def test_payment_amount_changed_in_quickbooks_is_one_row_and_gets_works_amount_back(synced, capsys) -> None:
+    """A bookkeeper lowers a synced payment (and so what it applies to its invoice): one row, the amount;
+    "Send Work's version again" puts Work's amount back on the same invoice."""
+    pay = next(p for p in synced.ws.work_client().payments() if Link.get_or_none(kind="payment", work_id=p.id))
+    link, inv_link = Link.get(kind="payment", work_id=pay.id), Link.get(kind="invoice", work_id=pay.invoice_id)
+    http = _http(synced)
+    balance = _money((_get(http, "Invoice", inv_link.qbo_id) or {})["Balance"])
+    q = _get(http, "Payment", link.qbo_id)
+    assert q is not None
+    half = (_money(pay.amount) / 2).quantize(Decimal("0.01"))
+    q["TotalAmt"] = float(half)
+    for ln in q["Line"]:
+        ln["Amount"] = float(half)
+    _post(http, "Payment", q)
+
+    code, data = _reconcile(capsys)
+    assert code == cli.EXIT_PROBLEMS
+    row = _only_row(data)  # the amount explains what it applies, and the invoice's balance
+    assert (row["kind"], row["work_id"], row["check"]) == ("payment", pay.id, "total")
+    assert (row["work_value"], row["qbo_value"]) == (str(_money(pay.amount)), str(half))
+
+    code, out = _cli(capsys, "reconcile", "--fix", row["id"], "--action", "recreate", "--json")
+    assert code == 0 and out["sync"]["counts"].get("payments") == {"updated": 1}, out
+    back = _get(http, "Payment", link.qbo_id)
+    assert back is not None and _money(back["TotalAmt"]) == _money(pay.amount)
+    assert [(lt["TxnId"], _money(ln["Amount"])) for ln in back["Line"] for lt in ln.get("LinkedTxn", [])] == [
+        (inv_link.qbo_id, _money(pay.amount))]
+    assert _money((_get(http, "Invoice", inv_link.qbo_id) or {})["Balance"]) == balance
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []
