@@ -94,11 +94,14 @@ class Difference:
     work_updated_at: str | None = field(default=None, repr=False)
     #: the candidate's SyncToken (what the link keeps after "relink")
     candidate_sync_token: str | None = field(default=None, repr=False)
+    #: linked records that hang on this one and are written again with it (kind, work id, when its
+    #: Work version last changed): a missing invoice's payments and credit applications
+    dependents: list[tuple[str, str, str | None]] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("work_updated_at", None)
-        data.pop("candidate_sync_token", None)
+        for internal in ("work_updated_at", "candidate_sync_token", "dependents"):
+            data.pop(internal, None)
         return data
 
 
@@ -240,6 +243,11 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
 
     b = _Builder(report)
     link_of = {kind: {lk.work_id: lk for lk in kind_links} for kind, kind_links in links.items()}
+    # how a payment (or credit) is applied is compared only with invoices QuickBooks still has: one
+    # deleted there let go of its payments, and its own "missing" row covers them (re-creating it
+    # applies them again)
+    present = qbo_recs.get("Invoice", {})
+    applied_to = {**link_of, "invoice": {w: lk for w, lk in link_of.get("invoice", {}).items() if lk.qbo_id in present}}
     missing: list[tuple[Link, str, Any]] = []
     # Work invoice ids with a payment (or credit) difference: the payment's row explains their balance
     # (its own invoice's, and that of any other invoice QuickBooks applies it to instead)
@@ -287,7 +295,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
             elif kind == "invoice":
                 _compare_invoice(b, link, label, rec, q, link_of, paid_by_invoice, payments_off, upd)
             elif kind == "payment":
-                if _compare_payment(b, link, label, rec, q, link_of, upd):
+                if _compare_payment(b, link, label, rec, q, applied_to, upd):
                     payments_off.add(str(rec.invoice_id))
                     payments_off.update(_linked_invoices(q, invoice_of_qbo))
             elif kind == "bill":
@@ -296,13 +304,13 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
                 if _compare_credit(b, link, label, rec, q, link_of, upd) and rec.invoice_id:
                     payments_off.add(str(rec.invoice_id))
             elif kind == "credit_application":
-                if _compare_application(b, link, label, rec, q, link_of, upd):
+                if _compare_application(b, link, label, rec, q, applied_to, upd):
                     payments_off.add(str(rec.invoice_id))
                     payments_off.update(_linked_invoices(q, invoice_of_qbo))
             elif kind == "refund":
                 _compare_refund(b, link, label, rec, q, link_of, upd)
     if missing:
-        _report_missing(qbo, b, missing)
+        _report_missing(qbo, b, missing, work_recs, link_of)
     _totals(report, links, work_recs, qbo_recs, paid_by_invoice)
     report.requests = int(getattr(getattr(qbo, "stats", None), "requests", 0)) - before
     report.seconds = time.monotonic() - started
@@ -541,7 +549,22 @@ def _compare_refund(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
               work_updated_at=upd)
 
 
-def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]]) -> None:
+def _dependents(rec: Any, work_recs: dict[str, dict[str, Any]], link_of: dict[str, dict[str, Link]]
+                ) -> list[tuple[str, str, str | None]]:
+    """A missing invoice's linked payments and credit applications (written again with it)."""
+    out: list[tuple[str, str, str | None]] = []
+    for pid, pay in work_recs.get("payment", {}).items():
+        if str(pay.invoice_id) == str(rec.id) and pid in link_of.get("payment", {}):
+            out.append(("payment", pid, _stamp(getattr(pay, "updated_at", None))))
+    for cid, cn in work_recs.get("credit_note", {}).items():
+        if (str(cn.invoice_id or "") == str(rec.id) and cn.status != "void"
+                and cid in link_of.get("credit_application", {})):
+            out.append(("credit_application", cid, _stamp(getattr(cn, "updated_at", None))))
+    return out
+
+
+def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]],
+                    work_recs: dict[str, dict[str, Any]], link_of: dict[str, dict[str, Link]]) -> None:
     """Records linked but gone from QuickBooks: one CDC read says when they were deleted, one query
     per entity looks for a record with the same number to offer for re-linking."""
     entities = sorted({ENTITIES[link.kind][0] for link, _l, _r in missing})
@@ -573,13 +596,18 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
         if cand is not None and (entity, cand) in linked:
             cand = None
         actions = ["recreate", "ignore"] if cand is None else ["relink", "recreate", "ignore"]
-        todo = ("Re-create it in QuickBooks (the next sync writes it again), or ignore this row with a reason."
+        deps = _dependents(rec, work_recs, link_of) if link.kind == "invoice" else []
+        again = " and applies its payments to it again" if deps else ""
+        todo = (f"Re-create it in QuickBooks (the next sync writes it again{again}), or ignore this row with a reason."
                 if cand is None else
                 f"QuickBooks has another {ENTITIES[link.kind][2].lower()} with the same number (Id {cand}): re-link to it, or "
-                "re-create this one.")
+                f"re-create this one (the next sync writes it again{again}).")
+        n = len(b.report.differences)
         b.add(link, label, "missing", f"{label} {when} (QuickBooks Id {link.qbo_id}).", todo,
               work_value="exists", qbo_value="missing", actions=actions, candidate=cand,
               work_updated_at=_stamp(getattr(rec, "updated_at", None)))
+        if len(b.report.differences) > n:
+            b.report.differences[-1].dependents = deps
         if cand is not None and b.report.differences and b.report.differences[-1].candidate_qbo_id == cand:
             b.report.differences[-1].candidate_sync_token = tokens.get((entity, cand)) or None
 
@@ -747,11 +775,12 @@ def _reactivate_two_way(link: Link, diff: Difference) -> str:
     return f"The next sync makes {diff.label} active again in QuickBooks."
 
 
-def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference) -> None:
-    """An open problem with Retry pressed: the next sync re-reads the Work record and writes it."""
+def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference, updated_at: str | None = None) -> None:
+    """An open problem with Retry pressed: the next sync re-reads the Work record (from ``updated_at``,
+    the record's own; by default the row's) and writes it."""
     details: dict[str, Any] = {"error": "ReconcileDifference", "reconcile": diff.check}
-    if diff.work_updated_at:
-        details["work_updated_at"] = diff.work_updated_at
+    if updated_at or diff.work_updated_at:
+        details["work_updated_at"] = updated_at or diff.work_updated_at
     problem = Problem.get_or_none((Problem.kind == kind) & (Problem.work_id == work_id) & (Problem.state == "open"))
     if problem is None:
         Problem.create(kind=kind, work_id=work_id, qbo_id=qbo_id, title="Differs from QuickBooks",
@@ -790,9 +819,18 @@ def _recreate(link: Link, diff: Difference) -> str:
             _retry("credit_application", diff.work_id, app.qbo_id, diff)
             app.fingerprint = None
             app.save()
+    for kind, wid, updated_at in diff.dependents:
+        # a missing invoice's payments and credit applications: QuickBooks let go of them when it
+        # deleted the invoice, so the next sync applies them to the re-created one
+        dep = Link.get_or_none((Link.kind == kind) & (Link.work_id == wid))
+        if dep is not None:
+            _retry(kind, wid, dep.qbo_id, diff, updated_at)
+            dep.fingerprint = None
+            dep.save()
     if diff.check == "missing":
         link.delete_instance()
-        return f"{diff.label} will be created again in QuickBooks by the next sync."
+        also = " with its payments applied to it again" if diff.dependents else ""
+        return f"{diff.label} will be created again in QuickBooks by the next sync{also}."
     link.fingerprint = None
     synced = dict(link.synced or {})
     synced.pop(ACCEPTED, None)

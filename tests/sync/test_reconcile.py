@@ -825,3 +825,45 @@ def test_payment_amount_changed_in_quickbooks_is_one_row_and_gets_works_amount_b
     assert _money((_get(http, "Invoice", inv_link.qbo_id) or {})["Balance"]) == balance
     code, data = _reconcile(capsys)
     assert code == 0 and data["differences"] == []
+
+
+def test_paid_and_credited_invoices_deleted_in_quickbooks_come_back_with_their_payment_and_credit(synced, capsys) -> None:
+    """Deleting an invoice in QuickBooks lets go of the payments and credits applied to it: one row per
+    invoice (its payments' rows would only repeat it), and "Send Work's version again" creates the
+    invoice again and applies its payment and its credit to it again (read back over REST)."""
+    work = synced.ws.work_client()
+    cn, cn_link, app_link, credited_link = _applied_credit(synced)
+    pay = next(p for p in work.payments() if Link.get_or_none(kind="payment", work_id=p.id) and p.invoice_id != cn.invoice_id)
+    paid_link = Link.get(kind="invoice", work_id=pay.invoice_id)
+    invoices = {i.id: i for i in work.invoices()}
+    http = _http(synced)
+    for lk in (paid_link, credited_link):
+        q = _get(http, "Invoice", lk.qbo_id)
+        assert q is not None
+        _post(http, "Invoice", {"Id": q["Id"], "SyncToken": q["SyncToken"]}, operation="delete")
+
+    code, data = _reconcile(capsys)
+    assert code == cli.EXIT_PROBLEMS
+    rows = {d["work_id"]: d for d in data["differences"]}
+    assert len(data["differences"]) == 2 and set(rows) == {pay.invoice_id, cn.invoice_id}, \
+        [(d["id"], d["message"]) for d in data["differences"]]
+    assert all(r["check"] == "missing" and "applies its payments to it again" in r["what_to_do"] for r in rows.values())
+    assert _cli(capsys, "reconcile", "--fix", rows[pay.invoice_id]["id"], "--action", "recreate", "--no-sync")[0] == 0
+    code, out = _cli(capsys, "reconcile", "--fix", rows[cn.invoice_id]["id"], "--action", "recreate", "--json")
+    counts = out["sync"]["counts"]
+    assert code == 0 and counts.get("invoices") == {"created": 2} and counts.get("payments") == {"updated": 1}, out
+    assert counts.get("credit_applications") == {"updated": 1}, out
+
+    new_paid = Link.get(kind="invoice", work_id=pay.invoice_id).qbo_id
+    payment = _get(http, "Payment", Link.get(kind="payment", work_id=pay.id).qbo_id)
+    assert payment is not None and [(lt["TxnId"], _money(ln["Amount"])) for ln in payment["Line"]
+                                    for lt in ln.get("LinkedTxn", [])] == [(new_paid, _money(pay.amount))]
+    new_credited = Link.get(kind="invoice", work_id=cn.invoice_id).qbo_id
+    app = _get(http, "Payment", app_link.qbo_id)
+    assert app is not None and _credit_links(app) == {("Invoice", new_credited): _money(cn.amount),
+                                                      ("CreditMemo", cn_link.qbo_id): _money(cn.amount)}
+    for wid, qid in ((pay.invoice_id, new_paid), (cn.invoice_id, new_credited)):
+        back = _get(http, "Invoice", qid)
+        assert back is not None and _money(back["Balance"]) == _money(invoices[wid].balance), (wid, back["Balance"])
+    code, data = _reconcile(capsys)
+    assert code == 0 and data["differences"] == []
