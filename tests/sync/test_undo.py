@@ -346,9 +346,34 @@ def test_undo_of_a_later_run_puts_back_the_invoice_it_updated(synced):
     assert run.counts.get("invoices") == {"updated": 1}, run.counts
     assert qbo.get("Invoice", qid)["PrivateNote"] == "Gate code 4411, changed in Work"
 
+    # the Enable run created that invoice; a later run changed it, so undoing Enable keeps it, and says why
+    enable = undo.preview(synced.engine, synced.summary.run_id)
+    (step,) = [s for s in enable.steps if s.kind == "invoice" and s.work_id == inv.id]
+    assert step.blocked is not None and f"later sync (run {run.run_id})" in step.blocked, step.to_dict()
+
     result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
     assert result.state == "done" and result.counts.get("restored") == 1, result.to_dict()
     assert {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE} == before
     nxt = synced.engine.run()
     assert nxt.counts.get("invoices", {}).get("held") == 1 and "updated" not in nxt.counts.get("invoices", {})
     assert {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE} == before
+
+
+def test_undo_puts_back_the_quickbooks_customer_fields_a_run_changed(synced):
+    """A Work edit of a two-way client reaches QuickBooks in a run; undoing that run puts QuickBooks'
+    previous value back with a sparse update (read back over REST), and only that field changed."""
+    qbo = synced.ws.qbo_client()
+    work = synced.ws.work_client()
+    link = next(lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id)
+                if work.get_client(lk.work_id).active and (qbo.get("Customer", lk.qbo_id).get("PrimaryEmailAddr")))
+    before = {k: v for k, v in qbo.get("Customer", link.qbo_id).items() if k not in VOLATILE}
+    synced.practice.work.user.edit_client(link.work_id, email="changed-in-work@example.com")
+    run = synced.engine.run()
+    assert qbo.get("Customer", link.qbo_id)["PrimaryEmailAddr"]["Address"] == "changed-in-work@example.com", run.counts
+
+    plan = undo.preview(synced.engine, run.run_id)
+    (step,) = [s for s in plan.steps if s.kind == "client" and s.work_id == link.work_id]
+    assert (step.side, step.action, step.blocked) == ("quickbooks", "restore", None) and step.body.get("sparse") is True
+    result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
+    assert result.state == "done" and result.counts.get("restored") == 1, result.to_dict()
+    assert {k: v for k, v in qbo.get("Customer", link.qbo_id).items() if k not in VOLATILE} == before
