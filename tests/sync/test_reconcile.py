@@ -264,6 +264,8 @@ def test_scheduled_check_is_weekly_and_keeps_one_problem_open(synced, capsys) ->
     (p,) = Problem.select().where((Problem.kind == "reconcile") & (Problem.state == "open"))
     assert "1 difference" in p.message and p.hint
 
+    assert _cli(capsys, "reconcile", "--every-days", "400")[0] == cli.EXIT_USAGE  # 0 (off) to 365 days
+    assert reconcile.every_days() == 7
     assert _cli(capsys, "reconcile", "--every-days", "0")[0] == 0
     assert not reconcile.is_due(later + dt.timedelta(days=30))
     code, _out = _cli(capsys, "reconcile", "--fix", report.differences[0].id, "--action", "recreate")
