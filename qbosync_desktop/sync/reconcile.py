@@ -40,7 +40,7 @@ from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
 from qbosync_desktop.store.models.problems import Problem
 from qbosync_desktop.store.models.runs import Cursor
-from qbosync_desktop.sync import audit, problems
+from qbosync_desktop.sync import audit, problems, undo_apply
 from qbosync_desktop.sync.clients.fields import qbo_values
 from qbosync_desktop.sync.flows.base import stamp
 from qbosync_desktop.sync.flows.refunds import MAX_REF
@@ -94,11 +94,14 @@ class Difference:
     work_updated_at: str | None = field(default=None, repr=False)
     #: the candidate's SyncToken (what the link keeps after "relink")
     candidate_sync_token: str | None = field(default=None, repr=False)
+    #: linked records that hang on this one and are written again with it (kind, work id, when its
+    #: Work version last changed): a missing invoice's payments and credit applications
+    dependents: list[tuple[str, str, str | None]] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("work_updated_at", None)
-        data.pop("candidate_sync_token", None)
+        for internal in ("work_updated_at", "candidate_sync_token", "dependents"):
+            data.pop(internal, None)
         return data
 
 
@@ -240,8 +243,16 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
 
     b = _Builder(report)
     link_of = {kind: {lk.work_id: lk for lk in kind_links} for kind, kind_links in links.items()}
+    # how a payment (or credit) is applied is compared only with invoices QuickBooks still has: one
+    # deleted there let go of its payments, and its own "missing" row covers them (re-creating it
+    # applies them again)
+    present = qbo_recs.get("Invoice", {})
+    applied_to = {**link_of, "invoice": {w: lk for w, lk in link_of.get("invoice", {}).items() if lk.qbo_id in present}}
     missing: list[tuple[Link, str, Any]] = []
-    payments_off: set[str] = set()  # Work invoice ids with a payment (or credit) difference
+    # Work invoice ids with a payment (or credit) difference: the payment's row explains their balance
+    # (its own invoice's, and that of any other invoice QuickBooks applies it to instead)
+    payments_off: set[str] = set()
+    invoice_of_qbo = {lk.qbo_id: lk.work_id for lk in links.get("invoice", [])}
     credits_off: set[str] = set()  # Work credit note ids whose credit memo is missing
     paid_by_invoice: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))  # linked payments only
     for pid, pay in work_recs.get("payment", {}).items():
@@ -284,21 +295,23 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
             elif kind == "invoice":
                 _compare_invoice(b, link, label, rec, q, link_of, paid_by_invoice, payments_off, upd)
             elif kind == "payment":
-                if _compare_payment(b, link, label, rec, q, link_of, upd):
+                if _compare_payment(b, link, label, rec, q, applied_to, upd):
                     payments_off.add(str(rec.invoice_id))
+                    payments_off.update(_linked_invoices(q, invoice_of_qbo))
             elif kind == "bill":
                 _compare_bill(b, link, label, rec, q, link_of, upd)
             elif kind == "credit_note":
                 if _compare_credit(b, link, label, rec, q, link_of, upd) and rec.invoice_id:
                     payments_off.add(str(rec.invoice_id))
             elif kind == "credit_application":
-                if _compare_application(b, link, label, rec, q, link_of, upd):
+                if _compare_application(b, link, label, rec, q, applied_to, upd):
                     payments_off.add(str(rec.invoice_id))
+                    payments_off.update(_linked_invoices(q, invoice_of_qbo))
             elif kind == "refund":
                 _compare_refund(b, link, label, rec, q, link_of, upd)
     if missing:
-        _report_missing(qbo, b, missing)
-    _totals(report, links, work_recs, qbo_recs, link_of)
+        _report_missing(qbo, b, missing, work_recs, link_of)
+    _totals(report, links, work_recs, qbo_recs, paid_by_invoice)
     report.requests = int(getattr(getattr(qbo, "stats", None), "requests", 0)) - before
     report.seconds = time.monotonic() - started
     return report
@@ -325,6 +338,15 @@ def _compare_name(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
     work_active = bool(getattr(rec, "active", True))
     qbo_active = bool(q.get("Active", True))
     if work_active and not qbo_active:
+        if link.kind == "vendor" and link.origin != "created":
+            # add-only: a vendor found in QuickBooks is never edited (sync/flows/vendors.py), so no
+            # sync would carry out "Send Work's version again"
+            b.add(link, label, "inactive", f"{label} is active in Work but inactive in QuickBooks.",
+                  "This vendor was already in QuickBooks, and this app never edits such a vendor: make it "
+                  "active again in QuickBooks if its bills should sync, or keep it inactive (“Keep "
+                  "QuickBooks' value”).",
+                  work_value="active", qbo_value="inactive", actions=["accept", "ignore"], work_updated_at=upd)
+            return
         b.add(link, label, "inactive", f"{label} is active in Work but inactive in QuickBooks.",
               f"Make the {noun.lower()} active again in QuickBooks (“Send Work's version again”), or keep it "
               "inactive (“Keep QuickBooks' value”).",
@@ -339,11 +361,18 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     void = rec.status == "void"
     work_total = Decimal("0.00") if void else _money(rec.total)
     qbo_total = _money(q.get("TotalAmt"))
-    if work_total != qbo_total:
-        b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
-              RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    _compare_tax(b, link, label, q, Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount),
-                 acts, upd)
+    work_tax = Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount)
+    if work_total and not qbo_total:
+        # voided in QuickBooks (its void zeroes lines, tax and total): one edit, one row; its fixes
+        # cover the tax too
+        b.add(link, label, "total", f"{label} totals {work_total} in Work but 0.00 in QuickBooks (it was voided "
+              "in QuickBooks, or all its lines were zeroed).", RESEND, work_value=work_total, qbo_value=qbo_total,
+              actions=acts, work_updated_at=upd)
+    else:
+        if work_total != qbo_total and not _tax_explains(q, work_total, work_tax):
+            b.add(link, label, "total", f"{label} totals {work_total} in Work but {qbo_total} in QuickBooks.",
+                  RESEND, work_value=work_total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
+        _compare_tax(b, link, label, q, work_tax, acts, upd, work_total)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.issue_date, link_of, acts, upd)
     _compare_number(b, link, label, q, rec.number, acts, upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:
@@ -373,7 +402,8 @@ def _compare_payment(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     inv_link = link_of.get("invoice", {}).get(str(rec.invoice_id))
     if inv_link is not None:
         applied, others = _applied(q, "Invoice", inv_link.qbo_id)
-        if applied != amount or others:
+        # a payment whose whole (changed) amount is still applied to its invoice: the amount row says it
+        if (applied != amount and applied != qbo_amount) or others:
             b.add(link, label, "payment_applied",
                   f"{label} is applied differently in QuickBooks: {applied} to its invoice"
                   + (f", and to other invoices ({', '.join(others)})" if others else "") + ".",
@@ -401,11 +431,25 @@ def _compare_bill(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
               work_value=vendor_link.qbo_id, qbo_value=_ref(q, "VendorRef"), actions=acts, work_updated_at=upd)
 
 
+def _qbo_tax(q: dict[str, Any]) -> Decimal:
+    return _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+
+
+def _tax_explains(q: dict[str, Any], work_total: Decimal, work_tax: Decimal) -> bool:
+    """The total differs by exactly the tax difference: one edit (of the tax), so one row - the tax
+    row, which names the total too - not a "total" row besides it."""
+    delta = _qbo_tax(q) - work_tax
+    return bool(delta) and _money(q.get("TotalAmt")) - work_total == delta
+
+
 def _compare_tax(b: _Builder, link: Link, label: str, q: dict[str, Any], work_tax: Decimal, acts: list[str],
-                 upd: str | None) -> None:
-    qbo_tax = _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+                 upd: str | None, work_total: Decimal) -> None:
+    qbo_tax = _qbo_tax(q)
     if work_tax != qbo_tax:
-        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks.",
+        qbo_total = _money(q.get("TotalAmt"))
+        so = (f", so it totals {qbo_total} there instead of {work_total}" if _tax_explains(q, work_total, work_tax)
+              else "")
+        b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks{so}.",
               RESEND, work_value=work_tax, qbo_value=qbo_tax, actions=acts, work_updated_at=upd)
 
 
@@ -435,13 +479,20 @@ def _compare_credit(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
     acts = ["recreate", "accept", "ignore"]
     n = len(b.report.differences)
     total, qbo_total = _money(rec.amount), _money(q.get("TotalAmt"))
-    if total != qbo_total:
+    work_tax = Decimal("0.00") if rec.tax is None else _money(rec.tax.amount)
+    if total != qbo_total and not _tax_explains(q, total, work_tax):
         b.add(link, label, "total", f"{label} credits {total} in Work but {qbo_total} in QuickBooks.", RESEND,
               work_value=total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
-    _compare_tax(b, link, label, q, Decimal("0.00") if rec.tax is None else _money(rec.tax.amount), acts, upd)
+    _compare_tax(b, link, label, q, work_tax, acts, upd, total)
     _compare_customer_date(b, link, label, q, rec.client_id, rec.date, link_of, acts, upd)
     _compare_number(b, link, label, q, rec.number, acts, upd)
     return len(b.report.differences) > n
+
+
+def _linked_invoices(q: dict[str, Any], invoice_of_qbo: dict[str, str]) -> set[str]:
+    """The Work ids of the linked invoices a QuickBooks payment's lines apply to."""
+    return {invoice_of_qbo[str(lt.get("TxnId"))] for line in q.get("Line") or [] for lt in line.get("LinkedTxn") or []
+            if lt.get("TxnType") == "Invoice" and str(lt.get("TxnId")) in invoice_of_qbo}
 
 
 def _applied(q: dict[str, Any], txn_type: str, txn_id: str) -> tuple[Decimal, list[str]]:
@@ -498,7 +549,22 @@ def _compare_refund(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
               work_updated_at=upd)
 
 
-def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]]) -> None:
+def _dependents(rec: Any, work_recs: dict[str, dict[str, Any]], link_of: dict[str, dict[str, Link]]
+                ) -> list[tuple[str, str, str | None]]:
+    """A missing invoice's linked payments and credit applications (written again with it)."""
+    out: list[tuple[str, str, str | None]] = []
+    for pid, pay in work_recs.get("payment", {}).items():
+        if str(pay.invoice_id) == str(rec.id) and pid in link_of.get("payment", {}):
+            out.append(("payment", pid, _stamp(getattr(pay, "updated_at", None))))
+    for cid, cn in work_recs.get("credit_note", {}).items():
+        if (str(cn.invoice_id or "") == str(rec.id) and cn.status != "void"
+                and cid in link_of.get("credit_application", {})):
+            out.append(("credit_application", cid, _stamp(getattr(cn, "updated_at", None))))
+    return out
+
+
+def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]],
+                    work_recs: dict[str, dict[str, Any]], link_of: dict[str, dict[str, Link]]) -> None:
     """Records linked but gone from QuickBooks: one CDC read says when they were deleted, one query
     per entity looks for a record with the same number to offer for re-linking."""
     entities = sorted({ENTITIES[link.kind][0] for link, _l, _r in missing})
@@ -530,21 +596,29 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]])
         if cand is not None and (entity, cand) in linked:
             cand = None
         actions = ["recreate", "ignore"] if cand is None else ["relink", "recreate", "ignore"]
-        todo = ("Re-create it in QuickBooks (the next sync writes it again), or ignore this row with a reason."
+        deps = _dependents(rec, work_recs, link_of) if link.kind == "invoice" else []
+        again = " and applies its payments to it again" if deps else ""
+        todo = (f"Re-create it in QuickBooks (the next sync writes it again{again}), or ignore this row with a reason."
                 if cand is None else
                 f"QuickBooks has another {ENTITIES[link.kind][2].lower()} with the same number (Id {cand}): re-link to it, or "
-                "re-create this one.")
+                f"re-create this one (the next sync writes it again{again}).")
+        n = len(b.report.differences)
         b.add(link, label, "missing", f"{label} {when} (QuickBooks Id {link.qbo_id}).", todo,
               work_value="exists", qbo_value="missing", actions=actions, candidate=cand,
               work_updated_at=_stamp(getattr(rec, "updated_at", None)))
+        if len(b.report.differences) > n:
+            b.report.differences[-1].dependents = deps
         if cand is not None and b.report.differences and b.report.differences[-1].candidate_qbo_id == cand:
             b.report.differences[-1].candidate_sync_token = tokens.get((entity, cand)) or None
 
 
 def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, dict[str, Any]],
-            qbo_recs: dict[str, dict[str, dict[str, Any]]], link_of: dict[str, dict[str, Link]]) -> None:
-    """Invoices per month and open balance per customer, Work and QuickBooks side by side (linked
-    records only on the Work side; QuickBooks' customer balance is its own figure)."""
+            qbo_recs: dict[str, dict[str, dict[str, Any]]], paid_by_invoice: dict[str, Decimal]) -> None:
+    """Invoices per month and open balance per customer, Work and QuickBooks side by side, both over the
+    linked invoices: the open balance is the sum of their balances per Work client, Work's own (which
+    counts applied credit notes; total minus linked payments where Work gives none) against QuickBooks'
+    ``Invoice.Balance``. (QuickBooks' ``Customer.Balance`` also counts what was entered there directly
+    and leaves out sub-customers' invoices, so it differed for customers in step.)"""
     months: dict[str, dict[str, Any]] = defaultdict(lambda: {"work_count": 0, "work_total": Decimal("0.00"),
                                                              "qbo_count": 0, "qbo_total": Decimal("0.00")})
     for link in links.get("invoice", []):
@@ -563,19 +637,21 @@ def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, d
          "qbo_total": str(v["qbo_total"]), "differs": (v["work_count"], v["work_total"]) != (v["qbo_count"], v["qbo_total"])}
         for k, v in sorted(months.items())]
     open_work: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    open_qbo: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
     for link in links.get("invoice", []):
         rec = work_recs.get("invoice", {}).get(link.work_id)
-        if rec is not None and rec.status not in ("void", "draft"):
-            open_work[str(rec.client_id)] += _money(rec.total)
-    for link in links.get("payment", []):
-        p = work_recs.get("payment", {}).get(link.work_id)
-        if p is not None:
-            open_work[str(p.client_id)] -= _money(p.amount)
+        if rec is None:
+            continue
+        if rec.status not in ("void", "draft"):
+            open_work[str(rec.client_id)] += (_money(rec.balance) if rec.balance is not None else
+                                              _money(rec.total) - paid_by_invoice.get(str(rec.id), Decimal("0.00")))
+        q = qbo_recs.get("Invoice", {}).get(link.qbo_id)
+        if q is not None:
+            open_qbo[str(rec.client_id)] += _money(q.get("Balance"))
     rows = []
     for link in links.get("client", []):
         rec = work_recs.get("client", {}).get(link.work_id)
-        q = qbo_recs.get("Customer", {}).get(link.qbo_id)
-        w, qb = open_work.get(link.work_id, Decimal("0.00")), _money((q or {}).get("Balance"))
+        w, qb = open_work.get(link.work_id, Decimal("0.00")), open_qbo.get(link.work_id, Decimal("0.00"))
         if w == 0 and qb == 0:
             continue
         rows.append({"customer": getattr(rec, "name", None) or link.work_id, "work_id": link.work_id,
@@ -699,11 +775,12 @@ def _reactivate_two_way(link: Link, diff: Difference) -> str:
     return f"The next sync makes {diff.label} active again in QuickBooks."
 
 
-def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference) -> None:
-    """An open problem with Retry pressed: the next sync re-reads the Work record and writes it."""
+def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference, updated_at: str | None = None) -> None:
+    """An open problem with Retry pressed: the next sync re-reads the Work record (from ``updated_at``,
+    the record's own; by default the row's) and writes it."""
     details: dict[str, Any] = {"error": "ReconcileDifference", "reconcile": diff.check}
-    if diff.work_updated_at:
-        details["work_updated_at"] = diff.work_updated_at
+    if updated_at or diff.work_updated_at:
+        details["work_updated_at"] = updated_at or diff.work_updated_at
     problem = Problem.get_or_none((Problem.kind == kind) & (Problem.work_id == work_id) & (Problem.state == "open"))
     if problem is None:
         Problem.create(kind=kind, work_id=work_id, qbo_id=qbo_id, title="Differs from QuickBooks",
@@ -715,9 +792,24 @@ def _retry(kind: str, work_id: str, qbo_id: str, diff: Difference) -> None:
         problem.save()
 
 
+def _reactivate_site(link: Link, diff: Difference) -> str:
+    """Sites sync only at onboarding: the flag the undo's "sync again" uses (sync/flows/sites.py
+    ``SitesReactivate``) makes the next sync send a sparse ``Active: true`` through the outbox (a site
+    made inactive in Work meanwhile stays inactive: a counted, audited skip)."""
+    synced = dict(link.synced or {})
+    synced["reactivate"] = True
+    synced.pop(ACCEPTED, None)
+    link.synced = synced
+    link.save()
+    undo_apply.set_reactivation_ids([*undo_apply.reactivation_ids(), link.work_id])
+    return f"The next sync makes {diff.label} active again in QuickBooks."
+
+
 def _recreate(link: Link, diff: Difference) -> str:
     if diff.kind == "client" and diff.check == "inactive":
         return _reactivate_two_way(link, diff)
+    if diff.kind == "site" and diff.check == "inactive":
+        return _reactivate_site(link, diff)
     _retry(diff.kind, diff.work_id, diff.qbo_id, diff)
     if diff.kind == "credit_note":
         # its application names the credit memo: the next sync sends it again too (it then links the
@@ -727,9 +819,18 @@ def _recreate(link: Link, diff: Difference) -> str:
             _retry("credit_application", diff.work_id, app.qbo_id, diff)
             app.fingerprint = None
             app.save()
+    for kind, wid, updated_at in diff.dependents:
+        # a missing invoice's payments and credit applications: QuickBooks let go of them when it
+        # deleted the invoice, so the next sync applies them to the re-created one
+        dep = Link.get_or_none((Link.kind == kind) & (Link.work_id == wid))
+        if dep is not None:
+            _retry(kind, wid, dep.qbo_id, diff, updated_at)
+            dep.fingerprint = None
+            dep.save()
     if diff.check == "missing":
         link.delete_instance()
-        return f"{diff.label} will be created again in QuickBooks by the next sync."
+        also = " with its payments applied to it again" if diff.dependents else ""
+        return f"{diff.label} will be created again in QuickBooks by the next sync{also}."
     link.fingerprint = None
     synced = dict(link.synced or {})
     synced.pop(ACCEPTED, None)

@@ -49,3 +49,37 @@ def test_undo_command_dry_run_choice_and_hold(engine, configured_workspace, prac
 
     assert cli.main(["undo", "999999", "--dry-run"]) == 4  # no such run: a plain-language error
     assert "no sync run 999999" in capsys.readouterr().err
+
+
+def _documented(shape: str) -> set[str]:
+    """The keys docs/cli.md gives for one of ``undo --json``'s shapes ("dry run", "undo", "`--holds`"...)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("### `undo RUN_ID", 1)[1].split("\n### ", 1)[0].replace("\n", " ")
+    part = section.split(f"({shape}): `", 1)[1].split("`", 1)[0]
+    return set(re.findall(r'"([a-z_]+)"', part))
+
+
+def _keys(rows):
+    return set().union(*(r.keys() for r in rows)) if rows else set()
+
+
+def test_undo_json_has_exactly_the_documented_fields(engine, configured_workspace, practice, capsys):
+    summary = engine.run(initial=True)
+    assert summary.state == "done", summary.error
+    capsys.readouterr()
+    assert cli.main(["undo", str(summary.run_id), "--dry-run", "--json"]) == 0
+    plan = _json(capsys)
+    assert set(plan) | _keys(plan["steps"]) == _documented("dry run")
+    assert cli.main(["undo", str(summary.run_id), "--hold", "--json"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out[out.index("{"):])
+    assert result["state"] == "done" and set(result) == _documented("undo")
+    assert cli.main(["undo", "--holds", "--json"]) == 0
+    holds = _json(capsys)
+    assert holds["holds"] and set(holds) | _keys(holds["holds"]) == _documented("`--holds`")
+    assert cli.main(["undo", "--release", str(summary.run_id), "--json"]) == 0
+    released = _json(capsys)
+    assert released["released"] == len(holds["holds"]) and set(released) == _documented("`--release`")

@@ -10,6 +10,7 @@ from qbosync_desktop.core import secrets
 from qbosync_desktop.desktop.ui.dialogs.reconnect import ReconnectDialog
 from qbosync_desktop.desktop.ui.integration_window import IntegrationWindow
 from qbosync_desktop.desktop.ui.session import Session
+from qbosync_desktop.desktop.ui.tray import Tray
 from qbosync_desktop.store.models.conflicts import Conflict
 from qbosync_desktop.store.models.links import Link
 
@@ -50,6 +51,16 @@ def test_conflicts_side_by_side_and_resolved_per_field(qtbot, synced, practice):
     assert open_conflicts, "editing one field on both sides makes a conflict"
     t = window.conflicts_table
     assert t.rowCount() == len(open_conflicts) and window.tabs.tabText(1) == f"Conflicts ({len(open_conflicts)})"
+    # counted where the person looks (issue 15): the window's status line and the tray's tooltip and
+    # first menu line say how many changes wait (conflicts, and match proposals if any)
+    waiting = len(window.snapshot.conflicts) + sum(1 for m in window.snapshot.matches if m.get("state") == "proposed")
+    assert waiting >= len(open_conflicts)
+    words = "1 change waits for your decision" if waiting == 1 else f"{waiting} changes wait for your decision"
+    qtbot.waitUntil(lambda: words in window.status_line.text(), timeout=10_000)
+    tray = Tray(window.service)
+    window.status_changed.connect(tray.set_status_line)  # as the app wires them (ui/bootstrap.py)
+    tray.set_status_line(window.status_text)
+    assert words in tray.tray.toolTip() and words in tray.status_action.text()
     first = open_conflicts[0]
     assert t.item(0, 1).text() == first.field
     work_shown, qbo_shown = t.item(0, 2).text(), t.item(0, 3).text()

@@ -66,3 +66,45 @@ def test_undo_this_run_previews_then_undoes_and_holds(qtbot, configured_workspac
     finally:
         session.close()
         qtbot.waitUntil(lambda: not session.service.thread.is_alive(), timeout=30_000)
+
+
+def test_undo_refuses_with_the_reason_and_the_person_chooses(qtbot, synced, capsys):
+    """A payment recorded in QuickBooks against an invoice the Enable run created: the preview names the
+    invoice and why, the undo refuses and writes nothing, the dialog only offers Undo once "Undo the rest
+    and keep these records" is ticked, and that choice undoes everything else (read back over REST)."""
+    from qbosync_desktop.cli import main as cli
+    from qbosync_desktop.desktop.ui.dialogs.undo_dialog import UndoDialog
+    from qbosync_desktop.sync import undo
+
+    qbo = synced.ws.qbo_client()
+    created = [lk.qbo_id for lk in Link.select().where((Link.kind == "invoice") & (Link.origin == "created"))
+               .order_by(Link.id)]
+    paid = next(q for q in created if float(qbo.get("Invoice", q)["Balance"]) >= 10)
+    inv = qbo.get("Invoice", paid)
+    synced.practice.qbo.user.create("Payment", {"CustomerRef": inv["CustomerRef"], "TotalAmt": 10.0, "Line": [
+        {"Amount": 10.0, "LinkedTxn": [{"TxnId": paid, "TxnType": "Invoice"}]}]})
+    run = str(synced.summary.run_id)
+    capsys.readouterr()
+
+    assert cli.main(["undo", run, "--dry-run"]) == 1  # the preview: blocked records with the reason
+    out = capsys.readouterr().out
+    assert f"Invoice {inv['DocNumber']}" in out and "BLOCKED" in out and "Why: A Payment" in out, out
+    assert cli.main(["undo", run, "--hold"]) == 5  # refused, nothing written
+    out = capsys.readouterr().out
+    assert "later work depends on them" in out and "What to do:" in out and "--skip-blocked" in out
+    assert all(list(qbo.query("Invoice", where=f"Id = '{q}'")) for q in created)
+
+    plan = undo.preview(synced.engine, int(run)).to_dict()
+    dlg = UndoDialog(plan)
+    qtbot.addWidget(dlg)
+    texts = [dlg.blocked_list.item(i).text() for i in range(dlg.blocked_list.count())]
+    assert len(texts) == plan["blocked"] >= 1 and any("Payment" in t and inv["DocNumber"] in t for t in texts), texts
+    assert not dlg.undo_button.isEnabled()
+    dlg.keep_blocked.setChecked(True)
+    assert dlg.undo_button.isEnabled() and dlg.skip_blocked and dlg.mode == "hold"
+
+    assert cli.main(["undo", run, "--hold", "--skip-blocked"]) == 1  # done, with kept records
+    out = capsys.readouterr().out
+    assert f"Kept: invoice {inv['DocNumber']}" in out, out
+    left = [q for q in created if list(qbo.query("Invoice", where=f"Id = '{q}'"))]
+    assert left == [paid]

@@ -174,6 +174,12 @@ def test_hold_or_sync_again_after_undo(engine, configured_workspace, practice, m
         assert held >= n_invoices, nxt.counts
         assert nxt.counts.get("invoices", {}).get("created", 0) == 0
         assert UndoHold.select().where(UndoHold.state == "held").count() >= n_invoices
+        # and the names it made inactive stay inactive (read back over REST): the sync after the undo
+        # (what the next scheduled sync runs) redid none of them
+        for kind, entity in (("client", "Customer"), ("site", "Customer"), ("item", "Item"), ("vendor", "Vendor")):
+            made = [lk.qbo_id for lk in Link.select().where((Link.kind == kind) & (Link.origin == "created"))]
+            active = [q for q in made if qbo.get(entity, q).get("Active") is not False]
+            assert made and active == [], (kind, active, nxt.counts)
         # released: the next sync sends them again
         assert undo.release(summary.run_id) >= n_invoices
         again = engine.run()
@@ -296,3 +302,78 @@ def test_sigkilled_undo_then_rerun_reverses_each_write_exactly_once(practice, ho
         ws.close()
     finally:
         close_database()
+
+
+def test_undo_puts_back_the_work_client_fields_a_run_changed_and_hold_keeps_them(synced):
+    """A QuickBooks phone edit reaches Work in a run (the two-way merge); undoing that run puts Work's
+    phone back over the Work API (version check), and "hold" keeps the next sync from redoing it."""
+    work = synced.ws.work_client()
+    link = next(lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id)
+                if work.get_client(lk.work_id).active and work.get_client(lk.work_id).phone)
+    before = work.get_client(link.work_id)
+    synced.practice.qbo.user.update_customer(link.qbo_id, PrimaryPhone={"FreeFormNumber": "(503) 555-0142"})
+    run = synced.engine.run()
+    assert run.state == "done" and work.get_client(link.work_id).phone == "(503) 555-0142", run.counts
+
+    plan = undo.preview(synced.engine, run.run_id)
+    (step,) = [s for s in plan.steps if s.kind == "client" and s.work_id == link.work_id]
+    assert (step.side, step.action, step.blocked) == ("work", "restore", None), step.to_dict()
+    assert step.body.get("phone") == before.phone and step.describe().startswith("Put back Work client")
+    result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
+    assert result.state == "done" and not result.failed and result.counts.get("restored") == 1, result.to_dict()
+    after = work.get_client(link.work_id)  # read back over the Work API
+    assert after.phone == before.phone and after.version > before.version
+    assert AuditEntry.select().where((AuditEntry.run_id == result.run_id) & (AuditEntry.action == "undo")
+                                     & (AuditEntry.work_id == link.work_id)).count() == 1
+
+    again = synced.engine.run()  # what the next scheduled sync runs
+    assert again.state == "done", again.error
+    assert work.get_client(link.work_id).phone == before.phone, again.counts
+
+
+def test_undo_of_a_later_run_puts_back_the_invoice_it_updated(synced):
+    """A later run's full update of an invoice (a Work edit) is undone with the recorded ``before``:
+    QuickBooks' invoice reads back as it was, field for field; held, the next sync leaves it so."""
+    qbo = synced.ws.qbo_client()
+    work = synced.ws.work_client()
+    paid = {p.invoice_id for p in work.payments()}
+    inv = next(i for i in work.invoices()
+               if i.status == "sent" and i.id not in paid and Link.get_or_none(kind="invoice", work_id=i.id))
+    qid = Link.get(kind="invoice", work_id=inv.id).qbo_id
+    before = {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE}
+    synced.practice.work.user.edit_invoice(inv.id, notes="Gate code 4411, changed in Work")
+    run = synced.engine.run()
+    assert run.counts.get("invoices") == {"updated": 1}, run.counts
+    assert qbo.get("Invoice", qid)["PrivateNote"] == "Gate code 4411, changed in Work"
+
+    # the Enable run created that invoice; a later run changed it, so undoing Enable keeps it, and says why
+    enable = undo.preview(synced.engine, synced.summary.run_id)
+    (step,) = [s for s in enable.steps if s.kind == "invoice" and s.work_id == inv.id]
+    assert step.blocked is not None and f"later sync (run {run.run_id})" in step.blocked, step.to_dict()
+
+    result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
+    assert result.state == "done" and result.counts.get("restored") == 1, result.to_dict()
+    assert {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE} == before
+    nxt = synced.engine.run()
+    assert nxt.counts.get("invoices", {}).get("held") == 1 and "updated" not in nxt.counts.get("invoices", {})
+    assert {k: v for k, v in qbo.get("Invoice", qid).items() if k not in VOLATILE} == before
+
+
+def test_undo_puts_back_the_quickbooks_customer_fields_a_run_changed(synced):
+    """A Work edit of a two-way client reaches QuickBooks in a run; undoing that run puts QuickBooks'
+    previous value back with a sparse update (read back over REST), and only that field changed."""
+    qbo = synced.ws.qbo_client()
+    work = synced.ws.work_client()
+    link = next(lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id)
+                if work.get_client(lk.work_id).active and (qbo.get("Customer", lk.qbo_id).get("PrimaryEmailAddr")))
+    before = {k: v for k, v in qbo.get("Customer", link.qbo_id).items() if k not in VOLATILE}
+    synced.practice.work.user.edit_client(link.work_id, email="changed-in-work@example.com")
+    run = synced.engine.run()
+    assert qbo.get("Customer", link.qbo_id)["PrimaryEmailAddr"]["Address"] == "changed-in-work@example.com", run.counts
+
+    plan = undo.preview(synced.engine, run.run_id)
+    (step,) = [s for s in plan.steps if s.kind == "client" and s.work_id == link.work_id]
+    assert (step.side, step.action, step.blocked) == ("quickbooks", "restore", None) and step.body.get("sparse") is True
+    result = undo.undo(synced.engine, run.run_id, mode=undo.HOLD)
+    assert result.state == "done" and result.counts.get("restored") == 1, result.to_dict()
+    assert {k: v for k, v in qbo.get("Customer", link.qbo_id).items() if k not in VOLATILE} == before

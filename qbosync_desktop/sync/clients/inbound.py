@@ -722,9 +722,13 @@ class ClientsTwoWay:
         conflicts = meta["conflicts"]
         used_bw, used_bq = meta.get("used_bases") or (None, None)
         attempts = 0
+        #: Work's values right before the write that succeeded: the audit row's ``before`` (what an
+        #: undo of this run puts back in Work)
+        prior: dict[str, Any] = {}
         while to_work:
             try:
-                patch = work_patch(to_work, work_values(client))
+                prior = work_values(client)
+                patch = work_patch(to_work, prior)
                 client = ctx.work.update_client(wid, client.version, **patch)
                 break
             except WorkConflict:
@@ -778,7 +782,7 @@ class ClientsTwoWay:
                 & (Conflict.applied_at.is_null())).execute()
             if to_work:
                 audit.record("update", KIND, wid, qid, run_id=ctx.run_id,
-                             before={f: meta["base_work"].get(f) if meta["base_work"] else None for f in to_work},
+                             before={f: prior.get(f) for f in to_work},
                              after=to_work, message="Changed in QuickBooks: " + ", ".join(sorted(to_work)))
             if not to_qbo and ch.action != "link":
                 problems.close_problem(KIND, wid)
