@@ -310,7 +310,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
             elif kind == "refund":
                 _compare_refund(b, link, label, rec, q, link_of, upd)
     if missing:
-        _report_missing(qbo, b, missing, work_recs, link_of)
+        _report_missing(qbo, b, missing, work_recs, link_of, qbo_recs)
     _totals(report, links, work_recs, qbo_recs, paid_by_invoice)
     report.requests = int(getattr(getattr(qbo, "stats", None), "requests", 0)) - before
     report.seconds = time.monotonic() - started
@@ -563,10 +563,30 @@ def _dependents(rec: Any, work_recs: dict[str, dict[str, Any]], link_of: dict[st
     return out
 
 
+def _merged_into(missing: list[tuple[Link, str, Any]], work_recs: dict[str, dict[str, Any]],
+                 link_of: dict[str, dict[str, Link]], qbo_recs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, str]:
+    """Work client id → the QuickBooks customer its synced invoices now belong to, for each client
+    whose customer is gone: a customer merged into another in QuickBooks takes its forms there
+    (issue 16), so where they all went is where it went. Only one customer for every invoice counts."""
+    gone = {link.work_id: link.qbo_id for link, _l, _r in missing if link.kind == "client"}
+    if not gone:
+        return {}
+    seen: dict[str, set[str]] = defaultdict(set)
+    for wid, inv_link in link_of.get("invoice", {}).items():
+        rec = work_recs.get("invoice", {}).get(wid)
+        q = qbo_recs.get("Invoice", {}).get(inv_link.qbo_id)
+        if rec is not None and q is not None and str(rec.client_id) in gone:
+            seen[str(rec.client_id)].add(_ref(q, "CustomerRef"))
+    return {cid: next(iter(ids)) for cid, ids in seen.items() if len(ids) == 1 and gone[cid] not in ids
+            and next(iter(ids))}
+
+
 def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]],
-                    work_recs: dict[str, dict[str, Any]], link_of: dict[str, dict[str, Link]]) -> None:
+                    work_recs: dict[str, dict[str, Any]], link_of: dict[str, dict[str, Link]],
+                    qbo_recs: dict[str, dict[str, dict[str, Any]]]) -> None:
     """Records linked but gone from QuickBooks: one CDC read says when they were deleted, one query
-    per entity looks for a record with the same number to offer for re-linking."""
+    per entity looks for a record with the same number to offer for re-linking (a customer: the one
+    its invoices went to, :func:`_merged_into`)."""
     entities = sorted({ENTITIES[link.kind][0] for link, _l, _r in missing})
     deleted: set[tuple[str, str]] = set()
     try:
@@ -588,11 +608,22 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]],
             for row in qbo.query(entity, where=in_list("DocNumber", chunk), order_by="Id"):
                 candidates.setdefault((entity, str(row.get("DocNumber"))), str(row.get("Id")))
                 tokens[(entity, str(row.get("Id")))] = str(row.get("SyncToken") or "")
+    merged = _merged_into(missing, work_recs, link_of, qbo_recs)
+    names: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(merged.values())), BATCH):
+        for row in qbo.query("Customer", where=f"Active IN (true, false) AND {in_list('Id', chunk)}"):
+            names[str(row.get("Id"))] = str(row.get("DisplayName") or "")
+            tokens[("Customer", str(row.get("Id")))] = str(row.get("SyncToken") or "")
+    # the invoices' own "for another customer" rows: the client's row says where they went
+    moved = {(link_of.get("client", {})[cid].qbo_id, into) for cid, into in merged.items()}
+    b.report.differences = [d for d in b.report.differences
+                            if not (d.check == "customer" and (str(d.work_value), str(d.qbo_value)) in moved)]
     linked = {(ENTITIES[lk.kind][0], lk.qbo_id) for lk in Link.select(Link.kind, Link.qbo_id) if lk.kind in ENTITIES}
     for link, label, rec in missing:
         entity = ENTITIES[link.kind][0]
         when = "was deleted in QuickBooks" if (entity, link.qbo_id) in deleted else "is no longer in QuickBooks"
-        cand = candidates.get((entity, str(getattr(rec, "number", ""))))
+        into = merged.get(link.work_id) if link.kind == "client" else None
+        cand = into or candidates.get((entity, str(getattr(rec, "number", ""))))
         if cand is not None and (entity, cand) in linked:
             cand = None
         actions = ["recreate", "ignore"] if cand is None else ["relink", "recreate", "ignore"]
@@ -602,6 +633,16 @@ def _report_missing(qbo: Any, b: _Builder, missing: list[tuple[Link, str, Any]],
                 if cand is None else
                 f"QuickBooks has another {ENTITIES[link.kind][2].lower()} with the same number (Id {cand}): re-link to it, or "
                 f"re-create this one (the next sync writes it again{again}).")
+        if into is not None:
+            went = f"customer “{names.get(into) or into}” (Id {into})"
+            owner = next((lk for lk in link_of.get("client", {}).values() if lk.qbo_id == into), None)
+            owner_rec = work_recs.get("client", {}).get(owner.work_id) if owner is not None else None
+            todo = (f"Its invoices in QuickBooks are now under {went}: it was most likely merged into that one. "
+                    + (f"Re-link the client to {went} (it then syncs with that customer), or re-create it "
+                       "(the next sync writes it again)." if cand is not None else
+                       f"That customer syncs with the Work client “{getattr(owner_rec, 'name', None) or into}”: if "
+                       "the two are the same, merge them in Work as well, then ignore this row with a reason; "
+                       "otherwise re-create it (the next sync writes it again, and its new invoices go there)."))
         n = len(b.report.differences)
         b.add(link, label, "missing", f"{label} {when} (QuickBooks Id {link.qbo_id}).", todo,
               work_value="exists", qbo_value="missing", actions=actions, candidate=cand,

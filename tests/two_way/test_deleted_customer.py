@@ -90,6 +90,15 @@ def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked
     report = reconcile.check_workspace(ws)
     (row,) = [d for d in report.differences if d.kind == "client" and d.work_id == merged.work_id]
     assert row.check == "missing" and "was deleted in QuickBooks" in row.message
+    # it says where its invoices went; that customer is another client's (so it is not offered for re-linking)
+    assert f"now under customer “{into_before['DisplayName']}” (Id {into.qbo_id})" in row.what_to_do
+    assert "relink" not in row.actions
+    assert f"syncs with the Work client “{work.get_client(into.work_id).name}”" in row.what_to_do
+    # and its invoices' own "for another customer" rows are not listed: the client's row explains them
+    merged_invoices = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")
+                       if practice.work.store.get("invoices", lk.work_id)["client_id"] == merged.work_id}
+    assert merged_invoices and not [d for d in report.differences
+                                    if d.kind == "invoice" and d.work_id in merged_invoices and d.check == "customer"]
     reconcile.apply_fix(row, "recreate")
     fixed = eng.run()
     assert fixed.state == "done", fixed.error
@@ -99,3 +108,4 @@ def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked
     assert again_customer["PrimaryPhone"]["FreeFormNumber"] == "(303) 555-0177"
     (sent,) = qbo.query("Invoice", where="DocNumber = 'INV-MERGED-1'")
     assert sent["CustomerRef"]["value"] == again_customer["Id"]
+
