@@ -109,3 +109,41 @@ def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked
     (sent,) = qbo.query("Invoice", where="DocNumber = 'INV-MERGED-1'")
     assert sent["CustomerRef"]["value"] == again_customer["Id"]
 
+
+
+def test_merged_into_a_customer_no_client_has_yet_reconcile_relinks_to_it(configured_workspace: Any,
+                                                                          practice: Any) -> None:
+    """Reconcile before the next sync, when the customer it went into is not linked to any Work client
+    yet (entered in QuickBooks by hand): Re-link points the client at it; the sync then writes the
+    client's new invoice there, and does not import that customer as a second Work client."""
+    ws = configured_workspace
+    ws.mark_enabled()
+    eng = SyncEngine(ws)
+    assert eng.run(initial=True).state == "done"
+    qbo, work = ws.qbo_client(), ws.work_client()
+    parents = {str((c.get("ParentRef") or {}).get("value")) for c in qbo.query("Customer") if c.get("ParentRef")}
+    synced_invoices = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")}
+    with_invoices = {i["client_id"] for i in practice.work.store.all("invoices") if i["id"] in synced_invoices}
+    merged = next(lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id)
+                  if lk.qbo_id not in parents and lk.work_id in with_invoices)
+    survivor = practice.qbo.user.create("Customer", {"DisplayName": "Hand-entered Holdings LLC"})
+    practice.qbo.user.merge_customers(merged.qbo_id, survivor["Id"])
+    clients_before = len(list(work.clients()))
+
+    report = reconcile.check_workspace(ws)
+    (row,) = [d for d in report.differences if d.kind == "client" and d.work_id == merged.work_id]
+    assert row.actions[0] == "relink" and row.candidate_qbo_id == survivor["Id"], (row.what_to_do, row.actions)
+    assert "now under customer “Hand-entered Holdings LLC”" in row.what_to_do
+    assert not [d for d in report.differences if d.check == "customer"]
+    reconcile.apply_fix(row, "relink")
+
+    item = next(i for i in practice.work.store.all("items") if float(i["unit_price"]) > 0)
+    practice.work.user.add_invoice(merged.work_id, [{"item_id": item["id"]}], number="INV-AFTER-MERGE")
+    fixed = eng.run()
+    assert fixed.state == "done", fixed.error
+    assert not _problems("client", merged.work_id)
+    (sent,) = qbo.query("Invoice", where="DocNumber = 'INV-AFTER-MERGE'")
+    assert sent["CustomerRef"]["value"] == survivor["Id"]
+    assert Link.get(kind="client", work_id=merged.work_id).qbo_id == survivor["Id"]
+    assert len(list(work.clients())) == clients_before  # the survivor was not imported as a second client
+    assert not [d for d in reconcile.check_workspace(ws).differences if d.check == "customer"]
