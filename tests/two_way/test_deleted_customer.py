@@ -25,18 +25,24 @@ def _problems(kind: str, work_id: str) -> list[dict[str, Any]]:
     return [p for p in problems.open_problems() if p["kind"] == kind and p["work_id"] == work_id]
 
 
-def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked(
-        configured_workspace: Any, practice: Any) -> None:
-    ws = configured_workspace
+def _first_sync(ws: Any) -> tuple[SyncEngine, Any, Any, list[Link]]:
+    """Enabled and synced once: the engine, both clients, and the client links whose customers are
+    top-level (no sub-customers: a merge moves those along)."""
     ws.mark_enabled()
     eng = SyncEngine(ws)
     assert eng.run(initial=True).state == "done"
     qbo, work = ws.qbo_client(), ws.work_client()
-
-    # two linked clients with top-level customers and no sites: one is merged into the other in QuickBooks
     parents = {str((c.get("ParentRef") or {}).get("value")) for c in qbo.query("Customer") if c.get("ParentRef")}
-    linked = sorted((lk for lk in Link.select().where(Link.kind == "client") if lk.qbo_id not in parents),
-                    key=lambda lk: int(lk.qbo_id))
+    top = [lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id) if lk.qbo_id not in parents]
+    return eng, qbo, work, top
+
+
+def test_a_merged_customer_is_one_problem_not_recreated_and_closes_once_relinked(
+        configured_workspace: Any, practice: Any) -> None:
+    ws = configured_workspace
+    eng, qbo, work, top = _first_sync(ws)
+    # two linked clients with top-level customers and no sites: one is merged into the other in QuickBooks
+    linked = sorted(top, key=lambda lk: int(lk.qbo_id))
     # the merged one has a synced invoice still open in Work (a payment of it comes later)
     synced_invoices = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")}
     open_invoice = {i["client_id"]: i for i in practice.work.store.all("invoices")
@@ -117,15 +123,10 @@ def test_merged_into_a_customer_no_client_has_yet_reconcile_relinks_to_it(config
     yet (entered in QuickBooks by hand): Re-link points the client at it; the sync then writes the
     client's new invoice there, and does not import that customer as a second Work client."""
     ws = configured_workspace
-    ws.mark_enabled()
-    eng = SyncEngine(ws)
-    assert eng.run(initial=True).state == "done"
-    qbo, work = ws.qbo_client(), ws.work_client()
-    parents = {str((c.get("ParentRef") or {}).get("value")) for c in qbo.query("Customer") if c.get("ParentRef")}
+    eng, qbo, work, top = _first_sync(ws)
     synced_invoices = {lk.work_id for lk in Link.select().where(Link.kind == "invoice")}
     with_invoices = {i["client_id"] for i in practice.work.store.all("invoices") if i["id"] in synced_invoices}
-    merged = next(lk for lk in Link.select().where(Link.kind == "client").order_by(Link.id)
-                  if lk.qbo_id not in parents and lk.work_id in with_invoices)
+    merged = next(lk for lk in top if lk.work_id in with_invoices)
     survivor = practice.qbo.user.create("Customer", {"DisplayName": "Hand-entered Holdings LLC"})
     practice.qbo.user.merge_customers(merged.qbo_id, survivor["Id"])
     clients_before = len(list(work.clients()))
