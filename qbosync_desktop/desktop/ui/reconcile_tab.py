@@ -98,7 +98,7 @@ class ReconcileTab(QWidget):
         self.totals = QTableWidget(0, 4, self)
         self.totals.setObjectName("ReconcileTotals")
         self.totals.setAccessibleName(self.tr("Invoices per month and open balance per customer, Work and QuickBooks"))
-        self.totals.setHorizontalHeaderLabels([self.tr("Invoices of / customer"), self.tr("Work"), self.tr("QuickBooks"),
+        self.totals.setHorizontalHeaderLabels([self.tr("Total"), self.tr("Work"), self.tr("QuickBooks"),
                                                self.tr("Same?")])
         self.totals.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.totals.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
