@@ -101,9 +101,9 @@ def fmt_time(value: Any) -> str:
 def fmt_counts(counts: dict[str, dict[str, int]] | None) -> str:
     parts = []
     for entity, outcomes in (counts or {}).items():
-        done = ", ".join(f"{n:,} {o}" for o, n in outcomes.items() if n)
+        done = ", ".join(f"{n:,} {o.replace('_', ' ')}" for o, n in outcomes.items() if n)
         if done:
-            parts.append(f"{entity}: {done}")
+            parts.append(f"{entity.replace('_', ' ')}: {done}")
     return "; ".join(parts)
 
 
