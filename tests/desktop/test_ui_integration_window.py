@@ -254,3 +254,16 @@ def test_the_window_fits_while_a_sync_shows_its_progress(qtbot, window, ui_works
     assert window.status_line.text().startswith("Syncing… 40,000 of 151,752")
     assert len(window.cause_cards) >= 2
     assert layout_issues(window) == []
+
+
+def test_the_keyboard_starts_on_sync_now_not_on_disconnect(qtbot, window):
+    """Disconnect comes first in Tab order (the header); a stray Space or Enter when the window opens
+    must not start the one destructive dialog: the focus starts on "Sync now"."""
+    from PySide6.QtWidgets import QApplication
+
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5000)
+    assert QApplication.focusWidget() is window.sync_button
+    assert not window.disconnect_button.hasFocus()

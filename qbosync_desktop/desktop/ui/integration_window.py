@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -1247,6 +1247,14 @@ class IntegrationWindow(QMainWindow):
         s = ui_settings()
         s.setValue("integration/geometry", self.saveGeometry())
         s.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # The keyboard starts on "Sync now", not on the first control in Tab order (Disconnect, in
+        # the header): a stray Space or Enter must not open the one destructive dialog.
+        focused = QApplication.focusWidget()
+        if focused is None or focused is self.disconnect_button or not self.isAncestorOf(focused):
+            self.sync_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_geometry()
