@@ -18,6 +18,15 @@ def round_cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def cents(value: object) -> Decimal:
+    """An amount as an answer gives it (a number, a numeric string, nothing) to the cent; 0.00 when it
+    is missing or not a number. For comparing and showing amounts read back, never for computing."""
+    try:
+        return round_cents(Decimal(str(value if value not in (None, "") else 0)))
+    except ArithmeticError:  # decimal.InvalidOperation: "abc", "NaN", "Infinity"
+        return Decimal("0.00")
+
+
 def prorate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     """Split ``total`` by ``weights`` into cents; the last share takes the rounding remainder
     (everything on the first share when every weight is 0). The engine splits Work's tax across a

@@ -30,11 +30,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from qbosync_desktop.connectors.qbo.query import Select, in_list
 from qbosync_desktop.core.errors import ConfigurationError, QboSyncError
+from qbosync_desktop.core.money import cents
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.base import utcnow
 from qbosync_desktop.store.models.links import Link
@@ -140,13 +141,6 @@ class Report:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
-def _money(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value if value not in (None, "") else 0)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return Decimal("0.00")
-
-
 def _date(value: Any) -> str:
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()[:10]
@@ -257,7 +251,7 @@ def run(qbo: Any, work: Any, *, now: _dt.datetime | None = None) -> Report:
     paid_by_invoice: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))  # linked payments only
     for pid, pay in work_recs.get("payment", {}).items():
         if pid in link_of.get("payment", {}):
-            paid_by_invoice[str(pay.invoice_id)] += _money(pay.amount)
+            paid_by_invoice[str(pay.invoice_id)] += cents(pay.amount)
 
     # payments and credits before invoices: their rows explain an invoice's balance
     order = ("client", "site", "item", "vendor", "payment", "credit_note", "credit_application", "refund",
@@ -323,9 +317,9 @@ def _label(kind: str, rec: Any, link: Link) -> str:
         return f"{noun} (Work id {link.work_id})"
     name = getattr(rec, "number", None) or getattr(rec, "name", None)
     if kind == "payment":
-        return f"Payment of {_money(rec.amount)} on {_date(rec.date)}"
+        return f"Payment of {cents(rec.amount)} on {_date(rec.date)}"
     if kind == "refund":
-        return f"Refund of {_money(rec.amount)} on {_date(rec.date)}"
+        return f"Refund of {cents(rec.amount)} on {_date(rec.date)}"
     if kind == "credit_application":
         return f"Credit note {rec.number} applied to its invoice"
     return f"{noun} {name}" if name else f"{noun} {link.work_id}"
@@ -359,9 +353,9 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
                      payments_off: set[str], upd: str | None) -> None:
     acts = ["recreate", "accept", "ignore"]
     void = rec.status == "void"
-    work_total = Decimal("0.00") if void else _money(rec.total)
-    qbo_total = _money(q.get("TotalAmt"))
-    work_tax = Decimal("0.00") if void or rec.tax is None else _money(rec.tax.amount)
+    work_total = Decimal("0.00") if void else cents(rec.total)
+    qbo_total = cents(q.get("TotalAmt"))
+    work_tax = Decimal("0.00") if void or rec.tax is None else cents(rec.tax.amount)
     if work_total and not qbo_total:
         # voided in QuickBooks (its void zeroes lines, tax and total): one edit, one row; its fixes
         # cover the tax too
@@ -377,9 +371,9 @@ def _compare_invoice(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
     _compare_number(b, link, label, q, rec.number, acts, upd)
     if work_total == qbo_total and not void and str(rec.id) not in payments_off:
         # Work's own balance counts applied credit notes as well as payments (docs/work-api.md)
-        work_balance = (_money(rec.balance) if rec.balance is not None
+        work_balance = (cents(rec.balance) if rec.balance is not None
                         else work_total - paid_by_invoice.get(str(rec.id), Decimal("0.00")))
-        qbo_balance = _money(q.get("Balance"))
+        qbo_balance = cents(q.get("Balance"))
         if work_balance != qbo_balance:
             b.add(link, label, "balance", f"{label} has {work_balance} open in Work but {qbo_balance} in QuickBooks "
                   "(a payment was recorded or removed in only one of them).",
@@ -392,7 +386,7 @@ def _compare_payment(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
                      link_of: dict[str, dict[str, Link]], upd: str | None) -> bool:
     acts = ["recreate", "accept", "ignore"]
     n = len(b.report.differences)
-    amount, qbo_amount = _money(rec.amount), _money(q.get("TotalAmt"))
+    amount, qbo_amount = cents(rec.amount), cents(q.get("TotalAmt"))
     if amount != qbo_amount:
         b.add(link, label, "total", f"{label} is {qbo_amount} in QuickBooks.", RESEND,
               work_value=amount, qbo_value=qbo_amount, actions=acts, work_updated_at=upd)
@@ -416,7 +410,7 @@ def _compare_payment(b: _Builder, link: Link, label: str, rec: Any, q: dict[str,
 def _compare_bill(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, Any],
                   link_of: dict[str, dict[str, Link]], upd: str | None) -> None:
     acts = ["recreate", "accept", "ignore"]
-    total, qbo_total = _money(rec.total), _money(q.get("TotalAmt"))
+    total, qbo_total = cents(rec.total), cents(q.get("TotalAmt"))
     if total != qbo_total:
         b.add(link, label, "total", f"{label} totals {total} in Work but {qbo_total} in QuickBooks.", RESEND,
               work_value=total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
@@ -432,21 +426,21 @@ def _compare_bill(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, An
 
 
 def _qbo_tax(q: dict[str, Any]) -> Decimal:
-    return _money((q.get("TxnTaxDetail") or {}).get("TotalTax"))
+    return cents((q.get("TxnTaxDetail") or {}).get("TotalTax"))
 
 
 def _tax_explains(q: dict[str, Any], work_total: Decimal, work_tax: Decimal) -> bool:
     """The total differs by exactly the tax difference: one edit (of the tax), so one row - the tax
     row, which names the total too - not a "total" row besides it."""
     delta = _qbo_tax(q) - work_tax
-    return bool(delta) and _money(q.get("TotalAmt")) - work_total == delta
+    return bool(delta) and cents(q.get("TotalAmt")) - work_total == delta
 
 
 def _compare_tax(b: _Builder, link: Link, label: str, q: dict[str, Any], work_tax: Decimal, acts: list[str],
                  upd: str | None, work_total: Decimal) -> None:
     qbo_tax = _qbo_tax(q)
     if work_tax != qbo_tax:
-        qbo_total = _money(q.get("TotalAmt"))
+        qbo_total = cents(q.get("TotalAmt"))
         so = (f", so it totals {qbo_total} there instead of {work_total}" if _tax_explains(q, work_total, work_tax)
               else "")
         b.add(link, label, "tax", f"{label} has tax {work_tax} in Work but {qbo_tax} in QuickBooks{so}.",
@@ -478,8 +472,8 @@ def _compare_credit(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
     """A credit memo: total, tax, customer, date and number (how it is applied: its application)."""
     acts = ["recreate", "accept", "ignore"]
     n = len(b.report.differences)
-    total, qbo_total = _money(rec.amount), _money(q.get("TotalAmt"))
-    work_tax = Decimal("0.00") if rec.tax is None else _money(rec.tax.amount)
+    total, qbo_total = cents(rec.amount), cents(q.get("TotalAmt"))
+    work_tax = Decimal("0.00") if rec.tax is None else cents(rec.tax.amount)
     if total != qbo_total and not _tax_explains(q, total, work_tax):
         b.add(link, label, "total", f"{label} credits {total} in Work but {qbo_total} in QuickBooks.", RESEND,
               work_value=total, qbo_value=qbo_total, actions=acts, work_updated_at=upd)
@@ -504,7 +498,7 @@ def _applied(q: dict[str, Any], txn_type: str, txn_id: str) -> tuple[Decimal, li
             if str(lt.get("TxnType")) != txn_type:
                 continue
             if str(lt.get("TxnId")) == txn_id:
-                applied += _money(line.get("Amount"))
+                applied += cents(line.get("Amount"))
             else:
                 others.append(str(lt.get("TxnId")))
     return applied, others
@@ -518,7 +512,7 @@ def _compare_application(b: _Builder, link: Link, label: str, rec: Any, q: dict[
     cn_link = link_of.get("credit_note", {}).get(str(rec.id))
     if inv_link is None or cn_link is None:
         return False
-    amount = _money(rec.amount)
+    amount = cents(rec.amount)
     to_inv, other_inv = _applied(q, "Invoice", inv_link.qbo_id)
     from_cn, other_cn = _applied(q, "CreditMemo", cn_link.qbo_id)
     if (to_inv, from_cn) == (amount, amount) and not other_inv and not other_cn:
@@ -538,7 +532,7 @@ def _compare_refund(b: _Builder, link: Link, label: str, rec: Any, q: dict[str, 
     """A refund receipt: amount, customer, date and the reference (its PaymentRefNum; QuickBooks
     numbers refund receipts itself, so DocNumber is not Work's)."""
     acts = ["recreate", "accept", "ignore"]
-    amount, qbo_amount = _money(rec.amount), _money(q.get("TotalAmt"))
+    amount, qbo_amount = cents(rec.amount), cents(q.get("TotalAmt"))
     if amount != qbo_amount:
         b.add(link, label, "total", f"{label} is {qbo_amount} in QuickBooks.", RESEND,
               work_value=amount, qbo_value=qbo_amount, actions=acts, work_updated_at=upd)
@@ -667,12 +661,12 @@ def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, d
         if rec is not None and rec.status != "void":
             m = months[_date(rec.issue_date)[:7]]
             m["work_count"] += 1
-            m["work_total"] += _money(rec.total)
+            m["work_total"] += cents(rec.total)
         q = qbo_recs.get("Invoice", {}).get(link.qbo_id)
-        if q is not None and _money(q.get("TotalAmt")) != 0:
+        if q is not None and cents(q.get("TotalAmt")) != 0:
             m = months[_date(q.get("TxnDate"))[:7]]
             m["qbo_count"] += 1
-            m["qbo_total"] += _money(q.get("TotalAmt"))
+            m["qbo_total"] += cents(q.get("TotalAmt"))
     report.invoices_per_month = [
         {"month": k, "work_count": v["work_count"], "work_total": str(v["work_total"]), "qbo_count": v["qbo_count"],
          "qbo_total": str(v["qbo_total"]), "differs": (v["work_count"], v["work_total"]) != (v["qbo_count"], v["qbo_total"])}
@@ -684,11 +678,11 @@ def _totals(report: Report, links: dict[str, list[Link]], work_recs: dict[str, d
         if rec is None:
             continue
         if rec.status not in ("void", "draft"):
-            open_work[str(rec.client_id)] += (_money(rec.balance) if rec.balance is not None else
-                                              _money(rec.total) - paid_by_invoice.get(str(rec.id), Decimal("0.00")))
+            open_work[str(rec.client_id)] += (cents(rec.balance) if rec.balance is not None else
+                                              cents(rec.total) - paid_by_invoice.get(str(rec.id), Decimal("0.00")))
         q = qbo_recs.get("Invoice", {}).get(link.qbo_id)
         if q is not None:
-            open_qbo[str(rec.client_id)] += _money(q.get("Balance"))
+            open_qbo[str(rec.client_id)] += cents(q.get("Balance"))
     rows = []
     for link in links.get("client", []):
         rec = work_recs.get("client", {}).get(link.work_id)

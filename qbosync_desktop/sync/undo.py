@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from qbosync_desktop.connectors.qbo.query import quote
 from qbosync_desktop.core.errors import Cancelled, QboSyncError, QuickBooksError, WorkApiError
 from qbosync_desktop.core.json_types import JsonObject
+from qbosync_desktop.core.money import cents
 from qbosync_desktop.store.db import database
 from qbosync_desktop.store.models.audit import AuditEntry
 from qbosync_desktop.store.models.base import utcnow
@@ -319,14 +320,6 @@ def _steps_from_audit(run: Run, rows: list[AuditEntry]) -> list[UndoStep]:
     return steps
 
 
-def _amount(value: Any) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (ArithmeticError, ValueError):
-        return Decimal(0)
-    return amount if amount.is_finite() else Decimal(0)
-
-
 def _label(kind: str, wid: str | None, grp: list[AuditEntry]) -> str:
     """The record as a person finds it: its number or name; a form with neither (a payment, a credit
     applied) by its amount and customer, with its Work id."""
@@ -341,10 +334,10 @@ def _label(kind: str, wid: str | None, grp: list[AuditEntry]) -> str:
     for r in grp:
         for body in (r.after, r.before):
             if isinstance(body, dict) and body.get("TotalAmt") is not None:
-                amount = _amount(body["TotalAmt"])
+                amount = cents(body["TotalAmt"])
                 if not amount:  # a credit applied is a payment of 0: its line says how much
                     lines = body.get("Line")
-                    amount = sum((_amount(ln.get("Amount")) for ln in lines if isinstance(ln, dict)), Decimal(0)) \
+                    amount = sum((cents(ln.get("Amount")) for ln in lines if isinstance(ln, dict)), Decimal(0)) \
                         if isinstance(lines, list) else amount
                 ref = body.get("CustomerRef")
                 customer = ref.get("name") if isinstance(ref, dict) else None

@@ -134,7 +134,7 @@ def read_all(ctx: RunContext, ids: Iterable[str], get: Callable[[WorkApi], Calla
 
         def one(record_id: str) -> tuple[str, R | QboSyncError]:
             try:
-                return record_id, get(connector())(record_id)
+                return record_id, get(connector() if len(wanted) > 1 else ctx.work)(record_id)
             except QboSyncError as exc:
                 return record_id, exc
 

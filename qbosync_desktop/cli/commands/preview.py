@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(to_json(preview))
         else:
-            names = ws.account_names()
-            print(render_text(preview, limit=10_000 if args.all else 10, name_of=lambda i: names.get(i, i)))
+            preview.account_names = ws.account_names()
+            print(render_text(preview, limit=10_000 if args.all else 10))
         failing = any(c.action == "fail" for _name, changes in preview.phases for c in changes)
         return EXIT_PROBLEMS if failing else EXIT_OK

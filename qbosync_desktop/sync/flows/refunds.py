@@ -16,8 +16,8 @@ one).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from qbosync_desktop.connectors.work.models import CreditNote, Payment, Refund
 from qbosync_desktop.core.errors import QboSyncError, QboValidationError, WorkNotFound, WorkRecordUnreadable
@@ -69,6 +69,17 @@ def too_large(label: str, amount: float, what: str, limit: float) -> QboValidati
 R_ = TypeVar("R_", Payment, CreditNote)
 
 
+def _read_ahead(found: Mapping[str, R_ | QboSyncError], record_id: str, get: Callable[[str], R_]) -> R_:
+    """The record :meth:`RefundsOut.prepare` read (its read's error raised here, where the check is);
+    one it did not read (a record planned outside a chunk) is read now."""
+    got = found.get(str(record_id))
+    if got is None:
+        return get(record_id)
+    if isinstance(got, QboSyncError):
+        raise got
+    return got
+
+
 class RefundsOut(OutboundFlow[Refund]):
     name = "refunds"
     kind = "refund"
@@ -77,9 +88,10 @@ class RefundsOut(OutboundFlow[Refund]):
     full_update = True
     reason_create = "new refund"
     reason_update = "refund changed in Work"
-    #: what this chunk's refunds refund (``p:ID`` payments, ``c:ID`` credit notes), read ahead by
-    #: :meth:`prepare`: the record, or the error reading it raised
-    _refunded: dict[str, Payment | CreditNote | QboSyncError] = {}
+    #: what this chunk's refunds refund, by Work id, read ahead by :meth:`prepare`: the record, or the
+    #: error reading it raised
+    _payments: Mapping[str, Payment | QboSyncError] = {}
+    _credit_notes: Mapping[str, CreditNote | QboSyncError] = {}
 
     def work_list(self, work: WorkApi) -> Lister[Refund]:
         return work.refunds
@@ -100,21 +112,10 @@ class RefundsOut(OutboundFlow[Refund]):
         """What the chunk's refunds refund, read from Work several at a time (a refund may not exceed
         it): one round trip each, in flight together rather than one after another."""
         live = [r for r in chunk if r.status != "void"]
-        self._refunded = {
-            **{f"p:{k}": v for k, v in read_all(ctx, (r.payment_id for r in live if r.payment_id),
-                                                lambda work: work.get_payment).items()},
-            **{f"c:{k}": v for k, v in read_all(ctx, (r.credit_note_id for r in live
-                                                      if r.credit_note_id and not r.payment_id),
-                                                lambda work: work.get_credit_note).items()},
-        }
-
-    def _refunded_record(self, ctx: RunContext, key: str, get: Callable[[str], R_]) -> R_:
-        found = self._refunded.get(key)
-        if found is None:  # not read ahead (a record planned outside a chunk): read it now
-            return get(key[2:])
-        if isinstance(found, QboSyncError):
-            raise found
-        return cast(R_, found)
+        self._payments = read_all(ctx, (r.payment_id for r in live if r.payment_id),
+                                  lambda work: work.get_payment)
+        self._credit_notes = read_all(ctx, (r.credit_note_id for r in live if r.credit_note_id and not r.payment_id),
+                                      lambda work: work.get_credit_note)
 
     def check(self, ctx: RunContext, d: Draft[Refund]) -> QboSyncError | None:
         rec = d.rec
@@ -123,11 +124,11 @@ class RefundsOut(OutboundFlow[Refund]):
         amount = money(rec.amount)
         try:
             if rec.payment_id:
-                paid = self._refunded_record(ctx, f"p:{rec.payment_id}", ctx.work.get_payment)
+                paid = _read_ahead(self._payments, rec.payment_id, ctx.work.get_payment)
                 if amount > money(paid.amount) + 0.004:
                     return too_large(d.label, amount, "payment", money(paid.amount))
             elif rec.credit_note_id:
-                credit = self._refunded_record(ctx, f"c:{rec.credit_note_id}", ctx.work.get_credit_note)
+                credit = _read_ahead(self._credit_notes, rec.credit_note_id, ctx.work.get_credit_note)
                 if amount > money(credit.amount) + 0.004:
                     return too_large(d.label, amount, "credit note", money(credit.amount))
         except (WorkNotFound, WorkRecordUnreadable) as exc:

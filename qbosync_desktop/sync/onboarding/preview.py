@@ -132,9 +132,9 @@ def to_json(preview: Preview) -> dict[str, Any]:
     return {"counts": preview.counts(), "entities": summarise(preview), "existing": existing_changes(preview)}
 
 
-def render_existing(preview: Preview, name_of: Callable[[str], str] | None = None) -> list[str]:
+def render_existing(preview: Preview) -> list[str]:
     """The text lines listing existing QuickBooks records the sync would change, before → after, in
-    plain words (:func:`change_text`)."""
+    plain words (:func:`change_text`; accounts named by ``preview.account_names``)."""
     rows = existing_changes(preview)
     if not rows:
         return []
@@ -144,7 +144,7 @@ def render_existing(preview: Preview, name_of: Callable[[str], str] | None = Non
         state = "keeping QuickBooks' values" if row["kept"] else "will be changed"
         lines.append(f"  {row['kind']}:{row['qbo_id']} {row['label']} ({state})")
         for c in row["changes"]:
-            lines.append(f"      {change_text(c, name_of)}")
+            lines.append(f"      {change_text(c, preview.account_names.get)}")
     return lines
 
 
@@ -161,7 +161,7 @@ FIELD_WORDS = {
 MONEY_FIELDS = frozenset({"UnitPrice", "PurchaseCost"})
 
 
-def change_text(change: Mapping[str, Any], name_of: Callable[[str], str] | None = None) -> str:
+def change_text(change: Mapping[str, Any], name_of: Callable[[str], str | None] | None = None) -> str:
     """``Price: 120.00 → 89.00``, ``Expense account: (empty) → Cost of Goods Sold``: one field of an
     existing record, before → after, as a person reads it. ``name_of`` names an account by its Id
     (the settings' account list); without it, or for an account it doesn't know, the Id is said."""
@@ -170,7 +170,7 @@ def change_text(change: Mapping[str, Any], name_of: Callable[[str], str] | None 
             f"{_field_value(field, change.get('after'), name_of)}")
 
 
-def _field_value(field: str, value: Any, name_of: Callable[[str], str] | None) -> str:
+def _field_value(field: str, value: Any, name_of: Callable[[str], str | None] | None) -> str:
     if value in (None, ""):
         return "(empty)"
     if field.endswith("AccountRef"):
@@ -202,11 +202,9 @@ def _lines_for(rows: Iterable[dict[str, Any]], limit: int) -> list[str]:
     return lines
 
 
-def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update"),
-                name_of: Callable[[str], str] | None = None) -> str:
+def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fail", "link", "import", "update")) -> str:
     """The preview as plain text: a line per entity with its numbers, then the records behind the
-    numbers that need a look (failures with what to do, links, imports, updates); ``name_of`` names
-    accounts by Id in the before → after lines."""
+    numbers that need a look (failures with what to do, links, imports, updates)."""
     show = tuple(show)
     lines = ["What Enable will do (nothing has been written yet):"]
     for entry in summarise(preview):
@@ -221,5 +219,5 @@ def render_text(preview: Preview, *, limit: int = 10, show: Iterable[str] = ("fa
                 words = ACTION_LABELS.get(action, action)
                 lines.append(f"    {words[:1].upper()}{words[1:]}:")
                 lines += _lines_for(entry["records"][action], limit)
-    lines += render_existing(preview, name_of)
+    lines += render_existing(preview)
     return "\n".join(lines)
