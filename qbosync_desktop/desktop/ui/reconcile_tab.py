@@ -8,7 +8,6 @@ outbox like any other. The scheduled check's report (``SyncService.reconcile_che
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qbosync_desktop.core.money import cents
 from qbosync_desktop.desktop.ui.dialogs.error_dialog import show_error
 
 #: action → button text
@@ -42,10 +42,7 @@ SCHEDULE = ((1, "Every day"), (7, "Every week"), (14, "Every two weeks"), (30, "
 
 
 def _money(value: Any) -> str:
-    try:
-        return f"{Decimal(str(value)):,.2f}"
-    except (ArithmeticError, ValueError):
-        return str(value)
+    return f"{cents(value):,.2f}"
 
 
 class ReconcileTab(QWidget):
