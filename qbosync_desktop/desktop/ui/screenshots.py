@@ -42,7 +42,6 @@ from qbosync_desktop.runtime.workspace import Workspace
 
 def _save(widget, out: Path, name: str, issues: dict[str, list[str]] | None = None,
           size: tuple[int, int] | None = None) -> Path:
-    from qbosync_desktop.desktop.ui.eventloop import run_until
     from qbosync_desktop.desktop.ui.layout_check import layout_issues, unnamed_controls
 
     run_until(lambda: False, 50)  # let pending layout requests settle before measuring
@@ -60,8 +59,6 @@ def _save(widget, out: Path, name: str, issues: dict[str, list[str]] | None = No
 
 def _scroll_to(window, widget) -> None:
     """Scroll the window's body so ``widget`` starts at the top (a short window shows the tabs)."""
-    from qbosync_desktop.desktop.ui.eventloop import run_until
-
     run_until(lambda: False, 50)
     bar = window.body_scroll.verticalScrollBar()
     bar.setValue(min(bar.maximum(), widget.mapTo(window.body_scroll.widget(), widget.rect().topLeft()).y() - 12))
@@ -72,7 +69,6 @@ def _extra_screens(c, window, practice, out: Path, size: tuple[int, int] | None,
     """``10-map-concept.png``: the cause card's "Map the concept…" opens Edit settings at that concept;
     ``11-connect-real.png``: the Connect page for a real company (the keys form under Advanced, open
     because no publisher profile is shipped)."""
-    from qbosync_desktop.desktop.ui.eventloop import run_until
     from qbosync_desktop.desktop.ui.wizard.wizard import SetupWizard, WizardContext
 
     shots = []
@@ -109,8 +105,6 @@ def _extra_screens(c, window, practice, out: Path, size: tuple[int, int] | None,
 def _held_screen(window, out: Path, size: tuple[int, int] | None, issues: dict[str, list[str]] | None) -> Path:
     """``17-history-held.png``: the first sync undone with "Undo and hold": History lists the undo
     and counts the held records, with "Let syncs send them again"."""
-    from qbosync_desktop.desktop.ui.eventloop import run_until
-
     table = window.history_table
     table.selectRow(next(i for i in range(table.rowCount()) if table.records.rows[i].get("kind") == "initial"))
     window.undo_selected_run()
@@ -127,8 +121,6 @@ def _reconcile_screen(c, window, practice, out: Path, size: tuple[int, int] | No
     """``13-reconcile.png``: a bookkeeper deleted a synced invoice and changed another's amount in
     QuickBooks (over the practice company's own user actions); Check now lists both, with the totals
     side by side."""
-    from qbosync_desktop.desktop.ui.eventloop import run_until
-
     qbo = practice.qbo
     numbers = {str(r.get("number")) for r in practice.work.user.store.all("invoices")}
     invoices = sorted((r for r in qbo.store.all("Invoice") if r.get("DocNumber") in numbers
@@ -151,8 +143,6 @@ def _reconcile_screen(c, window, practice, out: Path, size: tuple[int, int] | No
 
 def _undo_screen(window, out: Path, size: tuple[int, int] | None, issues: dict[str, list[str]] | None) -> Path:
     """``14-undo.png``: History's "Undo this run…" on the Enable run: the preview, nothing written."""
-    from qbosync_desktop.desktop.ui.eventloop import run_until
-
     window.tabs.setCurrentIndex(window.tabs.indexOf(window.history_table.parentWidget()))
     table = window.history_table
     first = next(i for i in range(table.rowCount()) if table.records.rows[i].get("kind") == "initial")
@@ -173,8 +163,6 @@ def _restore_screen(out: Path, size: tuple[int, int] | None, issues: dict[str, l
     after the app closed), offering the newest good copy the syncs left in ``backups/``."""
     from qbosync_desktop.core.paths import get_paths
     from qbosync_desktop.desktop.ui.dialogs.restore_dialog import open_workspace
-    from qbosync_desktop.desktop.ui.eventloop import run_until
-
     paths = get_paths()
     paths.db_path.write_bytes(b"")
     shot: list[Path] = []
