@@ -77,7 +77,7 @@ def add_wait(p: argparse.ArgumentParser) -> None:
                         "wait at most this long for it (default 10), then exit 8 saying who it is")
 
 
-# -- progress --------------------------------------------------------------------------------------
+# -- run summaries ------------------------------------------------------------------------------
 def summary_to_dict(summary: Any) -> dict[str, Any]:
     """The engine's RunSummary as JSON-ready data (its own ``to_dict`` when it has one)."""
     if summary is None:
