@@ -258,18 +258,15 @@ class OutboundFlow(Generic[R]):
             for kind, ids in refs.items():
                 ctx.load_links(kind, ids)
             self.prepare(ctx, chunk)
-            if not (self.full_update and theirs.applies(self.entity)) or ctx.preview:
-                for rec in chunk:
-                    ch = self.plan_record(ctx, rec)
-                    if ch is not None:
-                        yield ch
-                continue
-            updates: list[Change] = []  # held back until the chunk's current records are read
+            keep = self.full_update and theirs.applies(self.entity) and not ctx.preview
+            updates: list[Change] = []  # full updates wait until the chunk's current records are read
             for rec in chunk:
                 ch = self.plan_record(ctx, rec)
-                if ch is not None and ch.action == "update" and ch.qbo_id:
+                if ch is None:
+                    continue
+                if keep and ch.action == "update" and ch.qbo_id:
                     updates.append(ch)
-                elif ch is not None:
+                else:
                     yield ch
             self.keep_theirs(ctx, updates)
             yield from updates
